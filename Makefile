@@ -1,0 +1,109 @@
+# Makefile
+#	Builds the dynamo_fdw PostgreSQL extension (PGXS) and the node programs
+#	dynamod, dynamo-cli and dynamo-bench, all with -Wall -Wextra -Werror.
+#
+#	make                 build everything (outputs under build/)
+#	make install         install the extension and the programs (PREFIX=/usr/local)
+#	make check-unit      cmocka unit tests
+#	make check-asan      the unit tests again under ASan + UBSan (build-asan/)
+#	make installcheck    pg_regress suites (needs a running PostgreSQL; see scripts/test.sh)
+#	make bench           throw-away servers and the benchmark report (scripts/bench.sh)
+
+PREFIX     ?= /usr/local
+BUILD      ?= build
+SAN        ?=
+
+NODE_CC     = $(or $(DYN_CC),gcc)
+NODE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wshadow \
+              -Wstrict-prototypes -Wmissing-prototypes \
+              -Inode/include -Inode/src $(SAN)
+NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
+
+LIB_SRCS    = $(wildcard node/lib/*.c)
+STORE_SRCS  = $(wildcard node/src/engine*.c)
+SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
+TEST_SRCS   = $(wildcard node/tests/test_*.c)
+HEADERS     = $(wildcard node/include/dynamo/*.h node/src/*.h node/tools/*.h)
+
+LIB_OBJS    = $(patsubst node/%.c,$(BUILD)/%.o,$(LIB_SRCS))
+STORE_OBJS  = $(patsubst node/%.c,$(BUILD)/%.o,$(STORE_SRCS))
+SERVER_OBJS = $(patsubst node/%.c,$(BUILD)/%.o,$(SERVER_SRCS))
+LIBDYNAMO   = $(BUILD)/libdynamo.a
+LIBSTORE    = $(BUILD)/libdynstore.a
+PROGRAMS    = $(BUILD)/dynamod $(BUILD)/dynamo-cli $(BUILD)/dynamo-bench
+TESTS       = $(patsubst node/tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+
+all: node-all
+
+node-all: $(PROGRAMS) $(TESTS)
+
+$(BUILD)/%.o: node/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(NODE_CC) $(NODE_CFLAGS) -c -o $@ $<
+
+$(LIBDYNAMO): $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBSTORE): $(STORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/dynamod: $(SERVER_OBJS) $(LIBSTORE) $(LIBDYNAMO)
+	$(NODE_CC) $(SAN) -o $@ $(SERVER_OBJS) $(LIBSTORE) $(LIBDYNAMO) $(NODE_LDLIBS)
+
+$(BUILD)/dynamo-cli: $(BUILD)/tools/dynamo-cli.o $(LIBDYNAMO)
+	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS)
+
+$(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
+	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS)
+
+# Unit tests link libdynamo; the engine tests link the engines too.
+$(BUILD)/tests/test_engine: $(BUILD)/tests/test_engine.o $(LIBSTORE) $(LIBDYNAMO)
+	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBDYNAMO)
+	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
+
+check-unit: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    build-asan/tests/.all
+	@set -e; for t in $(patsubst node/tests/%.c,build-asan/tests/%,$(TEST_SRCS)); do \
+	    echo "== $$t (asan+ubsan)"; \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$t; done
+
+$(BUILD)/tests/.all: $(TESTS)
+	@touch $@
+
+install-node: $(PROGRAMS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+
+bench: $(PROGRAMS)
+	bash scripts/bench.sh
+
+clean-node:
+	rm -rf build build-asan
+
+.PHONY: all node-all check-unit check-asan install-node bench clean-node
+
+# ---- the PostgreSQL extension (PGXS) ----
+MODULE_big  = dynamo_fdw
+OBJS        = $(patsubst %.c,%.o,$(wildcard dynamo_fdw/*.c))
+EXTENSION   = dynamo_fdw
+DATA        = $(wildcard dynamo_fdw/dynamo_fdw--*.sql)
+REGRESS     = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+PG_CPPFLAGS = -Inode/include
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+              -Wno-sign-compare
+SHLIB_LINK  = $(LIBDYNAMO) -lsodium
+EXTRA_CLEAN = build build-asan
+
+PG_CONFIG  ?= pg_config
+PGXS       := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+all: node-all
+install: install-node
+$(shlib): $(LIBDYNAMO)

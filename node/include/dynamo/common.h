@@ -1,0 +1,49 @@
+/*
+ * common.h
+ *		Status codes and the byte-slice type shared by every part of libdynamo.
+ *
+ * libdynamo runs inside PostgreSQL backends as well as in dynamod and the
+ * tools, so it never exits, never uses globals and reports every failure as a
+ * negative status code that the caller turns into its own kind of error.
+ */
+#ifndef DYNAMO_COMMON_H
+#define DYNAMO_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* Every libdynamo function that can fail returns one of these (0 is success). */
+typedef enum dyn_status
+{
+	DYN_OK = 0,
+	DYN_ERR_AGAIN = -1,			/* not enough bytes yet / would block */
+	DYN_ERR_PROTO = -2,			/* malformed frame or body */
+	DYN_ERR_TOOBIG = -3,		/* frame or field over its maximum size */
+	DYN_ERR_NOMEM = -4,			/* allocation failed */
+	DYN_ERR_NOTFOUND = -5,		/* no such key */
+	DYN_ERR_IO = -6,			/* socket or file error (see errno) */
+	DYN_ERR_TIMEOUT = -7,		/* a wait ran out of time */
+	DYN_ERR_INVAL = -8,			/* bad argument */
+	DYN_ERR_CLOSED = -9,		/* peer closed the connection */
+	DYN_ERR_ENGINE = -10,		/* storage engine failure */
+	DYN_ERR_REMOTE = -11		/* the peer answered with an error frame */
+} dyn_status;
+
+/* A view of bytes owned by someone else: never freed through the slice. */
+typedef struct dyn_slice
+{
+	const uint8_t *ptr;
+	size_t		len;
+} dyn_slice;
+
+/* A slice over a NUL-terminated string (the NUL is not part of the slice). */
+dyn_slice	dyn_slice_str(const char *s);
+
+/* Whether two slices hold the same bytes. */
+bool		dyn_slice_eq(dyn_slice a, dyn_slice b);
+
+/* A static, lower-case description of a dyn_status. */
+const char *dyn_strerror(int status);
+
+#endif							/* DYNAMO_COMMON_H */

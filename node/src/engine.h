@@ -1,0 +1,112 @@
+/*
+ * engine.h
+ *		The storage engine interface: one API, several engines, chosen per
+ *		node at start (--engine wiredtiger|memory).
+ *
+ * An engine stores opaque keys and values in a few namespaces (sibling sets,
+ * hints, node metadata) and iterates them in key order, so a partition (a key
+ * prefix) can be scanned as a range.  Engines are single-threaded: dynamod
+ * calls them from its event loop only.
+ *
+ * Writes between dyn_engine_begin and dyn_engine_commit form one batch that
+ * becomes durable together (one log flush / fsync for the batch): dynamod
+ * opens a batch per burst of requests and answers them after the commit.
+ * Writes outside a batch are committed one by one.
+ */
+#ifndef DYNAMO_ENGINE_H
+#define DYNAMO_ENGINE_H
+
+#include "dynamo/buf.h"
+
+/* What a stored record is; each namespace is a separate keyspace. */
+typedef enum dyn_ns
+{
+	DYN_NS_OBJECT = 0,			/* key -> encoded sibling set */
+	DYN_NS_HINT = 1,			/* hinted-handoff records */
+	DYN_NS_META = 2,			/* node metadata (ids, ring, counters) */
+	DYN_NS_COUNT
+} dyn_ns;
+
+/* How far a committed write has gone before the engine reports success. */
+typedef enum dyn_durability
+{
+	DYN_DURABILITY_NONE,		/* in memory; on disk at checkpoint/clean close */
+	DYN_DURABILITY_FLUSH,		/* written to the OS: survives kill -9 */
+	DYN_DURABILITY_FSYNC		/* on stable storage: survives power loss */
+} dyn_durability;
+
+typedef struct dyn_engine_config
+{
+	const char *name;			/* "wiredtiger" or "memory" */
+	const char *dir;			/* data directory (made if missing) */
+	size_t		cache_mb;		/* cache bound; 0 means the engine's default */
+	dyn_durability durability;
+} dyn_engine_config;
+
+typedef struct dyn_engine dyn_engine;
+
+/* Called for each record of a scan; return non-zero to stop early. */
+typedef int (*dyn_engine_scan_fn) (void *arg, dyn_slice key, dyn_slice value);
+
+/*
+ * Open (creating if needed) the engine cfg->name in cfg->dir.  On failure
+ * returns a negative status and writes a message to err[errlen].
+ */
+int			dyn_engine_open(const dyn_engine_config *cfg, dyn_engine **out,
+							char *err, size_t errlen);
+/* Close cleanly (WiredTiger checkpoints); NULL is allowed. */
+void		dyn_engine_close(dyn_engine *e);
+const char *dyn_engine_name(const dyn_engine *e);
+/* The message of the last failure, "" if none. */
+const char *dyn_engine_errmsg(const dyn_engine *e);
+
+/* Append key's value to out (the caller resets out first); DYN_ERR_NOTFOUND. */
+int			dyn_engine_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out);
+int			dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
+/* DYN_OK also when the key was not there. */
+int			dyn_engine_delete(dyn_engine *e, dyn_ns ns, dyn_slice key);
+/*
+ * Visit keys in [start, end) in byte order; an empty end means to the end of
+ * the namespace.  The slices are valid only during the callback.  Writes to
+ * the same engine from the callback are not allowed.
+ */
+int			dyn_engine_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
+							dyn_engine_scan_fn fn, void *arg);
+/* Number of records in ns (may walk the namespace). */
+int			dyn_engine_count(dyn_engine *e, dyn_ns ns, uint64_t *count);
+
+/* Group writes into one durable batch; batches do not nest. */
+int			dyn_engine_begin(dyn_engine *e);
+int			dyn_engine_commit(dyn_engine *e);
+
+/*
+ * The engine vtable: each engine file defines one of these and an open
+ * function; engine.c dispatches by name.
+ */
+typedef struct dyn_engine_ops
+{
+	const char *name;
+	int			(*open) (const dyn_engine_config *cfg, dyn_engine **out,
+						 char *err, size_t errlen);
+	void		(*close) (dyn_engine *e);
+	int			(*get) (dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out);
+	int			(*put) (dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
+	int			(*del) (dyn_engine *e, dyn_ns ns, dyn_slice key);
+	int			(*scan) (dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
+						 dyn_engine_scan_fn fn, void *arg);
+	int			(*count) (dyn_engine *e, dyn_ns ns, uint64_t *count);
+	int			(*begin) (dyn_engine *e);
+	int			(*commit) (dyn_engine *e);
+} dyn_engine_ops;
+
+/* Every engine struct starts with this header. */
+struct dyn_engine
+{
+	const dyn_engine_ops *ops;
+	char		errmsg[256];
+};
+
+extern const dyn_engine_ops dyn_engine_wiredtiger;
+extern const dyn_engine_ops dyn_engine_memory;
+
+#endif							/* DYNAMO_ENGINE_H */
