@@ -20,7 +20,7 @@ NODE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wshadow \
 NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
-STORE_SRCS  = $(wildcard node/src/engine*.c)
+STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
 TEST_SRCS   = $(wildcard node/tests/test_*.c)
 HEADERS     = $(wildcard node/include/dynamo/*.h node/src/*.h node/tools/*.h)
@@ -73,6 +73,12 @@ check-asan:
 	    echo "== $$t (asan+ubsan)"; \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $$t; done
 
+# valgrind: the unit tests once more, failing on any leak or invalid access.
+check-valgrind: $(TESTS)
+	@set -e; for t in $(TESTS); do echo "== $$t (valgrind)"; \
+	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	        --error-exitcode=1 $$t >/dev/null; done
+
 $(BUILD)/tests/.all: $(TESTS)
 	@touch $@
 
@@ -86,7 +92,7 @@ bench: $(PROGRAMS)
 clean-node:
 	rm -rf build build-asan
 
-.PHONY: all node-all check-unit check-asan install-node bench clean-node
+.PHONY: all node-all check-unit check-asan check-valgrind install-node bench clean-node
 
 # ---- the PostgreSQL extension (PGXS) ----
 MODULE_big  = dynamo_fdw

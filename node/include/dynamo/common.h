@@ -43,6 +43,13 @@ dyn_slice	dyn_slice_str(const char *s);
 /* Whether two slices hold the same bytes. */
 bool		dyn_slice_eq(dyn_slice a, dyn_slice b);
 
+/*
+ * Byte order of two slices (memcmp, the shorter first when one is a prefix
+ * of the other): <0, 0 or >0.  The order of node ids in clocks and of
+ * siblings in objects.
+ */
+int			dyn_slice_cmp(dyn_slice a, dyn_slice b);
+
 /* A static, lower-case description of a dyn_status. */
 const char *dyn_strerror(int status);
 

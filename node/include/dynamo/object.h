@@ -22,6 +22,11 @@
  * (bit 0: tombstone), u8 dot index into the clock's entries, the clock
  * (vclock.h encoding), u32 value length, value bytes.
  *
+ * Siblings are kept in dot order (node id as in dyn_slice_cmp, then
+ * counter; no two share a dot) so that the encoding is canonical: replicas
+ * that hold the same versions hold the same bytes, whatever order the
+ * versions reached them in, and anti-entropy can compare hashes of them.
+ *
  * Sibling values are slices: after dyn_object_decode they point into the
  * decoded bytes; dyn_object_put/merge add slices owned by the caller.  Keep
  * every source alive until the object is encoded or freed.

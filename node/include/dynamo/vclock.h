@@ -51,7 +51,8 @@ uint64_t	dyn_vclock_get(const dyn_vclock *vc, dyn_slice id);
 bool		dyn_vclock_covers(const dyn_vclock *vc, dyn_slice id, uint64_t counter);
 /*
  * Set id's entry to (counter, ts_ms), adding it if missing.  DYN_ERR_INVAL
- * for an empty or over-long id, DYN_ERR_TOOBIG when the clock is full.
+ * for an empty or over-long id or a zero counter (a missing entry already
+ * means 0, and decoding refuses 0), DYN_ERR_TOOBIG when the clock is full.
  */
 int			dyn_vclock_set(dyn_vclock *vc, dyn_slice id, uint64_t counter,
 						   uint64_t ts_ms);
@@ -77,9 +78,14 @@ void		dyn_vclock_to_json(const dyn_vclock *vc, dyn_buf *b);
 
 /*
  * Contexts as text for people and SQL: URL-safe base64 of the binary
- * encoding without padding; the empty clock is the empty string.
+ * encoding without padding; the empty clock (an empty context, or the one
+ * byte a zero-entry clock encodes to) is the empty string, which converts
+ * back to an empty context.  to_text appends the text and a NUL that is
+ * not counted in out->len; from_text appends the binary context and
+ * returns DYN_ERR_PROTO (out unchanged) unless text is canonical base64 of
+ * a well-formed clock.
  */
-void		dyn_context_to_text(dyn_slice context, dyn_buf *out);	/* NUL-terminated */
+void		dyn_context_to_text(dyn_slice context, dyn_buf *out);
 int			dyn_context_from_text(const char *text, dyn_buf *out);
 
 #endif							/* DYNAMO_VCLOCK_H */

@@ -134,7 +134,10 @@ void		dyn_error_encode(dyn_buf *b, uint32_t reqid, const dyn_error_msg *err);
  * DYN_OK or DYN_ERR_PROTO (DYN_ERR_TOOBIG for an over-long bucket or key).
  */
 int			dyn_get_req_decode(dyn_slice body, dyn_get_req *out);
+/* type is the frame's (PUT or DELETE; anything else is DYN_ERR_INVAL). */
 int			dyn_put_req_decode(dyn_slice body, uint8_t type, dyn_put_req *out);
+/* A STATUS request has an empty body; anything else is DYN_ERR_PROTO. */
+int			dyn_status_req_decode(dyn_slice body);
 int			dyn_get_reply_decode(dyn_slice body, dyn_slice *object);
 int			dyn_put_reply_decode(dyn_slice body, dyn_slice *context);
 int			dyn_status_reply_decode(dyn_slice body, dyn_slice *json);

@@ -1,0 +1,84 @@
+/*
+ * client.h
+ *		A non-blocking, pipelining client for the dynamo protocol.
+ *
+ * Like libpq, the client never waits on its own unless asked to: it exposes
+ * its socket and what it is waiting for (dyn_client_wants), and the caller's
+ * own wait -- WaitLatchOrSocket in the FDW, epoll in dynamo-bench, poll in
+ * dynamo-cli via dyn_client_await -- tells it when to make progress
+ * (dyn_client_io).  Requests are queued with the dyn_client_send_* calls,
+ * which return the request id that the reply will carry; any number may be
+ * outstanding on the one connection, and replies are matched by id.
+ *
+ * Memory: the client owns its buffers.  A reply returned by
+ * dyn_client_next_reply points into the client's input buffer and stays
+ * valid until the next call to dyn_client_io, dyn_client_await or
+ * dyn_client_free.
+ */
+#ifndef DYNAMO_CLIENT_H
+#define DYNAMO_CLIENT_H
+
+#include "dynamo/wire.h"
+
+/* Bits of dyn_client_wants and of dyn_client_io's ready argument. */
+#define DYN_WAIT_READ	1
+#define DYN_WAIT_WRITE	2
+
+typedef struct dyn_client dyn_client;
+
+/* A new unconnected client, or NULL when out of memory. */
+dyn_client *dyn_client_new(void);
+/* Close the socket and free everything; NULL is allowed. */
+void		dyn_client_free(dyn_client *c);
+
+/*
+ * Start connecting to "host:port" without blocking (numeric addresses do not
+ * block; a name is resolved with getaddrinfo).  DYN_OK means connected or in
+ * progress: wait for DYN_WAIT_WRITE and call dyn_client_io.
+ */
+int			dyn_client_connect_start(dyn_client *c, const char *addr);
+/* Connect and wait at most timeout_ms for the connection to be made. */
+int			dyn_client_connect(dyn_client *c, const char *addr, int timeout_ms);
+/* Whether the TCP connection is established. */
+bool		dyn_client_connected(const dyn_client *c);
+
+/* The socket to wait on (-1 before connect) and which readiness is needed. */
+int			dyn_client_socket(const dyn_client *c);
+int			dyn_client_wants(const dyn_client *c);
+
+/*
+ * Make progress: finish connecting, write queued requests, read what has
+ * arrived.  ready is a mask of DYN_WAIT_* the caller's wait reported (0 is
+ * allowed: it just tries).  Returns DYN_OK, or a negative status after which
+ * the connection is closed (see dyn_client_errmsg).
+ */
+int			dyn_client_io(dyn_client *c, int ready);
+
+/*
+ * Pop the next complete reply.  DYN_OK with *reply set, DYN_ERR_AGAIN when
+ * none is buffered, DYN_ERR_PROTO/TOOBIG when the peer sent a bad frame (the
+ * connection is then closed).
+ */
+int			dyn_client_next_reply(dyn_client *c, dyn_frame *reply);
+
+/*
+ * Flush and wait (poll) until a reply can be popped, at most timeout_ms
+ * (-1: no limit is not allowed; every wait has a deadline).  Returns what
+ * dyn_client_next_reply returns, or DYN_ERR_TIMEOUT.
+ */
+int			dyn_client_await(dyn_client *c, int timeout_ms, dyn_frame *reply);
+
+/* Queue a request; returns its request id (never 0). */
+uint32_t	dyn_client_send_get(dyn_client *c, const dyn_get_req *req);
+uint32_t	dyn_client_send_put(dyn_client *c, const dyn_put_req *req);
+uint32_t	dyn_client_send_delete(dyn_client *c, const dyn_put_req *req);
+uint32_t	dyn_client_send_status(dyn_client *c);
+
+/* Requests sent or queued whose reply has not been popped yet. */
+size_t		dyn_client_outstanding(const dyn_client *c);
+/* Bytes queued but not yet written to the socket. */
+size_t		dyn_client_unsent(const dyn_client *c);
+/* Why the last call failed, "" if nothing failed. */
+const char *dyn_client_errmsg(const dyn_client *c);
+
+#endif							/* DYNAMO_CLIENT_H */

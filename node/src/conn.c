@@ -1,0 +1,551 @@
+/*
+ * conn.c
+ *		Client connections: reading frames, answering requests, writing
+ *		replies, on the node's libuv loop.
+ *
+ * A connection reads into one growing input buffer and handles every whole
+ * frame it finds before going back to the loop, appending the replies to an
+ * output buffer; the output goes out with one write per burst.  Writes of a
+ * burst share one storage batch, so with --durability fsync a pipelined
+ * burst costs one fsync, and no reply leaves before its write is durable.
+ *
+ * A malformed frame gets an error frame and the connection is closed once it
+ * has been written; no other connection notices.  When a peer stops reading,
+ * its replies pile up only to DYN_CONN_OUT_HIGH before the connection stops
+ * reading requests (back-pressure, not an unbounded queue).
+ */
+#include "conn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynamo/object.h"
+
+/* How much input to ask libuv for at a time. */
+#define DYN_CONN_READ_CHUNK		(64 * 1024)
+/* Pending output above which the connection stops reading requests. */
+#define DYN_CONN_OUT_HIGH		(4 * 1024 * 1024)
+
+/* One accepted client connection. */
+struct dyn_conn
+{
+	uv_tcp_t	handle;			/* first: libuv callbacks get &handle */
+	dyn_node   *node;
+	dyn_buf		in;				/* bytes read, not yet handled */
+	dyn_buf		out;			/* replies not yet handed to libuv */
+	dyn_buf		wbuf;			/* replies libuv is writing */
+	uv_write_t	wreq;
+	bool		writing;
+	bool		reading;
+	bool		batch_open;		/* a storage batch is open for this burst */
+	bool		closing;
+	bool		close_after_write;	/* a fatal error was queued */
+	char		peer[64];
+	dyn_conn   *prev;
+	dyn_conn   *next;
+};
+
+static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void conn_on_write(uv_write_t *req, int status);
+static void conn_on_close(uv_handle_t *h);
+static void conn_handle_frames(dyn_conn *c);
+static void conn_dispatch(dyn_conn *c, const dyn_frame *f);
+static void conn_do_get(dyn_conn *c, const dyn_frame *f);
+static void conn_do_write(dyn_conn *c, const dyn_frame *f);
+static void conn_do_status(dyn_conn *c, const dyn_frame *f);
+static bool conn_check_quorum(dyn_conn *c, uint32_t reqid, uint8_t asked,
+							  const char *what);
+static void conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
+							 uint8_t replied, uint8_t needed, const char *fmt,...)
+			__attribute__((format(printf, 6, 7)));
+static void conn_fatal(dyn_conn *c, dyn_error_code code, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+static void conn_commit(dyn_conn *c);
+static void conn_flush(dyn_conn *c);
+static void conn_close(dyn_conn *c);
+
+/* Accept one pending connection from the node's listener. */
+void
+dyn_conn_accept(dyn_node *node)
+{
+	dyn_conn   *c = calloc(1, sizeof(*c));
+	struct sockaddr_storage sa;
+	int			salen = sizeof(sa);
+
+	if (c == NULL)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory accepting a connection");
+		return;
+	}
+	c->node = node;
+	dyn_buf_init(&c->in);
+	dyn_buf_init(&c->out);
+	dyn_buf_init(&c->wbuf);
+	uv_tcp_init(node->loop, &c->handle);
+	c->handle.data = c;
+	if (uv_accept((uv_stream_t *) &node->listener, (uv_stream_t *) &c->handle) != 0)
+	{
+		uv_close((uv_handle_t *) &c->handle, conn_on_close);
+		c->closing = true;
+		return;
+	}
+	uv_tcp_nodelay(&c->handle, 1);
+	strcpy(c->peer, "?");
+	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *) &sa, &salen) == 0)
+	{
+		char		ip[48] = "?";
+		int			port = 0;
+
+		if (sa.ss_family == AF_INET)
+		{
+			uv_ip4_name((struct sockaddr_in *) &sa, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in *) &sa)->sin_port);
+		}
+		else if (sa.ss_family == AF_INET6)
+		{
+			uv_ip6_name((struct sockaddr_in6 *) &sa, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in6 *) &sa)->sin6_port);
+		}
+		snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+	}
+
+	c->next = node->conns;
+	if (node->conns)
+		node->conns->prev = c;
+	node->conns = c;
+	node->stats.connections_open++;
+	node->stats.connections_total++;
+	c->reading = true;
+	uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+}
+
+/* Close every connection (node shutdown). */
+void
+dyn_conn_close_all(dyn_node *node)
+{
+	dyn_conn   *c = node->conns;
+
+	while (c != NULL)
+	{
+		dyn_conn   *next = c->next;
+
+		conn_close(c);
+		c = next;
+	}
+}
+
+/* Hand libuv the free tail of the input buffer. */
+static void
+conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	dyn_conn   *c = h->data;
+
+	(void) suggested;
+	if (dyn_buf_reserve(&c->in, DYN_CONN_READ_CHUNK) != DYN_OK)
+	{
+		buf->base = NULL;
+		buf->len = 0;			/* libuv reports UV_ENOBUFS to conn_on_read */
+		return;
+	}
+	buf->base = (char *) c->in.data + c->in.len;
+	buf->len = c->in.cap - c->in.len;
+}
+
+/* Take in what arrived, answer every whole frame, then write the replies. */
+static void
+conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	dyn_conn   *c = s->data;
+
+	(void) buf;
+	if (nread < 0)
+	{
+		if (nread != UV_EOF)
+			dyn_log(&c->node->log, DYN_LOG_DEBUG, "connection from %s: %s",
+					c->peer, uv_strerror((int) nread));
+		conn_close(c);
+		return;
+	}
+	if (nread == 0)
+		return;
+	c->in.len += (size_t) nread;
+	conn_handle_frames(c);
+	conn_commit(c);
+	conn_flush(c);
+	if (c->reading && c->out.len + c->wbuf.len > DYN_CONN_OUT_HIGH)
+	{
+		uv_read_stop(s);
+		c->reading = false;
+	}
+}
+
+/*
+ * Handle every whole frame in the input buffer and drop the handled bytes;
+ * stop at the first malformed frame (conn_fatal arranges the close).
+ */
+static void
+conn_handle_frames(dyn_conn *c)
+{
+	size_t		off = 0;
+
+	while (!c->close_after_write)
+	{
+		dyn_frame	f;
+		size_t		used;
+		int			rc = dyn_frame_parse(c->in.data + off, c->in.len - off,
+										 c->node->cfg.max_body, &f, &used);
+
+		if (rc == DYN_ERR_AGAIN)
+			break;
+		if (rc == DYN_ERR_TOOBIG)
+		{
+			conn_fatal(c, DYN_E_TOOBIG, "frame body exceeds the maximum of %u bytes",
+					   c->node->cfg.max_body);
+			break;
+		}
+		if (rc != DYN_OK)
+		{
+			conn_fatal(c, DYN_E_BADREQ, "malformed frame: %s", dyn_strerror(rc));
+			break;
+		}
+		conn_dispatch(c, &f);
+		off += used;
+	}
+	dyn_buf_consume(&c->in, off);
+}
+
+/* Route one request frame to its handler. */
+static void
+conn_dispatch(dyn_conn *c, const dyn_frame *f)
+{
+	switch (f->type)
+	{
+		case DYN_MSG_GET:
+			conn_do_get(c, f);
+			break;
+		case DYN_MSG_PUT:
+		case DYN_MSG_DELETE:
+			conn_do_write(c, f);
+			break;
+		case DYN_MSG_STATUS:
+			conn_do_status(c, f);
+			break;
+		default:
+			conn_fatal(c, DYN_E_BADREQ, "unexpected %s frame from a client",
+					   dyn_msg_type_name(f->type));
+			break;
+	}
+}
+
+/*
+ * Refuse a per-request R or W that the cluster cannot meet: above N it is
+ * invalid; above the replicas that exist (one, until clustering) it is a
+ * quorum that is not met.  0 asks for the cluster default.
+ */
+static bool
+conn_check_quorum(dyn_conn *c, uint32_t reqid, uint8_t asked, const char *what)
+{
+	int			n = c->node->cfg.n;
+	int			replicas = dyn_node_replicas(c->node);
+
+	if (asked > n)
+	{
+		conn_reply_error(c, reqid, DYN_E_INVAL, 0, asked,
+						 "%s=%d exceeds the replication factor n=%d", what, asked, n);
+		return false;
+	}
+	if (asked > replicas)
+	{
+		conn_reply_error(c, reqid, DYN_E_QUORUM, (uint8_t) replicas, asked,
+						 "quorum not met: %d of %d replicas %s", replicas, asked,
+						 what[0] == 'w' ? "acknowledged" : "answered");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * GET: the reply body is the stored object's bytes, copied from the engine
+ * straight into the output buffer behind a length we patch afterwards.
+ */
+static void
+conn_do_get(dyn_conn *c, const dyn_frame *f)
+{
+	dyn_get_req req;
+	size_t		start;
+	size_t		lenpos;
+	int			rc;
+
+	c->node->stats.gets++;
+	if ((rc = dyn_get_req_decode(f->body, &req)) != DYN_OK)
+	{
+		conn_fatal(c, DYN_E_BADREQ, "malformed get request: %s", dyn_strerror(rc));
+		return;
+	}
+	if (!conn_check_quorum(c, f->reqid, req.r, "r"))
+		return;
+	start = dyn_frame_begin(&c->out, DYN_MSG_GET_REPLY, f->reqid);
+	lenpos = c->out.len;
+	dyn_buf_put_u32(&c->out, 0);
+	rc = dyn_store_get(&c->node->store, req.bucket, req.key, &c->out);
+	if (rc != DYN_OK || c->out.err)
+	{
+		c->out.len = start;		/* drop the half-built reply */
+		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not read key: %s",
+						 dyn_engine_errmsg(c->node->engine));
+		return;
+	}
+	dyn_buf_patch_u32(&c->out, lenpos, (uint32_t) (c->out.len - lenpos - 4));
+	dyn_frame_end(&c->out, start);
+}
+
+/* PUT and DELETE: apply the write in this burst's batch, reply the new clock. */
+static void
+conn_do_write(dyn_conn *c, const dyn_frame *f)
+{
+	dyn_node   *node = c->node;
+	dyn_put_req req;
+	dyn_vclock	written;
+	bool		is_put = (f->type == DYN_MSG_PUT);
+	int			rc;
+
+	if (is_put)
+		node->stats.puts++;
+	else
+		node->stats.deletes++;
+	if ((rc = dyn_put_req_decode(f->body, f->type, &req)) != DYN_OK)
+	{
+		conn_fatal(c, DYN_E_BADREQ, "malformed %s request: %s",
+				   dyn_msg_type_name(f->type), dyn_strerror(rc));
+		return;
+	}
+	if (!conn_check_quorum(c, f->reqid, req.w, "w"))
+		return;
+	if (!c->batch_open)
+	{
+		if (dyn_engine_begin(node->engine) != DYN_OK)
+		{
+			conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1,
+							 "could not start a write: %s",
+							 dyn_engine_errmsg(node->engine));
+			return;
+		}
+		c->batch_open = true;
+	}
+	rc = dyn_store_write(&node->store, req.bucket, req.key, req.context,
+						 is_put ? &req.value : NULL, &written);
+	if (rc == DYN_ERR_PROTO)
+	{
+		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 1,
+						 "invalid context: not one this cluster issued");
+		return;
+	}
+	if (rc == DYN_ERR_TOOBIG)
+	{
+		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 1,
+						 "key has %d siblings already: read it and write with its context",
+						 DYN_SIBLINGS_MAX);
+		return;
+	}
+	if (rc != DYN_OK)
+	{
+		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not write key: %s",
+						 dyn_engine_errmsg(node->engine));
+		return;
+	}
+	dyn_buf_reset(&node->scratch);
+	dyn_vclock_encode(&written, &node->scratch);
+	dyn_put_reply_encode(&c->out, f->type | 0x80, f->reqid, dyn_buf_slice(&node->scratch));
+}
+
+/* STATUS: the node's state as a JSON object. */
+static void
+conn_do_status(dyn_conn *c, const dyn_frame *f)
+{
+	c->node->stats.statuses++;
+	if (f->body.len != 0)
+	{
+		conn_fatal(c, DYN_E_BADREQ, "malformed status request: unexpected body");
+		return;
+	}
+	dyn_buf_reset(&c->node->scratch);
+	dyn_node_status_json(c->node, &c->node->scratch);
+	dyn_status_reply_encode(&c->out, f->reqid, dyn_buf_slice(&c->node->scratch));
+}
+
+/* Queue an error reply to one request; the connection stays open. */
+static void
+conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
+				 uint8_t replied, uint8_t needed, const char *fmt,...)
+{
+	char		msg[512];
+	dyn_error_msg err;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->node->stats.errors++;
+	err.code = (uint16_t) code;
+	err.replied = replied;
+	err.needed = needed;
+	err.message = dyn_slice_str(msg);
+	dyn_error_encode(&c->out, reqid, &err);
+}
+
+/*
+ * The peer broke the protocol: tell it why (request id 0, since the frame
+ * may not even have had one) and close once that is written.
+ */
+static void
+conn_fatal(dyn_conn *c, dyn_error_code code, const char *fmt,...)
+{
+	char		msg[512];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->node->stats.bad_frames++;
+	dyn_log(&c->node->log, DYN_LOG_WARNING, "closing connection from %s: %s",
+			c->peer, msg);
+	conn_reply_error(c, 0, code, 0, 0, "%s", msg);
+	c->close_after_write = true;
+	if (c->reading)
+	{
+		uv_read_stop((uv_stream_t *) &c->handle);
+		c->reading = false;
+	}
+}
+
+/*
+ * End the burst's storage batch.  If the commit fails the writes of the burst
+ * are not durable, so their acknowledgements must not leave: drop the queued
+ * replies and close, and the client sees its requests unanswered.
+ */
+static void
+conn_commit(dyn_conn *c)
+{
+	if (!c->batch_open)
+		return;
+	c->batch_open = false;
+	if (dyn_engine_commit(c->node->engine) != DYN_OK)
+	{
+		dyn_log(&c->node->log, DYN_LOG_ERROR,
+				"could not commit writes from %s: %s; closing the connection",
+				c->peer, dyn_engine_errmsg(c->node->engine));
+		dyn_buf_reset(&c->out);
+		conn_close(c);
+	}
+}
+
+/*
+ * Send the queued replies: try a direct write first (usually all of it goes
+ * and no callback is needed); hand the rest to libuv, whose buffer must stay
+ * untouched until conn_on_write.
+ */
+static void
+conn_flush(dyn_conn *c)
+{
+	uv_buf_t	b;
+	int			n;
+
+	if (c->closing || c->writing)
+		return;
+	if (c->out.err)
+	{
+		dyn_log(&c->node->log, DYN_LOG_ERROR,
+				"out of memory queueing replies to %s; closing the connection", c->peer);
+		conn_close(c);
+		return;
+	}
+	if (c->out.len > 0)
+	{
+		b = uv_buf_init((char *) c->out.data, (unsigned int) c->out.len);
+		n = uv_try_write((uv_stream_t *) &c->handle, &b, 1);
+		if (n > 0)
+			dyn_buf_consume(&c->out, (size_t) n);
+		else if (n != UV_EAGAIN)
+		{
+			conn_close(c);
+			return;
+		}
+	}
+	if (c->out.len > 0)
+	{
+		dyn_buf		tmp = c->wbuf;
+
+		c->wbuf = c->out;
+		c->out = tmp;
+		dyn_buf_reset(&c->out);
+		b = uv_buf_init((char *) c->wbuf.data, (unsigned int) c->wbuf.len);
+		c->writing = true;
+		c->wreq.data = c;
+		if (uv_write(&c->wreq, (uv_stream_t *) &c->handle, &b, 1, conn_on_write) != 0)
+		{
+			c->writing = false;
+			conn_close(c);
+		}
+		return;
+	}
+	if (c->close_after_write)
+		conn_close(c);
+}
+
+/* libuv finished a write: send what queued meanwhile, maybe resume reading. */
+static void
+conn_on_write(uv_write_t *req, int status)
+{
+	dyn_conn   *c = req->data;
+
+	c->writing = false;
+	dyn_buf_reset(&c->wbuf);
+	if (c->closing)
+		return;
+	if (status < 0)
+	{
+		conn_close(c);
+		return;
+	}
+	conn_flush(c);
+	if (!c->closing && !c->reading && !c->close_after_write &&
+		c->out.len + c->wbuf.len <= DYN_CONN_OUT_HIGH / 2)
+	{
+		c->reading = true;
+		uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+	}
+}
+
+/* Unlink the connection and let libuv close its socket. */
+static void
+conn_close(dyn_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	if (c->batch_open)
+		conn_commit(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->node->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->node->stats.connections_open--;
+	uv_close((uv_handle_t *) &c->handle, conn_on_close);
+}
+
+/* The socket is closed (and any write cancelled): free the connection. */
+static void
+conn_on_close(uv_handle_t *h)
+{
+	dyn_conn   *c = h->data;
+
+	dyn_buf_free(&c->in);
+	dyn_buf_free(&c->out);
+	dyn_buf_free(&c->wbuf);
+	free(c);
+}

@@ -1,0 +1,350 @@
+/*
+ * main.c
+ *		dynamod's command line: parse the flags of DESIGN.md section 3 (from
+ *		the command line and an optional --config file), then run the node
+ *		until SIGTERM.
+ *
+ * A --config file holds the same flags, one per line, without the leading
+ * dashes ("engine memory"); blank lines and lines starting with # are
+ * skipped, and flags on the command line win over the file.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynamo/ring.h"
+#include "node.h"
+
+/* Where a flag came from, for error messages. */
+typedef struct flag_source
+{
+	const char *file;			/* NULL for the command line */
+	int			line;
+} flag_source;
+
+static void usage(FILE *out);
+static int	parse_args(dyn_node_config *cfg, int argc, char **argv, bool *seen);
+static int	apply_flag(dyn_node_config *cfg, const char *name, const char *value,
+					   const flag_source *src, bool *seen);
+static int	load_config(dyn_node_config *cfg, const char *path, bool *seen);
+static int	parse_int(const char *name, const char *value, long min, long max,
+					  const flag_source *src, long *out);
+static int	flag_error(const flag_source *src, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+static bool is_loopback(const char *host);
+
+/* The flags, in the order usage() lists them. */
+static const char *const flag_names[] = {
+	"id", "listen", "data", "seeds", "zone", "engine", "partitions", "n",
+	"key", "trust", "insecure", "cache-mb", "config", "durability", NULL
+};
+#define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]) - 1)
+
+int
+main(int argc, char **argv)
+{
+	dyn_node	node;
+	bool		seen[NFLAGS] = {false};
+	uv_loop_t	loop;
+	int			rc;
+
+	memset(&node, 0, sizeof(node));
+	strcpy(node.cfg.engine, "wiredtiger");
+	node.cfg.partitions = DYN_PARTITIONS_DEFAULT;
+	node.cfg.n = 3;
+	node.cfg.durability = DYN_DURABILITY_FLUSH;
+	node.cfg.max_body = DYN_FRAME_MAX_BODY;
+
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+	{
+		usage(stdout);
+		return 0;
+	}
+	if (parse_args(&node.cfg, argc, argv, seen) != 0)
+		return 2;
+
+	uv_loop_init(&loop);
+	rc = dyn_node_start(&node, &loop);
+	if (rc == DYN_OK)
+		uv_run(&loop, UV_RUN_DEFAULT);
+	else
+	{
+		dyn_node_stop(&node);
+		uv_run(&loop, UV_RUN_DEFAULT);	/* let the closes finish */
+	}
+	uv_loop_close(&loop);
+	if (node.engine != NULL)
+		dyn_node_finish(&node);
+	return rc == DYN_OK ? 0 : 1;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"usage: dynamod --id ID --listen HOST:PORT --data DIR [--seeds HOST:PORT[,...]]\n"
+			"               [--zone Z] [--engine wiredtiger|memory] [--partitions Q] [--n N]\n"
+			"               [--key FILE --trust FILE | --insecure] [--cache-mb M]\n"
+			"               [--config FILE] [--durability none|flush|fsync]\n");
+}
+
+/*
+ * Parse argv into cfg.  --config is read first wherever it appears, so that
+ * the command line overrides the file.
+ */
+static int
+parse_args(dyn_node_config *cfg, int argc, char **argv, bool *seen)
+{
+	flag_source cmdline = {NULL, 0};
+	bool		cli_seen[NFLAGS] = {false};
+
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc &&
+			load_config(cfg, argv[i + 1], seen) != 0)
+			return -1;
+
+	for (int i = 1; i < argc; i++)
+	{
+		const char *arg = argv[i];
+		const char *value = NULL;
+
+		if (strncmp(arg, "--", 2) != 0)
+		{
+			fprintf(stderr, "dynamod: unexpected argument \"%s\"\n", arg);
+			usage(stderr);
+			return -1;
+		}
+		if (strcmp(arg, "--insecure") != 0)
+		{
+			if (i + 1 >= argc)
+			{
+				fprintf(stderr, "dynamod: flag %s needs a value\n", arg);
+				return -1;
+			}
+			value = argv[++i];
+		}
+		if (strcmp(arg, "--config") == 0)
+			continue;
+		if (apply_flag(cfg, arg + 2, value, &cmdline, cli_seen) != 0)
+			return -1;
+	}
+	for (size_t f = 0; f < NFLAGS; f++)
+		seen[f] = seen[f] || cli_seen[f];
+
+	if (!seen[0] || !seen[1] || !seen[2])
+	{
+		fprintf(stderr, "dynamod: --id, --listen and --data are required\n");
+		usage(stderr);
+		return -1;
+	}
+	if (seen[3])
+	{
+		fprintf(stderr, "dynamod: --seeds: joining a cluster is not supported yet; "
+				"start without --seeds for a single-node cluster\n");
+		return -1;
+	}
+	if (seen[8] || seen[9])
+	{
+		fprintf(stderr, "dynamod: --key/--trust: authenticated connections are not "
+				"supported yet; use --insecure on a loopback address\n");
+		return -1;
+	}
+	if (!cfg->insecure)
+	{
+		fprintf(stderr, "dynamod: a node needs --key and --trust, or --insecure "
+				"for plaintext on a loopback address\n");
+		return -1;
+	}
+	if (!is_loopback(cfg->listen_host))
+	{
+		fprintf(stderr, "dynamod: --insecure is refused on \"%s\": plaintext is "
+				"allowed on loopback addresses (127.0.0.0/8, ::1) only\n",
+				cfg->listen_host);
+		return -1;
+	}
+	return 0;
+}
+
+/* Set one flag; name has no leading dashes, value is NULL for --insecure. */
+static int
+apply_flag(dyn_node_config *cfg, const char *name, const char *value,
+		   const flag_source *src, bool *seen)
+{
+	size_t		f;
+	long		num;
+
+	for (f = 0; f < NFLAGS; f++)
+		if (strcmp(name, flag_names[f]) == 0)
+			break;
+	if (f == NFLAGS)
+		return flag_error(src, "unknown flag \"--%s\"", name);
+	seen[f] = true;
+
+	if (strcmp(name, "id") == 0)
+	{
+		size_t		len = strlen(value);
+
+		if (len == 0 || len > DYN_NODE_ID_MAX)
+			return flag_error(src, "--id must be 1 to %d bytes", DYN_NODE_ID_MAX);
+		strcpy(cfg->id, value);
+	}
+	else if (strcmp(name, "listen") == 0)
+	{
+		const char *colon = strrchr(value, ':');
+		flag_source s = *src;
+
+		if (colon == NULL || colon == value ||
+			(size_t) (colon - value) >= sizeof(cfg->listen_host))
+			return flag_error(src, "--listen must be HOST:PORT, got \"%s\"", value);
+		if (parse_int("--listen port", colon + 1, 1, 65535, &s, &num) != 0)
+			return -1;
+		memcpy(cfg->listen_host, value, (size_t) (colon - value));
+		cfg->listen_host[colon - value] = '\0';
+		cfg->listen_port = (int) num;
+	}
+	else if (strcmp(name, "data") == 0)
+	{
+		if (strlen(value) == 0 || strlen(value) >= sizeof(cfg->data_dir))
+			return flag_error(src, "--data must be a directory path");
+		strcpy(cfg->data_dir, value);
+	}
+	else if (strcmp(name, "seeds") == 0)
+		snprintf(cfg->seeds, sizeof(cfg->seeds), "%s", value);
+	else if (strcmp(name, "zone") == 0)
+	{
+		if (strlen(value) >= sizeof(cfg->zone))
+			return flag_error(src, "--zone is longer than %zu bytes", sizeof(cfg->zone) - 1);
+		strcpy(cfg->zone, value);
+	}
+	else if (strcmp(name, "engine") == 0)
+	{
+		if (strcmp(value, "wiredtiger") != 0 && strcmp(value, "memory") != 0)
+			return flag_error(src, "invalid --engine \"%s\": valid engines are wiredtiger, memory",
+							  value);
+		strcpy(cfg->engine, value);
+	}
+	else if (strcmp(name, "partitions") == 0)
+	{
+		if (parse_int("--partitions", value, 1, DYN_PARTITIONS_MAX, src, &num) != 0)
+			return -1;
+		if (!dyn_partitions_valid((uint32_t) num))
+			return flag_error(src, "--partitions must be a power of two from 1 to %d",
+							  DYN_PARTITIONS_MAX);
+		cfg->partitions = (uint32_t) num;
+	}
+	else if (strcmp(name, "n") == 0)
+	{
+		if (parse_int("--n", value, 1, 255, src, &num) != 0)
+			return -1;
+		cfg->n = (int) num;
+	}
+	else if (strcmp(name, "insecure") == 0)
+		cfg->insecure = true;
+	else if (strcmp(name, "cache-mb") == 0)
+	{
+		if (parse_int("--cache-mb", value, 1, 1L << 20, src, &num) != 0)
+			return -1;
+		cfg->cache_mb = (size_t) num;
+	}
+	else if (strcmp(name, "durability") == 0)
+	{
+		if (strcmp(value, "none") == 0)
+			cfg->durability = DYN_DURABILITY_NONE;
+		else if (strcmp(value, "flush") == 0)
+			cfg->durability = DYN_DURABILITY_FLUSH;
+		else if (strcmp(value, "fsync") == 0)
+			cfg->durability = DYN_DURABILITY_FSYNC;
+		else
+			return flag_error(src, "invalid --durability \"%s\": valid values are none, flush, fsync",
+							  value);
+	}
+	/* key and trust are only recorded in seen[]: see parse_args */
+	return 0;
+}
+
+/* Read flags from a --config file, one "name value" per line. */
+static int
+load_config(dyn_node_config *cfg, const char *path, bool *seen)
+{
+	FILE	   *fp = fopen(path, "r");
+	char		line[4096];
+	flag_source src = {path, 0};
+	int			rc = 0;
+
+	if (fp == NULL)
+	{
+		fprintf(stderr, "dynamod: could not open config file \"%s\": %s\n",
+				path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL)
+	{
+		char	   *name = line;
+		char	   *value;
+		char	   *end;
+
+		src.line++;
+		line[strcspn(line, "\r\n")] = '\0';
+		name += strspn(name, " \t");
+		if (*name == '\0' || *name == '#')
+			continue;
+		value = name + strcspn(name, " \t=");
+		if (*value != '\0')
+			*value++ = '\0';
+		value += strspn(value, " \t=");
+		end = value + strlen(value);
+		while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (strcmp(name, "config") == 0)
+			rc = flag_error(&src, "config files cannot include other config files");
+		else if (strcmp(name, "insecure") != 0 && *value == '\0')
+			rc = flag_error(&src, "flag \"%s\" needs a value", name);
+		else
+			rc = apply_flag(cfg, name, value, &src, seen);
+	}
+	fclose(fp);
+	return rc;
+}
+
+/* Parse a decimal integer in [min, max]. */
+static int
+parse_int(const char *name, const char *value, long min, long max,
+		  const flag_source *src, long *out)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+		return flag_error(src, "invalid %s \"%s\": expected an integer from %ld to %ld",
+						  name, value, min, max);
+	*out = v;
+	return 0;
+}
+
+/* Print "dynamod: [file:line: ]message" and return -1. */
+static int
+flag_error(const flag_source *src, const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "dynamod: ");
+	if (src->file != NULL)
+		fprintf(stderr, "%s:%d: ", src->file, src->line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* Whether host is a loopback address (127.0.0.0/8, ::1, localhost). */
+static bool
+is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+		strcmp(host, "[::1]") == 0 || strcmp(host, "localhost") == 0;
+}

@@ -1,0 +1,208 @@
+/*
+ * node.c
+ *		The life of a dynamod: open the engine and store, listen, stop on
+ *		SIGTERM, and report its state (STATUS).
+ */
+#include "node.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "conn.h"
+
+static void node_on_connection(uv_stream_t *server, int status);
+static void node_on_signal(uv_signal_t *h, int signum);
+static uint64_t node_now_ms(void);
+
+static const char *const durability_names[] = {"none", "flush", "fsync"};
+
+/*
+ * Open storage and start listening.  Every failure is logged with what to
+ * do about it; the caller exits non-zero.
+ */
+int
+dyn_node_start(dyn_node *node, uv_loop_t *loop)
+{
+	dyn_engine_config ecfg;
+	struct sockaddr_storage addr;
+	char		err[512];
+	int			rc;
+
+	node->loop = loop;
+	node->log.node_id = node->cfg.id;
+	node->started_ms = node_now_ms();
+	dyn_buf_init(&node->scratch);
+
+	if (mkdir(node->cfg.data_dir, 0700) != 0 && errno != EEXIST)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not create data directory \"%s\": %s",
+				node->cfg.data_dir, strerror(errno));
+		return DYN_ERR_IO;
+	}
+	ecfg.name = node->cfg.engine;
+	ecfg.dir = node->cfg.data_dir;
+	ecfg.cache_mb = node->cfg.cache_mb;
+	ecfg.durability = node->cfg.durability;
+	if ((rc = dyn_engine_open(&ecfg, &node->engine, err, sizeof(err))) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not open the %s engine in \"%s\": %s",
+				node->cfg.engine, node->cfg.data_dir, err);
+		return rc;
+	}
+	if ((rc = dyn_store_open(&node->store, node->engine, node->cfg.id,
+							 node->cfg.partitions, err, sizeof(err))) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not open the store in \"%s\": %s",
+				node->cfg.data_dir, err);
+		return rc;
+	}
+
+	if (uv_ip4_addr(node->cfg.listen_host, node->cfg.listen_port,
+					(struct sockaddr_in *) &addr) != 0 &&
+		uv_ip6_addr(node->cfg.listen_host, node->cfg.listen_port,
+					(struct sockaddr_in6 *) &addr) != 0)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR,
+				"invalid listen address \"%s\": a numeric IPv4 or IPv6 address is required",
+				node->cfg.listen_host);
+		return DYN_ERR_INVAL;
+	}
+	uv_tcp_init(loop, &node->listener);
+	node->listener.data = node;
+	if ((rc = uv_tcp_bind(&node->listener, (struct sockaddr *) &addr, 0)) != 0 ||
+		(rc = uv_listen((uv_stream_t *) &node->listener, 511, node_on_connection)) != 0)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not listen on %s:%d: %s",
+				node->cfg.listen_host, node->cfg.listen_port, uv_strerror(rc));
+		uv_close((uv_handle_t *) &node->listener, NULL);
+		return DYN_ERR_IO;
+	}
+
+	uv_signal_init(loop, &node->sigterm);
+	uv_signal_init(loop, &node->sigint);
+	node->sigterm.data = node;
+	node->sigint.data = node;
+	uv_signal_start(&node->sigterm, node_on_signal, SIGTERM);
+	uv_signal_start(&node->sigint, node_on_signal, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+
+	dyn_log(&node->log, DYN_LOG_INFO,
+			"listening on %s:%d (engine %s, durability %s, %u partitions, n=%d, %llu keys)",
+			node->cfg.listen_host, node->cfg.listen_port, dyn_engine_name(node->engine),
+			durability_names[node->cfg.durability], node->cfg.partitions, node->cfg.n,
+			(unsigned long long) node->store.keys);
+	return DYN_OK;
+}
+
+/* A client is waiting on the listener. */
+static void
+node_on_connection(uv_stream_t *server, int status)
+{
+	dyn_node   *node = server->data;
+
+	if (status < 0)
+	{
+		dyn_log(&node->log, DYN_LOG_WARNING, "accept failed: %s", uv_strerror(status));
+		return;
+	}
+	dyn_conn_accept(node);
+}
+
+/* SIGTERM or SIGINT: stop cleanly. */
+static void
+node_on_signal(uv_signal_t *h, int signum)
+{
+	dyn_node   *node = h->data;
+
+	dyn_log(&node->log, DYN_LOG_INFO, "received %s, shutting down",
+			signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	dyn_node_stop(node);
+}
+
+/* Close the listener, the signal handles and every connection. */
+void
+dyn_node_stop(dyn_node *node)
+{
+	if (node->stopping)
+		return;
+	node->stopping = true;
+	uv_close((uv_handle_t *) &node->listener, NULL);
+	uv_close((uv_handle_t *) &node->sigterm, NULL);
+	uv_close((uv_handle_t *) &node->sigint, NULL);
+	dyn_conn_close_all(node);
+}
+
+/* After the loop has run dry: close the store and, cleanly, the engine. */
+void
+dyn_node_finish(dyn_node *node)
+{
+	dyn_store_close(&node->store);
+	dyn_engine_close(node->engine);
+	node->engine = NULL;
+	dyn_buf_free(&node->scratch);
+	dyn_log(&node->log, DYN_LOG_INFO, "stopped");
+}
+
+/*
+ * Replicas a key actually has: N, or fewer while the cluster has fewer
+ * nodes.  Until clustering exists a node is a cluster of one.
+ */
+int
+dyn_node_replicas(const dyn_node *node)
+{
+	return node->cfg.n < 1 ? node->cfg.n : 1;
+}
+
+/* The R and W used when a request asks for the default: a majority of N,
+ * capped by the replicas that exist. */
+int
+dyn_node_default_quorum(const dyn_node *node)
+{
+	int			majority = node->cfg.n / 2 + 1;
+	int			replicas = dyn_node_replicas(node);
+
+	return majority < replicas ? majority : replicas;
+}
+
+/* The STATUS object: identity, configuration, sizes and counters. */
+void
+dyn_node_status_json(const dyn_node *node, dyn_buf *out)
+{
+	const dyn_node_stats *s = &node->stats;
+
+	dyn_buf_put_u8(out, '{');
+	dyn_buf_printf(out, "\"id\":");
+	dyn_buf_put_json_string(out, dyn_slice_str(node->cfg.id));
+	dyn_buf_printf(out, ",\"address\":\"%s:%d\"", node->cfg.listen_host, node->cfg.listen_port);
+	dyn_buf_printf(out, ",\"zone\":");
+	dyn_buf_put_json_string(out, dyn_slice_str(node->cfg.zone));
+	dyn_buf_printf(out, ",\"status\":\"up\",\"engine\":\"%s\",\"durability\":\"%s\"",
+				   dyn_engine_name(node->engine), durability_names[node->cfg.durability]);
+	dyn_buf_printf(out, ",\"partitions\":%u,\"partitions_owned\":%u,\"n\":%d,"
+				   "\"default_r\":%d,\"default_w\":%d",
+				   node->cfg.partitions, node->cfg.partitions, node->cfg.n,
+				   dyn_node_default_quorum(node), dyn_node_default_quorum(node));
+	dyn_buf_printf(out, ",\"keys\":%llu,\"uptime_s\":%llu",
+				   (unsigned long long) node->store.keys,
+				   (unsigned long long) ((node_now_ms() - node->started_ms) / 1000));
+	dyn_buf_printf(out, ",\"connections\":{\"open\":%u,\"total\":%llu}",
+				   s->connections_open, (unsigned long long) s->connections_total);
+	dyn_buf_printf(out, ",\"requests\":{\"get\":%llu,\"put\":%llu,\"delete\":%llu,"
+				   "\"status\":%llu,\"errors\":%llu,\"bad_frames\":%llu}}",
+				   (unsigned long long) s->gets, (unsigned long long) s->puts,
+				   (unsigned long long) s->deletes, (unsigned long long) s->statuses,
+				   (unsigned long long) s->errors, (unsigned long long) s->bad_frames);
+}
+
+static uint64_t
+node_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}

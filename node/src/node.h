@@ -1,0 +1,80 @@
+/*
+ * node.h
+ *		A running dynamod: its configuration, its store and its event loop.
+ */
+#ifndef DYNAMOD_NODE_H
+#define DYNAMOD_NODE_H
+
+#include <uv.h>
+
+#include "dynamo/wire.h"
+#include "engine.h"
+#include "log.h"
+#include "store.h"
+
+/* Everything the command line (or --config file) can set. */
+typedef struct dyn_node_config
+{
+	char		id[DYN_NODE_ID_MAX + 1];
+	char		listen_host[256];
+	int			listen_port;
+	char		data_dir[4096];
+	char		seeds[1024];
+	char		zone[64];
+	char		engine[32];
+	uint32_t	partitions;
+	int			n;
+	bool		insecure;
+	size_t		cache_mb;
+	dyn_durability durability;
+	uint32_t	max_body;
+} dyn_node_config;
+
+/* Request counters, reported by STATUS. */
+typedef struct dyn_node_stats
+{
+	uint64_t	gets;
+	uint64_t	puts;
+	uint64_t	deletes;
+	uint64_t	statuses;
+	uint64_t	bad_frames;		/* connections closed for a malformed frame */
+	uint64_t	errors;			/* requests answered with an error */
+	uint64_t	connections_total;
+	uint32_t	connections_open;
+} dyn_node_stats;
+
+typedef struct dyn_conn dyn_conn;
+
+/* The node process: one per dynamod, owned by main(). */
+typedef struct dyn_node
+{
+	dyn_node_config cfg;
+	dyn_logger	log;
+	uv_loop_t  *loop;
+	uv_tcp_t	listener;
+	uv_signal_t sigterm;
+	uv_signal_t sigint;
+	dyn_engine *engine;
+	dyn_store	store;
+	dyn_node_stats stats;
+	dyn_conn   *conns;			/* open client connections, for shutdown */
+	dyn_buf		scratch;		/* reply bodies (status JSON, clocks) */
+	uint64_t	started_ms;
+	bool		stopping;
+} dyn_node;
+
+/* Open the engine and store and start listening; logs and returns on failure. */
+int			dyn_node_start(dyn_node *node, uv_loop_t *loop);
+/* Stop accepting, close every connection; the loop then runs dry. */
+void		dyn_node_stop(dyn_node *node);
+/* Close the store and engine after the loop has ended. */
+void		dyn_node_finish(dyn_node *node);
+
+/* The effective replica count and default quorums for this cluster. */
+int			dyn_node_replicas(const dyn_node *node);
+int			dyn_node_default_quorum(const dyn_node *node);
+
+/* Render the STATUS JSON object into out. */
+void		dyn_node_status_json(const dyn_node *node, dyn_buf *out);
+
+#endif							/* DYNAMOD_NODE_H */

@@ -1,0 +1,173 @@
+/*
+ * store.c
+ *		The replica store (see store.h).
+ *
+ * Engine keys are  u16 partition | u8 bucket length | bucket | key,  so the
+ * keys of one partition are contiguous and a bucket name can never run into
+ * the key that follows it.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "dynamo/ring.h"
+
+static int	store_check_meta(dyn_store *st, const char *name, dyn_slice want,
+							 char *err, size_t errlen);
+static void store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key);
+static uint64_t store_now_ms(void);
+
+/* Check the node's identity against the data directory, then count keys. */
+int
+dyn_store_open(dyn_store *st, dyn_engine *engine, const char *node_id,
+			   uint32_t partitions, char *err, size_t errlen)
+{
+	char		qtext[16];
+	int			rc;
+
+	memset(st, 0, sizeof(*st));
+	st->engine = engine;
+	st->partitions = partitions;
+	snprintf(st->node_id, sizeof(st->node_id), "%s", node_id);
+	dyn_buf_init(&st->keybuf);
+	dyn_buf_init(&st->stored);
+	dyn_buf_init(&st->encoded);
+	dyn_object_init(&st->obj);
+
+	snprintf(qtext, sizeof(qtext), "%u", partitions);
+	if ((rc = store_check_meta(st, "node_id", dyn_slice_str(node_id), err, errlen)) != DYN_OK ||
+		(rc = store_check_meta(st, "partitions", dyn_slice_str(qtext), err, errlen)) != DYN_OK)
+		return rc;
+	if ((rc = dyn_engine_count(engine, DYN_NS_OBJECT, &st->keys)) != DYN_OK)
+	{
+		snprintf(err, errlen, "could not count stored keys: %s",
+				 dyn_engine_errmsg(engine));
+		return rc;
+	}
+	return DYN_OK;
+}
+
+/*
+ * Record name=want in the metadata namespace the first time, and refuse a
+ * later start whose value differs.
+ */
+static int
+store_check_meta(dyn_store *st, const char *name, dyn_slice want,
+				 char *err, size_t errlen)
+{
+	dyn_slice	k = dyn_slice_str(name);
+	int			rc;
+
+	dyn_buf_reset(&st->stored);
+	rc = dyn_engine_get(st->engine, DYN_NS_META, k, &st->stored);
+	if (rc == DYN_ERR_NOTFOUND)
+	{
+		rc = dyn_engine_put(st->engine, DYN_NS_META, k, want);
+		if (rc != DYN_OK)
+			snprintf(err, errlen, "could not record %s: %s", name,
+					 dyn_engine_errmsg(st->engine));
+		return rc;
+	}
+	if (rc != DYN_OK)
+	{
+		snprintf(err, errlen, "could not read %s: %s", name,
+				 dyn_engine_errmsg(st->engine));
+		return rc;
+	}
+	if (!dyn_slice_eq(dyn_buf_slice(&st->stored), want))
+	{
+		snprintf(err, errlen,
+				 "data directory belongs to %s \"%.*s\", not \"%.*s\"", name,
+				 (int) st->stored.len, (const char *) st->stored.data,
+				 (int) want.len, (const char *) want.ptr);
+		return DYN_ERR_INVAL;
+	}
+	return DYN_OK;
+}
+
+void
+dyn_store_close(dyn_store *st)
+{
+	dyn_buf_free(&st->keybuf);
+	dyn_buf_free(&st->stored);
+	dyn_buf_free(&st->encoded);
+	dyn_object_free(&st->obj);
+}
+
+/* Build the engine key of bucket/key in st->keybuf. */
+static void
+store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key)
+{
+	uint32_t	part = dyn_partition_of(dyn_key_position(bucket, key), st->partitions);
+
+	dyn_buf_reset(&st->keybuf);
+	dyn_buf_put_u16(&st->keybuf, (uint16_t) part);
+	dyn_buf_put_u8(&st->keybuf, (uint8_t) bucket.len);
+	dyn_buf_append(&st->keybuf, bucket.ptr, bucket.len);
+	dyn_buf_append(&st->keybuf, key.ptr, key.len);
+}
+
+/* Copy the stored bytes straight from the engine into the caller's buffer. */
+int
+dyn_store_get(dyn_store *st, dyn_slice bucket, dyn_slice key, dyn_buf *out)
+{
+	int			rc;
+
+	store_make_key(st, bucket, key);
+	if (st->keybuf.err)
+		return DYN_ERR_NOMEM;
+	rc = dyn_engine_get(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), out);
+	return rc == DYN_ERR_NOTFOUND ? DYN_OK : rc;
+}
+
+/*
+ * Read the stored sibling set, apply the write by the rules of object.h and
+ * store the result.  Sibling values of the stored set point into st->stored
+ * and the new value into the request, both alive until the encode.
+ */
+int
+dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
+				dyn_slice context, const dyn_slice *value, dyn_vclock *written)
+{
+	dyn_vclock	ctx;
+	bool		existed;
+	int			rc;
+
+	if (dyn_vclock_decode(context, &ctx) != DYN_OK)
+		return DYN_ERR_PROTO;
+	store_make_key(st, bucket, key);
+	dyn_buf_reset(&st->stored);
+	rc = dyn_engine_get(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), &st->stored);
+	if (rc != DYN_OK && rc != DYN_ERR_NOTFOUND)
+		return rc;
+	existed = (rc == DYN_OK);
+	/* an absent key leaves stored empty, which decodes as the empty object */
+	if (dyn_object_decode(dyn_buf_slice(&st->stored), &st->obj) != DYN_OK)
+		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
+
+	rc = dyn_object_put(&st->obj, dyn_slice_str(st->node_id), &ctx, value,
+						store_now_ms(), written);
+	if (rc != DYN_OK)
+		return rc;
+	dyn_buf_reset(&st->encoded);
+	dyn_object_encode(&st->obj, &st->encoded);
+	if (st->encoded.err || st->keybuf.err)
+		return DYN_ERR_NOMEM;
+	rc = dyn_engine_put(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf),
+						dyn_buf_slice(&st->encoded));
+	if (rc == DYN_OK && !existed)
+		st->keys++;
+	return rc;
+}
+
+/* Wall-clock milliseconds: clock entries are stamped for truncation order. */
+static uint64_t
+store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,445 @@
+/*
+ * dynamo-cli.c
+ *		The command line client: one request to one node, its answer on
+ *		stdout, and an exit code scripts can rely on (DESIGN.md section 3).
+ *
+ *		0 done, 1 key not found, 2 usage (or a request the node called
+ *		invalid), 3 quorum not met, 4 cannot connect or not authorised,
+ *		5 the node failed the request.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dynamo/client.h"
+#include "dynamo/object.h"
+
+enum
+{
+	EXIT_DONE = 0,
+	EXIT_NOTFOUND = 1,
+	EXIT_USAGE = 2,
+	EXIT_QUORUM = 3,
+	EXIT_CONNECT = 4,
+	EXIT_FAILED = 5
+};
+
+/* The parsed command line. */
+typedef struct cli_options
+{
+	const char *node;
+	bool		json;
+	bool		insecure;
+	const char *key_file;
+	int			timeout_ms;
+	const char *context;		/* --context, text form */
+	int			quorum;			/* --r or --w, 0: cluster default */
+	const char *args[4];		/* the command and its positional arguments */
+	int			nargs;
+} cli_options;
+
+static void usage(FILE *out);
+static int	parse_options(cli_options *o, int argc, char **argv);
+static int	check_quorum_flag(const char *flag, const char *value, int *out);
+static int	read_stdin(dyn_buf *b);
+static int	run_request(const cli_options *o, dyn_client *c, dyn_frame *reply);
+static int	report_error(const cli_options *o, const dyn_frame *reply);
+static int	cmd_put(const cli_options *o, dyn_client *c, bool is_delete);
+static int	cmd_get(const cli_options *o, dyn_client *c);
+static int	cmd_status(const cli_options *o, dyn_client *c);
+static int	fail(int code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
+int
+main(int argc, char **argv)
+{
+	cli_options o = {.node = "127.0.0.1:7401", .timeout_ms = 5000};
+	dyn_client *c;
+	const char *cmd;
+	int			rc;
+
+	if ((rc = parse_options(&o, argc, argv)) != EXIT_DONE)
+		return rc;
+	cmd = o.args[0];
+	if (strcmp(cmd, "ring") == 0 || strcmp(cmd, "preflist") == 0 ||
+		strcmp(cmd, "repair") == 0 || strcmp(cmd, "remove") == 0)
+		return fail(EXIT_USAGE, "command \"%s\" needs a cluster, which this version of "
+					"dynamod does not form yet", cmd);
+	if (strcmp(cmd, "keygen") == 0)
+		return fail(EXIT_USAGE, "command \"keygen\" is not available yet: "
+					"this version has plaintext (--insecure) connections only");
+	if (o.key_file != NULL)
+		return fail(EXIT_CONNECT, "--key: authenticated connections are not supported yet; "
+					"use --insecure");
+
+	if ((c = dyn_client_new()) == NULL)
+		return fail(EXIT_FAILED, "out of memory");
+	if (dyn_client_connect(c, o.node, o.timeout_ms) != DYN_OK)
+	{
+		rc = fail(EXIT_CONNECT, "cannot connect to %s: %s", o.node, dyn_client_errmsg(c));
+		dyn_client_free(c);
+		return rc;
+	}
+	if (strcmp(cmd, "put") == 0)
+		rc = cmd_put(&o, c, false);
+	else if (strcmp(cmd, "delete") == 0)
+		rc = cmd_put(&o, c, true);
+	else if (strcmp(cmd, "get") == 0)
+		rc = cmd_get(&o, c);
+	else
+		rc = cmd_status(&o, c);
+	dyn_client_free(c);
+	return rc;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"usage: dynamo-cli [--node HOST:PORT] [--key FILE | --insecure] [--json]\n"
+			"                  [--timeout MS] COMMAND\n"
+			"  put BUCKET KEY VALUE [--context C] [--w W]   prints the new context (VALUE - reads stdin)\n"
+			"  get BUCKET KEY [--r R]                        prints each sibling, then the context\n"
+			"  delete BUCKET KEY [--context C] [--w W]\n"
+			"  status | ring | preflist BUCKET KEY | repair | remove NODE_ID\n"
+			"  keygen --out FILE\n"
+			"exit codes: 0 done, 1 not found, 2 usage, 3 quorum not met,\n"
+			"            4 cannot connect or not authorised, 5 the node failed the request\n");
+}
+
+/* Flags may come before or after the command; the rest are positional. */
+static int
+parse_options(cli_options *o, int argc, char **argv)
+{
+	static const struct
+	{
+		const char *name;
+		int			nargs;		/* positional arguments after the command */
+	}			commands[] = {
+		{"put", 3}, {"get", 2}, {"delete", 2}, {"status", 0}, {"ring", 0},
+		{"preflist", 2}, {"repair", 0}, {"remove", 1}, {"keygen", 0}
+	};
+	int			want = -1;
+	bool		is_get = false;
+
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		{
+			usage(stdout);
+			exit(EXIT_DONE);
+		}
+		else if (strcmp(a, "--json") == 0)
+			o->json = true;
+		else if (strcmp(a, "--insecure") == 0)
+			o->insecure = true;
+		else if (strncmp(a, "--", 2) == 0 && v == NULL)
+			return fail(EXIT_USAGE, "flag %s needs a value", a);
+		else if (strcmp(a, "--node") == 0)
+			o->node = argv[++i];
+		else if (strcmp(a, "--key") == 0 || strcmp(a, "--out") == 0)
+			o->key_file = argv[++i];
+		else if (strcmp(a, "--context") == 0)
+			o->context = argv[++i];
+		else if (strcmp(a, "--r") == 0 || strcmp(a, "--w") == 0)
+		{
+			if (check_quorum_flag(a, v, &o->quorum) != EXIT_DONE)
+				return EXIT_USAGE;
+			i++;
+		}
+		else if (strcmp(a, "--timeout") == 0)
+		{
+			o->timeout_ms = atoi(v);
+			if (o->timeout_ms <= 0)
+				return fail(EXIT_USAGE, "--timeout must be a positive number of milliseconds");
+			i++;
+		}
+		else if (strncmp(a, "--", 2) == 0)
+			return fail(EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
+		else if (o->nargs >= (int) (sizeof(o->args) / sizeof(o->args[0])))
+			return fail(EXIT_USAGE, "unexpected argument \"%s\"", a);
+		else
+			o->args[o->nargs++] = a;
+	}
+	if (o->nargs == 0)
+	{
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(o->args[0], commands[k].name) == 0)
+			want = commands[k].nargs;
+	if (want < 0)
+		return fail(EXIT_USAGE, "unknown command \"%s\" (see --help)", o->args[0]);
+	if (o->nargs - 1 != want)
+		return fail(EXIT_USAGE, "%s takes %d argument%s, got %d (see --help)",
+					o->args[0], want, want == 1 ? "" : "s", o->nargs - 1);
+	is_get = strcmp(o->args[0], "get") == 0;
+	for (int i = 1; i < argc; i++)
+	{
+		if ((strcmp(argv[i], "--r") == 0 && !is_get) ||
+			(strcmp(argv[i], "--w") == 0 && is_get))
+			return fail(EXIT_USAGE, "%s does not apply to %s", argv[i], o->args[0]);
+	}
+	if (o->context != NULL && is_get)
+		return fail(EXIT_USAGE, "--context does not apply to get");
+	if (!o->insecure && o->key_file == NULL && strcmp(o->args[0], "keygen") != 0)
+		return fail(EXIT_USAGE, "give --key FILE, or --insecure for a plaintext connection");
+	return EXIT_DONE;
+}
+
+/* R or W: 1 to 255. */
+static int
+check_quorum_flag(const char *flag, const char *value, int *out)
+{
+	char	   *end;
+	long		v = strtol(value, &end, 10);
+
+	if (*value == '\0' || *end != '\0' || v < 1 || v > 255)
+		return fail(EXIT_USAGE, "invalid %s \"%s\": expected an integer from 1 to 255",
+					flag, value);
+	*out = (int) v;
+	return EXIT_DONE;
+}
+
+/* Read all of stdin into b (put VALUE "-"). */
+static int
+read_stdin(dyn_buf *b)
+{
+	for (;;)
+	{
+		ssize_t		n;
+
+		if (dyn_buf_reserve(b, 65536) != DYN_OK)
+			return -1;
+		n = read(STDIN_FILENO, b->data + b->len, b->cap - b->len);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		b->len += (size_t) n;
+	}
+}
+
+/* Wait for the one outstanding request's reply; map transport failures. */
+static int
+run_request(const cli_options *o, dyn_client *c, dyn_frame *reply)
+{
+	int			rc = dyn_client_await(c, o->timeout_ms, reply);
+
+	if (rc == DYN_ERR_TIMEOUT)
+		return fail(EXIT_CONNECT, "no answer from %s within %d ms", o->node, o->timeout_ms);
+	if (rc != DYN_OK)
+		return fail(EXIT_CONNECT, "lost the connection to %s: %s", o->node,
+					dyn_client_errmsg(c));
+	if (reply->type == DYN_MSG_ERROR)
+		return report_error(o, reply);
+	return EXIT_DONE;
+}
+
+/* Print an error frame's message and pick the exit code for its kind. */
+static int
+report_error(const cli_options *o, const dyn_frame *reply)
+{
+	dyn_error_msg err;
+
+	if (dyn_error_decode(reply->body, &err) != DYN_OK)
+		return fail(EXIT_FAILED, "%s sent a malformed error reply", o->node);
+	switch (err.code)
+	{
+		case DYN_E_QUORUM:
+			return fail(EXIT_QUORUM, "%.*s", (int) err.message.len, err.message.ptr);
+		case DYN_E_UNAUTHORIZED:
+			return fail(EXIT_CONNECT, "%.*s", (int) err.message.len, err.message.ptr);
+		case DYN_E_INVAL:
+		case DYN_E_BADREQ:
+		case DYN_E_TOOBIG:
+			return fail(EXIT_USAGE, "%.*s", (int) err.message.len, err.message.ptr);
+		default:
+			return fail(EXIT_FAILED, "%.*s", (int) err.message.len, err.message.ptr);
+	}
+}
+
+/* put and delete: send the write, print the new version's context. */
+static int
+cmd_put(const cli_options *o, dyn_client *c, bool is_delete)
+{
+	dyn_put_req req = {0};
+	dyn_buf		ctx;
+	dyn_buf		value;
+	dyn_buf		text;
+	dyn_frame	reply;
+	dyn_slice	written;
+	int			rc;
+
+	dyn_buf_init(&ctx);
+	dyn_buf_init(&value);
+	dyn_buf_init(&text);
+	req.bucket = dyn_slice_str(o->args[1]);
+	req.key = dyn_slice_str(o->args[2]);
+	req.w = (uint8_t) o->quorum;
+	if (req.bucket.len == 0 || req.bucket.len > DYN_BUCKET_MAX ||
+		req.key.len == 0 || req.key.len > DYN_KEY_MAX)
+	{
+		rc = fail(EXIT_USAGE, "bucket must be 1 to %d bytes and key 1 to %d bytes",
+				  DYN_BUCKET_MAX, DYN_KEY_MAX);
+		goto done;
+	}
+	if (o->context != NULL && dyn_context_from_text(o->context, &ctx) != DYN_OK)
+	{
+		rc = fail(EXIT_USAGE, "invalid --context \"%s\": give back a context that "
+				  "get or put printed", o->context);
+		goto done;
+	}
+	req.context = dyn_buf_slice(&ctx);
+	if (!is_delete)
+	{
+		if (strcmp(o->args[3], "-") == 0)
+		{
+			if (read_stdin(&value) != 0)
+			{
+				rc = fail(EXIT_USAGE, "could not read the value from stdin");
+				goto done;
+			}
+			req.value = dyn_buf_slice(&value);
+		}
+		else
+			req.value = dyn_slice_str(o->args[3]);
+		dyn_client_send_put(c, &req);
+	}
+	else
+		dyn_client_send_delete(c, &req);
+
+	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
+		goto done;
+	if (dyn_put_reply_decode(reply.body, &written) != DYN_OK)
+	{
+		rc = fail(EXIT_FAILED, "%s sent a malformed reply", o->node);
+		goto done;
+	}
+	dyn_context_to_text(written, &text);
+	if (o->json)
+		printf("{\"context\":\"%s\"}\n", (const char *) text.data);
+	else
+		printf("%s\n", (const char *) text.data);
+done:
+	dyn_buf_free(&ctx);
+	dyn_buf_free(&value);
+	dyn_buf_free(&text);
+	return rc;
+}
+
+/* get: every live sibling with its clock, then the context of the set. */
+static int
+cmd_get(const cli_options *o, dyn_client *c)
+{
+	dyn_get_req req = {0};
+	dyn_frame	reply;
+	dyn_slice	bytes;
+	dyn_object	obj;
+	dyn_vclock	ctx;
+	dyn_buf		enc;
+	dyn_buf		text;
+	dyn_buf		line;
+	bool		first = true;
+	int			rc;
+
+	req.bucket = dyn_slice_str(o->args[1]);
+	req.key = dyn_slice_str(o->args[2]);
+	req.r = (uint8_t) o->quorum;
+	if (req.bucket.len == 0 || req.bucket.len > DYN_BUCKET_MAX ||
+		req.key.len == 0 || req.key.len > DYN_KEY_MAX)
+		return fail(EXIT_USAGE, "bucket must be 1 to %d bytes and key 1 to %d bytes",
+					DYN_BUCKET_MAX, DYN_KEY_MAX);
+	dyn_client_send_get(c, &req);
+	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
+		return rc;
+	dyn_object_init(&obj);
+	if (dyn_get_reply_decode(reply.body, &bytes) != DYN_OK ||
+		dyn_object_decode(bytes, &obj) != DYN_OK)
+	{
+		dyn_object_free(&obj);
+		return fail(EXIT_FAILED, "%s sent a malformed reply", o->node);
+	}
+	dyn_buf_init(&enc);
+	dyn_buf_init(&text);
+	dyn_buf_init(&line);
+	dyn_object_context(&obj, &ctx);
+	dyn_vclock_encode(&ctx, &enc);
+	dyn_context_to_text(dyn_buf_slice(&enc), &text);
+
+	if (o->json)
+		dyn_buf_printf(&line, "{\"context\":\"%s\",\"siblings\":[", (const char *) text.data);
+	for (size_t i = 0; i < obj.n; i++)
+	{
+		const dyn_sibling *s = &obj.s[i];
+
+		if (s->tombstone)
+			continue;			/* reads hide deletes; their clocks stay in the context */
+		if (o->json)
+		{
+			dyn_buf_printf(&line, "%s{\"value\":", first ? "" : ",");
+			dyn_buf_put_json_string(&line, s->value);
+			dyn_buf_printf(&line, ",\"vclock\":");
+			dyn_vclock_to_json(&s->clock, &line);
+			dyn_buf_put_u8(&line, '}');
+		}
+		else
+		{
+			dyn_vclock_to_json(&s->clock, &line);
+			dyn_buf_put_u8(&line, '\t');
+			dyn_buf_append(&line, s->value.ptr, s->value.len);
+			dyn_buf_put_u8(&line, '\n');
+		}
+		first = false;
+	}
+	if (o->json)
+		dyn_buf_printf(&line, "]}\n");
+	else
+		dyn_buf_printf(&line, "context: %s\n", (const char *) text.data);
+	fwrite(line.data, 1, line.len, stdout);
+	rc = first ? EXIT_NOTFOUND : EXIT_DONE;
+	if (first && !o->json)
+		fprintf(stderr, "dynamo-cli: %s/%s not found\n", o->args[1], o->args[2]);
+	dyn_buf_free(&enc);
+	dyn_buf_free(&text);
+	dyn_buf_free(&line);
+	dyn_object_free(&obj);
+	return rc;
+}
+
+/* status: the node's JSON object as it sent it. */
+static int
+cmd_status(const cli_options *o, dyn_client *c)
+{
+	dyn_frame	reply;
+	dyn_slice	json;
+	int			rc;
+
+	dyn_client_send_status(c);
+	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
+		return rc;
+	if (dyn_status_reply_decode(reply.body, &json) != DYN_OK)
+		return fail(EXIT_FAILED, "%s sent a malformed reply", o->node);
+	fwrite(json.ptr, 1, json.len, stdout);
+	fputc('\n', stdout);
+	return EXIT_DONE;
+}
+
+/* Print "dynamo-cli: message" to stderr and return code. */
+static int
+fail(int code, const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "dynamo-cli: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}

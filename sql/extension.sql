@@ -1,0 +1,28 @@
+--
+-- The extension loads, creates its wrapper, and places keys as the nodes do.
+--
+CREATE EXTENSION dynamo_fdw;
+SELECT fdwname, fdwhandler::regproc, fdwvalidator::regproc
+  FROM pg_foreign_data_wrapper WHERE fdwname = 'dynamo_fdw';
+
+-- key placement: deterministic, within range, and spread over partitions
+SELECT dynamo_key_partition('carts', 'alice') = dynamo_key_partition('carts', 'alice') AS stable;
+SELECT dynamo_key_partition('carts', 'alice', 1) AS only_partition;
+SELECT count(DISTINCT dynamo_key_partition('b', 'k' || i)) AS partitions_hit,
+       min(dynamo_key_partition('b', 'k' || i)) >= 0 AS low_ok,
+       max(dynamo_key_partition('b', 'k' || i)) < 64 AS high_ok
+  FROM generate_series(1, 10000) AS i;
+-- the bucket is part of the position
+SELECT count(*) > 9000 AS buckets_differ
+  FROM generate_series(1, 10000) AS i
+ WHERE dynamo_key_partition('a', 'k' || i, 65536) <> dynamo_key_partition('b', 'k' || i, 65536);
+SELECT dynamo_key_partition('carts', 'alice', 48);
+
+-- options do not exist yet and are refused by name
+CREATE SERVER ring FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes '127.0.0.1:7401');
+CREATE SERVER ring FOREIGN DATA WRAPPER dynamo_fdw;
+CREATE FOREIGN TABLE carts (key text, value text) SERVER ring;
+SELECT * FROM carts;
+DROP FOREIGN TABLE carts;
+DROP SERVER ring;
+DROP EXTENSION dynamo_fdw;
