@@ -14,7 +14,8 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_foreign_data_wrapper.h"
+#include "access/reloptions.h"
+#include "nodes/parsenodes.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 
