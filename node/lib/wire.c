@@ -1,0 +1,425 @@
+/*
+ * wire.c
+ *		The dynamo wire protocol: frame parsing and building, and the
+ *		encoders and decoders of every message body.
+ *
+ * Bodies (all integers big-endian; see wire.h for the frame around them):
+ *
+ *	GET				u8 bucket_len, bucket, u16 key_len, key, u8 r
+ *	PUT, DELETE		u8 bucket_len, bucket, u16 key_len, key,
+ *					u16 context_len, context, u8 w, u32 value_len, value
+ *					(value_len is 0 for DELETE)
+ *	STATUS			empty
+ *	GET_REPLY		u32 object_len, object (object.h encoding; empty: not found)
+ *	PUT_REPLY,
+ *	DELETE_REPLY	u16 context_len, context
+ *	STATUS_REPLY	u32 json_len, json
+ *	ERROR			u16 code, u8 replied, u8 needed, u16 msg_len, msg
+ *
+ * Frames come from the network, so decoders treat every byte as hostile:
+ * every length is checked against what is present, nothing may trail the
+ * last field, and nothing is copied (results are slices into the body).
+ * Encoders append whole frames to a dyn_buf; arguments that the receiver
+ * would refuse (an empty key, a key over DYN_KEY_MAX) fail the buffer
+ * instead of producing a frame that would get the connection closed.
+ */
+#include "dynamo/wire.h"
+
+static bool msg_type_known(uint8_t type);
+static bool key_encodable(dyn_buf *b, dyn_slice bucket, dyn_slice key);
+static void put_key(dyn_buf *b, dyn_slice bucket, dyn_slice key);
+static int	read_key(dyn_reader *r, dyn_slice *bucket, dyn_slice *key);
+static void fail_buf(dyn_buf *b, int err);
+
+
+/* ----------------------------------------------------------------- frames */
+
+/* Whether type is one of dyn_msg_type (anything else is a broken peer). */
+static bool
+msg_type_known(uint8_t type)
+{
+	switch (type)
+	{
+		case DYN_MSG_GET:
+		case DYN_MSG_PUT:
+		case DYN_MSG_DELETE:
+		case DYN_MSG_STATUS:
+		case DYN_MSG_GET_REPLY:
+		case DYN_MSG_PUT_REPLY:
+		case DYN_MSG_DELETE_REPLY:
+		case DYN_MSG_STATUS_REPLY:
+		case DYN_MSG_ERROR:
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Parse one frame from the front of data[0..len).
+ *
+ * The header is judged before the body is waited for: a receiver learns
+ * that a frame is too big or of an unknown type from its first nine bytes
+ * and can drop the connection without buffering megabytes of garbage.
+ */
+int
+dyn_frame_parse(const uint8_t *data, size_t len, uint32_t max_body,
+				dyn_frame *out, size_t *consumed)
+{
+	dyn_reader	r;
+	dyn_slice	header = {data, DYN_FRAME_HEADER_LEN};
+	uint32_t	body_len;
+	uint8_t		type;
+	uint32_t	reqid;
+
+	if (len < DYN_FRAME_HEADER_LEN)
+		return DYN_ERR_AGAIN;
+
+	dyn_reader_init(&r, header);
+	body_len = dyn_rd_u32(&r);
+	type = dyn_rd_u8(&r);
+	reqid = dyn_rd_u32(&r);
+
+	if (body_len > max_body)
+		return DYN_ERR_TOOBIG;
+	if (!msg_type_known(type))
+		return DYN_ERR_PROTO;
+	if (len - DYN_FRAME_HEADER_LEN < body_len)
+		return DYN_ERR_AGAIN;
+
+	out->type = type;
+	out->reqid = reqid;
+	out->body.ptr = data + DYN_FRAME_HEADER_LEN;
+	out->body.len = body_len;
+	*consumed = DYN_FRAME_HEADER_LEN + (size_t) body_len;
+	return DYN_OK;
+}
+
+/*
+ * Append a frame header with a zero body length and return where it
+ * starts; dyn_frame_end fills in the length, so a body can be encoded
+ * straight into the buffer without being measured first.
+ */
+size_t
+dyn_frame_begin(dyn_buf *b, uint8_t type, uint32_t reqid)
+{
+	size_t		start = b->len;
+
+	dyn_buf_put_u32(b, 0);
+	dyn_buf_put_u8(b, type);
+	dyn_buf_put_u32(b, reqid);
+	return start;
+}
+
+/* Patch the body length of the frame begun at start. */
+void
+dyn_frame_end(dyn_buf *b, size_t start)
+{
+	size_t		body_len;
+
+	if (b->err != DYN_OK)
+		return;
+	body_len = b->len - start - DYN_FRAME_HEADER_LEN;
+	if (body_len > UINT32_MAX)
+	{
+		fail_buf(b, DYN_ERR_TOOBIG);
+		return;
+	}
+	dyn_buf_patch_u32(b, start, (uint32_t) body_len);
+}
+
+
+/* --------------------------------------------------------------- helpers */
+
+/* Record err in b unless an earlier failure is already there. */
+static void
+fail_buf(dyn_buf *b, int err)
+{
+	if (b->err == DYN_OK)
+		b->err = err;
+}
+
+/*
+ * Whether bucket and key are what a receiver accepts; if not, fail b so
+ * the caller learns it from b->err like any other encoding failure.
+ */
+static bool
+key_encodable(dyn_buf *b, dyn_slice bucket, dyn_slice key)
+{
+	if (bucket.len == 0 || key.len == 0)
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return false;
+	}
+	if (bucket.len > DYN_BUCKET_MAX || key.len > DYN_KEY_MAX)
+	{
+		fail_buf(b, DYN_ERR_TOOBIG);
+		return false;
+	}
+	return true;
+}
+
+/* u8 bucket_len, bucket, u16 key_len, key (lengths already checked). */
+static void
+put_key(dyn_buf *b, dyn_slice bucket, dyn_slice key)
+{
+	dyn_buf_put_u8(b, (uint8_t) bucket.len);
+	dyn_buf_append(b, bucket.ptr, bucket.len);
+	dyn_buf_put_blob16(b, key);
+}
+
+/*
+ * Read the bucket and key that open GET, PUT and DELETE bodies.  An
+ * over-long key is DYN_ERR_TOOBIG (the peer can be told so); an empty
+ * bucket or key, or a short body, is DYN_ERR_PROTO.
+ */
+static int
+read_key(dyn_reader *r, dyn_slice *bucket, dyn_slice *key)
+{
+	uint8_t		bucket_len;
+	uint16_t	key_len;
+
+	bucket_len = dyn_rd_u8(r);
+	if (r->err != DYN_OK || bucket_len == 0)
+		return DYN_ERR_PROTO;
+	*bucket = dyn_rd_bytes(r, bucket_len);
+
+	key_len = dyn_rd_u16(r);
+	if (r->err != DYN_OK || key_len == 0)
+		return DYN_ERR_PROTO;
+	if (key_len > DYN_KEY_MAX)
+		return DYN_ERR_TOOBIG;
+	*key = dyn_rd_bytes(r, key_len);
+	return r->err;
+}
+
+
+/* -------------------------------------------------------------- requests */
+
+/* Append a GET frame; bad bucket or key lengths fail b (key_encodable). */
+void
+dyn_get_req_encode(dyn_buf *b, uint32_t reqid, const dyn_get_req *req)
+{
+	size_t		start;
+
+	if (!key_encodable(b, req->bucket, req->key))
+		return;
+	start = dyn_frame_begin(b, DYN_MSG_GET, reqid);
+	put_key(b, req->bucket, req->key);
+	dyn_buf_put_u8(b, req->r);
+	dyn_frame_end(b, start);
+}
+
+/*
+ * PUT or DELETE (type says which).  A DELETE with a value, or any other
+ * type, is a caller bug and fails the buffer with DYN_ERR_INVAL.
+ */
+void
+dyn_put_req_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
+				   const dyn_put_req *req)
+{
+	size_t		start;
+
+	if ((type != DYN_MSG_PUT && type != DYN_MSG_DELETE) ||
+		(type == DYN_MSG_DELETE && req->value.len != 0))
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return;
+	}
+	if (!key_encodable(b, req->bucket, req->key))
+		return;
+	start = dyn_frame_begin(b, type, reqid);
+	put_key(b, req->bucket, req->key);
+	dyn_buf_put_blob16(b, req->context);
+	dyn_buf_put_u8(b, req->w);
+	dyn_buf_put_blob32(b, req->value);
+	dyn_frame_end(b, start);
+}
+
+/* STATUS has no body. */
+void
+dyn_status_req_encode(dyn_buf *b, uint32_t reqid)
+{
+	size_t		start = dyn_frame_begin(b, DYN_MSG_STATUS, reqid);
+
+	dyn_frame_end(b, start);
+}
+
+/* Decode a GET body into slices of body. */
+int
+dyn_get_req_decode(dyn_slice body, dyn_get_req *out)
+{
+	dyn_reader	r;
+	int			rc;
+
+	*out = (dyn_get_req) {0};
+	dyn_reader_init(&r, body);
+	rc = read_key(&r, &out->bucket, &out->key);
+	if (rc != DYN_OK)
+		return rc;
+	out->r = dyn_rd_u8(&r);
+	return dyn_reader_finish(&r);
+}
+
+/*
+ * Decode a PUT or DELETE body (type is the frame's type).  A DELETE that
+ * carries a value is malformed: a tombstone has none.
+ */
+int
+dyn_put_req_decode(dyn_slice body, uint8_t type, dyn_put_req *out)
+{
+	dyn_reader	r;
+	int			rc;
+
+	*out = (dyn_put_req) {0};
+	if (type != DYN_MSG_PUT && type != DYN_MSG_DELETE)
+		return DYN_ERR_INVAL;
+	dyn_reader_init(&r, body);
+	rc = read_key(&r, &out->bucket, &out->key);
+	if (rc != DYN_OK)
+		return rc;
+	out->context = dyn_rd_blob16(&r);
+	out->w = dyn_rd_u8(&r);
+	out->value = dyn_rd_blob32(&r);
+	rc = dyn_reader_finish(&r);
+	if (rc == DYN_OK && type == DYN_MSG_DELETE && out->value.len != 0)
+		rc = DYN_ERR_PROTO;
+	return rc;
+}
+
+/* A STATUS body must be empty. */
+int
+dyn_status_req_decode(dyn_slice body)
+{
+	return body.len == 0 ? DYN_OK : DYN_ERR_PROTO;
+}
+
+
+/* --------------------------------------------------------------- replies */
+
+/* Append a GET_REPLY carrying an encoded object (empty: not found). */
+void
+dyn_get_reply_encode(dyn_buf *b, uint32_t reqid, dyn_slice object)
+{
+	size_t		start = dyn_frame_begin(b, DYN_MSG_GET_REPLY, reqid);
+
+	dyn_buf_put_blob32(b, object);
+	dyn_frame_end(b, start);
+}
+
+/* PUT_REPLY or DELETE_REPLY (type says which); other types are INVAL. */
+void
+dyn_put_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
+					 dyn_slice context)
+{
+	size_t		start;
+
+	if (type != DYN_MSG_PUT_REPLY && type != DYN_MSG_DELETE_REPLY)
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return;
+	}
+	start = dyn_frame_begin(b, type, reqid);
+	dyn_buf_put_blob16(b, context);
+	dyn_frame_end(b, start);
+}
+
+/* Append a STATUS_REPLY carrying a JSON object as text. */
+void
+dyn_status_reply_encode(dyn_buf *b, uint32_t reqid, dyn_slice json)
+{
+	size_t		start = dyn_frame_begin(b, DYN_MSG_STATUS_REPLY, reqid);
+
+	dyn_buf_put_blob32(b, json);
+	dyn_frame_end(b, start);
+}
+
+/* Append an ERROR frame; a message over 64 KiB fails b. */
+void
+dyn_error_encode(dyn_buf *b, uint32_t reqid, const dyn_error_msg *err)
+{
+	size_t		start = dyn_frame_begin(b, DYN_MSG_ERROR, reqid);
+
+	dyn_buf_put_u16(b, err->code);
+	dyn_buf_put_u8(b, err->replied);
+	dyn_buf_put_u8(b, err->needed);
+	dyn_buf_put_blob16(b, err->message);
+	dyn_frame_end(b, start);
+}
+
+/* The object bytes of a GET_REPLY (empty: the key was not found). */
+int
+dyn_get_reply_decode(dyn_slice body, dyn_slice *object)
+{
+	dyn_reader	r;
+
+	dyn_reader_init(&r, body);
+	*object = dyn_rd_blob32(&r);
+	return dyn_reader_finish(&r);
+}
+
+/* The context of a PUT_REPLY or DELETE_REPLY. */
+int
+dyn_put_reply_decode(dyn_slice body, dyn_slice *context)
+{
+	dyn_reader	r;
+
+	dyn_reader_init(&r, body);
+	*context = dyn_rd_blob16(&r);
+	return dyn_reader_finish(&r);
+}
+
+/* The JSON text of a STATUS_REPLY. */
+int
+dyn_status_reply_decode(dyn_slice body, dyn_slice *json)
+{
+	dyn_reader	r;
+
+	dyn_reader_init(&r, body);
+	*json = dyn_rd_blob32(&r);
+	return dyn_reader_finish(&r);
+}
+
+/*
+ * Decode an ERROR body.  The code is passed through even when this side
+ * does not know it, so a newer peer's errors still reach the user.
+ */
+int
+dyn_error_decode(dyn_slice body, dyn_error_msg *out)
+{
+	dyn_reader	r;
+
+	dyn_reader_init(&r, body);
+	out->code = dyn_rd_u16(&r);
+	out->replied = dyn_rd_u8(&r);
+	out->needed = dyn_rd_u8(&r);
+	out->message = dyn_rd_blob16(&r);
+	return dyn_reader_finish(&r);
+}
+
+/* A lower-case name for a message type, for logs; "unknown" otherwise. */
+const char *
+dyn_msg_type_name(uint8_t type)
+{
+	switch (type)
+	{
+		case DYN_MSG_GET:
+			return "get";
+		case DYN_MSG_PUT:
+			return "put";
+		case DYN_MSG_DELETE:
+			return "delete";
+		case DYN_MSG_STATUS:
+			return "status";
+		case DYN_MSG_GET_REPLY:
+			return "get_reply";
+		case DYN_MSG_PUT_REPLY:
+			return "put_reply";
+		case DYN_MSG_DELETE_REPLY:
+			return "delete_reply";
+		case DYN_MSG_STATUS_REPLY:
+			return "status_reply";
+		case DYN_MSG_ERROR:
+			return "error";
+	}
+	return "unknown";
+}

@@ -1,0 +1,587 @@
+/*
+ * test_wire.c
+ *		Unit tests for wire.c: every message type through encode, frame
+ *		parse and decode, and the codec's behaviour on hostile input
+ *		(truncation at every byte, oversized and unknown frames, trailing
+ *		bytes, and a few thousand frames of random garbage).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dynamo/wire.h"
+
+static dyn_slice bytes_of(const void *p, size_t n);
+static uint64_t next_random(uint64_t *seed);
+static dyn_frame parse_one(const dyn_buf *b, uint8_t type, uint32_t reqid);
+static int	decode_any(uint8_t type, dyn_slice body);
+static void encode_samples(dyn_buf *b);
+static void check_prefixes_rejected(uint8_t type, dyn_slice body);
+
+/* A slice over n bytes at p. */
+static dyn_slice
+bytes_of(const void *p, size_t n)
+{
+	dyn_slice	s = {p, n};
+
+	return s;
+}
+
+/* xorshift64*: reproducible pseudo-random numbers without global state. */
+static uint64_t
+next_random(uint64_t *seed)
+{
+	*seed ^= *seed >> 12;
+	*seed ^= *seed << 25;
+	*seed ^= *seed >> 27;
+	return *seed * 2685821657736338717ULL;
+}
+
+/*
+ * Parse the single frame b holds and check its header; every byte must
+ * belong to it.
+ */
+static dyn_frame
+parse_one(const dyn_buf *b, uint8_t type, uint32_t reqid)
+{
+	dyn_frame	f;
+	size_t		used = 0;
+
+	assert_int_equal(b->err, DYN_OK);
+	assert_int_equal(dyn_frame_parse(b->data, b->len, DYN_FRAME_MAX_BODY, &f, &used),
+					 DYN_OK);
+	assert_int_equal(used, b->len);
+	assert_int_equal(f.type, type);
+	assert_int_equal(f.reqid, reqid);
+	assert_int_equal(f.body.len, b->len - DYN_FRAME_HEADER_LEN);
+	return f;
+}
+
+/* Run the decoder that matches type on body; its status. */
+static int
+decode_any(uint8_t type, dyn_slice body)
+{
+	dyn_get_req get;
+	dyn_put_req put;
+	dyn_error_msg err;
+	dyn_slice	s;
+
+	switch (type)
+	{
+		case DYN_MSG_GET:
+			return dyn_get_req_decode(body, &get);
+		case DYN_MSG_PUT:
+		case DYN_MSG_DELETE:
+			return dyn_put_req_decode(body, type, &put);
+		case DYN_MSG_STATUS:
+			return dyn_status_req_decode(body);
+		case DYN_MSG_GET_REPLY:
+			return dyn_get_reply_decode(body, &s);
+		case DYN_MSG_PUT_REPLY:
+		case DYN_MSG_DELETE_REPLY:
+			return dyn_put_reply_decode(body, &s);
+		case DYN_MSG_STATUS_REPLY:
+			return dyn_status_reply_decode(body, &s);
+		case DYN_MSG_ERROR:
+			return dyn_error_decode(body, &err);
+	}
+	fail_msg("no decoder for type %d", type);
+	return DYN_ERR_INVAL;
+}
+
+/* Append one valid frame of every message type to b, reqids 1 to 9. */
+static void
+encode_samples(dyn_buf *b)
+{
+	dyn_get_req get = {dyn_slice_str("carts"), dyn_slice_str("alice"), 2};
+	dyn_put_req put = {dyn_slice_str("carts"), dyn_slice_str("alice"),
+	dyn_slice_str("\x01\x02n1\x01\x05"), dyn_slice_str("{\"items\":3}"), 2};
+	dyn_put_req del = {dyn_slice_str("carts"), dyn_slice_str("alice"),
+	dyn_slice_str("ctx"), {NULL, 0}, 3};
+	dyn_error_msg err = {DYN_E_QUORUM, 1, 2, dyn_slice_str("quorum not met")};
+
+	dyn_get_req_encode(b, 1, &get);
+	dyn_put_req_encode(b, DYN_MSG_PUT, 2, &put);
+	dyn_put_req_encode(b, DYN_MSG_DELETE, 3, &del);
+	dyn_status_req_encode(b, 4);
+	dyn_get_reply_encode(b, 5, dyn_slice_str("object-bytes"));
+	dyn_put_reply_encode(b, DYN_MSG_PUT_REPLY, 6, dyn_slice_str("ctx-bytes"));
+	dyn_put_reply_encode(b, DYN_MSG_DELETE_REPLY, 7, dyn_slice_str("ctx2"));
+	dyn_status_reply_encode(b, 8, dyn_slice_str("{\"ok\":true}"));
+	dyn_error_encode(b, 9, &err);
+}
+
+/* GET through encode, frame parse and decode, without copies. */
+static void
+test_get_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	dyn_get_req in = {dyn_slice_str("carts"), dyn_slice_str("alice"), 2};
+	dyn_get_req out;
+
+	(void) state;
+	dyn_buf_init(&b);
+	dyn_get_req_encode(&b, 0xfeedface, &in);
+	f = parse_one(&b, DYN_MSG_GET, 0xfeedface);
+	assert_int_equal(f.body.len, 1 + 5 + 2 + 5 + 1);
+	assert_int_equal(dyn_get_req_decode(f.body, &out), DYN_OK);
+	assert_true(dyn_slice_eq(out.bucket, in.bucket));
+	assert_true(dyn_slice_eq(out.key, in.key));
+	assert_int_equal(out.r, 2);
+	/* decoded slices point into the frame: nothing was copied */
+	assert_ptr_equal(out.bucket.ptr, b.data + DYN_FRAME_HEADER_LEN + 1);
+	dyn_buf_free(&b);
+}
+
+/* PUT at the size limits, and a blind DELETE. */
+static void
+test_put_delete_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	static uint8_t value[100000];
+	uint8_t		key[DYN_KEY_MAX];
+	uint8_t		bucket[DYN_BUCKET_MAX];
+	dyn_put_req in;
+	dyn_put_req out;
+
+	(void) state;
+	memset(value, 'v', sizeof(value));
+	memset(key, 'k', sizeof(key));
+	memset(bucket, 'b', sizeof(bucket));
+	in.bucket = bytes_of(bucket, sizeof(bucket));
+	in.key = bytes_of(key, sizeof(key));	/* the largest allowed */
+	in.context = dyn_slice_str("\x01\x02n1\x01\x05");
+	in.value = bytes_of(value, sizeof(value));
+	in.w = 3;
+
+	dyn_buf_init(&b);
+	dyn_put_req_encode(&b, DYN_MSG_PUT, 77, &in);
+	f = parse_one(&b, DYN_MSG_PUT, 77);
+	assert_int_equal(dyn_put_req_decode(f.body, DYN_MSG_PUT, &out), DYN_OK);
+	assert_true(dyn_slice_eq(out.bucket, in.bucket));
+	assert_true(dyn_slice_eq(out.key, in.key));
+	assert_true(dyn_slice_eq(out.context, in.context));
+	assert_true(dyn_slice_eq(out.value, in.value));
+	assert_int_equal(out.w, 3);
+
+	/* a blind delete: no context, no value */
+	dyn_buf_reset(&b);
+	in.context = bytes_of(NULL, 0);
+	in.value = bytes_of(NULL, 0);
+	in.w = 0;
+	dyn_put_req_encode(&b, DYN_MSG_DELETE, 78, &in);
+	f = parse_one(&b, DYN_MSG_DELETE, 78);
+	assert_int_equal(dyn_put_req_decode(f.body, DYN_MSG_DELETE, &out), DYN_OK);
+	assert_int_equal(out.context.len, 0);
+	assert_int_equal(out.value.len, 0);
+	assert_int_equal(out.w, 0);
+	/* the wrong type is a caller bug */
+	assert_int_equal(dyn_put_req_decode(f.body, DYN_MSG_GET, &out), DYN_ERR_INVAL);
+	dyn_buf_free(&b);
+}
+
+/* STATUS (empty body) and STATUS_REPLY. */
+static void
+test_status_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	dyn_slice	json;
+
+	(void) state;
+	dyn_buf_init(&b);
+	dyn_status_req_encode(&b, 5);
+	f = parse_one(&b, DYN_MSG_STATUS, 5);
+	assert_int_equal(f.body.len, 0);
+	assert_int_equal(dyn_status_req_decode(f.body), DYN_OK);
+	assert_int_equal(dyn_status_req_decode(dyn_slice_str("x")), DYN_ERR_PROTO);
+
+	dyn_buf_reset(&b);
+	dyn_status_reply_encode(&b, 5, dyn_slice_str("{\"nodes\":[]}"));
+	f = parse_one(&b, DYN_MSG_STATUS_REPLY, 5);
+	assert_int_equal(dyn_status_reply_decode(f.body, &json), DYN_OK);
+	assert_true(dyn_slice_eq(json, dyn_slice_str("{\"nodes\":[]}")));
+	dyn_buf_free(&b);
+}
+
+/* GET_REPLY (found and not), PUT_REPLY, DELETE_REPLY, ERROR. */
+static void
+test_replies_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	dyn_slice	s;
+	dyn_error_msg in = {DYN_E_QUORUM, 1, 2, dyn_slice_str("1 of 2 replicas answered")};
+	dyn_error_msg out;
+
+	(void) state;
+	dyn_buf_init(&b);
+	dyn_get_reply_encode(&b, 9, bytes_of("\x01\x00\x00", 3));
+	f = parse_one(&b, DYN_MSG_GET_REPLY, 9);
+	assert_int_equal(dyn_get_reply_decode(f.body, &s), DYN_OK);
+	assert_int_equal(s.len, 3);
+
+	/* not found: an empty object */
+	dyn_buf_reset(&b);
+	dyn_get_reply_encode(&b, 10, bytes_of(NULL, 0));
+	f = parse_one(&b, DYN_MSG_GET_REPLY, 10);
+	assert_int_equal(dyn_get_reply_decode(f.body, &s), DYN_OK);
+	assert_int_equal(s.len, 0);
+
+	dyn_buf_reset(&b);
+	dyn_put_reply_encode(&b, DYN_MSG_PUT_REPLY, 11, dyn_slice_str("ctx"));
+	f = parse_one(&b, DYN_MSG_PUT_REPLY, 11);
+	assert_int_equal(dyn_put_reply_decode(f.body, &s), DYN_OK);
+	assert_true(dyn_slice_eq(s, dyn_slice_str("ctx")));
+
+	dyn_buf_reset(&b);
+	dyn_put_reply_encode(&b, DYN_MSG_DELETE_REPLY, 12, dyn_slice_str("ctx2"));
+	f = parse_one(&b, DYN_MSG_DELETE_REPLY, 12);
+	assert_int_equal(dyn_put_reply_decode(f.body, &s), DYN_OK);
+	assert_true(dyn_slice_eq(s, dyn_slice_str("ctx2")));
+
+	dyn_buf_reset(&b);
+	dyn_error_encode(&b, 13, &in);
+	f = parse_one(&b, DYN_MSG_ERROR, 13);
+	assert_int_equal(dyn_error_decode(f.body, &out), DYN_OK);
+	assert_int_equal(out.code, DYN_E_QUORUM);
+	assert_int_equal(out.replied, 1);
+	assert_int_equal(out.needed, 2);
+	assert_true(dyn_slice_eq(out.message, in.message));
+	dyn_buf_free(&b);
+}
+
+/* Frames back to back in one buffer, as a pipelining peer sends them. */
+static void
+test_pipelined_frames(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	size_t		off = 0;
+	size_t		used;
+	uint32_t	expect_reqid = 1;
+
+	(void) state;
+	dyn_buf_init(&b);
+	encode_samples(&b);
+	assert_int_equal(b.err, DYN_OK);
+	while (off < b.len)
+	{
+		assert_int_equal(dyn_frame_parse(b.data + off, b.len - off,
+										 DYN_FRAME_MAX_BODY, &f, &used), DYN_OK);
+		assert_int_equal(f.reqid, expect_reqid);
+		assert_int_equal(decode_any(f.type, f.body), DYN_OK);
+		off += used;
+		expect_reqid++;
+	}
+	assert_int_equal(off, b.len);
+	assert_int_equal(expect_reqid, 10);
+	dyn_buf_free(&b);
+}
+
+/*
+ * Every proper prefix of a valid frame is "wait for more"; every proper
+ * prefix of its body is refused by the body decoder; and so is the body
+ * with a byte of trailing garbage.
+ */
+static void
+test_truncation_everywhere(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	size_t		off = 0;
+	size_t		used;
+
+	(void) state;
+	dyn_buf_init(&b);
+	encode_samples(&b);
+	while (off < b.len)
+	{
+		size_t		cut;
+		dyn_frame	g;
+
+		assert_int_equal(dyn_frame_parse(b.data + off, b.len - off,
+										 DYN_FRAME_MAX_BODY, &f, &used), DYN_OK);
+		for (cut = 0; cut < used; cut++)
+			assert_int_equal(dyn_frame_parse(b.data + off, cut,
+											 DYN_FRAME_MAX_BODY, &g, &used),
+							 DYN_ERR_AGAIN);
+		assert_int_equal(dyn_frame_parse(b.data + off, b.len - off,
+										 DYN_FRAME_MAX_BODY, &f, &used), DYN_OK);
+		check_prefixes_rejected(f.type, f.body);
+		off += used;
+	}
+	dyn_buf_free(&b);
+}
+
+/* Decoding any proper prefix of body, or body plus one byte, fails. */
+static void
+check_prefixes_rejected(uint8_t type, dyn_slice body)
+{
+	uint8_t		longer[512];
+	size_t		cut;
+
+	for (cut = 0; cut < body.len; cut++)
+	{
+		/* STATUS has an empty body, so it has no proper prefix */
+		assert_int_not_equal(decode_any(type, bytes_of(body.ptr, cut)), DYN_OK);
+	}
+	assert_true(body.len < sizeof(longer));
+	if (body.len > 0)
+		memcpy(longer, body.ptr, body.len);
+	longer[body.len] = 0;
+	assert_int_equal(decode_any(type, bytes_of(longer, body.len + 1)), DYN_ERR_PROTO);
+}
+
+/* Size and type are judged from the header alone. */
+static void
+test_frame_header_checks(void **state)
+{
+	uint8_t		hdr[DYN_FRAME_HEADER_LEN] = {0, 0, 0, 5, DYN_MSG_GET, 0, 0, 0, 1};
+	dyn_frame	f;
+	size_t		used;
+
+	(void) state;
+	/* a sane header: waits for the body */
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_AGAIN);
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 4, &f, &used), DYN_ERR_TOOBIG);
+
+	/* too big is known from the header alone, before any body arrives */
+	hdr[0] = 0x01;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), DYN_FRAME_MAX_BODY, &f, &used),
+					 DYN_ERR_TOOBIG);
+	hdr[0] = 0xff;
+	hdr[1] = 0xff;
+	hdr[2] = 0xff;
+	hdr[3] = 0xff;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), DYN_FRAME_MAX_BODY, &f, &used),
+					 DYN_ERR_TOOBIG);
+	/* exactly the maximum is allowed */
+	hdr[0] = (uint8_t) (DYN_FRAME_MAX_BODY >> 24);
+	hdr[1] = (uint8_t) (DYN_FRAME_MAX_BODY >> 16);
+	hdr[2] = (uint8_t) (DYN_FRAME_MAX_BODY >> 8);
+	hdr[3] = (uint8_t) DYN_FRAME_MAX_BODY;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), DYN_FRAME_MAX_BODY, &f, &used),
+					 DYN_ERR_AGAIN);
+
+	/* garbage types */
+	hdr[0] = hdr[1] = hdr[2] = hdr[3] = 0;
+	hdr[4] = 0x00;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
+	hdr[4] = 0x05;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
+	hdr[4] = 0x80;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
+	hdr[4] = 0xfe;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
+
+	/* an empty body is complete with the header */
+	hdr[4] = DYN_MSG_STATUS;
+	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_OK);
+	assert_int_equal(used, DYN_FRAME_HEADER_LEN);
+	assert_int_equal(f.body.len, 0);
+	assert_int_equal(f.reqid, 1);
+}
+
+/* Empty and over-long buckets and keys; a DELETE with a value. */
+static void
+test_key_checks(void **state)
+{
+	dyn_get_req get;
+	dyn_put_req put;
+	uint8_t		body[8 + DYN_KEY_MAX + 1];
+
+	(void) state;
+	/* bucket_len 0 */
+	assert_int_equal(dyn_get_req_decode(bytes_of("\x00\x00\x01k\x00", 5), &get),
+					 DYN_ERR_PROTO);
+	/* key_len 0 */
+	assert_int_equal(dyn_get_req_decode(bytes_of("\x01" "b\x00\x00\x00", 5), &get),
+					 DYN_ERR_PROTO);
+	/* a valid minimal GET */
+	assert_int_equal(dyn_get_req_decode(bytes_of("\x01" "b\x00\x01k\x03", 6), &get),
+					 DYN_OK);
+	assert_int_equal(get.r, 3);
+
+	/* key_len over DYN_KEY_MAX: too big, even with the bytes present */
+	memset(body, 'k', sizeof(body));
+	body[0] = 1;
+	body[1] = 'b';
+	body[2] = (uint8_t) ((DYN_KEY_MAX + 1) >> 8);
+	body[3] = (uint8_t) (DYN_KEY_MAX + 1);
+	body[4 + DYN_KEY_MAX + 1] = 0;
+	assert_int_equal(dyn_get_req_decode(bytes_of(body, 4 + DYN_KEY_MAX + 2), &get),
+					 DYN_ERR_TOOBIG);
+	assert_int_equal(dyn_put_req_decode(bytes_of(body, 4 + DYN_KEY_MAX + 2),
+										DYN_MSG_PUT, &put), DYN_ERR_TOOBIG);
+
+	/* a DELETE that carries a value */
+	assert_int_equal(dyn_put_req_decode(bytes_of("\x01" "b\x00\x01k\x00\x00\x02"
+												 "\x00\x00\x00\x01v", 13),
+										DYN_MSG_DELETE, &put), DYN_ERR_PROTO);
+	/* the same bytes are a fine PUT */
+	assert_int_equal(dyn_put_req_decode(bytes_of("\x01" "b\x00\x01k\x00\x00\x02"
+												 "\x00\x00\x00\x01v", 13),
+										DYN_MSG_PUT, &put), DYN_OK);
+	assert_true(dyn_slice_eq(put.value, dyn_slice_str("v")));
+}
+
+/* Encoders refuse arguments a receiver would refuse, via b->err. */
+static void
+test_encoder_argument_checks(void **state)
+{
+	dyn_buf		b;
+	uint8_t		key[DYN_KEY_MAX + 1];
+	uint8_t		bucket[DYN_BUCKET_MAX + 1];
+	dyn_get_req get = {dyn_slice_str("b"), {NULL, 0}, 0};
+	dyn_put_req put = {dyn_slice_str("b"), dyn_slice_str("k"), {NULL, 0},
+	dyn_slice_str("v"), 0};
+
+	(void) state;
+	memset(key, 'k', sizeof(key));
+	memset(bucket, 'b', sizeof(bucket));
+	dyn_buf_init(&b);
+
+	dyn_get_req_encode(&b, 1, &get);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+	assert_int_equal(b.len, 0);
+
+	dyn_buf_reset(&b);
+	get.key = bytes_of(key, sizeof(key));
+	dyn_get_req_encode(&b, 1, &get);
+	assert_int_equal(b.err, DYN_ERR_TOOBIG);
+
+	dyn_buf_reset(&b);
+	get.key = dyn_slice_str("k");
+	get.bucket = bytes_of(bucket, sizeof(bucket));
+	dyn_get_req_encode(&b, 1, &get);
+	assert_int_equal(b.err, DYN_ERR_TOOBIG);
+
+	dyn_buf_reset(&b);
+	dyn_put_req_encode(&b, DYN_MSG_DELETE, 1, &put);	/* a value on DELETE */
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+
+	dyn_buf_reset(&b);
+	dyn_put_req_encode(&b, DYN_MSG_GET, 1, &put);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+
+	dyn_buf_reset(&b);
+	dyn_put_reply_encode(&b, DYN_MSG_GET_REPLY, 1, dyn_slice_str("c"));
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+
+	/* a failed buffer stays failed: later frames are not half-written */
+	dyn_buf_reset(&b);
+	b.err = DYN_ERR_NOMEM;
+	dyn_status_req_encode(&b, 1);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.err, DYN_ERR_NOMEM);
+	dyn_buf_free(&b);
+}
+
+/*
+ * Random bytes, and valid frames with random bytes flipped, through the
+ * frame parser and every decoder: anything may be refused, nothing may
+ * crash or read out of bounds (ASan and valgrind watch this test).
+ */
+static void
+test_random_garbage(void **state)
+{
+	dyn_buf		valid;
+	uint64_t	seed = 0x9e3779b97f4a7c15ULL;
+	uint8_t		junk[96];
+	int			iter;
+	static const uint8_t types[] = {
+		DYN_MSG_GET, DYN_MSG_PUT, DYN_MSG_DELETE, DYN_MSG_STATUS,
+		DYN_MSG_GET_REPLY, DYN_MSG_PUT_REPLY, DYN_MSG_DELETE_REPLY,
+		DYN_MSG_STATUS_REPLY, DYN_MSG_ERROR,
+	};
+
+	(void) state;
+	dyn_buf_init(&valid);
+	encode_samples(&valid);
+	assert_int_equal(valid.err, DYN_OK);
+
+	for (iter = 0; iter < 5000; iter++)
+	{
+		size_t		len = next_random(&seed) % sizeof(junk);
+		size_t		i;
+		size_t		used = 0;
+		dyn_frame	f;
+		int			rc;
+
+		if (iter % 2 == 0)
+		{
+			for (i = 0; i < len; i++)
+				junk[i] = (uint8_t) next_random(&seed);
+		}
+		else
+		{
+			/* a window of the valid stream with a few bytes flipped */
+			size_t		start = next_random(&seed) % valid.len;
+
+			if (len > valid.len - start)
+				len = valid.len - start;
+			memcpy(junk, valid.data + start, len);
+			for (i = 0; len > 0 && i < 3; i++)
+				junk[next_random(&seed) % len] ^= (uint8_t) (1 + next_random(&seed) % 255);
+		}
+
+		rc = dyn_frame_parse(junk, len, 64, &f, &used);
+		assert_true(rc == DYN_OK || rc == DYN_ERR_AGAIN ||
+					rc == DYN_ERR_TOOBIG || rc == DYN_ERR_PROTO);
+		if (rc == DYN_OK)
+		{
+			assert_true(used <= len);
+			assert_true(f.body.ptr + f.body.len <= junk + len);
+			(void) decode_any(f.type, f.body);
+		}
+		for (i = 0; i < sizeof(types); i++)
+		{
+			rc = decode_any(types[i], bytes_of(junk, len));
+			assert_true(rc == DYN_OK || rc == DYN_ERR_PROTO || rc == DYN_ERR_TOOBIG);
+		}
+	}
+	dyn_buf_free(&valid);
+}
+
+/* Message type names, and the reply bit. */
+static void
+test_type_names(void **state)
+{
+	(void) state;
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_GET), "get");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_PUT_REPLY), "put_reply");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_DELETE), "delete");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_STATUS_REPLY), "status_reply");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_ERROR), "error");
+	assert_string_equal(dyn_msg_type_name(0x42), "unknown");
+	assert_true(DYN_MSG_IS_REPLY(DYN_MSG_GET_REPLY));
+	assert_false(DYN_MSG_IS_REPLY(DYN_MSG_GET));
+	assert_int_equal(DYN_MSG_GET | 0x80, DYN_MSG_GET_REPLY);
+}
+
+/* Run every test of this file. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_get_round_trip),
+		cmocka_unit_test(test_put_delete_round_trip),
+		cmocka_unit_test(test_status_round_trip),
+		cmocka_unit_test(test_replies_round_trip),
+		cmocka_unit_test(test_pipelined_frames),
+		cmocka_unit_test(test_truncation_everywhere),
+		cmocka_unit_test(test_frame_header_checks),
+		cmocka_unit_test(test_key_checks),
+		cmocka_unit_test(test_encoder_argument_checks),
+		cmocka_unit_test(test_random_garbage),
+		cmocka_unit_test(test_type_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
