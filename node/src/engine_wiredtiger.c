@@ -1,0 +1,474 @@
+/*
+ * engine_wiredtiger.c
+ *		The default storage engine: WiredTiger row-store tables, one per
+ *		namespace, with commit durability taken from the node's setting.
+ *
+ * dynamod drives the engine from its single event-loop thread, so one
+ * WT_SESSION serves every call and each namespace keeps one cursor open for
+ * point reads and writes.  Keys and values cross the API as WT_ITEM views of
+ * the caller's bytes, so get, put and delete allocate nothing of their own.
+ *
+ * Durability maps onto WiredTiger's log:
+ *	NONE	no log; data reaches disk at the periodic and the closing checkpoint.
+ *	FLUSH	log on, each commit written to the OS before it returns
+ *			(transaction_sync method=none): survives kill -9, not power loss.
+ *	FSYNC	log on, each commit fsynced before it returns (method=fsync).
+ * A write outside a batch is an implicit transaction of its own and commits
+ * under the same connection-wide transaction_sync setting, so it gets the
+ * same durability as a batch.  A checkpoint runs every minute in all modes:
+ * without the log it bounds what a crash loses, with the log it bounds
+ * recovery time and lets old log files be archived.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <wiredtiger.h>
+
+#include "engine.h"
+
+/* The cache WiredTiger gets when the node does not say (--cache-mb 0). */
+#define WT_DEFAULT_CACHE_MB 256
+
+/* Seconds between the checkpoints WiredTiger's own server thread takes. */
+#define WT_CHECKPOINT_WAIT	60
+
+/* The table behind each namespace, indexed by dyn_ns. */
+static const char *const wt_tables[DYN_NS_COUNT] = {
+	[DYN_NS_OBJECT] = "table:objects",
+	[DYN_NS_HINT] = "table:hints",
+	[DYN_NS_META] = "table:meta",
+};
+
+/*
+ * An open WiredTiger engine.  The cursors are opened once at start because
+ * opening a cursor per call costs more than the lookup it serves.
+ */
+typedef struct wt_engine
+{
+	dyn_engine	base;			/* first, so a dyn_engine * is a wt_engine * */
+	WT_CONNECTION *conn;
+	WT_SESSION *session;
+	WT_CURSOR  *cursors[DYN_NS_COUNT];	/* point operations, kept unpositioned */
+	bool		in_batch;		/* a transaction is open on session */
+	bool		batch_failed;	/* an operation in it failed: roll back */
+} wt_engine;
+
+static int	wt_open(const dyn_engine_config *cfg, dyn_engine **out,
+					char *err, size_t errlen);
+static void wt_close(dyn_engine *e);
+static int	wt_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out);
+static int	wt_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
+static int	wt_del(dyn_engine *e, dyn_ns ns, dyn_slice key);
+static int	wt_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
+					dyn_engine_scan_fn fn, void *arg);
+static int	wt_count(dyn_engine *e, dyn_ns ns, uint64_t *count);
+static int	wt_begin(dyn_engine *e);
+static int	wt_commit(dyn_engine *e);
+static int	wt_fail(wt_engine *we, const char *what, const char *table, int ret);
+static int	make_dirs(const char *dir, char *err, size_t errlen);
+static int	key_cmp(const void *a, size_t alen, const void *b, size_t blen);
+
+const dyn_engine_ops dyn_engine_wiredtiger = {
+	.name = "wiredtiger",
+	.open = wt_open,
+	.close = wt_close,
+	.get = wt_get,
+	.put = wt_put,
+	.del = wt_del,
+	.scan = wt_scan,
+	.count = wt_count,
+	.begin = wt_begin,
+	.commit = wt_commit,
+};
+
+/*
+ * Record a WiredTiger failure in the engine's message and map it to a
+ * status.  A failure inside a batch leaves WiredTiger's transaction unable
+ * to commit, so the batch is marked for rollback at commit.
+ */
+static int
+wt_fail(wt_engine *we, const char *what, const char *table, int ret)
+{
+	snprintf(we->base.errmsg, sizeof(we->base.errmsg), "%s%s%s: %s",
+			 what, table != NULL ? " " : "", table != NULL ? table : "",
+			 wiredtiger_strerror(ret));
+	if (we->in_batch)
+		we->batch_failed = true;
+	return ret == ENOMEM ? DYN_ERR_NOMEM : DYN_ERR_ENGINE;
+}
+
+/*
+ * WiredTiger's default collation for raw items, spelled out for the scan's
+ * end bound: bytes compared unsigned, and a proper prefix sorts first.
+ */
+static int
+key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int			c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+/*
+ * Create dir and any missing parents, as "mkdir -p" would, because
+ * wiredtiger_open wants its home to exist.
+ */
+static int
+make_dirs(const char *dir, char *err, size_t errlen)
+{
+	char		path[PATH_MAX];
+	size_t		len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+	{
+		snprintf(err, errlen, "invalid data directory \"%s\"", dir);
+		return DYN_ERR_INVAL;
+	}
+	memcpy(path, dir, len + 1);
+
+	/* Each separator ends a parent; the loop's last pass makes dir itself. */
+	for (size_t i = 1; i <= len; i++)
+	{
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		{
+			snprintf(err, errlen, "cannot create data directory \"%s\": %s",
+					 path, strerror(errno));
+			return DYN_ERR_IO;
+		}
+		path[i] = dir[i];
+	}
+	return DYN_OK;
+}
+
+/*
+ * Open (creating if needed) the database in cfg->dir, its tables and their
+ * cursors.  On failure everything opened so far is closed again.
+ */
+static int
+wt_open(const dyn_engine_config *cfg, dyn_engine **out, char *err,
+		size_t errlen)
+{
+	wt_engine  *we;
+	char		config[256];
+	const char *durability;
+	size_t		cache_mb;
+	int			ret;
+
+	if (cfg->dir == NULL)
+	{
+		snprintf(err, errlen, "the wiredtiger engine needs a data directory");
+		return DYN_ERR_INVAL;
+	}
+	if ((ret = make_dirs(cfg->dir, err, errlen)) != DYN_OK)
+		return ret;
+
+	switch (cfg->durability)
+	{
+		case DYN_DURABILITY_NONE:
+			durability = "log=(enabled=false)";
+			break;
+		case DYN_DURABILITY_FLUSH:
+			durability = "log=(enabled=true),"
+				"transaction_sync=(enabled=true,method=none)";
+			break;
+		case DYN_DURABILITY_FSYNC:
+			durability = "log=(enabled=true),"
+				"transaction_sync=(enabled=true,method=fsync)";
+			break;
+		default:
+			snprintf(err, errlen, "invalid durability %d", (int) cfg->durability);
+			return DYN_ERR_INVAL;
+	}
+	cache_mb = cfg->cache_mb != 0 ? cfg->cache_mb : WT_DEFAULT_CACHE_MB;
+	snprintf(config, sizeof(config),
+			 "create,cache_size=%zuMB,checkpoint=(wait=%d),%s",
+			 cache_mb, WT_CHECKPOINT_WAIT, durability);
+
+	we = calloc(1, sizeof(*we));
+	if (we == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return DYN_ERR_NOMEM;
+	}
+	we->base.ops = &dyn_engine_wiredtiger;
+
+	ret = wiredtiger_open(cfg->dir, NULL, config, &we->conn);
+	if (ret != 0)
+	{
+		/* WiredTiger has printed the detail to stderr already. */
+		snprintf(err, errlen, "wiredtiger_open \"%s\": %s",
+				 cfg->dir, wiredtiger_strerror(ret));
+		free(we);
+		return DYN_ERR_ENGINE;
+	}
+	ret = we->conn->open_session(we->conn, NULL, NULL, &we->session);
+	if (ret != 0)
+	{
+		snprintf(err, errlen, "open_session: %s", wiredtiger_strerror(ret));
+		goto fail;
+	}
+	for (int ns = 0; ns < DYN_NS_COUNT; ns++)
+	{
+		/* Creating an existing table with the same format is a no-op. */
+		ret = we->session->create(we->session, wt_tables[ns],
+								  "key_format=u,value_format=u");
+		if (ret != 0)
+		{
+			snprintf(err, errlen, "create %s: %s",
+					 wt_tables[ns], wiredtiger_strerror(ret));
+			goto fail;
+		}
+		ret = we->session->open_cursor(we->session, wt_tables[ns], NULL, NULL,
+									   &we->cursors[ns]);
+		if (ret != 0)
+		{
+			snprintf(err, errlen, "open_cursor %s: %s",
+					 wt_tables[ns], wiredtiger_strerror(ret));
+			goto fail;
+		}
+	}
+	*out = &we->base;
+	return DYN_OK;
+
+fail:
+	/* Closing the connection closes its session and cursors too. */
+	we->conn->close(we->conn, NULL);
+	free(we);
+	return DYN_ERR_ENGINE;
+}
+
+/*
+ * Close the connection, which checkpoints every table.  An open batch is
+ * rolled back: its writes were never acknowledged.
+ */
+static void
+wt_close(dyn_engine *e)
+{
+	wt_engine  *we = (wt_engine *) e;
+
+	if (we->in_batch)
+		(void) we->session->rollback_transaction(we->session, NULL);
+	(void) we->conn->close(we->conn, NULL);
+	free(we);
+}
+
+/*
+ * Append key's value to out.  The value WiredTiger hands back lives in its
+ * page only while the cursor stays positioned, so it is copied before the
+ * reset that releases the page.
+ */
+static int
+wt_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out)
+{
+	wt_engine  *we = (wt_engine *) e;
+	WT_CURSOR  *c = we->cursors[ns];
+	WT_ITEM		k = {.data = key.ptr, .size = key.len};
+	WT_ITEM		v;
+	int			ret;
+
+	c->set_key(c, &k);
+	ret = c->search(c);
+	if (ret == WT_NOTFOUND)
+		return DYN_ERR_NOTFOUND;
+	if (ret != 0)
+		return wt_fail(we, "search", wt_tables[ns], ret);
+	ret = c->get_value(c, &v);
+	if (ret == 0)
+		dyn_buf_append(out, v.data, v.size);
+	(void) c->reset(c);
+	if (ret != 0)
+		return wt_fail(we, "get_value", wt_tables[ns], ret);
+	if (out->err != 0)
+	{
+		snprintf(e->errmsg, sizeof(e->errmsg),
+				 "get %s: out of memory for a %zu-byte value",
+				 wt_tables[ns], v.size);
+		return out->err;
+	}
+	return DYN_OK;
+}
+
+/*
+ * Insert or overwrite key's value.  An overwriting insert leaves the cursor
+ * unpositioned, so there is no page to release afterwards.
+ */
+static int
+wt_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
+{
+	wt_engine  *we = (wt_engine *) e;
+	WT_CURSOR  *c = we->cursors[ns];
+	WT_ITEM		k = {.data = key.ptr, .size = key.len};
+	WT_ITEM		v = {.data = value.ptr, .size = value.len};
+	int			ret;
+
+	c->set_key(c, &k);
+	c->set_value(c, &v);
+	ret = c->insert(c);
+	if (ret != 0)
+	{
+		(void) c->reset(c);
+		return wt_fail(we, "insert", wt_tables[ns], ret);
+	}
+	return DYN_OK;
+}
+
+/*
+ * Remove key.  The cursor is in overwrite mode, so an absent key is not an
+ * error, and removing through an unpositioned cursor leaves it unpositioned.
+ */
+static int
+wt_del(dyn_engine *e, dyn_ns ns, dyn_slice key)
+{
+	wt_engine  *we = (wt_engine *) e;
+	WT_CURSOR  *c = we->cursors[ns];
+	WT_ITEM		k = {.data = key.ptr, .size = key.len};
+	int			ret;
+
+	c->set_key(c, &k);
+	ret = c->remove(c);
+	if (ret != 0 && ret != WT_NOTFOUND)
+	{
+		(void) c->reset(c);
+		return wt_fail(we, "remove", wt_tables[ns], ret);
+	}
+	return DYN_OK;
+}
+
+/*
+ * Visit [start, end) in key order.  The walk uses a cursor of its own so
+ * that the callback may still read through the namespace's cached cursor;
+ * the session caches closed cursors, so reopening one per scan is cheap.
+ */
+static int
+wt_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
+		dyn_engine_scan_fn fn, void *arg)
+{
+	wt_engine  *we = (wt_engine *) e;
+	WT_CURSOR  *c;
+	WT_ITEM		k,
+				v;
+	int			exact;
+	int			ret;
+
+	ret = we->session->open_cursor(we->session, wt_tables[ns], NULL, NULL, &c);
+	if (ret != 0)
+		return wt_fail(we, "open_cursor", wt_tables[ns], ret);
+
+	/* WiredTiger has no empty keys, so an empty start is the first record. */
+	if (start.len == 0)
+		ret = c->next(c);
+	else
+	{
+		k = (WT_ITEM) {.data = start.ptr, .size = start.len};
+		c->set_key(c, &k);
+		ret = c->search_near(c, &exact);
+		if (ret == 0 && exact < 0)
+			ret = c->next(c);
+	}
+
+	while (ret == 0)
+	{
+		dyn_slice	ks,
+					vs;
+
+		if ((ret = c->get_key(c, &k)) != 0 ||
+			(ret = c->get_value(c, &v)) != 0)
+			break;
+		if (end.len > 0 && key_cmp(k.data, k.size, end.ptr, end.len) >= 0)
+			break;
+		ks = (dyn_slice) {k.data, k.size};
+		vs = (dyn_slice) {v.data, v.size};
+		if (fn(arg, ks, vs) != 0)
+			break;
+		ret = c->next(c);
+	}
+	(void) c->close(c);
+
+	if (ret != 0 && ret != WT_NOTFOUND)
+		return wt_fail(we, "scan", wt_tables[ns], ret);
+	return DYN_OK;
+}
+
+/*
+ * Count ns's records by walking them: WiredTiger keeps no exact count, and
+ * callers use this for status and tests, not per request.
+ */
+static int
+wt_count(dyn_engine *e, dyn_ns ns, uint64_t *count)
+{
+	wt_engine  *we = (wt_engine *) e;
+	WT_CURSOR  *c;
+	uint64_t	n = 0;
+	int			ret;
+
+	ret = we->session->open_cursor(we->session, wt_tables[ns], NULL, NULL, &c);
+	if (ret != 0)
+		return wt_fail(we, "open_cursor", wt_tables[ns], ret);
+	while ((ret = c->next(c)) == 0)
+		n++;
+	(void) c->close(c);
+	if (ret != WT_NOTFOUND)
+		return wt_fail(we, "count", wt_tables[ns], ret);
+	*count = n;
+	return DYN_OK;
+}
+
+/* Open a batch as a WiredTiger transaction on the engine's session. */
+static int
+wt_begin(dyn_engine *e)
+{
+	wt_engine  *we = (wt_engine *) e;
+	int			ret;
+
+	if (we->in_batch)
+	{
+		snprintf(e->errmsg, sizeof(e->errmsg),
+				 "begin: a batch is already open (batches do not nest)");
+		return DYN_ERR_INVAL;
+	}
+	ret = we->session->begin_transaction(we->session, NULL);
+	if (ret != 0)
+		return wt_fail(we, "begin_transaction", NULL, ret);
+	we->in_batch = true;
+	we->batch_failed = false;
+	return DYN_OK;
+}
+
+/*
+ * Commit the open batch; the log flush or fsync that transaction_sync asks
+ * for happens once here for all its writes.  A batch in which an operation
+ * failed is rolled back instead, and so is one whose commit fails (that is
+ * what WiredTiger does), so on error none of the batch's writes happened.
+ */
+static int
+wt_commit(dyn_engine *e)
+{
+	wt_engine  *we = (wt_engine *) e;
+	int			ret;
+
+	if (!we->in_batch)
+	{
+		snprintf(e->errmsg, sizeof(e->errmsg), "commit: no batch is open");
+		return DYN_ERR_INVAL;
+	}
+	we->in_batch = false;
+	if (we->batch_failed)
+	{
+		(void) we->session->rollback_transaction(we->session, NULL);
+		snprintf(e->errmsg, sizeof(e->errmsg),
+				 "commit: batch rolled back because an operation in it failed");
+		return DYN_ERR_ENGINE;
+	}
+	ret = we->session->commit_transaction(we->session, NULL);
+	if (ret != 0)
+		return wt_fail(we, "commit_transaction", NULL, ret);
+	return DYN_OK;
+}

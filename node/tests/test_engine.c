@@ -1,0 +1,1185 @@
+/*
+ * test_engine.c
+ *		Unit tests of the storage engines.
+ *
+ * One list of tests runs against every engine, each engine opened for the
+ * group in a temporary directory of its own and emptied before each test, so
+ * the engines are held to the same contract.  WiredTiger then gets tests of what only a disk engine promises:
+ * data that outlives a clean close, every durability mode, and commits that
+ * survive kill -9 of the process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "engine.h"
+
+/* Keys written and checked by the kill -9 tests. */
+#define KILL_KEYS	1000
+
+/*
+ * What a group of tests shares: the engine under test, open in (or, for the
+ * WiredTiger-only tests, opened by each test under) a temporary directory.
+ */
+typedef struct fixture
+{
+	const char *engine;
+	char		dir[64];		/* from mkdtemp; removed at teardown */
+	char		db[96];			/* dir/db: the engine's data directory */
+	dyn_engine *e;
+} fixture;
+
+/* What collect_fn gathers from a scan. */
+typedef struct collected
+{
+	dyn_buf		keys;			/* each key as a u32 length and its bytes */
+	size_t		n;
+	size_t		stop_after;		/* stop the scan after this many; 0: never */
+	dyn_engine *e;				/* if set, read each key back during the scan */
+	int			read_status;	/* first failure of those reads */
+} collected;
+
+static int	make_fixture(void **state, const char *engine, bool open_now);
+static int	setup_memory(void **state);
+static int	setup_wiredtiger(void **state);
+static int	setup_wt_dir(void **state);
+static int	teardown_fixture(void **state);
+static int	clear_engine(void **state);
+static int	rm_entry(const char *path, const struct stat *st, int flag,
+					 struct FTW *ftw);
+static dyn_slice bytes(const void *p, size_t len);
+static dyn_slice str(const char *s);
+static void put_ok(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
+static void assert_value(dyn_engine *e, dyn_ns ns, dyn_slice key,
+						 dyn_slice want);
+static void assert_absent(dyn_engine *e, dyn_ns ns, dyn_slice key);
+static uint64_t count_of(dyn_engine *e, dyn_ns ns);
+static int	collect_fn(void *arg, dyn_slice key, dyn_slice value);
+static void collect(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
+					collected *c);
+static dyn_slice collected_key(const collected *c, size_t i);
+static void assert_range(dyn_engine *e, const char *start, const char *end,
+						 int first, int last);
+static dyn_engine *open_wt(const char *dir, dyn_durability d);
+static void subdir(const fixture *f, const char *name, char *out, size_t len);
+static int	kill_child(const char *dir, dyn_durability d, int fd);
+static void kill9_survives(fixture *f, const char *name, dyn_durability d);
+static bool wanted(int argc, char **argv, const char *group);
+
+static void test_put_get_overwrite_delete(void **state);
+static void test_get_appends(void **state);
+static void test_namespaces_are_separate(void **state);
+static void test_scan_order(void **state);
+static void test_scan_order_random(void **state);
+static void test_scan_bounds(void **state);
+static void test_scan_early_stop(void **state);
+static void test_scan_callback_reads(void **state);
+static void test_count(void **state);
+static void test_batch(void **state);
+static void test_value_sizes(void **state);
+static void test_binary_keys(void **state);
+static void test_bad_arguments(void **state);
+static void test_wt_reopen_keeps_data(void **state);
+static void test_wt_durability_modes(void **state);
+static void test_wt_close_rolls_back_batch(void **state);
+static void test_wt_open_errors(void **state);
+static void test_wt_kill9_fsync(void **state);
+static void test_wt_kill9_flush(void **state);
+static void test_open_unknown_engine(void **state);
+static void test_open_small_errbuf(void **state);
+static void test_memory_cap(void **state);
+
+/* ---- fixtures ---- */
+
+/*
+ * Make a temporary directory for engine and, if open_now, open the engine
+ * in dir/db with FSYNC durability, the strictest path.
+ */
+static int
+make_fixture(void **state, const char *engine, bool open_now)
+{
+	fixture    *f = calloc(1, sizeof(*f));
+	char		err[256];
+	dyn_engine_config cfg = {0};
+
+	if (f == NULL)
+		return -1;
+	f->engine = engine;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/dyn_test_engine_XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+	{
+		free(f);
+		return -1;
+	}
+	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
+	if (open_now)
+	{
+		cfg.name = engine;
+		cfg.dir = f->db;
+		cfg.durability = DYN_DURABILITY_FSYNC;
+		if (dyn_engine_open(&cfg, &f->e, err, sizeof(err)) != DYN_OK)
+		{
+			fprintf(stderr, "cannot open %s: %s\n", engine, err);
+			*state = f;
+			teardown_fixture(state);
+			return -1;
+		}
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+setup_memory(void **state)
+{
+	return make_fixture(state, "memory", true);
+}
+
+static int
+setup_wiredtiger(void **state)
+{
+	return make_fixture(state, "wiredtiger", true);
+}
+
+/* For tests that open (and reopen) WiredTiger engines themselves. */
+static int
+setup_wt_dir(void **state)
+{
+	return make_fixture(state, "wiredtiger", false);
+}
+
+/* nftw callback for teardown: remove one file or (emptied) directory. */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void) st;
+	(void) flag;
+	(void) ftw;
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* Close the engine and remove the temporary directory with its contents. */
+static int
+teardown_fixture(void **state)
+{
+	fixture    *f = *state;
+
+	if (f == NULL)
+		return 0;
+	dyn_engine_close(f->e);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	*state = NULL;
+	return 0;
+}
+
+/*
+ * Per-test setup: delete every record of every namespace, so that each test
+ * starts from an empty engine whatever ran before it.
+ */
+static int
+clear_engine(void **state)
+{
+	fixture    *f = *state;
+
+	for (int ns = 0; ns < DYN_NS_COUNT; ns++)
+	{
+		collected	c = {0};
+
+		dyn_buf_init(&c.keys);
+		if (dyn_engine_scan(f->e, ns, bytes(NULL, 0), bytes(NULL, 0),
+							collect_fn, &c) != DYN_OK || c.keys.err != 0)
+			return -1;
+		for (size_t i = 0; i < c.n; i++)
+		{
+			if (dyn_engine_delete(f->e, ns, collected_key(&c, i)) != DYN_OK)
+				return -1;
+		}
+		dyn_buf_free(&c.keys);
+	}
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static dyn_slice
+bytes(const void *p, size_t len)
+{
+	dyn_slice	s = {p, len};
+
+	return s;
+}
+
+static dyn_slice
+str(const char *s)
+{
+	return dyn_slice_str(s);
+}
+
+/* Put, asserting success (with the engine's message on failure). */
+static void
+put_ok(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
+{
+	int			rc = dyn_engine_put(e, ns, key, value);
+
+	if (rc != DYN_OK)
+		fail_msg("put: %s (%s)", dyn_strerror(rc), dyn_engine_errmsg(e));
+}
+
+/* Assert that key holds exactly want. */
+static void
+assert_value(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice want)
+{
+	dyn_buf		out;
+	int			rc;
+
+	dyn_buf_init(&out);
+	rc = dyn_engine_get(e, ns, key, &out);
+	if (rc != DYN_OK)
+		fail_msg("get: %s (%s)", dyn_strerror(rc), dyn_engine_errmsg(e));
+	assert_int_equal(out.len, want.len);
+	if (want.len > 0)
+		assert_memory_equal(out.data, want.ptr, want.len);
+	dyn_buf_free(&out);
+}
+
+/* Assert that key is not there. */
+static void
+assert_absent(dyn_engine *e, dyn_ns ns, dyn_slice key)
+{
+	dyn_buf		out;
+
+	dyn_buf_init(&out);
+	assert_int_equal(dyn_engine_get(e, ns, key, &out), DYN_ERR_NOTFOUND);
+	assert_int_equal(out.len, 0);
+	dyn_buf_free(&out);
+}
+
+static uint64_t
+count_of(dyn_engine *e, dyn_ns ns)
+{
+	uint64_t	n = UINT64_MAX;
+
+	assert_int_equal(dyn_engine_count(e, ns, &n), DYN_OK);
+	return n;
+}
+
+/*
+ * Scan callback: record the key; optionally read it back through the
+ * engine, which scans must allow; stop after stop_after keys if set.
+ */
+static int
+collect_fn(void *arg, dyn_slice key, dyn_slice value)
+{
+	collected  *c = arg;
+
+	dyn_buf_put_blob32(&c->keys, key);
+	c->n++;
+	if (c->e != NULL)
+	{
+		dyn_buf		out;
+		int			rc;
+
+		dyn_buf_init(&out);
+		rc = dyn_engine_get(c->e, DYN_NS_OBJECT, key, &out);
+		if (rc == DYN_OK && !dyn_slice_eq(dyn_buf_slice(&out), value))
+			rc = DYN_ERR_PROTO;
+		if (rc != DYN_OK && c->read_status == DYN_OK)
+			c->read_status = rc;
+		dyn_buf_free(&out);
+	}
+	return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+/* Scan [start, end) of ns into c, which the caller frees (keys). */
+static void
+collect(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
+		collected *c)
+{
+	int			rc;
+
+	dyn_buf_init(&c->keys);
+	c->n = 0;
+	rc = dyn_engine_scan(e, ns, start, end, collect_fn, c);
+	if (rc != DYN_OK)
+		fail_msg("scan: %s (%s)", dyn_strerror(rc), dyn_engine_errmsg(e));
+	assert_int_equal(c->keys.err, 0);
+}
+
+/* The i-th collected key (linear walk: tests collect few keys). */
+static dyn_slice
+collected_key(const collected *c, size_t i)
+{
+	dyn_reader	r;
+	dyn_slice	k = {NULL, 0};
+
+	dyn_reader_init(&r, dyn_buf_slice(&c->keys));
+	for (size_t j = 0; j <= i; j++)
+		k = dyn_rd_blob32(&r);
+	return k;
+}
+
+/* Open WiredTiger in dir with durability d, failing the test if it cannot. */
+static dyn_engine *
+open_wt(const char *dir, dyn_durability d)
+{
+	dyn_engine_config cfg = {
+		.name = "wiredtiger", .dir = dir, .cache_mb = 64, .durability = d
+	};
+	dyn_engine *e = NULL;
+	char		err[256];
+
+	if (dyn_engine_open(&cfg, &e, err, sizeof(err)) != DYN_OK)
+		fail_msg("open %s: %s", dir, err);
+	return e;
+}
+
+/* A path under the fixture's temporary directory. */
+static void
+subdir(const fixture *f, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", f->dir, name);
+}
+
+/* ---- tests run against every engine ---- */
+
+static void
+test_put_get_overwrite_delete(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	uint8_t		big[1000];
+
+	memset(big, 'x', sizeof(big));
+	assert_absent(e, DYN_NS_OBJECT, str("alpha"));
+	put_ok(e, DYN_NS_OBJECT, str("alpha"), str("1"));
+	assert_value(e, DYN_NS_OBJECT, str("alpha"), str("1"));
+
+	/* Same size, larger, much smaller: in place and replaced records. */
+	put_ok(e, DYN_NS_OBJECT, str("alpha"), str("2"));
+	assert_value(e, DYN_NS_OBJECT, str("alpha"), str("2"));
+	put_ok(e, DYN_NS_OBJECT, str("alpha"), bytes(big, sizeof(big)));
+	assert_value(e, DYN_NS_OBJECT, str("alpha"), bytes(big, sizeof(big)));
+	put_ok(e, DYN_NS_OBJECT, str("alpha"), str("three"));
+	assert_value(e, DYN_NS_OBJECT, str("alpha"), str("three"));
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 1);
+
+	put_ok(e, DYN_NS_OBJECT, str("beta"), str("b"));
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("alpha")), DYN_OK);
+	assert_absent(e, DYN_NS_OBJECT, str("alpha"));
+	assert_value(e, DYN_NS_OBJECT, str("beta"), str("b"));
+
+	/* Deleting what is not there succeeds. */
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("alpha")), DYN_OK);
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("never")), DYN_OK);
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 1);
+
+	/* A deleted key can be written again. */
+	put_ok(e, DYN_NS_OBJECT, str("alpha"), str("again"));
+	assert_value(e, DYN_NS_OBJECT, str("alpha"), str("again"));
+}
+
+/* get appends to what out holds, and a miss leaves out alone. */
+static void
+test_get_appends(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	dyn_buf		out;
+
+	put_ok(e, DYN_NS_OBJECT, str("k"), str("value"));
+	dyn_buf_init(&out);
+	dyn_buf_append(&out, "pre:", 4);
+	assert_int_equal(dyn_engine_get(e, DYN_NS_OBJECT, str("k"), &out), DYN_OK);
+	assert_int_equal(out.len, 9);
+	assert_memory_equal(out.data, "pre:value", 9);
+	assert_int_equal(dyn_engine_get(e, DYN_NS_OBJECT, str("nope"), &out),
+					 DYN_ERR_NOTFOUND);
+	assert_int_equal(out.len, 9);
+	dyn_buf_free(&out);
+}
+
+static void
+test_namespaces_are_separate(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+
+	put_ok(e, DYN_NS_OBJECT, str("k"), str("object"));
+	put_ok(e, DYN_NS_HINT, str("k"), str("hint"));
+	put_ok(e, DYN_NS_META, str("k"), str("meta"));
+	put_ok(e, DYN_NS_HINT, str("only-hint"), str("h"));
+	assert_value(e, DYN_NS_OBJECT, str("k"), str("object"));
+	assert_value(e, DYN_NS_HINT, str("k"), str("hint"));
+	assert_value(e, DYN_NS_META, str("k"), str("meta"));
+	assert_absent(e, DYN_NS_OBJECT, str("only-hint"));
+	assert_absent(e, DYN_NS_META, str("only-hint"));
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 1);
+	assert_int_equal(count_of(e, DYN_NS_HINT), 2);
+	assert_int_equal(count_of(e, DYN_NS_META), 1);
+
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_HINT, str("k")), DYN_OK);
+	assert_absent(e, DYN_NS_HINT, str("k"));
+	assert_value(e, DYN_NS_OBJECT, str("k"), str("object"));
+	assert_value(e, DYN_NS_META, str("k"), str("meta"));
+}
+
+/*
+ * Keys come back in byte order: unsigned bytes, and a prefix before its
+ * extensions, NUL extensions included.
+ */
+static void
+test_scan_order(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	static const struct
+	{
+		const char *p;
+		size_t		len;
+	}			sorted[] = {
+		{"\x01", 1},
+		{"a", 1},
+		{"a\0", 2},
+		{"a\0\0", 3},
+		{"a\0b", 3},
+		{"aa", 2},
+		{"ab", 2},
+		{"a\x7f", 2},
+		{"a\x80", 2},
+		{"b", 1},
+		{"\xff", 1},
+		{"\xff\xff", 2},
+	};
+	size_t		n = sizeof(sorted) / sizeof(sorted[0]);
+	collected	c = {0};
+
+	/* Insert in a scrambled order: 7 is coprime with 12. */
+	for (size_t i = 0; i < n; i++)
+	{
+		size_t		j = (i * 7) % n;
+
+		put_ok(e, DYN_NS_OBJECT, bytes(sorted[j].p, sorted[j].len), str("v"));
+	}
+	collect(e, DYN_NS_OBJECT, bytes(NULL, 0), bytes(NULL, 0), &c);
+	assert_int_equal(c.n, n);
+	for (size_t i = 0; i < n; i++)
+	{
+		dyn_slice	k = collected_key(&c, i);
+
+		assert_int_equal(k.len, sorted[i].len);
+		assert_memory_equal(k.ptr, sorted[i].p, k.len);
+	}
+	dyn_buf_free(&c.keys);
+}
+
+/*
+ * Many random binary keys, with deletes and overwrites mixed in: the scan
+ * is strictly increasing and agrees with count and with get.
+ */
+static void
+test_scan_order_random(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	uint64_t	x = 88172645463325252ULL;
+	uint8_t		key[6];
+	collected	c = {0};
+
+	for (int i = 0; i < 3000; i++)
+	{
+		size_t		len;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		len = 1 + x % sizeof(key);
+		for (size_t j = 0; j < len; j++)
+			key[j] = (uint8_t) (x >> (8 * j + 3)) & 0x1f;	/* many shared prefixes */
+		if (i % 5 == 4)
+			assert_int_equal(dyn_engine_delete(e, DYN_NS_META, bytes(key, len)),
+							 DYN_OK);
+		else
+			put_ok(e, DYN_NS_META, bytes(key, len), bytes(key, len));
+	}
+	collect(e, DYN_NS_META, bytes(NULL, 0), bytes(NULL, 0), &c);
+	assert_true(c.n > 100);
+	assert_int_equal(c.n, count_of(e, DYN_NS_META));
+	for (size_t i = 0; i < c.n; i++)
+	{
+		dyn_slice	k = collected_key(&c, i);
+
+		assert_value(e, DYN_NS_META, k, k);
+		if (i > 0)
+		{
+			dyn_slice	p = collected_key(&c, i - 1);
+			size_t		m = p.len < k.len ? p.len : k.len;
+			int			cmp = memcmp(p.ptr, k.ptr, m);
+
+			assert_true(cmp < 0 || (cmp == 0 && p.len < k.len));
+		}
+	}
+	dyn_buf_free(&c.keys);
+}
+
+/* Assert that scanning [start, end) of DYN_NS_OBJECT gives keys first..last. */
+static void
+assert_range(dyn_engine *e, const char *start, const char *end,
+			 int first, int last)
+{
+	collected	c = {0};
+
+	collect(e, DYN_NS_OBJECT, str(start), str(end), &c);
+	assert_int_equal(c.n, last >= first ? (size_t) (last - first + 1) : 0);
+	for (size_t i = 0; i < c.n; i++)
+	{
+		char		want[8];
+
+		snprintf(want, sizeof(want), "k%02d", first + (int) i);
+		assert_true(dyn_slice_eq(collected_key(&c, i), str(want)));
+	}
+	dyn_buf_free(&c.keys);
+}
+
+static void
+test_scan_bounds(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+
+	for (int i = 0; i < 20; i++)
+	{
+		char		k[8];
+
+		snprintf(k, sizeof(k), "k%02d", i);
+		put_ok(e, DYN_NS_OBJECT, str(k), str(k));
+	}
+	put_ok(e, DYN_NS_HINT, str("k05"), str("other namespace"));
+
+	assert_range(e, "", "", 0, 19);			/* everything */
+	assert_range(e, "k05", "k10", 5, 9);	/* start included, end excluded */
+	assert_range(e, "k05a", "k10", 6, 9);	/* start between keys */
+	assert_range(e, "k05", "k09z", 5, 9);	/* end between keys */
+	assert_range(e, "k15", "", 15, 19);		/* empty end: to the end */
+	assert_range(e, "", "k03", 0, 2);		/* empty start: from the start */
+	assert_range(e, "a", "k02", 0, 1);		/* start before every key */
+	assert_range(e, "k07", "k07", 0, -1);	/* empty range */
+	assert_range(e, "k09", "k03", 0, -1);	/* inverted range */
+	assert_range(e, "l", "", 0, -1);		/* start after every key */
+	assert_range(e, "k", "k00", 0, -1);		/* end at the first key */
+}
+
+static void
+test_scan_early_stop(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	collected	c = {.stop_after = 3};
+
+	for (int i = 0; i < 10; i++)
+	{
+		char		k[8];
+
+		snprintf(k, sizeof(k), "k%02d", i);
+		put_ok(e, DYN_NS_OBJECT, str(k), str("v"));
+	}
+	collect(e, DYN_NS_OBJECT, str("k02"), bytes(NULL, 0), &c);
+	assert_int_equal(c.n, 3);
+	assert_true(dyn_slice_eq(collected_key(&c, 2), str("k04")));
+	dyn_buf_free(&c.keys);
+}
+
+/* A scan callback may read from the engine (dynamod compares replicas so). */
+static void
+test_scan_callback_reads(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	collected	c = {.e = e};
+
+	for (int i = 0; i < 50; i++)
+	{
+		char		k[8];
+
+		snprintf(k, sizeof(k), "r%02d", i);
+		put_ok(e, DYN_NS_OBJECT, str(k), str(k + 1));
+	}
+	collect(e, DYN_NS_OBJECT, bytes(NULL, 0), bytes(NULL, 0), &c);
+	assert_int_equal(c.n, 50);
+	assert_int_equal(c.read_status, DYN_OK);
+	dyn_buf_free(&c.keys);
+}
+
+static void
+test_count(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 0);
+	for (int i = 0; i < 100; i++)
+	{
+		char		k[8];
+
+		snprintf(k, sizeof(k), "c%03d", i);
+		put_ok(e, DYN_NS_OBJECT, str(k), str("v"));
+	}
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 100);
+	put_ok(e, DYN_NS_OBJECT, str("c000"), str("overwritten"));
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 100);
+	for (int i = 0; i < 10; i++)
+	{
+		char		k[8];
+
+		snprintf(k, sizeof(k), "c%03d", i * 10);
+		assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str(k)), DYN_OK);
+	}
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 90);
+	assert_int_equal(count_of(e, DYN_NS_HINT), 0);
+}
+
+static void
+test_batch(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+
+	put_ok(e, DYN_NS_OBJECT, str("doomed"), str("x"));
+
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("b1"), str("one"));
+	put_ok(e, DYN_NS_HINT, str("b2"), str("two"));
+	put_ok(e, DYN_NS_OBJECT, str("b1"), str("one again"));
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("doomed")), DYN_OK);
+
+	/* The batch reads its own writes. */
+	assert_value(e, DYN_NS_OBJECT, str("b1"), str("one again"));
+	assert_absent(e, DYN_NS_OBJECT, str("doomed"));
+
+	/* Batches do not nest; the refusal leaves the open batch usable. */
+	assert_int_equal(dyn_engine_begin(e), DYN_ERR_INVAL);
+	assert_non_null(strstr(dyn_engine_errmsg(e), "already open"));
+	put_ok(e, DYN_NS_META, str("b3"), str("three"));
+	assert_int_equal(dyn_engine_commit(e), DYN_OK);
+
+	assert_value(e, DYN_NS_OBJECT, str("b1"), str("one again"));
+	assert_value(e, DYN_NS_HINT, str("b2"), str("two"));
+	assert_value(e, DYN_NS_META, str("b3"), str("three"));
+	assert_absent(e, DYN_NS_OBJECT, str("doomed"));
+
+	/* Commit needs an open batch; an empty batch is fine. */
+	assert_int_equal(dyn_engine_commit(e), DYN_ERR_INVAL);
+	assert_non_null(strstr(dyn_engine_errmsg(e), "no batch"));
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	assert_int_equal(dyn_engine_commit(e), DYN_OK);
+
+	/* Many writes in one batch. */
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	for (int i = 0; i < 500; i++)
+	{
+		char		k[8];
+
+		snprintf(k, sizeof(k), "m%03d", i);
+		put_ok(e, DYN_NS_OBJECT, str(k), str(k));
+	}
+	assert_int_equal(dyn_engine_commit(e), DYN_OK);
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 501);
+}
+
+static void
+test_value_sizes(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	size_t		mib = 1024 * 1024;
+	uint8_t    *big = malloc(mib);
+	dyn_buf		out;
+
+	assert_non_null(big);
+	for (size_t i = 0; i < mib; i++)
+		big[i] = (uint8_t) (i * 31 + (i >> 12));
+
+	/* An empty value is a value, not an absence. */
+	put_ok(e, DYN_NS_OBJECT, str("empty"), bytes(NULL, 0));
+	dyn_buf_init(&out);
+	assert_int_equal(dyn_engine_get(e, DYN_NS_OBJECT, str("empty"), &out), DYN_OK);
+	assert_int_equal(out.len, 0);
+	dyn_buf_free(&out);
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 1);
+
+	put_ok(e, DYN_NS_OBJECT, str("big"), bytes(big, mib));
+	assert_value(e, DYN_NS_OBJECT, str("big"), bytes(big, mib));
+	put_ok(e, DYN_NS_OBJECT, str("big"), str("small"));
+	assert_value(e, DYN_NS_OBJECT, str("big"), str("small"));
+	put_ok(e, DYN_NS_OBJECT, str("big"), bytes(big, mib));
+	assert_value(e, DYN_NS_OBJECT, str("big"), bytes(big, mib));
+	put_ok(e, DYN_NS_OBJECT, str("empty"), bytes(big, mib));
+	put_ok(e, DYN_NS_OBJECT, str("big"), bytes(NULL, 0));
+	assert_value(e, DYN_NS_OBJECT, str("big"), bytes(NULL, 0));
+	assert_value(e, DYN_NS_OBJECT, str("empty"), bytes(big, mib));
+	free(big);
+}
+
+static void
+test_binary_keys(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	collected	c = {0};
+
+	put_ok(e, DYN_NS_OBJECT, bytes("k", 1), str("plain"));
+	put_ok(e, DYN_NS_OBJECT, bytes("k\0", 2), str("nul"));
+	put_ok(e, DYN_NS_OBJECT, bytes("k\0a", 3), str("nul-a"));
+	put_ok(e, DYN_NS_OBJECT, bytes("k\0b", 3), str("nul-b"));
+	put_ok(e, DYN_NS_OBJECT, bytes("\0", 1), str("just nul"));
+	put_ok(e, DYN_NS_OBJECT, bytes("\0\0", 2), str("two nuls"));
+
+	assert_value(e, DYN_NS_OBJECT, bytes("k", 1), str("plain"));
+	assert_value(e, DYN_NS_OBJECT, bytes("k\0", 2), str("nul"));
+	assert_value(e, DYN_NS_OBJECT, bytes("k\0a", 3), str("nul-a"));
+	assert_value(e, DYN_NS_OBJECT, bytes("k\0b", 3), str("nul-b"));
+	assert_value(e, DYN_NS_OBJECT, bytes("\0", 1), str("just nul"));
+	assert_value(e, DYN_NS_OBJECT, bytes("\0\0", 2), str("two nuls"));
+	assert_absent(e, DYN_NS_OBJECT, bytes("k\0c", 3));
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 6);
+
+	/* A partition-style prefix range: everything under "k\0". */
+	collect(e, DYN_NS_OBJECT, bytes("k\0", 2), bytes("k\1", 2), &c);
+	assert_int_equal(c.n, 3);
+	assert_true(dyn_slice_eq(collected_key(&c, 0), bytes("k\0", 2)));
+	assert_true(dyn_slice_eq(collected_key(&c, 1), bytes("k\0a", 3)));
+	assert_true(dyn_slice_eq(collected_key(&c, 2), bytes("k\0b", 3)));
+	dyn_buf_free(&c.keys);
+
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, bytes("k\0", 2)), DYN_OK);
+	assert_absent(e, DYN_NS_OBJECT, bytes("k\0", 2));
+	assert_value(e, DYN_NS_OBJECT, bytes("k", 1), str("plain"));
+	assert_value(e, DYN_NS_OBJECT, bytes("k\0a", 3), str("nul-a"));
+}
+
+/* Empty keys and bad namespaces are refused the same way by every engine. */
+static void
+test_bad_arguments(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	dyn_buf		out;
+	uint64_t	n;
+
+	dyn_buf_init(&out);
+	assert_int_equal(dyn_engine_put(e, DYN_NS_OBJECT, bytes(NULL, 0), str("v")),
+					 DYN_ERR_INVAL);
+	assert_non_null(strstr(dyn_engine_errmsg(e), "empty key"));
+	assert_int_equal(dyn_engine_get(e, DYN_NS_OBJECT, bytes("", 0), &out),
+					 DYN_ERR_INVAL);
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, bytes("", 0)),
+					 DYN_ERR_INVAL);
+	assert_int_equal(dyn_engine_put(e, DYN_NS_COUNT, str("k"), str("v")),
+					 DYN_ERR_INVAL);
+	assert_non_null(strstr(dyn_engine_errmsg(e), "namespace"));
+	assert_int_equal(dyn_engine_get(e, (dyn_ns) -1, str("k"), &out),
+					 DYN_ERR_INVAL);
+	assert_int_equal(dyn_engine_count(e, (dyn_ns) 7, &n), DYN_ERR_INVAL);
+	assert_int_equal(dyn_engine_scan(e, DYN_NS_OBJECT, str(""), str(""), NULL, NULL),
+					 DYN_ERR_INVAL);
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 0);
+	assert_string_equal(dyn_engine_name(e), ((fixture *) *state)->engine);
+	dyn_buf_free(&out);
+}
+
+/* ---- WiredTiger only ---- */
+
+static void
+test_wt_reopen_keeps_data(void **state)
+{
+	fixture    *f = *state;
+	char		dir[128];
+	dyn_engine *e;
+
+	subdir(f, "reopen", dir, sizeof(dir));
+	e = open_wt(dir, DYN_DURABILITY_NONE);
+	put_ok(e, DYN_NS_OBJECT, str("o"), str("object"));
+	put_ok(e, DYN_NS_HINT, str("h"), str("hint"));
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	put_ok(e, DYN_NS_META, str("m"), str("meta"));
+	put_ok(e, DYN_NS_OBJECT, bytes("bin\0key", 7), bytes("\0\1\2", 3));
+	assert_int_equal(dyn_engine_commit(e), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("gone"), str("soon"));
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("gone")), DYN_OK);
+	dyn_engine_close(e);
+
+	/* Durability NONE still keeps everything across a clean close. */
+	e = open_wt(dir, DYN_DURABILITY_NONE);
+	assert_value(e, DYN_NS_OBJECT, str("o"), str("object"));
+	assert_value(e, DYN_NS_HINT, str("h"), str("hint"));
+	assert_value(e, DYN_NS_META, str("m"), str("meta"));
+	assert_value(e, DYN_NS_OBJECT, bytes("bin\0key", 7), bytes("\0\1\2", 3));
+	assert_absent(e, DYN_NS_OBJECT, str("gone"));
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 2);
+	dyn_engine_close(e);
+}
+
+/*
+ * Every durability mode opens, writes and reads back after a reopen, and a
+ * node can be restarted with a different mode on the same data.
+ */
+static void
+test_wt_durability_modes(void **state)
+{
+	fixture    *f = *state;
+	static const dyn_durability modes[] = {
+		DYN_DURABILITY_NONE, DYN_DURABILITY_FLUSH, DYN_DURABILITY_FSYNC,
+		DYN_DURABILITY_NONE, DYN_DURABILITY_FSYNC, DYN_DURABILITY_FLUSH,
+	};
+	char		shared[128];
+
+	subdir(f, "modes-shared", shared, sizeof(shared));
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+	{
+		char		dir[128];
+		char		k[16];
+		dyn_engine *e;
+
+		/* A fresh database in this mode... */
+		snprintf(dir, sizeof(dir), "%s/mode%zu", f->dir, m);
+		e = open_wt(dir, modes[m]);
+		put_ok(e, DYN_NS_OBJECT, str("auto"), str("commit"));
+		assert_int_equal(dyn_engine_begin(e), DYN_OK);
+		put_ok(e, DYN_NS_OBJECT, str("in"), str("batch"));
+		assert_int_equal(dyn_engine_commit(e), DYN_OK);
+		dyn_engine_close(e);
+		e = open_wt(dir, modes[m]);
+		assert_value(e, DYN_NS_OBJECT, str("auto"), str("commit"));
+		assert_value(e, DYN_NS_OBJECT, str("in"), str("batch"));
+		dyn_engine_close(e);
+
+		/* ...and one database reopened in each mode in turn. */
+		e = open_wt(shared, modes[m]);
+		snprintf(k, sizeof(k), "m%zu", m);
+		put_ok(e, DYN_NS_OBJECT, str(k), str(k));
+		assert_int_equal(count_of(e, DYN_NS_OBJECT), m + 1);
+		for (size_t i = 0; i <= m; i++)
+		{
+			snprintf(k, sizeof(k), "m%zu", i);
+			assert_value(e, DYN_NS_OBJECT, str(k), str(k));
+		}
+		dyn_engine_close(e);
+	}
+}
+
+/* Writes of a batch still open at close were never acknowledged: gone. */
+static void
+test_wt_close_rolls_back_batch(void **state)
+{
+	fixture    *f = *state;
+	char		dir[128];
+	dyn_engine *e;
+
+	subdir(f, "rollback", dir, sizeof(dir));
+	e = open_wt(dir, DYN_DURABILITY_FSYNC);
+	put_ok(e, DYN_NS_OBJECT, str("before"), str("kept"));
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("during"), str("lost"));
+	dyn_engine_close(e);
+
+	e = open_wt(dir, DYN_DURABILITY_FSYNC);
+	assert_value(e, DYN_NS_OBJECT, str("before"), str("kept"));
+	assert_absent(e, DYN_NS_OBJECT, str("during"));
+	dyn_engine_close(e);
+}
+
+static void
+test_wt_open_errors(void **state)
+{
+	fixture    *f = *state;
+	dyn_engine_config cfg = {.name = "wiredtiger"};
+	char		dir[160];
+	char		file[128];
+	char		err[256];
+	dyn_engine *e,
+			   *second = NULL;
+	FILE	   *fp;
+
+	/* A data directory that is a file. */
+	subdir(f, "plain-file", file, sizeof(file));
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	cfg.dir = file;
+	assert_int_not_equal(dyn_engine_open(&cfg, &second, err, sizeof(err)), DYN_OK);
+	assert_null(second);
+	assert_true(strlen(err) > 0);
+
+	/* A data directory under a file cannot be made. */
+	snprintf(dir, sizeof(dir), "%s/below", file);
+	cfg.dir = dir;
+	assert_int_equal(dyn_engine_open(&cfg, &second, err, sizeof(err)), DYN_ERR_IO);
+	assert_non_null(strstr(err, "cannot create"));
+
+	/* Missing parents are made. */
+	subdir(f, "a/b/c", dir, sizeof(dir));
+	e = open_wt(dir, DYN_DURABILITY_NONE);
+
+	/* The same database twice: WiredTiger's lock file refuses the second. */
+	cfg.dir = dir;
+	assert_int_equal(dyn_engine_open(&cfg, &second, err, sizeof(err)),
+					 DYN_ERR_ENGINE);
+	assert_null(second);
+	assert_non_null(strstr(err, "wiredtiger_open"));
+	dyn_engine_close(e);
+
+	/* No directory at all. */
+	cfg.dir = NULL;
+	assert_int_equal(dyn_engine_open(&cfg, &second, err, sizeof(err)),
+					 DYN_ERR_INVAL);
+}
+
+/*
+ * The child of the kill -9 tests: open WiredTiger in dir, write KILL_KEYS
+ * keys each in its own commit (alternately an implicit and an explicit
+ * one, so both paths are covered), report "done" on fd and wait to be
+ * killed.  Returns (to _exit) only on failure.
+ */
+static int
+kill_child(const char *dir, dyn_durability d, int fd)
+{
+	dyn_engine_config cfg = {.name = "wiredtiger", .dir = dir, .durability = d};
+	dyn_engine *e;
+	char		err[256];
+
+	if (dyn_engine_open(&cfg, &e, err, sizeof(err)) != DYN_OK)
+	{
+		fprintf(stderr, "child: %s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < KILL_KEYS; i++)
+	{
+		char		k[16];
+		bool		batch = (i % 2) == 1;
+
+		snprintf(k, sizeof(k), "key%04d", i);
+		if ((batch && dyn_engine_begin(e) != DYN_OK) ||
+			dyn_engine_put(e, DYN_NS_OBJECT, str(k), str(k)) != DYN_OK ||
+			(batch && dyn_engine_commit(e) != DYN_OK))
+		{
+			fprintf(stderr, "child: %s\n", dyn_engine_errmsg(e));
+			return 1;
+		}
+	}
+	if (write(fd, "done", 4) != 4)
+		return 1;
+	for (;;)
+		pause();
+}
+
+/*
+ * Fork a child that commits KILL_KEYS keys under durability d and then
+ * SIGKILL it: no close, no checkpoint, so the keys are only in the log.
+ * Reopening must recover every one of them.
+ */
+static void
+kill9_survives(fixture *f, const char *name, dyn_durability d)
+{
+	char		dir[128];
+	char		msg[4];
+	int			fds[2];
+	pid_t		pid;
+	int			status;
+	ssize_t		got = 0;
+	dyn_engine *e;
+
+	subdir(f, name, dir, sizeof(dir));
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+	{
+		close(fds[0]);
+		_exit(kill_child(dir, d, fds[1]));
+	}
+	close(fds[1]);
+
+	/* A child stuck for a minute fails the test rather than hanging it. */
+	while (got < (ssize_t) sizeof(msg))
+	{
+		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+		int			ready = poll(&pfd, 1, 60 * 1000);
+		ssize_t		r;
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			break;
+		r = read(fds[0], msg + got, sizeof(msg) - (size_t) got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(got, 4);
+	assert_memory_equal(msg, "done", 4);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	e = open_wt(dir, d);
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), KILL_KEYS);
+	for (int i = 0; i < KILL_KEYS; i++)
+	{
+		char		k[16];
+
+		snprintf(k, sizeof(k), "key%04d", i);
+		assert_value(e, DYN_NS_OBJECT, str(k), str(k));
+	}
+	dyn_engine_close(e);
+}
+
+static void
+test_wt_kill9_fsync(void **state)
+{
+	kill9_survives(*state, "kill9-fsync", DYN_DURABILITY_FSYNC);
+}
+
+/* FLUSH promises the same against a process crash (not a power loss). */
+static void
+test_wt_kill9_flush(void **state)
+{
+	kill9_survives(*state, "kill9-flush", DYN_DURABILITY_FLUSH);
+}
+
+/* ---- opening ---- */
+
+static void
+test_open_unknown_engine(void **state)
+{
+	dyn_engine_config cfg = {.name = "rocksdb", .dir = "/nonexistent"};
+	dyn_engine	dummy;
+	dyn_engine *e = &dummy;		/* open must set it to NULL on failure */
+	char		err[256];
+
+	(void) state;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_null(e);
+	assert_non_null(strstr(err, "rocksdb"));
+	assert_non_null(strstr(err, "wiredtiger"));
+	assert_non_null(strstr(err, "memory"));
+
+	cfg.name = NULL;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_true(strlen(err) > 0);
+	assert_int_equal(dyn_engine_open(NULL, &e, err, sizeof(err)), DYN_ERR_INVAL);
+
+	/* No error buffer at all is allowed. */
+	cfg.name = "nope";
+	assert_int_equal(dyn_engine_open(&cfg, &e, NULL, 0), DYN_ERR_INVAL);
+	dyn_engine_close(NULL);
+}
+
+/* A short error buffer gets a truncated, terminated message. */
+static void
+test_open_small_errbuf(void **state)
+{
+	dyn_engine_config cfg = {.name = "a-long-unknown-engine-name"};
+	dyn_engine *e;
+	char		err[9];
+
+	(void) state;
+	memset(err, 'x', sizeof(err));
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_int_equal(strlen(err), sizeof(err) - 1);
+}
+
+/* The memory engine keeps within cache_mb, refusing writes beyond it. */
+static void
+test_memory_cap(void **state)
+{
+	dyn_engine_config cfg = {.name = "memory", .cache_mb = 1};
+	dyn_engine *e;
+	char		err[256];
+	size_t		halflen = 512 * 1024;
+	uint8_t    *half = calloc(1, halflen);
+
+	(void) state;
+	assert_non_null(half);
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_string_equal(dyn_engine_name(e), "memory");
+	put_ok(e, DYN_NS_OBJECT, str("a"), bytes(half, halflen));
+	assert_int_equal(dyn_engine_put(e, DYN_NS_OBJECT, str("b"),
+									bytes(half, halflen)),
+					 DYN_ERR_NOMEM);
+	assert_non_null(strstr(dyn_engine_errmsg(e), "full"));
+	assert_absent(e, DYN_NS_OBJECT, str("b"));
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("a")), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("b"), bytes(half, halflen));
+	dyn_engine_close(e);
+	free(half);
+}
+
+/* Whether group was asked for: no arguments means every group. */
+static bool
+wanted(int argc, char **argv, const char *group)
+{
+	if (argc < 2)
+		return true;
+	for (int i = 1; i < argc; i++)
+	{
+		if (strcmp(argv[i], group) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Run every group, or only those named on the command line (for example
+ * "test_engine memory open" under valgrind, where WiredTiger's own threads
+ * are slow and not ours to check).
+ */
+int
+main(int argc, char **argv)
+{
+	/* Every engine passes the same list. */
+	const struct CMUnitTest common[] = {
+		cmocka_unit_test_setup(test_put_get_overwrite_delete, clear_engine),
+		cmocka_unit_test_setup(test_get_appends, clear_engine),
+		cmocka_unit_test_setup(test_namespaces_are_separate, clear_engine),
+		cmocka_unit_test_setup(test_scan_order, clear_engine),
+		cmocka_unit_test_setup(test_scan_order_random, clear_engine),
+		cmocka_unit_test_setup(test_scan_bounds, clear_engine),
+		cmocka_unit_test_setup(test_scan_early_stop, clear_engine),
+		cmocka_unit_test_setup(test_scan_callback_reads, clear_engine),
+		cmocka_unit_test_setup(test_count, clear_engine),
+		cmocka_unit_test_setup(test_batch, clear_engine),
+		cmocka_unit_test_setup(test_value_sizes, clear_engine),
+		cmocka_unit_test_setup(test_binary_keys, clear_engine),
+		cmocka_unit_test_setup(test_bad_arguments, clear_engine),
+	};
+	const struct CMUnitTest wiredtiger_only[] = {
+		cmocka_unit_test(test_wt_reopen_keeps_data),
+		cmocka_unit_test(test_wt_durability_modes),
+		cmocka_unit_test(test_wt_close_rolls_back_batch),
+		cmocka_unit_test(test_wt_open_errors),
+		cmocka_unit_test(test_wt_kill9_fsync),
+		cmocka_unit_test(test_wt_kill9_flush),
+	};
+	const struct CMUnitTest opening[] = {
+		cmocka_unit_test(test_open_unknown_engine),
+		cmocka_unit_test(test_open_small_errbuf),
+		cmocka_unit_test(test_memory_cap),
+	};
+	int			failed = 0;
+
+	if (wanted(argc, argv, "memory"))
+		failed += cmocka_run_group_tests_name("memory", common,
+											  setup_memory, teardown_fixture);
+	if (wanted(argc, argv, "wiredtiger"))
+		failed += cmocka_run_group_tests_name("wiredtiger", common,
+											  setup_wiredtiger, teardown_fixture);
+	if (wanted(argc, argv, "wiredtiger-only"))
+		failed += cmocka_run_group_tests_name("wiredtiger-only", wiredtiger_only,
+											  setup_wt_dir, teardown_fixture);
+	if (wanted(argc, argv, "open"))
+		failed += cmocka_run_group_tests_name("open", opening, NULL, NULL);
+	return failed == 0 ? 0 : 1;
+}
