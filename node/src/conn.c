@@ -175,7 +175,7 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	conn_handle_frames(c);
 	conn_commit(c);
 	conn_flush(c);
-	if (c->reading && c->out.len + c->wbuf.len > DYN_CONN_OUT_HIGH)
+	if (!c->closing && c->reading && c->out.len + c->wbuf.len > DYN_CONN_OUT_HIGH)
 	{
 		uv_read_stop(s);
 		c->reading = false;
@@ -191,7 +191,14 @@ conn_handle_frames(dyn_conn *c)
 {
 	size_t		off = 0;
 
-	while (!c->close_after_write)
+	/*
+	 * Stop handling requests once the replies waiting to go out pass the
+	 * high-water mark: the rest stay in the input buffer until the peer has
+	 * read enough (conn_on_write resumes), so a client that never reads
+	 * costs the node a bounded amount of memory.
+	 */
+	while (!c->close_after_write &&
+		   c->out.len + c->wbuf.len <= DYN_CONN_OUT_HIGH)
 	{
 		dyn_frame	f;
 		size_t		used;
@@ -514,8 +521,16 @@ conn_on_write(uv_write_t *req, int status)
 	if (!c->closing && !c->reading && !c->close_after_write &&
 		c->out.len + c->wbuf.len <= DYN_CONN_OUT_HIGH / 2)
 	{
-		c->reading = true;
-		uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+		/* first the requests that were held back, then read again */
+		conn_handle_frames(c);
+		conn_commit(c);
+		conn_flush(c);
+		if (!c->closing && !c->close_after_write &&
+			c->out.len + c->wbuf.len <= DYN_CONN_OUT_HIGH)
+		{
+			c->reading = true;
+			uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+		}
 	}
 }
 

@@ -73,15 +73,16 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	}
 	uv_tcp_init(loop, &node->listener);
 	node->listener.data = node;
+	node->listening = true;
 	if ((rc = uv_tcp_bind(&node->listener, (struct sockaddr *) &addr, 0)) != 0 ||
 		(rc = uv_listen((uv_stream_t *) &node->listener, 511, node_on_connection)) != 0)
 	{
 		dyn_log(&node->log, DYN_LOG_ERROR, "could not listen on %s:%d: %s",
 				node->cfg.listen_host, node->cfg.listen_port, uv_strerror(rc));
-		uv_close((uv_handle_t *) &node->listener, NULL);
 		return DYN_ERR_IO;
 	}
 
+	node->signals = true;
 	uv_signal_init(loop, &node->sigterm);
 	uv_signal_init(loop, &node->sigint);
 	node->sigterm.data = node;
@@ -123,16 +124,21 @@ node_on_signal(uv_signal_t *h, int signum)
 	dyn_node_stop(node);
 }
 
-/* Close the listener, the signal handles and every connection. */
+/* Close the listener, the signal handles and every connection (those of
+ * them that a failed start got to open). */
 void
 dyn_node_stop(dyn_node *node)
 {
 	if (node->stopping)
 		return;
 	node->stopping = true;
-	uv_close((uv_handle_t *) &node->listener, NULL);
-	uv_close((uv_handle_t *) &node->sigterm, NULL);
-	uv_close((uv_handle_t *) &node->sigint, NULL);
+	if (node->listening)
+		uv_close((uv_handle_t *) &node->listener, NULL);
+	if (node->signals)
+	{
+		uv_close((uv_handle_t *) &node->sigterm, NULL);
+		uv_close((uv_handle_t *) &node->sigint, NULL);
+	}
 	dyn_conn_close_all(node);
 }
 

@@ -60,6 +60,8 @@ typedef struct dyn_node
 	dyn_conn   *conns;			/* open client connections, for shutdown */
 	dyn_buf		scratch;		/* reply bodies (status JSON, clocks) */
 	uint64_t	started_ms;
+	bool		listening;		/* listener handle initialised */
+	bool		signals;		/* signal handles initialised */
 	bool		stopping;
 } dyn_node;
 

@@ -309,6 +309,13 @@ cmd_put(const cli_options *o, dyn_client *c, bool is_delete)
 		}
 		else
 			req.value = dyn_slice_str(o->args[3]);
+		/* the node would refuse the frame and close; say why instead */
+		if (req.value.len > DYN_VALUE_MAX)
+		{
+			rc = fail(EXIT_USAGE, "value of %zu bytes exceeds the maximum of %u bytes",
+					  req.value.len, (unsigned) DYN_VALUE_MAX);
+			goto done;
+		}
 		dyn_client_send_put(c, &req);
 	}
 	else

@@ -27,6 +27,11 @@
 /* Largest bucket name and key, in bytes. */
 #define DYN_BUCKET_MAX			255
 #define DYN_KEY_MAX				4096
+/*
+ * Largest value a PUT can carry: what fits in a frame beside the largest
+ * bucket, key and context (a context is at most 32 clock entries).
+ */
+#define DYN_VALUE_MAX			(DYN_FRAME_MAX_BODY - 64 * 1024)
 
 /* Frame types.  Replies have the high bit set: reply = request | 0x80. */
 typedef enum dyn_msg_type
