@@ -1,0 +1,1275 @@
+/*
+ * dynamo-bench.c
+ *		The load generator for dynamod (DESIGN.md section 3): many pipelined
+ *		connections driven by one thread, or the replica store driven in this
+ *		process with no network at all, printing ops/s and p50/p99/p99.9
+ *		latency per operation.
+ *
+ * It is what `make bench` (scripts/bench.sh) compares against redis-benchmark
+ * and against the in-process store, so it is built like redis-benchmark and
+ * must never be the bottleneck: it shares the machine with the server.  One
+ * thread waits on every connection with epoll; a connection is refilled up to
+ * its pipeline depth each time replies come back and its new requests go out
+ * in one write; nothing is allocated per request (the client's buffers, the
+ * request-id slots and the histograms are sized once).
+ *
+ * Phases.  By default a PUT phase then a GET phase, like redis-benchmark
+ * -t set,get.  Keys are "key:%012d", uniform in [0, --keys) from a fixed
+ * seed, and the GET phase replays the PUT phase's key sequence, so every GET
+ * asks for a key that was written.
+ *
+ * PUTs are blind writes (empty context), one round trip like a redis SET.
+ * That is the Dynamo semantics of a client that writes without reading:
+ * each blind write to a key is a new sibling, so with 200000 PUTs over
+ * 100000 keys a key holds about two siblings after one run, and GETs return
+ * them all (a realistic read).  Runs repeated against the same long-lived
+ * node keep adding siblings to the same keys (up to the node's per-key
+ * limit); --fresh-keys puts a per-run random tag in the key prefix so that
+ * every run writes keys of its own instead.  The throw-away servers of
+ * bench.sh see one run each and need no tag.
+ *
+ * Latency is measured from the moment a request is queued (just before the
+ * write that sends it) to the moment its reply has been read, and recorded
+ * in a log-linear histogram (about 1.5% resolution).  ops/s is completed
+ * requests over the phase's wall time.  A request answered with an ERROR
+ * frame is a failed operation: failures are counted by kind, printed at the
+ * end, and make the exit status 1.
+ *
+ * In-process mode (--inproc ENGINE --data DIR) runs the same phases against
+ * the replica store opened in this process (what dynamod does per request,
+ * a batch of one write, minus the network): the ceiling for the server path.
+ * It is one thread and one operation at a time; latency is one store call.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dynamo/client.h"
+#include "dynamo/ring.h"
+#include "dynamo/wire.h"
+#include "engine.h"
+#include "store.h"
+
+/* Exit statuses. */
+#define BENCH_EXIT_OK		0
+#define BENCH_EXIT_FAILED	1	/* requests failed, or could not connect/open */
+#define BENCH_EXIT_USAGE	2
+
+/* The fixed seed of the key sequence (same keys every run, like redis -r). */
+#define BENCH_SEED			UINT64_C(0x5eedd7a3c0ffee01)
+/* A different fixed seed for choosing GET or PUT in a mixed phase. */
+#define BENCH_MIX_SEED		UINT64_C(0x0b5e55ed1234abcd)
+/* Digits of the key number: "key:%012d". */
+#define BENCH_KEY_DIGITS	12
+#define BENCH_KEYS_MAX		UINT64_C(999999999999)
+/* A phase with requests outstanding and no reply for this long has stalled. */
+#define BENCH_STALL_NS		(INT64_C(10) * 1000000000)
+#define BENCH_CONNECT_MS	5000
+
+/*
+ * The histogram: values below 2 * SUB are counted exactly; above, each power
+ * of two is cut into SUB equal buckets, so a bucket is at most 1/SUB of its
+ * value wide.  Indexes cover every uint64 value.
+ */
+#define BENCH_HIST_SUB_BITS 6
+#define BENCH_HIST_SUB		(1 << BENCH_HIST_SUB_BITS)
+#define BENCH_HIST_BUCKETS	((64 - BENCH_HIST_SUB_BITS) * BENCH_HIST_SUB + BENCH_HIST_SUB)
+
+/* Distinct kinds of failure remembered with their first message. */
+#define BENCH_ERROR_KINDS	16
+
+/* The two operations; they index the per-phase statistics. */
+typedef enum bench_op
+{
+	BENCH_OP_GET = 0,
+	BENCH_OP_PUT = 1,
+	BENCH_NOPS
+} bench_op;
+
+/* What a phase sends. */
+typedef enum bench_phase_kind
+{
+	BENCH_PHASE_PUT,
+	BENCH_PHASE_GET,
+	BENCH_PHASE_MIXED
+} bench_phase_kind;
+
+/* The parsed command line. */
+typedef struct bench_options
+{
+	const char *node;
+	bool		insecure;
+	int			connections;
+	int			pipeline;
+	const char *op;				/* NULL: put then get */
+	int			get_ratio;		/* percent of GETs in a mixed phase */
+	uint64_t	keys;
+	size_t		value_size;
+	uint64_t	requests;		/* per phase, unless duration is set */
+	double		duration;		/* seconds per phase, 0: use requests */
+	const char *bucket;
+	bool		csv;
+	bool		fresh_keys;
+	const char *inproc;			/* engine name, NULL: over the network */
+	const char *data_dir;
+	dyn_durability durability;
+	bool		durability_set;
+} bench_options;
+
+/*
+ * Latency counts, in nanoseconds, with no allocation per value: a fixed
+ * array of log-linear buckets plus the exact maximum, which caps what a
+ * percentile reports from the top bucket.
+ */
+typedef struct bench_hist
+{
+	uint64_t	total;
+	uint64_t	max;
+	uint64_t	counts[BENCH_HIST_BUCKETS];
+} bench_hist;
+
+/* What one operation did during one phase. */
+typedef struct bench_opstats
+{
+	bench_hist	hist;			/* latency of the successful requests */
+	uint64_t	done;			/* successful requests */
+	uint64_t	failed;			/* requests answered with an error */
+	uint64_t	misses;			/* GETs that found no value */
+} bench_opstats;
+
+/*
+ * One request in flight on a connection.  Replies carry the request id the
+ * client chose, and may come back in any order, so a small table per
+ * connection maps the id back to what was sent and when.
+ */
+typedef struct bench_slot
+{
+	uint32_t	reqid;
+	bool		used;
+	uint8_t		op;
+	int64_t		sent_ns;
+} bench_slot;
+
+/* One client connection and its requests in flight. */
+typedef struct bench_conn
+{
+	dyn_client *client;
+	int			fd;
+	uint32_t	events;			/* what epoll is watching for now */
+	int			outstanding;
+	bench_slot *slots;			/* 2 * pipeline or more, a power of two */
+	uint32_t	slot_mask;
+} bench_conn;
+
+/* The state of the phase being run. */
+typedef struct bench_phase
+{
+	bench_phase_kind kind;
+	const char *name;
+	uint64_t	issued;			/* requests queued so far */
+	uint64_t	inflight;		/* queued requests not yet answered */
+	int64_t		start_ns;
+	int64_t		deadline_ns;	/* duration mode: queue nothing after this */
+	int64_t		last_reply_ns;	/* end of the phase's wall time; stall check */
+	uint64_t	key_state;		/* key sequence generator */
+	uint64_t	mix_state;		/* GET-or-PUT generator of a mixed phase */
+	uint64_t	drawn;			/* keys drawn since the sequence (re)started */
+	uint64_t	replay;			/* restart the sequence after this many; 0 never */
+	bench_opstats stats[BENCH_NOPS];
+} bench_phase;
+
+/* One kind of failure: which operation, which error code, how often. */
+typedef struct bench_error_kind
+{
+	uint8_t		op;
+	int			code;			/* dyn_error_code, or 0 for a bad reply */
+	uint64_t	count;
+	char		first[256];		/* the first message of this kind */
+} bench_error_kind;
+
+/* The key being built: a fixed prefix, then BENCH_KEY_DIGITS digits. */
+typedef struct bench_key
+{
+	char		buf[64];
+	size_t		prefix_len;
+	size_t		len;
+} bench_key;
+
+/* Everything a run needs, allocated once before the first phase. */
+typedef struct bench
+{
+	bench_options opt;
+	bench_conn *conns;
+	int			epfd;
+	struct epoll_event *events;
+	uint8_t    *value;			/* value_size bytes of 'x', every PUT's value */
+	dyn_slice	bucket;
+	bench_key	key;
+	bench_phase phase;
+	bench_hist	merged;			/* scratch: a mixed phase's two ops together */
+	uint64_t	put_drawn;		/* keys the last PUT phase drew: GET replays them */
+	bench_error_kind errors[BENCH_ERROR_KINDS];
+	int			nerror_kinds;
+	uint64_t	errors_other;	/* failures past BENCH_ERROR_KINDS kinds */
+	uint64_t	failed_total;
+	/* in-process mode */
+	dyn_engine *engine;
+	dyn_store	store;
+	bool		store_open;
+	dyn_buf		getbuf;			/* where an in-process GET copies the object */
+} bench;
+
+static void usage(FILE *out);
+static void print_header(const bench *b);
+static int	parse_options(bench_options *o, int argc, char **argv);
+static int	parse_uint(const char *flag, const char *value, uint64_t min,
+					   uint64_t max, uint64_t *out);
+static int	fail(int status, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+static int64_t now_ns(void);
+static uint64_t rng_next(uint64_t *state);
+static uint64_t rng_below(uint64_t *state, uint64_t n);
+static void hist_reset(bench_hist *h);
+static void hist_record(bench_hist *h, uint64_t ns);
+static void hist_add(bench_hist *into, const bench_hist *from);
+static uint64_t hist_value(const bench_hist *h, size_t idx);
+static double hist_percentile_ms(const bench_hist *h, double q);
+static void key_init(bench_key *k, bool fresh);
+static void key_format(bench_key *k, uint64_t n);
+static void phase_begin(bench *b, bench_phase_kind kind);
+static bool phase_may_issue(const bench *b, int64_t now);
+static bench_op phase_next(bench *b);
+static void phase_report(bench *b);
+static void report_line(const bench *b, const char *name, const bench_hist *h,
+						uint64_t done, double secs);
+static void error_add(bench *b, bench_op op, int code, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
+static int	report_errors(const bench *b);
+static int	net_setup(bench *b);
+static void net_teardown(bench *b);
+static int	net_run_phase(bench *b);
+static int	conn_fill(bench *b, bench_conn *bc);
+static int	conn_watch(bench *b, bench_conn *bc);
+static void conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f,
+							  int64_t now);
+static bench_slot *conn_take_slot(bench_conn *bc, uint32_t reqid);
+static int	inproc_setup(bench *b);
+static void inproc_teardown(bench *b);
+static int	inproc_run_phase(bench *b);
+
+/*
+ * Parse the flags, set up the connections (or the in-process store), run
+ * the phases, and report.  The exit status is 1 when any request failed.
+ */
+int
+main(int argc, char **argv)
+{
+	static bench b;				/* large (histograms): not on the stack */
+	bench_phase_kind kinds[2];
+	int			nkinds = 0;
+	int			rc;
+
+	if ((rc = parse_options(&b.opt, argc, argv)) != BENCH_EXIT_OK)
+		return rc;
+	if (b.opt.op == NULL)
+	{
+		kinds[nkinds++] = BENCH_PHASE_PUT;
+		kinds[nkinds++] = BENCH_PHASE_GET;
+	}
+	else if (strcmp(b.opt.op, "put") == 0)
+		kinds[nkinds++] = BENCH_PHASE_PUT;
+	else if (strcmp(b.opt.op, "get") == 0)
+		kinds[nkinds++] = BENCH_PHASE_GET;
+	else
+		kinds[nkinds++] = BENCH_PHASE_MIXED;
+
+	if ((b.value = malloc(b.opt.value_size > 0 ? b.opt.value_size : 1)) == NULL)
+		return fail(BENCH_EXIT_FAILED, "out of memory");
+	memset(b.value, 'x', b.opt.value_size);
+	b.bucket = dyn_slice_str(b.opt.bucket);
+	key_init(&b.key, b.opt.fresh_keys);
+
+	b.epfd = -1;
+	rc = b.opt.inproc ? inproc_setup(&b) : net_setup(&b);
+
+	if (rc == BENCH_EXIT_OK)
+		print_header(&b);
+
+	for (int i = 0; i < nkinds && rc == BENCH_EXIT_OK; i++)
+	{
+		phase_begin(&b, kinds[i]);
+		rc = b.opt.inproc ? inproc_run_phase(&b) : net_run_phase(&b);
+		if (rc == BENCH_EXIT_OK)
+			phase_report(&b);
+		if (kinds[i] == BENCH_PHASE_PUT)
+			b.put_drawn = b.phase.drawn;
+	}
+
+	if (b.opt.inproc)
+		inproc_teardown(&b);
+	else
+		net_teardown(&b);
+	free(b.value);
+	if (report_errors(&b) != BENCH_EXIT_OK && rc == BENCH_EXIT_OK)
+		rc = BENCH_EXIT_FAILED;
+	return rc;
+}
+
+/* The flags, for --help and usage errors. */
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"usage: dynamo-bench [--node HOST:PORT] --insecure [options]\n"
+			"       dynamo-bench --inproc ENGINE --data DIR [--durability none|flush|fsync] [options]\n"
+			"  --node HOST:PORT      node to load (default 127.0.0.1:7401)\n"
+			"  --insecure            plaintext connection (required for now)\n"
+			"  --connections C       connections (default 50)\n"
+			"  --pipeline P          requests outstanding per connection (default 1)\n"
+			"  --op put|get|mixed    one phase of this operation (default: put, then get)\n"
+			"  --get-ratio PCT       percent of GETs in --op mixed (default 50)\n"
+			"  --keys K              key space: \"key:%%012d\" uniform in [0,K) (default 100000)\n"
+			"  --value-size V        bytes per value (default 100)\n"
+			"  --requests N          requests per phase (default 200000)\n"
+			"  --duration SECONDS    run each phase this long instead\n"
+			"  --bucket B            bucket (default \"bench\")\n"
+			"  --fresh-keys          a per-run random tag in the key prefix, so runs\n"
+			"                        against a long-lived node do not pile up siblings\n"
+			"  --csv                 lines of op,ops_per_sec,p50_ms,p99_ms,p999_ms\n"
+			"  --inproc ENGINE       drive the replica store in this process (no network)\n"
+			"  --data DIR            its data directory\n"
+			"  --durability D        its commit durability (default none)\n"
+			"PUTs are blind writes; the GET phase reads the keys the PUT phase wrote.\n"
+			"Exit status: 0 done, 1 a request failed or the node is unreachable, 2 usage.\n");
+}
+
+/* What is being measured: a line for people, the column names for CSV. */
+static void
+print_header(const bench *b)
+{
+	const bench_options *o = &b->opt;
+
+	if (o->csv)
+		printf("op,ops_per_sec,p50_ms,p99_ms,p999_ms\n");
+	else
+	{
+		if (o->inproc)
+			printf("dynamo-bench: in-process %s store in %s, one operation at a time, ",
+				   o->inproc, o->data_dir);
+		else
+			printf("dynamo-bench: %s, %d connections, pipeline %d, ",
+				   o->node, o->connections, o->pipeline);
+		printf("%llu keys, %zu-byte values, ", (unsigned long long) o->keys, o->value_size);
+		if (o->duration > 0)
+			printf("%g s per phase\n", o->duration);
+		else
+			printf("%llu requests per phase\n", (unsigned long long) o->requests);
+	}
+	fflush(stdout);
+}
+
+/*
+ * Parse argv into o, with the defaults of the usage text.  Every value is
+ * range-checked so that later code can trust it.
+ */
+static int
+parse_options(bench_options *o, int argc, char **argv)
+{
+	uint64_t	v;
+
+	memset(o, 0, sizeof(*o));
+	o->node = "127.0.0.1:7401";
+	o->connections = 50;
+	o->pipeline = 1;
+	o->get_ratio = 50;
+	o->keys = 100000;
+	o->value_size = 100;
+	o->requests = 200000;
+	o->bucket = "bench";
+	o->durability = DYN_DURABILITY_NONE;
+
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		{
+			usage(stdout);
+			exit(BENCH_EXIT_OK);
+		}
+		if (strcmp(a, "--insecure") == 0)
+		{
+			o->insecure = true;
+			continue;
+		}
+		if (strcmp(a, "--csv") == 0)
+		{
+			o->csv = true;
+			continue;
+		}
+		if (strcmp(a, "--fresh-keys") == 0)
+		{
+			o->fresh_keys = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			return fail(BENCH_EXIT_USAGE, "unexpected argument \"%s\" (see --help)", a);
+		if (val == NULL)
+			return fail(BENCH_EXIT_USAGE, "flag %s needs a value", a);
+		i++;
+		if (strcmp(a, "--node") == 0)
+			o->node = val;
+		else if (strcmp(a, "--key") == 0)
+			return fail(BENCH_EXIT_FAILED, "--key: authenticated connections are not "
+						"supported yet; use --insecure");
+		else if (strcmp(a, "--connections") == 0)
+		{
+			if (parse_uint(a, val, 1, 10000, &v) != 0)
+				return BENCH_EXIT_USAGE;
+			o->connections = (int) v;
+		}
+		else if (strcmp(a, "--pipeline") == 0)
+		{
+			if (parse_uint(a, val, 1, 65536, &v) != 0)
+				return BENCH_EXIT_USAGE;
+			o->pipeline = (int) v;
+		}
+		else if (strcmp(a, "--op") == 0)
+		{
+			if (strcmp(val, "put") != 0 && strcmp(val, "get") != 0 &&
+				strcmp(val, "mixed") != 0)
+				return fail(BENCH_EXIT_USAGE, "invalid --op \"%s\": expected put, get or mixed",
+							val);
+			o->op = val;
+		}
+		else if (strcmp(a, "--get-ratio") == 0)
+		{
+			if (parse_uint(a, val, 0, 100, &v) != 0)
+				return BENCH_EXIT_USAGE;
+			o->get_ratio = (int) v;
+		}
+		else if (strcmp(a, "--keys") == 0)
+		{
+			if (parse_uint(a, val, 1, BENCH_KEYS_MAX, &o->keys) != 0)
+				return BENCH_EXIT_USAGE;
+		}
+		else if (strcmp(a, "--value-size") == 0)
+		{
+			/* leave room in the frame for the bucket, key and clock */
+			if (parse_uint(a, val, 0, DYN_FRAME_MAX_BODY - 8192, &v) != 0)
+				return BENCH_EXIT_USAGE;
+			o->value_size = (size_t) v;
+		}
+		else if (strcmp(a, "--requests") == 0)
+		{
+			if (parse_uint(a, val, 1, UINT64_MAX / 2, &o->requests) != 0)
+				return BENCH_EXIT_USAGE;
+		}
+		else if (strcmp(a, "--duration") == 0)
+		{
+			char	   *end;
+
+			errno = 0;
+			o->duration = strtod(val, &end);
+			if (errno != 0 || end == val || *end != '\0' ||
+				!(o->duration > 0 && o->duration <= 86400))
+				return fail(BENCH_EXIT_USAGE, "invalid --duration \"%s\": expected seconds "
+							"(more than 0, at most 86400)", val);
+		}
+		else if (strcmp(a, "--bucket") == 0)
+		{
+			size_t		len = strlen(val);
+
+			if (len == 0 || len > DYN_BUCKET_MAX)
+				return fail(BENCH_EXIT_USAGE, "--bucket must be 1 to %d bytes", DYN_BUCKET_MAX);
+			o->bucket = val;
+		}
+		else if (strcmp(a, "--inproc") == 0)
+		{
+			if (strcmp(val, "wiredtiger") != 0 && strcmp(val, "memory") != 0)
+				return fail(BENCH_EXIT_USAGE, "invalid --inproc \"%s\": valid engines are "
+							"wiredtiger, memory", val);
+			o->inproc = val;
+		}
+		else if (strcmp(a, "--data") == 0)
+			o->data_dir = val;
+		else if (strcmp(a, "--durability") == 0)
+		{
+			if (strcmp(val, "none") == 0)
+				o->durability = DYN_DURABILITY_NONE;
+			else if (strcmp(val, "flush") == 0)
+				o->durability = DYN_DURABILITY_FLUSH;
+			else if (strcmp(val, "fsync") == 0)
+				o->durability = DYN_DURABILITY_FSYNC;
+			else
+				return fail(BENCH_EXIT_USAGE, "invalid --durability \"%s\": valid values are "
+							"none, flush, fsync", val);
+			o->durability_set = true;
+		}
+		else
+			return fail(BENCH_EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
+	}
+
+	if (o->inproc != NULL)
+	{
+		if (o->data_dir == NULL)
+			return fail(BENCH_EXIT_USAGE, "--inproc needs --data DIR");
+	}
+	else
+	{
+		if (o->data_dir != NULL || o->durability_set)
+			return fail(BENCH_EXIT_USAGE, "--data and --durability apply to --inproc only "
+						"(the node has its own)");
+		if (!o->insecure)
+			return fail(BENCH_EXIT_USAGE, "give --insecure: authenticated connections are "
+						"not supported yet");
+	}
+	return BENCH_EXIT_OK;
+}
+
+/* A decimal integer in [min, max]; prints why and returns -1 otherwise. */
+static int
+parse_uint(const char *flag, const char *value, uint64_t min, uint64_t max,
+		   uint64_t *out)
+{
+	char	   *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+		v < min || v > max)
+	{
+		fail(BENCH_EXIT_USAGE, "invalid %s \"%s\": expected an integer from %llu to %llu",
+			 flag, value, (unsigned long long) min, (unsigned long long) max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Print "dynamo-bench: message" on stderr and return status. */
+static int
+fail(int status, const char *fmt,...)
+{
+	va_list		ap;
+
+	fflush(stdout);
+	fprintf(stderr, "dynamo-bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return status;
+}
+
+/* Monotonic nanoseconds (vDSO: no system call). */
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* splitmix64: tiny, fast, and good enough to spread keys uniformly. */
+static uint64_t
+rng_next(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n) by a 64x64->128 multiply (no modulo, no bias to speak of). */
+static uint64_t
+rng_below(uint64_t *state, uint64_t n)
+{
+	return (uint64_t) (((unsigned __int128) rng_next(state) * n) >> 64);
+}
+
+/* Empty a histogram (the arrays are reused, never reallocated). */
+static void
+hist_reset(bench_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Count one value.  Below 2 * SUB the index is the value; above, it is the
+ * power of two (how far the top SUB_BITS+1 bits had to be shifted down)
+ * times SUB plus those top bits.
+ */
+static void
+hist_record(bench_hist *h, uint64_t ns)
+{
+	size_t		idx;
+
+	if (ns < 2 * BENCH_HIST_SUB)
+		idx = (size_t) ns;
+	else
+	{
+		int			shift = 63 - __builtin_clzll(ns) - BENCH_HIST_SUB_BITS;
+
+		idx = (size_t) shift * BENCH_HIST_SUB + (size_t) (ns >> shift);
+	}
+	h->counts[idx]++;
+	h->total++;
+	if (ns > h->max)
+		h->max = ns;
+}
+
+/* Add one histogram's counts to another's (a mixed phase's total line). */
+static void
+hist_add(bench_hist *into, const bench_hist *from)
+{
+	for (size_t i = 0; i < BENCH_HIST_BUCKETS; i++)
+		into->counts[i] += from->counts[i];
+	into->total += from->total;
+	if (from->max > into->max)
+		into->max = from->max;
+}
+
+/*
+ * The value a bucket stands for: its midpoint, but never more than the
+ * largest value seen (so p99.9 of a short run is not above the maximum).
+ */
+static uint64_t
+hist_value(const bench_hist *h, size_t idx)
+{
+	uint64_t	v;
+
+	if (idx < 2 * BENCH_HIST_SUB)
+		v = idx;
+	else
+	{
+		int			shift = (int) (idx / BENCH_HIST_SUB) - 1;
+		uint64_t	top = idx % BENCH_HIST_SUB + BENCH_HIST_SUB;
+
+		v = (top << shift) + ((UINT64_C(1) << shift) >> 1);
+	}
+	return v < h->max ? v : h->max;
+}
+
+/* The q-quantile (0 < q <= 1) in milliseconds; 0 for an empty histogram. */
+static double
+hist_percentile_ms(const bench_hist *h, double q)
+{
+	uint64_t	target;
+	uint64_t	seen = 0;
+
+	if (h->total == 0)
+		return 0.0;
+	target = (uint64_t) ceil(q * (double) h->total);
+	if (target < 1)
+		target = 1;
+	for (size_t i = 0; i < BENCH_HIST_BUCKETS; i++)
+	{
+		seen += h->counts[i];
+		if (seen >= target)
+			return (double) hist_value(h, i) / 1e6;
+	}
+	return (double) h->max / 1e6;
+}
+
+/*
+ * The key prefix: "key:", or "key:TAG:" with a random per-run tag for
+ * --fresh-keys (the tag need not be secure, only different between runs).
+ */
+static void
+key_init(bench_key *k, bool fresh)
+{
+	if (fresh)
+	{
+		uint64_t	seed = (uint64_t) now_ns() ^ ((uint64_t) getpid() << 32);
+
+		k->prefix_len = (size_t) snprintf(k->buf, sizeof(k->buf), "key:%08llx:",
+										  (unsigned long long) (rng_next(&seed) & 0xffffffffu));
+	}
+	else
+		k->prefix_len = (size_t) snprintf(k->buf, sizeof(k->buf), "key:");
+	k->len = k->prefix_len + BENCH_KEY_DIGITS;
+}
+
+/* Write n as BENCH_KEY_DIGITS zero-padded digits after the prefix. */
+static void
+key_format(bench_key *k, uint64_t n)
+{
+	char	   *p = k->buf + k->len;
+
+	for (int i = 0; i < BENCH_KEY_DIGITS; i++)
+	{
+		*--p = (char) ('0' + n % 10);
+		n /= 10;
+	}
+}
+
+/*
+ * Reset the phase state.  Every phase starts the key sequence from the
+ * fixed seed; a GET phase after a PUT phase restarts it each time it has
+ * drawn as many keys as the PUT phase did, so it only asks for written keys.
+ */
+static void
+phase_begin(bench *b, bench_phase_kind kind)
+{
+	static const char *const names[] = {"PUT", "GET", "MIXED"};
+	bench_phase *ph = &b->phase;
+
+	memset(ph, 0, sizeof(*ph));
+	ph->kind = kind;
+	ph->name = names[kind];
+	ph->key_state = BENCH_SEED;
+	ph->mix_state = BENCH_MIX_SEED;
+	ph->replay = (kind == BENCH_PHASE_GET) ? b->put_drawn : 0;
+	ph->start_ns = now_ns();
+	ph->last_reply_ns = ph->start_ns;
+	if (b->opt.duration > 0)
+		ph->deadline_ns = ph->start_ns + (int64_t) (b->opt.duration * 1e9);
+}
+
+/* Whether another request may be queued: count or time left. */
+static bool
+phase_may_issue(const bench *b, int64_t now)
+{
+	if (b->opt.duration > 0)
+		return now < b->phase.deadline_ns;
+	return b->phase.issued < b->opt.requests;
+}
+
+/*
+ * Choose the next operation and put its key in b->key; counts it as issued.
+ */
+static bench_op
+phase_next(bench *b)
+{
+	bench_phase *ph = &b->phase;
+	bench_op	op;
+
+	if (ph->kind == BENCH_PHASE_PUT)
+		op = BENCH_OP_PUT;
+	else if (ph->kind == BENCH_PHASE_GET)
+		op = BENCH_OP_GET;
+	else
+		op = rng_below(&ph->mix_state, 100) < (uint64_t) b->opt.get_ratio ?
+			BENCH_OP_GET : BENCH_OP_PUT;
+	if (ph->replay > 0 && ph->drawn == ph->replay)
+	{
+		ph->key_state = BENCH_SEED;
+		ph->drawn = 0;
+	}
+	ph->drawn++;
+	key_format(&b->key, rng_below(&ph->key_state, b->opt.keys));
+	ph->issued++;
+	return op;
+}
+
+/*
+ * Print the phase's lines: one per operation it ran, and for a mixed phase
+ * a MIXED line for both together.  GETs that found nothing are not failures
+ * but are worth knowing about (a GET phase with no PUT phase before it).
+ */
+static void
+phase_report(bench *b)
+{
+	bench_phase *ph = &b->phase;
+	double		secs = (double) (ph->last_reply_ns - ph->start_ns) / 1e9;
+	bench_opstats *get = &ph->stats[BENCH_OP_GET];
+	bench_opstats *put = &ph->stats[BENCH_OP_PUT];
+
+	if (ph->kind == BENCH_PHASE_MIXED)
+	{
+		hist_reset(&b->merged);
+		hist_add(&b->merged, &get->hist);
+		hist_add(&b->merged, &put->hist);
+		report_line(b, "MIXED", &b->merged, get->done + put->done, secs);
+		report_line(b, "GET", &get->hist, get->done, secs);
+		report_line(b, "PUT", &put->hist, put->done, secs);
+	}
+	else if (ph->kind == BENCH_PHASE_GET)
+		report_line(b, "GET", &get->hist, get->done, secs);
+	else
+		report_line(b, "PUT", &put->hist, put->done, secs);
+	fflush(stdout);
+	if (get->misses > 0)
+		fprintf(stderr, "dynamo-bench: %s phase: %llu of %llu GETs found no value\n",
+				ph->name, (unsigned long long) get->misses,
+				(unsigned long long) get->done);
+}
+
+/* One result line, human or CSV. */
+static void
+report_line(const bench *b, const char *name, const bench_hist *h,
+			uint64_t done, double secs)
+{
+	double		ops = secs > 0 ? (double) done / secs : 0.0;
+
+	if (b->opt.csv)
+		printf("%s,%.2f,%.3f,%.3f,%.3f\n", name, ops,
+			   hist_percentile_ms(h, 0.50), hist_percentile_ms(h, 0.99),
+			   hist_percentile_ms(h, 0.999));
+	else
+		printf("%-6s%6.0f ops/s   p50 %.3f ms   p99 %.3f ms   p99.9 %.3f ms\n",
+			   name, ops, hist_percentile_ms(h, 0.50), hist_percentile_ms(h, 0.99),
+			   hist_percentile_ms(h, 0.999));
+}
+
+/*
+ * Count a failed request under its (operation, code) kind, keeping the
+ * first message of each kind for the final report.
+ */
+static void
+error_add(bench *b, bench_op op, int code, const char *fmt,...)
+{
+	bench_error_kind *k = NULL;
+	va_list		ap;
+
+	b->failed_total++;
+	b->phase.stats[op].failed++;
+	for (int i = 0; i < b->nerror_kinds; i++)
+		if (b->errors[i].op == op && b->errors[i].code == code)
+		{
+			b->errors[i].count++;
+			return;
+		}
+	if (b->nerror_kinds == BENCH_ERROR_KINDS)
+	{
+		b->errors_other++;
+		return;
+	}
+	k = &b->errors[b->nerror_kinds++];
+	k->op = (uint8_t) op;
+	k->code = code;
+	k->count = 1;
+	va_start(ap, fmt);
+	vsnprintf(k->first, sizeof(k->first), fmt, ap);
+	va_end(ap);
+}
+
+/* Print the failures, if any, on stderr; BENCH_EXIT_FAILED when there were. */
+static int
+report_errors(const bench *b)
+{
+	static const char *const code_names[] = {
+		"bad reply", "bad request", "quorum not met", "unauthorized",
+		"internal", "too big", "invalid"
+	};
+
+	if (b->failed_total == 0)
+		return BENCH_EXIT_OK;
+	fprintf(stderr, "dynamo-bench: %llu requests failed:\n",
+			(unsigned long long) b->failed_total);
+	for (int i = 0; i < b->nerror_kinds; i++)
+	{
+		const bench_error_kind *k = &b->errors[i];
+		const char *cname = (k->code >= 0 && k->code <= DYN_E_INVAL) ?
+			code_names[k->code] : "unknown error";
+
+		fprintf(stderr, "  %llu %s: %s (code %d), first: %s\n",
+				(unsigned long long) k->count, k->op == BENCH_OP_GET ? "GET" : "PUT",
+				cname, k->code, k->first);
+	}
+	if (b->errors_other > 0)
+		fprintf(stderr, "  %llu of other kinds\n", (unsigned long long) b->errors_other);
+	return BENCH_EXIT_FAILED;
+}
+
+/*
+ * Connect every client (loopback connects are quick, so one after another
+ * with a deadline each) and register its socket with epoll, watching for
+ * nothing until the first phase queues requests.
+ */
+static int
+net_setup(bench *b)
+{
+	int			P = b->opt.pipeline;
+	uint32_t	cap = 2;
+
+	while (cap < 2 * (uint32_t) P)
+		cap <<= 1;
+	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return fail(BENCH_EXIT_FAILED, "epoll_create1: %s", strerror(errno));
+	b->conns = calloc((size_t) b->opt.connections, sizeof(bench_conn));
+	b->events = calloc((size_t) b->opt.connections, sizeof(struct epoll_event));
+	if (b->conns == NULL || b->events == NULL)
+		return fail(BENCH_EXIT_FAILED, "out of memory");
+	for (int i = 0; i < b->opt.connections; i++)
+	{
+		bench_conn *bc = &b->conns[i];
+		struct epoll_event ev = {0};
+
+		bc->fd = -1;
+		bc->slot_mask = cap - 1;
+		if ((bc->slots = calloc(cap, sizeof(bench_slot))) == NULL ||
+			(bc->client = dyn_client_new()) == NULL)
+			return fail(BENCH_EXIT_FAILED, "out of memory");
+		if (dyn_client_connect(bc->client, b->opt.node, BENCH_CONNECT_MS) != DYN_OK)
+			return fail(BENCH_EXIT_FAILED, "cannot connect to %s: %s", b->opt.node,
+						dyn_client_errmsg(bc->client));
+		bc->fd = dyn_client_socket(bc->client);
+		ev.events = 0;
+		ev.data.ptr = bc;
+		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, bc->fd, &ev) != 0)
+			return fail(BENCH_EXIT_FAILED, "epoll_ctl: %s", strerror(errno));
+	}
+	return BENCH_EXIT_OK;
+}
+
+/* Close what net_setup made, whether or not it got all the way. */
+static void
+net_teardown(bench *b)
+{
+	if (b->conns != NULL)
+	{
+		for (int i = 0; i < b->opt.connections; i++)
+		{
+			dyn_client_free(b->conns[i].client);
+			free(b->conns[i].slots);
+		}
+	}
+	free(b->conns);
+	free(b->events);
+	b->conns = NULL;
+	b->events = NULL;
+	if (b->epfd >= 0)
+		close(b->epfd);
+	b->epfd = -1;
+}
+
+/*
+ * Run one phase over the network: fill every connection's pipeline, then
+ * until nothing is in flight, wait, read, account the replies and refill.
+ * A lost connection or a stall ends the run (BENCH_EXIT_FAILED); a request
+ * answered with an error does not.
+ */
+static int
+net_run_phase(bench *b)
+{
+	bench_phase *ph = &b->phase;
+	int			rc;
+
+	for (int i = 0; i < b->opt.connections; i++)
+		if ((rc = conn_fill(b, &b->conns[i])) != BENCH_EXIT_OK)
+			return rc;
+
+	while (ph->inflight > 0)
+	{
+		int			n = epoll_wait(b->epfd, b->events, b->opt.connections, 1000);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			return fail(BENCH_EXIT_FAILED, "epoll_wait: %s", strerror(errno));
+		}
+		if (n == 0)
+		{
+			if (now_ns() - ph->last_reply_ns > BENCH_STALL_NS)
+				return fail(BENCH_EXIT_FAILED, "%s phase stalled: no reply from %s for "
+							"%lld s with %llu requests in flight", ph->name, b->opt.node,
+							(long long) (BENCH_STALL_NS / 1000000000),
+							(unsigned long long) ph->inflight);
+			continue;
+		}
+		for (int i = 0; i < n; i++)
+		{
+			bench_conn *bc = b->events[i].data.ptr;
+			uint32_t	e = b->events[i].events;
+			int			ready = 0;
+			dyn_frame	reply;
+			int64_t		now;
+
+			if (e & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				ready |= DYN_WAIT_READ;
+			if (e & (EPOLLOUT | EPOLLERR))
+				ready |= DYN_WAIT_WRITE;
+			rc = dyn_client_io(bc->client, ready);
+			now = now_ns();
+			/* a node may answer (say, with an error) and then hang up */
+			while ((rc == DYN_OK || rc == DYN_ERR_CLOSED) &&
+				   dyn_client_next_reply(bc->client, &reply) == DYN_OK)
+				conn_handle_reply(b, bc, &reply, now);
+			if (rc != DYN_OK || dyn_client_socket(bc->client) < 0)
+				return fail(BENCH_EXIT_FAILED, "lost a connection to %s during the %s "
+							"phase: %s", b->opt.node, ph->name,
+							dyn_client_errmsg(bc->client));
+			if ((rc = conn_fill(b, bc)) != BENCH_EXIT_OK)
+				return rc;
+		}
+	}
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * Queue requests until the connection has its pipeline depth in flight (or
+ * the phase has issued all it may), send them with one write, and make epoll
+ * watch for what the client now waits for.  All requests of one fill share
+ * one send timestamp: they go out in the same write.
+ */
+static int
+conn_fill(bench *b, bench_conn *bc)
+{
+	bench_phase *ph = &b->phase;
+	int64_t		now = now_ns();
+	int			queued = 0;
+
+	while (bc->outstanding < b->opt.pipeline && phase_may_issue(b, now))
+	{
+		bench_op	op = phase_next(b);
+		dyn_slice	key = {(const uint8_t *) b->key.buf, b->key.len};
+		uint32_t	reqid;
+		bench_slot *s;
+
+		if (op == BENCH_OP_GET)
+		{
+			dyn_get_req req = {.bucket = b->bucket, .key = key, .r = 0};
+
+			reqid = dyn_client_send_get(bc->client, &req);
+		}
+		else
+		{
+			dyn_put_req req = {.bucket = b->bucket, .key = key,
+				.value = {b->value, b->opt.value_size}, .w = 0};
+
+			reqid = dyn_client_send_put(bc->client, &req);
+		}
+		/* the table has twice the pipeline depth of slots: one is free */
+		s = &bc->slots[reqid & bc->slot_mask];
+		while (s->used)
+			s = &bc->slots[(uint32_t) (s - bc->slots + 1) & bc->slot_mask];
+		s->used = true;
+		s->reqid = reqid;
+		s->op = (uint8_t) op;
+		s->sent_ns = now;
+		bc->outstanding++;
+		ph->inflight++;
+		queued++;
+	}
+	if (queued > 0 && dyn_client_io(bc->client, 0) != DYN_OK)
+		return fail(BENCH_EXIT_FAILED, "lost a connection to %s during the %s phase: %s",
+					b->opt.node, ph->name, dyn_client_errmsg(bc->client));
+	return conn_watch(b, bc);
+}
+
+/* Tell epoll what the client waits for, when that changed. */
+static int
+conn_watch(bench *b, bench_conn *bc)
+{
+	int			wants = dyn_client_wants(bc->client);
+	uint32_t	events = 0;
+	struct epoll_event ev = {0};
+
+	if (wants & DYN_WAIT_READ)
+		events |= EPOLLIN;
+	if (wants & DYN_WAIT_WRITE)
+		events |= EPOLLOUT;
+	if (events == bc->events)
+		return BENCH_EXIT_OK;
+	ev.events = events;
+	ev.data.ptr = bc;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_MOD, bc->fd, &ev) != 0)
+		return fail(BENCH_EXIT_FAILED, "epoll_ctl: %s", strerror(errno));
+	bc->events = events;
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * Account one reply: find its request, then count it as done (with its
+ * latency) or as failed.  The body is decoded as far as the frame layer
+ * (cheap, and it catches a node that answers with the wrong thing); GET
+ * objects are not decoded into siblings, which is the client's own work,
+ * not the server's.
+ */
+static void
+conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f, int64_t now)
+{
+	bench_phase *ph = &b->phase;
+	bench_slot *s = conn_take_slot(bc, f->reqid);
+	bench_op	op;
+	int64_t		sent;
+	dyn_slice	body;
+	uint8_t		want;
+
+	if (s == NULL)
+	{
+		/* request id 0: the node refused a frame and is closing the connection */
+		dyn_error_msg em;
+
+		if (f->type == DYN_MSG_ERROR && dyn_error_decode(f->body, &em) == DYN_OK)
+			error_add(b, BENCH_OP_GET, em.code, "%.*s", (int) em.message.len,
+					  (const char *) em.message.ptr);
+		else
+			error_add(b, BENCH_OP_GET, 0, "%s reply to request id %u, which is not in flight",
+					  dyn_msg_type_name(f->type), f->reqid);
+		return;
+	}
+	op = (bench_op) s->op;
+	sent = s->sent_ns;
+	s->used = false;
+	bc->outstanding--;
+	ph->inflight--;
+	ph->last_reply_ns = now;
+
+	if (f->type == DYN_MSG_ERROR)
+	{
+		dyn_error_msg em;
+
+		if (dyn_error_decode(f->body, &em) == DYN_OK)
+			error_add(b, op, em.code, "%.*s", (int) em.message.len,
+					  (const char *) em.message.ptr);
+		else
+			error_add(b, op, 0, "malformed error reply");
+		return;
+	}
+	want = (op == BENCH_OP_GET) ? DYN_MSG_GET_REPLY : DYN_MSG_PUT_REPLY;
+	if (f->type != want)
+	{
+		error_add(b, op, 0, "%s reply to a %s request", dyn_msg_type_name(f->type),
+				  op == BENCH_OP_GET ? "get" : "put");
+		return;
+	}
+	if (op == BENCH_OP_GET)
+	{
+		if (dyn_get_reply_decode(f->body, &body) != DYN_OK)
+		{
+			error_add(b, op, 0, "malformed get reply");
+			return;
+		}
+		if (body.len == 0)
+			ph->stats[op].misses++;
+	}
+	else if (dyn_put_reply_decode(f->body, &body) != DYN_OK)
+	{
+		error_add(b, op, 0, "malformed put reply");
+		return;
+	}
+	hist_record(&ph->stats[op].hist, (uint64_t) (now - sent));
+	ph->stats[op].done++;
+}
+
+/*
+ * Find and return the slot of reqid.  The node answers in order, so the
+ * slot is almost always at its home position; a full scan covers replies
+ * that came back out of order after a collision.  NULL if not in flight.
+ */
+static bench_slot *
+conn_take_slot(bench_conn *bc, uint32_t reqid)
+{
+	bench_slot *s = &bc->slots[reqid & bc->slot_mask];
+
+	if (s->used && s->reqid == reqid)
+		return s;
+	for (uint32_t i = 0; i <= bc->slot_mask; i++)
+		if (bc->slots[i].used && bc->slots[i].reqid == reqid)
+			return &bc->slots[i];
+	return NULL;
+}
+
+/*
+ * Open the engine and the store in this process, as dynamod does (node id
+ * "inproc", the default partition count; a data directory remembers both).
+ */
+static int
+inproc_setup(bench *b)
+{
+	dyn_engine_config cfg = {0};
+	char		err[512];
+
+	if (mkdir(b->opt.data_dir, 0700) != 0 && errno != EEXIST)
+		return fail(BENCH_EXIT_FAILED, "could not create data directory \"%s\": %s",
+					b->opt.data_dir, strerror(errno));
+	cfg.name = b->opt.inproc;
+	cfg.dir = b->opt.data_dir;
+	cfg.cache_mb = 0;
+	cfg.durability = b->opt.durability;
+	if (dyn_engine_open(&cfg, &b->engine, err, sizeof(err)) != DYN_OK)
+		return fail(BENCH_EXIT_FAILED, "could not open the %s engine in \"%s\": %s",
+					b->opt.inproc, b->opt.data_dir, err);
+	if (dyn_store_open(&b->store, b->engine, "inproc", DYN_PARTITIONS_DEFAULT,
+					   err, sizeof(err)) != DYN_OK)
+		return fail(BENCH_EXIT_FAILED, "could not open the store in \"%s\": %s",
+					b->opt.data_dir, err);
+	b->store_open = true;
+	dyn_buf_init(&b->getbuf);
+	return BENCH_EXIT_OK;
+}
+
+/* Close the store and, cleanly, the engine. */
+static void
+inproc_teardown(bench *b)
+{
+	if (b->store_open)
+	{
+		dyn_store_close(&b->store);
+		dyn_buf_free(&b->getbuf);
+	}
+	b->store_open = false;
+	dyn_engine_close(b->engine);
+	b->engine = NULL;
+}
+
+/*
+ * Run one phase against the in-process store, one operation at a time.  A
+ * PUT is what dynamod does for a burst of one write: begin a batch, apply
+ * the write, commit.  A GET copies the stored object into a buffer, as
+ * dynamod copies it into the reply.
+ */
+static int
+inproc_run_phase(bench *b)
+{
+	bench_phase *ph = &b->phase;
+	dyn_slice	value = {b->value, b->opt.value_size};
+	dyn_slice	nocontext = {NULL, 0};
+	int64_t		now = ph->start_ns;
+
+	while (phase_may_issue(b, now))
+	{
+		bench_op	op = phase_next(b);
+		dyn_slice	key = {(const uint8_t *) b->key.buf, b->key.len};
+		int64_t		t0 = now_ns();
+		int			rc;
+
+		if (op == BENCH_OP_GET)
+		{
+			dyn_buf_reset(&b->getbuf);
+			rc = dyn_store_get(&b->store, b->bucket, key, &b->getbuf);
+			if (rc == DYN_OK && b->getbuf.len == 0)
+				ph->stats[op].misses++;
+		}
+		else
+		{
+			dyn_vclock	written;
+
+			rc = dyn_engine_begin(b->engine);
+			if (rc == DYN_OK)
+			{
+				int			wrc = dyn_store_write(&b->store, b->bucket, key, nocontext,
+												  &value, &written);
+
+				rc = dyn_engine_commit(b->engine);
+				if (wrc != DYN_OK)
+					rc = wrc;
+			}
+		}
+		now = now_ns();
+		if (rc != DYN_OK)
+		{
+			error_add(b, op, DYN_E_INTERNAL, "%s: %s", dyn_strerror(rc),
+					  dyn_engine_errmsg(b->engine));
+			continue;
+		}
+		hist_record(&ph->stats[op].hist, (uint64_t) (now - t0));
+		ph->stats[op].done++;
+	}
+	ph->last_reply_ns = now;
+	return BENCH_EXIT_OK;
+}

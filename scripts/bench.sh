@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+#
+# bench.sh
+#	What `make bench` runs: throw-away servers on free loopback ports, the
+#	same load against each, and a table of dynamod's numbers next to the
+#	references measured in the same run (DESIGN.md sections 3 and 5):
+#
+#	  redis-server              redis-benchmark -t set,get (the network ceiling
+#	                            of a single-threaded in-memory server)
+#	  dynamod, wiredtiger       dynamo-bench over the network
+#	  the store, in-process     dynamo-bench --inproc (no network: the ceiling
+#	                            for dynamod's server path)
+#
+#	50 connections without pipelining, then with pipeline depth 16; 100000
+#	keys, 100-byte values, BENCH_REQUESTS requests per test (default 200000).
+#	dynamod runs with --durability none, like redis with no persistence.
+#
+#	Each dynamo-bench run writes keys of its own (--fresh-keys): its PUTs are
+#	blind writes, so reusing the keys of the run before would have it read and
+#	rewrite that run's siblings too, and the second run would measure a
+#	different data set from the first.
+#
+#	Assumes `make` has built build/dynamod, build/dynamo-cli and
+#	build/dynamo-bench; run from anywhere (it moves to the repository root).
+#	Exits non-zero if a server does not start or a benchmark fails.
+
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+N=${BENCH_REQUESTS:-200000}
+CONNS=50
+KEYS=100000
+VSIZE=100
+PIPELINES=(1 16)
+# a benchmark that takes longer than this has hung (a server that stopped
+# answering): fail rather than wait forever
+STEP_TIMEOUT=${BENCH_TIMEOUT:-600}
+
+DYNAMOD=build/dynamod
+DYNCLI=build/dynamo-cli
+DYNBENCH=build/dynamo-bench
+
+die() {
+	echo "bench.sh: $*" >&2
+	exit 1
+}
+
+for prog in "$DYNAMOD" "$DYNCLI" "$DYNBENCH"; do
+	[[ -x $prog ]] || die "$prog is missing: run make first"
+done
+for prog in redis-server redis-cli redis-benchmark perl timeout; do
+	command -v "$prog" >/dev/null || die "$prog is not installed"
+done
+[[ $N =~ ^[1-9][0-9]*$ ]] || die "BENCH_REQUESTS must be a positive integer, got \"$N\""
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dynamo-bench.XXXXXX")
+PIDS=()
+
+# Stop the servers we started (by their pids) and remove the scratch folder,
+# whatever way the script ends.
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A free loopback port: bind port 0 and print what the kernel chose.
+free_port() {
+	perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
+		                              Proto => "tcp", Listen => 1, ReuseAddr => 1)
+			or die "cannot bind a loopback port: $!\n";
+		print $s->sockport, "\n";'
+}
+
+# wait_ready NAME PID LOG CMD...: poll CMD for up to 10 s while the server
+# PID is alive; on failure show the server's log and die.
+wait_ready() {
+	local name=$1 pid=$2 log=$3
+	shift 3
+	local i
+	for ((i = 0; i < 100; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			sed 's/^/  /' "$log" >&2 || true
+			die "$name exited during startup"
+		fi
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	sed 's/^/  /' "$log" >&2 || true
+	die "$name did not become ready within 10 s"
+}
+
+# ---- the servers ----
+
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+	--daemonize no --dir "$TMP" >"$TMP/redis.log" 2>&1 &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+wait_ready redis-server "$REDIS_PID" "$TMP/redis.log" \
+	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
+
+DYN_PORT=$(free_port)
+DYN_NODE=127.0.0.1:$DYN_PORT
+"$DYNAMOD" --id bench1 --listen "$DYN_NODE" --data "$TMP/dynamod" --engine wiredtiger \
+	--durability none --insecure >"$TMP/dynamod.log" 2>&1 &
+DYN_PID=$!
+PIDS+=("$DYN_PID")
+wait_ready dynamod "$DYN_PID" "$TMP/dynamod.log" \
+	"$DYNCLI" --insecure --node "$DYN_NODE" status
+
+# ---- the runs ----
+#
+# Results are kept as "system op pipeline ops p50 p99 p999" lines in $RES.
+
+RES=$TMP/results
+
+# run_step NAME CMD...: run one benchmark with a deadline; its stdout goes to
+# $TMP/out, its stderr is shown; die if it fails.
+run_step() {
+	local name=$1
+	shift
+	local rc=0
+	timeout "$STEP_TIMEOUT" "$@" >"$TMP/out" || rc=$?
+	if ((rc == 124)); then
+		die "$name did not finish within $STEP_TIMEOUT s"
+	elif ((rc != 0)); then
+		cat "$TMP/out" >&2
+		die "$name failed (exit status $rc)"
+	fi
+}
+
+# redis-benchmark 7 CSV: "test","rps","avg_latency_ms","min_latency_ms",
+# "p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms".
+# It has no p99.9.
+redis_run() {
+	local p=$1 op
+	run_step "redis-benchmark -P $p" \
+		redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNS" -n "$N" -r "$KEYS" \
+		-d "$VSIZE" -t set,get -P "$p" --csv
+	for op in SET GET; do
+		grep -q "^\"$op\"," "$TMP/out" ||
+			{ cat "$TMP/out" >&2; die "redis-benchmark -P $p printed no $op result"; }
+	done
+	awk -F, -v p="$p" '
+		{ gsub(/"/, "") }
+		$1 == "SET" || $1 == "GET" {
+			print "redis", ($1 == "SET" ? "PUT" : "GET"), p, $2, $5, $7, "-"
+		}' "$TMP/out" >>"$RES"
+}
+
+# dynamo-bench CSV: op,ops_per_sec,p50_ms,p99_ms,p999_ms (after a header line).
+dynamo_parse() {
+	local system=$1 p=$2 op
+	for op in PUT GET; do
+		grep -q "^$op," "$TMP/out" ||
+			{ cat "$TMP/out" >&2; die "dynamo-bench ($system) printed no $op result"; }
+	done
+	awk -F, -v s="$system" -v p="$p" '
+		$1 == "PUT" || $1 == "GET" { print s, $1, p, $2, $3, $4, $5 }' "$TMP/out" >>"$RES"
+}
+
+dynamod_run() {
+	local p=$1
+	run_step "dynamo-bench --pipeline $p" \
+		"$DYNBENCH" --insecure --node "$DYN_NODE" --connections "$CONNS" --pipeline "$p" \
+		--keys "$KEYS" --value-size "$VSIZE" --requests "$N" --fresh-keys --csv
+	dynamo_parse dynamod "$p"
+}
+
+inproc_run() {
+	run_step "dynamo-bench --inproc wiredtiger" \
+		"$DYNBENCH" --inproc wiredtiger --data "$TMP/inproc" --durability none \
+		--keys "$KEYS" --value-size "$VSIZE" --requests "$N" --csv
+	dynamo_parse inproc 1
+}
+
+: >"$RES"
+for p in "${PIPELINES[@]}"; do
+	redis_run "$p"
+	dynamod_run "$p"
+done
+inproc_run
+
+# The server must have survived the whole run.
+kill -0 "$DYN_PID" 2>/dev/null || { sed 's/^/  /' "$TMP/dynamod.log" >&2; die "dynamod died"; }
+
+# ---- the report ----
+
+echo "dynamo bench  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  nproc $(nproc)  requests $N" \
+	"per test  ($CONNS connections, $KEYS keys, $VSIZE-byte values)"
+echo "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') (no persistence)," \
+	"dynamod --engine wiredtiger --durability none; latencies in ms"
+echo
+awk '
+	function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
+	{
+		k = $2 " " $3
+		ops[$1, k] = $4; p50[$1, k] = $5; p99[$1, k] = $6; p999[$1, k] = $7
+		if ($1 == "dynamod") rows[++n] = k
+	}
+	END {
+		printf "%-4s %3s | %10s %7s %7s %7s | %10s %7s %7s %7s | %13s %14s\n",
+			"op", "P", "redis/s", "p50", "p99", "p99.9",
+			"dynamod/s", "p50", "p99", "p99.9", "dynamod/redis", "dynamod/inproc"
+		for (i = 1; i <= n; i++) {
+			k = rows[i]; split(k, f, " ")
+			inp = "-"
+			if (f[2] > 1) inp = ratio(ops["dynamod", k], ops["inproc", f[1] " 1"])
+			printf "%-4s %3s | %10.0f %7.3f %7.3f %7s | %10.0f %7.3f %7.3f %7.3f | %13s %14s\n",
+				f[1], f[2], ops["redis", k], p50["redis", k], p99["redis", k], p999["redis", k],
+				ops["dynamod", k], p50["dynamod", k], p99["dynamod", k], p999["dynamod", k],
+				ratio(ops["dynamod", k], ops["redis", k]), inp
+		}
+		print ""
+		print "in-process store (wiredtiger, one operation at a time, no network):"
+		for (o = 1; o <= 2; o++) {
+			op = (o == 1) ? "PUT" : "GET"; k = op " 1"
+			printf "%-4s %10.0f ops/s  p50 %.3f  p99 %.3f  p99.9 %.3f\n",
+				op, ops["inproc", k], p50["inproc", k], p99["inproc", k], p999["inproc", k]
+		}
+	}' "$RES"
