@@ -146,6 +146,18 @@ dyn_engine_delete(dyn_engine *e, dyn_ns ns, dyn_slice key)
 	return e->ops->del(e, ns, key);
 }
 
+/* Read-modify-write key in ns through fn (see engine.h). */
+int
+dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
+				  dyn_engine_update_fn fn, void *arg, bool *existed)
+{
+	bool		dummy;
+
+	if (bad_key(e, ns, key))
+		return DYN_ERR_INVAL;
+	return e->ops->update(e, ns, key, fn, arg, existed != NULL ? existed : &dummy);
+}
+
 /* Call fn for each record of ns in [start, end), in key order. */
 int
 dyn_engine_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,

@@ -66,6 +66,21 @@ int			dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
 /* DYN_OK also when the key was not there. */
 int			dyn_engine_delete(dyn_engine *e, dyn_ns ns, dyn_slice key);
 /*
+ * Read-modify-write of one record, for the write path that must read a
+ * key's sibling set before replacing it.  fn gets the current value (NULL
+ * when the key is absent) as a view valid only during the call, and sets
+ * *value to what to store -- memory the caller keeps alive until
+ * dyn_engine_update returns.  A non-zero return from fn aborts and is
+ * returned as is.  Engines do this with one lookup where they can
+ * (WiredTiger updates through the cursor the search positioned), which
+ * is why it is not a get followed by a put.  *existed (if not NULL) says
+ * whether the key was there.
+ */
+typedef int (*dyn_engine_update_fn) (void *arg, const dyn_slice *old,
+									 dyn_slice *value);
+int			dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
+							  dyn_engine_update_fn fn, void *arg, bool *existed);
+/*
  * Visit keys in [start, end) in byte order; an empty end means to the end of
  * the namespace.  The slices are valid only during the callback.  Writes to
  * the same engine from the callback are not allowed.
@@ -92,6 +107,8 @@ typedef struct dyn_engine_ops
 	int			(*get) (dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out);
 	int			(*put) (dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
 	int			(*del) (dyn_engine *e, dyn_ns ns, dyn_slice key);
+	int			(*update) (dyn_engine *e, dyn_ns ns, dyn_slice key,
+						   dyn_engine_update_fn fn, void *arg, bool *existed);
 	int			(*scan) (dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
 						 dyn_engine_scan_fn fn, void *arg);
 	int			(*count) (dyn_engine *e, dyn_ns ns, uint64_t *count);

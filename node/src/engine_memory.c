@@ -62,6 +62,8 @@ static void mem_close(dyn_engine *e);
 static int	mem_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out);
 static int	mem_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
 static int	mem_del(dyn_engine *e, dyn_ns ns, dyn_slice key);
+static int	mem_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
+					   dyn_engine_update_fn fn, void *arg, bool *existed);
 static int	mem_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
 					 dyn_engine_scan_fn fn, void *arg);
 static int	mem_count(dyn_engine *e, dyn_ns ns, uint64_t *count);
@@ -83,6 +85,7 @@ const dyn_engine_ops dyn_engine_memory = {
 	.get = mem_get,
 	.put = mem_put,
 	.del = mem_del,
+	.update = mem_update,
 	.scan = mem_scan,
 	.count = mem_count,
 	.begin = mem_begin,
@@ -334,6 +337,33 @@ mem_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 		l->level = height;
 	l->count++;
 	return DYN_OK;
+}
+
+/*
+ * Read-modify-write: fn reads the stored value in place, then the put
+ * stores what it made.  The value fn returns never points into the node
+ * (the caller builds it in its own memory), so an in-place overwrite by
+ * mem_put cannot clobber its own source.
+ */
+static int
+mem_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
+		   dyn_engine_update_fn fn, void *arg, bool *existed)
+{
+	mem_engine *me = (mem_engine *) e;
+	mem_node   *n = list_seek(&me->lists[ns], key, NULL);
+	dyn_slice	old;
+	dyn_slice	value;
+	int			rc;
+
+	*existed = (n != NULL && node_cmp(n, key) == 0);
+	if (*existed)
+	{
+		old.ptr = node_value(n);
+		old.len = n->vlen;
+	}
+	if ((rc = fn(arg, *existed ? &old : NULL, &value)) != DYN_OK)
+		return rc;
+	return mem_put(e, ns, key, value);
 }
 
 /* Unlink and free key's node, if there is one. */

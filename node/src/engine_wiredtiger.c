@@ -62,6 +62,8 @@ static void wt_close(dyn_engine *e);
 static int	wt_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out);
 static int	wt_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value);
 static int	wt_del(dyn_engine *e, dyn_ns ns, dyn_slice key);
+static int	wt_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
+					  dyn_engine_update_fn fn, void *arg, bool *existed);
 static int	wt_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
 					dyn_engine_scan_fn fn, void *arg);
 static int	wt_count(dyn_engine *e, dyn_ns ns, uint64_t *count);
@@ -78,6 +80,7 @@ const dyn_engine_ops dyn_engine_wiredtiger = {
 	.get = wt_get,
 	.put = wt_put,
 	.del = wt_del,
+	.update = wt_update,
 	.scan = wt_scan,
 	.count = wt_count,
 	.begin = wt_begin,
@@ -317,6 +320,55 @@ wt_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 		(void) c->reset(c);
 		return wt_fail(we, "insert", wt_tables[ns], ret);
 	}
+	return DYN_OK;
+}
+
+/*
+ * Read-modify-write with one B-tree search.  fn reads the value in the page
+ * the search pinned (no copy); the update then goes through that same
+ * positioned cursor, which WiredTiger applies without searching again
+ * because the cursor's key is still the internal one from the search --
+ * setting the key again would force a second search.  An absent key is
+ * inserted the ordinary way.
+ */
+static int
+wt_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
+		  dyn_engine_update_fn fn, void *arg, bool *existed)
+{
+	wt_engine  *we = (wt_engine *) e;
+	WT_CURSOR  *c = we->cursors[ns];
+	WT_ITEM		k = {.data = key.ptr, .size = key.len};
+	WT_ITEM		v;
+	dyn_slice	old;
+	dyn_slice	value;
+	int			ret;
+
+	c->set_key(c, &k);
+	ret = c->search(c);
+	if (ret != 0 && ret != WT_NOTFOUND)
+		return wt_fail(we, "search", wt_tables[ns], ret);
+	*existed = (ret == 0);
+	if (*existed && (ret = c->get_value(c, &v)) != 0)
+	{
+		(void) c->reset(c);
+		return wt_fail(we, "get_value", wt_tables[ns], ret);
+	}
+	old.ptr = *existed ? v.data : NULL;
+	old.len = *existed ? v.size : 0;
+	if ((ret = fn(arg, *existed ? &old : NULL, &value)) != DYN_OK)
+	{
+		(void) c->reset(c);
+		return ret;
+	}
+	v.data = value.ptr;
+	v.size = value.len;
+	if (!*existed)
+		c->set_key(c, &k);
+	c->set_value(c, &v);
+	ret = *existed ? c->update(c) : c->insert(c);
+	(void) c->reset(c);
+	if (ret != 0)
+		return wt_fail(we, *existed ? "update" : "insert", wt_tables[ns], ret);
 	return DYN_OK;
 }
 

@@ -17,6 +17,7 @@
 static int	store_check_meta(dyn_store *st, const char *name, dyn_slice want,
 							 char *err, size_t errlen);
 static void store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key);
+static int	store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result);
 static uint64_t store_now_ms(void);
 
 /* Check the node's identity against the data directory, then count keys. */
@@ -122,41 +123,64 @@ dyn_store_get(dyn_store *st, dyn_slice bucket, dyn_slice key, dyn_buf *out)
 	return rc == DYN_ERR_NOTFOUND ? DYN_OK : rc;
 }
 
+/* What a write hands to its engine update callback. */
+typedef struct store_write_args
+{
+	dyn_store  *st;
+	const dyn_vclock *ctx;
+	const dyn_slice *value;
+	dyn_vclock *written;
+} store_write_args;
+
 /*
- * Read the stored sibling set, apply the write by the rules of object.h and
- * store the result.  Sibling values of the stored set point into st->stored
- * and the new value into the request, both alive until the encode.
+ * Apply one write to the stored sibling set by the rules of object.h and
+ * encode the result for the engine to store.  The stored siblings' values
+ * point into the engine's copy (alive during the callback), the new value
+ * into the request.
+ */
+static int
+store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result)
+{
+	store_write_args *a = arg;
+	dyn_store  *st = a->st;
+	dyn_slice	none = {NULL, 0};
+	int			rc;
+
+	/* an absent key decodes as the empty object */
+	if (dyn_object_decode(stored != NULL ? *stored : none, &st->obj) != DYN_OK)
+		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
+	rc = dyn_object_put(&st->obj, dyn_slice_str(st->node_id), a->ctx, a->value,
+						store_now_ms(), a->written);
+	if (rc != DYN_OK)
+		return rc;
+	dyn_buf_reset(&st->encoded);
+	dyn_object_encode(&st->obj, &st->encoded);
+	if (st->encoded.err)
+		return DYN_ERR_NOMEM;
+	*result = dyn_buf_slice(&st->encoded);
+	return DYN_OK;
+}
+
+/*
+ * Coordinate a write: one engine read-modify-write of the key's sibling set
+ * (a single B-tree search with WiredTiger).
  */
 int
 dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 				dyn_slice context, const dyn_slice *value, dyn_vclock *written)
 {
 	dyn_vclock	ctx;
-	bool		existed;
+	store_write_args args = {st, &ctx, value, written};
+	bool		existed = false;
 	int			rc;
 
 	if (dyn_vclock_decode(context, &ctx) != DYN_OK)
 		return DYN_ERR_PROTO;
 	store_make_key(st, bucket, key);
-	dyn_buf_reset(&st->stored);
-	rc = dyn_engine_get(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), &st->stored);
-	if (rc != DYN_OK && rc != DYN_ERR_NOTFOUND)
-		return rc;
-	existed = (rc == DYN_OK);
-	/* an absent key leaves stored empty, which decodes as the empty object */
-	if (dyn_object_decode(dyn_buf_slice(&st->stored), &st->obj) != DYN_OK)
-		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
-
-	rc = dyn_object_put(&st->obj, dyn_slice_str(st->node_id), &ctx, value,
-						store_now_ms(), written);
-	if (rc != DYN_OK)
-		return rc;
-	dyn_buf_reset(&st->encoded);
-	dyn_object_encode(&st->obj, &st->encoded);
-	if (st->encoded.err || st->keybuf.err)
+	if (st->keybuf.err)
 		return DYN_ERR_NOMEM;
-	rc = dyn_engine_put(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf),
-						dyn_buf_slice(&st->encoded));
+	rc = dyn_engine_update(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf),
+						   store_apply_write, &args, &existed);
 	if (rc == DYN_OK && !existed)
 		st->keys++;
 	return rc;

@@ -25,7 +25,7 @@ typedef struct dyn_store
 	uint32_t	partitions;
 	uint64_t	keys;			/* objects stored (tombstoned ones included) */
 	dyn_buf		keybuf;			/* the engine key being worked on */
-	dyn_buf		stored;			/* the stored object's bytes */
+	dyn_buf		stored;			/* a metadata value being checked */
 	dyn_buf		encoded;		/* the object about to be stored */
 	dyn_object	obj;			/* the stored object, decoded */
 } dyn_store;

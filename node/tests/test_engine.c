@@ -80,6 +80,7 @@ static bool wanted(int argc, char **argv, const char *group);
 
 static void test_put_get_overwrite_delete(void **state);
 static void test_get_appends(void **state);
+static void test_update(void **state);
 static void test_namespaces_are_separate(void **state);
 static void test_scan_order(void **state);
 static void test_scan_order_random(void **state);
@@ -388,6 +389,82 @@ test_put_get_overwrite_delete(void **state)
 	/* A deleted key can be written again. */
 	put_ok(e, DYN_NS_OBJECT, str("alpha"), str("again"));
 	assert_value(e, DYN_NS_OBJECT, str("alpha"), str("again"));
+}
+
+/*
+ * The update callback of test_update: appends "+" to the old value (or
+ * starts at "0"), or aborts with DYN_ERR_INVAL once the value reaches
+ * u->stop_at bytes.
+ */
+typedef struct update_state
+{
+	dyn_buf		next;
+	int			calls;
+	bool		saw_old;
+	size_t		stop_at;
+} update_state;
+
+static int
+update_append(void *arg, const dyn_slice *old, dyn_slice *value)
+{
+	update_state *u = arg;
+
+	u->calls++;
+	u->saw_old = (old != NULL);
+	if (old != NULL && old->len >= u->stop_at)
+		return DYN_ERR_INVAL;
+	dyn_buf_reset(&u->next);
+	if (old != NULL)
+		dyn_buf_append(&u->next, old->ptr, old->len);
+	dyn_buf_append(&u->next, old != NULL ? "+" : "0", 1);
+	*value = dyn_buf_slice(&u->next);
+	return DYN_OK;
+}
+
+/*
+ * update: inserts an absent key, rewrites a present one from its old value
+ * (several times, growing, so both in-place and moved records are met), and
+ * an aborting callback leaves the stored value alone.
+ */
+static void
+test_update(void **state)
+{
+	dyn_engine *e = ((fixture *) *state)->e;
+	update_state u = {.stop_at = 64};
+	bool		existed = true;
+	char		want[80] = "0";
+
+	dyn_buf_init(&u.next);
+	assert_int_equal(dyn_engine_update(e, DYN_NS_OBJECT, str("u"), update_append,
+									   &u, &existed), DYN_OK);
+	assert_false(existed);
+	assert_false(u.saw_old);
+	assert_value(e, DYN_NS_OBJECT, str("u"), str("0"));
+	for (int i = 1; i < 64; i++)
+	{
+		assert_int_equal(dyn_engine_update(e, DYN_NS_OBJECT, str("u"), update_append,
+										   &u, &existed), DYN_OK);
+		assert_true(existed);
+		assert_true(u.saw_old);
+		strcat(want, "+");
+		assert_value(e, DYN_NS_OBJECT, str("u"), str(want));
+	}
+	assert_int_equal(dyn_engine_update(e, DYN_NS_OBJECT, str("u"), update_append,
+									   &u, NULL), DYN_ERR_INVAL);
+	assert_value(e, DYN_NS_OBJECT, str("u"), str(want));
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 1);
+	/* updates inside a batch commit with it */
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	u.stop_at = 1000;
+	assert_int_equal(dyn_engine_update(e, DYN_NS_OBJECT, str("v"), update_append,
+									   &u, &existed), DYN_OK);
+	assert_int_equal(dyn_engine_update(e, DYN_NS_OBJECT, str("v"), update_append,
+									   &u, &existed), DYN_OK);
+	assert_true(existed);
+	assert_int_equal(dyn_engine_commit(e), DYN_OK);
+	assert_value(e, DYN_NS_OBJECT, str("v"), str("0+"));
+	assert_int_equal(u.calls, 67);
+	dyn_buf_free(&u.next);
 }
 
 /* get appends to what out holds, and a miss leaves out alone. */
@@ -1143,6 +1220,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest common[] = {
 		cmocka_unit_test_setup(test_put_get_overwrite_delete, clear_engine),
 		cmocka_unit_test_setup(test_get_appends, clear_engine),
+		cmocka_unit_test_setup(test_update, clear_engine),
 		cmocka_unit_test_setup(test_namespaces_are_separate, clear_engine),
 		cmocka_unit_test_setup(test_scan_order, clear_engine),
 		cmocka_unit_test_setup(test_scan_order_random, clear_engine),
