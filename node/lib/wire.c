@@ -16,6 +16,17 @@
  *	STATUS_REPLY	u32 json_len, json
  *	ERROR			u16 code, u8 replied, u8 needed, u16 msg_len, msg
  *
+ * Node to node (see wire.h for what each is for):
+ *
+ *	REPLICA_GET		u8 bucket_len, bucket, u16 key_len, key
+ *	REPLICA_GET_REPLY	as GET_REPLY
+ *	REPLICA_PUT		u8 bucket_len, bucket, u16 key_len, key,
+ *					u8 hint_len, hint, u32 object_len, object
+ *	REPLICA_PUT_REPLY, RING	empty
+ *	GOSSIP, GOSSIP_REPLY,
+ *	RING_REPLY		u16 count, members, u32 ring_len, ring
+ *	COORD_PUT, COORD_DELETE	as PUT, DELETE; their replies as PUT_REPLY
+ *
  * Frames come from the network, so decoders treat every byte as hostile:
  * every length is checked against what is present, nothing may trail the
  * last field, and nothing is copied (results are slices into the body).
@@ -30,6 +41,9 @@ static bool key_encodable(dyn_buf *b, dyn_slice bucket, dyn_slice key);
 static void put_key(dyn_buf *b, dyn_slice bucket, dyn_slice key);
 static int	read_key(dyn_reader *r, dyn_slice *bucket, dyn_slice *key);
 static void fail_buf(dyn_buf *b, int err);
+static bool is_write_type(uint8_t type);
+static bool is_delete_type(uint8_t type);
+static int	read_member(dyn_reader *r, dyn_member_entry *out);
 
 
 /* ----------------------------------------------------------------- frames */
@@ -49,9 +63,36 @@ msg_type_known(uint8_t type)
 		case DYN_MSG_DELETE_REPLY:
 		case DYN_MSG_STATUS_REPLY:
 		case DYN_MSG_ERROR:
+		case DYN_MSG_REPLICA_GET:
+		case DYN_MSG_REPLICA_PUT:
+		case DYN_MSG_GOSSIP:
+		case DYN_MSG_RING:
+		case DYN_MSG_COORD_PUT:
+		case DYN_MSG_COORD_DELETE:
+		case DYN_MSG_REPLICA_GET_REPLY:
+		case DYN_MSG_REPLICA_PUT_REPLY:
+		case DYN_MSG_GOSSIP_REPLY:
+		case DYN_MSG_RING_REPLY:
+		case DYN_MSG_COORD_PUT_REPLY:
+		case DYN_MSG_COORD_DELETE_REPLY:
 			return true;
 	}
 	return false;
+}
+
+/* PUT, DELETE and their COORD_ forms share one body. */
+static bool
+is_write_type(uint8_t type)
+{
+	return type == DYN_MSG_PUT || type == DYN_MSG_DELETE ||
+		type == DYN_MSG_COORD_PUT || type == DYN_MSG_COORD_DELETE;
+}
+
+/* The write types that carry a tombstone, hence no value. */
+static bool
+is_delete_type(uint8_t type)
+{
+	return type == DYN_MSG_DELETE || type == DYN_MSG_COORD_DELETE;
 }
 
 /*
@@ -219,8 +260,7 @@ dyn_put_req_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
 {
 	size_t		start;
 
-	if ((type != DYN_MSG_PUT && type != DYN_MSG_DELETE) ||
-		(type == DYN_MSG_DELETE && req->value.len != 0))
+	if (!is_write_type(type) || (is_delete_type(type) && req->value.len != 0))
 	{
 		fail_buf(b, DYN_ERR_INVAL);
 		return;
@@ -271,7 +311,7 @@ dyn_put_req_decode(dyn_slice body, uint8_t type, dyn_put_req *out)
 	int			rc;
 
 	*out = (dyn_put_req) {0};
-	if (type != DYN_MSG_PUT && type != DYN_MSG_DELETE)
+	if (!is_write_type(type))
 		return DYN_ERR_INVAL;
 	dyn_reader_init(&r, body);
 	rc = read_key(&r, &out->bucket, &out->key);
@@ -281,7 +321,7 @@ dyn_put_req_decode(dyn_slice body, uint8_t type, dyn_put_req *out)
 	out->w = dyn_rd_u8(&r);
 	out->value = dyn_rd_blob32(&r);
 	rc = dyn_reader_finish(&r);
-	if (rc == DYN_OK && type == DYN_MSG_DELETE && out->value.len != 0)
+	if (rc == DYN_OK && is_delete_type(type) && out->value.len != 0)
 		rc = DYN_ERR_PROTO;
 	return rc;
 }
@@ -306,14 +346,18 @@ dyn_get_reply_encode(dyn_buf *b, uint32_t reqid, dyn_slice object)
 	dyn_frame_end(b, start);
 }
 
-/* PUT_REPLY or DELETE_REPLY (type says which); other types are INVAL. */
+/*
+ * PUT_REPLY, DELETE_REPLY or their COORD_ forms (type says which); other
+ * types are INVAL.
+ */
 void
 dyn_put_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
 					 dyn_slice context)
 {
 	size_t		start;
 
-	if (type != DYN_MSG_PUT_REPLY && type != DYN_MSG_DELETE_REPLY)
+	if (type != DYN_MSG_PUT_REPLY && type != DYN_MSG_DELETE_REPLY &&
+		type != DYN_MSG_COORD_PUT_REPLY && type != DYN_MSG_COORD_DELETE_REPLY)
 	{
 		fail_buf(b, DYN_ERR_INVAL);
 		return;
@@ -396,6 +440,225 @@ dyn_error_decode(dyn_slice body, dyn_error_msg *out)
 	return dyn_reader_finish(&r);
 }
 
+
+/* ----------------------------------------------------------- node to node */
+
+/* REPLICA_GET: bucket and key only; the receiver answers from its store. */
+void
+dyn_replica_get_encode(dyn_buf *b, uint32_t reqid, const dyn_replica_get_req *req)
+{
+	size_t		start;
+
+	if (!key_encodable(b, req->bucket, req->key))
+		return;
+	start = dyn_frame_begin(b, DYN_MSG_REPLICA_GET, reqid);
+	put_key(b, req->bucket, req->key);
+	dyn_frame_end(b, start);
+}
+
+int
+dyn_replica_get_decode(dyn_slice body, dyn_replica_get_req *out)
+{
+	dyn_reader	r;
+	int			rc;
+
+	*out = (dyn_replica_get_req) {0};
+	dyn_reader_init(&r, body);
+	rc = read_key(&r, &out->bucket, &out->key);
+	if (rc != DYN_OK)
+		return rc;
+	return dyn_reader_finish(&r);
+}
+
+/*
+ * REPLICA_PUT: the sender's whole sibling set and, from a coordinator that
+ * uses the receiver as a stand-in, the id of the node it stands in for.
+ */
+void
+dyn_replica_put_encode(dyn_buf *b, uint32_t reqid, const dyn_replica_put_req *req)
+{
+	size_t		start;
+
+	if (!key_encodable(b, req->bucket, req->key))
+		return;
+	if (req->hint.len > DYN_NODE_ID_MAX)
+	{
+		fail_buf(b, DYN_ERR_TOOBIG);
+		return;
+	}
+	start = dyn_frame_begin(b, DYN_MSG_REPLICA_PUT, reqid);
+	put_key(b, req->bucket, req->key);
+	dyn_buf_put_u8(b, (uint8_t) req->hint.len);
+	dyn_buf_append(b, req->hint.ptr, req->hint.len);
+	dyn_buf_put_blob32(b, req->object);
+	dyn_frame_end(b, start);
+}
+
+/* An over-long hint id is malformed: no node can have that id. */
+int
+dyn_replica_put_decode(dyn_slice body, dyn_replica_put_req *out)
+{
+	dyn_reader	r;
+	uint8_t		hint_len;
+	int			rc;
+
+	*out = (dyn_replica_put_req) {0};
+	dyn_reader_init(&r, body);
+	rc = read_key(&r, &out->bucket, &out->key);
+	if (rc != DYN_OK)
+		return rc;
+	hint_len = dyn_rd_u8(&r);
+	if (hint_len > DYN_NODE_ID_MAX)
+		return DYN_ERR_PROTO;
+	out->hint = dyn_rd_bytes(&r, hint_len);
+	out->object = dyn_rd_blob32(&r);
+	return dyn_reader_finish(&r);
+}
+
+/* A frame of the given type with no body (RING, REPLICA_PUT_REPLY). */
+void
+dyn_empty_encode(dyn_buf *b, uint8_t type, uint32_t reqid)
+{
+	size_t		start = dyn_frame_begin(b, type, reqid);
+
+	dyn_frame_end(b, start);
+}
+
+int
+dyn_empty_decode(dyn_slice body)
+{
+	return body.len == 0 ? DYN_OK : DYN_ERR_PROTO;
+}
+
+/* A GET_REPLY body under another type (REPLICA_GET_REPLY). */
+void
+dyn_object_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid, dyn_slice object)
+{
+	size_t		start;
+
+	if (type != DYN_MSG_GET_REPLY && type != DYN_MSG_REPLICA_GET_REPLY)
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return;
+	}
+	start = dyn_frame_begin(b, type, reqid);
+	dyn_buf_put_blob32(b, object);
+	dyn_frame_end(b, start);
+}
+
+/*
+ * Start a view body (GOSSIP, GOSSIP_REPLY or RING_REPLY) with a zero
+ * member count that dyn_view_end patches.
+ */
+size_t
+dyn_view_begin(dyn_buf *b, uint8_t type, uint32_t reqid)
+{
+	size_t		start;
+
+	if (type != DYN_MSG_GOSSIP && type != DYN_MSG_GOSSIP_REPLY &&
+		type != DYN_MSG_RING_REPLY)
+		fail_buf(b, DYN_ERR_INVAL);
+	start = dyn_frame_begin(b, type, reqid);
+	dyn_buf_put_u16(b, 0);
+	return start;
+}
+
+/* Append one member entry; fields over their limits fail b. */
+void
+dyn_view_add(dyn_buf *b, const dyn_member_entry *m)
+{
+	if (m->id.len == 0 || m->id.len > DYN_NODE_ID_MAX ||
+		m->address.len == 0 || m->address.len > 255 || m->zone.len > 255)
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return;
+	}
+	dyn_buf_put_u8(b, (uint8_t) m->id.len);
+	dyn_buf_append(b, m->id.ptr, m->id.len);
+	dyn_buf_put_u8(b, (uint8_t) m->address.len);
+	dyn_buf_append(b, m->address.ptr, m->address.len);
+	dyn_buf_put_u8(b, (uint8_t) m->zone.len);
+	dyn_buf_append(b, m->zone.ptr, m->zone.len);
+	dyn_buf_put_u8(b, m->status);
+	dyn_buf_put_u64(b, m->generation);
+	dyn_buf_put_u64(b, m->heartbeat);
+	dyn_buf_put_u64(b, m->ring_version);
+}
+
+/* Patch the member count, append the ring, close the frame. */
+void
+dyn_view_end(dyn_buf *b, size_t start, uint16_t count, dyn_slice ring)
+{
+	size_t		at = start + DYN_FRAME_HEADER_LEN;
+
+	dyn_buf_put_blob32(b, ring);
+	if (b->err != DYN_OK)
+		return;
+	b->data[at] = (uint8_t) (count >> 8);
+	b->data[at + 1] = (uint8_t) count;
+	dyn_frame_end(b, start);
+}
+
+/* One member entry; every length and the status are checked. */
+static int
+read_member(dyn_reader *r, dyn_member_entry *out)
+{
+	uint8_t		len;
+
+	len = dyn_rd_u8(r);
+	if (len == 0 || len > DYN_NODE_ID_MAX)
+		return DYN_ERR_PROTO;
+	out->id = dyn_rd_bytes(r, len);
+	len = dyn_rd_u8(r);
+	if (len == 0)
+		return DYN_ERR_PROTO;
+	out->address = dyn_rd_bytes(r, len);
+	len = dyn_rd_u8(r);
+	out->zone = dyn_rd_bytes(r, len);
+	out->status = dyn_rd_u8(r);
+	out->generation = dyn_rd_u64(r);
+	out->heartbeat = dyn_rd_u64(r);
+	out->ring_version = dyn_rd_u64(r);
+	if (r->err != DYN_OK)
+		return DYN_ERR_PROTO;
+	if (out->status < DYN_MEMBER_UP || out->status > DYN_MEMBER_LEAVING)
+		return DYN_ERR_PROTO;
+	return DYN_OK;
+}
+
+/*
+ * Check the whole view: every member entry must parse, and the ring must
+ * end the body exactly.  Iteration afterwards cannot fail.
+ */
+int
+dyn_view_decode(dyn_slice body, dyn_view_msg *out)
+{
+	dyn_reader	r;
+	dyn_member_entry m;
+	const uint8_t *members;
+
+	*out = (dyn_view_msg) {0};
+	dyn_reader_init(&r, body);
+	out->count = dyn_rd_u16(&r);
+	if (r.err != DYN_OK)
+		return DYN_ERR_PROTO;
+	members = r.p;
+	for (uint16_t i = 0; i < out->count; i++)
+		if (read_member(&r, &m) != DYN_OK)
+			return DYN_ERR_PROTO;
+	out->members.ptr = members;
+	out->members.len = (size_t) (r.p - members);
+	out->ring = dyn_rd_blob32(&r);
+	return dyn_reader_finish(&r);
+}
+
+/* The next member of a view that dyn_view_decode accepted. */
+int
+dyn_view_next(dyn_reader *r, dyn_member_entry *out)
+{
+	return read_member(r, out);
+}
+
 /* A lower-case name for a message type, for logs; "unknown" otherwise. */
 const char *
 dyn_msg_type_name(uint8_t type)
@@ -420,6 +683,30 @@ dyn_msg_type_name(uint8_t type)
 			return "status_reply";
 		case DYN_MSG_ERROR:
 			return "error";
+		case DYN_MSG_REPLICA_GET:
+			return "replica_get";
+		case DYN_MSG_REPLICA_PUT:
+			return "replica_put";
+		case DYN_MSG_GOSSIP:
+			return "gossip";
+		case DYN_MSG_RING:
+			return "ring";
+		case DYN_MSG_COORD_PUT:
+			return "coord_put";
+		case DYN_MSG_COORD_DELETE:
+			return "coord_delete";
+		case DYN_MSG_REPLICA_GET_REPLY:
+			return "replica_get_reply";
+		case DYN_MSG_REPLICA_PUT_REPLY:
+			return "replica_put_reply";
+		case DYN_MSG_GOSSIP_REPLY:
+			return "gossip_reply";
+		case DYN_MSG_RING_REPLY:
+			return "ring_reply";
+		case DYN_MSG_COORD_PUT_REPLY:
+			return "coord_put_reply";
+		case DYN_MSG_COORD_DELETE_REPLY:
+			return "coord_delete_reply";
 	}
 	return "unknown";
 }

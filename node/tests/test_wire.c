@@ -20,6 +20,9 @@ static dyn_frame parse_one(const dyn_buf *b, uint8_t type, uint32_t reqid);
 static int	decode_any(uint8_t type, dyn_slice body);
 static void encode_samples(dyn_buf *b);
 static void check_prefixes_rejected(uint8_t type, dyn_slice body);
+static void test_replica_round_trip(void **state);
+static void test_view_round_trip(void **state);
+static void test_coord_round_trip(void **state);
 
 /* A slice over n bytes at p. */
 static dyn_slice
@@ -68,9 +71,31 @@ decode_any(uint8_t type, dyn_slice body)
 	dyn_put_req put;
 	dyn_error_msg err;
 	dyn_slice	s;
+	dyn_replica_get_req rget;
+	dyn_replica_put_req rput;
+	dyn_view_msg view;
 
 	switch (type)
 	{
+		case DYN_MSG_REPLICA_GET:
+			return dyn_replica_get_decode(body, &rget);
+		case DYN_MSG_REPLICA_PUT:
+			return dyn_replica_put_decode(body, &rput);
+		case DYN_MSG_GOSSIP:
+		case DYN_MSG_GOSSIP_REPLY:
+		case DYN_MSG_RING_REPLY:
+			return dyn_view_decode(body, &view);
+		case DYN_MSG_RING:
+		case DYN_MSG_REPLICA_PUT_REPLY:
+			return dyn_empty_decode(body);
+		case DYN_MSG_COORD_PUT:
+		case DYN_MSG_COORD_DELETE:
+			return dyn_put_req_decode(body, type, &put);
+		case DYN_MSG_REPLICA_GET_REPLY:
+			return dyn_get_reply_decode(body, &s);
+		case DYN_MSG_COORD_PUT_REPLY:
+		case DYN_MSG_COORD_DELETE_REPLY:
+			return dyn_put_reply_decode(body, &s);
 		case DYN_MSG_GET:
 			return dyn_get_req_decode(body, &get);
 		case DYN_MSG_PUT:
@@ -92,10 +117,17 @@ decode_any(uint8_t type, dyn_slice body)
 	return DYN_ERR_INVAL;
 }
 
-/* Append one valid frame of every message type to b, reqids 1 to 9. */
+/* Append one valid frame of every message type to b, reqids 1 to 21. */
 static void
 encode_samples(dyn_buf *b)
 {
+	dyn_replica_get_req rget = {dyn_slice_str("carts"), dyn_slice_str("bob")};
+	dyn_replica_put_req rput = {dyn_slice_str("carts"), dyn_slice_str("bob"),
+	dyn_slice_str("n3"), dyn_slice_str("obj")};
+	dyn_member_entry m = {dyn_slice_str("n1"), dyn_slice_str("127.0.0.1:7401"),
+	dyn_slice_str("a"), DYN_MEMBER_UP, 1700000000000ULL, 42, 7};
+	size_t		v;
+
 	dyn_get_req get = {dyn_slice_str("carts"), dyn_slice_str("alice"), 2};
 	dyn_put_req put = {dyn_slice_str("carts"), dyn_slice_str("alice"),
 	dyn_slice_str("\x01\x02n1\x01\x05"), dyn_slice_str("{\"items\":3}"), 2};
@@ -112,6 +144,170 @@ encode_samples(dyn_buf *b)
 	dyn_put_reply_encode(b, DYN_MSG_DELETE_REPLY, 7, dyn_slice_str("ctx2"));
 	dyn_status_reply_encode(b, 8, dyn_slice_str("{\"ok\":true}"));
 	dyn_error_encode(b, 9, &err);
+	dyn_replica_get_encode(b, 10, &rget);
+	dyn_replica_put_encode(b, 11, &rput);
+	v = dyn_view_begin(b, DYN_MSG_GOSSIP, 12);
+	dyn_view_add(b, &m);
+	dyn_view_end(b, v, 1, dyn_slice_str("ring"));
+	v = dyn_view_begin(b, DYN_MSG_GOSSIP_REPLY, 13);
+	dyn_view_end(b, v, 0, bytes_of(NULL, 0));
+	dyn_empty_encode(b, DYN_MSG_RING, 14);
+	v = dyn_view_begin(b, DYN_MSG_RING_REPLY, 15);
+	dyn_view_add(b, &m);
+	dyn_view_add(b, &m);
+	dyn_view_end(b, v, 2, dyn_slice_str("r"));
+	dyn_put_req_encode(b, DYN_MSG_COORD_PUT, 16, &put);
+	dyn_put_req_encode(b, DYN_MSG_COORD_DELETE, 17, &del);
+	dyn_object_reply_encode(b, DYN_MSG_REPLICA_GET_REPLY, 18, dyn_slice_str("o"));
+	dyn_empty_encode(b, DYN_MSG_REPLICA_PUT_REPLY, 19);
+	dyn_put_reply_encode(b, DYN_MSG_COORD_PUT_REPLY, 20, dyn_slice_str("c"));
+	dyn_put_reply_encode(b, DYN_MSG_COORD_DELETE_REPLY, 21, dyn_slice_str("c"));
+}
+
+/* REPLICA_GET and REPLICA_PUT, with and without a hint target. */
+static void
+test_replica_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	dyn_replica_get_req gin = {dyn_slice_str("carts"), dyn_slice_str("alice")};
+	dyn_replica_get_req gout;
+	dyn_replica_put_req pin = {dyn_slice_str("carts"), dyn_slice_str("alice"),
+	dyn_slice_str("n2"), dyn_slice_str("\x01\x00\x00")};
+	dyn_replica_put_req pout;
+	char		longid[DYN_NODE_ID_MAX + 2];
+
+	(void) state;
+	dyn_buf_init(&b);
+	dyn_replica_get_encode(&b, 3, &gin);
+	f = parse_one(&b, DYN_MSG_REPLICA_GET, 3);
+	assert_int_equal(dyn_replica_get_decode(f.body, &gout), DYN_OK);
+	assert_true(dyn_slice_eq(gout.bucket, gin.bucket));
+	assert_true(dyn_slice_eq(gout.key, gin.key));
+
+	dyn_buf_reset(&b);
+	dyn_replica_put_encode(&b, 4, &pin);
+	f = parse_one(&b, DYN_MSG_REPLICA_PUT, 4);
+	assert_int_equal(dyn_replica_put_decode(f.body, &pout), DYN_OK);
+	assert_true(dyn_slice_eq(pout.bucket, pin.bucket));
+	assert_true(dyn_slice_eq(pout.key, pin.key));
+	assert_true(dyn_slice_eq(pout.hint, pin.hint));
+	assert_true(dyn_slice_eq(pout.object, pin.object));
+
+	/* no hint */
+	dyn_buf_reset(&b);
+	pin.hint = bytes_of(NULL, 0);
+	dyn_replica_put_encode(&b, 5, &pin);
+	f = parse_one(&b, DYN_MSG_REPLICA_PUT, 5);
+	assert_int_equal(dyn_replica_put_decode(f.body, &pout), DYN_OK);
+	assert_int_equal(pout.hint.len, 0);
+
+	/* a hint id longer than any node id: refused both ways */
+	memset(longid, 'x', sizeof(longid));
+	dyn_buf_reset(&b);
+	pin.hint = bytes_of(longid, DYN_NODE_ID_MAX + 1);
+	dyn_replica_put_encode(&b, 6, &pin);
+	assert_int_equal(b.err, DYN_ERR_TOOBIG);
+	assert_int_equal(dyn_replica_put_decode(bytes_of("\x01" "b\x00\x01k\x21" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+													 "\x00\x00\x00\x00", 4 + 1 + 33 + 4),
+											&pout), DYN_ERR_PROTO);
+	dyn_buf_free(&b);
+}
+
+/* Views: members out in order, the ring after them, bad entries refused. */
+static void
+test_view_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	dyn_view_msg msg;
+	dyn_reader	r;
+	dyn_member_entry out;
+	dyn_member_entry m[2] = {
+		{dyn_slice_str("n1"), dyn_slice_str("127.0.0.1:7401"), dyn_slice_str(""),
+		DYN_MEMBER_UP, 1, 2, 3},
+		{dyn_slice_str("node-two"), dyn_slice_str("[::1]:7402"), dyn_slice_str("zone-b"),
+		DYN_MEMBER_DOWN, UINT64_MAX, 1ULL << 40, 9},
+	};
+	size_t		start;
+
+	(void) state;
+	dyn_buf_init(&b);
+	start = dyn_view_begin(&b, DYN_MSG_GOSSIP, 8);
+	dyn_view_add(&b, &m[0]);
+	dyn_view_add(&b, &m[1]);
+	dyn_view_end(&b, start, 2, dyn_slice_str("ring-bytes"));
+	f = parse_one(&b, DYN_MSG_GOSSIP, 8);
+	assert_int_equal(dyn_view_decode(f.body, &msg), DYN_OK);
+	assert_int_equal(msg.count, 2);
+	assert_true(dyn_slice_eq(msg.ring, dyn_slice_str("ring-bytes")));
+	dyn_reader_init(&r, msg.members);
+	for (int i = 0; i < 2; i++)
+	{
+		assert_int_equal(dyn_view_next(&r, &out), DYN_OK);
+		assert_true(dyn_slice_eq(out.id, m[i].id));
+		assert_true(dyn_slice_eq(out.address, m[i].address));
+		assert_true(dyn_slice_eq(out.zone, m[i].zone));
+		assert_int_equal(out.status, m[i].status);
+		assert_true(out.generation == m[i].generation);
+		assert_true(out.heartbeat == m[i].heartbeat);
+		assert_true(out.ring_version == m[i].ring_version);
+	}
+	assert_int_equal(dyn_rd_left(&r), 0);
+
+	/* a status outside DYN_MEMBER_* is malformed */
+	b.data[DYN_FRAME_HEADER_LEN + 2 + 1 + 2 + 1 + 14 + 1] = 9;
+	f = parse_one(&b, DYN_MSG_GOSSIP, 8);
+	assert_int_equal(dyn_view_decode(f.body, &msg), DYN_ERR_PROTO);
+
+	/* an empty id or address cannot be encoded */
+	dyn_buf_reset(&b);
+	start = dyn_view_begin(&b, DYN_MSG_GOSSIP, 8);
+	m[0].id = bytes_of(NULL, 0);
+	dyn_view_add(&b, &m[0]);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+	/* nor a view under a type that carries none */
+	dyn_buf_reset(&b);
+	start = dyn_view_begin(&b, DYN_MSG_GET, 8);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+	(void) start;
+	dyn_buf_free(&b);
+}
+
+/* COORD_PUT/COORD_DELETE share PUT's body; their replies PUT_REPLY's. */
+static void
+test_coord_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	dyn_put_req in = {dyn_slice_str("b"), dyn_slice_str("k"), dyn_slice_str("c"),
+	dyn_slice_str("v"), 2};
+	dyn_put_req out;
+	dyn_slice	s;
+
+	(void) state;
+	dyn_buf_init(&b);
+	dyn_put_req_encode(&b, DYN_MSG_COORD_PUT, 1, &in);
+	f = parse_one(&b, DYN_MSG_COORD_PUT, 1);
+	assert_int_equal(dyn_put_req_decode(f.body, DYN_MSG_COORD_PUT, &out), DYN_OK);
+	assert_true(dyn_slice_eq(out.value, in.value));
+	assert_int_equal(out.w, 2);
+	/* a COORD_DELETE with a value is as malformed as a DELETE with one */
+	assert_int_equal(dyn_put_req_decode(f.body, DYN_MSG_COORD_DELETE, &out), DYN_ERR_PROTO);
+	dyn_buf_reset(&b);
+	dyn_put_req_encode(&b, DYN_MSG_COORD_DELETE, 1, &in);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+
+	dyn_buf_reset(&b);
+	dyn_put_reply_encode(&b, DYN_MSG_COORD_DELETE_REPLY, 2, dyn_slice_str("ctx"));
+	f = parse_one(&b, DYN_MSG_COORD_DELETE_REPLY, 2);
+	assert_int_equal(dyn_put_reply_decode(f.body, &s), DYN_OK);
+	assert_true(dyn_slice_eq(s, dyn_slice_str("ctx")));
+
+	dyn_buf_reset(&b);
+	dyn_object_reply_encode(&b, DYN_MSG_PUT_REPLY, 3, dyn_slice_str("o"));
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+	dyn_buf_free(&b);
 }
 
 /* GET through encode, frame parse and decode, without copies. */
@@ -280,7 +476,7 @@ test_pipelined_frames(void **state)
 		expect_reqid++;
 	}
 	assert_int_equal(off, b.len);
-	assert_int_equal(expect_reqid, 10);
+	assert_int_equal(expect_reqid, 22);
 	dyn_buf_free(&b);
 }
 
@@ -498,7 +694,11 @@ test_random_garbage(void **state)
 	static const uint8_t types[] = {
 		DYN_MSG_GET, DYN_MSG_PUT, DYN_MSG_DELETE, DYN_MSG_STATUS,
 		DYN_MSG_GET_REPLY, DYN_MSG_PUT_REPLY, DYN_MSG_DELETE_REPLY,
-		DYN_MSG_STATUS_REPLY, DYN_MSG_ERROR,
+		DYN_MSG_STATUS_REPLY, DYN_MSG_ERROR, DYN_MSG_REPLICA_GET,
+		DYN_MSG_REPLICA_PUT, DYN_MSG_GOSSIP, DYN_MSG_RING, DYN_MSG_COORD_PUT,
+		DYN_MSG_COORD_DELETE, DYN_MSG_REPLICA_GET_REPLY, DYN_MSG_REPLICA_PUT_REPLY,
+		DYN_MSG_GOSSIP_REPLY, DYN_MSG_RING_REPLY, DYN_MSG_COORD_PUT_REPLY,
+		DYN_MSG_COORD_DELETE_REPLY,
 	};
 
 	(void) state;
@@ -559,6 +759,9 @@ test_type_names(void **state)
 	assert_string_equal(dyn_msg_type_name(DYN_MSG_DELETE), "delete");
 	assert_string_equal(dyn_msg_type_name(DYN_MSG_STATUS_REPLY), "status_reply");
 	assert_string_equal(dyn_msg_type_name(DYN_MSG_ERROR), "error");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_GOSSIP_REPLY), "gossip_reply");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_REPLICA_PUT), "replica_put");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_COORD_DELETE), "coord_delete");
 	assert_string_equal(dyn_msg_type_name(0x42), "unknown");
 	assert_true(DYN_MSG_IS_REPLY(DYN_MSG_GET_REPLY));
 	assert_false(DYN_MSG_IS_REPLY(DYN_MSG_GET));
@@ -574,6 +777,9 @@ main(void)
 		cmocka_unit_test(test_put_delete_round_trip),
 		cmocka_unit_test(test_status_round_trip),
 		cmocka_unit_test(test_replies_round_trip),
+		cmocka_unit_test(test_replica_round_trip),
+		cmocka_unit_test(test_view_round_trip),
+		cmocka_unit_test(test_coord_round_trip),
 		cmocka_unit_test(test_pipelined_frames),
 		cmocka_unit_test(test_truncation_everywhere),
 		cmocka_unit_test(test_frame_header_checks),

@@ -20,6 +20,7 @@
 #define DYNAMO_WIRE_H
 
 #include "dynamo/buf.h"
+#include "dynamo/vclock.h"		/* DYN_NODE_ID_MAX */
 
 #define DYN_FRAME_HEADER_LEN	9
 /* Default largest body a node or client accepts (16 MiB). */
@@ -41,10 +42,31 @@ typedef enum dyn_msg_type
 	DYN_MSG_DELETE = 0x03,
 	DYN_MSG_STATUS = 0x04,
 
+	/*
+	 * Node to node (and RING for partition-aware clients).  REPLICA_GET and
+	 * REPLICA_PUT read and merge one replica's sibling set without any
+	 * coordination; GOSSIP is a push-pull exchange of membership views and
+	 * rings; COORD_PUT/COORD_DELETE hand a client's write to the node that
+	 * must coordinate it (it never forwards again); RING asks for the ring
+	 * and the member table.
+	 */
+	DYN_MSG_REPLICA_GET = 0x10,
+	DYN_MSG_REPLICA_PUT = 0x11,
+	DYN_MSG_GOSSIP = 0x12,
+	DYN_MSG_RING = 0x13,
+	DYN_MSG_COORD_PUT = 0x14,
+	DYN_MSG_COORD_DELETE = 0x15,
+
 	DYN_MSG_GET_REPLY = 0x81,
 	DYN_MSG_PUT_REPLY = 0x82,
 	DYN_MSG_DELETE_REPLY = 0x83,
 	DYN_MSG_STATUS_REPLY = 0x84,
+	DYN_MSG_REPLICA_GET_REPLY = 0x90,
+	DYN_MSG_REPLICA_PUT_REPLY = 0x91,
+	DYN_MSG_GOSSIP_REPLY = 0x92,
+	DYN_MSG_RING_REPLY = 0x93,
+	DYN_MSG_COORD_PUT_REPLY = 0x94,
+	DYN_MSG_COORD_DELETE_REPLY = 0x95,
 	DYN_MSG_ERROR = 0xFF
 } dyn_msg_type;
 
@@ -96,7 +118,8 @@ typedef struct dyn_get_req
 } dyn_get_req;
 
 /*
- * PUT and DELETE: write value (PUT) or a tombstone (DELETE) with the given
+ * PUT and DELETE (and COORD_PUT, COORD_DELETE, which carry the same body):
+ * write value (PUT) or a tombstone (DELETE) with the given
  * context (encoded vclock, empty for a blind write); w = 0: cluster default.
  */
 typedef struct dyn_put_req
@@ -139,7 +162,7 @@ void		dyn_error_encode(dyn_buf *b, uint32_t reqid, const dyn_error_msg *err);
  * DYN_OK or DYN_ERR_PROTO (DYN_ERR_TOOBIG for an over-long bucket or key).
  */
 int			dyn_get_req_decode(dyn_slice body, dyn_get_req *out);
-/* type is the frame's (PUT or DELETE; anything else is DYN_ERR_INVAL). */
+/* type is the frame's (PUT, DELETE or COORD_*; anything else is DYN_ERR_INVAL). */
 int			dyn_put_req_decode(dyn_slice body, uint8_t type, dyn_put_req *out);
 /* A STATUS request has an empty body; anything else is DYN_ERR_PROTO. */
 int			dyn_status_req_decode(dyn_slice body);
@@ -147,6 +170,103 @@ int			dyn_get_reply_decode(dyn_slice body, dyn_slice *object);
 int			dyn_put_reply_decode(dyn_slice body, dyn_slice *context);
 int			dyn_status_reply_decode(dyn_slice body, dyn_slice *json);
 int			dyn_error_decode(dyn_slice body, dyn_error_msg *out);
+
+/*
+ * REPLICA_GET: one replica's stored sibling set of bucket/key, nothing else
+ * (the reply is a GET_REPLY body under type REPLICA_GET_REPLY).
+ */
+typedef struct dyn_replica_get_req
+{
+	dyn_slice	bucket;
+	dyn_slice	key;
+} dyn_replica_get_req;
+
+/*
+ * REPLICA_PUT: merge object (an encoded sibling set) into the receiver's
+ * copy of bucket/key with dyn_object_merge.  hint (empty: none) names the
+ * node the version is meant for when the receiver is a stand-in: it then
+ * keeps the version as a hint for that node, not in its own objects.  The
+ * reply (REPLICA_PUT_REPLY) has an empty body.
+ */
+typedef struct dyn_replica_put_req
+{
+	dyn_slice	bucket;
+	dyn_slice	key;
+	dyn_slice	hint;
+	dyn_slice	object;
+} dyn_replica_put_req;
+
+/*
+ * Member status as carried in a member entry.  In GOSSIP a node states its
+ * own status (UP, or LEAVING when it stops cleanly); in RING_REPLY the
+ * sender's local judgment of every member (UP or DOWN) is given, which is
+ * what a routing client wants.
+ */
+#define DYN_MEMBER_UP		1
+#define DYN_MEMBER_DOWN		2
+#define DYN_MEMBER_LEAVING	3
+
+/* One member entry of a membership view. */
+typedef struct dyn_member_entry
+{
+	dyn_slice	id;				/* 1 .. DYN_NODE_ID_MAX bytes */
+	dyn_slice	address;		/* "host:port", 1 .. 255 bytes */
+	dyn_slice	zone;			/* 0 .. 255 bytes */
+	uint8_t		status;			/* DYN_MEMBER_* */
+	uint64_t	generation;		/* the member's start time (ms): restarts win */
+	uint64_t	heartbeat;		/* bumped by the member every gossip round */
+	uint64_t	ring_version;	/* the ring version the member holds */
+} dyn_member_entry;
+
+/*
+ * GOSSIP, GOSSIP_REPLY and RING_REPLY bodies: a membership view and the
+ * sender's ring,
+ *
+ *		u16 count, count member entries, u32 ring_len, ring (ring.h encoding)
+ *
+ * member entry: u8 id_len, id, u8 addr_len, addr, u8 zone_len, zone,
+ * u8 status, u64 generation, u64 heartbeat, u64 ring_version.
+ * A RING request has an empty body.
+ */
+typedef struct dyn_view_msg
+{
+	uint16_t	count;
+	dyn_slice	members;		/* the count entries, read with dyn_view_next */
+	dyn_slice	ring;
+} dyn_view_msg;
+
+/*
+ * Build a view body: dyn_view_begin starts the frame, dyn_view_add appends
+ * one member (count it yourself), dyn_view_end patches the count and
+ * appends the ring.  Oversized fields fail b.
+ */
+size_t		dyn_view_begin(dyn_buf *b, uint8_t type, uint32_t reqid);
+void		dyn_view_add(dyn_buf *b, const dyn_member_entry *m);
+void		dyn_view_end(dyn_buf *b, size_t start, uint16_t count, dyn_slice ring);
+/* Check a whole view body (every member entry) and split it. */
+int			dyn_view_decode(dyn_slice body, dyn_view_msg *out);
+/*
+ * Iterate the members of a decoded view: init a reader on msg->members and
+ * call dyn_view_next count times (the body was checked by dyn_view_decode).
+ */
+int			dyn_view_next(dyn_reader *r, dyn_member_entry *out);
+
+void		dyn_replica_get_encode(dyn_buf *b, uint32_t reqid,
+								   const dyn_replica_get_req *req);
+int			dyn_replica_get_decode(dyn_slice body, dyn_replica_get_req *out);
+void		dyn_replica_put_encode(dyn_buf *b, uint32_t reqid,
+								   const dyn_replica_put_req *req);
+int			dyn_replica_put_decode(dyn_slice body, dyn_replica_put_req *out);
+/* RING and REPLICA_PUT_REPLY: empty bodies of the given type. */
+void		dyn_empty_encode(dyn_buf *b, uint8_t type, uint32_t reqid);
+int			dyn_empty_decode(dyn_slice body);
+/*
+ * REPLICA_GET_REPLY is a GET_REPLY body under its own type (decode it with
+ * dyn_get_reply_decode).  COORD_PUT/COORD_DELETE and their replies use the
+ * PUT/DELETE encoders and decoders, which accept those types too.
+ */
+void		dyn_object_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
+									dyn_slice object);
 
 /* A lower-case name for a message type ("get", "put_reply", ...). */
 const char *dyn_msg_type_name(uint8_t type);
