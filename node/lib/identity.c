@@ -52,13 +52,17 @@ typedef struct role_rule
 static const role_rule role_rules[] = {
 	{DYN_MSG_GET, ROLES_READ},
 	{DYN_MSG_STATUS, ROLES_READ | ROLES_NODE},
+	{DYN_MSG_RING, ROLES_READ | ROLES_NODE},	/* partition-aware clients too */
 	{DYN_MSG_PUT, ROLES_WRITE},
 	{DYN_MSG_DELETE, ROLES_WRITE},
-	/*
-	 * admin: remove node, repair (ROLES_ADMIN).
-	 * node: replica get/put, gossip, hint, anti-entropy, handoff
-	 * (ROLES_NODE).
-	 */
+	/* admin: remove node, repair (ROLES_ADMIN) when they exist */
+	/* node: the cluster's internal messages */
+	{DYN_MSG_REPLICA_GET, ROLES_NODE},
+	{DYN_MSG_REPLICA_PUT, ROLES_NODE},
+	{DYN_MSG_GOSSIP, ROLES_NODE},
+	{DYN_MSG_COORD_PUT, ROLES_NODE},
+	{DYN_MSG_COORD_DELETE, ROLES_NODE},
+	/* node, when they exist: hints, anti-entropy, handoff */
 };
 
 static const char *const role_names[] = {"none", "read", "write", "admin", "node"};

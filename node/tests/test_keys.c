@@ -461,10 +461,26 @@ test_roles(void **state)
 	assert_true(dyn_role_allows(DYN_ROLE_ADMIN, DYN_MSG_GET));
 	assert_true(dyn_role_allows(DYN_ROLE_ADMIN, DYN_MSG_PUT));
 	assert_true(dyn_role_allows(DYN_ROLE_ADMIN, DYN_MSG_DELETE));
+	assert_false(dyn_role_allows(DYN_ROLE_ADMIN, DYN_MSG_REPLICA_PUT));
 	/* node: internal messages and STATUS, not the client operations */
 	assert_true(dyn_role_allows(DYN_ROLE_NODE, DYN_MSG_STATUS));
+	assert_true(dyn_role_allows(DYN_ROLE_NODE, DYN_MSG_RING));
 	assert_false(dyn_role_allows(DYN_ROLE_NODE, DYN_MSG_GET));
 	assert_false(dyn_role_allows(DYN_ROLE_NODE, DYN_MSG_PUT));
+	assert_false(dyn_role_allows(DYN_ROLE_NODE, DYN_MSG_DELETE));
+	{
+		static const uint8_t internal[] = {DYN_MSG_REPLICA_GET, DYN_MSG_REPLICA_PUT,
+			DYN_MSG_GOSSIP, DYN_MSG_COORD_PUT, DYN_MSG_COORD_DELETE};
+
+		for (size_t i = 0; i < sizeof(internal); i++)
+		{
+			assert_true(dyn_role_allows(DYN_ROLE_NODE, internal[i]));
+			assert_false(dyn_role_allows(DYN_ROLE_READ, internal[i]));
+			assert_false(dyn_role_allows(DYN_ROLE_WRITE, internal[i]));
+			assert_false(dyn_role_allows(DYN_ROLE_ADMIN, internal[i]));
+		}
+	}
+	assert_true(dyn_role_allows(DYN_ROLE_READ, DYN_MSG_RING));
 	/* an unknown key may do nothing; replies and unknown types nobody sends */
 	for (int t = 0; t < 256; t++)
 	{

@@ -32,14 +32,14 @@
  *
  * Roles, and what each may send, are one table (dyn_role_allows):
  *
- *		read	GET, STATUS (and scans, when they exist)
+ *		read	GET, STATUS, RING (and scans, when they exist)
  *		write	what read may, plus PUT and DELETE
  *		admin	what write may, plus the admin operations (remove node,
  *				repair: they slot into the table when they exist)
- *		node	STATUS and the internal messages of the cluster (replica
- *				reads and writes, gossip, hints, anti-entropy, handoff) --
- *				not the client operations, which a node never needs to send
- *				another node
+ *		node	STATUS, RING and the internal messages of the cluster
+ *				(REPLICA_GET/PUT, GOSSIP, COORD_PUT/DELETE; hints,
+ *				anti-entropy and handoff when they exist) -- not the client
+ *				operations: a node hands a client's write on with COORD_*
  */
 #ifndef DYNAMO_IDENTITY_H
 #define DYNAMO_IDENTITY_H
