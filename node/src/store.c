@@ -13,11 +13,19 @@
 #include <time.h>
 
 #include "dynamo/ring.h"
+#include "dynamo/wire.h"
 
 static int	store_check_meta(dyn_store *st, const char *name, dyn_slice want,
 							 char *err, size_t errlen);
 static void store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key);
 static int	store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result);
+static int	store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result);
+
+/*
+ * What store_apply_merge returns to abort the engine update when the merge
+ * changes nothing: positive, so no engine or store status can mean it.
+ */
+#define STORE_UNCHANGED		1
 static uint64_t store_now_ms(void);
 
 /* Check the node's identity against the data directory, then count keys. */
@@ -36,6 +44,7 @@ dyn_store_open(dyn_store *st, dyn_engine *engine, const char *node_id,
 	dyn_buf_init(&st->stored);
 	dyn_buf_init(&st->encoded);
 	dyn_object_init(&st->obj);
+	dyn_object_init(&st->incoming);
 
 	snprintf(qtext, sizeof(qtext), "%u", partitions);
 	if ((rc = store_check_meta(st, "node_id", dyn_slice_str(node_id), err, errlen)) != DYN_OK ||
@@ -95,19 +104,133 @@ dyn_store_close(dyn_store *st)
 	dyn_buf_free(&st->stored);
 	dyn_buf_free(&st->encoded);
 	dyn_object_free(&st->obj);
+	dyn_object_free(&st->incoming);
 }
 
 /* Build the engine key of bucket/key in st->keybuf. */
 static void
 store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key)
 {
-	uint32_t	part = dyn_partition_of(dyn_key_position(bucket, key), st->partitions);
-
 	dyn_buf_reset(&st->keybuf);
-	dyn_buf_put_u16(&st->keybuf, (uint16_t) part);
-	dyn_buf_put_u8(&st->keybuf, (uint8_t) bucket.len);
-	dyn_buf_append(&st->keybuf, bucket.ptr, bucket.len);
-	dyn_buf_append(&st->keybuf, key.ptr, key.len);
+	dyn_store_key(st->partitions, bucket, key, &st->keybuf);
+}
+
+/* Append u16 partition | u8 bucket length | bucket | key to out. */
+void
+dyn_store_key(uint32_t q, dyn_slice bucket, dyn_slice key, dyn_buf *out)
+{
+	uint32_t	part = dyn_partition_of(dyn_key_position(bucket, key), q);
+
+	dyn_buf_put_u16(out, (uint16_t) part);
+	dyn_buf_put_u8(out, (uint8_t) bucket.len);
+	dyn_buf_append(out, bucket.ptr, bucket.len);
+	dyn_buf_append(out, key.ptr, key.len);
+}
+
+/* Take an engine key apart again (both parts must be non-empty). */
+int
+dyn_store_split_key(dyn_slice engine_key, dyn_slice *bucket, dyn_slice *key)
+{
+	dyn_reader	r;
+	uint8_t		blen;
+
+	dyn_reader_init(&r, engine_key);
+	(void) dyn_rd_u16(&r);
+	blen = dyn_rd_u8(&r);
+	*bucket = dyn_rd_bytes(&r, blen);
+	key->ptr = r.p;
+	key->len = dyn_rd_left(&r);
+	if (r.err != DYN_OK || blen == 0 || key->len == 0 || key->len > DYN_KEY_MAX)
+		return DYN_ERR_PROTO;
+	return DYN_OK;
+}
+
+/* The encoded sibling set the last write or merge stored. */
+dyn_slice
+dyn_store_object(const dyn_store *st)
+{
+	return dyn_buf_slice(&st->encoded);
+}
+
+/* What a merge hands to its engine update callback. */
+typedef struct store_merge_args
+{
+	dyn_store  *st;
+	bool		changed;
+} store_merge_args;
+
+/*
+ * Merge st->incoming into the stored set; abort with STORE_UNCHANGED when
+ * the stored copy already has everything, so an idempotent re-delivery
+ * costs no write.  The encoded result lands in st->encoded either way.
+ */
+static int
+store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result)
+{
+	store_merge_args *a = arg;
+	dyn_store  *st = a->st;
+	dyn_slice	none = {NULL, 0};
+	int			rc;
+
+	if (dyn_object_decode(stored != NULL ? *stored : none, &st->obj) != DYN_OK)
+		return DYN_ERR_ENGINE;	/* never overwrite what we cannot read */
+	rc = dyn_object_merge(&st->obj, &st->incoming, &a->changed);
+	if (rc != DYN_OK)
+		return rc;
+	dyn_buf_reset(&st->encoded);
+	dyn_object_encode(&st->obj, &st->encoded);
+	if (st->encoded.err)
+		return DYN_ERR_NOMEM;
+	if (!a->changed)
+		return STORE_UNCHANGED;
+	*result = dyn_buf_slice(&st->encoded);
+	return DYN_OK;
+}
+
+/* Merge an encoded sibling set into the record at engine_key of ns. */
+int
+dyn_store_merge_at(dyn_store *st, dyn_ns ns, dyn_slice engine_key,
+				   dyn_slice object, bool *changed, bool *existed)
+{
+	store_merge_args args = {st, false};
+	bool		had = false;
+	int			rc;
+
+	if (changed != NULL)
+		*changed = false;
+	if (existed != NULL)
+		*existed = false;
+	if (dyn_object_decode(object, &st->incoming) != DYN_OK)
+		return DYN_ERR_PROTO;
+	rc = dyn_engine_update(st->engine, ns, engine_key, store_apply_merge, &args, &had);
+	if (existed != NULL)
+		*existed = had;
+	if (rc == STORE_UNCHANGED)
+		return DYN_OK;
+	if (rc == DYN_OK && changed != NULL)
+		*changed = true;
+	return rc;
+}
+
+/* A replica's merge of another replica's copy of bucket/key. */
+int
+dyn_store_merge(dyn_store *st, dyn_slice bucket, dyn_slice key,
+				dyn_slice object, bool *changed)
+{
+	bool		existed = false;
+	bool		did = false;
+	int			rc;
+
+	store_make_key(st, bucket, key);
+	if (st->keybuf.err)
+		return DYN_ERR_NOMEM;
+	rc = dyn_store_merge_at(st, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), object,
+							&did, &existed);
+	if (rc == DYN_OK && did && !existed)
+		st->keys++;
+	if (changed != NULL)
+		*changed = did;
+	return rc;
 }
 
 /* Copy the stored bytes straight from the engine into the caller's buffer. */

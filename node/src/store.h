@@ -28,6 +28,7 @@ typedef struct dyn_store
 	dyn_buf		stored;			/* a metadata value being checked */
 	dyn_buf		encoded;		/* the object about to be stored */
 	dyn_object	obj;			/* the stored object, decoded */
+	dyn_object	incoming;		/* a replica's object being merged in */
 } dyn_store;
 
 /*
@@ -55,5 +56,38 @@ int			dyn_store_get(dyn_store *st, dyn_slice bucket, dyn_slice key, dyn_buf *out
 int			dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 							dyn_slice context, const dyn_slice *value,
 							dyn_vclock *written);
+
+/*
+ * The sibling set the last successful dyn_store_write or dyn_store_merge
+ * left stored (encoded).  The coordinator ships it to the other replicas.
+ * Valid until the next call into the store.
+ */
+dyn_slice	dyn_store_object(const dyn_store *st);
+
+/*
+ * Replica-to-replica merge (replica put, read repair, hint delivery): merge
+ * the encoded sibling set object into bucket/key's copy with
+ * dyn_object_merge.  Nothing is written when the copy already has it all.
+ * *changed (if not NULL) says whether the stored copy changed.
+ * DYN_ERR_PROTO for a malformed object, DYN_ERR_TOOBIG, DYN_ERR_ENGINE.
+ */
+int			dyn_store_merge(dyn_store *st, dyn_slice bucket, dyn_slice key,
+							dyn_slice object, bool *changed);
+
+/*
+ * The same merge on any namespace and engine key (hints keep sibling sets
+ * in DYN_NS_HINT under keys of their own).  *existed says whether the key
+ * was there before.
+ */
+int			dyn_store_merge_at(dyn_store *st, dyn_ns ns, dyn_slice engine_key,
+							   dyn_slice object, bool *changed, bool *existed);
+
+/*
+ * The engine key of bucket/key in a store of q partitions, appended to out:
+ * u16 partition | u8 bucket length | bucket | key.
+ */
+void		dyn_store_key(uint32_t q, dyn_slice bucket, dyn_slice key, dyn_buf *out);
+/* Split an engine key made by dyn_store_key; DYN_ERR_PROTO if it is not one. */
+int			dyn_store_split_key(dyn_slice engine_key, dyn_slice *bucket, dyn_slice *key);
 
 #endif							/* DYNAMOD_STORE_H */
