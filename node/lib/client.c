@@ -2,11 +2,18 @@
  * client.c
  *		The non-blocking, pipelining dynamo client (see client.h).
  *
- * The client keeps two buffers: out holds encoded requests not yet written
- * to the socket, in holds bytes read but not yet popped as replies.  Replies
+ * The client keeps three buffers: req holds encoded requests not yet sealed
+ * by the connection's channel, out holds bytes for the socket not yet
+ * written, in holds plaintext read but not yet popped as replies.  Replies
  * are parsed in place and handed out as views into in; the bytes they occupy
  * are only reclaimed at the next dyn_client_io, which is why a popped reply
  * stays valid until then.
+ *
+ * Every connection has a channel (channel.h): a plaintext one moves req to
+ * out without copying and reads straight into in; a secure one runs the
+ * handshake first -- HELLO goes out as soon as TCP connects, requests wait
+ * in req until the node is authenticated -- then seals each burst of
+ * requests as one record.
  */
 #include "dynamo/client.h"
 
@@ -24,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dynamo/channel.h"
+
 /* How much to ask the kernel for per read. */
 #define DYN_CLIENT_READ_CHUNK	(64 * 1024)
 
@@ -32,9 +41,14 @@ struct dyn_client
 {
 	int			fd;
 	bool		connecting;		/* non-blocking connect not yet finished */
-	dyn_buf		out;			/* encoded requests not yet written */
+	bool		secure;			/* connect with the identity below */
+	dyn_identity identity;		/* our key pair (copied, wiped at free) */
+	const dyn_trust *trust;		/* borrowed: whom we accept as a node */
+	dyn_channel *ch;			/* the current connection's channel */
+	dyn_buf		req;			/* encoded requests not yet sealed */
+	dyn_buf		out;			/* bytes for the socket not yet written */
 	size_t		out_off;		/* bytes of out already written */
-	dyn_buf		in;				/* bytes read from the socket */
+	dyn_buf		in;				/* plaintext received */
 	size_t		in_off;			/* bytes of in already popped as replies */
 	uint32_t	next_reqid;
 	size_t		outstanding;
@@ -46,6 +60,7 @@ static int	client_fail(dyn_client *c, int status, const char *fmt,...)
 static int	client_split_addr(const char *addr, char *host, size_t hostlen,
 							  char *port, size_t portlen);
 static uint32_t client_take_reqid(dyn_client *c);
+static int	client_flush(dyn_client *c);
 static int	client_write(dyn_client *c);
 static int	client_read(dyn_client *c);
 static int64_t client_now_ms(void);
@@ -60,11 +75,13 @@ dyn_client_new(void)
 		return NULL;
 	c->fd = -1;
 	c->next_reqid = 1;
+	dyn_buf_init(&c->req);
 	dyn_buf_init(&c->out);
 	dyn_buf_init(&c->in);
 	return c;
 }
 
+/* Close, wipe the keys, free. */
 void
 dyn_client_free(dyn_client *c)
 {
@@ -72,9 +89,31 @@ dyn_client_free(dyn_client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	dyn_channel_free(c->ch);
+	dyn_identity_clear(&c->identity);
+	dyn_buf_free(&c->req);
 	dyn_buf_free(&c->out);
 	dyn_buf_free(&c->in);
 	free(c);
+}
+
+/* Remember the identity for the next connections (see client.h). */
+int
+dyn_client_set_identity(dyn_client *c, const dyn_identity *id, const dyn_trust *trust)
+{
+	if (c->fd >= 0 || (id != NULL && trust == NULL))
+		return DYN_ERR_INVAL;
+	if (id == NULL)
+	{
+		dyn_identity_clear(&c->identity);
+		c->secure = false;
+		c->trust = NULL;
+		return DYN_OK;
+	}
+	c->identity = *id;
+	c->trust = trust;
+	c->secure = true;
+	return DYN_OK;
 }
 
 /*
@@ -144,8 +183,15 @@ dyn_client_connect_start(dyn_client *c, const char *addr)
 	dyn_buf_reset(&c->in);
 	c->in_off = 0;
 	c->outstanding = 0;
+	dyn_buf_reset(&c->req);
 	dyn_buf_reset(&c->out);
 	c->out_off = 0;
+	dyn_channel_free(c->ch);
+	c->ch = dyn_channel_new(DYN_CHANNEL_INITIATOR, c->secure ? &c->identity : NULL,
+							c->trust);
+	if (c->ch == NULL)
+		return client_fail(c, DYN_ERR_NOMEM, "could not set up the connection's channel "
+						   "(out of memory, or libsodium could not start)");
 
 	if (client_split_addr(addr, host, sizeof(host), port, sizeof(port)) != DYN_OK)
 		return client_fail(c, DYN_ERR_INVAL,
@@ -178,28 +224,45 @@ dyn_client_connect_start(dyn_client *c, const char *addr)
 	return DYN_OK;
 }
 
-/* Start connecting and wait for the handshake with a deadline. */
+/*
+ * Start connecting and wait, with one deadline, for the TCP connection and
+ * (secure clients) the handshake.
+ */
 int
 dyn_client_connect(dyn_client *c, const char *addr, int timeout_ms)
 {
 	int64_t		deadline = client_now_ms() + timeout_ms;
 	int			rc = dyn_client_connect_start(c, addr);
 
-	while (rc == DYN_OK && c->connecting)
+	while (rc == DYN_OK && !dyn_client_connected(c))
 	{
-		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+		struct pollfd pfd = {.fd = c->fd, .events = 0};
+		int			wants = dyn_client_wants(c);
 		int64_t		left = deadline - client_now_ms();
+		int			ready = 0;
 		int			n;
 
+		if (c->fd < 0)
+			return DYN_ERR_CLOSED;
 		if (left <= 0)
 			return client_fail(c, DYN_ERR_TIMEOUT,
-							   "timed out after %d ms connecting to %s",
+							   c->connecting ? "timed out after %d ms connecting to %s" :
+							   "timed out after %d ms in the handshake with %s",
 							   timeout_ms, addr);
+		if (wants & DYN_WAIT_READ)
+			pfd.events |= POLLIN;
+		if (wants & DYN_WAIT_WRITE)
+			pfd.events |= POLLOUT;
 		n = poll(&pfd, 1, (int) left);
 		if (n < 0 && errno != EINTR)
 			return client_fail(c, DYN_ERR_IO, "poll failed: %s", strerror(errno));
-		if (n > 0)
-			rc = dyn_client_io(c, DYN_WAIT_WRITE);
+		if (n <= 0)
+			continue;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			ready |= DYN_WAIT_READ;
+		if (pfd.revents & (POLLOUT | POLLERR))
+			ready |= DYN_WAIT_WRITE;
+		rc = dyn_client_io(c, ready);
 	}
 	return rc;
 }
@@ -207,7 +270,8 @@ dyn_client_connect(dyn_client *c, const char *addr, int timeout_ms)
 bool
 dyn_client_connected(const dyn_client *c)
 {
-	return c->fd >= 0 && !c->connecting;
+	return c->fd >= 0 && !c->connecting && c->ch != NULL &&
+		dyn_channel_established(c->ch);
 }
 
 int
@@ -217,8 +281,9 @@ dyn_client_socket(const dyn_client *c)
 }
 
 /*
- * Writable while connecting or while requests are queued; readable whenever
- * replies are owed.
+ * Writable while connecting or while bytes are queued (or requests the
+ * channel can now seal); readable while the handshake waits for the node and
+ * whenever replies are owed.
  */
 int
 dyn_client_wants(const dyn_client *c)
@@ -227,11 +292,33 @@ dyn_client_wants(const dyn_client *c)
 
 	if (c->fd < 0)
 		return 0;
-	if (c->connecting || c->out_off < c->out.len)
+	if (c->connecting)
+		return DYN_WAIT_WRITE;
+	if (c->out_off < c->out.len || dyn_channel_has_output(c->ch) ||
+		(c->req.len > 0 && dyn_channel_established(c->ch)))
 		w |= DYN_WAIT_WRITE;
-	if (!c->connecting && c->outstanding > 0)
+	if (c->outstanding > 0 || dyn_channel_awaiting_peer(c->ch))
 		w |= DYN_WAIT_READ;
 	return w;
+}
+
+/*
+ * Hand the channel what is queued (the handshake message due, and the
+ * requests once the handshake is done), then write.
+ */
+static int
+client_flush(dyn_client *c)
+{
+	int			rc = dyn_channel_seal(c->ch, &c->req, &c->out);
+
+	if (rc == DYN_ERR_NOMEM)
+		return client_fail(c, rc, "out of memory while queueing a request");
+	if (rc != DYN_OK)
+		return client_fail(c, rc, "secure channel to node failed: %s",
+						   dyn_channel_errmsg(c->ch));
+	if (c->out_off < c->out.len)
+		return client_write(c);
+	return DYN_OK;
 }
 
 /* Write as much of out as the socket takes. */
@@ -278,20 +365,34 @@ client_read(dyn_client *c)
 	{
 		ssize_t		n;
 		size_t		room;
+		uint8_t    *p;
+		int			rc;
 
-		if (dyn_buf_reserve(&c->in, DYN_CLIENT_READ_CHUNK) != DYN_OK)
+		if (dyn_channel_recv_buf(c->ch, &c->in, DYN_CLIENT_READ_CHUNK, &p, &room) != DYN_OK)
 			return client_fail(c, DYN_ERR_NOMEM, "out of memory");
-		room = c->in.cap - c->in.len;
-		n = recv(c->fd, c->in.data + c->in.len, room, 0);
+		n = recv(c->fd, p, room, 0);
 		if (n > 0)
 		{
-			c->in.len += (size_t) n;
+			rc = dyn_channel_recv_done(c->ch, &c->in, (size_t) n);
+			if (rc != DYN_OK)
+				return client_fail(c, rc, "%s with the node failed: %s",
+								   dyn_channel_established(c->ch) ? "secure channel" :
+								   "handshake", dyn_channel_errmsg(c->ch));
 			if ((size_t) n < room)
 				break;			/* short read: the socket is drained */
 			continue;
 		}
 		if (n == 0)
+		{
+			if (dyn_channel_eof(c->ch) != DYN_OK)
+				return client_fail(c, DYN_ERR_CLOSED,
+								   "node closed the connection %s",
+								   dyn_channel_established(c->ch) ?
+								   "in the middle of a record" :
+								   "during the handshake (does it trust this client's key? "
+								   "its log says why)");
 			return client_fail(c, DYN_ERR_CLOSED, "node closed the connection");
+		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			break;
 		if (errno == EINTR)
@@ -302,7 +403,11 @@ client_read(dyn_client *c)
 	return DYN_OK;
 }
 
-/* Finish a pending connect, then write and read as far as possible. */
+/*
+ * Finish a pending connect, then write and read as far as possible.  What
+ * was read may have completed the handshake (FIN to send, requests released
+ * to seal), so there is a second flush after reading.
+ */
 int
 dyn_client_io(dyn_client *c, int ready)
 {
@@ -326,10 +431,15 @@ dyn_client_io(dyn_client *c, int ready)
 							   strerror(err));
 		c->connecting = false;
 	}
-	if (c->out_off < c->out.len && (rc = client_write(c)) != DYN_OK)
+	if ((rc = client_flush(c)) != DYN_OK)
 		return rc;
-	if ((ready & DYN_WAIT_READ) && (rc = client_read(c)) != DYN_OK)
-		return rc;
+	if (ready & DYN_WAIT_READ)
+	{
+		if ((rc = client_read(c)) != DYN_OK)
+			return rc;
+		if ((rc = client_flush(c)) != DYN_OK)
+			return rc;
+	}
 	return DYN_OK;
 }
 
@@ -427,7 +537,7 @@ dyn_client_send_get(dyn_client *c, const dyn_get_req *req)
 {
 	uint32_t	id = client_take_reqid(c);
 
-	dyn_get_req_encode(&c->out, id, req);
+	dyn_get_req_encode(&c->req, id, req);
 	return id;
 }
 
@@ -436,7 +546,7 @@ dyn_client_send_put(dyn_client *c, const dyn_put_req *req)
 {
 	uint32_t	id = client_take_reqid(c);
 
-	dyn_put_req_encode(&c->out, DYN_MSG_PUT, id, req);
+	dyn_put_req_encode(&c->req, DYN_MSG_PUT, id, req);
 	return id;
 }
 
@@ -445,7 +555,7 @@ dyn_client_send_delete(dyn_client *c, const dyn_put_req *req)
 {
 	uint32_t	id = client_take_reqid(c);
 
-	dyn_put_req_encode(&c->out, DYN_MSG_DELETE, id, req);
+	dyn_put_req_encode(&c->req, DYN_MSG_DELETE, id, req);
 	return id;
 }
 
@@ -454,7 +564,32 @@ dyn_client_send_status(dyn_client *c)
 {
 	uint32_t	id = client_take_reqid(c);
 
-	dyn_status_req_encode(&c->out, id);
+	dyn_status_req_encode(&c->req, id);
+	return id;
+}
+
+/*
+ * Any request type with its body already encoded.  A failed encoding
+ * (out of memory) leaves the buffer's sticky error, and the request is not
+ * counted as outstanding.
+ */
+uint32_t
+dyn_client_send_frame(dyn_client *c, uint8_t type, dyn_slice body)
+{
+	uint32_t	id;
+	size_t		start;
+
+	if (c->req.err)
+		return 0;
+	id = client_take_reqid(c);
+	start = dyn_frame_begin(&c->req, type, id);
+	dyn_buf_append(&c->req, body.ptr, body.len);
+	dyn_frame_end(&c->req, start);
+	if (c->req.err)
+	{
+		c->outstanding--;
+		return 0;
+	}
 	return id;
 }
 
@@ -467,13 +602,13 @@ dyn_client_outstanding(const dyn_client *c)
 size_t
 dyn_client_unsent(const dyn_client *c)
 {
-	return c->out.len - c->out_off;
+	return c->req.len + c->out.len - c->out_off;
 }
 
 const char *
 dyn_client_errmsg(const dyn_client *c)
 {
-	if (c->out.err)
+	if (c->req.err || c->out.err)
 		return "out of memory while queueing a request";
 	return c->errmsg;
 }

@@ -10,6 +10,13 @@
  * which return the request id that the reply will carry; any number may be
  * outstanding on the one connection, and replies are matched by id.
  *
+ * Security: with dyn_client_set_identity the connection runs the secure
+ * channel (channel.h) -- the handshake happens inside dyn_client_io like
+ * the rest of the traffic, dyn_client_connected means "handshake complete",
+ * and requests queued before then are held back and sent encrypted behind
+ * the handshake.  Without an identity the client speaks plaintext, which
+ * nodes accept only when started with --insecure.
+ *
  * Memory: the client owns its buffers.  A reply returned by
  * dyn_client_next_reply points into the client's input buffer and stays
  * valid until the next call to dyn_client_io, dyn_client_await or
@@ -18,6 +25,7 @@
 #ifndef DYNAMO_CLIENT_H
 #define DYNAMO_CLIENT_H
 
+#include "dynamo/identity.h"
 #include "dynamo/wire.h"
 
 /* Bits of dyn_client_wants and of dyn_client_io's ready argument. */
@@ -32,14 +40,31 @@ dyn_client *dyn_client_new(void);
 void		dyn_client_free(dyn_client *c);
 
 /*
+ * Authenticate and encrypt the connections this client makes from now on:
+ * id is copied (and wiped at dyn_client_free), trust is borrowed and must
+ * outlive the client; a node is accepted only if its key is in trust with
+ * role node.  id NULL (trust ignored) means plaintext.  Call it before
+ * connecting: DYN_ERR_INVAL while a connection is open, or when id is given
+ * without trust.
+ */
+int			dyn_client_set_identity(dyn_client *c, const dyn_identity *id,
+									const dyn_trust *trust);
+
+/*
  * Start connecting to "host:port" without blocking (numeric addresses do not
  * block; a name is resolved with getaddrinfo).  DYN_OK means connected or in
  * progress: wait for DYN_WAIT_WRITE and call dyn_client_io.
  */
 int			dyn_client_connect_start(dyn_client *c, const char *addr);
-/* Connect and wait at most timeout_ms for the connection to be made. */
+/*
+ * Connect and wait at most timeout_ms for the connection to be made and,
+ * on a secure client, for the handshake to complete.
+ */
 int			dyn_client_connect(dyn_client *c, const char *addr, int timeout_ms);
-/* Whether the TCP connection is established. */
+/*
+ * Whether the connection is ready for traffic: TCP established and, on a
+ * secure client, the node authenticated.
+ */
 bool		dyn_client_connected(const dyn_client *c);
 
 /* The socket to wait on (-1 before connect) and which readiness is needed. */
@@ -73,6 +98,11 @@ uint32_t	dyn_client_send_get(dyn_client *c, const dyn_get_req *req);
 uint32_t	dyn_client_send_put(dyn_client *c, const dyn_put_req *req);
 uint32_t	dyn_client_send_delete(dyn_client *c, const dyn_put_req *req);
 uint32_t	dyn_client_send_status(dyn_client *c);
+/*
+ * Queue a frame of any request type with an already encoded body (the
+ * node-to-node messages); returns its request id, or 0 when out of memory.
+ */
+uint32_t	dyn_client_send_frame(dyn_client *c, uint8_t type, dyn_slice body);
 
 /* Requests sent or queued whose reply has not been popped yet. */
 size_t		dyn_client_outstanding(const dyn_client *c);
