@@ -13,6 +13,23 @@
  * has been written; no other connection notices.  When a peer stops reading,
  * its replies pile up only to DYN_CONN_OUT_HIGH before the connection stops
  * reading requests (back-pressure, not an unbounded queue).
+ *
+ * Security.  Every connection has a channel (channel.h), the responder end;
+ * on a node started with --key/--trust it runs the handshake before any
+ * request is looked at, and a handshake that has not completed within
+ * DYN_CONN_HANDSHAKE_MS closes the connection.  Received bytes go into the
+ * channel and come out as plaintext in `in`; replies are built in `out` and
+ * sealed into `wire` (one record per burst) before they are written.  A
+ * plaintext channel (--insecure) moves the same buffers without copying.
+ *
+ * Who may do what is the role table of identity.h, checked for each request
+ * in conn_dispatch.  A key that is not in the trust file gets one
+ * DYN_E_UNAUTHORIZED error frame (over the channel: the handshake proved
+ * the key, so it may be told) and the connection closes; a known key that
+ * asks for something its role does not allow gets DYN_E_UNAUTHORIZED for
+ * that request.  Both are logged with the peer's address, the key's name in
+ * the trust file and the public key.  A handshake or record that fails
+ * closes the connection at once: nothing of it is answered.
  */
 #include "conn.h"
 
@@ -21,21 +38,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynamo/channel.h"
 #include "dynamo/object.h"
 
 /* How much input to ask libuv for at a time. */
 #define DYN_CONN_READ_CHUNK		(64 * 1024)
 /* Pending output above which the connection stops reading requests. */
 #define DYN_CONN_OUT_HIGH		(4 * 1024 * 1024)
+/* A secure handshake must complete within this long after accept. */
+#define DYN_CONN_HANDSHAKE_MS	5000
+/* Role refusals logged per connection (a client looping on one is not a flood). */
+#define DYN_CONN_REFUSALS_LOGGED 8
 
 /* One accepted client connection. */
 struct dyn_conn
 {
 	uv_tcp_t	handle;			/* first: libuv callbacks get &handle */
+	uv_timer_t	hs_timer;		/* handshake deadline (secure nodes) */
+	int			handles_open;	/* libuv handles not yet closed: free at 0 */
 	dyn_node   *node;
-	dyn_buf		in;				/* bytes read, not yet handled */
-	dyn_buf		out;			/* replies not yet handed to libuv */
-	dyn_buf		wbuf;			/* replies libuv is writing */
+	dyn_channel *ch;
+	bool		authorized;		/* handshake done with a trusted key, or plaintext */
+	dyn_role	role;			/* the peer's role (secure nodes) */
+	int			refusals_logged;
+	char		who[DYN_TRUST_NAME_MAX + DYN_KEY_TEXT_LEN + 32];	/* " (key ...)" for logs */
+	dyn_buf		in;				/* plaintext received, not yet handled */
+	dyn_buf		out;			/* replies not yet sealed */
+	dyn_buf		wire;			/* sealed replies not yet handed to libuv */
+	dyn_buf		wbuf;			/* bytes libuv is writing */
 	uv_write_t	wreq;
 	bool		writing;
 	bool		reading;
@@ -51,6 +81,11 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_on_write(uv_write_t *req, int status);
 static void conn_on_close(uv_handle_t *h);
+static void conn_on_handshake_timeout(uv_timer_t *t);
+static void conn_channel_failed(dyn_conn *c, bool was_established);
+static void conn_authorize(dyn_conn *c);
+static bool conn_allowed(dyn_conn *c, const dyn_frame *f);
+static size_t conn_pending(const dyn_conn *c);
 static void conn_handle_frames(dyn_conn *c);
 static void conn_dispatch(dyn_conn *c, const dyn_frame *f);
 static void conn_do_get(dyn_conn *c, const dyn_frame *f);
@@ -83,14 +118,33 @@ dyn_conn_accept(dyn_node *node)
 	c->node = node;
 	dyn_buf_init(&c->in);
 	dyn_buf_init(&c->out);
+	dyn_buf_init(&c->wire);
 	dyn_buf_init(&c->wbuf);
 	uv_tcp_init(node->loop, &c->handle);
 	c->handle.data = c;
+	c->handles_open = 1;
 	if (uv_accept((uv_stream_t *) &node->listener, (uv_stream_t *) &c->handle) != 0)
 	{
 		uv_close((uv_handle_t *) &c->handle, conn_on_close);
 		c->closing = true;
 		return;
+	}
+	c->ch = dyn_channel_new(DYN_CHANNEL_RESPONDER, node->secure ? &node->identity : NULL,
+							&node->trust);
+	if (c->ch == NULL)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory accepting a connection");
+		uv_close((uv_handle_t *) &c->handle, conn_on_close);
+		c->closing = true;
+		return;
+	}
+	c->authorized = !node->secure;
+	if (node->secure)
+	{
+		uv_timer_init(node->loop, &c->hs_timer);
+		c->hs_timer.data = c;
+		c->handles_open++;
+		uv_timer_start(&c->hs_timer, conn_on_handshake_timeout, DYN_CONN_HANDSHAKE_MS, 0);
 	}
 	uv_tcp_nodelay(&c->handle, 1);
 	strcpy(c->peer, "?");
@@ -143,22 +197,29 @@ conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	dyn_conn   *c = h->data;
 
+	uint8_t    *p;
+	size_t		room;
+
 	(void) suggested;
-	if (dyn_buf_reserve(&c->in, DYN_CONN_READ_CHUNK) != DYN_OK)
+	if (dyn_channel_recv_buf(c->ch, &c->in, DYN_CONN_READ_CHUNK, &p, &room) != DYN_OK)
 	{
 		buf->base = NULL;
 		buf->len = 0;			/* libuv reports UV_ENOBUFS to conn_on_read */
 		return;
 	}
-	buf->base = (char *) c->in.data + c->in.len;
-	buf->len = c->in.cap - c->in.len;
+	buf->base = (char *) p;
+	buf->len = room;
 }
 
-/* Take in what arrived, answer every whole frame, then write the replies. */
+/*
+ * Take in what arrived (through the channel), answer every whole frame, then
+ * write the replies.  Until the peer is authorized only the handshake runs.
+ */
 static void
 conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	dyn_conn   *c = s->data;
+	bool		was_established;
 
 	(void) buf;
 	if (nread < 0)
@@ -166,20 +227,169 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (nread != UV_EOF)
 			dyn_log(&c->node->log, DYN_LOG_DEBUG, "connection from %s: %s",
 					c->peer, uv_strerror((int) nread));
+		else if (dyn_channel_eof(c->ch) != DYN_OK)
+		{
+			c->node->stats.handshake_failures += !c->authorized;
+			dyn_log(&c->node->log, c->authorized ? DYN_LOG_WARNING : DYN_LOG_INFO,
+					"connection from %s%s: %s", c->peer, c->who,
+					dyn_channel_errmsg(c->ch));
+		}
 		conn_close(c);
 		return;
 	}
 	if (nread == 0)
 		return;
-	c->in.len += (size_t) nread;
+	was_established = dyn_channel_established(c->ch);
+	if (dyn_channel_recv_done(c->ch, &c->in, (size_t) nread) != DYN_OK)
+	{
+		conn_channel_failed(c, was_established);
+		return;
+	}
+	if (!was_established && dyn_channel_established(c->ch))
+		conn_authorize(c);
+	if (!c->authorized)
+	{
+		conn_flush(c);			/* the handshake answer, or the refusal */
+		return;
+	}
 	conn_handle_frames(c);
 	conn_commit(c);
 	conn_flush(c);
-	if (!c->closing && c->reading && c->out.len + c->wbuf.len > DYN_CONN_OUT_HIGH)
+	if (!c->closing && c->reading && conn_pending(c) > DYN_CONN_OUT_HIGH)
 	{
 		uv_read_stop(s);
 		c->reading = false;
 	}
+}
+
+/* Reply bytes queued in any of the three output stages. */
+static size_t
+conn_pending(const dyn_conn *c)
+{
+	return c->out.len + c->wire.len + c->wbuf.len;
+}
+
+/* The handshake did not complete in time: the peer is not a working client. */
+static void
+conn_on_handshake_timeout(uv_timer_t *t)
+{
+	dyn_conn   *c = t->data;
+
+	if (c->closing || dyn_channel_established(c->ch))
+		return;
+	c->node->stats.handshake_failures++;
+	dyn_log(&c->node->log, DYN_LOG_WARNING,
+			"closing connection from %s: no handshake within %d ms",
+			c->peer, DYN_CONN_HANDSHAKE_MS);
+	conn_close(c);
+}
+
+/*
+ * The channel refused what the peer sent: log why (with the key, when the
+ * handshake got that far) and close.  Nothing more is answered -- except a
+ * plaintext client talking to a secure node, which is told in its own
+ * language to use a key, since it would otherwise just see a hang-up.
+ */
+static void
+conn_channel_failed(dyn_conn *c, bool was_established)
+{
+	dyn_node   *node = c->node;
+	dyn_error_msg err = {0};
+	char		msg[256];
+
+	if (!was_established)
+		node->stats.handshake_failures++;
+	dyn_log(&node->log, DYN_LOG_WARNING, "closing connection from %s%s: %s",
+			c->peer, c->who, dyn_channel_errmsg(c->ch));
+	if (dyn_channel_error_code(c->ch) != DYN_CHANNEL_E_PLAINTEXT || was_established)
+	{
+		conn_close(c);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "node %s accepts authenticated connections only: "
+			 "connect with --key FILE", node->cfg.id);
+	err.code = DYN_E_UNAUTHORIZED;
+	err.message = dyn_slice_str(msg);
+	dyn_error_encode(&c->wire, 0, &err);
+	c->close_after_write = true;
+	if (c->reading)
+	{
+		uv_read_stop((uv_stream_t *) &c->handle);
+		c->reading = false;
+	}
+	conn_flush(c);
+}
+
+/*
+ * The handshake has completed: look the peer's key up.  A trusted key gets
+ * its role; an unknown one is told so and the connection closes once that
+ * is written.
+ */
+static void
+conn_authorize(dyn_conn *c)
+{
+	dyn_node   *node = c->node;
+	const dyn_trust_entry *e = dyn_channel_peer(c->ch);
+	char		key[DYN_KEY_TEXT_LEN + 1];
+
+	uv_timer_stop(&c->hs_timer);
+	dyn_key_to_text(dyn_channel_peer_key(c->ch), key);
+	if (e == NULL)
+	{
+		char		msg[256];
+		dyn_error_msg err = {0};
+
+		snprintf(c->who, sizeof(c->who), " (unknown key %s)", key);
+		node->stats.unauthorized++;
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"refused connection from %s: key %s is not in the trust file %s",
+				c->peer, key, node->cfg.trust_file);
+		snprintf(msg, sizeof(msg), "not authorised: key %s is not trusted by node %s",
+				 key, node->cfg.id);
+		err.code = DYN_E_UNAUTHORIZED;
+		err.message = dyn_slice_str(msg);
+		dyn_error_encode(&c->out, 0, &err);
+		c->close_after_write = true;
+		if (c->reading)
+		{
+			uv_read_stop((uv_stream_t *) &c->handle);
+			c->reading = false;
+		}
+		return;
+	}
+	c->role = e->role;
+	c->authorized = true;
+	snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
+			 dyn_role_name(e->role));
+	dyn_log(&node->log, DYN_LOG_DEBUG, "connection from %s authenticated%s",
+			c->peer, c->who);
+}
+
+/*
+ * Whether the peer's role may send this frame (always, on a plaintext
+ * node).  A refusal is answered with DYN_E_UNAUTHORIZED for that request
+ * and logged -- the first few per connection -- with the key.  Replies
+ * sent as requests are left to conn_dispatch, which closes for them.
+ */
+static bool
+conn_allowed(dyn_conn *c, const dyn_frame *f)
+{
+	char		roles[64];
+	const char *what = dyn_msg_type_name(f->type);
+
+	if (!c->node->secure || DYN_MSG_IS_REPLY(f->type) || dyn_role_allows(c->role, f->type))
+		return true;
+	c->node->stats.unauthorized++;
+	dyn_role_describe(f->type, roles, sizeof(roles));
+	if (c->refusals_logged < DYN_CONN_REFUSALS_LOGGED)
+		dyn_log(&c->node->log, DYN_LOG_WARNING, "refused %s from %s%s: needs role %s%s",
+				what, c->peer, c->who, roles,
+				++c->refusals_logged == DYN_CONN_REFUSALS_LOGGED ?
+				" (further refusals on this connection are not logged)" : "");
+	conn_reply_error(c, f->reqid, DYN_E_UNAUTHORIZED, 0, 0,
+					 "not authorised: %s needs role %s, and this key has role %s",
+					 what, roles, dyn_role_name(c->role));
+	return false;
 }
 
 /*
@@ -197,8 +407,7 @@ conn_handle_frames(dyn_conn *c)
 	 * read enough (conn_on_write resumes), so a client that never reads
 	 * costs the node a bounded amount of memory.
 	 */
-	while (!c->close_after_write &&
-		   c->out.len + c->wbuf.len <= DYN_CONN_OUT_HIGH)
+	while (!c->close_after_write && conn_pending(c) <= DYN_CONN_OUT_HIGH)
 	{
 		dyn_frame	f;
 		size_t		used;
@@ -228,6 +437,8 @@ conn_handle_frames(dyn_conn *c)
 static void
 conn_dispatch(dyn_conn *c, const dyn_frame *f)
 {
+	if (!conn_allowed(c, f))
+		return;
 	switch (f->type)
 	{
 		case DYN_MSG_GET:
@@ -450,9 +661,11 @@ conn_commit(dyn_conn *c)
 }
 
 /*
- * Send the queued replies: try a direct write first (usually all of it goes
- * and no callback is needed); hand the rest to libuv, whose buffer must stay
- * untouched until conn_on_write.
+ * Send the queued replies: seal them (the channel also emits any handshake
+ * message due), try a direct write first (usually all of it goes and no
+ * callback is needed); hand the rest to libuv, whose buffer must stay
+ * untouched until conn_on_write.  A dead channel seals nothing, but what is
+ * already in wire (a plaintext refusal) still goes.
  */
 static void
 conn_flush(dyn_conn *c)
@@ -462,32 +675,41 @@ conn_flush(dyn_conn *c)
 
 	if (c->closing || c->writing)
 		return;
-	if (c->out.err)
+	if (c->out.err || c->wire.err)
 	{
 		dyn_log(&c->node->log, DYN_LOG_ERROR,
 				"out of memory queueing replies to %s; closing the connection", c->peer);
 		conn_close(c);
 		return;
 	}
-	if (c->out.len > 0)
+	if (dyn_channel_error_code(c->ch) == DYN_CHANNEL_OK &&
+		dyn_channel_seal(c->ch, &c->out, &c->wire) != DYN_OK)
 	{
-		b = uv_buf_init((char *) c->out.data, (unsigned int) c->out.len);
+		dyn_log(&c->node->log, DYN_LOG_ERROR,
+				"could not seal replies to %s (%s); closing the connection", c->peer,
+				dyn_channel_errmsg(c->ch)[0] ? dyn_channel_errmsg(c->ch) : "out of memory");
+		conn_close(c);
+		return;
+	}
+	if (c->wire.len > 0)
+	{
+		b = uv_buf_init((char *) c->wire.data, (unsigned int) c->wire.len);
 		n = uv_try_write((uv_stream_t *) &c->handle, &b, 1);
 		if (n > 0)
-			dyn_buf_consume(&c->out, (size_t) n);
+			dyn_buf_consume(&c->wire, (size_t) n);
 		else if (n != UV_EAGAIN)
 		{
 			conn_close(c);
 			return;
 		}
 	}
-	if (c->out.len > 0)
+	if (c->wire.len > 0)
 	{
 		dyn_buf		tmp = c->wbuf;
 
-		c->wbuf = c->out;
-		c->out = tmp;
-		dyn_buf_reset(&c->out);
+		c->wbuf = c->wire;
+		c->wire = tmp;
+		dyn_buf_reset(&c->wire);
 		b = uv_buf_init((char *) c->wbuf.data, (unsigned int) c->wbuf.len);
 		c->writing = true;
 		c->wreq.data = c;
@@ -518,15 +740,14 @@ conn_on_write(uv_write_t *req, int status)
 		return;
 	}
 	conn_flush(c);
-	if (!c->closing && !c->reading && !c->close_after_write &&
-		c->out.len + c->wbuf.len <= DYN_CONN_OUT_HIGH / 2)
+	if (!c->closing && !c->reading && !c->close_after_write && c->authorized &&
+		conn_pending(c) <= DYN_CONN_OUT_HIGH / 2)
 	{
 		/* first the requests that were held back, then read again */
 		conn_handle_frames(c);
 		conn_commit(c);
 		conn_flush(c);
-		if (!c->closing && !c->close_after_write &&
-			c->out.len + c->wbuf.len <= DYN_CONN_OUT_HIGH)
+		if (!c->closing && !c->close_after_write && conn_pending(c) <= DYN_CONN_OUT_HIGH)
 		{
 			c->reading = true;
 			uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
@@ -550,17 +771,26 @@ conn_close(dyn_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->node->stats.connections_open--;
+	if (c->handles_open == 2)
+		uv_close((uv_handle_t *) &c->hs_timer, conn_on_close);
 	uv_close((uv_handle_t *) &c->handle, conn_on_close);
 }
 
-/* The socket is closed (and any write cancelled): free the connection. */
+/*
+ * A handle is closed (the socket's cancels any write): free the connection
+ * once the last one is.
+ */
 static void
 conn_on_close(uv_handle_t *h)
 {
 	dyn_conn   *c = h->data;
 
+	if (--c->handles_open > 0)
+		return;
+	dyn_channel_free(c->ch);
 	dyn_buf_free(&c->in);
 	dyn_buf_free(&c->out);
+	dyn_buf_free(&c->wire);
 	dyn_buf_free(&c->wbuf);
 	free(c);
 }

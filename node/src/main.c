@@ -7,6 +7,14 @@
  * A --config file holds the same flags, one per line, without the leading
  * dashes ("engine memory"); blank lines and lines starting with # are
  * skipped, and flags on the command line win over the file.
+ *
+ * Security: a node runs either with --key FILE --trust FILE (every
+ * connection authenticated and encrypted, see channel.h) or with
+ * --insecure (plaintext, loopback addresses only, and a warning in the
+ * log).  The key and trust files are read here, before anything else
+ * starts, so a loose permission or a malformed line stops the node at once
+ * with the file and line in the message.  `dynamod keygen --out FILE` makes
+ * a key file and prints its public key.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynamo/identity.h"
 #include "dynamo/ring.h"
 #include "node.h"
 
@@ -34,6 +43,8 @@ static int	parse_int(const char *name, const char *value, long min, long max,
 static int	flag_error(const flag_source *src, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
 static bool is_loopback(const char *host);
+static int	keygen_main(int argc, char **argv);
+static int	load_security(dyn_node *node);
 
 /* The flags, in the order usage() lists them. */
 static const char *const flag_names[] = {
@@ -62,7 +73,11 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return keygen_main(argc, argv);
 	if (parse_args(&node.cfg, argc, argv, seen) != 0)
+		return 2;
+	if (load_security(&node) != 0)
 		return 2;
 
 	uv_loop_init(&loop);
@@ -77,7 +92,70 @@ main(int argc, char **argv)
 	uv_loop_close(&loop);
 	if (node.engine != NULL)
 		dyn_node_finish(&node);
+	dyn_identity_clear(&node.identity);
+	dyn_trust_free(&node.trust);
 	return rc == DYN_OK ? 0 : 1;
+}
+
+/*
+ * dynamod keygen --out FILE: a new key pair, the secret key written to FILE
+ * (mode 0600, never over an existing file), the public key printed for the
+ * trust files.
+ */
+static int
+keygen_main(int argc, char **argv)
+{
+	dyn_identity id;
+	char		err[512];
+	char		text[DYN_KEY_TEXT_LEN + 1];
+
+	if (argc != 4 || strcmp(argv[2], "--out") != 0)
+	{
+		fprintf(stderr, "usage: dynamod keygen --out FILE\n");
+		return 2;
+	}
+	if (dyn_identity_generate(&id) != DYN_OK)
+	{
+		fprintf(stderr, "dynamod: libsodium could not be initialised\n");
+		return 1;
+	}
+	if (dyn_identity_save(&id, argv[3], err, sizeof(err)) != DYN_OK)
+	{
+		dyn_identity_clear(&id);
+		fprintf(stderr, "dynamod: %s\n", err);
+		return 1;
+	}
+	dyn_key_to_text(id.pk, text);
+	dyn_identity_clear(&id);
+	printf("%s\n", text);
+	return 0;
+}
+
+/*
+ * Read --key and --trust (when not --insecure).  Every refusal names the
+ * file, and for content errors the line, and the node does not start.
+ */
+static int
+load_security(dyn_node *node)
+{
+	char		err[1024];
+
+	if (node->cfg.insecure)
+		return 0;
+	if (dyn_identity_load(&node->identity, node->cfg.key_file, err, sizeof(err)) != DYN_OK)
+	{
+		fprintf(stderr, "dynamod: --key: %s\n", err);
+		return -1;
+	}
+	if (dyn_trust_load(&node->trust, node->cfg.trust_file, err, sizeof(err)) != DYN_OK)
+	{
+		fprintf(stderr, "dynamod: --trust: %s\n", err);
+		dyn_identity_clear(&node->identity);
+		return -1;
+	}
+	node->secure = true;
+	dyn_key_to_text(node->identity.pk, node->key_text);
+	return 0;
 }
 
 static void
@@ -87,7 +165,8 @@ usage(FILE *out)
 			"usage: dynamod --id ID --listen HOST:PORT --data DIR [--seeds HOST:PORT[,...]]\n"
 			"               [--zone Z] [--engine wiredtiger|memory] [--partitions Q] [--n N]\n"
 			"               [--key FILE --trust FILE | --insecure] [--cache-mb M]\n"
-			"               [--config FILE] [--durability none|flush|fsync]\n");
+			"               [--config FILE] [--durability none|flush|fsync]\n"
+			"       dynamod keygen --out FILE\n");
 }
 
 /*
@@ -145,19 +224,20 @@ parse_args(dyn_node_config *cfg, int argc, char **argv, bool *seen)
 				"start without --seeds for a single-node cluster\n");
 		return -1;
 	}
-	if (seen[8] || seen[9])
+	if (cfg->insecure && (seen[8] || seen[9]))
 	{
-		fprintf(stderr, "dynamod: --key/--trust: authenticated connections are not "
-				"supported yet; use --insecure on a loopback address\n");
+		fprintf(stderr, "dynamod: --insecure cannot be combined with --key/--trust: "
+				"choose authenticated connections or plaintext\n");
 		return -1;
 	}
-	if (!cfg->insecure)
+	if (!cfg->insecure && !(seen[8] && seen[9]))
 	{
-		fprintf(stderr, "dynamod: a node needs --key and --trust, or --insecure "
-				"for plaintext on a loopback address\n");
+		fprintf(stderr, "dynamod: a node needs --key FILE and --trust FILE (make a key "
+				"with: dynamod keygen --out FILE), or --insecure for plaintext on a "
+				"loopback address\n");
 		return -1;
 	}
-	if (!is_loopback(cfg->listen_host))
+	if (cfg->insecure && !is_loopback(cfg->listen_host))
 	{
 		fprintf(stderr, "dynamod: --insecure is refused on \"%s\": plaintext is "
 				"allowed on loopback addresses (127.0.0.0/8, ::1) only\n",
@@ -242,6 +322,14 @@ apply_flag(dyn_node_config *cfg, const char *name, const char *value,
 	}
 	else if (strcmp(name, "insecure") == 0)
 		cfg->insecure = true;
+	else if (strcmp(name, "key") == 0 || strcmp(name, "trust") == 0)
+	{
+		char	   *dst = name[0] == 'k' ? cfg->key_file : cfg->trust_file;
+
+		if (value[0] == '\0' || strlen(value) >= sizeof(cfg->key_file))
+			return flag_error(src, "--%s must be a file path", name);
+		strcpy(dst, value);
+	}
 	else if (strcmp(name, "cache-mb") == 0)
 	{
 		if (parse_int("--cache-mb", value, 1, 1L << 20, src, &num) != 0)
@@ -260,7 +348,6 @@ apply_flag(dyn_node_config *cfg, const char *name, const char *value,
 			return flag_error(src, "invalid --durability \"%s\": valid values are none, flush, fsync",
 							  value);
 	}
-	/* key and trust are only recorded in seen[]: see parse_args */
 	return 0;
 }
 

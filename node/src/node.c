@@ -91,6 +91,26 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	uv_signal_start(&node->sigint, node_on_signal, SIGINT);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (node->secure)
+	{
+		const dyn_trust_entry *self = dyn_trust_find(&node->trust, node->identity.pk);
+
+		dyn_log(&node->log, DYN_LOG_INFO,
+				"connections are authenticated and encrypted: node key %s, %zu trusted "
+				"keys in %s%s", node->key_text, node->trust.n, node->cfg.trust_file,
+				self != NULL && self->role == DYN_ROLE_NODE ? "" :
+				" (this node's own key is not listed as a node there: other nodes "
+				"will refuse it)");
+		if (node->trust.n == 0)
+			dyn_log(&node->log, DYN_LOG_WARNING,
+					"the trust file %s lists no keys: every connection will be refused",
+					node->cfg.trust_file);
+	}
+	else
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"--insecure: connections are neither authenticated nor encrypted; "
+				"anyone who can reach %s:%d can read and write everything",
+				node->cfg.listen_host, node->cfg.listen_port);
 	dyn_log(&node->log, DYN_LOG_INFO,
 			"listening on %s:%d (engine %s, durability %s, %u partitions, n=%d, %llu keys)",
 			node->cfg.listen_host, node->cfg.listen_port, dyn_engine_name(node->engine),
@@ -195,13 +215,19 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 	dyn_buf_printf(out, ",\"keys\":%llu,\"uptime_s\":%llu",
 				   (unsigned long long) node->store.keys,
 				   (unsigned long long) ((node_now_ms() - node->started_ms) / 1000));
+	dyn_buf_printf(out, ",\"security\":\"%s\"", node->secure ? "authenticated" : "insecure");
+	if (node->secure)
+		dyn_buf_printf(out, ",\"public_key\":\"%s\"", node->key_text);
 	dyn_buf_printf(out, ",\"connections\":{\"open\":%u,\"total\":%llu}",
 				   s->connections_open, (unsigned long long) s->connections_total);
 	dyn_buf_printf(out, ",\"requests\":{\"get\":%llu,\"put\":%llu,\"delete\":%llu,"
-				   "\"status\":%llu,\"errors\":%llu,\"bad_frames\":%llu}}",
+				   "\"status\":%llu,\"errors\":%llu,\"bad_frames\":%llu,"
+				   "\"unauthorized\":%llu,\"handshake_failures\":%llu}}",
 				   (unsigned long long) s->gets, (unsigned long long) s->puts,
 				   (unsigned long long) s->deletes, (unsigned long long) s->statuses,
-				   (unsigned long long) s->errors, (unsigned long long) s->bad_frames);
+				   (unsigned long long) s->errors, (unsigned long long) s->bad_frames,
+				   (unsigned long long) s->unauthorized,
+				   (unsigned long long) s->handshake_failures);
 }
 
 static uint64_t

@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include "dynamo/identity.h"
 #include "dynamo/wire.h"
 #include "engine.h"
 #include "log.h"
@@ -25,6 +26,8 @@ typedef struct dyn_node_config
 	uint32_t	partitions;
 	int			n;
 	bool		insecure;
+	char		key_file[4096];	/* --key: this node's identity */
+	char		trust_file[4096];	/* --trust: whom it accepts, as what */
 	size_t		cache_mb;
 	dyn_durability durability;
 	uint32_t	max_body;
@@ -39,6 +42,8 @@ typedef struct dyn_node_stats
 	uint64_t	statuses;
 	uint64_t	bad_frames;		/* connections closed for a malformed frame */
 	uint64_t	errors;			/* requests answered with an error */
+	uint64_t	unauthorized;	/* requests or keys refused by the role table */
+	uint64_t	handshake_failures; /* secure handshakes that failed or timed out */
 	uint64_t	connections_total;
 	uint32_t	connections_open;
 } dyn_node_stats;
@@ -54,6 +59,10 @@ typedef struct dyn_node
 	uv_tcp_t	listener;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	bool		secure;			/* --key/--trust given: every connection authenticated */
+	dyn_identity identity;		/* loaded by main() before start */
+	dyn_trust	trust;
+	char		key_text[DYN_KEY_TEXT_LEN + 1];	/* our public key, for logs and status */
 	dyn_engine *engine;
 	dyn_store	store;
 	dyn_node_stats stats;

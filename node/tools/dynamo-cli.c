@@ -4,8 +4,15 @@
  *		stdout, and an exit code scripts can rely on (DESIGN.md section 3).
  *
  *		0 done, 1 key not found, 2 usage (or a request the node called
- *		invalid), 3 quorum not met, 4 cannot connect or not authorised,
- *		5 the node failed the request.
+ *		invalid, or an unusable key or trust file), 3 quorum not met,
+ *		4 cannot connect or not authorised, 5 the node failed the request.
+ *
+ * Security: --key FILE makes every connection authenticated and encrypted
+ * (channel.h).  The node must be in a trust file with role node: --trust
+ * FILE, by default the file "trust" in the key file's directory (so the
+ * folder that scripts/run.sh fills works with --key alone).  This --trust
+ * flag is an addition to DESIGN.md's command line: a client has to know
+ * which node keys to believe.  --insecure speaks plaintext instead.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +21,7 @@
 #include <unistd.h>
 
 #include "dynamo/client.h"
+#include "dynamo/identity.h"
 #include "dynamo/object.h"
 
 enum
@@ -33,6 +41,8 @@ typedef struct cli_options
 	bool		json;
 	bool		insecure;
 	const char *key_file;
+	const char *trust_file;		/* NULL: "trust" beside the key file */
+	const char *out_file;		/* keygen --out */
 	int			timeout_ms;
 	const char *context;		/* --context, text form */
 	int			quorum;			/* --r or --w, 0: cluster default */
@@ -49,6 +59,8 @@ static int	report_error(const cli_options *o, const dyn_frame *reply);
 static int	cmd_put(const cli_options *o, dyn_client *c, bool is_delete);
 static int	cmd_get(const cli_options *o, dyn_client *c);
 static int	cmd_status(const cli_options *o, dyn_client *c);
+static int	cmd_keygen(const cli_options *o);
+static int	load_keys(const cli_options *o, dyn_identity *id, dyn_trust *trust);
 static int	fail(int code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
 int
@@ -57,6 +69,8 @@ main(int argc, char **argv)
 	cli_options o = {.node = "127.0.0.1:7401", .timeout_ms = 5000};
 	dyn_client *c;
 	const char *cmd;
+	dyn_identity id;
+	dyn_trust	trust;
 	int			rc;
 
 	if ((rc = parse_options(&o, argc, argv)) != EXIT_DONE)
@@ -67,18 +81,27 @@ main(int argc, char **argv)
 		return fail(EXIT_USAGE, "command \"%s\" needs a cluster, which this version of "
 					"dynamod does not form yet", cmd);
 	if (strcmp(cmd, "keygen") == 0)
-		return fail(EXIT_USAGE, "command \"keygen\" is not available yet: "
-					"this version has plaintext (--insecure) connections only");
-	if (o.key_file != NULL)
-		return fail(EXIT_CONNECT, "--key: authenticated connections are not supported yet; "
-					"use --insecure");
+		return cmd_keygen(&o);
 
+	dyn_trust_init(&trust);
+	memset(&id, 0, sizeof(id));
+	if (!o.insecure && (rc = load_keys(&o, &id, &trust)) != EXIT_DONE)
+		return rc;
 	if ((c = dyn_client_new()) == NULL)
 		return fail(EXIT_FAILED, "out of memory");
+	dyn_client_set_identity(c, o.insecure ? NULL : &id, &trust);
+	dyn_identity_clear(&id);
 	if (dyn_client_connect(c, o.node, o.timeout_ms) != DYN_OK)
 	{
-		rc = fail(EXIT_CONNECT, "cannot connect to %s: %s", o.node, dyn_client_errmsg(c));
+		dyn_frame	reply;
+
+		/* a node that refuses says why in an error frame before closing */
+		if (dyn_client_next_reply(c, &reply) == DYN_OK && reply.type == DYN_MSG_ERROR)
+			rc = report_error(&o, &reply);
+		else
+			rc = fail(EXIT_CONNECT, "cannot connect to %s: %s", o.node, dyn_client_errmsg(c));
 		dyn_client_free(c);
+		dyn_trust_free(&trust);
 		return rc;
 	}
 	if (strcmp(cmd, "put") == 0)
@@ -90,20 +113,84 @@ main(int argc, char **argv)
 	else
 		rc = cmd_status(&o, c);
 	dyn_client_free(c);
+	dyn_trust_free(&trust);
 	return rc;
+}
+
+/*
+ * Read --key and the trust file (--trust, or "trust" beside the key).
+ * Unusable files are the user's to fix: exit 2 with the loader's message,
+ * which names the file and line.
+ */
+static int
+load_keys(const cli_options *o, dyn_identity *id, dyn_trust *trust)
+{
+	char		err[1024];
+	char		path[4096];
+	const char *trust_path = o->trust_file;
+
+	if (dyn_identity_load(id, o->key_file, err, sizeof(err)) != DYN_OK)
+		return fail(EXIT_USAGE, "--key: %s", err);
+	if (trust_path == NULL)
+	{
+		const char *slash = strrchr(o->key_file, '/');
+
+		if (slash == NULL)
+			snprintf(path, sizeof(path), "trust");
+		else
+			snprintf(path, sizeof(path), "%.*s/trust", (int) (slash - o->key_file),
+					 o->key_file);
+		trust_path = path;
+		if (access(path, F_OK) != 0)
+		{
+			dyn_identity_clear(id);
+			return fail(EXIT_USAGE, "no trust file to check the node's key against: give "
+						"--trust FILE (the default, %s beside the key file, does not exist)",
+						path);
+		}
+	}
+	if (dyn_trust_load(trust, trust_path, err, sizeof(err)) != DYN_OK)
+	{
+		dyn_identity_clear(id);
+		return fail(EXIT_USAGE, "--trust: %s", err);
+	}
+	return EXIT_DONE;
+}
+
+/* keygen --out FILE: write a new secret key (0600), print its public key. */
+static int
+cmd_keygen(const cli_options *o)
+{
+	dyn_identity id;
+	char		err[512];
+	char		text[DYN_KEY_TEXT_LEN + 1];
+	int			rc;
+
+	if (o->out_file == NULL)
+		return fail(EXIT_USAGE, "keygen needs --out FILE");
+	if (dyn_identity_generate(&id) != DYN_OK)
+		return fail(EXIT_FAILED, "libsodium could not be initialised");
+	rc = dyn_identity_save(&id, o->out_file, err, sizeof(err));
+	dyn_key_to_text(id.pk, text);
+	dyn_identity_clear(&id);
+	if (rc != DYN_OK)
+		return fail(rc == DYN_ERR_INVAL ? EXIT_USAGE : EXIT_FAILED, "%s", err);
+	printf("%s\n", text);
+	return EXIT_DONE;
 }
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-			"usage: dynamo-cli [--node HOST:PORT] [--key FILE | --insecure] [--json]\n"
-			"                  [--timeout MS] COMMAND\n"
+			"usage: dynamo-cli [--node HOST:PORT] [--key FILE [--trust FILE] | --insecure]\n"
+			"                  [--json] [--timeout MS] COMMAND\n"
 			"  put BUCKET KEY VALUE [--context C] [--w W]   prints the new context (VALUE - reads stdin)\n"
 			"  get BUCKET KEY [--r R]                        prints each sibling, then the context\n"
 			"  delete BUCKET KEY [--context C] [--w W]\n"
 			"  status | ring | preflist BUCKET KEY | repair | remove NODE_ID\n"
-			"  keygen --out FILE\n"
+			"  keygen --out FILE                             writes a secret key (0600), prints the public key\n"
+			"--trust defaults to the file \"trust\" in the key file's directory.\n"
 			"exit codes: 0 done, 1 not found, 2 usage, 3 quorum not met,\n"
 			"            4 cannot connect or not authorised, 5 the node failed the request\n");
 }
@@ -141,8 +228,12 @@ parse_options(cli_options *o, int argc, char **argv)
 			return fail(EXIT_USAGE, "flag %s needs a value", a);
 		else if (strcmp(a, "--node") == 0)
 			o->node = argv[++i];
-		else if (strcmp(a, "--key") == 0 || strcmp(a, "--out") == 0)
+		else if (strcmp(a, "--key") == 0)
 			o->key_file = argv[++i];
+		else if (strcmp(a, "--trust") == 0)
+			o->trust_file = argv[++i];
+		else if (strcmp(a, "--out") == 0)
+			o->out_file = argv[++i];
 		else if (strcmp(a, "--context") == 0)
 			o->context = argv[++i];
 		else if (strcmp(a, "--r") == 0 || strcmp(a, "--w") == 0)
@@ -187,7 +278,17 @@ parse_options(cli_options *o, int argc, char **argv)
 	}
 	if (o->context != NULL && is_get)
 		return fail(EXIT_USAGE, "--context does not apply to get");
-	if (!o->insecure && o->key_file == NULL && strcmp(o->args[0], "keygen") != 0)
+	if (strcmp(o->args[0], "keygen") == 0)
+	{
+		if (o->key_file != NULL || o->trust_file != NULL || o->insecure)
+			return fail(EXIT_USAGE, "keygen takes --out FILE only");
+		return EXIT_DONE;
+	}
+	if (o->out_file != NULL)
+		return fail(EXIT_USAGE, "--out applies to keygen only");
+	if (o->insecure && (o->key_file != NULL || o->trust_file != NULL))
+		return fail(EXIT_USAGE, "--insecure cannot be combined with --key/--trust");
+	if (!o->insecure && o->key_file == NULL)
 		return fail(EXIT_USAGE, "give --key FILE, or --insecure for a plaintext connection");
 	return EXIT_DONE;
 }
