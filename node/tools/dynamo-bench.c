@@ -35,6 +35,13 @@
  * frame is a failed operation: failures are counted by kind, printed at the
  * end, and make the exit status 1.
  *
+ * Security: --key FILE [--trust FILE] runs every connection over the
+ * secure channel (the trust file defaults to "trust" beside the key, as for
+ * dynamo-cli); --insecure speaks plaintext.  Each connection's handshake
+ * happens during setup, before any phase starts timing, so the figures are
+ * the steady-state cost of encryption: scripts/bench.sh runs the same load
+ * against a node of each kind and prints the ratio.
+ *
  * In-process mode (--inproc ENGINE --data DIR) runs the same phases against
  * the replica store opened in this process (what dynamod does per request,
  * a batch of one write, minus the network): the ceiling for the server path.
@@ -52,6 +59,7 @@
 #include <unistd.h>
 
 #include "dynamo/client.h"
+#include "dynamo/identity.h"
 #include "dynamo/ring.h"
 #include "dynamo/wire.h"
 #include "engine.h"
@@ -106,6 +114,8 @@ typedef struct bench_options
 {
 	const char *node;
 	bool		insecure;
+	const char *key_file;
+	const char *trust_file;		/* NULL: "trust" beside the key file */
 	int			connections;
 	int			pipeline;
 	const char *op;				/* NULL: put then get */
@@ -207,6 +217,8 @@ typedef struct bench
 {
 	bench_options opt;
 	bench_conn *conns;
+	dyn_identity identity;		/* --key, shared by every connection */
+	dyn_trust	trust;
 	int			epfd;
 	struct epoll_event *events;
 	uint8_t    *value;			/* value_size bytes of 'x', every PUT's value */
@@ -326,10 +338,13 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-			"usage: dynamo-bench [--node HOST:PORT] --insecure [options]\n"
+			"usage: dynamo-bench [--node HOST:PORT] --key FILE [--trust FILE] [options]\n"
+			"       dynamo-bench [--node HOST:PORT] --insecure [options]\n"
 			"       dynamo-bench --inproc ENGINE --data DIR [--durability none|flush|fsync] [options]\n"
 			"  --node HOST:PORT      node to load (default 127.0.0.1:7401)\n"
-			"  --insecure            plaintext connection (required for now)\n"
+			"  --key FILE            authenticate and encrypt with this key\n"
+			"  --trust FILE          node keys to accept (default: \"trust\" beside the key)\n"
+			"  --insecure            plaintext connections\n"
 			"  --connections C       connections (default 50)\n"
 			"  --pipeline P          requests outstanding per connection (default 1)\n"
 			"  --op put|get|mixed    one phase of this operation (default: put, then get)\n"
@@ -427,8 +442,9 @@ parse_options(bench_options *o, int argc, char **argv)
 		if (strcmp(a, "--node") == 0)
 			o->node = val;
 		else if (strcmp(a, "--key") == 0)
-			return fail(BENCH_EXIT_FAILED, "--key: authenticated connections are not "
-						"supported yet; use --insecure");
+			o->key_file = val;
+		else if (strcmp(a, "--trust") == 0)
+			o->trust_file = val;
 		else if (strcmp(a, "--connections") == 0)
 		{
 			if (parse_uint(a, val, 1, 10000, &v) != 0)
@@ -527,9 +543,11 @@ parse_options(bench_options *o, int argc, char **argv)
 		if (o->data_dir != NULL || o->durability_set)
 			return fail(BENCH_EXIT_USAGE, "--data and --durability apply to --inproc only "
 						"(the node has its own)");
-		if (!o->insecure)
-			return fail(BENCH_EXIT_USAGE, "give --insecure: authenticated connections are "
-						"not supported yet");
+		if (o->insecure && (o->key_file != NULL || o->trust_file != NULL))
+			return fail(BENCH_EXIT_USAGE, "--insecure cannot be combined with --key/--trust");
+		if (!o->insecure && o->key_file == NULL)
+			return fail(BENCH_EXIT_USAGE, "give --key FILE, or --insecure for plaintext "
+						"connections");
 	}
 	return BENCH_EXIT_OK;
 }
@@ -896,6 +914,26 @@ net_setup(bench *b)
 
 	while (cap < 2 * (uint32_t) P)
 		cap <<= 1;
+	if (b->opt.key_file != NULL)
+	{
+		char		err[1024];
+		char		path[4096];
+		const char *trust = b->opt.trust_file;
+
+		if (dyn_identity_load(&b->identity, b->opt.key_file, err, sizeof(err)) != DYN_OK)
+			return fail(BENCH_EXIT_FAILED, "--key: %s", err);
+		if (trust == NULL)
+		{
+			const char *slash = strrchr(b->opt.key_file, '/');
+
+			snprintf(path, sizeof(path), "%.*s%strust",
+					 slash ? (int) (slash - b->opt.key_file) : 0, b->opt.key_file,
+					 slash ? "/" : "");
+			trust = path;
+		}
+		if (dyn_trust_load(&b->trust, trust, err, sizeof(err)) != DYN_OK)
+			return fail(BENCH_EXIT_FAILED, "--trust: %s", err);
+	}
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return fail(BENCH_EXIT_FAILED, "epoll_create1: %s", strerror(errno));
 	b->conns = calloc((size_t) b->opt.connections, sizeof(bench_conn));
@@ -912,6 +950,8 @@ net_setup(bench *b)
 		if ((bc->slots = calloc(cap, sizeof(bench_slot))) == NULL ||
 			(bc->client = dyn_client_new()) == NULL)
 			return fail(BENCH_EXIT_FAILED, "out of memory");
+		if (b->opt.key_file != NULL)
+			dyn_client_set_identity(bc->client, &b->identity, &b->trust);
 		if (dyn_client_connect(bc->client, b->opt.node, BENCH_CONNECT_MS) != DYN_OK)
 			return fail(BENCH_EXIT_FAILED, "cannot connect to %s: %s", b->opt.node,
 						dyn_client_errmsg(bc->client));
@@ -940,6 +980,8 @@ net_teardown(bench *b)
 	free(b->events);
 	b->conns = NULL;
 	b->events = NULL;
+	dyn_identity_clear(&b->identity);
+	dyn_trust_free(&b->trust);
 	if (b->epfd >= 0)
 		close(b->epfd);
 	b->epfd = -1;
