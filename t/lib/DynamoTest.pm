@@ -9,6 +9,12 @@ package DynamoTest;
 #	my ($rc, $out, $err) = $n->cli('get', 'b', 'k', '--json');
 #	$n->restart; $n->kill9; $n->stop;
 #
+#	Nodes are plaintext (--insecure) unless started with secure => 1: then
+#	the node's directory gets a node key, an admin client key and a trust
+#	file listing both (plus any trust => [[PUBKEY, ROLE, NAME], ...]), the
+#	node runs with --key/--trust, and $n->cli uses the admin key.  Other
+#	keys: my $pk = keygen($path); $n->cli_as($keyfile, @args).
+#
 #	Every node started here is stopped at exit (also when the test dies),
 #	and its temporary directory removed, unless DYNAMO_KEEP=1 is set.
 #	DYNAMO_BIN overrides the directory holding dynamod and dynamo-cli; the
@@ -33,7 +39,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 
 our @EXPORT_OK = qw(
-  bin free_port cli_at json_decode run_cmd
+  bin free_port cli_at json_decode run_cmd keygen write_trust
   frame get_frame_body raw_connect read_frame decode_get_reply raw_get_many
   check_read_modify_write check_siblings check_delete
 );
@@ -160,15 +166,42 @@ sub run_cmd
 }
 
 # dynamo-cli against any address: cli_at('127.0.0.1:PORT', 'get', 'b', 'k').
-# A leading hash ref holds options: { stdin => BYTES, timeout => S }.
+# A leading hash ref holds options: { stdin => BYTES, timeout => S,
+# key => FILE, trust => FILE }; without key the connection is --insecure.
 sub cli_at
 {
 	my ($addr, @args) = @_;
 	my $opt = ref $args[0] eq 'HASH' ? shift @args : {};
+	my @auth = defined $opt->{key}
+	  ? ('--key', $opt->{key}, (defined $opt->{trust} ? ('--trust', $opt->{trust}) : ()))
+	  : ('--insecure');
 	return run_cmd(
-		cmd     => [ bin('dynamo-cli'), '--node', $addr, '--insecure', @args ],
+		cmd     => [ bin('dynamo-cli'), '--node', $addr, @auth, @args ],
 		stdin   => $opt->{stdin},
 		timeout => $opt->{timeout} // 30);
+}
+
+# A new key file at $path (made by dynamod keygen); returns its public key.
+sub keygen
+{
+	my ($path) = @_;
+	my ($rc, $out, $err) = run_cmd(cmd => [ bin('dynamod'), 'keygen', '--out', $path ]);
+	die "DynamoTest: dynamod keygen --out $path exited $rc: $err\n" if $rc != 0;
+	chomp $out;
+	die "DynamoTest: keygen printed \"$out\", not a public key\n"
+	  unless $out =~ /^[A-Za-z0-9_-]{43}$/;
+	return $out;
+}
+
+# Write a trust file: write_trust($path, [ [PUBKEY, ROLE, NAME], ... ], MODE).
+sub write_trust
+{
+	my ($path, $entries, $mode) = @_;
+	open my $fh, '>', $path or die "DynamoTest: $path: $!\n";
+	print $fh "# written by DynamoTest\n";
+	print $fh join(' ', @$_), "\n" for @$entries;
+	close $fh or die "DynamoTest: $path: $!\n";
+	chmod($mode // 0644, $path) or die "DynamoTest: chmod $path: $!\n";
 }
 
 my $JSON = JSON::PP->new->canonical->allow_nonref;
@@ -555,7 +588,8 @@ use Time::HiRes qw(time sleep);
 my $SEQ = 0;
 
 # DynamoTest::Node->start(engine => ..., durability => ..., id => ...,
-#                         args => [extra flags], timeout => 10)
+#                         args => [extra flags], timeout => 10,
+#                         secure => 1, trust => [[PUBKEY, ROLE, NAME], ...])
 sub start
 {
 	my ($class, %o) = @_;
@@ -565,12 +599,25 @@ sub start
 		durability => $o{durability},
 		args       => $o{args} // [],
 		timeout    => $o{timeout} // 10,
+		secure     => $o{secure} ? 1 : 0,
 		owner      => $$,
 	}, $class;
 	$self->{dir} = tempdir('dynamo-node-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{DYNAMO_KEEP});
 	$self->{data} = "$self->{dir}/data";
 	$self->{log} = "$self->{dir}/dynamod.log";
 	mkdir $self->{data} or die "DynamoTest: mkdir $self->{data}: $!\n";
+	if ($self->{secure})
+	{
+		$self->{key} = "$self->{dir}/node.key";
+		$self->{admin_key} = "$self->{dir}/admin.key";
+		$self->{trust} = "$self->{dir}/trust";
+		$self->{pubkey} = DynamoTest::keygen($self->{key});
+		$self->{admin_pubkey} = DynamoTest::keygen($self->{admin_key});
+		DynamoTest::write_trust($self->{trust}, [
+				[ $self->{pubkey}, 'node', $self->{id} ],
+				[ $self->{admin_pubkey}, 'admin', 'admin' ],
+				@{ $o{trust} // [] } ]);
+	}
 	$self->_launch;
 	return $self;
 }
@@ -585,7 +632,8 @@ sub _launch
 	$self->{port} = DynamoTest::free_port() unless $self->{port};
 	my @cmd = (DynamoTest::bin('dynamod'),
 		'--id', $self->{id}, '--listen', $self->addr, '--data', $self->{data},
-		'--insecure', '--engine', $self->{engine},
+		($self->{secure} ? ('--key', $self->{key}, '--trust', $self->{trust}) : ('--insecure')),
+		'--engine', $self->{engine},
 		(defined $self->{durability} ? ('--durability', $self->{durability}) : ()),
 		@{ $self->{args} });
 	$self->{cmd} = \@cmd;
@@ -694,10 +742,24 @@ sub restart
 	return $self;
 }
 
+# dynamo-cli against this node: with its admin key when it is secure
+# (the trust file beside the key lists the node), else --insecure.
 sub cli
 {
 	my ($self, @args) = @_;
+	return $self->cli_as($self->{admin_key}, @args) if $self->{secure};
 	return DynamoTest::cli_at($self->addr, @args);
+}
+
+# dynamo-cli with another key file (and --trust FILE: the node's own trust
+# file unless given as a leading { trust => ... }).
+sub cli_as
+{
+	my ($self, $key, @args) = @_;
+	my $opt = ref $args[0] eq 'HASH' ? { %{ shift @args } } : {};
+	$opt->{key} = $key;
+	$opt->{trust} //= $self->{trust};
+	return DynamoTest::cli_at($self->addr, $opt, @args);
 }
 
 # get --json as { rc, context, siblings => [ {value, vclock} ], err }.
