@@ -10,6 +10,10 @@
 #	  dynamod, wiredtiger       dynamo-bench over the network
 #	  the store, in-process     dynamo-bench --inproc (no network: the ceiling
 #	                            for dynamod's server path)
+#	  dynamod --key/--trust     the same load over authenticated, encrypted
+#	                            connections, against a second node started
+#	                            with keys made here: the cost of encryption,
+#	                            printed as secure/insecure ratios
 #
 #	50 connections without pipelining, then with pipeline depth 16; 100000
 #	keys, 100-byte values, BENCH_REQUESTS requests per test (default 200000).
@@ -121,6 +125,24 @@ PIDS+=("$DYN_PID")
 wait_ready dynamod "$DYN_PID" "$TMP/dynamod.log" \
 	"$DYNCLI" --insecure --node "$DYN_NODE" status
 
+# A second node with keys: the node's, the benchmark client's (role write),
+# and the trust file both read (dynamo-bench finds it beside its key).
+KEYS_DIR=$TMP/keys
+mkdir -m 700 "$KEYS_DIR"
+NODE_PK=$("$DYNAMOD" keygen --out "$KEYS_DIR/node.key")
+BENCH_PK=$("$DYNAMOD" keygen --out "$KEYS_DIR/bench.key")
+printf '%s node bench2\n%s write bench\n' "$NODE_PK" "$BENCH_PK" >"$KEYS_DIR/trust"
+chmod 644 "$KEYS_DIR/trust"
+SEC_PORT=$(free_port)
+SEC_NODE=127.0.0.1:$SEC_PORT
+"$DYNAMOD" --id bench2 --listen "$SEC_NODE" --data "$TMP/dynamod-secure" --engine wiredtiger \
+	--durability none --key "$KEYS_DIR/node.key" --trust "$KEYS_DIR/trust" \
+	>"$TMP/dynamod-secure.log" 2>&1 &
+SEC_PID=$!
+PIDS+=("$SEC_PID")
+wait_ready "dynamod --key" "$SEC_PID" "$TMP/dynamod-secure.log" \
+	"$DYNCLI" --key "$KEYS_DIR/bench.key" --node "$SEC_NODE" status
+
 # ---- the runs ----
 #
 # Results are kept as "system op pipeline ops p50 p99 p999" lines in $RES.
@@ -180,6 +202,14 @@ dynamod_run() {
 	dynamo_parse dynamod "$p"
 }
 
+secure_run() {
+	local p=$1
+	run_step "dynamo-bench --key --pipeline $p" \
+		"$DYNBENCH" --key "$KEYS_DIR/bench.key" --node "$SEC_NODE" --connections "$CONNS" \
+		--pipeline "$p" --keys "$KEYS" --value-size "$VSIZE" --requests "$N" --fresh-keys --csv
+	dynamo_parse secure "$p"
+}
+
 inproc_run() {
 	run_step "dynamo-bench --inproc wiredtiger" \
 		"$DYNBENCH" --inproc wiredtiger --data "$TMP/inproc" --durability none \
@@ -191,11 +221,14 @@ inproc_run() {
 for p in "${PIPELINES[@]}"; do
 	redis_run "$p"
 	dynamod_run "$p"
+	secure_run "$p"
 done
 inproc_run
 
-# The server must have survived the whole run.
+# The servers must have survived the whole run.
 kill -0 "$DYN_PID" 2>/dev/null || { sed 's/^/  /' "$TMP/dynamod.log" >&2; die "dynamod died"; }
+kill -0 "$SEC_PID" 2>/dev/null ||
+	{ sed 's/^/  /' "$TMP/dynamod-secure.log" >&2; die "dynamod --key died"; }
 
 # ---- the report ----
 
@@ -223,6 +256,17 @@ awk '
 				f[1], f[2], ops["redis", k], p50["redis", k], p99["redis", k], p999["redis", k],
 				ops["dynamod", k], p50["dynamod", k], p99["dynamod", k], p999["dynamod", k],
 				ratio(ops["dynamod", k], ops["redis", k]), inp
+		}
+		print ""
+		print "encryption: dynamod --key/--trust (XChaCha20-Poly1305 records) against --insecure, same load:"
+		printf "%-4s %3s | %11s %7s %7s | %11s %7s %7s | %15s\n",
+			"op", "P", "insecure/s", "p50", "p99", "secure/s", "p50", "p99", "secure/insecure"
+		for (i = 1; i <= n; i++) {
+			k = rows[i]; split(k, f, " ")
+			printf "%-4s %3s | %11.0f %7.3f %7.3f | %11.0f %7.3f %7.3f | %15s\n",
+				f[1], f[2], ops["dynamod", k], p50["dynamod", k], p99["dynamod", k],
+				ops["secure", k], p50["secure", k], p99["secure", k],
+				ratio(ops["secure", k], ops["dynamod", k])
 		}
 		print ""
 		print "in-process store (wiredtiger, one operation at a time, no network):"

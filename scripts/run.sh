@@ -3,6 +3,12 @@
 # 127.0.0.1 with the WiredTiger engine, its data and logs under var/ (or
 # $DYNAMO_HOME), then show it working with dynamo-cli.
 #
+# Connections are authenticated and encrypted from the first run: the keys
+# it needs are made under $HOME_DIR/keys (mode 700) the first time and kept
+# after -- a key per node, an admin client key, and the trust file listing
+# them, which dynamo-cli finds beside its key:
+#   dynamo-cli --key var/keys/admin.key status
+#
 #   bash scripts/run.sh          (re)start the cluster and show a put and a get
 #   bash scripts/run.sh stop     stop it
 set -euo pipefail
@@ -35,33 +41,55 @@ make -s install >/dev/null
 
 mkdir -p "$HOME_DIR"
 stop_nodes
+
+# Keys: made once, kept across runs (a new key would be a new identity).
+KEYS="$HOME_DIR/keys"
+mkdir -p "$KEYS"
+chmod 700 "$KEYS"
+pubkey_of() { sed -n 's/^# public key //p' "$1"; }
+for who in "${NODES[@]}" admin; do
+  [ -f "$KEYS/$who.key" ] || dynamod keygen --out "$KEYS/$who.key" >/dev/null
+done
+if [ ! -f "$KEYS/trust" ]; then
+  {
+    echo "# who may connect to the nodes, and as what: PUBKEY ROLE NAME"
+    echo "# (roles: node, admin, write, read; make a key with: dynamo-cli keygen --out FILE)"
+    for id in "${NODES[@]}"; do echo "$(pubkey_of "$KEYS/$id.key") node $id"; done
+    echo "$(pubkey_of "$KEYS/admin.key") admin admin"
+  } >"$KEYS/trust"
+  chmod 644 "$KEYS/trust"
+fi
+CLI=(dynamo-cli --key "$KEYS/admin.key")
 i=0
 for id in "${NODES[@]}"; do
   port=$((BASE_PORT + i))
   dynamod --id "$id" --listen "127.0.0.1:$port" --data "$HOME_DIR/$id" \
-          --engine wiredtiger --durability flush --insecure \
+          --engine wiredtiger --durability flush \
+          --key "$KEYS/$id.key" --trust "$KEYS/trust" \
           >>"$HOME_DIR/$id.log" 2>&1 &
   echo $! >"$HOME_DIR/$id.pid"
   for _ in $(seq 100); do
-    dynamo-cli --insecure --node "127.0.0.1:$port" status >/dev/null 2>&1 && break
+    "${CLI[@]}" --node "127.0.0.1:$port" status >/dev/null 2>&1 && break
     sleep 0.1
   done
-  dynamo-cli --insecure --node "127.0.0.1:$port" status >/dev/null ||
+  "${CLI[@]}" --node "127.0.0.1:$port" status >/dev/null ||
     { echo "node $id did not start; its log:"; tail -20 "$HOME_DIR/$id.log"; exit 1; }
   i=$((i + 1))
 done
 
 node=127.0.0.1:$BASE_PORT
+K="--key $KEYS/admin.key"
 echo "cluster: ${#NODES[@]} node(s) on 127.0.0.1:$BASE_PORT, data and logs in $HOME_DIR"
+echo "connections are authenticated and encrypted; keys and the trust file are in $KEYS"
 echo
-echo "\$ dynamo-cli --insecure put carts alice '{\"items\":[\"apple\"]}'"
-ctx=$(dynamo-cli --insecure --node "$node" put carts alice '{"items":["apple"]}')
+echo "\$ dynamo-cli $K put carts alice '{\"items\":[\"apple\"]}'"
+ctx=$("${CLI[@]}" --node "$node" put carts alice '{"items":["apple"]}')
 echo "$ctx"
-echo "\$ dynamo-cli --insecure put carts alice '{\"items\":[\"apple\",\"pear\"]}' --context $ctx"
-dynamo-cli --insecure --node "$node" put carts alice '{"items":["apple","pear"]}' --context "$ctx"
-echo "\$ dynamo-cli --insecure get carts alice"
-dynamo-cli --insecure --node "$node" get carts alice
-echo "\$ dynamo-cli --insecure status"
-dynamo-cli --insecure --node "$node" status
+echo "\$ dynamo-cli $K put carts alice '{\"items\":[\"apple\",\"pear\"]}' --context $ctx"
+"${CLI[@]}" --node "$node" put carts alice '{"items":["apple","pear"]}' --context "$ctx"
+echo "\$ dynamo-cli $K get carts alice"
+"${CLI[@]}" --node "$node" get carts alice
+echo "\$ dynamo-cli $K status"
+"${CLI[@]}" --node "$node" status
 echo
 echo "stop the cluster with: bash scripts/run.sh stop"
