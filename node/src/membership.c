@@ -1,0 +1,871 @@
+/*
+ * membership.c
+ *		Gossip, failure detection and ring adoption (see membership.h).
+ *
+ * Members live in an array of pointers so that a dyn_member * handed to a
+ * coordinator or a peer callback stays valid for the life of the node
+ * (members are never removed yet: removal is the admin work still to come).
+ *
+ * The ring is the source of addresses: every ring member becomes a
+ * dyn_member at once, with an optimistic "up" and a first heartbeat taken
+ * as just heard, so a node that restarts with its stored ring talks to its
+ * old peers straight away and judges them by the detector like any other.
+ */
+#include "membership.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define META_RING	"ring"
+
+static uint64_t ms_mono_ms(void);
+static uint64_t ms_wall_ms(void);
+static uint64_t ms_random(dyn_membership *ms);
+static dyn_member *member_add(dyn_membership *ms, dyn_slice id, dyn_slice address,
+							  dyn_slice zone);
+static void member_set_address(dyn_member *m, dyn_slice address);
+static dyn_peer *member_peer(dyn_member *m);
+static void member_mark(dyn_member *m, bool up, const char *why);
+static void member_on_peer_fail(void *owner, dyn_peer *p, int status);
+static int	ring_sync_members(dyn_membership *ms);
+static int	ring_store(dyn_membership *ms);
+static int	ring_adopt(dyn_membership *ms, dyn_ring *incoming);
+static int	ring_consider(dyn_membership *ms, dyn_slice bytes);
+static int	ring_ensure_self(dyn_membership *ms);
+static void view_encode(dyn_membership *ms, uint8_t type, uint32_t reqid,
+						bool local_status, dyn_buf *out);
+static int	view_merge(dyn_membership *ms, dyn_slice body);
+static void gossip_to(dyn_membership *ms, dyn_member *m);
+static void gossip_to_seed(dyn_membership *ms, int i);
+static void gossip_on_reply(void *arg, int status, const dyn_frame *reply);
+static void gossip_on_timer(uv_timer_t *t);
+static void detect_on_timer(uv_timer_t *t);
+static void parse_seeds(dyn_membership *ms, const char *seeds);
+
+
+/* --------------------------------------------------------------- helpers */
+
+static uint64_t
+ms_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* Wall clock: a generation must beat the one before a restart or reboot. */
+static uint64_t
+ms_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* xorshift64: which peer to gossip with (no global state, no libc rand). */
+static uint64_t
+ms_random(dyn_membership *ms)
+{
+	ms->rng ^= ms->rng << 13;
+	ms->rng ^= ms->rng >> 7;
+	ms->rng ^= ms->rng << 17;
+	return ms->rng;
+}
+
+/* Copy a slice into a fixed buffer of size cap (cut to fit, NUL-ended). */
+static void
+copy_str(char *dst, size_t cap, dyn_slice s)
+{
+	size_t		n = s.len < cap - 1 ? s.len : cap - 1;
+
+	if (n > 0)
+		memcpy(dst, s.ptr, n);
+	dst[n] = '\0';
+}
+
+
+/* --------------------------------------------------------------- members */
+
+/* A new member, optimistically up; NULL when out of memory. */
+static dyn_member *
+member_add(dyn_membership *ms, dyn_slice id, dyn_slice address, dyn_slice zone)
+{
+	dyn_member *m;
+
+	if (ms->nmembers == ms->cap)
+	{
+		size_t		cap = ms->cap ? ms->cap * 2 : 8;
+		dyn_member **a = realloc(ms->members, cap * sizeof(*a));
+
+		if (a == NULL)
+			return NULL;
+		ms->members = a;
+		ms->cap = cap;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	copy_str(m->id, sizeof(m->id), id);
+	copy_str(m->address, sizeof(m->address), address);
+	copy_str(m->zone, sizeof(m->zone), zone);
+	m->ms = ms;
+	m->status = DYN_MEMBER_UP;
+	m->up = true;
+	m->changed_ms = ms_mono_ms();
+	dyn_phi_init(&m->phi);
+	dyn_phi_heartbeat(&m->phi, ms_mono_ms());
+	ms->members[ms->nmembers++] = m;
+	if (ms->nmembers > 1)
+		dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s at %s%s%s", m->id, m->address,
+				m->zone[0] ? " in zone " : "", m->zone);
+	return m;
+}
+
+/* A member moved (restarted on another port): follow it. */
+static void
+member_set_address(dyn_member *m, dyn_slice address)
+{
+	char		addr[sizeof(m->address)];
+
+	copy_str(addr, sizeof(addr), address);
+	if (addr[0] == '\0' || strcmp(addr, m->address) == 0)
+		return;
+	dyn_log(m->ms->cfg.log, DYN_LOG_INFO, "member %s moved from %s to %s",
+			m->id, m->address, addr);
+	strcpy(m->address, addr);
+	if (m->peer != NULL)
+		dyn_peer_set_address(m->peer, addr);
+}
+
+/* The member's connection, made at first use. */
+static dyn_peer *
+member_peer(dyn_member *m)
+{
+	dyn_membership *ms = m->ms;
+
+	if (m->peer == NULL && !m->self && !ms->stopping)
+	{
+		dyn_peer_config pc = {
+			.loop = ms->cfg.loop,
+			.log = ms->cfg.log,
+			.new_client = ms->cfg.new_client,
+			.new_client_arg = ms->cfg.new_client_arg,
+			.on_fail = member_on_peer_fail,
+			.owner = m,
+		};
+
+		m->peer = dyn_peer_new(&pc, m->id, m->address);
+	}
+	return m->peer;
+}
+
+/* Flip the local verdict, say so, and tell the node when a member is back. */
+static void
+member_mark(dyn_member *m, bool up, const char *why)
+{
+	dyn_membership *ms = m->ms;
+
+	if (m->up == up)
+		return;
+	m->up = up;
+	m->changed_ms = ms_mono_ms();
+	dyn_log(ms->cfg.log, up ? DYN_LOG_INFO : DYN_LOG_WARNING, "member %s at %s is %s (%s)",
+			m->id, m->address, up ? "up" : "down", why);
+	if (up && ms->cfg.on_up != NULL)
+		ms->cfg.on_up(ms->cfg.on_up_arg, m);
+}
+
+/* A request to m timed out or its connection failed: more suspicion. */
+static void
+member_on_peer_fail(void *owner, dyn_peer *p, int status)
+{
+	dyn_member *m = owner;
+
+	(void) p;
+	(void) status;
+	m->failures++;
+}
+
+dyn_peer *
+dyn_membership_peer(dyn_member *m)
+{
+	return member_peer(m);
+}
+
+dyn_member *
+dyn_membership_find(const dyn_membership *ms, dyn_slice id)
+{
+	for (size_t i = 0; i < ms->nmembers; i++)
+		if (dyn_slice_eq(dyn_slice_str(ms->members[i]->id), id))
+			return ms->members[i];
+	return NULL;
+}
+
+
+/* ------------------------------------------------------------------ ring */
+
+/*
+ * Make every ring member a dyn_member (following address changes) and
+ * rebuild the ring-index map the preference lists go through.
+ */
+static int
+ring_sync_members(dyn_membership *ms)
+{
+	dyn_member **map = NULL;
+
+	if (ms->ring.nmembers > 0)
+	{
+		map = calloc(ms->ring.nmembers, sizeof(*map));
+		if (map == NULL)
+			return DYN_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < ms->ring.nmembers; i++)
+	{
+		const dyn_ring_member *rm = &ms->ring.members[i];
+		dyn_slice	id = dyn_ring_member_id(rm);
+		dyn_member *m = dyn_membership_find(ms, id);
+
+		if (m == NULL)
+			m = member_add(ms, id, dyn_slice_str(rm->address), dyn_slice_str(rm->zone));
+		else if (!m->self)
+		{
+			member_set_address(m, dyn_slice_str(rm->address));
+			if (strcmp(m->zone, rm->zone) != 0)
+				copy_str(m->zone, sizeof(m->zone), dyn_slice_str(rm->zone));
+		}
+		if (m == NULL)
+		{
+			free(map);
+			return DYN_ERR_NOMEM;
+		}
+		map[i] = m;
+	}
+	free(ms->by_ring);
+	ms->by_ring = map;
+	dyn_buf_reset(&ms->ring_bytes);
+	dyn_ring_encode(&ms->ring, &ms->ring_bytes);
+	if (ms->ring_bytes.err)
+		return DYN_ERR_NOMEM;
+	ms->members[0]->ring_version = ms->ring.version;
+	return DYN_OK;
+}
+
+/* Keep the ring in the metadata namespace (a restart starts from it). */
+static int
+ring_store(dyn_membership *ms)
+{
+	int			rc = dyn_engine_put(ms->cfg.engine, DYN_NS_META, dyn_slice_str(META_RING),
+									dyn_buf_slice(&ms->ring_bytes));
+
+	if (rc != DYN_OK)
+		dyn_log(ms->cfg.log, DYN_LOG_ERROR, "could not store the ring: %s",
+				dyn_engine_errmsg(ms->cfg.engine));
+	return rc;
+}
+
+/* Take incoming (consumed: it is freed or swapped in) as our ring. */
+static int
+ring_adopt(dyn_membership *ms, dyn_ring *incoming)
+{
+	dyn_ring	old = ms->ring;
+	int			rc;
+
+	ms->ring = *incoming;
+	*incoming = old;
+	dyn_ring_free(incoming);
+	if ((rc = ring_sync_members(ms)) != DYN_OK)
+		return rc;
+	ms->ring_changes++;
+	dyn_log(ms->cfg.log, DYN_LOG_INFO, "ring version %llu: %u members, %u partitions here",
+			(unsigned long long) ms->ring.version, ms->ring.nmembers,
+			dyn_membership_owned(ms));
+	(void) ring_store(ms);
+	return ring_ensure_self(ms);
+}
+
+/*
+ * A ring arrived by gossip: adopt it if it is newer than ours (version,
+ * then bytes).  A ring of another Q or N is a different cluster: ignored
+ * with a warning.
+ */
+static int
+ring_consider(dyn_membership *ms, dyn_slice bytes)
+{
+	dyn_ring	r;
+	int			rc;
+	int			cmp;
+
+	if (bytes.len == 0)
+		return DYN_OK;
+	if (ms->ring.nmembers > 0 && dyn_slice_eq(bytes, dyn_buf_slice(&ms->ring_bytes)))
+		return DYN_OK;
+	if ((rc = dyn_ring_init(&r, ms->cfg.q, ms->cfg.n)) != DYN_OK ||
+		(rc = dyn_ring_decode(bytes, &r)) != DYN_OK)
+	{
+		dyn_ring_free(&r);
+		return rc;
+	}
+	if (r.nmembers == 0)
+	{
+		dyn_ring_free(&r);
+		return DYN_OK;
+	}
+	if (r.q != ms->cfg.q)
+	{
+		dyn_log(ms->cfg.log, DYN_LOG_WARNING,
+				"ignoring a ring of %u partitions: this node has %u", r.q, ms->cfg.q);
+		dyn_ring_free(&r);
+		return DYN_OK;
+	}
+	if (ms->ring.nmembers == 0 || r.version > ms->ring.version)
+		cmp = 1;
+	else if (r.version < ms->ring.version)
+		cmp = -1;
+	else
+		cmp = dyn_slice_cmp(bytes, dyn_buf_slice(&ms->ring_bytes));
+	if (cmp <= 0)
+	{
+		dyn_ring_free(&r);
+		return DYN_OK;
+	}
+	return ring_adopt(ms, &r);
+}
+
+/*
+ * Put this node in the ring if it is not there (first join, a concurrent
+ * join that lost, a ring that lost our address change).
+ */
+static int
+ring_ensure_self(dyn_membership *ms)
+{
+	dyn_member *self = ms->members[0];
+	int			ix;
+	int			rc;
+
+	if (ms->ring.nmembers == 0)
+		return DYN_OK;			/* joining: wait for a seed's ring */
+	ix = dyn_ring_member_index(&ms->ring, dyn_slice_str(self->id));
+	if (ix >= 0 && strcmp(ms->ring.members[ix].address, self->address) == 0)
+		return DYN_OK;
+	rc = dyn_ring_add_member(&ms->ring, dyn_slice_str(self->id),
+							 dyn_slice_str(self->address), dyn_slice_str(self->zone));
+	if (rc != DYN_OK)
+	{
+		dyn_log(ms->cfg.log, DYN_LOG_ERROR, "could not add this node to the ring: %s%s",
+				dyn_strerror(rc), rc == DYN_ERR_INVAL ?
+				" (the ring has this id in another zone)" : "");
+		return rc;
+	}
+	if ((rc = ring_sync_members(ms)) != DYN_OK)
+		return rc;
+	ms->ring_changes++;
+	dyn_log(ms->cfg.log, DYN_LOG_INFO, "%s the ring: version %llu, %u members, "
+			"%u partitions here", ix >= 0 ? "updated our address in" : "joined",
+			(unsigned long long) ms->ring.version, ms->ring.nmembers,
+			dyn_membership_owned(ms));
+	return ring_store(ms);
+}
+
+
+/* ----------------------------------------------------------------- views */
+
+/*
+ * Our view as a frame.  local_status (RING_REPLY) gives our up/down
+ * verdict per member instead of what each member says of itself.
+ */
+static void
+view_encode(dyn_membership *ms, uint8_t type, uint32_t reqid, bool local_status,
+			dyn_buf *out)
+{
+	size_t		start = dyn_view_begin(out, type, reqid);
+	uint16_t	count = 0;
+
+	for (size_t i = 0; i < ms->nmembers && count < UINT16_MAX; i++)
+	{
+		const dyn_member *m = ms->members[i];
+		dyn_member_entry e = {
+			.id = dyn_slice_str(m->id),
+			.address = dyn_slice_str(m->address),
+			.zone = dyn_slice_str(m->zone),
+			.status = local_status ? (dyn_member_up(m) ? DYN_MEMBER_UP : DYN_MEMBER_DOWN)
+			: m->status,
+			.generation = m->generation,
+			.heartbeat = m->heartbeat,
+			.ring_version = m->ring_version,
+		};
+
+		dyn_view_add(out, &e);
+		count++;
+	}
+	dyn_view_end(out, start, count, dyn_buf_slice(&ms->ring_bytes));
+}
+
+/*
+ * Merge a received view: the ring first (it may bring members and
+ * addresses), then each member by (generation, heartbeat).  A fresher
+ * heartbeat is what the failure detector feeds on.
+ */
+static int
+view_merge(dyn_membership *ms, dyn_slice body)
+{
+	dyn_view_msg msg;
+	dyn_reader	r;
+	uint64_t	now = ms_mono_ms();
+	int			rc;
+
+	if ((rc = dyn_view_decode(body, &msg)) != DYN_OK)
+		return rc;
+	if ((rc = ring_consider(ms, msg.ring)) != DYN_OK && rc != DYN_ERR_NOMEM)
+		return rc;
+	dyn_reader_init(&r, msg.members);
+	for (uint16_t i = 0; i < msg.count; i++)
+	{
+		dyn_member_entry e;
+		dyn_member *m;
+
+		if (dyn_view_next(&r, &e) != DYN_OK)
+			return DYN_ERR_PROTO;
+		if (e.address.len > DYN_RING_ADDRESS_MAX || e.zone.len > DYN_RING_ZONE_MAX)
+			continue;
+		m = dyn_membership_find(ms, e.id);
+		if (m != NULL && m->self)
+			continue;
+		if (m == NULL)
+		{
+			if (e.generation == 0)
+				continue;		/* a member nobody has heard from yet */
+			if ((m = member_add(ms, e.id, e.address, e.zone)) == NULL)
+				return DYN_ERR_NOMEM;
+		}
+		if (e.generation < m->generation ||
+			(e.generation == m->generation && e.heartbeat <= m->heartbeat))
+			continue;
+		if (e.generation != m->generation)
+		{
+			if (m->generation != 0)
+				dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s restarted", m->id);
+			dyn_phi_init(&m->phi);	/* a new incarnation: a new rhythm */
+		}
+		member_set_address(m, e.address);
+		m->status = e.status;
+		m->generation = e.generation;
+		m->heartbeat = e.heartbeat;
+		m->ring_version = e.ring_version;
+		m->failures = 0;
+		dyn_phi_heartbeat(&m->phi, now);
+		member_mark(m, true, "fresh heartbeat");
+	}
+	ms->gossip_received++;
+	return DYN_OK;
+}
+
+int
+dyn_membership_on_gossip(dyn_membership *ms, dyn_slice body, uint32_t reqid, dyn_buf *out)
+{
+	int			rc = view_merge(ms, body);
+
+	if (rc == DYN_ERR_PROTO)
+		return rc;
+	view_encode(ms, DYN_MSG_GOSSIP_REPLY, reqid, false, out);
+	return DYN_OK;
+}
+
+void
+dyn_membership_ring_reply(dyn_membership *ms, uint32_t reqid, dyn_buf *out)
+{
+	view_encode(ms, DYN_MSG_RING_REPLY, reqid, true, out);
+}
+
+
+/* ---------------------------------------------------------------- gossip */
+
+/* One push-pull exchange with m. */
+static void
+gossip_to(dyn_membership *ms, dyn_member *m)
+{
+	dyn_peer   *p = member_peer(m);
+	dyn_slice	body;
+
+	if (p == NULL)
+		return;
+	dyn_buf_reset(&ms->scratch);
+	view_encode(ms, DYN_MSG_GOSSIP, 0, false, &ms->scratch);
+	if (ms->scratch.err)
+		return;
+	body.ptr = ms->scratch.data + DYN_FRAME_HEADER_LEN;
+	body.len = ms->scratch.len - DYN_FRAME_HEADER_LEN;
+	if (dyn_peer_send(p, DYN_MSG_GOSSIP, body, DYN_GOSSIP_TIMEOUT_MS,
+					  gossip_on_reply, ms) == DYN_OK)
+		ms->gossip_sent++;
+}
+
+/* A seed we have no id for yet: its own connection, by address. */
+static void
+gossip_to_seed(dyn_membership *ms, int i)
+{
+	dyn_slice	body;
+
+	if (ms->seed_peers[i] == NULL)
+	{
+		dyn_peer_config pc = {
+			.loop = ms->cfg.loop,
+			.log = ms->cfg.log,
+			.new_client = ms->cfg.new_client,
+			.new_client_arg = ms->cfg.new_client_arg,
+		};
+
+		ms->seed_peers[i] = dyn_peer_new(&pc, "seed", ms->seeds[i]);
+		if (ms->seed_peers[i] == NULL)
+			return;
+	}
+	dyn_buf_reset(&ms->scratch);
+	view_encode(ms, DYN_MSG_GOSSIP, 0, false, &ms->scratch);
+	if (ms->scratch.err)
+		return;
+	body.ptr = ms->scratch.data + DYN_FRAME_HEADER_LEN;
+	body.len = ms->scratch.len - DYN_FRAME_HEADER_LEN;
+	(void) dyn_peer_send(ms->seed_peers[i], DYN_MSG_GOSSIP, body, DYN_GOSSIP_TIMEOUT_MS,
+						 gossip_on_reply, ms);
+}
+
+/* The other side's view: merge it (failures are the detector's business). */
+static void
+gossip_on_reply(void *arg, int status, const dyn_frame *reply)
+{
+	dyn_membership *ms = arg;
+
+	if (status != DYN_OK || ms->stopping)
+		return;
+	if (reply->type != DYN_MSG_GOSSIP_REPLY)
+		return;					/* an error frame: the peer refused, nothing to merge */
+	if (view_merge(ms, reply->body) == DYN_ERR_PROTO)
+		dyn_log(ms->cfg.log, DYN_LOG_WARNING, "malformed gossip reply ignored");
+}
+
+/*
+ * Every second: beat, then gossip with one random member (a random live
+ * one as well when the first pick is down, so a node that is alone in
+ * thinking others dead still hears from the living), and with the seeds
+ * while this node is not in the ring.
+ */
+static void
+gossip_on_timer(uv_timer_t *t)
+{
+	dyn_membership *ms = t->data;
+	dyn_member *self = ms->members[0];
+	size_t		others = ms->nmembers - 1;
+
+	self->heartbeat++;
+	self->ring_version = ms->ring.version;
+	if (dyn_ring_member_index(&ms->ring, dyn_slice_str(self->id)) < 0)
+		for (int i = 0; i < ms->nseeds; i++)
+			gossip_to_seed(ms, i);
+	if (others == 0)
+		return;
+	{
+		dyn_member *pick = ms->members[1 + ms_random(ms) % others];
+		size_t		live = 0;
+
+		gossip_to(ms, pick);
+		if (pick->up)
+			return;
+		for (size_t i = 1; i < ms->nmembers; i++)
+			live += ms->members[i]->up;
+		if (live == 0)
+			return;
+		live = ms_random(ms) % live;
+		for (size_t i = 1; i < ms->nmembers; i++)
+			if (ms->members[i]->up && live-- == 0)
+			{
+				gossip_to(ms, ms->members[i]);
+				break;
+			}
+	}
+}
+
+/*
+ * The detector: a member is down when its phi passes the threshold, or
+ * when requests to it keep failing and its heartbeat is late as well.
+ */
+static void
+detect_on_timer(uv_timer_t *t)
+{
+	dyn_membership *ms = t->data;
+	uint64_t	now = ms_mono_ms();
+
+	for (size_t i = 1; i < ms->nmembers; i++)
+	{
+		dyn_member *m = ms->members[i];
+		double		phi;
+		char		why[96];
+
+		if (!m->up)
+			continue;
+		phi = dyn_phi_value(&m->phi, now);
+		if (phi > DYN_PHI_THRESHOLD || (m->failures >= 2 && phi > 1.0))
+		{
+			snprintf(why, sizeof(why), "phi %.1f, %d failed requests", phi, m->failures);
+			member_mark(m, false, why);
+		}
+	}
+}
+
+
+/* ----------------------------------------------------------------- start */
+
+/* "a:1,b:2" into ms->seeds, skipping this node's own address. */
+static void
+parse_seeds(dyn_membership *ms, const char *seeds)
+{
+	const char *p = seeds;
+
+	while (p != NULL && *p != '\0' && ms->nseeds < DYN_SEEDS_MAX)
+	{
+		const char *comma = strchr(p, ',');
+		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
+
+		if (len > 0 && len <= DYN_RING_ADDRESS_MAX &&
+			!(strlen(ms->cfg.address) == len && strncmp(p, ms->cfg.address, len) == 0))
+		{
+			memcpy(ms->seeds[ms->nseeds], p, len);
+			ms->seeds[ms->nseeds][len] = '\0';
+			ms->nseeds++;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+}
+
+/*
+ * Load the stored ring (or found one: a node without seeds and without a
+ * ring is a new cluster of one), then start the timers.  The first gossip
+ * round runs at once, so a restarted node is seen up within moments.
+ */
+int
+dyn_membership_start(dyn_membership *ms, const dyn_membership_config *cfg,
+					 char *err, size_t errlen)
+{
+	dyn_member *self;
+	dyn_buf		stored;
+	int			rc;
+
+	memset(ms, 0, sizeof(*ms));
+	ms->cfg = *cfg;
+	dyn_buf_init(&ms->ring_bytes);
+	dyn_buf_init(&ms->scratch);
+	ms->rng = ms_wall_ms() ^ ((uint64_t) (uintptr_t) ms << 16) ^ 0x9e3779b97f4a7c15ULL;
+	if (ms->rng == 0)
+		ms->rng = 1;
+	parse_seeds(ms, cfg->seeds);
+	if ((rc = dyn_ring_init(&ms->ring, cfg->q, cfg->n)) != DYN_OK)
+	{
+		snprintf(err, errlen, "cannot make a ring of %u partitions and n=%u", cfg->q, cfg->n);
+		return rc;
+	}
+	self = member_add(ms, dyn_slice_str(cfg->id), dyn_slice_str(cfg->address),
+					  dyn_slice_str(cfg->zone));
+	if (self == NULL)
+	{
+		snprintf(err, errlen, "out of memory");
+		return DYN_ERR_NOMEM;
+	}
+	self->self = true;
+	self->generation = ms_wall_ms();
+
+	dyn_buf_init(&stored);
+	rc = dyn_engine_get(cfg->engine, DYN_NS_META, dyn_slice_str(META_RING), &stored);
+	if (rc == DYN_OK)
+	{
+		dyn_ring	r;
+
+		if ((rc = dyn_ring_init(&r, cfg->q, cfg->n)) == DYN_OK)
+			rc = dyn_ring_decode(dyn_buf_slice(&stored), &r);
+		if (rc == DYN_OK && r.q != cfg->q)
+			rc = DYN_ERR_INVAL;
+		if (rc != DYN_OK)
+		{
+			dyn_ring_free(&r);
+			dyn_buf_free(&stored);
+			snprintf(err, errlen, "the stored ring is unreadable or of another cluster (%s)",
+					 dyn_strerror(rc));
+			return rc;
+		}
+		dyn_ring_free(&ms->ring);
+		ms->ring = r;
+		if (ms->ring.n != cfg->n)
+			dyn_log(cfg->log, DYN_LOG_WARNING, "the cluster's n is %u; --n %u is ignored",
+					ms->ring.n, cfg->n);
+	}
+	else if (rc != DYN_ERR_NOTFOUND)
+	{
+		dyn_buf_free(&stored);
+		snprintf(err, errlen, "could not read the stored ring: %s",
+				 dyn_engine_errmsg(cfg->engine));
+		return rc;
+	}
+	dyn_buf_free(&stored);
+
+	if (ms->ring.nmembers == 0 && ms->nseeds == 0)
+	{
+		/* a new cluster of one */
+		rc = dyn_ring_add_member(&ms->ring, dyn_slice_str(cfg->id),
+								 dyn_slice_str(cfg->address), dyn_slice_str(cfg->zone));
+		if (rc == DYN_OK && (rc = ring_sync_members(ms)) == DYN_OK)
+			rc = ring_store(ms);
+	}
+	else if ((rc = ring_sync_members(ms)) == DYN_OK)
+		rc = ring_ensure_self(ms);
+	if (rc != DYN_OK)
+	{
+		snprintf(err, errlen, "could not set up the ring: %s", dyn_strerror(rc));
+		return rc;
+	}
+	if (ms->ring.nmembers == 0)
+		dyn_log(cfg->log, DYN_LOG_INFO, "joining through %d seed%s", ms->nseeds,
+				ms->nseeds == 1 ? "" : "s");
+
+	uv_timer_init(cfg->loop, &ms->gossip_timer);
+	uv_timer_init(cfg->loop, &ms->detect_timer);
+	ms->gossip_timer.data = ms;
+	ms->detect_timer.data = ms;
+	ms->timers = true;
+	uv_timer_start(&ms->gossip_timer, gossip_on_timer, 0, DYN_GOSSIP_INTERVAL_MS);
+	uv_timer_start(&ms->detect_timer, detect_on_timer, DYN_DETECT_INTERVAL_MS,
+				   DYN_DETECT_INTERVAL_MS);
+	/* tell every known member at once that we are (back) up */
+	for (size_t i = 1; i < ms->nmembers; i++)
+		gossip_to(ms, ms->members[i]);
+	return DYN_OK;
+}
+
+/* Stop gossiping and close every connection; callbacks see CLOSED. */
+void
+dyn_membership_stop(dyn_membership *ms)
+{
+	if (ms->stopping)
+		return;
+	ms->stopping = true;
+	if (ms->timers)
+	{
+		uv_close((uv_handle_t *) &ms->gossip_timer, NULL);
+		uv_close((uv_handle_t *) &ms->detect_timer, NULL);
+	}
+	for (size_t i = 0; i < ms->nmembers; i++)
+	{
+		dyn_peer_close(ms->members[i]->peer);
+		ms->members[i]->peer = NULL;
+	}
+	for (int i = 0; i < ms->nseeds; i++)
+	{
+		dyn_peer_close(ms->seed_peers[i]);
+		ms->seed_peers[i] = NULL;
+	}
+}
+
+void
+dyn_membership_free(dyn_membership *ms)
+{
+	for (size_t i = 0; i < ms->nmembers; i++)
+		free(ms->members[i]);
+	free(ms->members);
+	free(ms->by_ring);
+	ms->members = NULL;
+	ms->by_ring = NULL;
+	ms->nmembers = 0;
+	dyn_ring_free(&ms->ring);
+	dyn_buf_free(&ms->ring_bytes);
+	dyn_buf_free(&ms->scratch);
+}
+
+
+/* --------------------------------------------------------------- lookups */
+
+bool
+dyn_membership_ready(const dyn_membership *ms)
+{
+	return ms->ring.nmembers > 0;
+}
+
+int
+dyn_membership_n(const dyn_membership *ms)
+{
+	return (int) ms->ring.n;
+}
+
+/* N, or fewer while the ring has fewer members (1 while joining). */
+int
+dyn_membership_replicas(const dyn_membership *ms)
+{
+	uint32_t	n = ms->ring.n;
+
+	if (ms->ring.nmembers < n)
+		n = ms->ring.nmembers;
+	return n == 0 ? 1 : (int) n;
+}
+
+int
+dyn_membership_preflist(dyn_membership *ms, dyn_slice bucket, dyn_slice key,
+						dyn_member **out, size_t max, int *owners)
+{
+	uint32_t	ix[DYN_RING_MEMBERS_MAX];
+	int			count;
+
+	*owners = 0;
+	if (ms->ring.nmembers == 0 || ms->by_ring == NULL)
+		return 0;
+	if (max > DYN_RING_MEMBERS_MAX)
+		max = DYN_RING_MEMBERS_MAX;
+	count = dyn_ring_preflist_key(&ms->ring, bucket, key, ix, max);
+	if (count < 0)
+		return 0;
+	for (int i = 0; i < count; i++)
+		out[i] = ms->by_ring[ix[i]];
+	*owners = (int) (ms->ring.n < ms->ring.nmembers ? ms->ring.n : ms->ring.nmembers);
+	if (*owners > count)
+		*owners = count;
+	return count;
+}
+
+uint32_t
+dyn_membership_owned(const dyn_membership *ms)
+{
+	int			ix = dyn_ring_member_index(&ms->ring, dyn_slice_str(ms->members[0]->id));
+
+	return ix < 0 ? 0 : ms->ring.members[ix].owned;
+}
+
+/* The members part of STATUS, and the ring version. */
+void
+dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out)
+{
+	uint64_t	now = ms_mono_ms();
+
+	dyn_buf_printf(out, "\"ring_version\":%llu,\"ring_members\":%u,\"members\":[",
+				   (unsigned long long) ms->ring.version, ms->ring.nmembers);
+	for (size_t i = 0; i < ms->nmembers; i++)
+	{
+		const dyn_member *m = ms->members[i];
+		int			rix = dyn_ring_member_index(&ms->ring, dyn_slice_str(m->id));
+
+		dyn_buf_printf(out, "%s{\"id\":", i ? "," : "");
+		dyn_buf_put_json_string(out, dyn_slice_str(m->id));
+		dyn_buf_printf(out, ",\"address\":");
+		dyn_buf_put_json_string(out, dyn_slice_str(m->address));
+		dyn_buf_printf(out, ",\"zone\":");
+		dyn_buf_put_json_string(out, dyn_slice_str(m->zone));
+		dyn_buf_printf(out, ",\"status\":\"%s\",\"self\":%s,\"phi\":%.2f,"
+					   "\"generation\":%llu,\"heartbeat\":%llu,\"ring_version\":%llu,"
+					   "\"partitions\":%u,\"since_ms\":%llu}",
+					   dyn_member_up(m) ? "up" : "down", m->self ? "true" : "false",
+					   m->self ? 0.0 : dyn_phi_value(&m->phi, now),
+					   (unsigned long long) (m->self ? ms->members[0]->generation : m->generation),
+					   (unsigned long long) m->heartbeat,
+					   (unsigned long long) m->ring_version,
+					   rix < 0 ? 0 : ms->ring.members[rix].owned,
+					   (unsigned long long) (now - m->changed_ms));
+	}
+	dyn_buf_printf(out, "]");
+}

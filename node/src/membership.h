@@ -1,0 +1,167 @@
+/*
+ * membership.h
+ *		Who is in the cluster, who is alive, and the ring: gossip, the
+ *		phi-accrual failure detector and ring adoption for one dynamod.
+ *
+ * Every node gossips its view (per member: id, address, zone, status,
+ * generation, heartbeat, ring version) and its ring to one random live peer
+ * every second, push-pull: the reply carries the receiver's view, so one
+ * exchange updates both.  Views merge per member by (generation, heartbeat):
+ * the generation is the member's start time, so a restarted node's fresh
+ * counter beats its old one.  Rings merge by (version, encoding bytes): the
+ * higher version wins and equal versions are ordered by their bytes, which
+ * every node compares the same way.
+ *
+ * Liveness is local: a member is up while the phi of its heartbeat arrivals
+ * stays under DYN_PHI_THRESHOLD, and down past it -- or sooner, when
+ * requests to it time out or its connections are refused (two failures
+ * since its last heartbeat, with phi above 1).  A fresher heartbeat brings
+ * it back up at once.  No leader, no central monitor.
+ *
+ * Joining: a node started with --seeds and no ring of its own gossips to the
+ * seeds; the first ring it receives it adopts, adds itself with
+ * dyn_ring_add_member (which bumps the version) and gossips that.  Whenever
+ * it adopts a ring that lacks it (two nodes joined concurrently from the
+ * same version and the other's ring won the tie), it adds itself again.
+ * Ownership moves at once: the data of the partitions it takes over is not
+ * transferred yet (that is the handoff/anti-entropy work).
+ *
+ * The ring is kept in the metadata namespace, so a restarted node knows its
+ * peers without seeds.
+ */
+#ifndef DYNAMOD_MEMBERSHIP_H
+#define DYNAMOD_MEMBERSHIP_H
+
+#include <uv.h>
+
+#include "dynamo/phi.h"
+#include "dynamo/ring.h"
+#include "engine.h"
+#include "log.h"
+#include "peer.h"
+
+#define DYN_GOSSIP_INTERVAL_MS	1000
+/* Deadline of a gossip exchange; past it the peer is suspected. */
+#define DYN_GOSSIP_TIMEOUT_MS	1000
+/* How often every member's phi is recomputed. */
+#define DYN_DETECT_INTERVAL_MS	100
+#define DYN_SEEDS_MAX			16
+
+typedef struct dyn_membership dyn_membership;
+
+/* One node as this node sees it: gossiped state plus local judgment. */
+typedef struct dyn_member
+{
+	char		id[DYN_NODE_ID_MAX + 1];
+	char		address[DYN_RING_ADDRESS_MAX + 1];
+	char		zone[DYN_RING_ZONE_MAX + 1];
+	bool		self;
+	/* gossiped: what the member says about itself */
+	uint8_t		status;			/* DYN_MEMBER_UP or DYN_MEMBER_LEAVING */
+	uint64_t	generation;
+	uint64_t	heartbeat;
+	uint64_t	ring_version;
+	/* local judgment */
+	bool		up;
+	dyn_phi		phi;
+	int			failures;		/* failed requests since the last heartbeat */
+	uint64_t	changed_ms;		/* when up last flipped (monotonic) */
+	dyn_peer   *peer;			/* the connection to it (NULL for self) */
+	dyn_membership *ms;
+} dyn_member;
+
+/* What the node gives its membership. */
+typedef struct dyn_membership_config
+{
+	uv_loop_t  *loop;
+	const dyn_logger *log;
+	dyn_engine *engine;			/* where the ring is kept */
+	const char *id;
+	const char *address;
+	const char *zone;
+	const char *seeds;			/* comma-separated addresses, "" for none */
+	uint32_t	q;
+	uint32_t	n;
+	dyn_client *(*new_client) (void *arg);	/* node-to-node clients */
+	void	   *new_client_arg;
+	/* a member was seen coming back up (hinted handoff starts) */
+	void		(*on_up) (void *arg, dyn_member *m);
+	void	   *on_up_arg;
+} dyn_membership_config;
+
+/* The membership of one node. */
+struct dyn_membership
+{
+	dyn_membership_config cfg;
+	dyn_member **members;		/* members[0] is this node; pointers stay put */
+	size_t		nmembers;
+	size_t		cap;
+	dyn_member **by_ring;		/* ring member index -> member */
+	dyn_ring	ring;
+	dyn_buf		ring_bytes;		/* the ring, encoded (gossip, compare, store) */
+	char		seeds[DYN_SEEDS_MAX][DYN_RING_ADDRESS_MAX + 1];
+	dyn_peer   *seed_peers[DYN_SEEDS_MAX];
+	int			nseeds;
+	uv_timer_t	gossip_timer;
+	uv_timer_t	detect_timer;
+	bool		timers;
+	bool		stopping;
+	uint64_t	rng;			/* xorshift state for peer choice */
+	dyn_buf		scratch;
+	uint64_t	gossip_sent;
+	uint64_t	gossip_received;
+	uint64_t	ring_changes;
+};
+
+/* Load or found the ring, start gossip and detection.  err on failure. */
+int			dyn_membership_start(dyn_membership *ms, const dyn_membership_config *cfg,
+								 char *err, size_t errlen);
+/* Stop the timers and close every peer connection (node shutdown). */
+void		dyn_membership_stop(dyn_membership *ms);
+/* Free what is left once the loop has ended. */
+void		dyn_membership_free(dyn_membership *ms);
+
+/*
+ * A GOSSIP request arrived (body of the frame): merge it and append the
+ * GOSSIP_REPLY (our view after the merge) to out.  DYN_ERR_PROTO for a
+ * malformed view or ring: the caller closes the connection.
+ */
+int			dyn_membership_on_gossip(dyn_membership *ms, dyn_slice body, uint32_t reqid,
+									 dyn_buf *out);
+/* Append a RING_REPLY: the ring and every member with our up/down verdict. */
+void		dyn_membership_ring_reply(dyn_membership *ms, uint32_t reqid, dyn_buf *out);
+
+/* The member with this id, or NULL. */
+dyn_member *dyn_membership_find(const dyn_membership *ms, dyn_slice id);
+/* Whether the ring holds members yet (a joining node's does not). */
+bool		dyn_membership_ready(const dyn_membership *ms);
+/* The cluster's replication factor (the ring's N, capped by its members). */
+int			dyn_membership_replicas(const dyn_membership *ms);
+/* The ring's N. */
+int			dyn_membership_n(const dyn_membership *ms);
+
+/*
+ * The extended preference list of bucket/key as members, into out[0..max):
+ * the first *owners are the key's preference list (its N replicas), the
+ * rest the stand-ins in order.  Returns the count (0 while not ready).
+ */
+int			dyn_membership_preflist(dyn_membership *ms, dyn_slice bucket, dyn_slice key,
+									dyn_member **out, size_t max, int *owners);
+
+/* The connection to m (made at first use); NULL for this node itself. */
+dyn_peer   *dyn_membership_peer(dyn_member *m);
+
+/* Partitions of the ring this node owns. */
+uint32_t	dyn_membership_owned(const dyn_membership *ms);
+
+/* Append "members":[...],"ring_version":V (no braces) for STATUS. */
+void		dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out);
+
+/* The failure detector's verdict; this node is always up. */
+static inline bool
+dyn_member_up(const dyn_member *m)
+{
+	return m->self || m->up;
+}
+
+#endif							/* DYNAMOD_MEMBERSHIP_H */

@@ -1,0 +1,511 @@
+/*
+ * peer.c
+ *		One outgoing connection to another node (see peer.h).
+ *
+ * Requests are remembered in an open-addressing table keyed by request id
+ * (linear probing, backward-shift deletion), so replies that come back in
+ * any order are matched in O(1); the table is bounded (DYN_PEER_MAX_PENDING)
+ * and a full table refuses new requests instead of queueing them.
+ *
+ * Deadlines: one repeating uv_timer per peer sweeps the table while
+ * anything is outstanding; the same timer, started with a zero timeout,
+ * delivers failures that were decided inside dyn_peer_send (a peer that just
+ * refused a connection is not retried for DYN_PEER_RETRY_MS), which keeps
+ * the promise that callbacks never run inside dyn_peer_send.
+ *
+ * Writes are batched per loop iteration: dyn_peer_send only appends to the
+ * client's output and asks the poll handle for writability, so every request
+ * queued in one iteration leaves in one send().
+ */
+#include "peer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Slots of the request table: twice the bound keeps probe chains short. */
+#define PEER_SLOTS			(2 * DYN_PEER_MAX_PENDING)
+/* How often outstanding requests are checked against their deadlines. */
+#define PEER_SWEEP_MS		50
+/* After a failed connection, how long new requests fail without retrying. */
+#define DYN_PEER_RETRY_MS	100
+
+/* One outstanding request; reqid 0 marks a free slot. */
+typedef struct peer_slot
+{
+	uint32_t	reqid;
+	int			failed;			/* a failure decided already, delivered by the sweep */
+	uint64_t	deadline_ms;
+	dyn_peer_cb cb;
+	void	   *arg;
+} peer_slot;
+
+/* The connection to one node and its outstanding requests. */
+struct dyn_peer
+{
+	dyn_peer_config cfg;
+	char		id[64];
+	char		address[256];
+	dyn_client *client;
+	uv_poll_t  *poll;			/* NULL while there is no socket */
+	int			poll_events;
+	uv_timer_t	sweep;
+	bool		sweeping;
+	peer_slot  *slots;
+	size_t		outstanding;
+	uint32_t	next_fake_reqid;	/* ids for requests failed before sending */
+	uint64_t	retry_after_ms;
+	bool		closing;
+};
+
+static uint64_t peer_now_ms(void);
+static size_t slot_home(uint32_t reqid);
+static peer_slot *slot_find(dyn_peer *p, uint32_t reqid);
+static peer_slot *slot_insert(dyn_peer *p, uint32_t reqid);
+static void slot_remove(dyn_peer *p, peer_slot *s);
+static void peer_connect(dyn_peer *p);
+static void peer_drop_socket(dyn_peer *p);
+static void peer_broken(dyn_peer *p, int status);
+static void peer_update_poll(dyn_peer *p);
+static void peer_on_poll(uv_poll_t *h, int status, int events);
+static void peer_on_poll_close(uv_handle_t *h);
+static void peer_dispatch_replies(dyn_peer *p);
+static void peer_arm_sweep(dyn_peer *p, uint64_t timeout);
+static void peer_on_sweep(uv_timer_t *t);
+static void peer_on_timer_close(uv_handle_t *h);
+static void peer_fail_all(dyn_peer *p, int status);
+
+/* A peer that will connect to address at its first request. */
+dyn_peer *
+dyn_peer_new(const dyn_peer_config *cfg, const char *id, const char *address)
+{
+	dyn_peer   *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->slots = calloc(PEER_SLOTS, sizeof(peer_slot));
+	if (p->slots == NULL)
+	{
+		free(p);
+		return NULL;
+	}
+	p->cfg = *cfg;
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	snprintf(p->address, sizeof(p->address), "%s", address);
+	p->next_fake_reqid = 1;
+	uv_timer_init(cfg->loop, &p->sweep);
+	p->sweep.data = p;
+	return p;
+}
+
+const char *
+dyn_peer_address(const dyn_peer *p)
+{
+	return p->address;
+}
+
+/* A new address: drop the old connection (its requests fail) and move. */
+void
+dyn_peer_set_address(dyn_peer *p, const char *address)
+{
+	if (strcmp(p->address, address) == 0)
+		return;
+	snprintf(p->address, sizeof(p->address), "%s", address);
+	if (p->client != NULL)
+		peer_broken(p, DYN_ERR_IO);
+	p->retry_after_ms = 0;
+}
+
+size_t
+dyn_peer_outstanding(const dyn_peer *p)
+{
+	return p->outstanding;
+}
+
+static uint64_t
+peer_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+
+/* ------------------------------------------------------- request table */
+
+/* Where reqid's probe chain starts (ids are sequential: spread them). */
+static size_t
+slot_home(uint32_t reqid)
+{
+	return (size_t) ((reqid * 2654435761u) & (PEER_SLOTS - 1));
+}
+
+static peer_slot *
+slot_find(dyn_peer *p, uint32_t reqid)
+{
+	size_t		i = slot_home(reqid);
+
+	while (p->slots[i].reqid != 0)
+	{
+		if (p->slots[i].reqid == reqid)
+			return &p->slots[i];
+		i = (i + 1) & (PEER_SLOTS - 1);
+	}
+	return NULL;
+}
+
+/* A free slot for reqid (the caller checked the bound, so one exists). */
+static peer_slot *
+slot_insert(dyn_peer *p, uint32_t reqid)
+{
+	size_t		i = slot_home(reqid);
+
+	while (p->slots[i].reqid != 0)
+		i = (i + 1) & (PEER_SLOTS - 1);
+	p->slots[i].reqid = reqid;
+	p->outstanding++;
+	return &p->slots[i];
+}
+
+/*
+ * Free a slot by shifting later members of its probe chain back, so that
+ * lookups never need tombstones.
+ */
+static void
+slot_remove(dyn_peer *p, peer_slot *s)
+{
+	size_t		i = (size_t) (s - p->slots);
+	size_t		j = i;
+
+	for (;;)
+	{
+		size_t		k;
+
+		j = (j + 1) & (PEER_SLOTS - 1);
+		if (p->slots[j].reqid == 0)
+			break;
+		k = slot_home(p->slots[j].reqid);
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		p->slots[i] = p->slots[j];
+		i = j;
+	}
+	memset(&p->slots[i], 0, sizeof(peer_slot));
+	p->outstanding--;
+}
+
+
+/* --------------------------------------------------------------- sending */
+
+/*
+ * Queue one request.  A connection is started if there is none; a peer
+ * whose last connection attempt failed moments ago fails the request
+ * (asynchronously) instead of hammering a dead address.
+ */
+int
+dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
+			  dyn_peer_cb cb, void *arg)
+{
+	uint64_t	now = peer_now_ms();
+	peer_slot  *s;
+	uint32_t	reqid;
+
+	if (p->closing || p->outstanding >= DYN_PEER_MAX_PENDING ||
+		(p->client != NULL && dyn_client_unsent(p->client) > DYN_PEER_MAX_UNSENT))
+		return DYN_ERR_AGAIN;
+
+	if (p->client == NULL && now >= p->retry_after_ms)
+		peer_connect(p);
+	if (p->client == NULL)
+	{
+		/* a fake id, distinct from the client's (they start at 1 too, but
+		 * the client does not exist, so no reply can collide) */
+		do
+			reqid = p->next_fake_reqid++;
+		while (reqid == 0 || slot_find(p, reqid) != NULL);
+		s = slot_insert(p, reqid);
+		s->failed = DYN_ERR_IO;
+		s->cb = cb;
+		s->arg = arg;
+		peer_arm_sweep(p, 0);
+		return DYN_OK;
+	}
+
+	reqid = dyn_client_send_frame(p->client, type, body);
+	if (reqid == 0)
+		return DYN_ERR_AGAIN;	/* out of memory queueing: refuse like a full peer */
+	s = slot_insert(p, reqid);
+	s->failed = 0;
+	s->deadline_ms = now + (uint64_t) timeout_ms;
+	s->cb = cb;
+	s->arg = arg;
+	peer_update_poll(p);
+	if (!p->sweeping)
+		peer_arm_sweep(p, PEER_SWEEP_MS);
+	return DYN_OK;
+}
+
+/* Start a non-blocking connect with a fresh client (and channel). */
+static void
+peer_connect(dyn_peer *p)
+{
+	dyn_client *c = p->cfg.new_client(p->cfg.new_client_arg);
+
+	if (c == NULL)
+	{
+		p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+		return;
+	}
+	if (dyn_client_connect_start(c, p->address) != DYN_OK)
+	{
+		dyn_log(p->cfg.log, DYN_LOG_DEBUG, "cannot connect to %s at %s: %s",
+				p->id, p->address, dyn_client_errmsg(c));
+		dyn_client_free(c);
+		p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+		if (p->cfg.on_fail)
+			p->cfg.on_fail(p->cfg.owner, p, DYN_ERR_IO);
+		return;
+	}
+	p->client = c;
+	p->poll = malloc(sizeof(uv_poll_t));
+	if (p->poll == NULL || uv_poll_init(p->cfg.loop, p->poll, dyn_client_socket(c)) != 0)
+	{
+		free(p->poll);
+		p->poll = NULL;
+		dyn_client_free(c);
+		p->client = NULL;
+		p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+		return;
+	}
+	p->poll->data = p;
+	p->poll_events = 0;
+}
+
+/* Ask the poll handle for what the client waits for now. */
+static void
+peer_update_poll(dyn_peer *p)
+{
+	int			wants;
+	int			events = 0;
+
+	if (p->client == NULL || p->poll == NULL)
+		return;
+	wants = dyn_client_wants(p->client);
+	if (wants & DYN_WAIT_READ)
+		events |= UV_READABLE;
+	if (wants & DYN_WAIT_WRITE)
+		events |= UV_WRITABLE;
+	/* keep reading while connected, so a hang-up is noticed at once */
+	if (dyn_client_connected(p->client))
+		events |= UV_READABLE;
+	if (events == p->poll_events)
+		return;
+	p->poll_events = events;
+	if (events == 0)
+		uv_poll_stop(p->poll);
+	else
+		uv_poll_start(p->poll, events, peer_on_poll);
+}
+
+/* The socket is ready: let the client work, then hand out replies. */
+static void
+peer_on_poll(uv_poll_t *h, int status, int events)
+{
+	dyn_peer   *p = h->data;
+	int			ready = 0;
+	int			rc;
+
+	if (p->client == NULL)
+		return;
+	if (status < 0)
+		ready = DYN_WAIT_READ | DYN_WAIT_WRITE;	/* let the client find the error */
+	if (events & UV_READABLE)
+		ready |= DYN_WAIT_READ;
+	if (events & UV_WRITABLE)
+		ready |= DYN_WAIT_WRITE;
+	rc = dyn_client_io(p->client, ready);
+	/* replies that arrived before a failure still count */
+	peer_dispatch_replies(p);
+	if (p->client == NULL)
+		return;
+	if (rc != DYN_OK)
+	{
+		dyn_log(p->cfg.log, DYN_LOG_DEBUG, "connection to %s at %s: %s",
+				p->id, p->address, dyn_client_errmsg(p->client));
+		peer_broken(p, DYN_ERR_IO);
+		return;
+	}
+	peer_update_poll(p);
+}
+
+/* Pop every complete reply and call its request's callback. */
+static void
+peer_dispatch_replies(dyn_peer *p)
+{
+	dyn_frame	f;
+	int			rc;
+
+	while (p->client != NULL && (rc = dyn_client_next_reply(p->client, &f)) == DYN_OK)
+	{
+		peer_slot  *s = slot_find(p, f.reqid);
+		dyn_peer_cb cb;
+		void	   *arg;
+
+		if (s == NULL || s->failed != 0)
+			continue;			/* timed out already: the answer is too late */
+		cb = s->cb;
+		arg = s->arg;
+		slot_remove(p, s);
+		cb(arg, DYN_OK, &f);
+	}
+	if (p->client != NULL && rc != DYN_ERR_AGAIN && rc != DYN_OK)
+		peer_broken(p, DYN_ERR_IO);
+}
+
+/* Forget the socket: stop polling it and free the client. */
+static void
+peer_drop_socket(dyn_peer *p)
+{
+	if (p->poll != NULL)
+	{
+		/* uv_close stops the watcher now; the handle is freed later */
+		uv_close((uv_handle_t *) p->poll, peer_on_poll_close);
+		p->poll = NULL;
+	}
+	dyn_client_free(p->client);
+	p->client = NULL;
+}
+
+static void
+peer_on_poll_close(uv_handle_t *h)
+{
+	free(h);
+}
+
+/*
+ * The connection failed: every request on it fails, the failure detector
+ * hears of it once, and the next request reconnects (after a pause).
+ */
+static void
+peer_broken(dyn_peer *p, int status)
+{
+	peer_drop_socket(p);
+	p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+	if (p->cfg.on_fail)
+		p->cfg.on_fail(p->cfg.owner, p, status);
+	peer_fail_all(p, status);
+}
+
+/*
+ * Fail every outstanding request.  The table is emptied first and the
+ * callbacks run afterwards, so a callback may send again (reconnecting).
+ */
+static void
+peer_fail_all(dyn_peer *p, int status)
+{
+	size_t		n = 0;
+	peer_slot  *copy;
+
+	if (p->outstanding == 0)
+		return;
+	copy = malloc(p->outstanding * sizeof(peer_slot));
+	if (copy == NULL)
+	{
+		/* cannot copy: call them in place, slot by slot */
+		for (size_t i = 0; i < PEER_SLOTS; i++)
+			while (p->slots[i].reqid != 0)
+			{
+				peer_slot	s = p->slots[i];
+
+				slot_remove(p, &p->slots[i]);
+				s.cb(s.arg, s.failed ? s.failed : status, NULL);
+			}
+		return;
+	}
+	for (size_t i = 0; i < PEER_SLOTS; i++)
+		if (p->slots[i].reqid != 0)
+			copy[n++] = p->slots[i];
+	memset(p->slots, 0, PEER_SLOTS * sizeof(peer_slot));
+	p->outstanding = 0;
+	for (size_t i = 0; i < n; i++)
+		copy[i].cb(copy[i].arg, copy[i].failed ? copy[i].failed : status, NULL);
+	free(copy);
+}
+
+
+/* ------------------------------------------------------------- deadlines */
+
+static void
+peer_arm_sweep(dyn_peer *p, uint64_t timeout)
+{
+	p->sweeping = true;
+	uv_timer_start(&p->sweep, peer_on_sweep, timeout, PEER_SWEEP_MS);
+}
+
+/*
+ * Fail what is due: requests failed at send time, and requests past their
+ * deadline.  A timeout is reported to the failure detector once per sweep,
+ * however many requests ran out together.
+ */
+static void
+peer_on_sweep(uv_timer_t *t)
+{
+	dyn_peer   *p = t->data;
+	uint64_t	now = peer_now_ms();
+	bool		timed_out = false;
+	size_t		i = 0;
+
+	while (i < PEER_SLOTS && p->outstanding > 0)
+	{
+		peer_slot  *s = &p->slots[i];
+		peer_slot	due;
+
+		if (s->reqid == 0 || (s->failed == 0 && s->deadline_ms > now))
+		{
+			i++;
+			continue;
+		}
+		due = *s;
+		slot_remove(p, s);		/* may shift another slot into i: look again */
+		if (due.failed == 0)
+			timed_out = true;
+		due.cb(due.arg, due.failed ? due.failed : DYN_ERR_TIMEOUT, NULL);
+		if (p->closing)
+			return;
+	}
+	if (timed_out && p->cfg.on_fail)
+		p->cfg.on_fail(p->cfg.owner, p, DYN_ERR_TIMEOUT);
+	/* the timer repeats while anything is outstanding */
+	if (p->outstanding == 0 && !p->closing)
+	{
+		uv_timer_stop(&p->sweep);
+		p->sweeping = false;
+	}
+}
+
+
+/* ----------------------------------------------------------------- close */
+
+/* Fail what is outstanding, then free once the timer handle is closed. */
+void
+dyn_peer_close(dyn_peer *p)
+{
+	if (p == NULL || p->closing)
+		return;
+	p->closing = true;			/* first: callbacks below cannot send again */
+	peer_drop_socket(p);
+	peer_fail_all(p, DYN_ERR_CLOSED);
+	uv_close((uv_handle_t *) &p->sweep, peer_on_timer_close);
+}
+
+static void
+peer_on_timer_close(uv_handle_t *h)
+{
+	dyn_peer   *p = h->data;
+
+	free(p->slots);
+	free(p);
+}
