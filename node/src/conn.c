@@ -191,12 +191,14 @@ dyn_conn_close_all(dyn_node *node)
 	}
 }
 
-/* Hand libuv the free tail of the input buffer. */
+/*
+ * Hand libuv the free tail of the buffer the channel reads into (the
+ * plaintext input itself on a plaintext connection).
+ */
 static void
 conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	dyn_conn   *c = h->data;
-
 	uint8_t    *p;
 	size_t		room;
 
