@@ -58,6 +58,8 @@ msg_type_known(uint8_t type)
 		case DYN_MSG_PUT:
 		case DYN_MSG_DELETE:
 		case DYN_MSG_STATUS:
+		case DYN_MSG_SCAN:
+		case DYN_MSG_SCAN_REPLY:
 		case DYN_MSG_GET_REPLY:
 		case DYN_MSG_PUT_REPLY:
 		case DYN_MSG_DELETE_REPLY:
@@ -659,6 +661,126 @@ dyn_view_next(dyn_reader *r, dyn_member_entry *out)
 	return read_member(r, out);
 }
 
+/* ------------------------------------------------------------------ scan */
+
+/* SCAN: partition, bucket, the key to resume after, the page size. */
+void
+dyn_scan_req_encode(dyn_buf *b, uint32_t reqid, const dyn_scan_req *req)
+{
+	size_t		start;
+
+	if (req->bucket.len == 0 || req->bucket.len > DYN_BUCKET_MAX ||
+		req->after.len > DYN_KEY_MAX || req->limit == 0)
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return;
+	}
+	start = dyn_frame_begin(b, DYN_MSG_SCAN, reqid);
+	dyn_buf_put_u16(b, req->partition);
+	dyn_buf_put_u8(b, (uint8_t) req->bucket.len);
+	dyn_buf_append(b, req->bucket.ptr, req->bucket.len);
+	dyn_buf_put_blob16(b, req->after);
+	dyn_buf_put_u16(b, req->limit);
+	dyn_frame_end(b, start);
+}
+
+int
+dyn_scan_req_decode(dyn_slice body, dyn_scan_req *out)
+{
+	dyn_reader	r;
+	uint8_t		blen;
+
+	*out = (dyn_scan_req) {0};
+	dyn_reader_init(&r, body);
+	out->partition = dyn_rd_u16(&r);
+	blen = dyn_rd_u8(&r);
+	out->bucket = dyn_rd_bytes(&r, blen);
+	out->after = dyn_rd_blob16(&r);
+	out->limit = dyn_rd_u16(&r);
+	if (r.err)
+		return DYN_ERR_PROTO;
+	if (blen == 0 || out->limit == 0)
+		return DYN_ERR_PROTO;
+	if (out->after.len > DYN_KEY_MAX)
+		return DYN_ERR_TOOBIG;
+	return dyn_reader_finish(&r);
+}
+
+/* Start a SCAN_REPLY; the more flag and count are patched by _end. */
+size_t
+dyn_scan_reply_begin(dyn_buf *b, uint32_t reqid)
+{
+	size_t		start = dyn_frame_begin(b, DYN_MSG_SCAN_REPLY, reqid);
+
+	dyn_buf_put_u8(b, 0);
+	dyn_buf_put_u16(b, 0);
+	return start;
+}
+
+void
+dyn_scan_reply_add(dyn_buf *b, dyn_slice key, dyn_slice object)
+{
+	if (key.len == 0 || key.len > DYN_KEY_MAX)
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return;
+	}
+	dyn_buf_put_blob16(b, key);
+	dyn_buf_put_blob32(b, object);
+}
+
+void
+dyn_scan_reply_end(dyn_buf *b, size_t start, uint16_t count, bool more)
+{
+	size_t		body = start + DYN_FRAME_HEADER_LEN;
+
+	if (b->err)
+		return;
+	b->data[body] = more ? 1 : 0;
+	b->data[body + 1] = (uint8_t) (count >> 8);
+	b->data[body + 2] = (uint8_t) count;
+	dyn_frame_end(b, start);
+}
+
+/* Split a reply and check that its items are exactly count well-formed ones. */
+int
+dyn_scan_reply_decode(dyn_slice body, dyn_scan_reply *out)
+{
+	dyn_reader	r;
+	dyn_reader	items;
+	uint8_t		more;
+
+	*out = (dyn_scan_reply) {0};
+	dyn_reader_init(&r, body);
+	more = dyn_rd_u8(&r);
+	out->count = dyn_rd_u16(&r);
+	if (r.err || more > 1)
+		return DYN_ERR_PROTO;
+	out->more = more == 1;
+	out->items.ptr = r.p;
+	out->items.len = dyn_rd_left(&r);
+	dyn_reader_init(&items, out->items);
+	for (uint16_t i = 0; i < out->count; i++)
+	{
+		dyn_slice	key;
+		dyn_slice	object;
+
+		if (dyn_scan_next(&items, &key, &object) != DYN_OK)
+			return DYN_ERR_PROTO;
+	}
+	return dyn_reader_finish(&items);
+}
+
+int
+dyn_scan_next(dyn_reader *r, dyn_slice *key, dyn_slice *object)
+{
+	*key = dyn_rd_blob16(r);
+	*object = dyn_rd_blob32(r);
+	if (r->err || key->len == 0 || key->len > DYN_KEY_MAX)
+		return DYN_ERR_PROTO;
+	return DYN_OK;
+}
+
 /* A lower-case name for a message type, for logs; "unknown" otherwise. */
 const char *
 dyn_msg_type_name(uint8_t type)
@@ -673,6 +795,10 @@ dyn_msg_type_name(uint8_t type)
 			return "delete";
 		case DYN_MSG_STATUS:
 			return "status";
+		case DYN_MSG_SCAN:
+			return "scan";
+		case DYN_MSG_SCAN_REPLY:
+			return "scan_reply";
 		case DYN_MSG_GET_REPLY:
 			return "get_reply";
 		case DYN_MSG_PUT_REPLY:

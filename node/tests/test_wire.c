@@ -23,6 +23,7 @@ static void check_prefixes_rejected(uint8_t type, dyn_slice body);
 static void test_replica_round_trip(void **state);
 static void test_view_round_trip(void **state);
 static void test_coord_round_trip(void **state);
+static void test_scan_round_trip(void **state);
 
 /* A slice over n bytes at p. */
 static dyn_slice
@@ -74,6 +75,8 @@ decode_any(uint8_t type, dyn_slice body)
 	dyn_replica_get_req rget;
 	dyn_replica_put_req rput;
 	dyn_view_msg view;
+	dyn_scan_req scan;
+	dyn_scan_reply scanrep;
 
 	switch (type)
 	{
@@ -112,6 +115,10 @@ decode_any(uint8_t type, dyn_slice body)
 			return dyn_status_reply_decode(body, &s);
 		case DYN_MSG_ERROR:
 			return dyn_error_decode(body, &err);
+		case DYN_MSG_SCAN:
+			return dyn_scan_req_decode(body, &scan);
+		case DYN_MSG_SCAN_REPLY:
+			return dyn_scan_reply_decode(body, &scanrep);
 	}
 	fail_msg("no decoder for type %d", type);
 	return DYN_ERR_INVAL;
@@ -211,6 +218,68 @@ test_replica_round_trip(void **state)
 	assert_int_equal(dyn_replica_put_decode(bytes_of("\x01" "b\x00\x01k\x21" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 													 "\x00\x00\x00\x00", 4 + 1 + 33 + 4),
 											&pout), DYN_ERR_PROTO);
+	dyn_buf_free(&b);
+}
+
+/*
+ * SCAN and SCAN_REPLY: round trips, items out in order, and every
+ * truncated or padded body refused.
+ */
+static void
+test_scan_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	dyn_scan_req in = {7, dyn_slice_str("carts"), dyn_slice_str("alice"), 100};
+	dyn_scan_req out;
+	dyn_scan_reply rep;
+	dyn_reader	r;
+	dyn_slice	key;
+	dyn_slice	obj;
+	size_t		start;
+
+	(void) state;
+	dyn_buf_init(&b);
+	dyn_scan_req_encode(&b, 9, &in);
+	f = parse_one(&b, DYN_MSG_SCAN, 9);
+	assert_int_equal(dyn_scan_req_decode(f.body, &out), DYN_OK);
+	assert_int_equal(out.partition, 7);
+	assert_int_equal(out.limit, 100);
+	assert_true(dyn_slice_eq(out.bucket, in.bucket));
+	assert_true(dyn_slice_eq(out.after, in.after));
+	for (size_t cut = 0; cut < f.body.len; cut++)
+		assert_int_not_equal(dyn_scan_req_decode(bytes_of(f.body.ptr, cut), &out), DYN_OK);
+
+	/* a scan from the start has an empty after key; limit 0 is refused */
+	dyn_buf_reset(&b);
+	in.after = bytes_of(NULL, 0);
+	dyn_scan_req_encode(&b, 10, &in);
+	f = parse_one(&b, DYN_MSG_SCAN, 10);
+	assert_int_equal(dyn_scan_req_decode(f.body, &out), DYN_OK);
+	assert_int_equal(out.after.len, 0);
+	dyn_buf_reset(&b);
+	in.limit = 0;
+	dyn_scan_req_encode(&b, 11, &in);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+
+	dyn_buf_reset(&b);
+	start = dyn_scan_reply_begin(&b, 12);
+	dyn_scan_reply_add(&b, dyn_slice_str("a"), dyn_slice_str("obj-a"));
+	dyn_scan_reply_add(&b, dyn_slice_str("bb"), bytes_of(NULL, 0));
+	dyn_scan_reply_end(&b, start, 2, true);
+	f = parse_one(&b, DYN_MSG_SCAN_REPLY, 12);
+	assert_int_equal(dyn_scan_reply_decode(f.body, &rep), DYN_OK);
+	assert_true(rep.more);
+	assert_int_equal(rep.count, 2);
+	dyn_reader_init(&r, rep.items);
+	assert_int_equal(dyn_scan_next(&r, &key, &obj), DYN_OK);
+	assert_true(dyn_slice_eq(key, dyn_slice_str("a")));
+	assert_true(dyn_slice_eq(obj, dyn_slice_str("obj-a")));
+	assert_int_equal(dyn_scan_next(&r, &key, &obj), DYN_OK);
+	assert_true(dyn_slice_eq(key, dyn_slice_str("bb")));
+	assert_int_equal(obj.len, 0);
+	for (size_t cut = 0; cut < f.body.len; cut++)
+		assert_int_not_equal(dyn_scan_reply_decode(bytes_of(f.body.ptr, cut), &rep), DYN_OK);
 	dyn_buf_free(&b);
 }
 
@@ -569,7 +638,7 @@ test_frame_header_checks(void **state)
 	hdr[0] = hdr[1] = hdr[2] = hdr[3] = 0;
 	hdr[4] = 0x00;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
-	hdr[4] = 0x05;
+	hdr[4] = 0x06;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
 	hdr[4] = 0x80;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
@@ -780,6 +849,7 @@ main(void)
 		cmocka_unit_test(test_replica_round_trip),
 		cmocka_unit_test(test_view_round_trip),
 		cmocka_unit_test(test_coord_round_trip),
+		cmocka_unit_test(test_scan_round_trip),
 		cmocka_unit_test(test_pipelined_frames),
 		cmocka_unit_test(test_truncation_everywhere),
 		cmocka_unit_test(test_frame_header_checks),

@@ -41,6 +41,7 @@ typedef enum dyn_msg_type
 	DYN_MSG_PUT = 0x02,
 	DYN_MSG_DELETE = 0x03,
 	DYN_MSG_STATUS = 0x04,
+	DYN_MSG_SCAN = 0x05,
 
 	/*
 	 * Node to node (and RING for partition-aware clients).  REPLICA_GET and
@@ -61,6 +62,7 @@ typedef enum dyn_msg_type
 	DYN_MSG_PUT_REPLY = 0x82,
 	DYN_MSG_DELETE_REPLY = 0x83,
 	DYN_MSG_STATUS_REPLY = 0x84,
+	DYN_MSG_SCAN_REPLY = 0x85,
 	DYN_MSG_REPLICA_GET_REPLY = 0x90,
 	DYN_MSG_REPLICA_PUT_REPLY = 0x91,
 	DYN_MSG_GOSSIP_REPLY = 0x92,
@@ -267,6 +269,49 @@ int			dyn_empty_decode(dyn_slice body);
  */
 void		dyn_object_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
 									dyn_slice object);
+
+/*
+ * SCAN: one page of the keys of bucket that partition holds on the node
+ * asked (a coverage query asks one replica per partition), in key order,
+ * starting after the key `after` (empty: from the first), at most limit
+ * keys -- fewer when the page reaches DYN_SCAN_PAGE_BYTES.
+ *
+ *		u16 partition, u8 bucket_len, bucket, u16 after_len, after, u16 limit
+ *
+ * SCAN_REPLY: u8 more (1 when the partition has keys after this page),
+ * u16 count, then count items: u16 key_len, key, u32 object_len, object
+ * (the stored sibling set, tombstones included: the reader hides them).
+ */
+#define DYN_SCAN_PAGE_BYTES		(1024 * 1024)
+
+typedef struct dyn_scan_req
+{
+	uint16_t	partition;
+	dyn_slice	bucket;
+	dyn_slice	after;
+	uint16_t	limit;			/* 1 .. 65535 */
+} dyn_scan_req;
+
+typedef struct dyn_scan_reply
+{
+	bool		more;
+	uint16_t	count;
+	dyn_slice	items;			/* the count items, read with dyn_scan_next */
+} dyn_scan_reply;
+
+void		dyn_scan_req_encode(dyn_buf *b, uint32_t reqid, const dyn_scan_req *req);
+int			dyn_scan_req_decode(dyn_slice body, dyn_scan_req *out);
+/*
+ * Build a reply: dyn_scan_reply_begin starts it, dyn_scan_reply_add appends
+ * one item, dyn_scan_reply_end patches the count and the more flag.
+ */
+size_t		dyn_scan_reply_begin(dyn_buf *b, uint32_t reqid);
+void		dyn_scan_reply_add(dyn_buf *b, dyn_slice key, dyn_slice object);
+void		dyn_scan_reply_end(dyn_buf *b, size_t start, uint16_t count, bool more);
+/* Check a whole reply body (every item) and split it. */
+int			dyn_scan_reply_decode(dyn_slice body, dyn_scan_reply *out);
+/* Read the next item of a checked reply (init a reader on out->items). */
+int			dyn_scan_next(dyn_reader *r, dyn_slice *key, dyn_slice *object);
 
 /* A lower-case name for a message type ("get", "put_reply", ...). */
 const char *dyn_msg_type_name(uint8_t type);
