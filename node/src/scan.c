@@ -1,0 +1,119 @@
+/*
+ * scan.c
+ *		Coverage scans (SCAN): one page of the keys of one bucket that one
+ *		partition holds, straight from the engine into the reply.
+ *
+ * A reader who wants a whole bucket (the FDW's full scan, like Riak's
+ * coverage queries) asks one healthy replica per partition and pages
+ * through it.  Because engine keys are  u16 partition | u8 bucket length |
+ * bucket | key  (store.h), a bucket's keys in a partition are one contiguous
+ * range, so a page is a single ordered engine scan that stops after limit
+ * keys: nothing is read that the page does not return, and resuming after
+ * the last key returned costs one seek.
+ */
+#include "scan.h"
+
+#include <string.h>
+
+/* What the engine scan callback fills: the reply being built. */
+typedef struct scan_page
+{
+	dyn_buf    *out;
+	size_t		prefix_len;		/* engine key bytes before the user key */
+	uint16_t	limit;
+	uint16_t	count;
+	size_t		bytes;			/* item bytes added so far */
+	bool		more;			/* stopped with keys left in the range */
+} scan_page;
+
+static int	scan_add(void *arg, dyn_slice key, dyn_slice value);
+static bool prefix_successor(dyn_buf *b);
+
+/* Build the page: [prefix + after + 0x00, successor(prefix)). */
+int
+dyn_scan_page(dyn_store *st, uint32_t reqid, const dyn_scan_req *req, dyn_buf *out)
+{
+	dyn_buf		start;
+	dyn_buf		end;
+	scan_page	page = {out, 0, req->limit, 0, 0, false};
+	size_t		frame;
+	size_t		mark = out->len;
+	int			rc;
+
+	if (req->partition >= st->partitions)
+		return DYN_ERR_INVAL;
+	dyn_buf_init(&start);
+	dyn_buf_init(&end);
+	dyn_buf_put_u16(&start, req->partition);
+	dyn_buf_put_u8(&start, (uint8_t) req->bucket.len);
+	dyn_buf_append(&start, req->bucket.ptr, req->bucket.len);
+	page.prefix_len = start.len;
+	dyn_buf_append(&end, start.data, start.len);
+	if (!prefix_successor(&end))
+		dyn_buf_reset(&end);	/* the prefix is all 0xff: scan to the end */
+	if (req->after.len > 0)
+	{
+		/* the smallest key above prefix + after */
+		dyn_buf_append(&start, req->after.ptr, req->after.len);
+		dyn_buf_put_u8(&start, 0);
+	}
+	if (start.err || end.err)
+		rc = DYN_ERR_NOMEM;
+	else
+	{
+		frame = dyn_scan_reply_begin(out, reqid);
+		rc = dyn_engine_scan(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&start),
+							 dyn_buf_slice(&end), scan_add, &page);
+		if (rc == DYN_OK)
+			dyn_scan_reply_end(out, frame, page.count, page.more);
+	}
+	if (rc != DYN_OK)
+		out->len = mark;		/* drop the half-built reply */
+	dyn_buf_free(&start);
+	dyn_buf_free(&end);
+	return rc == DYN_OK && out->err ? DYN_ERR_NOMEM : rc;
+}
+
+/*
+ * Add one record to the page, or stop: at the limit, or when the page has
+ * reached its byte budget (a page always has at least one item, so a scan
+ * makes progress whatever the value sizes).  Seeing one record past the end
+ * of the page is how we know there are more.
+ */
+static int
+scan_add(void *arg, dyn_slice key, dyn_slice value)
+{
+	scan_page  *page = arg;
+	dyn_slice	user_key = {key.ptr + page->prefix_len, key.len - page->prefix_len};
+
+	if (page->count == page->limit ||
+		(page->count > 0 && page->bytes + key.len + value.len > DYN_SCAN_PAGE_BYTES))
+	{
+		page->more = true;
+		return 1;
+	}
+	dyn_scan_reply_add(page->out, user_key, value);
+	page->count++;
+	page->bytes += key.len + value.len;
+	return 0;
+}
+
+/*
+ * Turn b into the smallest byte string greater than every string that
+ * starts with b: add one to the last byte that is not 0xff and drop what
+ * follows.  False when every byte is 0xff (no such string).
+ */
+static bool
+prefix_successor(dyn_buf *b)
+{
+	while (b->len > 0)
+	{
+		if (b->data[b->len - 1] != 0xff)
+		{
+			b->data[b->len - 1]++;
+			return true;
+		}
+		b->len--;
+	}
+	return false;
+}
