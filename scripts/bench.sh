@@ -14,6 +14,11 @@
 #	                            connections, against a second node started
 #	                            with keys made here: the cost of encryption,
 #	                            printed as secure/insecure ratios
+#	  a 3-node cluster          N=3, R=W=2 (the defaults), dynamo-bench --route
+#	                            (partition-aware: each request to the first
+#	                            node of its key's preference list), the same
+#	                            clients: printed next to the single node, with
+#	                            the cluster/single ratio
 #
 #	50 connections without pipelining, then with pipeline depth 16; 100000
 #	keys, 100-byte values, BENCH_REQUESTS requests per test (default 200000).
@@ -60,6 +65,7 @@ done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dynamo-bench.XXXXXX")
 PIDS=()
+CL_PIDS=()
 
 # Stop the servers we started (by their pids) and remove the scratch folder,
 # whatever way the script ends.
@@ -143,6 +149,35 @@ PIDS+=("$SEC_PID")
 wait_ready "dynamod --key" "$SEC_PID" "$TMP/dynamod-secure.log" \
 	"$DYNCLI" --key "$KEYS_DIR/bench.key" --node "$SEC_NODE" status
 
+# Three nodes as one cluster (the first founds it, the others join through
+# it), --insecure like the single node they are compared with.
+CL_NODES=()
+for i in 1 2 3; do
+	port=$(free_port)
+	CL_NODES+=("127.0.0.1:$port")
+	seeds=()
+	((i > 1)) && seeds=(--seeds "${CL_NODES[0]}")
+	"$DYNAMOD" --id "cl$i" --listen "127.0.0.1:$port" --data "$TMP/cluster$i" \
+		--engine wiredtiger --durability none --insecure "${seeds[@]}" \
+		>"$TMP/cluster$i.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	CL_PIDS+=("$pid")
+	wait_ready "cluster node cl$i" "$pid" "$TMP/cluster$i.log" \
+		"$DYNCLI" --insecure --node "127.0.0.1:$port" status
+done
+# every node must hold the 3-member ring and see the others up
+cluster_ready() {
+	local n
+	for n in "${CL_NODES[@]}"; do
+		"$DYNCLI" --insecure --node "$n" status | perl -MJSON::PP -e '
+			my $s = decode_json(join "", <STDIN>);
+			exit(($s->{ring_members} == 3 && !grep { $_->{status} ne "up" } @{ $s->{members} }) ? 0 : 1)' ||
+			return 1
+	done
+}
+wait_ready "the 3-node cluster" "${CL_PIDS[0]}" "$TMP/cluster1.log" cluster_ready
+
 # ---- the runs ----
 #
 # Results are kept as "system op pipeline ops p50 p99 p999" lines in $RES.
@@ -210,6 +245,14 @@ secure_run() {
 	dynamo_parse secure "$p"
 }
 
+cluster_run() {
+	local p=$1
+	run_step "dynamo-bench --route --pipeline $p" \
+		"$DYNBENCH" --insecure --route --node "${CL_NODES[0]}" --connections "$CONNS" \
+		--pipeline "$p" --keys "$KEYS" --value-size "$VSIZE" --requests "$N" --fresh-keys --csv
+	dynamo_parse cluster "$p"
+}
+
 inproc_run() {
 	run_step "dynamo-bench --inproc wiredtiger" \
 		"$DYNBENCH" --inproc wiredtiger --data "$TMP/inproc" --durability none \
@@ -222,6 +265,7 @@ for p in "${PIPELINES[@]}"; do
 	redis_run "$p"
 	dynamod_run "$p"
 	secure_run "$p"
+	cluster_run "$p"
 done
 inproc_run
 
@@ -229,6 +273,10 @@ inproc_run
 kill -0 "$DYN_PID" 2>/dev/null || { sed 's/^/  /' "$TMP/dynamod.log" >&2; die "dynamod died"; }
 kill -0 "$SEC_PID" 2>/dev/null ||
 	{ sed 's/^/  /' "$TMP/dynamod-secure.log" >&2; die "dynamod --key died"; }
+for i in 0 1 2; do
+	kill -0 "${CL_PIDS[$i]}" 2>/dev/null ||
+		{ sed 's/^/  /' "$TMP/cluster$((i + 1)).log" >&2; die "cluster node cl$((i + 1)) died"; }
+done
 
 # ---- the report ----
 
@@ -267,6 +315,18 @@ awk '
 				f[1], f[2], ops["dynamod", k], p50["dynamod", k], p99["dynamod", k],
 				ops["secure", k], p50["secure", k], p99["secure", k],
 				ratio(ops["secure", k], ops["dynamod", k])
+		}
+		print ""
+		print "3-node cluster (N=3, R=W=2, dynamo-bench --route) against the single node, same load:"
+		printf "%-4s %3s | %11s %7s %7s %7s | %11s %7s %7s %7s | %14s\n",
+			"op", "P", "single/s", "p50", "p99", "p99.9", "cluster/s", "p50", "p99", "p99.9",
+			"cluster/single"
+		for (i = 1; i <= n; i++) {
+			k = rows[i]; split(k, f, " ")
+			printf "%-4s %3s | %11.0f %7.3f %7.3f %7.3f | %11.0f %7.3f %7.3f %7.3f | %14s\n",
+				f[1], f[2], ops["dynamod", k], p50["dynamod", k], p99["dynamod", k],
+				p999["dynamod", k], ops["cluster", k], p50["cluster", k], p99["cluster", k],
+				p999["cluster", k], ratio(ops["cluster", k], ops["dynamod", k])
 		}
 		print ""
 		print "in-process store (wiredtiger, one operation at a time, no network):"

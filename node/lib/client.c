@@ -593,6 +593,12 @@ dyn_client_send_frame(dyn_client *c, uint8_t type, dyn_slice body)
 	return id;
 }
 
+uint32_t
+dyn_client_send_ring(dyn_client *c)
+{
+	return dyn_client_send_frame(c, DYN_MSG_RING, (dyn_slice) {NULL, 0});
+}
+
 size_t
 dyn_client_outstanding(const dyn_client *c)
 {

@@ -40,6 +40,8 @@
 
 #include "dynamo/channel.h"
 #include "dynamo/object.h"
+#include "coordinator.h"
+#include "replica.h"
 
 /* How much input to ask libuv for at a time. */
 #define DYN_CONN_READ_CHUNK		(64 * 1024)
@@ -72,6 +74,8 @@ struct dyn_conn
 	bool		batch_open;		/* a storage batch is open for this burst */
 	bool		closing;
 	bool		close_after_write;	/* a fatal error was queued */
+	bool		in_burst;		/* handling frames: answers wait for the commit */
+	uint32_t	held;			/* requests being coordinated, not yet answered */
 	char		peer[64];
 	dyn_conn   *prev;
 	dyn_conn   *next;
@@ -91,8 +95,9 @@ static void conn_dispatch(dyn_conn *c, const dyn_frame *f);
 static void conn_do_get(dyn_conn *c, const dyn_frame *f);
 static void conn_do_write(dyn_conn *c, const dyn_frame *f);
 static void conn_do_status(dyn_conn *c, const dyn_frame *f);
-static bool conn_check_quorum(dyn_conn *c, uint32_t reqid, uint8_t asked,
-							  const char *what);
+static void conn_burst(dyn_conn *c);
+static void conn_resume(dyn_conn *c);
+static void conn_free(dyn_conn *c);
 static void conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
 							 uint8_t replied, uint8_t needed, const char *fmt,...)
 			__attribute__((format(printf, 6, 7)));
@@ -254,10 +259,10 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_flush(c);			/* the handshake answer, or the refusal */
 		return;
 	}
-	conn_handle_frames(c);
-	conn_commit(c);
+	conn_burst(c);
 	conn_flush(c);
-	if (!c->closing && c->reading && conn_pending(c) > DYN_CONN_OUT_HIGH)
+	if (!c->closing && c->reading &&
+		(conn_pending(c) > DYN_CONN_OUT_HIGH || c->held >= DYN_CONN_MAX_HELD))
 	{
 		uv_read_stop(s);
 		c->reading = false;
@@ -409,7 +414,8 @@ conn_handle_frames(dyn_conn *c)
 	 * read enough (conn_on_write resumes), so a client that never reads
 	 * costs the node a bounded amount of memory.
 	 */
-	while (!c->close_after_write && conn_pending(c) <= DYN_CONN_OUT_HIGH)
+	while (!c->close_after_write && !c->closing && c->held < DYN_CONN_MAX_HELD &&
+		   conn_pending(c) <= DYN_CONN_OUT_HIGH)
 	{
 		dyn_frame	f;
 		size_t		used;
@@ -450,8 +456,31 @@ conn_dispatch(dyn_conn *c, const dyn_frame *f)
 		case DYN_MSG_DELETE:
 			conn_do_write(c, f);
 			break;
+		case DYN_MSG_COORD_PUT:
+		case DYN_MSG_COORD_DELETE:
+			conn_do_write(c, f);
+			break;
 		case DYN_MSG_STATUS:
 			conn_do_status(c, f);
+			break;
+		case DYN_MSG_REPLICA_GET:
+			if (dyn_replica_get(c->node, c, f) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed replica_get request");
+			break;
+		case DYN_MSG_REPLICA_PUT:
+			if (dyn_replica_put(c->node, c, f) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed replica_put request");
+			break;
+		case DYN_MSG_GOSSIP:
+			if (dyn_membership_on_gossip(&c->node->members, f->body, f->reqid,
+										 &c->out) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed gossip request");
+			break;
+		case DYN_MSG_RING:
+			if (dyn_empty_decode(f->body) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed ring request: unexpected body");
+			else
+				dyn_membership_ring_reply(&c->node->members, f->reqid, &c->out);
 			break;
 		default:
 			conn_fatal(c, DYN_E_BADREQ, "unexpected %s frame from a client",
@@ -460,43 +489,11 @@ conn_dispatch(dyn_conn *c, const dyn_frame *f)
 	}
 }
 
-/*
- * Refuse a per-request R or W that the cluster cannot meet: above N it is
- * invalid; above the replicas that exist (one, until clustering) it is a
- * quorum that is not met.  0 asks for the cluster default.
- */
-static bool
-conn_check_quorum(dyn_conn *c, uint32_t reqid, uint8_t asked, const char *what)
-{
-	int			n = c->node->cfg.n;
-	int			replicas = dyn_node_replicas(c->node);
-
-	if (asked > n)
-	{
-		conn_reply_error(c, reqid, DYN_E_INVAL, 0, asked,
-						 "%s=%d exceeds the replication factor n=%d", what, asked, n);
-		return false;
-	}
-	if (asked > replicas)
-	{
-		conn_reply_error(c, reqid, DYN_E_QUORUM, (uint8_t) replicas, asked,
-						 "quorum not met: %d of %d replicas %s", replicas, asked,
-						 what[0] == 'w' ? "acknowledged" : "answered");
-		return false;
-	}
-	return true;
-}
-
-/*
- * GET: the reply body is the stored object's bytes, copied from the engine
- * straight into the output buffer behind a length we patch afterwards.
- */
+/* GET: decoded here, coordinated by coordinator.c (answered later). */
 static void
 conn_do_get(dyn_conn *c, const dyn_frame *f)
 {
 	dyn_get_req req;
-	size_t		start;
-	size_t		lenpos;
 	int			rc;
 
 	c->node->stats.gets++;
@@ -505,80 +502,27 @@ conn_do_get(dyn_conn *c, const dyn_frame *f)
 		conn_fatal(c, DYN_E_BADREQ, "malformed get request: %s", dyn_strerror(rc));
 		return;
 	}
-	if (!conn_check_quorum(c, f->reqid, req.r, "r"))
-		return;
-	start = dyn_frame_begin(&c->out, DYN_MSG_GET_REPLY, f->reqid);
-	lenpos = c->out.len;
-	dyn_buf_put_u32(&c->out, 0);
-	rc = dyn_store_get(&c->node->store, req.bucket, req.key, &c->out);
-	if (rc != DYN_OK || c->out.err)
-	{
-		c->out.len = start;		/* drop the half-built reply */
-		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not read key: %s",
-						 dyn_engine_errmsg(c->node->engine));
-		return;
-	}
-	dyn_buf_patch_u32(&c->out, lenpos, (uint32_t) (c->out.len - lenpos - 4));
-	dyn_frame_end(&c->out, start);
+	dyn_coord_get(c->node, c, f->reqid, &req);
 }
 
-/* PUT and DELETE: apply the write in this burst's batch, reply the new clock. */
+/* PUT and DELETE, from clients or forwarded by a node (COORD_*). */
 static void
 conn_do_write(dyn_conn *c, const dyn_frame *f)
 {
-	dyn_node   *node = c->node;
 	dyn_put_req req;
-	dyn_vclock	written;
-	bool		is_put = (f->type == DYN_MSG_PUT);
 	int			rc;
 
-	if (is_put)
-		node->stats.puts++;
+	if (f->type == DYN_MSG_PUT || f->type == DYN_MSG_COORD_PUT)
+		c->node->stats.puts++;
 	else
-		node->stats.deletes++;
+		c->node->stats.deletes++;
 	if ((rc = dyn_put_req_decode(f->body, f->type, &req)) != DYN_OK)
 	{
 		conn_fatal(c, DYN_E_BADREQ, "malformed %s request: %s",
 				   dyn_msg_type_name(f->type), dyn_strerror(rc));
 		return;
 	}
-	if (!conn_check_quorum(c, f->reqid, req.w, "w"))
-		return;
-	if (!c->batch_open)
-	{
-		if (dyn_engine_begin(node->engine) != DYN_OK)
-		{
-			conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1,
-							 "could not start a write: %s",
-							 dyn_engine_errmsg(node->engine));
-			return;
-		}
-		c->batch_open = true;
-	}
-	rc = dyn_store_write(&node->store, req.bucket, req.key, req.context,
-						 is_put ? &req.value : NULL, &written);
-	if (rc == DYN_ERR_PROTO)
-	{
-		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 1,
-						 "invalid context: not one this cluster issued");
-		return;
-	}
-	if (rc == DYN_ERR_TOOBIG)
-	{
-		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 1,
-						 "key has %d siblings already: read it and write with its context",
-						 DYN_SIBLINGS_MAX);
-		return;
-	}
-	if (rc != DYN_OK)
-	{
-		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not write key: %s",
-						 dyn_engine_errmsg(node->engine));
-		return;
-	}
-	dyn_buf_reset(&node->scratch);
-	dyn_vclock_encode(&written, &node->scratch);
-	dyn_put_reply_encode(&c->out, f->type | 0x80, f->reqid, dyn_buf_slice(&node->scratch));
+	dyn_coord_write(c->node, c, f->type, f->reqid, &req, f->body);
 }
 
 /* STATUS: the node's state as a JSON object. */
@@ -742,19 +686,92 @@ conn_on_write(uv_write_t *req, int status)
 		return;
 	}
 	conn_flush(c);
-	if (!c->closing && !c->reading && !c->close_after_write && c->authorized &&
-		conn_pending(c) <= DYN_CONN_OUT_HIGH / 2)
+	conn_resume(c);
+}
+
+/*
+ * Handle the frames in the input buffer as one burst: writes share one
+ * storage batch, and answers given meanwhile (dyn_conn_answer) wait in out
+ * until the batch is committed.
+ */
+static void
+conn_burst(dyn_conn *c)
+{
+	c->in_burst = true;
+	conn_handle_frames(c);
+	conn_commit(c);
+	c->in_burst = false;
+}
+
+/*
+ * Read again once the output has drained below half the high-water mark
+ * and at most half the allowed requests are held: first the requests that
+ * were held back in the input buffer, then the socket.
+ */
+static void
+conn_resume(dyn_conn *c)
+{
+	if (c->closing || c->reading || c->close_after_write || !c->authorized ||
+		c->in_burst || conn_pending(c) > DYN_CONN_OUT_HIGH / 2 ||
+		c->held > DYN_CONN_MAX_HELD / 2)
+		return;
+	conn_burst(c);
+	conn_flush(c);
+	if (!c->closing && !c->close_after_write && c->held < DYN_CONN_MAX_HELD &&
+		conn_pending(c) <= DYN_CONN_OUT_HIGH)
 	{
-		/* first the requests that were held back, then read again */
-		conn_handle_frames(c);
-		conn_commit(c);
-		conn_flush(c);
-		if (!c->closing && !c->close_after_write && conn_pending(c) <= DYN_CONN_OUT_HIGH)
-		{
-			c->reading = true;
-			uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
-		}
+		c->reading = true;
+		uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
 	}
+}
+
+/* Open this burst's storage batch if it is not open yet. */
+int
+dyn_conn_batch(dyn_conn *c)
+{
+	int			rc;
+
+	if (c->batch_open || !c->in_burst)
+		return DYN_OK;			/* outside a burst, writes commit one by one */
+	if ((rc = dyn_engine_begin(c->node->engine)) != DYN_OK)
+		return rc;
+	c->batch_open = true;
+	return DYN_OK;
+}
+
+dyn_buf *
+dyn_conn_out(dyn_conn *c)
+{
+	return &c->out;
+}
+
+/* A request of c will be answered later: keep c alive until then. */
+void
+dyn_conn_hold(dyn_conn *c)
+{
+	c->held++;
+}
+
+/*
+ * The answer to a held request.  Inside a burst it waits for the burst's
+ * commit and flush; otherwise it goes out now.  A connection that closed
+ * meanwhile drops it, and is freed with its last hold.
+ */
+void
+dyn_conn_answer(dyn_conn *c, dyn_slice frame)
+{
+	c->held--;
+	if (c->closing)
+	{
+		if (c->handles_open == 0 && c->held == 0)
+			conn_free(c);
+		return;
+	}
+	dyn_buf_append(&c->out, frame.ptr, frame.len);
+	if (c->in_burst)
+		return;
+	conn_flush(c);
+	conn_resume(c);
 }
 
 /* Unlink the connection and let libuv close its socket. */
@@ -787,8 +804,15 @@ conn_on_close(uv_handle_t *h)
 {
 	dyn_conn   *c = h->data;
 
-	if (--c->handles_open > 0)
-		return;
+	if (--c->handles_open > 0 || c->held > 0)
+		return;				/* the last answer frees it (dyn_conn_answer) */
+	conn_free(c);
+}
+
+/* Free a connection whose handles are closed and that nothing holds. */
+static void
+conn_free(dyn_conn *c)
+{
 	dyn_channel_free(c->ch);
 	dyn_buf_free(&c->in);
 	dyn_buf_free(&c->out);

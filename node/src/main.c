@@ -218,10 +218,10 @@ parse_args(dyn_node_config *cfg, int argc, char **argv, bool *seen)
 		usage(stderr);
 		return -1;
 	}
-	if (seen[3])
+	if (strlen(cfg->listen_host) + 6 > DYN_RING_ADDRESS_MAX)
 	{
-		fprintf(stderr, "dynamod: --seeds: joining a cluster is not supported yet; "
-				"start without --seeds for a single-node cluster\n");
+		fprintf(stderr, "dynamod: --listen HOST:PORT must fit in %d bytes (the ring "
+				"keeps every member's address)\n", DYN_RING_ADDRESS_MAX);
 		return -1;
 	}
 	if (cfg->insecure && (seen[8] || seen[9]))
@@ -294,8 +294,8 @@ apply_flag(dyn_node_config *cfg, const char *name, const char *value,
 		snprintf(cfg->seeds, sizeof(cfg->seeds), "%s", value);
 	else if (strcmp(name, "zone") == 0)
 	{
-		if (strlen(value) >= sizeof(cfg->zone))
-			return flag_error(src, "--zone is longer than %zu bytes", sizeof(cfg->zone) - 1);
+		if (strlen(value) > DYN_RING_ZONE_MAX)
+			return flag_error(src, "--zone is longer than %d bytes", DYN_RING_ZONE_MAX);
 		strcpy(cfg->zone, value);
 	}
 	else if (strcmp(name, "engine") == 0)

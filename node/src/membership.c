@@ -589,7 +589,11 @@ gossip_on_timer(uv_timer_t *t)
 
 /*
  * The detector: a member is down when its phi passes the threshold, or
- * when requests to it keep failing and its heartbeat is late as well.
+ * when requests to it fail and its heartbeat is late as well.  A member
+ * whose heartbeat is late gets a direct gossip exchange (a probe) every
+ * DYN_PROBE_INTERVAL_MS: a crashed node refuses it at once, a live one
+ * answers with a fresh heartbeat, so a crash is judged on evidence well
+ * before phi alone would cross its threshold.
  */
 static void
 detect_on_timer(uv_timer_t *t)
@@ -606,10 +610,17 @@ detect_on_timer(uv_timer_t *t)
 		if (!m->up)
 			continue;
 		phi = dyn_phi_value(&m->phi, now);
-		if (phi > DYN_PHI_THRESHOLD || (m->failures >= 2 && phi > 1.0))
+		if (phi > DYN_PHI_THRESHOLD ||
+			(m->failures >= 1 && phi > DYN_SUSPECT_PHI) || (m->failures >= 2 && phi > 1.0))
 		{
 			snprintf(why, sizeof(why), "phi %.1f, %d failed requests", phi, m->failures);
 			member_mark(m, false, why);
+		}
+		else if (phi > DYN_PROBE_PHI && now - m->probe_ms >= DYN_PROBE_INTERVAL_MS)
+		{
+			/* late: ask it directly rather than wait for gossip to pass by */
+			m->probe_ms = now;
+			gossip_to(ms, m);
 		}
 	}
 }

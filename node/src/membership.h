@@ -14,9 +14,10 @@
  *
  * Liveness is local: a member is up while the phi of its heartbeat arrivals
  * stays under DYN_PHI_THRESHOLD, and down past it -- or sooner, when
- * requests to it time out or its connections are refused (two failures
- * since its last heartbeat, with phi above 1).  A fresher heartbeat brings
- * it back up at once.  No leader, no central monitor.
+ * requests to it time out or its connections are refused while its
+ * heartbeat is late (a late member is probed directly for that reason).
+ * A fresher heartbeat brings it back up at once.  No leader, no central
+ * monitor.
  *
  * Joining: a node started with --seeds and no ring of its own gossips to the
  * seeds; the first ring it receives it adopts, adds itself with
@@ -46,6 +47,11 @@
 /* How often every member's phi is recomputed. */
 #define DYN_DETECT_INTERVAL_MS	100
 #define DYN_SEEDS_MAX			16
+/* phi from which a member is probed directly, and how often. */
+#define DYN_PROBE_PHI			2.0
+#define DYN_PROBE_INTERVAL_MS	500
+/* phi from which one failed request is enough to judge a member down. */
+#define DYN_SUSPECT_PHI			2.5
 
 typedef struct dyn_membership dyn_membership;
 
@@ -66,6 +72,7 @@ typedef struct dyn_member
 	dyn_phi		phi;
 	int			failures;		/* failed requests since the last heartbeat */
 	uint64_t	changed_ms;		/* when up last flipped (monotonic) */
+	uint64_t	probe_ms;		/* when it was last probed (monotonic) */
 	dyn_peer   *peer;			/* the connection to it (NULL for self) */
 	dyn_membership *ms;
 } dyn_member;

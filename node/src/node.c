@@ -13,10 +13,14 @@
 #include <time.h>
 
 #include "conn.h"
+#include "coordinator.h"
 
 static void node_on_connection(uv_stream_t *server, int status);
 static void node_on_signal(uv_signal_t *h, int signum);
 static uint64_t node_now_ms(void);
+static int	node_start_cluster(dyn_node *node);
+static dyn_client *node_new_peer_client(void *arg);
+static void node_on_member_up(void *arg, dyn_member *m);
 
 static const char *const durability_names[] = {"none", "flush", "fsync"};
 
@@ -60,6 +64,9 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 				node->cfg.data_dir, err);
 		return rc;
 	}
+
+	if ((rc = node_start_cluster(node)) != DYN_OK)
+		return rc;
 
 	if (uv_ip4_addr(node->cfg.listen_host, node->cfg.listen_port,
 					(struct sockaddr_in *) &addr) != 0 &&
@@ -160,12 +167,99 @@ dyn_node_stop(dyn_node *node)
 		uv_close((uv_handle_t *) &node->sigint, NULL);
 	}
 	dyn_conn_close_all(node);
+	if (node->hints_on)
+		dyn_hints_stop(&node->hints);
+	if (node->members_on)
+		dyn_membership_stop(&node->members);
+}
+
+/*
+ * Membership (the stored ring, or a new cluster of one, or joining through
+ * the seeds) and the hints this node keeps.
+ */
+static int
+node_start_cluster(dyn_node *node)
+{
+	dyn_membership_config mc = {0};
+	char		address[300];
+	char		err[512];
+	int			rc;
+
+	snprintf(address, sizeof(address), "%s:%d", node->cfg.listen_host,
+			 node->cfg.listen_port);
+	mc.loop = node->loop;
+	mc.log = &node->log;
+	mc.engine = node->engine;
+	mc.id = node->cfg.id;
+	mc.address = address;
+	mc.zone = node->cfg.zone;
+	mc.seeds = node->cfg.seeds;
+	mc.q = node->cfg.partitions;
+	mc.n = (uint32_t) node->cfg.n;
+	mc.new_client = node_new_peer_client;
+	mc.new_client_arg = node;
+	mc.on_up = node_on_member_up;
+	dyn_buf_init(&node->coord_frame);
+	mc.on_up_arg = node;
+	rc = dyn_membership_start(&node->members, &mc, err, sizeof(err));
+	node->members_on = true;
+	if (rc != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not start membership: %s", err);
+		return rc;
+	}
+	if ((rc = dyn_hints_open(&node->hints, node->loop, &node->store, &node->members,
+							 &node->log)) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not read the stored hints: %s",
+				dyn_engine_errmsg(node->engine));
+		return rc;
+	}
+	node->hints_on = true;
+	return DYN_OK;
+}
+
+/*
+ * A client for a node-to-node connection: with --key/--trust it runs the
+ * secure channel as this node (the other node accepts it for role node);
+ * with --insecure it is plaintext.
+ */
+static dyn_client *
+node_new_peer_client(void *arg)
+{
+	dyn_node   *node = arg;
+	dyn_client *c = dyn_client_new();
+
+	if (c != NULL && node->secure &&
+		dyn_client_set_identity(c, &node->identity, &node->trust) != DYN_OK)
+	{
+		dyn_client_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* A member is back: hand it the hints kept for it. */
+static void
+node_on_member_up(void *arg, dyn_member *m)
+{
+	dyn_node   *node = arg;
+
+	if (node->hints_on)
+		dyn_hints_kick(&node->hints, dyn_slice_str(m->id));
 }
 
 /* After the loop has run dry: close the store and, cleanly, the engine. */
 void
 dyn_node_finish(dyn_node *node)
 {
+	if (node->hints_on)
+		dyn_hints_free(&node->hints);
+	if (node->members_on)
+		dyn_membership_free(&node->members);
+	node->hints_on = node->members_on = false;
+	dyn_coord_free_cache(node);
+	dyn_buf_free(&node->coord_frame);
 	dyn_store_close(&node->store);
 	dyn_engine_close(node->engine);
 	node->engine = NULL;
@@ -174,13 +268,13 @@ dyn_node_finish(dyn_node *node)
 }
 
 /*
- * Replicas a key actually has: N, or fewer while the cluster has fewer
- * nodes.  Until clustering exists a node is a cluster of one.
+ * Replicas a key actually has: the ring's N, or fewer while the cluster
+ * has fewer nodes.
  */
 int
 dyn_node_replicas(const dyn_node *node)
 {
-	return node->cfg.n < 1 ? node->cfg.n : 1;
+	return dyn_membership_replicas(&node->members);
 }
 
 /* The R and W used when a request asks for the default: a majority of N,
@@ -188,7 +282,7 @@ dyn_node_replicas(const dyn_node *node)
 int
 dyn_node_default_quorum(const dyn_node *node)
 {
-	int			majority = node->cfg.n / 2 + 1;
+	int			majority = dyn_membership_n(&node->members) / 2 + 1;
 	int			replicas = dyn_node_replicas(node);
 
 	return majority < replicas ? majority : replicas;
@@ -210,8 +304,30 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 				   dyn_engine_name(node->engine), durability_names[node->cfg.durability]);
 	dyn_buf_printf(out, ",\"partitions\":%u,\"partitions_owned\":%u,\"n\":%d,"
 				   "\"default_r\":%d,\"default_w\":%d",
-				   node->cfg.partitions, node->cfg.partitions, node->cfg.n,
+				   node->cfg.partitions, dyn_membership_owned(&node->members),
+				   dyn_membership_n(&node->members),
 				   dyn_node_default_quorum(node), dyn_node_default_quorum(node));
+	dyn_buf_put_u8(out, ',');
+	dyn_membership_status_json(&node->members, out);
+	dyn_buf_put_u8(out, ',');
+	dyn_hints_status_json(&node->hints, out);
+	dyn_buf_printf(out, ",\"cluster\":{\"coordinated_gets\":%llu,\"coordinated_puts\":%llu,"
+				   "\"forwarded\":%llu,\"quorum_failures\":%llu,\"read_repairs\":%llu,"
+				   "\"hinted\":%llu,\"replica_gets\":%llu,\"replica_puts\":%llu,"
+				   "\"inflight\":%llu,\"gossip_sent\":%llu,\"gossip_received\":%llu,"
+				   "\"ring_changes\":%llu}",
+				   (unsigned long long) node->cluster.coord_gets,
+				   (unsigned long long) node->cluster.coord_puts,
+				   (unsigned long long) node->cluster.forwarded,
+				   (unsigned long long) node->cluster.quorum_failures,
+				   (unsigned long long) node->cluster.read_repairs,
+				   (unsigned long long) node->cluster.hinted,
+				   (unsigned long long) node->cluster.replica_gets,
+				   (unsigned long long) node->cluster.replica_puts,
+				   (unsigned long long) node->cluster.inflight,
+				   (unsigned long long) node->members.gossip_sent,
+				   (unsigned long long) node->members.gossip_received,
+				   (unsigned long long) node->members.ring_changes);
 	dyn_buf_printf(out, ",\"keys\":%llu,\"uptime_s\":%llu",
 				   (unsigned long long) node->store.keys,
 				   (unsigned long long) ((node_now_ms() - node->started_ms) / 1000));

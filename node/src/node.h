@@ -10,7 +10,9 @@
 #include "dynamo/identity.h"
 #include "dynamo/wire.h"
 #include "engine.h"
+#include "hints.h"
 #include "log.h"
+#include "membership.h"
 #include "store.h"
 
 /* Everything the command line (or --config file) can set. */
@@ -48,6 +50,20 @@ typedef struct dyn_node_stats
 	uint32_t	connections_open;
 } dyn_node_stats;
 
+/* What the cluster side of the node did, reported by STATUS. */
+typedef struct dyn_cluster_stats
+{
+	uint64_t	coord_gets;		/* GETs coordinated here */
+	uint64_t	coord_puts;		/* writes coordinated here */
+	uint64_t	forwarded;		/* writes handed to an owner of their key */
+	uint64_t	quorum_failures;
+	uint64_t	read_repairs;	/* replicas sent the merged set after a GET */
+	uint64_t	hinted;			/* hints this node kept as a coordinator */
+	uint64_t	replica_gets;	/* replica reads answered for coordinators */
+	uint64_t	replica_puts;	/* replica writes merged for coordinators */
+	uint64_t	inflight;		/* requests being coordinated now */
+} dyn_cluster_stats;
+
 typedef struct dyn_conn dyn_conn;
 
 /* The node process: one per dynamod, owned by main(). */
@@ -66,6 +82,14 @@ typedef struct dyn_node
 	dyn_engine *engine;
 	dyn_store	store;
 	dyn_node_stats stats;
+	dyn_membership members;		/* gossip, failure detection, the ring */
+	dyn_hints	hints;
+	dyn_cluster_stats cluster;
+	bool		members_on;		/* membership started: stop it at shutdown */
+	bool		hints_on;
+	struct coord_req *coord_free;	/* request records kept for reuse */
+	int			coord_nfree;
+	dyn_buf		coord_frame;	/* node-to-node frames being encoded */
 	dyn_conn   *conns;			/* open client connections, for shutdown */
 	dyn_buf		scratch;		/* reply bodies (status JSON, clocks) */
 	uint64_t	started_ms;

@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "dynamo/client.h"
+#include "dynamo/routing.h"
 #include "dynamo/identity.h"
 #include "dynamo/ring.h"
 #include "dynamo/wire.h"
@@ -127,6 +128,7 @@ typedef struct bench_options
 	const char *bucket;
 	bool		csv;
 	bool		fresh_keys;
+	bool		route;			/* partition-aware: each request to its key's coordinator */
 	const char *inproc;			/* engine name, NULL: over the network */
 	const char *data_dir;
 	dyn_durability durability;
@@ -176,6 +178,8 @@ typedef struct bench_conn
 	int			outstanding;
 	bench_slot *slots;			/* 2 * pipeline or more, a power of two */
 	uint32_t	slot_mask;
+	int			group;			/* the logical client it belongs to */
+	bool		queued;			/* requests were queued in this fill */
 } bench_conn;
 
 /* The state of the phase being run. */
@@ -216,7 +220,18 @@ typedef struct bench_key
 typedef struct bench
 {
 	bench_options opt;
+	/*
+	 * conns holds connections x members connections: logical client g owns
+	 * conns[g * members .. (g + 1) * members), one per node (members is 1
+	 * without --route), and keeps at most pipeline requests in flight over
+	 * all of them, so --route loads a cluster with the same clients as one
+	 * node.
+	 */
 	bench_conn *conns;
+	int			nconns;
+	int			members;
+	int		   *group_out;		/* requests in flight per logical client */
+	dyn_routing routing;
 	dyn_identity identity;		/* --key, shared by every connection */
 	dyn_trust	trust;
 	int			epfd;
@@ -267,6 +282,7 @@ static int	net_setup(bench *b);
 static void net_teardown(bench *b);
 static int	net_run_phase(bench *b);
 static int	conn_fill(bench *b, bench_conn *bc);
+static int	fetch_routing(bench *b);
 static int	conn_watch(bench *b, bench_conn *bc);
 static void conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f,
 							  int64_t now);
@@ -356,6 +372,9 @@ usage(FILE *out)
 			"  --bucket B            bucket (default \"bench\")\n"
 			"  --fresh-keys          a per-run random tag in the key prefix, so runs\n"
 			"                        against a long-lived node do not pile up siblings\n"
+			"  --route               partition-aware: fetch the ring from --node, connect\n"
+			"                        to every node and send each request to the first\n"
+			"                        healthy node of its key's preference list\n"
 			"  --csv                 lines of op,ops_per_sec,p50_ms,p99_ms,p999_ms\n"
 			"  --inproc ENGINE       drive the replica store in this process (no network)\n"
 			"  --data DIR            its data directory\n"
@@ -378,8 +397,12 @@ print_header(const bench *b)
 			printf("dynamo-bench: in-process %s store in %s, one operation at a time, ",
 				   o->inproc, o->data_dir);
 		else
+		{
 			printf("dynamo-bench: %s, %d connections, pipeline %d, ",
 				   o->node, o->connections, o->pipeline);
+			if (o->route)
+				printf("partition-aware over %d nodes, ", b->members);
+		}
 		printf("%llu keys, %zu-byte values, ", (unsigned long long) o->keys, o->value_size);
 		if (o->duration > 0)
 			printf("%g s per phase\n", o->duration);
@@ -427,6 +450,11 @@ parse_options(bench_options *o, int argc, char **argv)
 		if (strcmp(a, "--csv") == 0)
 		{
 			o->csv = true;
+			continue;
+		}
+		if (strcmp(a, "--route") == 0)
+		{
+			o->route = true;
 			continue;
 		}
 		if (strcmp(a, "--fresh-keys") == 0)
@@ -911,6 +939,7 @@ net_setup(bench *b)
 {
 	int			P = b->opt.pipeline;
 	uint32_t	cap = 2;
+	int			rc;
 
 	while (cap < 2 * (uint32_t) P)
 		cap <<= 1;
@@ -934,26 +963,34 @@ net_setup(bench *b)
 		if (dyn_trust_load(&b->trust, trust, err, sizeof(err)) != DYN_OK)
 			return fail(BENCH_EXIT_FAILED, "--trust: %s", err);
 	}
+	b->members = 1;
+	if (b->opt.route && (rc = fetch_routing(b)) != BENCH_EXIT_OK)
+		return rc;
+	b->nconns = b->opt.connections * b->members;
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return fail(BENCH_EXIT_FAILED, "epoll_create1: %s", strerror(errno));
-	b->conns = calloc((size_t) b->opt.connections, sizeof(bench_conn));
-	b->events = calloc((size_t) b->opt.connections, sizeof(struct epoll_event));
-	if (b->conns == NULL || b->events == NULL)
+	b->conns = calloc((size_t) b->nconns, sizeof(bench_conn));
+	b->events = calloc((size_t) b->nconns, sizeof(struct epoll_event));
+	b->group_out = calloc((size_t) b->opt.connections, sizeof(int));
+	if (b->conns == NULL || b->events == NULL || b->group_out == NULL)
 		return fail(BENCH_EXIT_FAILED, "out of memory");
-	for (int i = 0; i < b->opt.connections; i++)
+	for (int i = 0; i < b->nconns; i++)
 	{
 		bench_conn *bc = &b->conns[i];
 		struct epoll_event ev = {0};
+		const char *addr = b->opt.route ?
+			b->routing.ring.members[i % b->members].address : b->opt.node;
 
 		bc->fd = -1;
+		bc->group = i / b->members;
 		bc->slot_mask = cap - 1;
 		if ((bc->slots = calloc(cap, sizeof(bench_slot))) == NULL ||
 			(bc->client = dyn_client_new()) == NULL)
 			return fail(BENCH_EXIT_FAILED, "out of memory");
 		if (b->opt.key_file != NULL)
 			dyn_client_set_identity(bc->client, &b->identity, &b->trust);
-		if (dyn_client_connect(bc->client, b->opt.node, BENCH_CONNECT_MS) != DYN_OK)
-			return fail(BENCH_EXIT_FAILED, "cannot connect to %s: %s", b->opt.node,
+		if (dyn_client_connect(bc->client, addr, BENCH_CONNECT_MS) != DYN_OK)
+			return fail(BENCH_EXIT_FAILED, "cannot connect to %s: %s", addr,
 						dyn_client_errmsg(bc->client));
 		bc->fd = dyn_client_socket(bc->client);
 		ev.events = 0;
@@ -970,7 +1007,7 @@ net_teardown(bench *b)
 {
 	if (b->conns != NULL)
 	{
-		for (int i = 0; i < b->opt.connections; i++)
+		for (int i = 0; i < b->nconns; i++)
 		{
 			dyn_client_free(b->conns[i].client);
 			free(b->conns[i].slots);
@@ -978,6 +1015,9 @@ net_teardown(bench *b)
 	}
 	free(b->conns);
 	free(b->events);
+	free(b->group_out);
+	b->group_out = NULL;
+	dyn_routing_free(&b->routing);
 	b->conns = NULL;
 	b->events = NULL;
 	dyn_identity_clear(&b->identity);
@@ -999,13 +1039,13 @@ net_run_phase(bench *b)
 	bench_phase *ph = &b->phase;
 	int			rc;
 
-	for (int i = 0; i < b->opt.connections; i++)
+	for (int i = 0; i < b->nconns; i += b->members)
 		if ((rc = conn_fill(b, &b->conns[i])) != BENCH_EXIT_OK)
 			return rc;
 
 	while (ph->inflight > 0)
 	{
-		int			n = epoll_wait(b->epfd, b->events, b->opt.connections, 1000);
+		int			n = epoll_wait(b->epfd, b->events, b->nconns, 1000);
 
 		if (n < 0)
 		{
@@ -1064,12 +1104,23 @@ conn_fill(bench *b, bench_conn *bc)
 	int64_t		now = now_ns();
 	int			queued = 0;
 
-	while (bc->outstanding < b->opt.pipeline && phase_may_issue(b, now))
+	bench_conn *group = &b->conns[bc->group * b->members];
+
+	while (b->group_out[bc->group] < b->opt.pipeline && phase_may_issue(b, now))
 	{
 		bench_op	op = phase_next(b);
 		dyn_slice	key = {(const uint8_t *) b->key.buf, b->key.len};
 		uint32_t	reqid;
 		bench_slot *s;
+
+		bc = group;
+		if (b->opt.route)
+		{
+			int			ix = dyn_routing_coordinator(&b->routing, b->bucket, key);
+
+			if (ix >= 0)
+				bc = &group[ix];
+		}
 
 		if (op == BENCH_OP_GET)
 		{
@@ -1093,13 +1144,65 @@ conn_fill(bench *b, bench_conn *bc)
 		s->op = (uint8_t) op;
 		s->sent_ns = now;
 		bc->outstanding++;
+		bc->queued = true;
+		b->group_out[bc->group]++;
 		ph->inflight++;
 		queued++;
 	}
-	if (queued > 0 && dyn_client_io(bc->client, 0) != DYN_OK)
-		return fail(BENCH_EXIT_FAILED, "lost a connection to %s during the %s phase: %s",
-					b->opt.node, ph->name, dyn_client_errmsg(bc->client));
-	return conn_watch(b, bc);
+	for (int m = 0; m < b->members; m++)
+	{
+		int			rc;
+
+		bc = &group[m];
+		if (bc->queued && dyn_client_io(bc->client, 0) != DYN_OK)
+			return fail(BENCH_EXIT_FAILED, "lost a connection to %s during the %s phase: %s",
+						b->opt.node, ph->name, dyn_client_errmsg(bc->client));
+		bc->queued = false;
+		if ((rc = conn_watch(b, bc)) != BENCH_EXIT_OK)
+			return rc;
+	}
+	(void) queued;
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * --route: ask --node for the ring and its view of the members; requests
+ * then go to the first healthy node of each key's preference list.
+ */
+static int
+fetch_routing(bench *b)
+{
+	dyn_client *c = dyn_client_new();
+	dyn_frame	reply;
+	int			rc;
+
+	dyn_routing_init(&b->routing);
+	if (c == NULL)
+		return fail(BENCH_EXIT_FAILED, "out of memory");
+	if (b->opt.key_file != NULL)
+		dyn_client_set_identity(c, &b->identity, &b->trust);
+	if (dyn_client_connect(c, b->opt.node, BENCH_CONNECT_MS) != DYN_OK)
+	{
+		rc = fail(BENCH_EXIT_FAILED, "cannot connect to %s: %s", b->opt.node,
+				  dyn_client_errmsg(c));
+		dyn_client_free(c);
+		return rc;
+	}
+	dyn_client_send_ring(c);
+	rc = dyn_client_await(c, BENCH_CONNECT_MS, &reply);
+	if (rc != DYN_OK || reply.type != DYN_MSG_RING_REPLY ||
+		dyn_routing_decode(reply.body, &b->routing) != DYN_OK ||
+		b->routing.ring.nmembers == 0)
+	{
+		rc = fail(BENCH_EXIT_FAILED, "--route: %s did not send a usable ring%s%s",
+				  b->opt.node, rc != DYN_OK ? ": " : "",
+				  rc != DYN_OK ? dyn_client_errmsg(c) : "");
+		dyn_client_free(c);
+		return rc;
+	}
+	dyn_client_free(c);
+	b->members = (int) b->routing.ring.nmembers;
+	return BENCH_EXIT_OK;
 }
 
 /* Tell epoll what the client waits for, when that changed. */
@@ -1158,6 +1261,7 @@ conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f, int64_t now)
 	sent = s->sent_ns;
 	s->used = false;
 	bc->outstanding--;
+	b->group_out[bc->group]--;
 	ph->inflight--;
 	ph->last_reply_ns = now;
 

@@ -23,6 +23,7 @@
 #include "dynamo/client.h"
 #include "dynamo/identity.h"
 #include "dynamo/object.h"
+#include "dynamo/routing.h"
 
 enum
 {
@@ -59,6 +60,9 @@ static int	report_error(const cli_options *o, const dyn_frame *reply);
 static int	cmd_put(const cli_options *o, dyn_client *c, bool is_delete);
 static int	cmd_get(const cli_options *o, dyn_client *c);
 static int	cmd_status(const cli_options *o, dyn_client *c);
+static int	cmd_ring(const cli_options *o, dyn_client *c, bool preflist);
+static void print_ring(const cli_options *o, const dyn_routing *rt);
+static int	print_preflist(const cli_options *o, const dyn_routing *rt);
 static int	cmd_keygen(const cli_options *o);
 static int	load_keys(const cli_options *o, dyn_identity *id, dyn_trust *trust);
 static int	fail(int code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
@@ -76,10 +80,9 @@ main(int argc, char **argv)
 	if ((rc = parse_options(&o, argc, argv)) != EXIT_DONE)
 		return rc;
 	cmd = o.args[0];
-	if (strcmp(cmd, "ring") == 0 || strcmp(cmd, "preflist") == 0 ||
-		strcmp(cmd, "repair") == 0 || strcmp(cmd, "remove") == 0)
-		return fail(EXIT_USAGE, "command \"%s\" needs a cluster, which this version of "
-					"dynamod does not form yet", cmd);
+	if (strcmp(cmd, "repair") == 0 || strcmp(cmd, "remove") == 0)
+		return fail(EXIT_USAGE, "command \"%s\" is not available yet: it comes with "
+					"anti-entropy and node removal", cmd);
 	if (strcmp(cmd, "keygen") == 0)
 		return cmd_keygen(&o);
 
@@ -110,6 +113,8 @@ main(int argc, char **argv)
 		rc = cmd_put(&o, c, true);
 	else if (strcmp(cmd, "get") == 0)
 		rc = cmd_get(&o, c);
+	else if (strcmp(cmd, "ring") == 0 || strcmp(cmd, "preflist") == 0)
+		rc = cmd_ring(&o, c, strcmp(cmd, "preflist") == 0);
 	else
 		rc = cmd_status(&o, c);
 	dyn_client_free(c);
@@ -518,6 +523,153 @@ cmd_get(const cli_options *o, dyn_client *c)
 	dyn_buf_free(&line);
 	dyn_object_free(&obj);
 	return rc;
+}
+
+/*
+ * ring and preflist: the ring as the node holds it, with the node's verdict
+ * on each member, or one key's preference list computed from it here -- the
+ * same computation a partition-aware client makes to pick a coordinator.
+ */
+static int
+cmd_ring(const cli_options *o, dyn_client *c, bool preflist)
+{
+	dyn_routing rt;
+	dyn_frame	reply;
+	int			rc;
+
+	if (preflist)
+	{
+		size_t		bl = strlen(o->args[1]);
+		size_t		kl = strlen(o->args[2]);
+
+		if (bl == 0 || bl > DYN_BUCKET_MAX || kl == 0 || kl > DYN_KEY_MAX)
+			return fail(EXIT_USAGE, "bucket must be 1 to %d bytes and key 1 to %d bytes",
+						DYN_BUCKET_MAX, DYN_KEY_MAX);
+	}
+	dyn_client_send_ring(c);
+	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
+		return rc;
+	dyn_routing_init(&rt);
+	if (reply.type != DYN_MSG_RING_REPLY || dyn_routing_decode(reply.body, &rt) != DYN_OK)
+	{
+		dyn_routing_free(&rt);
+		return fail(EXIT_FAILED, "%s sent a malformed ring", o->node);
+	}
+	if (rt.ring.nmembers == 0)
+		rc = fail(EXIT_FAILED, "%s has not joined a ring yet", o->node);
+	else if (preflist)
+		rc = print_preflist(o, &rt);
+	else
+	{
+		print_ring(o, &rt);
+		rc = EXIT_DONE;
+	}
+	dyn_routing_free(&rt);
+	return rc;
+}
+
+/*
+ * The ring: with --json the ring's own JSON (ring.h) plus "status", each
+ * member's health as the node sees it; else one line per member.
+ */
+static void
+print_ring(const cli_options *o, const dyn_routing *rt)
+{
+	const dyn_ring *r = &rt->ring;
+	dyn_buf		out;
+
+	dyn_buf_init(&out);
+	if (o->json)
+	{
+		dyn_ring_to_json(r, &out);
+		if (out.len > 0 && out.data[out.len - 1] == '}')
+			out.len--;
+		dyn_buf_printf(&out, ",\"status\":{");
+		for (uint32_t i = 0; i < r->nmembers; i++)
+		{
+			if (i > 0)
+				dyn_buf_put_u8(&out, ',');
+			dyn_buf_put_json_string(&out, dyn_ring_member_id(&r->members[i]));
+			dyn_buf_printf(&out, ":\"%s\"", rt->up[i] ? "up" : "down");
+		}
+		dyn_buf_printf(&out, "}}\n");
+	}
+	else
+	{
+		dyn_buf_printf(&out, "ring version %llu: %u partitions, n=%u, %u members\n",
+					   (unsigned long long) r->version, r->q, r->n, r->nmembers);
+		for (uint32_t i = 0; i < r->nmembers; i++)
+		{
+			const dyn_ring_member *m = &r->members[i];
+
+			dyn_buf_printf(&out, "%.*s\t%s\tzone=%s\t%s\t%u partitions\n",
+						   (int) m->idlen, m->id, m->address, m->zone[0] ? m->zone : "-",
+						   rt->up[i] ? "up" : "down", m->owned);
+		}
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	dyn_buf_free(&out);
+}
+
+/*
+ * One key's extended preference list: the N replicas first, then the
+ * stand-ins, each with its health; --json gives {"bucket","key","partition",
+ * "n","nodes":[{"id","address","zone","status","replica"}]}.
+ */
+static int
+print_preflist(const cli_options *o, const dyn_routing *rt)
+{
+	const dyn_ring *r = &rt->ring;
+	dyn_slice	bucket = dyn_slice_str(o->args[1]);
+	dyn_slice	key = dyn_slice_str(o->args[2]);
+	uint32_t	part = dyn_partition_of(dyn_key_position(bucket, key), r->q);
+	uint32_t   *ix = malloc(r->nmembers * sizeof(uint32_t));
+	uint32_t	owners = r->n < r->nmembers ? r->n : r->nmembers;
+	dyn_buf		out;
+	int			count;
+
+	if (ix == NULL)
+		return fail(EXIT_FAILED, "out of memory");
+	count = dyn_ring_preflist_key(r, bucket, key, ix, r->nmembers);
+	dyn_buf_init(&out);
+	if (o->json)
+	{
+		dyn_buf_printf(&out, "{\"bucket\":");
+		dyn_buf_put_json_string(&out, bucket);
+		dyn_buf_printf(&out, ",\"key\":");
+		dyn_buf_put_json_string(&out, key);
+		dyn_buf_printf(&out, ",\"partition\":%u,\"n\":%u,\"nodes\":[", part, r->n);
+	}
+	else
+		dyn_buf_printf(&out, "partition %u, n=%u\n", part, r->n);
+	for (int i = 0; i < count; i++)
+	{
+		const dyn_ring_member *m = &r->members[ix[i]];
+
+		if (o->json)
+		{
+			dyn_buf_printf(&out, "%s{\"id\":", i ? "," : "");
+			dyn_buf_put_json_string(&out, dyn_ring_member_id(m));
+			dyn_buf_printf(&out, ",\"address\":");
+			dyn_buf_put_json_string(&out, dyn_slice_str(m->address));
+			dyn_buf_printf(&out, ",\"zone\":");
+			dyn_buf_put_json_string(&out, dyn_slice_str(m->zone));
+			dyn_buf_printf(&out, ",\"status\":\"%s\",\"replica\":%s}",
+						   rt->up[ix[i]] ? "up" : "down",
+						   (uint32_t) i < owners ? "true" : "false");
+		}
+		else
+			dyn_buf_printf(&out, "%.*s\t%s\tzone=%s\t%s\t%s\n", (int) m->idlen, m->id,
+						   m->address, m->zone[0] ? m->zone : "-",
+						   rt->up[ix[i]] ? "up" : "down",
+						   (uint32_t) i < owners ? "replica" : "stand-in");
+	}
+	if (o->json)
+		dyn_buf_printf(&out, "]}\n");
+	fwrite(out.data, 1, out.len, stdout);
+	dyn_buf_free(&out);
+	free(ix);
+	return count > 0 ? EXIT_DONE : fail(EXIT_FAILED, "the ring has no members");
 }
 
 /* status: the node's JSON object as it sent it. */

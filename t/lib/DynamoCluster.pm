@@ -17,6 +17,7 @@ use strict;
 use warnings;
 
 use Exporter qw(import);
+use File::Temp ();
 use IO::Socket::INET;
 use MIME::Base64 ();
 use Test::More;
@@ -29,10 +30,27 @@ our @EXPORT_OK = qw(start_cluster wait_until wait_converged status_of member_of
   preflist);
 
 # start_cluster($count, engine => ..., zones => [...], args => [...],
-#               n => N, prefix => 'n') -> list of nodes, converged.
+#               n => N, prefix => 'n', secure => 1) -> list of nodes,
+# converged.  secure => 1 makes a key per node and an admin key, and one
+# trust file listing every node as role node, which every node reads.
 sub start_cluster
 {
 	my ($count, %o) = @_;
+	my %sec;
+	if ($o{secure})
+	{
+		my $dir = File::Temp::tempdir('dynamo-keys-XXXXXX', TMPDIR => 1,
+			CLEANUP => !$ENV{DYNAMO_KEEP});
+		my @trust;
+		for my $i (1 .. $count)
+		{
+			my $id = ($o{prefix} // 'c') . $i;
+			push @trust, [ DynamoTest::keygen("$dir/$id.key"), 'node', $id ];
+		}
+		push @trust, [ DynamoTest::keygen("$dir/admin.key"), 'admin', 'admin' ];
+		DynamoTest::write_trust("$dir/trust", \@trust);
+		%sec = (dir => $dir);
+	}
 	my @zones = @{ $o{zones} // [] };
 	my $prefix = $o{prefix} // 'c';
 	my @nodes;
@@ -45,7 +63,9 @@ sub start_cluster
 		push @nodes, DynamoTest::Node->start(
 			id     => "$prefix$i",
 			engine => $o{engine} // 'wiredtiger',
-			args   => \@args);
+			args   => \@args,
+			(%sec ? (secure => 1, key_file => "$sec{dir}/$prefix$i.key",
+					trust_file => "$sec{dir}/trust", admin_key => "$sec{dir}/admin.key") : ()));
 	}
 	wait_converged(\@nodes, 20) or die "DynamoCluster: the cluster did not converge\n"
 	  . join('', map { "$_->{id}:\n" . $_->log_tail(15) } @nodes);

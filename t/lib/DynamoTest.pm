@@ -590,6 +590,8 @@ my $SEQ = 0;
 # DynamoTest::Node->start(engine => ..., durability => ..., id => ...,
 #                         args => [extra flags], timeout => 10,
 #                         secure => 1, trust => [[PUBKEY, ROLE, NAME], ...])
+# or, with keys of the caller's (nodes of one secure cluster):
+#                         secure => 1, key_file => K, trust_file => T, admin_key => A
 sub start
 {
 	my ($class, %o) = @_;
@@ -606,7 +608,14 @@ sub start
 	$self->{data} = "$self->{dir}/data";
 	$self->{log} = "$self->{dir}/dynamod.log";
 	mkdir $self->{data} or die "DynamoTest: mkdir $self->{data}: $!\n";
-	if ($self->{secure})
+	if ($self->{secure} && $o{key_file})
+	{
+		# keys made by the caller (a cluster whose nodes trust each other)
+		$self->{key} = $o{key_file};
+		$self->{trust} = $o{trust_file};
+		$self->{admin_key} = $o{admin_key};
+	}
+	elsif ($self->{secure})
 	{
 		$self->{key} = "$self->{dir}/node.key";
 		$self->{admin_key} = "$self->{dir}/admin.key";

@@ -103,6 +103,11 @@ uint32_t	dyn_client_send_status(dyn_client *c);
  * node-to-node messages); returns its request id, or 0 when out of memory.
  */
 uint32_t	dyn_client_send_frame(dyn_client *c, uint8_t type, dyn_slice body);
+/*
+ * Ask for the node's ring and its verdict on each member (RING; decode the
+ * RING_REPLY with dyn_routing_decode, routing.h).
+ */
+uint32_t	dyn_client_send_ring(dyn_client *c);
 
 /* Requests sent or queued whose reply has not been popped yet. */
 size_t		dyn_client_outstanding(const dyn_client *c);

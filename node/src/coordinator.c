@@ -1,0 +1,937 @@
+/*
+ * coordinator.c
+ *		Quorum reads and writes across the preference list (see
+ *		coordinator.h for why writes are coordinated by owners only).
+ *
+ * A coord_req lives from the request until every replica has answered or
+ * timed out (the client may have had its answer long before: at R or W).
+ * Its targets are the first N healthy nodes of the key's extended
+ * preference list.  A target that is not one of the key's owners is a
+ * stand-in: it gets the write with a hint naming a down owner, and keeps it
+ * in its hint namespace.  A down owner for which no stand-in is left (a
+ * cluster of N nodes has none), or a replica that fails to acknowledge, gets
+ * its hint from the coordinator itself, so every owner eventually receives
+ * every acknowledged write (hints.c delivers when it is back).
+ *
+ * Read repair: when every target of a GET has answered, the ones that are
+ * owners and answered a sibling set other than the merged one (objects are
+ * canonical: equal sets have equal bytes) get the merged set.  The client's
+ * answer never waits for this.
+ *
+ * Speed: replicas usually agree, so a GET compares each answer's bytes with
+ * the first answer's and decodes and merges only when one differs; request
+ * records are kept on a free list (at most COORD_FREE_MAX) with their
+ * buffers, and frames are encoded into the node's scratch buffer, so the
+ * steady state allocates nothing per request.
+ */
+#include "coordinator.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynamo/object.h"
+
+/* Request records kept for reuse (each holds its buffers' memory). */
+#define COORD_FREE_MAX	256
+
+/* How one target's part of a request went. */
+typedef enum coord_state
+{
+	T_PENDING,
+	T_OK,
+	T_FAILED
+} coord_state;
+
+struct coord_req;
+
+/* One node a request went to. */
+typedef struct coord_target
+{
+	struct coord_req *req;
+	dyn_member *m;
+	dyn_member *hint_for;		/* set on a stand-in: the owner it holds for */
+	bool		owner;			/* one of the key's N owners */
+	coord_state state;
+	dyn_buf		reply;			/* GET: the replica's sibling set */
+} coord_target;
+
+/* One client request being coordinated (or forwarded). */
+typedef struct coord_req
+{
+	dyn_node   *node;
+	dyn_conn   *conn;			/* held until answered */
+	uint32_t	reqid;			/* the client's request id */
+	uint8_t		reply_type;		/* GET_REPLY, PUT_REPLY, DELETE_REPLY, COORD_*_REPLY */
+	bool		is_get;
+	bool		answered;
+	int			n;				/* the ring's N, for messages */
+	int			need;			/* R or W */
+	int			ok;
+	int			outstanding;
+	dyn_buf		keys;			/* bucket bytes then key bytes */
+	dyn_slice	bucket;
+	dyn_slice	key;
+	dyn_buf		object;			/* PUT: the sibling set shipped */
+	dyn_buf		context;		/* PUT: the new version's clock */
+	dyn_object	merged;			/* GET: what the replicas answered, merged */
+	coord_target *first;		/* GET: the first replica that answered */
+	bool		same;			/* GET: every answer so far is first's bytes */
+	struct coord_req *next_free;	/* on the node's free list */
+	int			ntargets;
+	coord_target t[DYN_RING_N_MAX];
+	/* forwarding */
+	uint8_t		fwd_type;
+	dyn_buf		fwd_body;
+	int			nfwd;
+	int			fwd_next;
+	dyn_member *fwd[DYN_RING_N_MAX];
+	char		fwd_error[160];
+} coord_req;
+
+static coord_req *req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
+						  dyn_slice bucket, dyn_slice key);
+static void req_free(coord_req *r);
+static void req_maybe_free(coord_req *r);
+static void answer_frame(coord_req *r, dyn_buf *frame);
+static void answer_error(coord_req *r, dyn_error_code code, int replied, int needed,
+						 const char *fmt,...) __attribute__((format(printf, 5, 6)));
+static void answer_quorum_failure(coord_req *r);
+static int	check_quorum_arg(dyn_node *node, dyn_conn *c, uint32_t reqid, int asked,
+							 const char *what, int *need);
+static void send_error(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
+					   int replied, int needed, const char *fmt,...)
+			__attribute__((format(printf, 7, 8)));
+static int	pick_targets(coord_req *r, dyn_member **ext, int count, int owners,
+						 dyn_member **down_owners, int *ndown);
+static void get_local(coord_req *r, coord_target *t);
+static void get_merge(coord_req *r, coord_target *t);
+static void get_on_reply(void *arg, int status, const dyn_frame *reply);
+static void get_progress(coord_req *r);
+static void get_repair(coord_req *r);
+static void put_on_reply(void *arg, int status, const dyn_frame *reply);
+static void put_progress(coord_req *r);
+static void put_hint_locally(coord_req *r, dyn_member *owner);
+static int	send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
+							 dyn_slice object, dyn_slice hint, dyn_peer_cb cb, void *arg);
+static void repair_on_reply(void *arg, int status, const dyn_frame *reply);
+static void forward_next(coord_req *r);
+static void forward_on_reply(void *arg, int status, const dyn_frame *reply);
+
+
+/* ------------------------------------------------------------- requests */
+
+/* A request record holding c; NULL when out of memory. */
+static coord_req *
+req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
+		dyn_slice bucket, dyn_slice key)
+{
+	coord_req  *r = node->coord_free;
+
+	if (r != NULL)
+	{
+		node->coord_free = r->next_free;
+		node->coord_nfree--;
+	}
+	else
+	{
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return NULL;
+		dyn_buf_init(&r->keys);
+		dyn_buf_init(&r->object);
+		dyn_buf_init(&r->context);
+		dyn_buf_init(&r->fwd_body);
+		dyn_object_init(&r->merged);
+		for (int i = 0; i < DYN_RING_N_MAX; i++)
+		{
+			r->t[i].req = r;
+			dyn_buf_init(&r->t[i].reply);
+		}
+	}
+	r->node = node;
+	r->conn = c;
+	r->reqid = reqid;
+	r->reply_type = reply_type;
+	r->n = dyn_membership_n(&node->members);
+	r->is_get = r->answered = r->same = false;
+	r->first = NULL;
+	r->need = r->ok = r->outstanding = r->ntargets = 0;
+	r->nfwd = r->fwd_next = 0;
+	r->fwd_error[0] = '\0';
+	r->merged.n = 0;
+	dyn_buf_reset(&r->keys);
+	dyn_buf_reset(&r->object);
+	dyn_buf_reset(&r->context);
+	dyn_buf_reset(&r->fwd_body);
+	dyn_buf_append(&r->keys, bucket.ptr, bucket.len);
+	dyn_buf_append(&r->keys, key.ptr, key.len);
+	if (r->keys.err)
+	{
+		r->node->cluster.inflight++;	/* req_free counts it back */
+		req_free(r);
+		return NULL;
+	}
+	r->bucket.ptr = r->keys.data;
+	r->bucket.len = bucket.len;
+	r->key.ptr = r->keys.data + bucket.len;
+	r->key.len = key.len;
+	for (int i = 0; i < DYN_RING_N_MAX; i++)
+	{
+		r->t[i].m = NULL;
+		r->t[i].hint_for = NULL;
+		r->t[i].owner = false;
+		r->t[i].state = T_PENDING;
+	}
+	dyn_conn_hold(c);
+	node->cluster.inflight++;
+	return r;
+}
+
+/*
+ * Back on the free list (buffers kept, unless one grew past 64 kB: a big
+ * value should not pin its memory), or freed when the list is full.
+ */
+static void
+req_free(coord_req *r)
+{
+	dyn_node   *node = r->node;
+	bool		big = r->object.cap > 65536 || r->merged.cap > 64;
+
+	for (int i = 0; i < DYN_RING_N_MAX && !big; i++)
+		big = r->t[i].reply.cap > 65536;
+	node->cluster.inflight--;
+	if (!big && node->coord_nfree < COORD_FREE_MAX)
+	{
+		r->next_free = node->coord_free;
+		node->coord_free = r;
+		node->coord_nfree++;
+		return;
+	}
+	for (int i = 0; i < DYN_RING_N_MAX; i++)
+		dyn_buf_free(&r->t[i].reply);
+	dyn_object_free(&r->merged);
+	dyn_buf_free(&r->keys);
+	dyn_buf_free(&r->object);
+	dyn_buf_free(&r->context);
+	dyn_buf_free(&r->fwd_body);
+	free(r);
+}
+
+/* Free the request records kept for reuse (node shutdown). */
+void
+dyn_coord_free_cache(dyn_node *node)
+{
+	while (node->coord_free != NULL)
+	{
+		coord_req  *r = node->coord_free;
+
+		node->coord_free = r->next_free;
+		for (int i = 0; i < DYN_RING_N_MAX; i++)
+			dyn_buf_free(&r->t[i].reply);
+		dyn_object_free(&r->merged);
+		dyn_buf_free(&r->keys);
+		dyn_buf_free(&r->object);
+		dyn_buf_free(&r->context);
+		dyn_buf_free(&r->fwd_body);
+		free(r);
+	}
+	node->coord_nfree = 0;
+}
+
+/* Free once answered and nothing is outstanding any more. */
+static void
+req_maybe_free(coord_req *r)
+{
+	if (r->answered && r->outstanding == 0)
+		req_free(r);
+}
+
+/* Send a whole reply frame to the client and release the connection. */
+static void
+answer_frame(coord_req *r, dyn_buf *frame)
+{
+	if (r->answered)
+		return;
+	r->answered = true;
+	if (frame->err)
+	{
+		dyn_buf		err;
+		dyn_error_msg m = {DYN_E_INTERNAL, 0, 0, dyn_slice_str("out of memory building the reply")};
+
+		dyn_buf_init(&err);
+		dyn_error_encode(&err, r->reqid, &m);
+		dyn_conn_answer(r->conn, dyn_buf_slice(&err));
+		dyn_buf_free(&err);
+		return;
+	}
+	dyn_conn_answer(r->conn, dyn_buf_slice(frame));
+}
+
+static void
+answer_error(coord_req *r, dyn_error_code code, int replied, int needed,
+			 const char *fmt,...)
+{
+	char		msg[512];
+	dyn_error_msg err;
+	dyn_buf		b;
+	va_list		ap;
+
+	if (r->answered)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->node->stats.errors++;
+	if (code == DYN_E_QUORUM)
+		r->node->cluster.quorum_failures++;
+	err.code = (uint16_t) code;
+	err.replied = (uint8_t) (replied > 255 ? 255 : replied);
+	err.needed = (uint8_t) (needed > 255 ? 255 : needed);
+	err.message = dyn_slice_str(msg);
+	dyn_buf_init(&b);
+	dyn_error_encode(&b, r->reqid, &err);
+	answer_frame(r, &b);
+	dyn_buf_free(&b);
+}
+
+/* "quorum not met: 1 of 3 replicas acknowledged (2 needed)". */
+static void
+answer_quorum_failure(coord_req *r)
+{
+	answer_error(r, DYN_E_QUORUM, r->ok, r->need,
+				 "quorum not met: %d of %d replicas %s (%d needed)", r->ok, r->n,
+				 r->is_get ? "answered" : "acknowledged", r->need);
+}
+
+/* An error answer before any request record exists. */
+static void
+send_error(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
+		   int replied, int needed, const char *fmt,...)
+{
+	char		msg[512];
+	dyn_error_msg err;
+	dyn_buf		b;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	node->stats.errors++;
+	if (code == DYN_E_QUORUM)
+		node->cluster.quorum_failures++;
+	err.code = (uint16_t) code;
+	err.replied = (uint8_t) replied;
+	err.needed = (uint8_t) needed;
+	err.message = dyn_slice_str(msg);
+	dyn_buf_init(&b);
+	dyn_error_encode(&b, reqid, &err);
+	dyn_conn_hold(c);
+	dyn_conn_answer(c, dyn_buf_slice(&b));
+	dyn_buf_free(&b);
+}
+
+/*
+ * R or W as asked (0: the cluster default); above N is refused here with
+ * a message that says so.
+ */
+static int
+check_quorum_arg(dyn_node *node, dyn_conn *c, uint32_t reqid, int asked,
+				 const char *what, int *need)
+{
+	int			n = dyn_membership_n(&node->members);
+
+	if (!dyn_membership_ready(&node->members))
+	{
+		send_error(node, c, reqid, DYN_E_QUORUM, 0, asked ? asked : 1,
+				   "quorum not met: 0 of %d replicas %s: this node has not joined a ring yet",
+				   n, what[0] == 'w' ? "acknowledged" : "answered");
+		return -1;
+	}
+	if (asked > n)
+	{
+		send_error(node, c, reqid, DYN_E_INVAL, 0, asked,
+				   "%s=%d exceeds the replication factor n=%d", what, asked, n);
+		return -1;
+	}
+	*need = asked > 0 ? asked : dyn_node_default_quorum(node);
+	return 0;
+}
+
+/*
+ * The first N healthy nodes of the extended list become targets (this
+ * node, if among them, answers at once); the owners among the first N
+ * that are down are returned for hinting.  Returns the number of targets.
+ */
+static int
+pick_targets(coord_req *r, dyn_member **ext, int count, int owners,
+			 dyn_member **down_owners, int *ndown)
+{
+	int			want = owners;
+
+	*ndown = 0;
+	r->ntargets = 0;
+	for (int i = 0; i < count && r->ntargets < want && r->ntargets < DYN_RING_N_MAX; i++)
+	{
+		if (!dyn_member_up(ext[i]))
+		{
+			if (i < owners)
+				down_owners[(*ndown)++] = ext[i];
+			continue;
+		}
+		r->t[r->ntargets].m = ext[i];
+		r->t[r->ntargets].owner = i < owners;
+		r->t[r->ntargets].state = T_PENDING;
+		r->ntargets++;
+	}
+	return r->ntargets;
+}
+
+
+/* ------------------------------------------------------------------- GET */
+
+void
+dyn_coord_get(dyn_node *node, dyn_conn *c, uint32_t reqid, const dyn_get_req *req)
+{
+	dyn_member *ext[DYN_RING_MEMBERS_MAX];
+	dyn_member *down[DYN_RING_N_MAX];
+	int			ndown;
+	int			owners;
+	int			count;
+	int			need;
+	coord_req  *r;
+
+	if (check_quorum_arg(node, c, reqid, req->r, "r", &need) != 0)
+		return;
+	r = req_new(node, c, reqid, DYN_MSG_GET_REPLY, req->bucket, req->key);
+	if (r == NULL)
+	{
+		send_error(node, c, reqid, DYN_E_INTERNAL, 0, need, "out of memory");
+		return;
+	}
+	node->cluster.coord_gets++;
+	r->is_get = true;
+	r->need = need;
+	count = dyn_membership_preflist(&node->members, r->bucket, r->key, ext,
+									DYN_RING_MEMBERS_MAX, &owners);
+	pick_targets(r, ext, count, owners, down, &ndown);
+
+	/* one REPLICA_GET body for every target */
+	dyn_buf_reset(&node->coord_frame);
+	{
+		dyn_replica_get_req rg = {r->bucket, r->key};
+
+		dyn_replica_get_encode(&node->coord_frame, 0, &rg);
+	}
+	for (int i = 0; i < r->ntargets; i++)
+	{
+		coord_target *t = &r->t[i];
+		dyn_peer   *p;
+		dyn_slice	body = {node->coord_frame.data + DYN_FRAME_HEADER_LEN,
+		node->coord_frame.len - DYN_FRAME_HEADER_LEN};
+
+		if (t->m->self)
+		{
+			get_local(r, t);
+			continue;
+		}
+		p = dyn_membership_peer(t->m);
+		if (p != NULL && node->coord_frame.err == DYN_OK &&
+			dyn_peer_send(p, DYN_MSG_REPLICA_GET, body, DYN_REPLICA_TIMEOUT_MS,
+						  get_on_reply, t) == DYN_OK)
+			r->outstanding++;
+		else
+			t->state = T_FAILED;
+	}
+	get_progress(r);
+}
+
+/* This node's own copy (and any hints it keeps for the key). */
+static void
+get_local(coord_req *r, coord_target *t)
+{
+	dyn_node   *node = r->node;
+	dyn_buf		hintbufs[DYN_RING_N_MAX];
+	int			nh = 0;
+
+	dyn_buf_reset(&t->reply);
+	if (dyn_store_get(&node->store, r->bucket, r->key, &t->reply) != DYN_OK)
+	{
+		t->state = T_FAILED;
+		return;
+	}
+	if (node->hints.total > 0)
+	{
+		dyn_object	o;
+
+		dyn_object_init(&o);
+		for (int i = 0; i < DYN_RING_N_MAX; i++)
+			dyn_buf_init(&hintbufs[i]);
+		if (dyn_object_decode(dyn_buf_slice(&t->reply), &o) == DYN_OK &&
+			(nh = dyn_hints_merge_into(&node->hints, r->bucket, r->key, &o,
+									   hintbufs, DYN_RING_N_MAX)) > 0)
+		{
+			dyn_buf		enc;
+
+			dyn_buf_init(&enc);
+			dyn_object_encode(&o, &enc);
+			if (enc.err == DYN_OK)
+			{
+				dyn_buf		tmp = t->reply;
+
+				t->reply = enc;
+				enc = tmp;
+			}
+			dyn_buf_free(&enc);
+		}
+		dyn_object_free(&o);
+		for (int i = 0; i < DYN_RING_N_MAX; i++)
+			dyn_buf_free(&hintbufs[i]);
+	}
+	t->state = T_OK;
+	get_merge(r, t);
+}
+
+/*
+ * Take one replica's answer.  While every answer is byte for byte the first
+ * one, nothing is decoded; at the first difference the first answer is
+ * decoded into merged and every later one merged in.
+ */
+static void
+get_merge(coord_req *r, coord_target *t)
+{
+	dyn_object	o;
+
+	if (r->first == NULL)
+	{
+		/* decoding checks the replica sent a well-formed set */
+		dyn_object_init(&o);
+		if (dyn_object_decode(dyn_buf_slice(&t->reply), &o) != DYN_OK)
+		{
+			dyn_object_free(&o);
+			t->state = T_FAILED;
+			return;
+		}
+		dyn_object_free(&o);
+		r->first = t;
+		r->same = true;
+		r->ok++;
+		return;
+	}
+	if (r->same && dyn_slice_eq(dyn_buf_slice(&t->reply), dyn_buf_slice(&r->first->reply)))
+	{
+		r->ok++;
+		return;
+	}
+	if (r->same)
+	{
+		if (dyn_object_decode(dyn_buf_slice(&r->first->reply), &r->merged) != DYN_OK)
+			r->merged.n = 0;	/* cannot happen: it decoded once */
+		r->same = false;
+	}
+	dyn_object_init(&o);
+	if (dyn_object_decode(dyn_buf_slice(&t->reply), &o) != DYN_OK ||
+		dyn_object_merge(&r->merged, &o, NULL) != DYN_OK)
+	{
+		/* a replica sent what we cannot read or hold: not an answer */
+		t->state = T_FAILED;
+		dyn_object_free(&o);
+		return;
+	}
+	dyn_object_free(&o);
+	r->ok++;
+}
+
+/* A REPLICA_GET answer (or failure). */
+static void
+get_on_reply(void *arg, int status, const dyn_frame *reply)
+{
+	coord_target *t = arg;
+	coord_req  *r = t->req;
+	dyn_slice	obj;
+
+	r->outstanding--;
+	if (status == DYN_OK && reply->type == DYN_MSG_REPLICA_GET_REPLY &&
+		dyn_get_reply_decode(reply->body, &obj) == DYN_OK)
+	{
+		dyn_buf_reset(&t->reply);
+		dyn_buf_append(&t->reply, obj.ptr, obj.len);
+		if (t->reply.err == DYN_OK)
+		{
+			t->state = T_OK;
+			get_merge(r, t);
+		}
+		else
+			t->state = T_FAILED;
+	}
+	else
+		t->state = T_FAILED;
+	get_progress(r);
+}
+
+/*
+ * Answer at R; a failure only once every target has answered or failed,
+ * so that its message gives the true count.  Repair when all are in.
+ */
+static void
+get_progress(coord_req *r)
+{
+	if (!r->answered && r->ok >= r->need)
+	{
+		dyn_buf		frame;
+		size_t		start;
+
+		dyn_buf_init(&frame);
+		start = dyn_frame_begin(&frame, DYN_MSG_GET_REPLY, r->reqid);
+		{
+			size_t		lenpos = frame.len;
+
+			dyn_buf_put_u32(&frame, 0);
+			if (r->same)
+				dyn_buf_append(&frame, r->first->reply.data, r->first->reply.len);
+			else if (r->merged.n > 0)
+				dyn_object_encode(&r->merged, &frame);
+			if (frame.err == DYN_OK)
+				dyn_buf_patch_u32(&frame, lenpos, (uint32_t) (frame.len - lenpos - 4));
+		}
+		dyn_frame_end(&frame, start);
+		answer_frame(r, &frame);
+		dyn_buf_free(&frame);
+	}
+	else if (!r->answered && r->outstanding == 0)
+		answer_quorum_failure(r);	/* after every answer: the count is final */
+	if (r->outstanding == 0)
+	{
+		get_repair(r);
+		req_maybe_free(r);
+	}
+}
+
+/*
+ * Read repair: owners that answered something other than the merged set
+ * get it.  Fire and forget: a failed repair is left to the next read.
+ */
+static void
+get_repair(coord_req *r)
+{
+	dyn_node   *node = r->node;
+	dyn_buf		merged;
+
+	if (r->same || r->ok < 2 || r->merged.n == 0)
+		return;					/* every answer was the same set: nothing stale */
+	dyn_buf_init(&merged);
+	dyn_object_encode(&r->merged, &merged);
+	if (merged.err)
+	{
+		dyn_buf_free(&merged);
+		return;
+	}
+	for (int i = 0; i < r->ntargets; i++)
+	{
+		coord_target *t = &r->t[i];
+
+		if (t->state != T_OK || !t->owner ||
+			dyn_slice_eq(dyn_buf_slice(&t->reply), dyn_buf_slice(&merged)))
+			continue;
+		node->cluster.read_repairs++;
+		if (t->m->self)
+		{
+			if (dyn_store_merge(&node->store, r->bucket, r->key, dyn_buf_slice(&merged),
+								NULL) != DYN_OK)
+				dyn_log(&node->log, DYN_LOG_WARNING, "read repair of the local copy failed: %s",
+						dyn_engine_errmsg(node->engine));
+		}
+		else
+			(void) send_replica_put(node, t->m, r->bucket, r->key, dyn_buf_slice(&merged),
+									(dyn_slice) {NULL, 0}, repair_on_reply, NULL);
+	}
+	dyn_buf_free(&merged);
+}
+
+/* A repair needs no answer; a failure is the failure detector's business. */
+static void
+repair_on_reply(void *arg, int status, const dyn_frame *reply)
+{
+	(void) arg;
+	(void) status;
+	(void) reply;
+}
+
+
+/* ------------------------------------------------------------ PUT/DELETE */
+
+/* One REPLICA_PUT to m; DYN_OK when sent (cb will be called). */
+static int
+send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
+				 dyn_slice object, dyn_slice hint, dyn_peer_cb cb, void *arg)
+{
+	dyn_replica_put_req rp = {bucket, key, hint, object};
+	dyn_peer   *p = dyn_membership_peer(m);
+	dyn_buf    *frame = &node->coord_frame;
+	dyn_slice	body;
+
+	if (p == NULL)
+		return DYN_ERR_INVAL;
+	dyn_buf_reset(frame);
+	dyn_replica_put_encode(frame, 0, &rp);
+	if (frame->err != DYN_OK)
+		return DYN_ERR_NOMEM;
+	body.ptr = frame->data + DYN_FRAME_HEADER_LEN;
+	body.len = frame->len - DYN_FRAME_HEADER_LEN;
+	return dyn_peer_send(p, DYN_MSG_REPLICA_PUT, body, DYN_REPLICA_TIMEOUT_MS, cb, arg);
+}
+
+/*
+ * A write: coordinate it here if this node owns the key, else forward it
+ * to an owner.
+ */
+void
+dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
+				const dyn_put_req *req, dyn_slice body)
+{
+	dyn_member *ext[DYN_RING_MEMBERS_MAX];
+	dyn_member *down[DYN_RING_N_MAX];
+	int			ndown = 0;
+	int			owners;
+	int			count;
+	int			need;
+	bool		is_put = (type == DYN_MSG_PUT || type == DYN_MSG_COORD_PUT);
+	bool		forwarded_here = (type == DYN_MSG_COORD_PUT || type == DYN_MSG_COORD_DELETE);
+	bool		self_owner = false;
+	int			standin = 0;
+	dyn_vclock	written;
+	coord_req  *r;
+	int			rc;
+
+	if (check_quorum_arg(node, c, reqid, req->w, "w", &need) != 0)
+		return;
+	r = req_new(node, c, reqid, type | 0x80, req->bucket, req->key);
+	if (r == NULL)
+	{
+		send_error(node, c, reqid, DYN_E_INTERNAL, 0, need, "out of memory");
+		return;
+	}
+	r->need = need;
+	count = dyn_membership_preflist(&node->members, r->bucket, r->key, ext,
+									DYN_RING_MEMBERS_MAX, &owners);
+	for (int i = 0; i < owners; i++)
+		self_owner |= ext[i]->self;
+
+	if (!self_owner && !forwarded_here)
+	{
+		/* healthy owners first, then the others in case our view is stale */
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = 0; i < owners && r->nfwd < DYN_RING_N_MAX; i++)
+				if (dyn_member_up(ext[i]) == (pass == 0))
+					r->fwd[r->nfwd++] = ext[i];
+		r->fwd_type = is_put ? DYN_MSG_COORD_PUT : DYN_MSG_COORD_DELETE;
+		r->reply_type = type | 0x80;
+		dyn_buf_append(&r->fwd_body, body.ptr, body.len);
+		node->cluster.forwarded++;
+		forward_next(r);
+		return;
+	}
+
+	/* the local write: the new version and the sibling set to ship */
+	node->cluster.coord_puts++;
+	if (dyn_conn_batch(c) != DYN_OK)
+	{
+		answer_error(r, DYN_E_INTERNAL, 0, need, "could not start a write: %s",
+					 dyn_engine_errmsg(node->engine));
+		req_maybe_free(r);
+		return;
+	}
+	rc = dyn_store_write(&node->store, r->bucket, r->key, req->context,
+						 is_put ? &req->value : NULL, &written);
+	if (rc != DYN_OK)
+	{
+		if (rc == DYN_ERR_PROTO)
+			answer_error(r, DYN_E_INVAL, 0, need,
+						 "invalid context: not one this cluster issued");
+		else if (rc == DYN_ERR_TOOBIG)
+			answer_error(r, DYN_E_INVAL, 0, need,
+						 "key has %d siblings already: read it and write with its context",
+						 DYN_SIBLINGS_MAX);
+		else
+			answer_error(r, DYN_E_INTERNAL, 0, need, "could not write key: %s",
+						 dyn_engine_errmsg(node->engine));
+		req_maybe_free(r);
+		return;
+	}
+	{
+		dyn_slice	obj = dyn_store_object(&node->store);
+
+		dyn_buf_append(&r->object, obj.ptr, obj.len);
+		dyn_vclock_encode(&written, &r->context);
+	}
+	if (r->object.err || r->context.err)
+	{
+		answer_error(r, DYN_E_INTERNAL, 0, need, "out of memory");
+		req_maybe_free(r);
+		return;
+	}
+
+	pick_targets(r, ext, count, owners, down, &ndown);
+	for (int i = 0; i < r->ntargets; i++)
+	{
+		coord_target *t = &r->t[i];
+		dyn_slice	hint = {NULL, 0};
+
+		if (t->m->self)
+		{
+			t->state = T_OK;
+			r->ok++;
+			continue;
+		}
+		if (!t->owner && standin < ndown)
+		{
+			t->hint_for = down[standin++];
+			hint = dyn_slice_str(t->hint_for->id);
+		}
+		if (send_replica_put(node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
+							 hint, put_on_reply, t) == DYN_OK)
+			r->outstanding++;
+		else
+		{
+			t->state = T_FAILED;
+			put_hint_locally(r, t->hint_for != NULL ? t->hint_for : t->m);
+		}
+	}
+	/* down owners no stand-in took: this node keeps their hints */
+	for (; standin < ndown; standin++)
+		put_hint_locally(r, down[standin]);
+	put_progress(r);
+}
+
+/* Keep the shipped sibling set as a hint for owner, here. */
+static void
+put_hint_locally(coord_req *r, dyn_member *owner)
+{
+	dyn_node   *node = r->node;
+
+	if (owner == NULL || owner->self)
+		return;
+	if (dyn_hints_store(&node->hints, dyn_slice_str(owner->id), r->bucket, r->key,
+						dyn_buf_slice(&r->object)) != DYN_OK)
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not keep a hint for %s: %s",
+				owner->id, dyn_engine_errmsg(node->engine));
+	else
+		node->cluster.hinted++;
+}
+
+/* A REPLICA_PUT acknowledgement (or failure). */
+static void
+put_on_reply(void *arg, int status, const dyn_frame *reply)
+{
+	coord_target *t = arg;
+	coord_req  *r = t->req;
+
+	r->outstanding--;
+	if (status == DYN_OK && reply->type == DYN_MSG_REPLICA_PUT_REPLY)
+	{
+		t->state = T_OK;
+		r->ok++;
+	}
+	else
+	{
+		t->state = T_FAILED;
+		/* the write must still reach that owner: keep it as a hint here */
+		if (status != DYN_ERR_CLOSED)
+			put_hint_locally(r, t->hint_for != NULL ? t->hint_for : t->m);
+	}
+	put_progress(r);
+}
+
+/*
+ * Answer at W; a failure only once every target has answered or failed,
+ * so that "1 of 3 replicas acknowledged" is the true count.
+ */
+static void
+put_progress(coord_req *r)
+{
+	if (!r->answered && r->ok >= r->need)
+	{
+		dyn_buf		frame;
+
+		dyn_buf_init(&frame);
+		dyn_put_reply_encode(&frame, r->reply_type, r->reqid, dyn_buf_slice(&r->context));
+		answer_frame(r, &frame);
+		dyn_buf_free(&frame);
+	}
+	else if (!r->answered && r->outstanding == 0)
+		answer_quorum_failure(r);	/* after every answer: the count is final */
+	req_maybe_free(r);
+}
+
+
+/* ------------------------------------------------------------ forwarding */
+
+/* Hand the write to the next owner to try. */
+static void
+forward_next(coord_req *r)
+{
+	while (r->fwd_next < r->nfwd)
+	{
+		dyn_member *m = r->fwd[r->fwd_next++];
+		dyn_peer   *p = dyn_membership_peer(m);
+
+		if (p != NULL &&
+			dyn_peer_send(p, r->fwd_type, dyn_buf_slice(&r->fwd_body),
+						  DYN_FORWARD_TIMEOUT_MS, forward_on_reply, r) == DYN_OK)
+		{
+			r->outstanding++;
+			return;
+		}
+		snprintf(r->fwd_error, sizeof(r->fwd_error), "%s is overloaded", m->id);
+	}
+	answer_error(r, DYN_E_QUORUM, 0, r->need,
+				 "quorum not met: 0 of %d replicas acknowledged (%d needed): "
+				 "no owner of the key could coordinate the write (%s)",
+				 r->n, r->need, r->fwd_error[0] ? r->fwd_error : "none reachable");
+	req_maybe_free(r);
+}
+
+/*
+ * The owner's answer, relayed as the client's.  A connection failure means
+ * the write never reached that owner, so the next one is tried; a timeout
+ * does not (the write may have happened: retrying would write twice).
+ */
+static void
+forward_on_reply(void *arg, int status, const dyn_frame *reply)
+{
+	coord_req  *r = arg;
+	dyn_member *m = r->fwd[r->fwd_next - 1];
+
+	r->outstanding--;
+	if (status == DYN_OK)
+	{
+		dyn_buf		frame;
+		uint8_t		type = reply->type;
+		size_t		start;
+
+		if (type == DYN_MSG_COORD_PUT_REPLY)
+			type = DYN_MSG_PUT_REPLY;
+		else if (type == DYN_MSG_COORD_DELETE_REPLY)
+			type = DYN_MSG_DELETE_REPLY;
+		dyn_buf_init(&frame);
+		start = dyn_frame_begin(&frame, type, r->reqid);
+		dyn_buf_append(&frame, reply->body.ptr, reply->body.len);
+		dyn_frame_end(&frame, start);
+		answer_frame(r, &frame);
+		dyn_buf_free(&frame);
+		req_maybe_free(r);
+		return;
+	}
+	if (status == DYN_ERR_TIMEOUT || status == DYN_ERR_CLOSED)
+	{
+		answer_error(r, DYN_E_QUORUM, 0, r->need,
+					 "quorum not met: 0 of %d replicas acknowledged (%d needed): "
+					 "%s, the key's coordinator, %s", r->n, r->need, m->id,
+					 status == DYN_ERR_TIMEOUT ? "did not answer in time" : "is shutting down");
+		req_maybe_free(r);
+		return;
+	}
+	snprintf(r->fwd_error, sizeof(r->fwd_error), "%s: %s", m->id,
+			 status == DYN_ERR_AGAIN ? "overloaded" : "connection failed");
+	forward_next(r);
+}
