@@ -57,7 +57,7 @@ $(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS)
 
 # Unit tests link libdynamo; the engine and store tests link the store too.
-STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan
+STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests/test_store
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
 
