@@ -76,6 +76,8 @@ struct dyn_conn
 	bool		close_after_write;	/* a fatal error was queued */
 	bool		in_burst;		/* handling frames: answers wait for the commit */
 	uint32_t	held;			/* requests being coordinated, not yet answered */
+	bool		flush_queued;	/* on node->flush_list (which holds it once) */
+	dyn_conn   *flush_next;
 	char		peer[64];
 	dyn_conn   *prev;
 	dyn_conn   *next;
@@ -98,6 +100,7 @@ static void conn_do_status(dyn_conn *c, const dyn_frame *f);
 static void conn_burst(dyn_conn *c);
 static void conn_resume(dyn_conn *c);
 static void conn_free(dyn_conn *c);
+static void conn_on_check(uv_check_t *h);
 static void conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
 							 uint8_t replied, uint8_t needed, const char *fmt,...)
 			__attribute__((format(printf, 6, 7)));
@@ -193,6 +196,15 @@ dyn_conn_close_all(dyn_node *node)
 
 		conn_close(c);
 		c = next;
+	}
+	/* answers queued for sending go nowhere now: release their holds */
+	while ((c = node->flush_list) != NULL)
+	{
+		node->flush_list = c->flush_next;
+		c->flush_queued = false;
+		c->held--;
+		if (c->handles_open == 0 && c->held == 0)
+			conn_free(c);
 	}
 }
 
@@ -768,10 +780,49 @@ dyn_conn_answer(dyn_conn *c, dyn_slice frame)
 		return;
 	}
 	dyn_buf_append(&c->out, frame.ptr, frame.len);
-	if (c->in_burst)
+	if (c->in_burst || c->flush_queued)
 		return;
-	conn_flush(c);
-	conn_resume(c);
+	/*
+	 * Send with the other answers of this loop iteration: replicas answer
+	 * in bursts, and one write (one sealed record) per connection per
+	 * iteration costs far less than one per answer.
+	 */
+	c->flush_queued = true;
+	c->held++;
+	c->flush_next = c->node->flush_list;
+	c->node->flush_list = c;
+	uv_check_start(&c->node->flush_check, conn_on_check);
+}
+
+/*
+ * After the loop's I/O callbacks: send what dyn_conn_answer queued, and
+ * read again where answers made room.  Answers given while this runs are
+ * queued for the next iteration.
+ */
+static void
+conn_on_check(uv_check_t *h)
+{
+	dyn_node   *node = h->data;
+	dyn_conn   *list = node->flush_list;
+
+	node->flush_list = NULL;
+	uv_check_stop(h);
+	while (list != NULL)
+	{
+		dyn_conn   *c = list;
+
+		list = c->flush_next;
+		c->flush_queued = false;
+		c->held--;
+		if (c->closing)
+		{
+			if (c->handles_open == 0 && c->held == 0)
+				conn_free(c);
+			continue;
+		}
+		conn_flush(c);
+		conn_resume(c);
+	}
 }
 
 /* Unlink the connection and let libuv close its socket. */

@@ -21,8 +21,10 @@
  * Speed: replicas usually agree, so a GET compares each answer's bytes with
  * the first answer's and decodes and merges only when one differs; request
  * records are kept on a free list (at most COORD_FREE_MAX) with their
- * buffers, and frames are encoded into the node's scratch buffer, so the
- * steady state allocates nothing per request.
+ * buffers, and frames and answers are built in the node's scratch buffers
+ * (coord_frame, coord_answer, coord_obj), so the steady state allocates
+ * nothing per request.  dyn_conn_answer copies the answer out before
+ * anything else can use the buffer again.
  */
 #include "coordinator.h"
 
@@ -500,19 +502,16 @@ get_local(coord_req *r, coord_target *t)
 static void
 get_merge(coord_req *r, coord_target *t)
 {
-	dyn_object	o;
+	dyn_object *o = &r->node->coord_obj;
 
 	if (r->first == NULL)
 	{
 		/* decoding checks the replica sent a well-formed set */
-		dyn_object_init(&o);
-		if (dyn_object_decode(dyn_buf_slice(&t->reply), &o) != DYN_OK)
+		if (dyn_object_decode(dyn_buf_slice(&t->reply), o) != DYN_OK)
 		{
-			dyn_object_free(&o);
 			t->state = T_FAILED;
 			return;
 		}
-		dyn_object_free(&o);
 		r->first = t;
 		r->same = true;
 		r->ok++;
@@ -529,16 +528,13 @@ get_merge(coord_req *r, coord_target *t)
 			r->merged.n = 0;	/* cannot happen: it decoded once */
 		r->same = false;
 	}
-	dyn_object_init(&o);
-	if (dyn_object_decode(dyn_buf_slice(&t->reply), &o) != DYN_OK ||
-		dyn_object_merge(&r->merged, &o, NULL) != DYN_OK)
+	if (dyn_object_decode(dyn_buf_slice(&t->reply), o) != DYN_OK ||
+		dyn_object_merge(&r->merged, o, NULL) != DYN_OK)
 	{
 		/* a replica sent what we cannot read or hold: not an answer */
 		t->state = T_FAILED;
-		dyn_object_free(&o);
 		return;
 	}
-	dyn_object_free(&o);
 	r->ok++;
 }
 
@@ -578,25 +574,24 @@ get_progress(coord_req *r)
 {
 	if (!r->answered && r->ok >= r->need)
 	{
-		dyn_buf		frame;
+		dyn_buf    *frame = &r->node->coord_answer;
 		size_t		start;
 
-		dyn_buf_init(&frame);
-		start = dyn_frame_begin(&frame, DYN_MSG_GET_REPLY, r->reqid);
+		dyn_buf_reset(frame);
+		start = dyn_frame_begin(frame, DYN_MSG_GET_REPLY, r->reqid);
 		{
-			size_t		lenpos = frame.len;
+			size_t		lenpos = frame->len;
 
-			dyn_buf_put_u32(&frame, 0);
+			dyn_buf_put_u32(frame, 0);
 			if (r->same)
-				dyn_buf_append(&frame, r->first->reply.data, r->first->reply.len);
+				dyn_buf_append(frame, r->first->reply.data, r->first->reply.len);
 			else if (r->merged.n > 0)
-				dyn_object_encode(&r->merged, &frame);
-			if (frame.err == DYN_OK)
-				dyn_buf_patch_u32(&frame, lenpos, (uint32_t) (frame.len - lenpos - 4));
+				dyn_object_encode(&r->merged, frame);
+			if (frame->err == DYN_OK)
+				dyn_buf_patch_u32(frame, lenpos, (uint32_t) (frame->len - lenpos - 4));
 		}
-		dyn_frame_end(&frame, start);
-		answer_frame(r, &frame);
-		dyn_buf_free(&frame);
+		dyn_frame_end(frame, start);
+		answer_frame(r, frame);
 	}
 	else if (!r->answered && r->outstanding == 0)
 		answer_quorum_failure(r);	/* after every answer: the count is final */
@@ -851,12 +846,11 @@ put_progress(coord_req *r)
 {
 	if (!r->answered && r->ok >= r->need)
 	{
-		dyn_buf		frame;
+		dyn_buf    *frame = &r->node->coord_answer;
 
-		dyn_buf_init(&frame);
-		dyn_put_reply_encode(&frame, r->reply_type, r->reqid, dyn_buf_slice(&r->context));
-		answer_frame(r, &frame);
-		dyn_buf_free(&frame);
+		dyn_buf_reset(frame);
+		dyn_put_reply_encode(frame, r->reply_type, r->reqid, dyn_buf_slice(&r->context));
+		answer_frame(r, frame);
 	}
 	else if (!r->answered && r->outstanding == 0)
 		answer_quorum_failure(r);	/* after every answer: the count is final */

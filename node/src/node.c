@@ -171,6 +171,9 @@ dyn_node_stop(dyn_node *node)
 		dyn_hints_stop(&node->hints);
 	if (node->members_on)
 		dyn_membership_stop(&node->members);
+	if (node->flush_on)
+		uv_close((uv_handle_t *) &node->flush_check, NULL);
+	node->flush_on = false;
 }
 
 /*
@@ -200,6 +203,11 @@ node_start_cluster(dyn_node *node)
 	mc.new_client_arg = node;
 	mc.on_up = node_on_member_up;
 	dyn_buf_init(&node->coord_frame);
+	dyn_buf_init(&node->coord_answer);
+	dyn_object_init(&node->coord_obj);
+	uv_check_init(node->loop, &node->flush_check);
+	node->flush_check.data = node;
+	node->flush_on = true;
 	mc.on_up_arg = node;
 	rc = dyn_membership_start(&node->members, &mc, err, sizeof(err));
 	node->members_on = true;
@@ -260,6 +268,8 @@ dyn_node_finish(dyn_node *node)
 	node->hints_on = node->members_on = false;
 	dyn_coord_free_cache(node);
 	dyn_buf_free(&node->coord_frame);
+	dyn_buf_free(&node->coord_answer);
+	dyn_object_free(&node->coord_obj);
 	dyn_store_close(&node->store);
 	dyn_engine_close(node->engine);
 	node->engine = NULL;

@@ -90,6 +90,11 @@ typedef struct dyn_node
 	struct coord_req *coord_free;	/* request records kept for reuse */
 	int			coord_nfree;
 	dyn_buf		coord_frame;	/* node-to-node frames being encoded */
+	dyn_buf		coord_answer;	/* client answers being encoded */
+	dyn_object	coord_obj;		/* a replica's answer being decoded */
+	dyn_conn   *flush_list;		/* connections with answers to send */
+	uv_check_t	flush_check;	/* sends them once per loop iteration */
+	bool		flush_on;		/* flush_check initialised */
 	dyn_conn   *conns;			/* open client connections, for shutdown */
 	dyn_buf		scratch;		/* reply bodies (status JSON, clocks) */
 	uint64_t	started_ms;

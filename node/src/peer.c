@@ -14,8 +14,10 @@
  * the promise that callbacks never run inside dyn_peer_send.
  *
  * Writes are batched per loop iteration: dyn_peer_send only appends to the
- * client's output and asks the poll handle for writability, so every request
- * queued in one iteration leaves in one send().
+ * client's output and starts a uv_check handle, which writes everything
+ * queued in that iteration with one send() after the loop's I/O callbacks;
+ * only what the socket does not take then is left to the poll handle
+ * (writability), so a busy peer costs no epoll changes per request.
  */
 #include "peer.h"
 
@@ -52,6 +54,8 @@ struct dyn_peer
 	int			poll_events;
 	uv_timer_t	sweep;
 	bool		sweeping;
+	uv_check_t	flusher;		/* writes what was queued this iteration */
+	int			handles;		/* of sweep and flusher, not yet closed */
 	peer_slot  *slots;
 	size_t		outstanding;
 	uint32_t	next_fake_reqid;	/* ids for requests failed before sending */
@@ -73,7 +77,8 @@ static void peer_on_poll_close(uv_handle_t *h);
 static void peer_dispatch_replies(dyn_peer *p);
 static void peer_arm_sweep(dyn_peer *p, uint64_t timeout);
 static void peer_on_sweep(uv_timer_t *t);
-static void peer_on_timer_close(uv_handle_t *h);
+static void peer_on_handle_close(uv_handle_t *h);
+static void peer_on_flush(uv_check_t *h);
 static void peer_fail_all(dyn_peer *p, int status);
 
 /* A peer that will connect to address at its first request. */
@@ -96,6 +101,9 @@ dyn_peer_new(const dyn_peer_config *cfg, const char *id, const char *address)
 	p->next_fake_reqid = 1;
 	uv_timer_init(cfg->loop, &p->sweep);
 	p->sweep.data = p;
+	uv_check_init(cfg->loop, &p->flusher);
+	p->flusher.data = p;
+	p->handles = 2;
 	return p;
 }
 
@@ -242,7 +250,7 @@ dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
 	s->deadline_ms = now + (uint64_t) timeout_ms;
 	s->cb = cb;
 	s->arg = arg;
-	peer_update_poll(p);
+	uv_check_start(&p->flusher, peer_on_flush);
 	if (!p->sweeping)
 		peer_arm_sweep(p, PEER_SWEEP_MS);
 	return DYN_OK;
@@ -282,6 +290,28 @@ peer_connect(dyn_peer *p)
 	}
 	p->poll->data = p;
 	p->poll_events = 0;
+}
+
+/*
+ * End of a loop iteration in which requests were queued: write them now
+ * (the socket usually takes it all), and poll only for what is left.
+ */
+static void
+peer_on_flush(uv_check_t *h)
+{
+	dyn_peer   *p = h->data;
+
+	uv_check_stop(h);
+	if (p->client == NULL || p->closing)
+		return;
+	if (dyn_client_io(p->client, 0) != DYN_OK)
+	{
+		dyn_log(p->cfg.log, DYN_LOG_DEBUG, "connection to %s at %s: %s",
+				p->id, p->address, dyn_client_errmsg(p->client));
+		peer_broken(p, DYN_ERR_IO);
+		return;
+	}
+	peer_update_poll(p);
 }
 
 /* Ask the poll handle for what the client waits for now. */
@@ -498,14 +528,18 @@ dyn_peer_close(dyn_peer *p)
 	p->closing = true;			/* first: callbacks below cannot send again */
 	peer_drop_socket(p);
 	peer_fail_all(p, DYN_ERR_CLOSED);
-	uv_close((uv_handle_t *) &p->sweep, peer_on_timer_close);
+	uv_close((uv_handle_t *) &p->sweep, peer_on_handle_close);
+	uv_close((uv_handle_t *) &p->flusher, peer_on_handle_close);
 }
 
+/* Free the peer once both of its handles are closed. */
 static void
-peer_on_timer_close(uv_handle_t *h)
+peer_on_handle_close(uv_handle_t *h)
 {
 	dyn_peer   *p = h->data;
 
+	if (--p->handles > 0)
+		return;
 	free(p->slots);
 	free(p);
 }

@@ -156,6 +156,7 @@ dyn_store_object(const dyn_store *st)
 typedef struct store_merge_args
 {
 	dyn_store  *st;
+	dyn_slice	incoming;		/* the encoded set, decoded in st->incoming */
 	bool		changed;
 } store_merge_args;
 
@@ -172,6 +173,29 @@ store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result)
 	dyn_slice	none = {NULL, 0};
 	int			rc;
 
+	/*
+	 * The common cases need no merge: a key new to this replica takes the
+	 * incoming set as it is (decoded and checked already, and canonical),
+	 * and a replica that has exactly those bytes has nothing to change.
+	 */
+	if (stored == NULL || stored->len == 0)
+	{
+		dyn_buf_reset(&st->encoded);
+		dyn_buf_append(&st->encoded, a->incoming.ptr, a->incoming.len);
+		if (st->encoded.err)
+			return DYN_ERR_NOMEM;
+		a->changed = st->incoming.n > 0;
+		if (!a->changed)
+			return STORE_UNCHANGED;
+		*result = dyn_buf_slice(&st->encoded);
+		return DYN_OK;
+	}
+	if (dyn_slice_eq(*stored, a->incoming))
+	{
+		dyn_buf_reset(&st->encoded);
+		dyn_buf_append(&st->encoded, stored->ptr, stored->len);
+		return st->encoded.err ? DYN_ERR_NOMEM : STORE_UNCHANGED;
+	}
 	if (dyn_object_decode(stored != NULL ? *stored : none, &st->obj) != DYN_OK)
 		return DYN_ERR_ENGINE;	/* never overwrite what we cannot read */
 	rc = dyn_object_merge(&st->obj, &st->incoming, &a->changed);
@@ -192,7 +216,7 @@ int
 dyn_store_merge_at(dyn_store *st, dyn_ns ns, dyn_slice engine_key,
 				   dyn_slice object, bool *changed, bool *existed)
 {
-	store_merge_args args = {st, false};
+	store_merge_args args = {st, object, false};
 	bool		had = false;
 	int			rc;
 
