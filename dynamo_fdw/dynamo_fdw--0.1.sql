@@ -23,3 +23,51 @@ CREATE FUNCTION dynamo_key_partition(bucket text, key text, partitions int DEFAU
 RETURNS int
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+-- This backend's cached connections (one per server and user mapping).
+CREATE FUNCTION dynamo_fdw_get_connections(OUT server_name text, OUT valid boolean,
+                                           OUT open_nodes int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT PARALLEL RESTRICTED;
+
+-- Close this backend's connections to a server.
+CREATE FUNCTION dynamo_fdw_disconnect(server text)
+RETURNS boolean
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT PARALLEL RESTRICTED;
+
+-- Administration: what the cluster behind a server says of itself.
+CREATE FUNCTION dynamo_nodes(server text,
+    OUT id text, OUT address text, OUT zone text, OUT status text,
+    OUT partitions int, OUT keys bigint, OUT pending_hints bigint,
+    OUT last_heartbeat bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION dynamo_ring(server text,
+    OUT partition int, OUT range_start numeric, OUT owners text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION dynamo_preflist(server text, bucket text, key text,
+    OUT rank int, OUT node_id text, OUT address text, OUT zone text,
+    OUT status text, OUT replica boolean, OUT partition int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION dynamo_hints(server text,
+    OUT node_id text, OUT target text, OUT pending bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION dynamo_stats(server text,
+    OUT node_id text, OUT operation text, OUT requests bigint,
+    OUT p50_ms float8, OUT p99_ms float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

@@ -1,65 +1,73 @@
 /*-------------------------------------------------------------------------
  *
  * dynamo_fdw.c
- *		  The entry points of the dynamo_fdw extension.
+ *		  The entry points of the dynamo_fdw extension: the FDW handler that
+ *		  hands the planner and executor their callbacks, the module's
+ *		  initialisation (GUCs, the connection cache), and
+ *		  dynamo_key_partition.
  *
- * This version of the extension loads and links libdynamo, so that the
- * placement of keys on the ring (dynamo_key_partition) is computed by the
- * same code as in the nodes.  Foreign tables themselves -- quorum reads and
- * writes planned from SQL -- are not in this version: the handler says so
- * with a clear error instead of pretending, and the validator accepts no
- * options yet.
+ * The callbacks themselves live with their concept: planning in plan.c,
+ * scanning, EXPLAIN and ANALYZE in scan.c, writes in modify.c; options in
+ * option.c, the connections in connection.c (see dynamo_fdw.h for the
+ * whole map).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/reloptions.h"
-#include "nodes/parsenodes.h"
 #include "fmgr.h"
+#include "foreign/fdwapi.h"
 #include "utils/builtins.h"
 
+#include "dynamo_fdw.h"
 #include "dynamo/ring.h"
 
 PG_MODULE_MAGIC;
 
 PG_FUNCTION_INFO_V1(dynamo_fdw_handler);
-PG_FUNCTION_INFO_V1(dynamo_fdw_validator);
 PG_FUNCTION_INFO_V1(dynamo_key_partition);
 
-/*
- * The FDW handler.  Foreign scans and modifications are not part of this
- * version, so any use of a dynamo_fdw foreign table stops here.
- */
+void		_PG_init(void);
+
+/* Module load: the GUCs, and the connection cache with its callbacks. */
+void
+_PG_init(void)
+{
+	DynDefineGUCs();
+	DynInitConnections();
+}
+
+/* The FDW handler: the callbacks of dynamo_fdw foreign tables. */
 Datum
 dynamo_fdw_handler(PG_FUNCTION_ARGS)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("dynamo_fdw foreign tables are not supported by this version of the extension"),
-			 errhint("Use dynamo-cli to read and write keys for now.")));
-	PG_RETURN_NULL();
-}
+	FdwRoutine *routine = makeNode(FdwRoutine);
 
-/*
- * Validate the options of a dynamo_fdw server, user mapping, table or
- * column.  No option exists yet, so any option is rejected by name.
- */
-Datum
-dynamo_fdw_validator(PG_FUNCTION_ARGS)
-{
-	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	routine->GetForeignRelSize = dynamoGetForeignRelSize;
+	routine->GetForeignPaths = dynamoGetForeignPaths;
+	routine->GetForeignPlan = dynamoGetForeignPlan;
+	routine->BeginForeignScan = dynamoBeginForeignScan;
+	routine->IterateForeignScan = dynamoIterateForeignScan;
+	routine->ReScanForeignScan = dynamoReScanForeignScan;
+	routine->EndForeignScan = dynamoEndForeignScan;
+	routine->ExplainForeignScan = dynamoExplainForeignScan;
+	routine->AnalyzeForeignTable = dynamoAnalyzeForeignTable;
 
-	if (options != NIL)
-	{
-		DefElem    *def = linitial_node(DefElem, options);
+	routine->AddForeignUpdateTargets = dynamoAddForeignUpdateTargets;
+	routine->PlanForeignModify = dynamoPlanForeignModify;
+	routine->BeginForeignModify = dynamoBeginForeignModify;
+	routine->ExecForeignInsert = dynamoExecForeignInsert;
+	routine->ExecForeignBatchInsert = dynamoExecForeignBatchInsert;
+	routine->GetForeignModifyBatchSize = dynamoGetForeignModifyBatchSize;
+	routine->ExecForeignUpdate = dynamoExecForeignUpdate;
+	routine->ExecForeignDelete = dynamoExecForeignDelete;
+	routine->EndForeignModify = dynamoEndForeignModify;
+	routine->BeginForeignInsert = dynamoBeginForeignInsert;
+	routine->EndForeignInsert = dynamoEndForeignInsert;
+	routine->IsForeignRelUpdatable = dynamoIsForeignRelUpdatable;
+	routine->ExplainForeignModify = dynamoExplainForeignModify;
 
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
-				 errmsg("invalid option \"%s\"", def->defname),
-				 errhint("This version of dynamo_fdw has no options.")));
-	}
-	PG_RETURN_VOID();
+	PG_RETURN_POINTER(routine);
 }
 
 /*

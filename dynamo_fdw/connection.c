@@ -1,0 +1,1486 @@
+/*-------------------------------------------------------------------------
+ *
+ * connection.c
+ *		  Connection management for dynamo_fdw: a cache of connections per
+ *		  user mapping, the nodes each one talks to, requests and their
+ *		  replies, every network wait, and errors that name the node.
+ *
+ * A DynConn lives for the life of the backend (like postgres_fdw's
+ * ConnCacheEntry), keyed by user mapping; it is rebuilt when the server or
+ * the user mapping changes (syscache invalidation) and closed on DROP
+ * SERVER.  It holds one libdynamo client per node it has talked to, made
+ * on first use: with routing 'preflist' each key goes to the first healthy
+ * node of its preference list, so a statement may use every node; with
+ * 'any' point requests go to the first reachable node of the nodes option.
+ *
+ * Requests are pipelined: DynSend* queues a request on a node's client and
+ * registers it by request id; DynAwait flushes every node's queue and waits
+ * -- always with WaitLatchOrSocket (one node) or a WaitEventSet (several),
+ * so a cancel or statement_timeout interrupts any wait -- popping replies
+ * as they come and handing each to the request it answers, whatever scan
+ * or modify owns it.  A reply whose request was forgotten (a scan ended
+ * early) is dropped.  A node that fails or does not answer within the
+ * timeout has its connection closed and its requests failed; their owners
+ * decide whether to retry elsewhere (reads) or to report (writes).
+ *
+ * Dynamo has no transactions, so there is nothing to commit or roll back;
+ * at abort, node connections with requests still in flight are closed, so
+ * a later statement never waits behind a reply nobody wants.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_user_mapping.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "dynamo_fdw.h"
+#include "dynamo/identity.h"
+#include "dynamo/keytext.h"
+#include "dynamo/ring.h"
+
+/* How long cluster knowledge is trusted before it is fetched again. */
+#define DYN_RING_REFRESH_MS		10000
+#define DYN_KEYS_REFRESH_MS		30000
+/* How long a node that failed is avoided when another can serve. */
+#define DYN_NODE_DOWN_MS		5000
+
+/* A registered request: what a reply id maps to (see DynSend*). */
+typedef struct DynPending
+{
+	uint32		reqid;			/* hash key */
+	DynRequest *req;
+	int			nest_level;		/* for subtransaction abort (never deref req then) */
+} DynPending;
+
+/*
+ * One node the connection talks to: its address, its client (NULL until
+ * first use or after a failure), and the requests in flight on it.  The
+ * generation changes whenever the client is replaced, so a request can
+ * tell that the connection it went out on is gone.
+ */
+typedef struct DynNode
+{
+	char	   *addr;
+	dyn_client *client;
+	uint64		generation;
+	HTAB	   *pending;
+	TimestampTz down_until;		/* avoid until then (0: healthy) */
+	char	   *last_error;
+	bool		auth_failed;	/* the last failure was an authentication failure */
+} DynNode;
+
+/*
+ * A connection to one cluster for one user mapping, cached for the life of
+ * the backend: the options it was made with, the identity and trust it
+ * authenticates with, its nodes, and what it knows of the cluster.
+ */
+struct DynConn
+{
+	Oid			umid;
+	Oid			serverid;
+	char	   *servername;
+	MemoryContext cxt;			/* everything below that is palloc'd */
+	DynServerOptions *opts;
+	bool		secure;
+	dyn_identity identity;
+	dyn_trust	trust;
+	DynNode    *nodes;
+	int			nnodes;
+	int			capnodes;
+	int			primary;		/* node used for routing 'any' and STATUS, -1 */
+	int			nusers;			/* scans and modifies holding it */
+	bool		invalidated;
+	uint32		server_hashvalue;
+	uint32		mapping_hashvalue;
+	bool		have_info;
+	DynClusterInfo info;
+	int		   *member_node;	/* ring member index -> node index */
+	int			nmember_node;
+};
+
+/* Hash entry of the connection cache. */
+typedef struct DynConnEntry
+{
+	Oid			umid;			/* hash key */
+	DynConn    *conn;
+} DynConnEntry;
+
+static HTAB *ConnectionHash = NULL;
+
+static DynConn *conn_create(ForeignServer *server, UserMapping *user);
+static void conn_discard(DynConn *conn);
+static void conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue);
+static void conn_xact_callback(XactEvent event, void *arg);
+static void conn_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								  SubTransactionId parentSubid, void *arg);
+static void conn_abandon(DynConn *conn, int nest_level);
+static int	node_find_or_add(DynConn *conn, const char *addr);
+static bool node_connect(DynConn *conn, int node);
+static bool node_usable(DynConn *conn, int node);
+static void node_close(DynConn *conn, int node);
+static void node_fail(DynConn *conn, int node, const char *why, uint16 code);
+static void node_pump(DynConn *conn, int node, int ready);
+static void node_dispatch(DynConn *conn, int node);
+static void conn_wait(DynConn *conn, long timeout_ms);
+static void conn_flush_all(DynConn *conn);
+static int	conn_primary(DynConn *conn);
+static void conn_refresh_info(DynConn *conn);
+static void conn_refresh_keys(DynConn *conn);
+static void conn_map_members(DynConn *conn);
+static void conn_report_unreachable(DynConn *conn) pg_attribute_noreturn();
+static int	conn_timeout_ms(DynConn *conn);
+static void request_register(DynConn *conn, int node, DynRequest *req, uint32 reqid);
+static void request_fail(DynRequest *req, const char *why, uint16 code);
+
+PG_FUNCTION_INFO_V1(dynamo_fdw_get_connections);
+PG_FUNCTION_INFO_V1(dynamo_fdw_disconnect);
+
+/*
+ * Set up the cache and the callbacks that keep it right; called from
+ * _PG_init.
+ */
+void
+DynInitConnections(void)
+{
+	HASHCTL		ctl;
+
+	if (ConnectionHash != NULL)
+		return;
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(DynConnEntry);
+	ConnectionHash = hash_create("dynamo_fdw connections", 8, &ctl,
+								 HASH_ELEM | HASH_BLOBS);
+	RegisterXactCallback(conn_xact_callback, NULL);
+	RegisterSubXactCallback(conn_subxact_callback, NULL);
+	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, conn_inval_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(USERMAPPINGOID, conn_inval_callback, (Datum) 0);
+}
+
+/*
+ * The connection for this server and user mapping, made if needed (nodes
+ * are connected on first use, not here).  The caller holds it until
+ * DynReleaseConnection; a held connection is never freed under it, even
+ * when invalidated.
+ */
+DynConn *
+DynGetConnection(ForeignServer *server, UserMapping *user)
+{
+	DynConnEntry *entry;
+	bool		found;
+
+	DynInitConnections();
+	entry = hash_search(ConnectionHash, &user->umid, HASH_ENTER, &found);
+	if (!found)
+		entry->conn = NULL;
+	if (entry->conn != NULL && entry->conn->invalidated && entry->conn->nusers == 0)
+	{
+		conn_discard(entry->conn);
+		entry->conn = NULL;
+	}
+	if (entry->conn == NULL)
+		entry->conn = conn_create(server, user);
+	entry->conn->nusers++;
+	return entry->conn;
+}
+
+/* Done with a connection for now; it stays cached. */
+void
+DynReleaseConnection(DynConn *conn)
+{
+	if (conn != NULL && conn->nusers > 0)
+		conn->nusers--;
+}
+
+const DynServerOptions *
+DynConnOptions(DynConn *conn)
+{
+	return conn->opts;
+}
+
+const char *
+DynConnServerName(DynConn *conn)
+{
+	return conn->servername;
+}
+
+/*
+ * Build a connection: resolve the options and load the identity and trust
+ * it will authenticate with.  Everything is built in a context of its own
+ * that joins the cache only once nothing can fail any more.
+ */
+static DynConn *
+conn_create(ForeignServer *server, UserMapping *user)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "dynamo_fdw connection",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	DynConn    *conn = palloc0(sizeof(DynConn));
+	DynServerOptions *o;
+	char		err[1024];
+	ListCell   *lc;
+
+	conn->cxt = cxt;
+	conn->umid = user->umid;
+	conn->serverid = server->serverid;
+	conn->servername = pstrdup(server->servername);
+	conn->primary = -1;
+	conn->opts = o = DynGetServerOptions(server, user);
+	dyn_trust_init(&conn->trust);
+	dyn_routing_init(&conn->info.rt);
+
+	if (o->key != NULL || o->key_file != NULL)
+	{
+		int			rc;
+
+		if (o->key != NULL)
+			rc = dyn_identity_from_text(&conn->identity, o->key, strlen(o->key),
+										err, sizeof(err));
+		else
+			rc = dyn_identity_load(&conn->identity, o->key_file, err, sizeof(err));
+		if (rc != DYN_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIG_FILE_ERROR),
+					 errmsg("could not load the secret key of the user mapping for server \"%s\"",
+							server->servername),
+					 errdetail("%s", err)));
+		if (o->trust != NULL)
+			rc = dyn_trust_parse(&conn->trust, "trust", o->trust, strlen(o->trust),
+								 err, sizeof(err));
+		else
+			rc = dyn_trust_load(&conn->trust, o->trust_file, err, sizeof(err));
+		if (rc != DYN_OK)
+		{
+			dyn_identity_clear(&conn->identity);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIG_FILE_ERROR),
+					 errmsg("could not load the trust file for server \"%s\"",
+							server->servername),
+					 errdetail("%s", err),
+					 errhint("The trust file lists the nodes' public keys with role node; give it with option trust_file (default: the file named trust beside key_file) or trust.")));
+		}
+		conn->secure = true;
+	}
+	else if (o->trust != NULL || o->trust_file != NULL)
+	{
+		/* a trust file alone: nothing to authenticate with */
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("the user mapping for server \"%s\" has a trust file but no key",
+						server->servername),
+				 errhint("Give the client's secret key with option key_file or key.")));
+	}
+
+	foreach(lc, o->nodes)
+		(void) node_find_or_add(conn, (const char *) lfirst(lc));
+
+	conn->server_hashvalue = GetSysCacheHashValue1(FOREIGNSERVEROID,
+												   ObjectIdGetDatum(server->serverid));
+	conn->mapping_hashvalue = GetSysCacheHashValue1(USERMAPPINGOID,
+													ObjectIdGetDatum(user->umid));
+	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	return conn;
+}
+
+/* Close every node, wipe the key, free everything of a connection. */
+static void
+conn_discard(DynConn *conn)
+{
+	for (int i = 0; i < conn->nnodes; i++)
+	{
+		dyn_client_free(conn->nodes[i].client);
+		conn->nodes[i].client = NULL;
+		if (conn->nodes[i].pending)
+			hash_destroy(conn->nodes[i].pending);
+	}
+	dyn_identity_clear(&conn->identity);
+	dyn_trust_free(&conn->trust);
+	dyn_routing_free(&conn->info.rt);
+	MemoryContextDelete(conn->cxt);
+}
+
+/*
+ * A server or user mapping changed (or the cache was reset, hashvalue 0):
+ * connections made with them are stale.  One nobody holds is closed now;
+ * one in use is marked and replaced when next asked for.
+ */
+static void
+conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS scan;
+	DynConnEntry *entry;
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+	{
+		DynConn    *conn = entry->conn;
+		bool		busy = false;
+
+		if (conn == NULL)
+			continue;
+		if (hashvalue != 0 &&
+			!(cacheid == FOREIGNSERVEROID && conn->server_hashvalue == hashvalue) &&
+			!(cacheid == USERMAPPINGOID && conn->mapping_hashvalue == hashvalue))
+			continue;
+		conn->invalidated = true;
+		for (int i = 0; i < conn->nnodes; i++)
+			if (conn->nodes[i].pending && hash_get_num_entries(conn->nodes[i].pending) > 0)
+				busy = true;
+		if (conn->nusers == 0 && !busy)
+		{
+			conn_discard(conn);
+			entry->conn = NULL;
+		}
+	}
+}
+
+/*
+ * At the end of a transaction nothing holds a connection any more (an
+ * aborted scan never released it); at abort, node connections with
+ * requests in flight are closed.  Invalidated connections go.
+ */
+static void
+conn_xact_callback(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS scan;
+	DynConnEntry *entry;
+
+	if (ConnectionHash == NULL)
+		return;
+	if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_COMMIT && event != XACT_EVENT_PARALLEL_COMMIT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+	{
+		DynConn    *conn = entry->conn;
+
+		if (conn == NULL)
+			continue;
+		conn->nusers = 0;
+		conn_abandon(conn, 0);
+		if (conn->invalidated)
+		{
+			conn_discard(conn);
+			entry->conn = NULL;
+		}
+	}
+}
+
+/*
+ * A subtransaction aborted: requests it registered belong to memory that is
+ * gone.  Drop them, and close the nodes they were on.
+ */
+static void
+conn_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS scan;
+	DynConnEntry *entry;
+	int			level;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB || ConnectionHash == NULL)
+		return;
+	level = GetCurrentTransactionNestLevel();
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+		if (entry->conn != NULL)
+			conn_abandon(entry->conn, level);
+}
+
+/*
+ * Forget the requests registered at nest_level or deeper (0: all) without
+ * touching them (their memory may be gone), and close the nodes they were
+ * in flight on.
+ */
+static void
+conn_abandon(DynConn *conn, int nest_level)
+{
+	for (int i = 0; i < conn->nnodes; i++)
+	{
+		DynNode    *n = &conn->nodes[i];
+		HASH_SEQ_STATUS scan;
+		DynPending *p;
+		bool		dropped = false;
+
+		if (n->pending == NULL || hash_get_num_entries(n->pending) == 0)
+			continue;
+		hash_seq_init(&scan, n->pending);
+		while ((p = hash_seq_search(&scan)) != NULL)
+		{
+			if (p->nest_level >= nest_level)
+			{
+				hash_search(n->pending, &p->reqid, HASH_REMOVE, NULL);
+				dropped = true;
+			}
+		}
+		if (dropped)
+			node_close(conn, i);
+	}
+}
+
+/* The index of the node at addr, added (unconnected) if new. */
+static int
+node_find_or_add(DynConn *conn, const char *addr)
+{
+	MemoryContext old;
+	DynNode    *n;
+	HASHCTL		ctl;
+
+	for (int i = 0; i < conn->nnodes; i++)
+		if (strcmp(conn->nodes[i].addr, addr) == 0)
+			return i;
+	old = MemoryContextSwitchTo(conn->cxt);
+	if (conn->nnodes == conn->capnodes)
+	{
+		conn->capnodes = conn->capnodes ? conn->capnodes * 2 : 4;
+		conn->nodes = conn->nodes
+			? repalloc(conn->nodes, sizeof(DynNode) * conn->capnodes)
+			: palloc(sizeof(DynNode) * conn->capnodes);
+	}
+	n = &conn->nodes[conn->nnodes];
+	memset(n, 0, sizeof(*n));
+	n->addr = pstrdup(addr);
+	ctl.keysize = sizeof(uint32);
+	ctl.entrysize = sizeof(DynPending);
+	ctl.hcxt = conn->cxt;
+	n->pending = hash_create("dynamo_fdw requests", 64, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	MemoryContextSwitchTo(old);
+	return conn->nnodes++;
+}
+
+const char *
+DynNodeAddress(DynConn *conn, int node)
+{
+	return conn->nodes[node].addr;
+}
+
+/* Close a node's client (its requests must have been dealt with). */
+static void
+node_close(DynConn *conn, int node)
+{
+	DynNode    *n = &conn->nodes[node];
+
+	if (n->client != NULL)
+	{
+		dyn_client_free(n->client);
+		n->client = NULL;
+		n->generation++;
+	}
+}
+
+/*
+ * The node failed (why says how): fail every request in flight on it,
+ * close its client and avoid it for a while.  code is the error code of a
+ * connection-level refusal (DYN_E_UNAUTHORIZED), 0 for I/O failures.
+ */
+static void
+node_fail(DynConn *conn, int node, const char *why, uint16 code)
+{
+	DynNode    *n = &conn->nodes[node];
+	HASH_SEQ_STATUS scan;
+	DynPending *p;
+
+	if (n->last_error)
+		pfree(n->last_error);
+	n->last_error = MemoryContextStrdup(conn->cxt, why);
+	n->auth_failed = (code == DYN_E_UNAUTHORIZED);
+	hash_seq_init(&scan, n->pending);
+	while ((p = hash_seq_search(&scan)) != NULL)
+	{
+		request_fail(p->req, why, code);
+		hash_search(n->pending, &p->reqid, HASH_REMOVE, NULL);
+	}
+	node_close(conn, node);
+	n->down_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), DYN_NODE_DOWN_MS);
+}
+
+/* Mark a request failed (no reply will come). */
+static void
+request_fail(DynRequest *req, const char *why, uint16 code)
+{
+	req->done = true;
+	req->failed = true;
+	req->registered = false;
+	req->fail_code = code;
+	req->errmsg = MemoryContextStrdup(req->cxt, why);
+}
+
+/* Avoid a node for a while, closing it (a reader saw it misbehave). */
+void
+DynMarkNodeDown(DynConn *conn, int node, const char *why)
+{
+	node_fail(conn, node, why, 0);
+}
+
+/*
+ * Connect a node's client, handshake included, waiting at most
+ * connect_timeout_ms (interruptibly).  false, with the node's last_error
+ * set and the node avoided for a while, when it cannot be reached.
+ */
+static bool
+node_connect(DynConn *conn, int node)
+{
+	DynNode    *n = &conn->nodes[node];
+	TimestampTz deadline;
+	int			rc;
+	char		why[512];
+
+	node_close(conn, node);
+	n->client = dyn_client_new();
+	if (n->client == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (conn->secure &&
+		dyn_client_set_identity(n->client, &conn->identity, &conn->trust) != DYN_OK)
+		elog(ERROR, "dyn_client_set_identity failed");
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   conn->opts->connect_timeout_ms);
+	rc = dyn_client_connect_start(n->client, n->addr);
+	while (rc == DYN_OK && !dyn_client_connected(n->client))
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		int			wants = dyn_client_wants(n->client);
+		int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT;
+		int			ready = 0;
+		int			wr;
+
+		if (dyn_client_socket(n->client) < 0)
+		{
+			rc = DYN_ERR_CLOSED;
+			break;
+		}
+		if (left <= 0)
+		{
+			snprintf(why, sizeof(why), "timed out after %d ms connecting to %s",
+					 conn->opts->connect_timeout_ms, n->addr);
+			n->auth_failed = false;
+			goto failed;
+		}
+		if (wants & DYN_WAIT_READ)
+			events |= WL_SOCKET_READABLE;
+		if (wants & DYN_WAIT_WRITE)
+			events |= WL_SOCKET_WRITEABLE;
+		wr = WaitLatchOrSocket(MyLatch, events, dyn_client_socket(n->client), left,
+							   PG_WAIT_EXTENSION);
+		if (wr & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (wr & WL_SOCKET_READABLE)
+			ready |= DYN_WAIT_READ;
+		if (wr & WL_SOCKET_WRITEABLE)
+			ready |= DYN_WAIT_WRITE;
+		if (ready)
+			rc = dyn_client_io(n->client, ready);
+	}
+	if (rc == DYN_OK)
+	{
+		n->down_until = 0;
+		return true;
+	}
+	snprintf(why, sizeof(why), "%s", dyn_client_errmsg(n->client));
+	/* the channel says "handshake" when keys, not the network, failed */
+	n->auth_failed = strstr(why, "handshake") != NULL;
+failed:
+	{
+		bool		auth = n->auth_failed;
+
+		node_fail(conn, node, why, 0);
+		n->auth_failed = auth;
+	}
+	return false;
+}
+
+/*
+ * Whether a node's client can take a request now, connecting it if
+ * needed.  An idle client is probed first (a non-blocking read), so a
+ * connection the node closed while we were not looking is replaced before
+ * a write goes out on it.
+ */
+static bool
+node_usable(DynConn *conn, int node)
+{
+	DynNode    *n = &conn->nodes[node];
+
+	if (n->client != NULL && dyn_client_connected(n->client) &&
+		dyn_client_outstanding(n->client) == 0)
+	{
+		if (dyn_client_io(n->client, DYN_WAIT_READ) != DYN_OK)
+			node_close(conn, node);
+	}
+	if (n->client != NULL && dyn_client_connected(n->client))
+		return true;
+	return node_connect(conn, node);
+}
+
+/*
+ * The node used for routing 'any' and for cluster questions: the current
+ * one while it works, else the first of the nodes option that connects,
+ * else any member of the ring that does; nodes recently failed are tried
+ * last.
+ */
+static int
+conn_primary(DynConn *conn)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool	   *tried;
+
+	if (conn->primary >= 0 && conn->nodes[conn->primary].client != NULL &&
+		node_usable(conn, conn->primary))
+		return conn->primary;
+	tried = palloc0(sizeof(bool) * conn->nnodes);
+	/* nodes[] holds the seeds first, in the order given, then ring members */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		for (int i = 0; i < conn->nnodes; i++)
+		{
+			bool		failed_lately = conn->nodes[i].down_until > now;
+
+			if (tried[i] || failed_lately != (pass == 1))
+				continue;
+			tried[i] = true;
+			if (node_usable(conn, i))
+			{
+				pfree(tried);
+				conn->primary = i;
+				return i;
+			}
+		}
+	}
+	conn_report_unreachable(conn);
+}
+
+/*
+ * No node could be reached: say so, with each node's reason.  When the
+ * reasons are authentication failures, that is the error.
+ */
+static void
+conn_report_unreachable(DynConn *conn)
+{
+	StringInfoData detail;
+	bool		auth = false;
+
+	initStringInfo(&detail);
+	for (int i = 0; i < conn->nnodes; i++)
+	{
+		DynNode    *n = &conn->nodes[i];
+
+		if (n->last_error == NULL)
+			continue;
+		appendStringInfo(&detail, "%s%s: %s", detail.len ? "\n" : "", n->addr, n->last_error);
+		auth |= n->auth_failed;
+	}
+	if (auth)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("could not authenticate with the nodes of server \"%s\"",
+						conn->servername),
+				 errdetail("%s", detail.data),
+				 errhint("The node must list the user mapping's public key in its trust file, and the user mapping's trust file must list the node's key with role node.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+			 errmsg("could not connect to any node of server \"%s\"", conn->servername),
+			 errdetail("%s", detail.data)));
+}
+
+/* The reply timeout: the GUC when set, else the server's option. */
+static int
+conn_timeout_ms(DynConn *conn)
+{
+	return dynamo_fdw_timeout_ms > 0 ? dynamo_fdw_timeout_ms : conn->opts->timeout_ms;
+}
+
+/*
+ * What the cluster looks like, fetched from the primary node when not
+ * known or older than DYN_RING_REFRESH_MS; with_keys also asks every
+ * member for its key count (older than DYN_KEYS_REFRESH_MS), for the
+ * planner's estimates.
+ */
+const DynClusterInfo *
+DynGetClusterInfo(DynConn *conn, bool with_keys)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (!conn->have_info ||
+		TimestampDifferenceExceeds(conn->info.fetched_at, now, DYN_RING_REFRESH_MS))
+		conn_refresh_info(conn);
+	if (with_keys &&
+		(conn->info.keys_at == 0 ||
+		 TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS)))
+		conn_refresh_keys(conn);
+	return &conn->info;
+}
+
+/*
+ * Ask the primary for STATUS and RING (pipelined).  A node that does not
+ * answer RING is taken as a cluster of one: a ring with itself as the only
+ * member, built from its STATUS.  A primary that fails meanwhile is
+ * replaced and asked again.
+ */
+static void
+conn_refresh_info(DynConn *conn)
+{
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "dynamo_fdw status",
+											  ALLOCSET_SMALL_SIZES);
+	DynRequest	status;
+	DynRequest	ring;
+	int			attempts = 0;
+	int			node;
+
+	for (;;)
+	{
+		node = conn_primary(conn);
+		DynInitRequest(&status, tmp);
+		DynInitRequest(&ring, tmp);
+		DynSendStatus(conn, node, &status);
+		DynSendRing(conn, node, &ring);
+		DynAwait(conn, &status);
+		DynAwait(conn, &ring);
+		if (!status.failed && !ring.failed)
+			break;
+		DynForget(conn, &status);
+		DynForget(conn, &ring);
+		if (status.failed && status.fail_code == DYN_E_UNAUTHORIZED)
+			DynReportFailure(conn, &status, "status", NULL, (dyn_slice) {NULL, 0});
+		if (++attempts > conn->nnodes)
+			DynReportFailure(conn, status.failed ? &status : &ring, "status", NULL,
+							 (dyn_slice) {NULL, 0});
+	}
+
+	{
+		Jsonb	   *js = DynParseStatus(conn, node, &status);
+		JsonbContainer *root = &js->root;
+		int64		q = 0,
+					n = 0,
+					r = 0,
+					w = 0;
+		dyn_routing rt;
+		bool		from_node = false;
+
+		if (!DynJsonInt(root, "partitions", &q) || !DynJsonInt(root, "n", &n))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("node %s of server \"%s\" sent a status without partitions or n",
+							conn->nodes[node].addr, conn->servername)));
+		(void) DynJsonInt(root, "default_r", &r);
+		(void) DynJsonInt(root, "default_w", &w);
+		dyn_routing_init(&rt);
+		if (ring.reply_type == DYN_MSG_RING_REPLY &&
+			dyn_routing_decode((dyn_slice) {ring.body, ring.len}, &rt) == DYN_OK &&
+			rt.ring.nmembers > 0)
+			from_node = true;
+		else
+		{
+			/* a cluster of one: the node itself owns every partition */
+			char	   *id = DynJsonText(root, "id");
+			char	   *zone = DynJsonText(root, "zone");
+
+			dyn_routing_free(&rt);
+			dyn_routing_init(&rt);
+			if (id == NULL ||
+				dyn_ring_init(&rt.ring, (uint32) q, (uint32) Max(n, 1)) != DYN_OK ||
+				dyn_ring_add_member(&rt.ring, dyn_slice_str(id),
+									dyn_slice_str(conn->nodes[node].addr),
+									dyn_slice_str(zone ? zone : "")) != DYN_OK ||
+				(rt.up = malloc(sizeof(bool))) == NULL)
+			{
+				dyn_routing_free(&rt);
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("could not make a ring from the status of node %s",
+								conn->nodes[node].addr)));
+			}
+			rt.up[0] = true;
+		}
+		dyn_routing_free(&conn->info.rt);
+		conn->info.rt = rt;
+		conn->info.q = rt.ring.q;
+		conn->info.n = (int) rt.ring.n;
+		conn->info.default_r = (int) r;
+		conn->info.default_w = (int) w;
+		conn->info.ring_from_node = from_node;
+		conn->info.fetched_at = GetCurrentTimestamp();
+		conn->have_info = true;
+		conn_map_members(conn);
+	}
+	DynForget(conn, &status);
+	DynForget(conn, &ring);
+	MemoryContextDelete(tmp);
+}
+
+/* Map each ring member to a node (by address), adding nodes as needed. */
+static void
+conn_map_members(DynConn *conn)
+{
+	const dyn_ring *ring = &conn->info.rt.ring;
+
+	if (conn->member_node)
+		pfree(conn->member_node);
+	conn->member_node = MemoryContextAlloc(conn->cxt, sizeof(int) * Max(ring->nmembers, 1));
+	conn->nmember_node = (int) ring->nmembers;
+	for (uint32 i = 0; i < ring->nmembers; i++)
+		conn->member_node[i] = node_find_or_add(conn, ring->members[i].address);
+}
+
+/*
+ * Ask every ring member that is up for its STATUS (pipelined) and estimate
+ * the distinct keys as the sum of their key counts over N.  Members that
+ * cannot be reached are left out; none at all leaves the estimate unknown.
+ */
+static void
+conn_refresh_keys(DynConn *conn)
+{
+	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "dynamo_fdw keys",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(tmp);
+	int			nm = conn->nmember_node;
+	DynRequest *reqs = palloc0(sizeof(DynRequest) * Max(nm, 1));
+	double		total = 0;
+	int			answered = 0;
+
+	for (int m = 0; m < nm; m++)
+	{
+		int			node = conn->member_node[m];
+
+		DynInitRequest(&reqs[m], tmp);
+		if (!conn->info.rt.up[m] || !node_usable(conn, node))
+		{
+			reqs[m].done = true;
+			reqs[m].failed = true;
+			continue;
+		}
+		DynSendStatus(conn, node, &reqs[m]);
+	}
+	for (int m = 0; m < nm; m++)
+	{
+		int64		keys;
+
+		DynAwait(conn, &reqs[m]);
+		if (reqs[m].failed || reqs[m].reply_type != DYN_MSG_STATUS_REPLY)
+			continue;
+		if (DynJsonInt(&DynParseStatus(conn, conn->member_node[m], &reqs[m])->root,
+					   "keys", &keys))
+		{
+			total += (double) keys;
+			answered++;
+		}
+	}
+	for (int m = 0; m < nm; m++)
+		DynForget(conn, &reqs[m]);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(tmp);
+	conn->info.keys = answered > 0 ? total / Max(Min(conn->info.n, nm), 1) : -1;
+	conn->info.keys_at = GetCurrentTimestamp();
+}
+
+/*
+ * The node a request for bucket/key goes to.  routing 'preflist': the
+ * first node of the key's (extended) preference list that the cluster
+ * says is up, we have not seen fail lately, and connects; routing 'any',
+ * or when none of those works: the primary (which forwards as needed).
+ */
+int
+DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key)
+{
+	const DynClusterInfo *info;
+	uint32		pref[DYN_RING_MEMBERS_MAX];
+	int			count;
+	TimestampTz now;
+
+	if (conn->opts->routing == DYN_ROUTE_ANY)
+		return conn_primary(conn);
+	info = DynGetClusterInfo(conn, false);
+	count = dyn_ring_preflist_key(&info->rt.ring, dyn_slice_str(bucket), key, pref,
+								  lengthof(pref));
+	now = GetCurrentTimestamp();
+	for (int i = 0; i < count; i++)
+	{
+		int			m = (int) pref[i];
+		int			node;
+
+		if (m >= conn->nmember_node || !info->rt.up[m])
+			continue;
+		node = conn->member_node[m];
+		if (conn->nodes[node].down_until > now)
+			continue;
+		if (node_usable(conn, node))
+			return node;
+	}
+	return conn_primary(conn);
+}
+
+/*
+ * The node to read partition from in a coverage scan: the first of the
+ * partition's N replicas that is up and connects.  *member is set to its
+ * ring member index.  -1 when no replica can be reached.
+ */
+int
+DynNodeForPartition(DynConn *conn, uint32 partition, int *member)
+{
+	const DynClusterInfo *info = DynGetClusterInfo(conn, false);
+	uint32		pref[DYN_RING_MEMBERS_MAX];
+	int			count = dyn_ring_preflist(&info->rt.ring, partition, pref, lengthof(pref));
+	int			replicas = Min(count, (int) info->rt.ring.n);
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int pass = 0; pass < 2; pass++)
+	{
+		for (int i = 0; i < replicas; i++)
+		{
+			int			m = (int) pref[i];
+			int			node;
+
+			if (m >= conn->nmember_node)
+				continue;
+			node = conn->member_node[m];
+			/* first pass: healthy ones; second: the rest, as a last resort */
+			if ((pass == 0) != (info->rt.up[m] && conn->nodes[node].down_until <= now))
+				continue;
+			if (node_usable(conn, node))
+			{
+				*member = m;
+				return node;
+			}
+		}
+	}
+	return -1;
+}
+
+/* The node of ring member m (connected or not). */
+int
+DynNodeForMember(DynConn *conn, int member)
+{
+	(void) DynGetClusterInfo(conn, false);
+	if (member < 0 || member >= conn->nmember_node)
+		return -1;
+	return conn->member_node[member];
+}
+
+/* The ring member a node is, or -1. */
+int
+DynNodeMember(DynConn *conn, int node)
+{
+	for (int m = 0; m < conn->nmember_node; m++)
+		if (conn->member_node[m] == node)
+			return m;
+	return -1;
+}
+
+/* Prepare a request whose reply will be copied into cxt. */
+void
+DynInitRequest(DynRequest *req, MemoryContext cxt)
+{
+	memset(req, 0, sizeof(*req));
+	req->cxt = cxt;
+	req->node = -1;
+}
+
+/*
+ * Register a request just queued on node, so its reply finds it.  It is
+ * not written yet: DynAwait flushes every node's queue at once, so a
+ * pipeline of requests goes out in one write (one record on a secure
+ * channel).
+ */
+static void
+request_register(DynConn *conn, int node, DynRequest *req, uint32 reqid)
+{
+	DynNode    *n = &conn->nodes[node];
+	DynPending *p;
+	bool		found;
+
+	req->node = node;
+	req->reqid = reqid;
+	req->generation = n->generation;
+	req->nest_level = GetCurrentTransactionNestLevel();
+	req->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), conn_timeout_ms(conn));
+	req->done = false;
+	req->failed = false;
+	p = hash_search(n->pending, &reqid, HASH_ENTER, &found);
+	p->req = req;
+	p->nest_level = req->nest_level;
+	req->registered = true;
+}
+
+/* Queue a GET; a node that cannot be reached fails the request at once. */
+void
+DynSendGet(DynConn *conn, int node, DynRequest *req, const dyn_get_req *get)
+{
+	if (!node_usable(conn, node))
+	{
+		req->node = node;
+		request_fail(req, conn->nodes[node].last_error, 0);
+		return;
+	}
+	request_register(conn, node, req, dyn_client_send_get(conn->nodes[node].client, get));
+}
+
+/* Queue a PUT or DELETE. */
+void
+DynSendPut(DynConn *conn, int node, DynRequest *req, const dyn_put_req *put,
+		   bool is_delete)
+{
+	dyn_client *c;
+
+	if (!node_usable(conn, node))
+	{
+		req->node = node;
+		request_fail(req, conn->nodes[node].last_error, 0);
+		return;
+	}
+	c = conn->nodes[node].client;
+	request_register(conn, node, req,
+					 is_delete ? dyn_client_send_delete(c, put) : dyn_client_send_put(c, put));
+}
+
+/* Queue a SCAN page request. */
+void
+DynSendScan(DynConn *conn, int node, DynRequest *req, const dyn_scan_req *scan)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	size_t		used;
+	uint32		id;
+
+	if (!node_usable(conn, node))
+	{
+		req->node = node;
+		request_fail(req, conn->nodes[node].last_error, 0);
+		return;
+	}
+	/* encode a whole frame, then hand its body to the client */
+	dyn_buf_init(&b);
+	dyn_scan_req_encode(&b, 0, scan);
+	if (b.err || dyn_frame_parse(b.data, b.len, DYN_FRAME_MAX_BODY, &f, &used) != DYN_OK)
+	{
+		dyn_buf_free(&b);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	id = dyn_client_send_frame(conn->nodes[node].client, DYN_MSG_SCAN, f.body);
+	dyn_buf_free(&b);
+	if (id == 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	request_register(conn, node, req, id);
+}
+
+/* Queue a STATUS request. */
+void
+DynSendStatus(DynConn *conn, int node, DynRequest *req)
+{
+	if (!node_usable(conn, node))
+	{
+		req->node = node;
+		request_fail(req, conn->nodes[node].last_error, 0);
+		return;
+	}
+	request_register(conn, node, req, dyn_client_send_status(conn->nodes[node].client));
+}
+
+/* Queue a RING request. */
+void
+DynSendRing(DynConn *conn, int node, DynRequest *req)
+{
+	if (!node_usable(conn, node))
+	{
+		req->node = node;
+		request_fail(req, conn->nodes[node].last_error, 0);
+		return;
+	}
+	request_register(conn, node, req, dyn_client_send_ring(conn->nodes[node].client));
+}
+
+/*
+ * Pop every complete reply of a node and hand each to its request (copying
+ * the body into the request's context).  A reply nobody waits for is
+ * dropped; an error frame with request id 0 is the node refusing the whole
+ * connection (an untrusted key), which fails the node.
+ */
+static void
+node_dispatch(DynConn *conn, int node)
+{
+	DynNode    *n = &conn->nodes[node];
+	dyn_frame	f;
+	int			rc;
+
+	while (n->client != NULL && (rc = dyn_client_next_reply(n->client, &f)) == DYN_OK)
+	{
+		DynPending *p;
+		DynRequest *req;
+
+		if (f.reqid == 0 && f.type == DYN_MSG_ERROR)
+		{
+			dyn_error_msg em = {0};
+			char	   *why;
+
+			if (dyn_error_decode(f.body, &em) != DYN_OK)
+				why = pstrdup("the node refused the connection");
+			else
+				why = pnstrdup((const char *) em.message.ptr, em.message.len);
+			node_fail(conn, node, why, em.code);
+			return;
+		}
+		p = hash_search(n->pending, &f.reqid, HASH_FIND, NULL);
+		if (p == NULL)
+			continue;			/* forgotten: its owner is gone */
+		req = p->req;
+		hash_search(n->pending, &f.reqid, HASH_REMOVE, NULL);
+		req->registered = false;
+		req->reply_type = f.type;
+		req->len = f.body.len;
+		req->body = MemoryContextAlloc(req->cxt, f.body.len + 1);
+		memcpy(req->body, f.body.ptr, f.body.len);
+		req->body[f.body.len] = 0;
+		req->done = true;
+	}
+	if (n->client != NULL && rc != DYN_ERR_AGAIN)
+		node_fail(conn, node, dyn_client_errmsg(n->client), 0);
+}
+
+/* Let a node's client make progress (ready: what the wait reported). */
+static void
+node_pump(DynConn *conn, int node, int ready)
+{
+	DynNode    *n = &conn->nodes[node];
+	int			rc;
+
+	if (n->client == NULL)
+		return;
+	rc = dyn_client_io(n->client, ready);
+	/* replies that arrived before a failure are still good */
+	node_dispatch(conn, node);
+	if (rc != DYN_OK && n->client != NULL)
+		node_fail(conn, node, dyn_client_errmsg(n->client), 0);
+}
+
+/* Write what every node has queued. */
+static void
+conn_flush_all(DynConn *conn)
+{
+	for (int i = 0; i < conn->nnodes; i++)
+	{
+		dyn_client *c = conn->nodes[i].client;
+
+		if (c != NULL && (dyn_client_wants(c) & DYN_WAIT_WRITE))
+			node_pump(conn, i, 0);
+	}
+}
+
+/*
+ * Wait at most timeout_ms for any node to become ready, or the latch (a
+ * cancel, statement_timeout, a signal), then let the ready nodes make
+ * progress.  One node: WaitLatchOrSocket; several: a WaitEventSet over all
+ * of them, freed before interrupts are checked.
+ */
+#define DYN_WAIT_MAX_SOCKETS 64
+static void
+conn_wait(DynConn *conn, long timeout_ms)
+{
+	int			idx[DYN_WAIT_MAX_SOCKETS];
+	uint32		evs[DYN_WAIT_MAX_SOCKETS];
+	int			nsock = 0;
+	bool		latch = false;
+
+	for (int i = 0; i < conn->nnodes && nsock < DYN_WAIT_MAX_SOCKETS; i++)
+	{
+		dyn_client *c = conn->nodes[i].client;
+		int			wants;
+
+		if (c == NULL || dyn_client_socket(c) < 0 || (wants = dyn_client_wants(c)) == 0)
+			continue;
+		idx[nsock] = i;
+		evs[nsock] = ((wants & DYN_WAIT_READ) ? WL_SOCKET_READABLE : 0) |
+			((wants & DYN_WAIT_WRITE) ? WL_SOCKET_WRITEABLE : 0);
+		nsock++;
+	}
+	if (nsock <= 1)
+	{
+		int			rc;
+		int			events = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT;
+
+		if (nsock == 1)
+			events |= evs[0];
+		rc = WaitLatchOrSocket(MyLatch, events,
+							   nsock ? dyn_client_socket(conn->nodes[idx[0]].client)
+							   : PGINVALID_SOCKET,
+							   timeout_ms, PG_WAIT_EXTENSION);
+		latch = (rc & WL_LATCH_SET) != 0;
+		if (nsock == 1 && (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE)))
+			node_pump(conn, idx[0],
+					  ((rc & WL_SOCKET_READABLE) ? DYN_WAIT_READ : 0) |
+					  ((rc & WL_SOCKET_WRITEABLE) ? DYN_WAIT_WRITE : 0));
+	}
+	else
+	{
+		WaitEventSet *set = CreateWaitEventSet(CurrentMemoryContext, nsock + 2);
+		WaitEvent	occurred[DYN_WAIT_MAX_SOCKETS + 2];
+		int			n;
+
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (int i = 0; i < nsock; i++)
+			AddWaitEventToSet(set, evs[i], dyn_client_socket(conn->nodes[idx[i]].client),
+							  NULL, (void *) (intptr_t) idx[i]);
+		n = WaitEventSetWait(set, timeout_ms, occurred, nsock + 2, PG_WAIT_EXTENSION);
+		FreeWaitEventSet(set);
+		for (int i = 0; i < n; i++)
+		{
+			if (occurred[i].events & WL_LATCH_SET)
+				latch = true;
+			else if (occurred[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+				node_pump(conn, (int) (intptr_t) occurred[i].user_data,
+						  ((occurred[i].events & WL_SOCKET_READABLE) ? DYN_WAIT_READ : 0) |
+						  ((occurred[i].events & WL_SOCKET_WRITEABLE) ? DYN_WAIT_WRITE : 0));
+		}
+	}
+	if (latch)
+	{
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Wait until req is done: it has its reply, or it failed (its node failed,
+ * or it did not answer within the timeout -- the node is then closed and
+ * avoided for a while, failing what else was in flight on it).  Every
+ * node's queue is flushed first, so pipelines go out together.
+ */
+void
+DynAwait(DynConn *conn, DynRequest *req)
+{
+	for (;;)
+	{
+		DynNode    *n;
+		long		left;
+
+		if (req->done)
+			return;
+		if (!req->registered)
+			elog(ERROR, "dynamo_fdw: waiting for a request that was not sent");
+		n = &conn->nodes[req->node];
+		if (n->generation != req->generation)
+		{
+			/* the connection it went out on was closed (an abort elsewhere) */
+			request_fail(req, "the connection to the node was reset", 0);
+			return;
+		}
+		conn_flush_all(conn);
+		if (req->done)
+			return;
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), req->deadline);
+		if (left <= 0)
+		{
+			char		why[256];
+
+			snprintf(why, sizeof(why), "no reply from node %s within %d ms",
+					 n->addr, conn_timeout_ms(conn));
+			node_fail(conn, req->node, why, 0);
+			return;
+		}
+		conn_wait(conn, left);
+	}
+}
+
+/* The owner no longer wants req's reply (it may still arrive: it is dropped). */
+void
+DynForget(DynConn *conn, DynRequest *req)
+{
+	if (req->registered && req->node >= 0 && req->node < conn->nnodes)
+	{
+		DynNode    *n = &conn->nodes[req->node];
+
+		if (n->generation == req->generation)
+			hash_search(n->pending, &req->reqid, HASH_REMOVE, NULL);
+		req->registered = false;
+	}
+	DynReleaseReply(req);
+}
+
+/* Free a done request's reply body. */
+void
+DynReleaseReply(DynRequest *req)
+{
+	if (req->body)
+		pfree(req->body);
+	req->body = NULL;
+	req->len = 0;
+	if (req->errmsg)
+		pfree(req->errmsg);
+	req->errmsg = NULL;
+}
+
+/*
+ * Raise the error for a request that failed or was answered with an error
+ * frame.  op names the operation ("get", "put", ...); bucket and key, when
+ * given, name what it was about.
+ */
+void
+DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
+				 const char *bucket, dyn_slice key)
+{
+	const char *addr = req->node >= 0 ? conn->nodes[req->node].addr : "?";
+	char	   *what;
+
+	if (bucket != NULL)
+		what = psprintf("%s of key \"%.*s\" in bucket \"%s\"", op,
+						(int) Min(key.len, 200), (const char *) key.ptr, bucket);
+	else
+		what = pstrdup(op);
+
+	if (req->failed)
+	{
+		if (req->fail_code == DYN_E_UNAUTHORIZED)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("authentication failed: node %s of server \"%s\" refused the connection",
+							addr, conn->servername),
+					 errdetail("%s", req->errmsg),
+					 errhint("The node's trust file must list the user mapping's public key.")));
+		if (req->fail_code != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("node %s of server \"%s\" refused the %s and closed the connection",
+							addr, conn->servername, what),
+					 errdetail("%s", req->errmsg)));
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("lost the connection to node %s of server \"%s\" during the %s",
+						addr, conn->servername, what),
+				 errdetail("%s", req->errmsg ? req->errmsg : "no reply")));
+	}
+	if (req->reply_type == DYN_MSG_ERROR)
+	{
+		dyn_error_msg em;
+		char	   *msg;
+
+		if (dyn_error_decode((dyn_slice) {req->body, req->len}, &em) != DYN_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("node %s sent a malformed error reply to the %s", addr, what)));
+		msg = pnstrdup((const char *) em.message.ptr, em.message.len);
+		switch (em.code)
+		{
+			case DYN_E_QUORUM:
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("quorum not met for the %s", what),
+						 errdetail("%u replies received, %u needed (node %s: %s).",
+								   em.replied, em.needed, addr, msg)));
+				break;
+			case DYN_E_UNAUTHORIZED:
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("node %s refused the %s", addr, what),
+						 errdetail("%s", msg),
+						 errhint("The user mapping's key needs a role in the node's trust file that allows this operation.")));
+				break;
+			case DYN_E_INVAL:
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("node %s refused the %s as invalid", addr, what),
+						 errdetail("%s", msg)));
+				break;
+			case DYN_E_TOOBIG:
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("node %s refused the %s as too big", addr, what),
+						 errdetail("%s", msg)));
+				break;
+			default:
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("node %s failed the %s", addr, what),
+						 errdetail("%s", msg)));
+				break;
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_ERROR),
+			 errmsg("node %s sent an unexpected %s reply to the %s", addr,
+					dyn_msg_type_name(req->reply_type), what)));
+}
+
+/*
+ * dynamo_fdw_get_connections(): the cached connections of this backend --
+ * server, whether still valid, and how many node connections are open.
+ */
+Datum
+dynamo_fdw_get_connections(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS scan;
+	DynConnEntry *entry;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (ConnectionHash == NULL)
+		PG_RETURN_VOID();
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+	{
+		DynConn    *conn = entry->conn;
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		int			open = 0;
+		ForeignServer *server;
+
+		if (conn == NULL)
+			continue;
+		for (int i = 0; i < conn->nnodes; i++)
+			if (conn->nodes[i].client != NULL && dyn_client_connected(conn->nodes[i].client))
+				open++;
+		server = GetForeignServerExtended(conn->serverid, FSV_MISSING_OK);
+		values[0] = CStringGetTextDatum(server ? server->servername : conn->servername);
+		values[1] = BoolGetDatum(!conn->invalidated);
+		values[2] = Int32GetDatum(open);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * dynamo_fdw_disconnect(server): close this backend's connections to the
+ * server (those not in use); true if any was closed.
+ */
+Datum
+dynamo_fdw_disconnect(PG_FUNCTION_ARGS)
+{
+	ForeignServer *server = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+												   false);
+	HASH_SEQ_STATUS scan;
+	DynConnEntry *entry;
+	bool		closed = false;
+
+	if (ConnectionHash == NULL)
+		PG_RETURN_BOOL(false);
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+	{
+		DynConn    *conn = entry->conn;
+
+		if (conn == NULL || conn->serverid != server->serverid)
+			continue;
+		if (conn->nusers > 0)
+		{
+			conn->invalidated = true;
+			continue;
+		}
+		conn_discard(conn);
+		entry->conn = NULL;
+		closed = true;
+	}
+	PG_RETURN_BOOL(closed);
+}

@@ -1,0 +1,350 @@
+/*-------------------------------------------------------------------------
+ *
+ * dynamo_fdw.h
+ *		  What the files of the dynamo_fdw extension share: options, the
+ *		  connection cache, the request/reply machinery, the reader of keys
+ *		  and partitions, and the conversion of Dynamo objects to rows.
+ *
+ * One concept per file:
+ *		dynamo_fdw.c	handler, GUCs, dynamo_key_partition
+ *		option.c		option validation and resolution (R, W, roles)
+ *		connection.c	connection cache, waits, requests and replies
+ *		status.c		the STATUS JSON of a node, read with jsonb
+ *		fetch.c			quorum GETs (pipelined) and coverage scans (paged)
+ *		convert.c		Dynamo objects <-> rows (raw and row formats)
+ *		plan.c			planner callbacks: key quals, paths, plans
+ *		scan.c			executor callbacks for scans, EXPLAIN, ANALYZE
+ *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
+ *		admin.c			the administration functions
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DYNAMO_FDW_H
+#define DYNAMO_FDW_H
+
+#include "foreign/fdwapi.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "utils/jsonb.h"
+#include "utils/relcache.h"
+#include "utils/timestamp.h"
+
+#include "dynamo/client.h"
+#include "dynamo/object.h"
+#include "dynamo/routing.h"
+
+/* ----------------------------------------------------------------
+ * option.c
+ * ----------------------------------------------------------------
+ */
+
+/* How point requests pick the node they go to (server option routing). */
+typedef enum DynRouting
+{
+	DYN_ROUTE_PREFLIST,			/* the first healthy node of the key's preference list */
+	DYN_ROUTE_ANY				/* the first reachable node of the nodes option */
+} DynRouting;
+
+/* How the non-key columns are stored (table option value_format). */
+typedef enum DynValueFormat
+{
+	DYN_FORMAT_RAW,				/* one value column, stored as its bytes */
+	DYN_FORMAT_ROW				/* the other columns, stored as one JSON object */
+} DynValueFormat;
+
+/*
+ * What a column of a foreign table stands for.  Columns get their role from
+ * their name or the column option role; in the row format every column
+ * without a role is a field of the stored JSON object.
+ */
+typedef enum DynColumnRole
+{
+	DYNCOL_FIELD = 0,			/* a field of the row format's object */
+	DYNCOL_KEY,
+	DYNCOL_VALUE,
+	DYNCOL_VCLOCK,
+	DYNCOL_SIBLINGS,
+	DYNCOL_CONTEXT,
+	DYNCOL_NROLES
+} DynColumnRole;
+
+/* Where an R or W comes from, in the order that decides (EXPLAIN shows it). */
+typedef enum DynQuorumSource
+{
+	DYN_QSRC_CLUSTER,			/* nothing set: the cluster's default */
+	DYN_QSRC_SERVER,
+	DYN_QSRC_TABLE,
+	DYN_QSRC_GUC
+} DynQuorumSource;
+
+/* Defaults of the server options. */
+#define DYN_DEFAULT_TIMEOUT_MS			10000
+#define DYN_DEFAULT_CONNECT_TIMEOUT_MS	5000
+#define DYN_DEFAULT_FETCH_SIZE			1000
+#define DYN_DEFAULT_BATCH_SIZE			100
+#define DYN_FETCH_SIZE_MAX				65535	/* a SCAN page's limit is a u16 */
+#define DYN_BATCH_SIZE_MAX				65535
+
+/*
+ * The options of a server and of the user mapping in use, resolved once per
+ * connection: what connecting and talking to the cluster needs.
+ */
+typedef struct DynServerOptions
+{
+	List	   *nodes;			/* seed addresses, "host:port" strings */
+	int			r;				/* 0: not set */
+	int			w;
+	int			timeout_ms;
+	int			connect_timeout_ms;
+	DynRouting	routing;
+	int			fetch_size;
+	int			batch_size;
+	char	   *key_file;		/* user mapping: the client's secret key file */
+	char	   *key;			/* user mapping: the secret key as text */
+	char	   *trust_file;		/* user mapping, then server */
+	char	   *trust;			/* trust file text given inline */
+} DynServerOptions;
+
+/*
+ * A foreign table as the scan and modify code sees it: the bucket, the
+ * quorum and format options, and the role of every column.
+ */
+typedef struct DynTableOptions
+{
+	Oid			relid;
+	char	   *relname;
+	char	   *bucket;
+	int			r;				/* 0: not set on the table */
+	int			w;
+	DynValueFormat format;
+	int			fetch_size;		/* table, else server, else default */
+	int			batch_size;
+	int			natts;
+	DynColumnRole *roles;		/* per attribute, index attno - 1 */
+	bool	   *dropped;
+	AttrNumber	attno[DYNCOL_NROLES];	/* column of each role, 0 if none */
+} DynTableOptions;
+
+/* GUCs: 0 means "not set" (then table, server, cluster default apply). */
+extern int	dynamo_fdw_r;
+extern int	dynamo_fdw_w;
+extern int	dynamo_fdw_timeout_ms;
+
+extern void DynDefineGUCs(void);
+extern DynServerOptions *DynGetServerOptions(ForeignServer *server, UserMapping *user);
+extern DynTableOptions *DynGetTableOptions(Relation rel, ForeignServer *server);
+extern int	DynResolveQuorum(bool is_write, const DynTableOptions *topts,
+							 const DynServerOptions *sopts, DynQuorumSource *source);
+extern const char *DynQuorumSourceName(DynQuorumSource source, bool is_write);
+extern const char *DynColumnRoleName(DynColumnRole role);
+
+/* ----------------------------------------------------------------
+ * connection.c
+ * ----------------------------------------------------------------
+ */
+
+typedef struct DynConn DynConn;
+
+/*
+ * One request in flight and, once done, its reply.  The owner (a scan, a
+ * modify, an admin call) allocates it and keeps it alive until it is done
+ * or forgotten (DynForget); the connection copies the reply's body into
+ * the owner's memory context, so the reply outlives the client's buffers.
+ */
+typedef struct DynRequest
+{
+	int			node;			/* index of the node it was sent to */
+	uint32		reqid;
+	uint64		generation;		/* the node connection it went out on */
+	int			nest_level;		/* transaction nesting level when sent */
+	MemoryContext cxt;			/* where the reply body is copied */
+	TimestampTz deadline;
+	bool		registered;		/* waiting for its reply in the node's table */
+	bool		done;
+	bool		failed;			/* no reply: the node failed or timed out */
+	uint16		fail_code;		/* DYN_E_UNAUTHORIZED: the node refused the connection */
+	uint8		reply_type;
+	uint8	   *body;			/* reply body (palloc'd in cxt) */
+	size_t		len;
+	char	   *errmsg;			/* why it failed (palloc'd in cxt) */
+} DynRequest;
+
+/*
+ * What the FDW knows of the cluster, cached per connection and refreshed
+ * every few seconds: the ring (from a RING request, or built from STATUS
+ * for a node that does not answer RING), each member's health as the node
+ * sees it, and the defaults the node reports.
+ */
+typedef struct DynClusterInfo
+{
+	uint32		q;				/* partitions */
+	int			n;				/* replicas per key */
+	int			default_r;
+	int			default_w;
+	bool		ring_from_node; /* false: a one-member ring built from STATUS */
+	dyn_routing rt;
+	TimestampTz fetched_at;
+	double		keys;			/* distinct keys (all buckets), -1 unknown */
+	TimestampTz keys_at;
+} DynClusterInfo;
+
+extern DynConn *DynGetConnection(ForeignServer *server, UserMapping *user);
+extern void DynReleaseConnection(DynConn *conn);
+extern const DynServerOptions *DynConnOptions(DynConn *conn);
+extern const char *DynConnServerName(DynConn *conn);
+extern const DynClusterInfo *DynGetClusterInfo(DynConn *conn, bool with_keys);
+
+extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
+extern int	DynNodeForPartition(DynConn *conn, uint32 partition, int *member);
+extern int	DynNodeForMember(DynConn *conn, int member);
+extern int	DynNodeMember(DynConn *conn, int node);
+extern const char *DynNodeAddress(DynConn *conn, int node);
+extern void DynMarkNodeDown(DynConn *conn, int node, const char *why);
+
+extern void DynSendGet(DynConn *conn, int node, DynRequest *req,
+					   const dyn_get_req *get);
+extern void DynSendPut(DynConn *conn, int node, DynRequest *req,
+					   const dyn_put_req *put, bool is_delete);
+extern void DynSendScan(DynConn *conn, int node, DynRequest *req,
+						const dyn_scan_req *scan);
+extern void DynSendStatus(DynConn *conn, int node, DynRequest *req);
+extern void DynSendRing(DynConn *conn, int node, DynRequest *req);
+extern void DynInitRequest(DynRequest *req, MemoryContext cxt);
+extern void DynAwait(DynConn *conn, DynRequest *req);
+extern void DynForget(DynConn *conn, DynRequest *req);
+extern void DynReleaseReply(DynRequest *req);
+extern void DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
+							 const char *bucket, dyn_slice key) pg_attribute_noreturn();
+extern void DynInitConnections(void);
+
+/* ----------------------------------------------------------------
+ * status.c
+ * ----------------------------------------------------------------
+ */
+extern Jsonb *DynParseStatus(DynConn *conn, int node, const DynRequest *req);
+extern JsonbValue *DynJsonGet(JsonbContainer *obj, const char *key, JsonbValue *out);
+extern bool DynJsonInt(JsonbContainer *obj, const char *key, int64 *out);
+extern char *DynJsonText(JsonbContainer *obj, const char *key);
+extern JsonbContainer *DynJsonContainer(JsonbContainer *obj, const char *key);
+
+/* ----------------------------------------------------------------
+ * fetch.c
+ * ----------------------------------------------------------------
+ */
+
+typedef struct DynFetch DynFetch;
+
+/* One key's reply: the key and its sibling set (tombstones included). */
+typedef struct DynFetchItem
+{
+	dyn_slice	key;
+	dyn_object	obj;
+} DynFetchItem;
+
+extern DynFetch *DynFetchBeginKeys(DynConn *conn, const char *bucket, int r,
+								   int window, MemoryContext cxt);
+extern void DynFetchAddKey(DynFetch *f, const char *key, size_t len);
+extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket,
+									   int fetch_size, MemoryContext cxt);
+extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
+extern void DynFetchEnd(DynFetch *f);
+extern int	DynFetchKeyCount(const DynFetch *f);
+extern uint64 DynFetchRequests(const DynFetch *f);
+
+/* ----------------------------------------------------------------
+ * convert.c
+ * ----------------------------------------------------------------
+ */
+
+/* What converting between rows and Dynamo objects needs, per relation. */
+typedef struct DynConvert
+{
+	Relation	rel;
+	DynTableOptions *opts;
+	TupleDesc	tupdesc;
+	FmgrInfo   *in_funcs;		/* per attribute */
+	Oid		   *in_ioparams;
+	FmgrInfo   *out_funcs;
+	bool	   *wanted;			/* attributes the scan must fill */
+	/* error context: what is being converted */
+	const char *cur_key;
+	AttrNumber	cur_attno;
+} DynConvert;
+
+extern DynConvert *DynConvertCreate(Relation rel, DynTableOptions *opts,
+									Bitmapset *attrs_used);
+extern void DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib,
+						  int live_siblings, dyn_slice context,
+						  Datum *values, bool *nulls);
+extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
+extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
+extern char *DynContextText(const dyn_object *obj);
+extern char *DynClockJson(const dyn_vclock *vc);
+extern bool DynKeyTypeSupported(Oid typid);
+
+/* ----------------------------------------------------------------
+ * plan.c, scan.c, modify.c
+ * ----------------------------------------------------------------
+ */
+extern void dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+									Oid foreigntableid);
+extern void dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+								  Oid foreigntableid);
+extern ForeignScan *dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
+										 Oid foreigntableid, ForeignPath *best_path,
+										 List *tlist, List *scan_clauses,
+										 Plan *outer_plan);
+
+/* fdw_private of a ForeignScan, by position */
+enum DynScanPrivate
+{
+	DynScanPrivOperation,		/* Integer: DYN_OP_* */
+	DynScanPrivKeyIsArray,		/* Integer: 1 for key = ANY(array) */
+	DynScanPrivKeyCount,		/* Integer: keys when known at plan time, -1 */
+	DynScanPrivAttrsUsed,		/* List of Integer attnos the scan fills */
+	DynScanPrivKeyText			/* String: the key qual, for EXPLAIN VERBOSE */
+};
+
+#define DYN_OP_GET		1		/* quorum GET of the keys fdw_exprs give */
+#define DYN_OP_SCAN		2		/* coverage scan of every partition */
+
+extern void dynamoBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *dynamoIterateForeignScan(ForeignScanState *node);
+extern void dynamoReScanForeignScan(ForeignScanState *node);
+extern void dynamoEndForeignScan(ForeignScanState *node);
+extern void dynamoExplainForeignScan(ForeignScanState *node, struct ExplainState *es);
+extern bool dynamoAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+									  BlockNumber *totalpages);
+
+extern void dynamoAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
+										  RangeTblEntry *target_rte,
+										  Relation target_relation);
+extern List *dynamoPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
+									 Index resultRelation, int subplan_index);
+extern void dynamoBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+									 List *fdw_private, int subplan_index, int eflags);
+extern TupleTableSlot *dynamoExecForeignInsert(EState *estate, ResultRelInfo *rinfo,
+											   TupleTableSlot *slot,
+											   TupleTableSlot *planSlot);
+extern TupleTableSlot **dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo,
+													 TupleTableSlot **slots,
+													 TupleTableSlot **planSlots,
+													 int *numSlots);
+extern int	dynamoGetForeignModifyBatchSize(ResultRelInfo *rinfo);
+extern TupleTableSlot *dynamoExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
+											   TupleTableSlot *slot,
+											   TupleTableSlot *planSlot);
+extern TupleTableSlot *dynamoExecForeignDelete(EState *estate, ResultRelInfo *rinfo,
+											   TupleTableSlot *slot,
+											   TupleTableSlot *planSlot);
+extern void dynamoEndForeignModify(EState *estate, ResultRelInfo *rinfo);
+extern void dynamoBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo);
+extern void dynamoEndForeignInsert(EState *estate, ResultRelInfo *rinfo);
+extern int	dynamoIsForeignRelUpdatable(Relation rel);
+extern void dynamoExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+									   List *fdw_private, int subplan_index,
+									   struct ExplainState *es);
+
+#endif							/* DYNAMO_FDW_H */

@@ -1,0 +1,510 @@
+/*-------------------------------------------------------------------------
+ *
+ * fetch.c
+ *		  Reading keys from the cluster, one (key, sibling set) at a time:
+ *		  quorum GETs of a list of keys, pipelined on the connection, and
+ *		  coverage scans that read every partition once, page by page.
+ *
+ * A key fetch sends up to `window` GETs ahead of the one it hands out, each
+ * to the node routing picks for its key, and hands the replies out in key
+ * order (the keys are sorted and made unique first: `key IN ('a', 'a')` is
+ * one key).  A GET whose node fails is sent again to another node (reads
+ * are idempotent); an error reply -- a quorum not met -- is raised.
+ *
+ * A coverage scan walks partitions 0 .. Q-1.  Each partition is read from
+ * one of its replicas (the first that is up and connects), with SCAN pages
+ * of at most fetch_size keys resumed after the last key of the page
+ * before; the next page is asked for as soon as a page arrives, and the
+ * first pages of the next few partitions are asked for ahead, so the
+ * network works while rows are built.  A replica that fails mid-partition
+ * is replaced by the next one, resuming after the last key received.
+ *
+ * Sibling sets are decoded with libdynamo (malloc'd sibling arrays); a
+ * reset callback on the fetch's memory context frees the current one even
+ * when an error unwinds the scan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "dynamo_fdw.h"
+#include "dynamo/ring.h"
+#include "dynamo/wire.h"
+
+/* How many times one key or page is sent before its failure is raised. */
+#define DYN_FETCH_ATTEMPTS		3
+/* Partitions whose first page is asked for ahead of the one being read. */
+#define DYN_SCAN_PREFETCH		4
+
+typedef enum FetchKind
+{
+	FETCH_KEYS,
+	FETCH_COVERAGE
+} FetchKind;
+
+/* One key of a key fetch and its GET. */
+typedef struct FetchKey
+{
+	char	   *key;
+	size_t		len;
+	int			attempts;
+	DynRequest	req;
+} FetchKey;
+
+/*
+ * One page request of a coverage scan: the key it resumes after (kept for
+ * a resend to another replica) and the request.
+ */
+typedef struct ScanPage
+{
+	bool		inflight;
+	char	   *after;
+	size_t		afterlen;
+	int			attempts;
+	DynRequest	req;
+} ScanPage;
+
+/*
+ * One partition of a coverage scan: the replica it is read from, the page
+ * being handed out (a reader over its items) and the next page in flight.
+ */
+typedef struct ScanPart
+{
+	bool		started;
+	bool		finished;
+	int			node;
+	int			member;
+	ScanPage	page[2];
+	int			cur;			/* page[cur] is being read */
+	bool		reading;
+	int			left;			/* items left in page[cur] */
+	bool		more;			/* the partition has keys after page[cur] */
+	dyn_reader	rd;
+} ScanPart;
+
+/* A fetch in progress (see the file comment). */
+struct DynFetch
+{
+	DynConn    *conn;
+	FetchKind	kind;
+	MemoryContext cxt;
+	char	   *bucket;
+	uint64		nrequests;
+	/* the current item; its object is freed by the next call or the reset */
+	DynFetchItem item;
+	bool		have_item;
+	MemoryContextCallback free_cb;
+	/* keys */
+	int			r;
+	int			window;
+	FetchKey   *keys;
+	int			nkeys;
+	int			capkeys;
+	bool		sorted;
+	int			next_send;
+	int			next_out;
+	/* coverage */
+	int			fetch_size;
+	uint32		q;
+	uint32		cur_part;
+	ScanPart   *parts;
+};
+
+static void fetch_free_item(void *arg);
+static int	fetch_key_cmp(const void *a, const void *b);
+static void fetch_send_key(DynFetch *f, FetchKey *k);
+static bool fetch_next_key(DynFetch *f);
+static void scan_start(DynFetch *f, uint32 p);
+static void scan_send(DynFetch *f, uint32 p, int slot, const char *after, size_t afterlen);
+static bool scan_receive(DynFetch *f, uint32 p);
+static bool fetch_next_coverage(DynFetch *f);
+static DynFetch *fetch_create(DynConn *conn, FetchKind kind, const char *bucket,
+							  MemoryContext cxt);
+
+/* Free the current item's sibling array (also from the memory context reset). */
+static void
+fetch_free_item(void *arg)
+{
+	DynFetch   *f = (DynFetch *) arg;
+
+	if (f->have_item)
+		dyn_object_free(&f->item.obj);
+	f->have_item = false;
+}
+
+/* Common set-up: a context of its own under cxt, with the reset callback. */
+static DynFetch *
+fetch_create(DynConn *conn, FetchKind kind, const char *bucket, MemoryContext cxt)
+{
+	MemoryContext fcxt = AllocSetContextCreate(cxt, "dynamo_fdw fetch",
+											   ALLOCSET_DEFAULT_SIZES);
+	DynFetch   *f = MemoryContextAllocZero(fcxt, sizeof(DynFetch));
+
+	f->conn = conn;
+	f->kind = kind;
+	f->cxt = fcxt;
+	f->bucket = MemoryContextStrdup(fcxt, bucket);
+	f->free_cb.func = fetch_free_item;
+	f->free_cb.arg = f;
+	MemoryContextRegisterResetCallback(fcxt, &f->free_cb);
+	return f;
+}
+
+/*
+ * Start a key fetch: GETs with this R (0: the cluster default), at most
+ * window of them in flight.  Add the keys with DynFetchAddKey before the
+ * first DynFetchNext.
+ */
+DynFetch *
+DynFetchBeginKeys(DynConn *conn, const char *bucket, int r, int window, MemoryContext cxt)
+{
+	DynFetch   *f = fetch_create(conn, FETCH_KEYS, bucket, cxt);
+
+	f->r = r;
+	f->window = Max(window, 1);
+	return f;
+}
+
+/* Add a key (copied).  Keys that cannot exist (empty, too long) are skipped. */
+void
+DynFetchAddKey(DynFetch *f, const char *key, size_t len)
+{
+	FetchKey   *k;
+
+	Assert(f->kind == FETCH_KEYS && !f->sorted);
+	if (len == 0 || len > DYN_KEY_MAX)
+		return;
+	if (f->nkeys == f->capkeys)
+	{
+		f->capkeys = f->capkeys ? f->capkeys * 2 : 8;
+		f->keys = f->keys
+			? repalloc_huge(f->keys, sizeof(FetchKey) * f->capkeys)
+			: MemoryContextAllocHuge(f->cxt, sizeof(FetchKey) * f->capkeys);
+	}
+	k = &f->keys[f->nkeys++];
+	memset(k, 0, sizeof(*k));
+	k->key = MemoryContextAlloc(f->cxt, len + 1);
+	memcpy(k->key, key, len);
+	k->key[len] = '\0';
+	k->len = len;
+}
+
+/* The keys a key fetch asks for (after duplicates are removed, once started). */
+int
+DynFetchKeyCount(const DynFetch *f)
+{
+	return f->nkeys;
+}
+
+/* Requests sent so far (GETs, or SCAN pages). */
+uint64
+DynFetchRequests(const DynFetch *f)
+{
+	return f->nrequests;
+}
+
+/* Byte order of two keys, the shorter first on a common prefix. */
+static int
+fetch_key_cmp(const void *a, const void *b)
+{
+	const FetchKey *x = a;
+	const FetchKey *y = b;
+	int			c = memcmp(x->key, y->key, Min(x->len, y->len));
+
+	if (c != 0)
+		return c;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Send k's GET to the node routing picks for it. */
+static void
+fetch_send_key(DynFetch *f, FetchKey *k)
+{
+	dyn_get_req get;
+	dyn_slice	key = {(const uint8_t *) k->key, k->len};
+	int			node = DynNodeForKey(f->conn, f->bucket, key);
+
+	get.bucket = dyn_slice_str(f->bucket);
+	get.key = key;
+	get.r = (uint8) f->r;
+	DynInitRequest(&k->req, f->cxt);
+	k->attempts++;
+	f->nrequests++;
+	DynSendGet(f->conn, node, &k->req, &get);
+}
+
+/*
+ * The next key that exists (has a live sibling) into f->item; false when
+ * the keys are exhausted.
+ */
+static bool
+fetch_next_key(DynFetch *f)
+{
+	if (!f->sorted)
+	{
+		int			n = 0;
+
+		if (f->nkeys > 1)
+		{
+			qsort(f->keys, f->nkeys, sizeof(FetchKey), fetch_key_cmp);
+			for (int i = 0; i < f->nkeys; i++)
+				if (n == 0 || fetch_key_cmp(&f->keys[n - 1], &f->keys[i]) != 0)
+					f->keys[n++] = f->keys[i];
+			f->nkeys = n;
+		}
+		f->sorted = true;
+	}
+	while (f->next_out < f->nkeys)
+	{
+		FetchKey   *k = &f->keys[f->next_out];
+		dyn_slice	object;
+
+		while (f->next_send < f->nkeys && f->next_send < f->next_out + f->window)
+			fetch_send_key(f, &f->keys[f->next_send++]);
+		DynAwait(f->conn, &k->req);
+		if (k->req.failed && k->req.fail_code == 0 && k->attempts < DYN_FETCH_ATTEMPTS)
+		{
+			DynReleaseReply(&k->req);
+			fetch_send_key(f, k);
+			continue;
+		}
+		if (k->req.failed || k->req.reply_type != DYN_MSG_GET_REPLY)
+			DynReportFailure(f->conn, &k->req, "get", f->bucket,
+							 (dyn_slice) {(const uint8_t *) k->key, k->len});
+		f->next_out++;
+		if (dyn_get_reply_decode((dyn_slice) {k->req.body, k->req.len}, &object) != DYN_OK ||
+			dyn_object_decode(object, &f->item.obj) != DYN_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("node %s sent a malformed reply to the get of key \"%s\"",
+							DynNodeAddress(f->conn, k->req.node), k->key)));
+		f->have_item = true;
+		if (dyn_object_live(&f->item.obj) == 0)
+		{
+			/* absent, or deleted: every sibling a tombstone */
+			fetch_free_item(f);
+			DynReleaseReply(&k->req);
+			continue;
+		}
+		f->item.key = (dyn_slice) {(const uint8_t *) k->key, k->len};
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Start a coverage scan of bucket: every partition once, pages of at most
+ * fetch_size keys.
+ */
+DynFetch *
+DynFetchBeginCoverage(DynConn *conn, const char *bucket, int fetch_size, MemoryContext cxt)
+{
+	DynFetch   *f = fetch_create(conn, FETCH_COVERAGE, bucket, cxt);
+	const DynClusterInfo *info = DynGetClusterInfo(conn, false);
+
+	f->fetch_size = Min(Max(fetch_size, 1), DYN_FETCH_SIZE_MAX);
+	f->q = info->q;
+	f->parts = MemoryContextAllocZero(f->cxt, sizeof(ScanPart) * Max(f->q, 1));
+	return f;
+}
+
+/* Ask a replica of partition p for its first page. */
+static void
+scan_start(DynFetch *f, uint32 p)
+{
+	ScanPart   *part = &f->parts[p];
+
+	part->started = true;
+	part->node = DynNodeForPartition(f->conn, p, &part->member);
+	if (part->node < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+				 errmsg("no replica of partition %u of server \"%s\" can be reached",
+						p, DynConnServerName(f->conn)),
+				 errdetail("A full scan reads every partition from one of its replicas.")));
+	scan_send(f, p, 0, NULL, 0);
+}
+
+/* Send the page request of slot, resuming after the given key. */
+static void
+scan_send(DynFetch *f, uint32 p, int slot, const char *after, size_t afterlen)
+{
+	ScanPart   *part = &f->parts[p];
+	ScanPage   *page = &part->page[slot];
+	dyn_scan_req scan;
+
+	if (page->after != after)
+	{
+		if (page->after)
+			pfree(page->after);
+		page->after = NULL;
+		page->afterlen = 0;
+		if (afterlen > 0)
+		{
+			page->after = MemoryContextAlloc(f->cxt, afterlen);
+			memcpy(page->after, after, afterlen);
+			page->afterlen = afterlen;
+		}
+	}
+	scan.partition = (uint16) p;
+	scan.bucket = dyn_slice_str(f->bucket);
+	scan.after = (dyn_slice) {(const uint8_t *) page->after, page->afterlen};
+	scan.limit = (uint16) f->fetch_size;
+	DynInitRequest(&page->req, f->cxt);
+	page->inflight = true;
+	page->attempts++;
+	f->nrequests++;
+	DynSendScan(f->conn, part->node, &page->req, &scan);
+}
+
+/*
+ * Wait for partition p's page in flight and make it the one being read;
+ * the page after it is asked for at once.  A replica that failed is
+ * replaced (the page is asked again of the next replica).  false when the
+ * partition has no page in flight.
+ */
+static bool
+scan_receive(DynFetch *f, uint32 p)
+{
+	ScanPart   *part = &f->parts[p];
+	int			slot = part->reading ? 1 - part->cur : part->cur;
+	ScanPage   *page = &part->page[slot];
+	dyn_scan_reply reply;
+	dyn_reader	rd;
+	dyn_slice	key = {NULL, 0};
+	dyn_slice	object;
+
+	if (!page->inflight)
+		return false;
+	for (;;)
+	{
+		DynAwait(f->conn, &page->req);
+		if (page->req.failed && page->req.fail_code == 0 && page->attempts < DYN_FETCH_ATTEMPTS)
+		{
+			/* the replica failed (it is now avoided): ask another */
+			DynReleaseReply(&page->req);
+			part->node = DynNodeForPartition(f->conn, p, &part->member);
+			if (part->node < 0)
+				DynReportFailure(f->conn, &page->req, psprintf("scan of partition %u", p),
+								 NULL, (dyn_slice) {NULL, 0});
+			scan_send(f, p, slot, page->after, page->afterlen);
+			continue;
+		}
+		if (page->req.failed || page->req.reply_type != DYN_MSG_SCAN_REPLY)
+			DynReportFailure(f->conn, &page->req,
+							 psprintf("scan of partition %u of bucket \"%s\"", p, f->bucket),
+							 NULL, (dyn_slice) {NULL, 0});
+		break;
+	}
+	page->inflight = false;
+	if (dyn_scan_reply_decode((dyn_slice) {page->req.body, page->req.len}, &reply) != DYN_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("node %s sent a malformed scan page for partition %u",
+						DynNodeAddress(f->conn, part->node), p)));
+	/* the page before is done with: this one is read now */
+	if (part->reading)
+		DynReleaseReply(&part->page[part->cur].req);
+	part->cur = slot;
+	part->reading = true;
+	part->left = reply.count;
+	part->more = reply.more;
+	dyn_reader_init(&part->rd, reply.items);
+	/* find the page's last key and ask for the page after it now */
+	if (reply.more && reply.count > 0)
+	{
+		dyn_reader_init(&rd, reply.items);
+		for (int i = 0; i < reply.count; i++)
+			(void) dyn_scan_next(&rd, &key, &object);
+		scan_send(f, p, 1 - slot, (const char *) key.ptr, key.len);
+	}
+	return true;
+}
+
+/*
+ * The next key with a live sibling, in partition order, into f->item;
+ * false when every partition has been read.
+ */
+static bool
+fetch_next_coverage(DynFetch *f)
+{
+	while (f->cur_part < f->q)
+	{
+		uint32		p = f->cur_part;
+		ScanPart   *part = &f->parts[p];
+		dyn_slice	key;
+		dyn_slice	object;
+
+		for (uint32 ahead = p; ahead < f->q && ahead < p + DYN_SCAN_PREFETCH; ahead++)
+			if (!f->parts[ahead].started)
+				scan_start(f, ahead);
+		if (!part->reading || part->left == 0)
+		{
+			if (!scan_receive(f, p))
+			{
+				/* no page in flight: the partition is done */
+				if (part->reading)
+					DynReleaseReply(&part->page[part->cur].req);
+				part->finished = true;
+				f->cur_part++;
+				continue;
+			}
+			if (part->left == 0)
+				continue;
+		}
+		part->left--;
+		if (dyn_scan_next(&part->rd, &key, &object) != DYN_OK ||
+			dyn_object_decode(object, &f->item.obj) != DYN_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("node %s sent a malformed scan page for partition %u",
+							DynNodeAddress(f->conn, part->node), p)));
+		f->have_item = true;
+		if (dyn_object_live(&f->item.obj) == 0)
+		{
+			fetch_free_item(f);
+			continue;
+		}
+		f->item.key = key;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The next key with at least one live sibling; *item (key and sibling set)
+ * stays valid until the next call or DynFetchEnd.  false at the end.
+ */
+bool
+DynFetchNext(DynFetch *f, DynFetchItem **item)
+{
+	bool		found;
+
+	fetch_free_item(f);
+	if (f->kind == FETCH_KEYS && f->next_out > 0)
+		DynReleaseReply(&f->keys[f->next_out - 1].req);
+	found = f->kind == FETCH_KEYS ? fetch_next_key(f) : fetch_next_coverage(f);
+	*item = found ? &f->item : NULL;
+	return found;
+}
+
+/* Forget whatever is still in flight and free the fetch. */
+void
+DynFetchEnd(DynFetch *f)
+{
+	if (f->kind == FETCH_KEYS)
+	{
+		for (int i = f->next_out; i < f->next_send; i++)
+			DynForget(f->conn, &f->keys[i].req);
+	}
+	else
+	{
+		for (uint32 p = f->cur_part; p < f->q; p++)
+			for (int s = 0; s < 2; s++)
+				if (f->parts[p].page[s].inflight)
+					DynForget(f->conn, &f->parts[p].page[s].req);
+	}
+	MemoryContextDelete(f->cxt);
+}

@@ -1,0 +1,431 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan.c
+ *		  Planning scans of dynamo_fdw foreign tables: which quals name keys,
+ *		  how many rows to expect, the paths (quorum GETs of the keys, a
+ *		  coverage scan, GETs parameterized by an outer row), and the plan.
+ *
+ * A qual becomes quorum GETs when it compares the key column with the
+ * key type's btree equality to something computable before the scan:
+ *
+ *		key = expr				one key
+ *		key IN (...)			the list (the parser's key = ANY(ARRAY[...]))
+ *		key = ANY(array)		the array's elements
+ *
+ * where expr is a constant, a parameter (including an InitPlan's result,
+ * as in key = ANY(ARRAY(SELECT id FROM t))) or any stable expression over
+ * those; with a parameterized path it may also use columns of outer
+ * relations (a nested loop then looks keys up one outer row at a time).
+ * The key type must be one whose equality is byte equality of its stored
+ * form (text, varchar, name, integers, uuid, bytea, with a deterministic
+ * collation), or the lookup could miss keys SQL calls equal.  Every other
+ * qual stays in the plan's qual list and is checked locally.
+ *
+ * Row counts: the keys asked for (one row per key, siblings being rare);
+ * for scans, the table's reltuples once ANALYZEd, else the cluster's key
+ * count (the nodes' STATUS, summed over N).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/nbtree.h"
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "foreign/fdwapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/selfuncs.h"
+
+#include "dynamo_fdw.h"
+#include "dynamo/ring.h"
+
+/* Costs, in the planner's units (seq_page_cost = 1). */
+#define DYN_STARTUP_COST		10.0	/* a round trip to the cluster */
+#define DYN_GET_COST			0.5		/* one more GET in a pipeline */
+#define DYN_PAGE_COST			2.0		/* one SCAN page request */
+#define DYN_SCAN_ROW_COST		0.02	/* a scanned key's transfer and decoding */
+/* Rows assumed for a table never ANALYZEd whose cluster does not say. */
+#define DYN_DEFAULT_TUPLES		1000.0
+/* Keys assumed for an array known only at run time. */
+#define DYN_DEFAULT_ARRAY_KEYS	10
+
+/* A qual that names keys, and what it takes to evaluate it. */
+typedef struct DynKeyQual
+{
+	RestrictInfo *rinfo;
+	Expr	   *source;			/* the key, or array of keys */
+	bool		is_array;
+	int			nkeys;			/* known count, or -1 */
+} DynKeyQual;
+
+/*
+ * What GetForeignRelSize learns and the later callbacks use
+ * (baserel->fdw_private).
+ */
+typedef struct DynRelInfo
+{
+	ForeignServer *server;
+	UserMapping *user;
+	DynTableOptions *opts;
+	AttrNumber	key_attno;
+	Oid			key_type;
+	Oid			key_opfamily;	/* InvalidOid: the key is never pushed down */
+	DynKeyQual *best;			/* the base key qual used, or NULL */
+	double		tuples;
+	uint32		q;
+	Bitmapset  *attrs_used;
+} DynRelInfo;
+
+static bool is_key_var(DynRelInfo *ri, RelOptInfo *baserel, Node *node);
+static bool classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+							  RestrictInfo *rinfo, bool allow_outer, DynKeyQual *out);
+static DynKeyQual *best_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+								 List *clauses, bool allow_outer);
+static double key_count_estimate(const DynKeyQual *kq);
+static bool ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+							 EquivalenceMember *em, void *arg);
+
+/* Whether node is our key column (maybe under a binary-compatible relabel). */
+static bool
+is_key_var(DynRelInfo *ri, RelOptInfo *baserel, Node *node)
+{
+	while (node && IsA(node, RelabelType))
+		node = (Node *) ((RelabelType *) node)->arg;
+	return node && IsA(node, Var) &&
+		((Var *) node)->varno == baserel->relid &&
+		((Var *) node)->varlevelsup == 0 &&
+		((Var *) node)->varattno == ri->key_attno;
+}
+
+/*
+ * Whether rinfo is a key qual (see the file comment); fills *out.  With
+ * allow_outer, the key source may use columns of other relations (a
+ * parameterized path will supply them).
+ */
+static bool
+classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+				  RestrictInfo *rinfo, bool allow_outer, DynKeyQual *out)
+{
+	Expr	   *clause = rinfo->clause;
+	Node	   *keyside;
+	Node	   *source;
+	Oid			opno;
+	Oid			collid;
+	Oid			srctype;
+	bool		is_array;
+	Relids		varnos;
+
+	if (!OidIsValid(ri->key_opfamily) || rinfo->pseudoconstant)
+		return false;
+	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+
+		keyside = linitial(op->args);
+		source = lsecond(op->args);
+		opno = op->opno;
+		collid = op->inputcollid;
+		is_array = false;
+		if (!is_key_var(ri, baserel, keyside))
+		{
+			if (!is_key_var(ri, baserel, source))
+				return false;
+			keyside = lsecond(op->args);
+			source = linitial(op->args);
+			opno = get_commutator(opno);
+		}
+	}
+	else if (IsA(clause, ScalarArrayOpExpr))
+	{
+		ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) clause;
+
+		if (!saop->useOr || list_length(saop->args) != 2)
+			return false;
+		keyside = linitial(saop->args);
+		source = lsecond(saop->args);
+		opno = saop->opno;
+		collid = saop->inputcollid;
+		is_array = true;
+		if (!is_key_var(ri, baserel, keyside))
+			return false;
+	}
+	else
+		return false;
+
+	/* the key type's equality, and equality that is byte equality */
+	if (!OidIsValid(opno) || !op_in_opfamily(opno, ri->key_opfamily) ||
+		get_op_opfamily_strategy(opno, ri->key_opfamily) != BTEqualStrategyNumber)
+		return false;
+	if (OidIsValid(collid) && !get_collation_isdeterministic(collid))
+		return false;
+	srctype = exprType(source);
+	if (is_array)
+		srctype = get_element_type(srctype);
+	if (!OidIsValid(srctype) || !DynKeyTypeSupported(srctype))
+		return false;
+
+	/* computable before the scan: no column of ours, nothing volatile */
+	varnos = pull_varnos(root, source);
+	if (bms_is_member(baserel->relid, varnos) ||
+		(!allow_outer && !bms_is_empty(varnos)) ||
+		contain_volatile_functions(source) ||
+		contain_subplans(source))
+		return false;
+
+	out->rinfo = rinfo;
+	out->source = (Expr *) source;
+	out->is_array = is_array;
+	out->nkeys = -1;
+	if (IsA(source, Const))
+	{
+		Const	   *c = (Const *) source;
+
+		if (c->constisnull)
+			out->nkeys = 0;
+		else if (!is_array)
+			out->nkeys = 1;
+		else
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(c->constvalue);
+
+			out->nkeys = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+		}
+	}
+	else if (!is_array)
+		out->nkeys = 1;
+	else if (IsA(source, ArrayExpr))
+		out->nkeys = list_length(((ArrayExpr *) source)->elements);
+	return true;
+}
+
+/* Keys expected from a key qual (a guess for arrays known only later). */
+static double
+key_count_estimate(const DynKeyQual *kq)
+{
+	return kq->nkeys >= 0 ? (double) kq->nkeys : DYN_DEFAULT_ARRAY_KEYS;
+}
+
+/* The key qual among clauses that asks for the fewest keys, or NULL. */
+static DynKeyQual *
+best_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri, List *clauses,
+			  bool allow_outer)
+{
+	DynKeyQual *best = NULL;
+	ListCell   *lc;
+
+	foreach(lc, clauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		DynKeyQual	kq;
+
+		if (!classify_key_qual(root, baserel, ri, rinfo, allow_outer, &kq))
+			continue;
+		if (best == NULL || key_count_estimate(&kq) < key_count_estimate(best))
+		{
+			if (best == NULL)
+				best = palloc(sizeof(DynKeyQual));
+			*best = kq;
+		}
+	}
+	return best;
+}
+
+/*
+ * GetForeignRelSize: read the table's options, find the base key qual and
+ * estimate the rows.  The cluster is asked for its key count only when a
+ * scan is needed and the table was never ANALYZEd.
+ */
+void
+dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	DynRelInfo *ri = palloc0(sizeof(DynRelInfo));
+	Oid			userid = OidIsValid(baserel->userid) ? baserel->userid : GetUserId();
+	ForeignTable *table = GetForeignTable(foreigntableid);
+	Relation	rel;
+	Oid			opclass;
+	ListCell   *lc;
+	List	   *other = NIL;
+	Selectivity sel;
+
+	ri->server = GetForeignServer(table->serverid);
+	ri->user = GetUserMapping(userid, table->serverid);
+	rel = table_open(foreigntableid, NoLock);
+	ri->opts = DynGetTableOptions(rel, ri->server);
+	ri->key_attno = ri->opts->attno[DYNCOL_KEY];
+	ri->key_type = TupleDescAttr(RelationGetDescr(rel), ri->key_attno - 1)->atttypid;
+	table_close(rel, NoLock);
+	if (DynKeyTypeSupported(ri->key_type) &&
+		OidIsValid(opclass = GetDefaultOpClass(ri->key_type, BTREE_AM_OID)))
+		ri->key_opfamily = get_opclass_family(opclass);
+	baserel->fdw_private = ri;
+
+	/* the columns the scan must fill: the target list and the local quals */
+	pull_varattnos((Node *) baserel->reltarget->exprs, baserel->relid, &ri->attrs_used);
+	foreach(lc, baserel->baserestrictinfo)
+		pull_varattnos((Node *) lfirst_node(RestrictInfo, lc)->clause, baserel->relid,
+					   &ri->attrs_used);
+
+	ri->best = best_key_qual(root, baserel, ri, baserel->baserestrictinfo, false);
+	foreach(lc, baserel->baserestrictinfo)
+		if (ri->best == NULL || lfirst(lc) != ri->best->rinfo)
+			other = lappend(other, lfirst(lc));
+	sel = clauselist_selectivity(root, other, baserel->relid, JOIN_INNER, NULL);
+
+	if (baserel->tuples >= 0)
+		ri->tuples = baserel->tuples;	/* ANALYZEd */
+	else if (ri->best != NULL)
+		ri->tuples = DYN_DEFAULT_TUPLES;	/* no need to ask the cluster */
+	else
+	{
+		DynConn    *conn = DynGetConnection(ri->server, ri->user);
+		const DynClusterInfo *info = DynGetClusterInfo(conn, true);
+
+		ri->tuples = info->keys >= 0 ? Max(info->keys, 1.0) : DYN_DEFAULT_TUPLES;
+		ri->q = info->q;
+		DynReleaseConnection(conn);
+	}
+	baserel->tuples = ri->tuples;
+	if (ri->best != NULL)
+		baserel->rows = clamp_row_est(key_count_estimate(ri->best) * sel);
+	else
+		baserel->rows = clamp_row_est(ri->tuples *
+									  clauselist_selectivity(root, baserel->baserestrictinfo,
+															 baserel->relid, JOIN_INNER, NULL));
+}
+
+/* Equivalence class members that are our key column (for join clauses). */
+static bool
+ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
+				 EquivalenceMember *em, void *arg)
+{
+	DynRelInfo *ri = (DynRelInfo *) arg;
+
+	return is_key_var(ri, rel, (Node *) em->em_expr);
+}
+
+/*
+ * GetForeignPaths: the base path (GETs of the base key qual's keys, or a
+ * coverage scan), and one path parameterized by each set of outer
+ * relations a join clause on the key needs -- GETs one outer row at a
+ * time under a nested loop.
+ */
+void
+dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	DynRelInfo *ri = (DynRelInfo *) baserel->fdw_private;
+	Cost		startup = DYN_STARTUP_COST;
+	Cost		total;
+	List	   *joinclauses = NIL;
+	List	   *done = NIL;
+	ListCell   *lc;
+
+	if (ri->best != NULL)
+		total = startup + key_count_estimate(ri->best) * DYN_GET_COST +
+			baserel->rows * cpu_tuple_cost;
+	else
+		total = startup + (ri->q ? ri->q : DYN_PARTITIONS_DEFAULT) * DYN_PAGE_COST +
+			ri->tuples * (DYN_SCAN_ROW_COST + cpu_tuple_cost);
+	add_path(baserel, (Path *)
+			 create_foreignscan_path(root, baserel, NULL, baserel->rows, startup, total,
+									 NIL, baserel->lateral_relids, NULL, NIL));
+
+	if (!OidIsValid(ri->key_opfamily))
+		return;
+
+	/* join clauses on the key: from equivalence classes, and the others */
+	joinclauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_key,
+														 ri, baserel->lateral_referencers);
+	foreach(lc, baserel->joininfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (join_clause_is_movable_to(rinfo, baserel))
+			joinclauses = lappend(joinclauses, rinfo);
+	}
+	foreach(lc, joinclauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		DynKeyQual	kq;
+		Relids		outer;
+		ParamPathInfo *ppi;
+		double		rows;
+
+		if (!classify_key_qual(root, baserel, ri, rinfo, true, &kq))
+			continue;
+		outer = bms_union(bms_difference(rinfo->clause_relids, baserel->relids),
+						  baserel->lateral_relids);
+		if (bms_is_empty(outer) || list_member(done, outer))
+			continue;
+		done = lappend(done, outer);
+		ppi = get_baserel_parampathinfo(root, baserel, outer);
+		rows = clamp_row_est(key_count_estimate(&kq) *
+							 clauselist_selectivity(root, baserel->baserestrictinfo,
+													baserel->relid, JOIN_INNER, NULL));
+		rows = Min(rows, ppi->ppi_rows);
+		add_path(baserel, (Path *)
+				 create_foreignscan_path(root, baserel, NULL, rows, startup,
+										 startup + key_count_estimate(&kq) * DYN_GET_COST +
+										 rows * cpu_tuple_cost,
+										 NIL, outer, NULL, NIL));
+	}
+}
+
+/*
+ * GetForeignPlan: pick the key qual the chosen path uses (among the base
+ * quals and, for a parameterized path, its join clauses), evaluate its key
+ * source at run time (fdw_exprs), and keep every other qual local.
+ */
+ForeignScan *
+dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+					 ForeignPath *best_path, List *tlist, List *scan_clauses,
+					 Plan *outer_plan)
+{
+	DynRelInfo *ri = (DynRelInfo *) baserel->fdw_private;
+	bool		parameterized = best_path->path.param_info != NULL;
+	DynKeyQual *kq = best_key_qual(root, baserel, ri, scan_clauses, parameterized);
+	List	   *local = NIL;
+	List	   *fdw_exprs = NIL;
+	List	   *attrs = NIL;
+	Bitmapset  *used = bms_copy(ri->attrs_used);
+	ListCell   *lc;
+	int			x;
+
+	foreach(lc, scan_clauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (kq != NULL && rinfo == kq->rinfo)
+			continue;
+		local = lappend(local, rinfo);
+	}
+	local = extract_actual_clauses(local, false);
+	pull_varattnos((Node *) local, baserel->relid, &used);
+	pull_varattnos((Node *) tlist, baserel->relid, &used);
+	x = -1;
+	while ((x = bms_next_member(used, x)) >= 0)
+		attrs = lappend_int(attrs, x);
+	if (kq != NULL)
+		fdw_exprs = list_make1(kq->source);
+
+	return make_foreignscan(tlist, local, baserel->relid, fdw_exprs,
+							list_make4(makeInteger(kq ? DYN_OP_GET : DYN_OP_SCAN),
+									   makeInteger(kq ? kq->is_array : 0),
+									   makeInteger(kq ? kq->nkeys : -1),
+									   attrs),
+							NIL, NIL, outer_plan);
+}

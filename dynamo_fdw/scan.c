@@ -1,0 +1,452 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.c
+ *		  Executing scans of dynamo_fdw foreign tables: evaluate the keys
+ *		  (constants, parameters, InitPlan results, outer columns), fetch
+ *		  them or cover every partition, and return one row per live sibling;
+ *		  EXPLAIN of what is asked of the cluster; ANALYZE by sampling a
+ *		  coverage scan.
+ *
+ * R is decided when the scan starts (GUC, table, server, cluster default,
+ * DynResolveQuorum), so SET LOCAL dynamo_fdw.r applies to a plan cached
+ * before it.  Every row of a key carries the same context, the merge of
+ * all its siblings' clocks (tombstones included), which is what UPDATE and
+ * DELETE write back with.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/sysattr.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/explain.h"
+#include "commands/vacuum.h"
+#include "executor/executor.h"
+#include "foreign/fdwapi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/ruleutils.h"
+#include "utils/sampling.h"
+
+#include "dynamo_fdw.h"
+
+/*
+ * The state of one scan: what the plan asks (operation, key source), the
+ * connection and R, the fetch in progress and the key whose siblings are
+ * being returned.
+ */
+typedef struct DynScanState
+{
+	Relation	rel;
+	DynTableOptions *opts;
+	DynConn    *conn;
+	DynConvert *cv;
+	int			op;				/* DYN_OP_GET or DYN_OP_SCAN */
+	bool		key_is_array;
+	int			plan_nkeys;		/* keys known at plan time, -1 */
+	ExprState  *key_expr;
+	Oid			key_src_type;	/* type of the key (or of the array's elements) */
+	FmgrInfo	key_out;
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+	int			r;
+	DynQuorumSource r_source;
+	MemoryContext fetch_cxt;
+	DynFetch   *fetch;
+	bool		started;
+	DynFetchItem *item;
+	size_t		next_sib;
+	int			live;
+	char	   *context;
+	/* for EXPLAIN ANALYZE, summed over rescans */
+	uint64		keys_requested;
+	uint64		requests;
+	uint64		executions;
+} DynScanState;
+
+static void scan_start(ForeignScanState *node, DynScanState *st);
+static void scan_stop(DynScanState *st);
+static int	acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
+								int targrows, double *totalrows, double *totaldeadrows);
+
+/*
+ * BeginForeignScan: the connection, R, and what evaluating the keys needs.
+ * Nothing goes to the network here (EXPLAIN asks the cluster for N).
+ */
+void
+dynamoBeginForeignScan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	EState	   *estate = node->ss.ps.state;
+	DynScanState *st = palloc0(sizeof(DynScanState));
+	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
+	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
+	ForeignTable *table;
+	ForeignServer *server;
+	List	   *attrs;
+	Bitmapset  *used = NULL;
+	ListCell   *lc;
+
+	node->fdw_state = st;
+	st->rel = node->ss.ss_currentRelation;
+	table = GetForeignTable(RelationGetRelid(st->rel));
+	server = GetForeignServer(table->serverid);
+	st->opts = DynGetTableOptions(st->rel, server);
+	st->conn = DynGetConnection(server, GetUserMapping(userid, server->serverid));
+	st->r = DynResolveQuorum(false, st->opts, DynConnOptions(st->conn), &st->r_source);
+
+	st->op = intVal(list_nth(fsplan->fdw_private, DynScanPrivOperation));
+	st->key_is_array = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyIsArray)) != 0;
+	st->plan_nkeys = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyCount));
+	attrs = (List *) list_nth(fsplan->fdw_private, DynScanPrivAttrsUsed);
+	foreach(lc, attrs)
+		used = bms_add_member(used, lfirst_int(lc));
+	st->cv = DynConvertCreate(st->rel, st->opts, used);
+
+	if (st->op == DYN_OP_GET)
+	{
+		Expr	   *src = (Expr *) linitial(fsplan->fdw_exprs);
+		Oid			fn;
+		bool		varlena;
+
+		st->key_expr = ExecInitExpr(src, (PlanState *) node);
+		st->key_src_type = exprType((Node *) src);
+		if (st->key_is_array)
+		{
+			st->key_src_type = get_element_type(st->key_src_type);
+			get_typlenbyvalalign(st->key_src_type, &st->elmlen, &st->elmbyval, &st->elmalign);
+		}
+		getTypeOutputInfo(st->key_src_type, &fn, &varlena);
+		fmgr_info(fn, &st->key_out);
+	}
+	st->fetch_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw scan",
+										  ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * Start the fetch: evaluate the key source (in the per-tuple context:
+ * parameters of this execution) and queue its keys, or start covering the
+ * partitions.
+ */
+static void
+scan_start(ForeignScanState *node, DynScanState *st)
+{
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+
+	MemoryContextReset(st->fetch_cxt);
+	st->item = NULL;
+	st->context = NULL;
+	st->executions++;
+	if (st->op == DYN_OP_GET)
+	{
+		MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		StringInfoData key;
+		bool		isnull;
+		Datum		d;
+
+		st->fetch = DynFetchBeginKeys(st->conn, st->opts->bucket, st->r,
+									  st->opts->fetch_size, st->fetch_cxt);
+		initStringInfo(&key);
+		d = ExecEvalExpr(st->key_expr, econtext, &isnull);
+		if (!isnull && !st->key_is_array)
+		{
+			DynKeyFromDatum(st->key_src_type, &st->key_out, d, &key);
+			DynFetchAddKey(st->fetch, key.data, key.len);
+		}
+		else if (!isnull)
+		{
+			ArrayType  *arr = DatumGetArrayTypeP(d);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+
+			deconstruct_array(arr, st->key_src_type, st->elmlen, st->elmbyval,
+							  st->elmalign, &elems, &nulls, &n);
+			for (int i = 0; i < n; i++)
+			{
+				if (nulls[i])
+					continue;	/* key = NULL is never true */
+				DynKeyFromDatum(st->key_src_type, &st->key_out, elems[i], &key);
+				DynFetchAddKey(st->fetch, key.data, key.len);
+			}
+		}
+		MemoryContextSwitchTo(old);
+	}
+	else
+		st->fetch = DynFetchBeginCoverage(st->conn, st->opts->bucket, st->opts->fetch_size,
+										  st->fetch_cxt);
+	st->started = true;
+}
+
+/* End the current fetch, keeping its counts for EXPLAIN ANALYZE. */
+static void
+scan_stop(DynScanState *st)
+{
+	if (st->fetch != NULL)
+	{
+		if (st->op == DYN_OP_GET)
+			st->keys_requested += DynFetchKeyCount(st->fetch);
+		st->requests += DynFetchRequests(st->fetch);
+		DynFetchEnd(st->fetch);
+	}
+	st->fetch = NULL;
+	st->item = NULL;
+	st->started = false;
+}
+
+/*
+ * IterateForeignScan: the next live sibling as a row (in the per-tuple
+ * memory, which the executor resets before each call), or an empty slot.
+ */
+TupleTableSlot *
+dynamoIterateForeignScan(ForeignScanState *node)
+{
+	DynScanState *st = (DynScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	MemoryContext old;
+
+	if (!st->started)
+		scan_start(node, st);
+	ExecClearTuple(slot);
+	old = MemoryContextSwitchTo(node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
+	for (;;)
+	{
+		if (st->item != NULL)
+		{
+			while (st->next_sib < st->item->obj.n)
+			{
+				const dyn_sibling *sib = &st->item->obj.s[st->next_sib++];
+
+				if (sib->tombstone)
+					continue;
+				DynConvertRow(st->cv, st->item->key, sib, st->live,
+							  dyn_slice_str(st->context ? st->context : ""),
+							  slot->tts_values, slot->tts_isnull);
+				ExecStoreVirtualTuple(slot);
+				MemoryContextSwitchTo(old);
+				return slot;
+			}
+		}
+		if (st->fetch == NULL || !DynFetchNext(st->fetch, &st->item))
+		{
+			st->item = NULL;
+			break;
+		}
+		st->next_sib = 0;
+		st->live = (int) dyn_object_live(&st->item->obj);
+		if (st->context)
+			pfree(st->context);
+		st->context = NULL;
+		if (st->opts->attno[DYNCOL_CONTEXT] != 0 &&
+			st->cv->wanted[st->opts->attno[DYNCOL_CONTEXT] - 1])
+		{
+			/* every sibling's row has it: it must outlive the per-tuple memory */
+			MemoryContext tmp = MemoryContextSwitchTo(st->fetch_cxt);
+
+			st->context = DynContextText(&st->item->obj);
+			MemoryContextSwitchTo(tmp);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return slot;
+}
+
+/*
+ * ReScanForeignScan: fetch again at the next call (parameters may have
+ * changed; Dynamo has no snapshot to rewind to anyway).
+ */
+void
+dynamoReScanForeignScan(ForeignScanState *node)
+{
+	DynScanState *st = (DynScanState *) node->fdw_state;
+
+	scan_stop(st);
+}
+
+/* EndForeignScan: forget what is in flight, release the connection. */
+void
+dynamoEndForeignScan(ForeignScanState *node)
+{
+	DynScanState *st = (DynScanState *) node->fdw_state;
+
+	if (st == NULL)
+		return;
+	scan_stop(st);
+	DynReleaseConnection(st->conn);
+	st->conn = NULL;
+}
+
+/*
+ * ExplainForeignScan: the Dynamo operation, the keys, R (and where it
+ * comes from) and N; VERBOSE adds the bucket, the routing and the key
+ * expression; ANALYZE the keys and requests actually sent.
+ */
+void
+dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	DynScanState *st = (DynScanState *) node->fdw_state;
+	const DynClusterInfo *info = DynGetClusterInfo(st->conn, false);
+	const DynServerOptions *so = DynConnOptions(st->conn);
+
+	if (st->op == DYN_OP_GET)
+	{
+		int			r = st->r > 0 ? st->r : info->default_r;
+
+		ExplainPropertyText("Dynamo Operation", "quorum GET", es);
+		if (st->plan_nkeys >= 0)
+			ExplainPropertyInteger("Keys", NULL, st->plan_nkeys, es);
+		else
+			ExplainPropertyText("Keys", st->key_is_array ? "array evaluated at run time"
+								: "1 per execution", es);
+		ExplainPropertyInteger("R", NULL, r, es);
+		ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
+		ExplainPropertyInteger("N", NULL, info->n, es);
+		if (es->verbose)
+		{
+			ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+			List	   *ctx = set_deparse_context_plan(es->deparse_cxt,
+													   (Plan *) fsplan, NIL);
+
+			ExplainPropertyText("Key Source",
+								deparse_expression(linitial(fsplan->fdw_exprs), ctx,
+												   true, false),
+								es);
+		}
+	}
+	else
+	{
+		ExplainPropertyText("Dynamo Operation", "coverage scan", es);
+		ExplainPropertyInteger("Partitions", NULL, info->q, es);
+		ExplainPropertyText("Replicas Read", "1 per partition", es);
+		ExplainPropertyInteger("N", NULL, info->n, es);
+		if (es->verbose)
+			ExplainPropertyInteger("Fetch Size", NULL, st->opts->fetch_size, es);
+	}
+	if (es->verbose)
+	{
+		ExplainPropertyText("Bucket", st->opts->bucket, es);
+		ExplainPropertyText("Routing",
+							st->op == DYN_OP_SCAN ? "replica of each partition" :
+							so->routing == DYN_ROUTE_ANY ? "any" : "preflist", es);
+	}
+	if (es->analyze)
+	{
+		uint64		keys = st->keys_requested;
+		uint64		requests = st->requests;
+
+		if (st->fetch != NULL)
+		{
+			if (st->op == DYN_OP_GET)
+				keys += DynFetchKeyCount(st->fetch);
+			requests += DynFetchRequests(st->fetch);
+		}
+		if (st->op == DYN_OP_GET)
+			ExplainPropertyUInteger("Keys Requested", NULL, keys, es);
+		ExplainPropertyUInteger(st->op == DYN_OP_GET ? "GET Requests" : "SCAN Requests",
+								NULL, requests, es);
+	}
+}
+
+/*
+ * AnalyzeForeignTable: ANALYZE samples rows from a coverage scan; the page
+ * count is a nominal one (the planner uses reltuples).
+ */
+bool
+dynamoAnalyzeForeignTable(Relation relation, AcquireSampleRowsFunc *func,
+						  BlockNumber *totalpages)
+{
+	*func = acquire_sample_rows;
+	*totalpages = 1;
+	return true;
+}
+
+/*
+ * Read every key once (a coverage scan) and keep a reservoir sample of
+ * targrows rows (Vitter's algorithm, as the core ANALYZE does for heaps).
+ */
+static int
+acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows,
+					double *totalrows, double *totaldeadrows)
+{
+	ForeignTable *table = GetForeignTable(RelationGetRelid(relation));
+	ForeignServer *server = GetForeignServer(table->serverid);
+	DynTableOptions *opts = DynGetTableOptions(relation, server);
+	DynConn    *conn = DynGetConnection(server, GetUserMapping(GetUserId(), server->serverid));
+	DynConvert *cv = DynConvertCreate(relation, opts, NULL);
+	TupleDesc	tupdesc = RelationGetDescr(relation);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "dynamo_fdw analyze",
+												 ALLOCSET_DEFAULT_SIZES);
+	MemoryContext fetchcxt = AllocSetContextCreate(CurrentMemoryContext,
+												   "dynamo_fdw analyze fetch",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	Datum	   *values = palloc(sizeof(Datum) * Max(tupdesc->natts, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(tupdesc->natts, 1));
+	ReservoirStateData rstate;
+	DynFetch   *f;
+	DynFetchItem *item;
+	double		seen = 0;
+	double		skip = -1;
+	int			numrows = 0;
+
+	reservoir_init_selection_state(&rstate, targrows);
+	f = DynFetchBeginCoverage(conn, opts->bucket, opts->fetch_size, fetchcxt);
+	while (DynFetchNext(f, &item))
+	{
+		int			live = (int) dyn_object_live(&item->obj);
+		char	   *context;
+
+		vacuum_delay_point();
+		old = MemoryContextSwitchTo(rowcxt);
+		context = DynContextText(&item->obj);
+		for (size_t i = 0; i < item->obj.n; i++)
+		{
+			const dyn_sibling *sib = &item->obj.s[i];
+			int			pos = -1;
+
+			if (sib->tombstone)
+				continue;
+			seen += 1;
+			if (numrows < targrows)
+				pos = numrows++;
+			else
+			{
+				if (skip < 0)
+					skip = reservoir_get_next_S(&rstate, seen, targrows);
+				if (skip <= 0)
+				{
+					pos = (int) (targrows * sampler_random_fract(&rstate.randstate));
+					heap_freetuple(rows[pos]);
+				}
+				skip -= 1;
+			}
+			if (pos >= 0)
+			{
+				DynConvertRow(cv, item->key, sib, live, dyn_slice_str(context), values, nulls);
+				MemoryContextSwitchTo(old);
+				rows[pos] = heap_form_tuple(tupdesc, values, nulls);
+				MemoryContextSwitchTo(rowcxt);
+			}
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	DynFetchEnd(f);
+	DynReleaseConnection(conn);
+	MemoryContextDelete(rowcxt);
+	MemoryContextDelete(fetchcxt);
+	*totalrows = seen;
+	*totaldeadrows = 0;
+	ereport(elevel,
+			(errmsg("\"%s\": sampled %d of %.0f rows from a coverage scan of bucket \"%s\"",
+					RelationGetRelationName(relation), numrows, seen, opts->bucket)));
+	return numrows;
+}
