@@ -753,13 +753,11 @@ conn_refresh_info(DynConn *conn)
 		DynAwait(conn, &ring);
 		if (!status.failed && !ring.failed)
 			break;
+		if ((status.failed && status.fail_code != 0) || ++attempts > conn->nnodes)
+			DynReportFailure(conn, status.failed ? &status : &ring, "status request", NULL,
+							 (dyn_slice) {NULL, 0});
 		DynForget(conn, &status);
 		DynForget(conn, &ring);
-		if (status.failed && status.fail_code == DYN_E_UNAUTHORIZED)
-			DynReportFailure(conn, &status, "status", NULL, (dyn_slice) {NULL, 0});
-		if (++attempts > conn->nnodes)
-			DynReportFailure(conn, status.failed ? &status : &ring, "status", NULL,
-							 (dyn_slice) {NULL, 0});
 	}
 
 	{
@@ -1346,21 +1344,26 @@ DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
 		if (req->fail_code == DYN_E_UNAUTHORIZED)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("authentication failed: node %s of server \"%s\" refused the connection",
-							addr, conn->servername),
-					 errdetail("%s", req->errmsg),
-					 errhint("The node's trust file must list the user mapping's public key.")));
+					 errmsg("authentication failed: a node of server \"%s\" refused the connection",
+							conn->servername),
+					 errdetail("%s", req->errmsg ? req->errmsg : "no reason given"),
+					 conn->secure
+					 ? errhint("The node's trust file must list the user mapping's public key.")
+					 : errhint("The user mapping has no key, so the connection is not authenticated: give it option key_file or key."),
+					 errcontext("node %s", addr)));
 		if (req->fail_code != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("node %s of server \"%s\" refused the %s and closed the connection",
-							addr, conn->servername, what),
-					 errdetail("%s", req->errmsg)));
+					 errmsg("a node of server \"%s\" refused the %s and closed the connection",
+							conn->servername, what),
+					 errdetail("%s", req->errmsg ? req->errmsg : "no reason given"),
+					 errcontext("node %s", addr)));
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-				 errmsg("lost the connection to node %s of server \"%s\" during the %s",
-						addr, conn->servername, what),
-				 errdetail("%s", req->errmsg ? req->errmsg : "no reply")));
+				 errmsg("lost the connection to a node of server \"%s\" during the %s",
+						conn->servername, what),
+				 errdetail("%s", req->errmsg ? req->errmsg : "no reply"),
+				 errcontext("node %s", addr)));
 	}
 	if (req->reply_type == DYN_MSG_ERROR)
 	{
@@ -1370,7 +1373,9 @@ DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
 		if (dyn_error_decode((dyn_slice) {req->body, req->len}, &em) != DYN_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("node %s sent a malformed error reply to the %s", addr, what)));
+					 errmsg("a node of server \"%s\" sent a malformed error reply to the %s",
+							conn->servername, what),
+					 errcontext("node %s", addr)));
 		msg = pnstrdup((const char *) em.message.ptr, em.message.len);
 		switch (em.code)
 		{
@@ -1378,40 +1383,47 @@ DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_ERROR),
 						 errmsg("quorum not met for the %s", what),
-						 errdetail("%u replies received, %u needed (node %s: %s).",
-								   em.replied, em.needed, addr, msg)));
+						 errdetail("%u replies received, %u needed.", em.replied, em.needed),
+						 errcontext("node %s: %s", addr, msg)));
 				break;
 			case DYN_E_UNAUTHORIZED:
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("node %s refused the %s", addr, what),
+						 errmsg("a node of server \"%s\" refused the %s", conn->servername, what),
 						 errdetail("%s", msg),
-						 errhint("The user mapping's key needs a role in the node's trust file that allows this operation.")));
+						 errhint("The user mapping's key needs a role in the node's trust file that allows this operation."),
+						 errcontext("node %s", addr)));
 				break;
 			case DYN_E_INVAL:
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("node %s refused the %s as invalid", addr, what),
-						 errdetail("%s", msg)));
+						 errmsg("a node of server \"%s\" refused the %s as invalid",
+								conn->servername, what),
+						 errdetail("%s", msg),
+						 errcontext("node %s", addr)));
 				break;
 			case DYN_E_TOOBIG:
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("node %s refused the %s as too big", addr, what),
-						 errdetail("%s", msg)));
+						 errmsg("a node of server \"%s\" refused the %s as too big",
+								conn->servername, what),
+						 errdetail("%s", msg),
+						 errcontext("node %s", addr)));
 				break;
 			default:
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_ERROR),
-						 errmsg("node %s failed the %s", addr, what),
-						 errdetail("%s", msg)));
+						 errmsg("a node of server \"%s\" failed the %s", conn->servername, what),
+						 errdetail("%s", msg),
+						 errcontext("node %s", addr)));
 				break;
 		}
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_ERROR),
-			 errmsg("node %s sent an unexpected %s reply to the %s", addr,
-					dyn_msg_type_name(req->reply_type), what)));
+			 errmsg("a node of server \"%s\" sent an unexpected %s reply to the %s",
+					conn->servername, dyn_msg_type_name(req->reply_type), what),
+			 errcontext("node %s", addr)));
 }
 
 /*

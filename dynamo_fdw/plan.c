@@ -55,10 +55,10 @@
 #include "dynamo/ring.h"
 
 /* Costs, in the planner's units (seq_page_cost = 1). */
-#define DYN_STARTUP_COST		10.0	/* a round trip to the cluster */
+#define DYN_STARTUP_COST		15.0	/* a round trip to the cluster */
 #define DYN_GET_COST			0.5		/* one more GET in a pipeline */
 #define DYN_PAGE_COST			2.0		/* one SCAN page request */
-#define DYN_SCAN_ROW_COST		0.02	/* a scanned key's transfer and decoding */
+#define DYN_SCAN_ROW_COST		0.1		/* a scanned key's transfer and decoding */
 /* Rows assumed for a table never ANALYZEd whose cluster does not say. */
 #define DYN_DEFAULT_TUPLES		1000.0
 /* Keys assumed for an array known only at run time. */
@@ -263,9 +263,9 @@ dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntable
 	Selectivity sel;
 
 	ri->server = GetForeignServer(table->serverid);
-	ri->user = GetUserMapping(userid, table->serverid);
 	rel = table_open(foreigntableid, NoLock);
 	ri->opts = DynGetTableOptions(rel, ri->server);
+	ri->user = GetUserMapping(userid, table->serverid);
 	ri->key_attno = ri->opts->attno[DYNCOL_KEY];
 	ri->key_type = TupleDescAttr(RelationGetDescr(rel), ri->key_attno - 1)->atttypid;
 	table_close(rel, NoLock);

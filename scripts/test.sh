@@ -7,6 +7,7 @@
 #      and under valgrind
 #   3. TAP tests on real dynamod processes (prove t/)
 #   4. pg_regress suites against a throw-away PostgreSQL run as "postgres"
+#      and a throw-away 3-node dynamod cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -32,24 +33,6 @@ step "TAP tests"
 prove -I t/lib t/
 
 step "pg_regress"
-PGBIN=$(pg_config --bindir)
-PGTMP=$(mktemp -d /tmp/dynamo_fdw_pg.XXXXXX)
-cleanup_pg() {
-  if [ -f "$PGTMP/data/postmaster.pid" ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$PGTMP"
-}
-trap cleanup_pg EXIT
-PGPORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen=>1,LocalAddr=>"127.0.0.1",LocalPort=>0)->sockport')
-chown postgres "$PGTMP"
-run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-run_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres --auth=trust >/dev/null
-run_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGTMP" start >/dev/null
-if ! make -s installcheck PGHOST=127.0.0.1 PGPORT="$PGPORT" PGUSER=postgres; then
-  cat regression.diffs 2>/dev/null || true
-  exit 1
-fi
+bash scripts/test-sql.sh
 
 step "all tests passed"
