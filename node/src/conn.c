@@ -42,6 +42,7 @@
 #include "dynamo/object.h"
 #include "coordinator.h"
 #include "replica.h"
+#include "scan.h"
 
 /* How much input to ask libuv for at a time. */
 #define DYN_CONN_READ_CHUNK		(64 * 1024)
@@ -97,6 +98,7 @@ static void conn_dispatch(dyn_conn *c, const dyn_frame *f);
 static void conn_do_get(dyn_conn *c, const dyn_frame *f);
 static void conn_do_write(dyn_conn *c, const dyn_frame *f);
 static void conn_do_status(dyn_conn *c, const dyn_frame *f);
+static void conn_do_scan(dyn_conn *c, const dyn_frame *f);
 static void conn_burst(dyn_conn *c);
 static void conn_resume(dyn_conn *c);
 static void conn_free(dyn_conn *c);
@@ -475,6 +477,9 @@ conn_dispatch(dyn_conn *c, const dyn_frame *f)
 		case DYN_MSG_STATUS:
 			conn_do_status(c, f);
 			break;
+		case DYN_MSG_SCAN:
+			conn_do_scan(c, f);
+			break;
 		case DYN_MSG_REPLICA_GET:
 			if (dyn_replica_get(c->node, c, f) != DYN_OK)
 				conn_fatal(c, DYN_E_BADREQ, "malformed replica_get request");
@@ -550,6 +555,32 @@ conn_do_status(dyn_conn *c, const dyn_frame *f)
 	dyn_buf_reset(&c->node->scratch);
 	dyn_node_status_json(c->node, &c->node->scratch);
 	dyn_status_reply_encode(&c->out, f->reqid, dyn_buf_slice(&c->node->scratch));
+}
+
+/*
+ * SCAN: one page of a partition's keys of a bucket from this node's store
+ * (a coverage query picks one healthy replica per partition).
+ */
+static void
+conn_do_scan(dyn_conn *c, const dyn_frame *f)
+{
+	dyn_scan_req req;
+	int			rc;
+
+	c->node->stats.scans++;
+	if ((rc = dyn_scan_req_decode(f->body, &req)) != DYN_OK)
+	{
+		conn_fatal(c, DYN_E_BADREQ, "malformed scan request: %s", dyn_strerror(rc));
+		return;
+	}
+	rc = dyn_scan_page(&c->node->store, f->reqid, &req, &c->out);
+	if (rc == DYN_ERR_INVAL)
+		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 0,
+						 "partition %u does not exist: the cluster has %u partitions",
+						 req.partition, c->node->store.partitions);
+	else if (rc != DYN_OK)
+		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not scan partition %u: %s",
+						 req.partition, dyn_engine_errmsg(c->node->engine));
 }
 
 /* Queue an error reply to one request; the connection stays open. */

@@ -347,10 +347,11 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 	dyn_buf_printf(out, ",\"connections\":{\"open\":%u,\"total\":%llu}",
 				   s->connections_open, (unsigned long long) s->connections_total);
 	dyn_buf_printf(out, ",\"requests\":{\"get\":%llu,\"put\":%llu,\"delete\":%llu,"
-				   "\"status\":%llu,\"errors\":%llu,\"bad_frames\":%llu,"
+				   "\"status\":%llu,\"scan\":%llu,\"errors\":%llu,\"bad_frames\":%llu,"
 				   "\"unauthorized\":%llu,\"handshake_failures\":%llu}}",
 				   (unsigned long long) s->gets, (unsigned long long) s->puts,
 				   (unsigned long long) s->deletes, (unsigned long long) s->statuses,
+				   (unsigned long long) s->scans,
 				   (unsigned long long) s->errors, (unsigned long long) s->bad_frames,
 				   (unsigned long long) s->unauthorized,
 				   (unsigned long long) s->handshake_failures);

@@ -42,6 +42,7 @@ typedef struct dyn_node_stats
 	uint64_t	puts;
 	uint64_t	deletes;
 	uint64_t	statuses;
+	uint64_t	scans;
 	uint64_t	bad_frames;		/* connections closed for a malformed frame */
 	uint64_t	errors;			/* requests answered with an error */
 	uint64_t	unauthorized;	/* requests or keys refused by the role table */
