@@ -255,6 +255,15 @@ conn_create(ForeignServer *server, UserMapping *user)
 					 errmsg("could not load the secret key of the user mapping for server \"%s\"",
 							server->servername),
 					 errdetail("%s", err)));
+		if (o->trust == NULL && o->trust_file == NULL)
+		{
+			dyn_identity_clear(&conn->identity);
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("no trust file to check the nodes of server \"%s\" against",
+							server->servername),
+					 errhint("Give the user mapping or the server option trust_file or trust: the nodes' public keys with role node.")));
+		}
 		if (o->trust != NULL)
 			rc = dyn_trust_parse(&conn->trust, "trust", o->trust, strlen(o->trust),
 								 err, sizeof(err));
@@ -724,6 +733,16 @@ DynGetClusterInfo(DynConn *conn, bool with_keys)
 		 TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS)))
 		conn_refresh_keys(conn);
 	return &conn->info;
+}
+
+/*
+ * Forget the cached key count: this backend is writing, so the planner's
+ * next estimate asks the nodes again.
+ */
+void
+DynForgetKeyCount(DynConn *conn)
+{
+	conn->info.keys_at = 0;
 }
 
 /*
@@ -1334,8 +1353,8 @@ DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
 	char	   *what;
 
 	if (bucket != NULL)
-		what = psprintf("%s of key \"%.*s\" in bucket \"%s\"", op,
-						(int) Min(key.len, 200), (const char *) key.ptr, bucket);
+		what = psprintf("%s of key \"%s\" in bucket \"%s\"", op,
+						DynKeyForMessage(key), bucket);
 	else
 		what = pstrdup(op);
 

@@ -194,7 +194,7 @@ DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_si
 		values[i] = (Datum) 0;
 		nulls[i] = true;
 	}
-	cv->cur_key = pnstrdup((const char *) key.ptr, Min(key.len, 200));
+	cv->cur_key = DynKeyForMessage(key);
 	cv->cur_attno = 0;
 	errcb.callback = conversion_error_callback;
 	errcb.arg = cv;
@@ -385,6 +385,31 @@ DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf)
 			append_json_field(buf, att->atttypid, &cv->out_funcs[i], slot->tts_values[i]);
 	}
 	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * A key as error messages show it: as it is when it is printable text,
+ * else \x and its bytes in hex; at most about 200 characters.
+ */
+char *
+DynKeyForMessage(dyn_slice key)
+{
+	size_t		len = Min(key.len, 100);
+	bool		plain = memchr(key.ptr, '\0', len) == NULL &&
+		pg_verifymbstr((const char *) key.ptr, (int) len, true);
+	StringInfoData buf;
+
+	for (size_t i = 0; plain && i < len; i++)
+		plain = key.ptr[i] >= 0x20 && key.ptr[i] != 0x7f;
+	if (plain)
+		return pnstrdup((const char *) key.ptr, Min(key.len, 200));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "\\x");
+	for (size_t i = 0; i < len; i++)
+		appendStringInfo(&buf, "%02x", key.ptr[i]);
+	if (key.len > len)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
 }
 
 /* An object's context (the merge of every sibling's clock) as text. */

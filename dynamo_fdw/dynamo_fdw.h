@@ -195,6 +195,7 @@ extern void DynReleaseConnection(DynConn *conn);
 extern const DynServerOptions *DynConnOptions(DynConn *conn);
 extern const char *DynConnServerName(DynConn *conn);
 extern const DynClusterInfo *DynGetClusterInfo(DynConn *conn, bool with_keys);
+extern void DynForgetKeyCount(DynConn *conn);
 
 extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
 extern int	DynNodeForPartition(DynConn *conn, uint32 partition, int *member);
@@ -282,6 +283,7 @@ extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
 extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
 extern char *DynContextText(const dyn_object *obj);
 extern char *DynClockJson(const dyn_vclock *vc);
+extern char *DynKeyForMessage(dyn_slice key);
 extern bool DynKeyTypeSupported(Oid typid);
 
 /* ----------------------------------------------------------------

@@ -256,6 +256,8 @@ modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo, CmdType op,
 	fm->conn = DynGetConnection(server,
 								GetUserMapping(modify_user(rinfo, estate), server->serverid));
 	fm->w = DynResolveQuorum(true, fm->opts, DynConnOptions(fm->conn), &fm->w_source);
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
+		DynForgetKeyCount(fm->conn);	/* the counts are about to change */
 	fm->cv = DynConvertCreate(fm->rel, fm->opts, NULL);
 	fm->temp_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw modify",
 										 ALLOCSET_DEFAULT_SIZES);

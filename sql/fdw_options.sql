@@ -2,7 +2,9 @@
 -- Options of dynamo_fdw servers, user mappings, tables and columns: every
 -- bad option and value is refused when it is given, with the valid ones.
 --
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dynamo_fdw;
+RESET client_min_messages;
 \getenv nodes DYNAMO_FDW_NODES
 \getenv keys DYNAMO_FDW_KEYS
 \set key_file :keys '/admin.key'

@@ -4,7 +4,9 @@
 -- the table, the server or the cluster default; UPDATE and DELETE of keys
 -- (the sibling cases are in fdw_siblings).
 --
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dynamo_fdw;
+RESET client_min_messages;
 \getenv nodes DYNAMO_FDW_NODES
 \getenv keys DYNAMO_FDW_KEYS
 \set key_file :keys '/admin.key'
