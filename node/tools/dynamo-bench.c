@@ -18,15 +18,18 @@
  * seed, and the GET phase replays the PUT phase's key sequence, so every GET
  * asks for a key that was written.
  *
- * PUTs are blind writes (empty context), one round trip like a redis SET.
- * That is the Dynamo semantics of a client that writes without reading:
- * each blind write to a key is a new sibling, so with 200000 PUTs over
- * 100000 keys a key holds about two siblings after one run, and GETs return
- * them all (a realistic read).  Runs repeated against the same long-lived
- * node keep adding siblings to the same keys (up to the node's per-key
- * limit); --fresh-keys puts a per-run random tag in the key prefix so that
- * every run writes keys of its own instead.  The throw-away servers of
- * bench.sh see one run each and need no tag.
+ * PUTs, by default (--puts context), carry the context the bench got back
+ * from its previous PUT of the same key, as a client that keeps the
+ * contexts it is given does: each write supersedes the last, a key keeps one
+ * version, and a PUT is the overwrite a redis SET is.  The contexts live in
+ * a table of one small slot per key, filled from the replies.  --puts blind
+ * sends every PUT with an empty context instead: the Dynamo semantics of a
+ * client that writes without reading, where each write to a key is a new
+ * sibling (200000 PUTs over 100000 keys leave about two per key, and GETs
+ * return them all).  Blind runs repeated against the same long-lived node
+ * keep adding siblings to the same keys (up to the node's per-key limit);
+ * --fresh-keys puts a per-run random tag in the key prefix so that every run
+ * writes keys of its own instead.
  *
  * Latency is measured from the moment a request is queued (just before the
  * write that sends it) to the moment its reply has been read, and recorded
@@ -77,6 +80,8 @@
 #define BENCH_MIX_SEED		UINT64_C(0x0b5e55ed1234abcd)
 /* Digits of the key number: "key:%012d". */
 #define BENCH_KEY_DIGITS	12
+/* Bytes per key in the context table: a length byte and the context. */
+#define BENCH_CONTEXT_SLOT	32
 #define BENCH_KEYS_MAX		UINT64_C(999999999999)
 /* A phase with requests outstanding and no reply for this long has stalled. */
 #define BENCH_STALL_NS		(INT64_C(10) * 1000000000)
@@ -128,6 +133,7 @@ typedef struct bench_options
 	const char *bucket;
 	bool		csv;
 	bool		fresh_keys;
+	bool		blind_puts;		/* --puts blind: no contexts */
 	bool		route;			/* partition-aware: each request to its key's coordinator */
 	const char *inproc;			/* engine name, NULL: over the network */
 	const char *data_dir;
@@ -164,6 +170,7 @@ typedef struct bench_opstats
 typedef struct bench_slot
 {
 	uint32_t	reqid;
+	uint32_t	key_index;		/* which key, to keep a PUT's returned context */
 	bool		used;
 	uint8_t		op;
 	int64_t		sent_ns;
@@ -239,6 +246,13 @@ typedef struct bench
 	uint8_t    *value;			/* value_size bytes of 'x', every PUT's value */
 	dyn_slice	bucket;
 	bench_key	key;
+	uint32_t	key_index;		/* the number behind key */
+	/*
+	 * The last context each key's PUT returned, for --puts context: one
+	 * slot of BENCH_CONTEXT_SLOT bytes per key, the first byte its length
+	 * (0: none yet; a context that does not fit is not kept).
+	 */
+	uint8_t    *contexts;
 	bench_phase phase;
 	bench_hist	merged;			/* scratch: a mixed phase's two ops together */
 	uint64_t	put_drawn;		/* keys the last PUT phase drew: GET replays them */
@@ -250,7 +264,7 @@ typedef struct bench
 	dyn_engine *engine;
 	dyn_store	store;
 	bool		store_open;
-	dyn_buf		getbuf;			/* where an in-process GET copies the object */
+	dyn_buf		getbuf;			/* in-process: a GET's object, a PUT's context */
 } bench;
 
 static void usage(FILE *out);
@@ -269,6 +283,8 @@ static uint64_t hist_value(const bench_hist *h, size_t idx);
 static double hist_percentile_ms(const bench_hist *h, double q);
 static void key_init(bench_key *k, bool fresh);
 static void key_format(bench_key *k, uint64_t n);
+static dyn_slice context_of(const bench *b, uint32_t key_index);
+static void context_keep(bench *b, uint32_t key_index, dyn_slice context);
 static void phase_begin(bench *b, bench_phase_kind kind);
 static bool phase_may_issue(const bench *b, int64_t now);
 static bench_op phase_next(bench *b);
@@ -320,6 +336,13 @@ main(int argc, char **argv)
 	if ((b.value = malloc(b.opt.value_size > 0 ? b.opt.value_size : 1)) == NULL)
 		return fail(BENCH_EXIT_FAILED, "out of memory");
 	memset(b.value, 'x', b.opt.value_size);
+	if (!b.opt.blind_puts &&
+		(b.contexts = calloc(b.opt.keys, BENCH_CONTEXT_SLOT)) == NULL)
+	{
+		free(b.value);
+		return fail(BENCH_EXIT_FAILED, "out of memory for %llu contexts",
+					(unsigned long long) b.opt.keys);
+	}
 	b.bucket = dyn_slice_str(b.opt.bucket);
 	key_init(&b.key, b.opt.fresh_keys);
 
@@ -344,6 +367,7 @@ main(int argc, char **argv)
 	else
 		net_teardown(&b);
 	free(b.value);
+	free(b.contexts);
 	if (report_errors(&b) != BENCH_EXIT_OK && rc == BENCH_EXIT_OK)
 		rc = BENCH_EXIT_FAILED;
 	return rc;
@@ -370,6 +394,9 @@ usage(FILE *out)
 			"  --requests N          requests per phase (default 200000)\n"
 			"  --duration SECONDS    run each phase this long instead\n"
 			"  --bucket B            bucket (default \"bench\")\n"
+			"  --puts context|blind  PUT with the context the key's previous PUT returned\n"
+			"                        (default: one version per key, like an overwrite),\n"
+			"                        or blindly (every PUT a new sibling)\n"
 			"  --fresh-keys          a per-run random tag in the key prefix, so runs\n"
 			"                        against a long-lived node do not pile up siblings\n"
 			"  --route               partition-aware: fetch the ring from --node, connect\n"
@@ -467,6 +494,14 @@ parse_options(bench_options *o, int argc, char **argv)
 		if (val == NULL)
 			return fail(BENCH_EXIT_USAGE, "flag %s needs a value", a);
 		i++;
+		if (strcmp(a, "--puts") == 0)
+		{
+			if (strcmp(val, "context") != 0 && strcmp(val, "blind") != 0)
+				return fail(BENCH_EXIT_USAGE, "invalid --puts \"%s\": valid values are context, blind",
+							val);
+			o->blind_puts = strcmp(val, "blind") == 0;
+			continue;
+		}
 		if (strcmp(a, "--node") == 0)
 			o->node = val;
 		else if (strcmp(a, "--key") == 0)
@@ -761,6 +796,43 @@ key_format(bench_key *k, uint64_t n)
 }
 
 /*
+ * The context to write key_index with: what its previous PUT returned, or
+ * empty (a blind write) for --puts blind and for a key not written yet.
+ */
+static dyn_slice
+context_of(const bench *b, uint32_t key_index)
+{
+	dyn_slice	ctx = {NULL, 0};
+
+	if (b->contexts != NULL)
+	{
+		const uint8_t *slot = b->contexts + (size_t) key_index * BENCH_CONTEXT_SLOT;
+
+		ctx.ptr = slot + 1;
+		ctx.len = slot[0];
+	}
+	return ctx;
+}
+
+/* Remember the context a PUT of key_index returned (if it fits its slot). */
+static void
+context_keep(bench *b, uint32_t key_index, dyn_slice context)
+{
+	uint8_t    *slot;
+
+	if (b->contexts == NULL)
+		return;
+	slot = b->contexts + (size_t) key_index * BENCH_CONTEXT_SLOT;
+	if (context.len < BENCH_CONTEXT_SLOT)
+	{
+		memcpy(slot + 1, context.ptr, context.len);
+		slot[0] = (uint8_t) context.len;
+	}
+	else
+		slot[0] = 0;
+}
+
+/*
  * Reset the phase state.  Every phase starts the key sequence from the
  * fixed seed; a GET phase after a PUT phase restarts it each time it has
  * drawn as many keys as the PUT phase did, so it only asks for written keys.
@@ -814,7 +886,8 @@ phase_next(bench *b)
 		ph->drawn = 0;
 	}
 	ph->drawn++;
-	key_format(&b->key, rng_below(&ph->key_state, b->opt.keys));
+	b->key_index = (uint32_t) rng_below(&ph->key_state, b->opt.keys);
+	key_format(&b->key, b->key_index);
 	ph->issued++;
 	return op;
 }
@@ -1131,6 +1204,7 @@ conn_fill(bench *b, bench_conn *bc)
 		else
 		{
 			dyn_put_req req = {.bucket = b->bucket, .key = key,
+				.context = context_of(b, b->key_index),
 				.value = {b->value, b->opt.value_size}, .w = 0};
 
 			reqid = dyn_client_send_put(bc->client, &req);
@@ -1141,6 +1215,7 @@ conn_fill(bench *b, bench_conn *bc)
 			s = &bc->slots[(uint32_t) (s - bc->slots + 1) & bc->slot_mask];
 		s->used = true;
 		s->reqid = reqid;
+		s->key_index = b->key_index;
 		s->op = (uint8_t) op;
 		s->sent_ns = now;
 		bc->outstanding++;
@@ -1298,6 +1373,8 @@ conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f, int64_t now)
 		error_add(b, op, 0, "malformed put reply");
 		return;
 	}
+	else
+		context_keep(b, s->key_index, body);
 	hist_record(&ph->stats[op].hist, (uint64_t) (now - sent));
 	ph->stats[op].done++;
 }
@@ -1374,7 +1451,6 @@ inproc_run_phase(bench *b)
 {
 	bench_phase *ph = &b->phase;
 	dyn_slice	value = {b->value, b->opt.value_size};
-	dyn_slice	nocontext = {NULL, 0};
 	int64_t		now = ph->start_ns;
 
 	while (phase_may_issue(b, now))
@@ -1398,12 +1474,20 @@ inproc_run_phase(bench *b)
 			rc = dyn_engine_begin(b->engine);
 			if (rc == DYN_OK)
 			{
-				int			wrc = dyn_store_write(&b->store, b->bucket, key, nocontext,
+				int			wrc = dyn_store_write(&b->store, b->bucket, key,
+												  context_of(b, b->key_index),
 												  &value, &written);
 
 				rc = dyn_engine_commit(b->engine);
 				if (wrc != DYN_OK)
 					rc = wrc;
+			}
+			if (rc == DYN_OK)
+			{
+				/* encoded as dynamod encodes its reply, and kept */
+				dyn_buf_reset(&b->getbuf);
+				dyn_vclock_encode(&written, &b->getbuf);
+				context_keep(b, b->key_index, dyn_buf_slice(&b->getbuf));
 			}
 		}
 		now = now_ns();
