@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HOME_DIR=${DYNAMO_HOME:-$PWD/var}
-NODES=(n1)
+NODES=(n1 n2 n3)
 BASE_PORT=${DYNAMO_PORT:-7401}
 
 stop_nodes() {
@@ -60,11 +60,15 @@ if [ ! -f "$KEYS/trust" ]; then
   chmod 644 "$KEYS/trust"
 fi
 CLI=(dynamo-cli --key "$KEYS/admin.key")
+# n1 founds the cluster; the others join through it (a restarted node finds
+# its peers in the ring it stored, so --seeds only matters the first time).
 i=0
 for id in "${NODES[@]}"; do
   port=$((BASE_PORT + i))
+  seeds=()
+  [ "$i" -gt 0 ] && seeds=(--seeds "127.0.0.1:$BASE_PORT")
   dynamod --id "$id" --listen "127.0.0.1:$port" --data "$HOME_DIR/$id" \
-          --engine wiredtiger --durability flush \
+          --engine wiredtiger --durability flush "${seeds[@]}" \
           --key "$KEYS/$id.key" --trust "$KEYS/trust" \
           >>"$HOME_DIR/$id.log" 2>&1 &
   echo $! >"$HOME_DIR/$id.pid"
@@ -77,9 +81,18 @@ for id in "${NODES[@]}"; do
   i=$((i + 1))
 done
 
+# Until every node has the three-member ring and sees the others up.
+for _ in $(seq 300); do
+  "${CLI[@]}" --node "127.0.0.1:$BASE_PORT" --json status 2>/dev/null |
+    perl -MJSON::PP -e 'my $s = decode_json(join "", <STDIN>);
+      my $up = grep { $_->{status} eq "up" } @{ $s->{members} // [] };
+      exit(($s->{ring_members} // 0) == $ARGV[0] && $up == $ARGV[0] ? 0 : 1)' "${#NODES[@]}" && break
+  sleep 0.1
+done
+
 node=127.0.0.1:$BASE_PORT
 K="--key $KEYS/admin.key"
-echo "cluster: ${#NODES[@]} node(s) on 127.0.0.1:$BASE_PORT, data and logs in $HOME_DIR"
+echo "cluster: ${#NODES[@]} nodes on 127.0.0.1:$BASE_PORT-$((BASE_PORT + ${#NODES[@]} - 1)), data and logs in $HOME_DIR"
 echo "connections are authenticated and encrypted; keys and the trust file are in $KEYS"
 echo
 echo "\$ dynamo-cli $K put carts alice '{\"items\":[\"apple\"]}'"
@@ -87,9 +100,24 @@ ctx=$("${CLI[@]}" --node "$node" put carts alice '{"items":["apple"]}')
 echo "$ctx"
 echo "\$ dynamo-cli $K put carts alice '{\"items\":[\"apple\",\"pear\"]}' --context $ctx"
 "${CLI[@]}" --node "$node" put carts alice '{"items":["apple","pear"]}' --context "$ctx"
-echo "\$ dynamo-cli $K get carts alice"
-"${CLI[@]}" --node "$node" get carts alice
-echo "\$ dynamo-cli $K status"
-"${CLI[@]}" --node "$node" status
+echo "\$ dynamo-cli $K get carts alice      # any node coordinates; R=2 of N=3"
+"${CLI[@]}" --node "127.0.0.1:$((BASE_PORT + 2))" get carts alice
+echo "\$ dynamo-cli $K preflist carts alice"
+"${CLI[@]}" --node "$node" preflist carts alice
+echo
+echo "two writes from the same context are kept as siblings; a write with the merged context reconciles them:"
+"${CLI[@]}" --node "$node" put carts bob '["bread"]' >/dev/null
+bctx=$("${CLI[@]}" --node "$node" --json get carts bob | perl -MJSON::PP -e 'print decode_json(join "", <STDIN>)->{context}')
+echo "\$ dynamo-cli $K --node 127.0.0.1:$BASE_PORT put carts bob '[\"tea\"]' --context $bctx"
+echo "\$ dynamo-cli $K --node 127.0.0.1:$((BASE_PORT + 1)) put carts bob '[\"jam\"]' --context $bctx"
+"${CLI[@]}" --node "$node" put carts bob '["tea"]' --context "$bctx" >/dev/null
+"${CLI[@]}" --node "127.0.0.1:$((BASE_PORT + 1))" put carts bob '["jam"]' --context "$bctx" >/dev/null
+echo "\$ dynamo-cli $K get carts bob"
+"${CLI[@]}" --node "$node" get carts bob
+mctx=$("${CLI[@]}" --node "$node" --json get carts bob | perl -MJSON::PP -e 'print decode_json(join "", <STDIN>)->{context}')
+echo "\$ dynamo-cli $K put carts bob '[\"tea\",\"jam\"]' --context $mctx"
+"${CLI[@]}" --node "$node" put carts bob '["tea","jam"]' --context "$mctx" >/dev/null
+echo "\$ dynamo-cli $K get carts bob"
+"${CLI[@]}" --node "$node" get carts bob
 echo
 echo "stop the cluster with: bash scripts/run.sh stop"
