@@ -134,7 +134,7 @@ static void node_pump(DynConn *conn, int node, int ready);
 static void node_dispatch(DynConn *conn, int node);
 static void conn_wait(DynConn *conn, long timeout_ms);
 static void conn_flush_all(DynConn *conn);
-static int	conn_primary(DynConn *conn);
+static int	conn_primary(DynConn *conn, int avoid);
 static void conn_refresh_info(DynConn *conn);
 static void conn_refresh_keys(DynConn *conn);
 static void conn_map_members(DynConn *conn);
@@ -644,13 +644,13 @@ node_usable(DynConn *conn, int node)
  * last.
  */
 static int
-conn_primary(DynConn *conn)
+conn_primary(DynConn *conn, int avoid)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool	   *tried;
 
-	if (conn->primary >= 0 && conn->nodes[conn->primary].client != NULL &&
-		node_usable(conn, conn->primary))
+	if (conn->primary >= 0 && conn->primary != avoid &&
+		conn->nodes[conn->primary].client != NULL && node_usable(conn, conn->primary))
 		return conn->primary;
 	tried = palloc0(sizeof(bool) * conn->nnodes);
 	/* nodes[] holds the seeds first, in the order given, then ring members */
@@ -660,12 +660,12 @@ conn_primary(DynConn *conn)
 		{
 			bool		failed_lately = conn->nodes[i].down_until > now;
 
-			if (tried[i] || failed_lately != (pass == 1))
+			if (tried[i] || i == avoid || failed_lately != (pass == 1))
 				continue;
 			tried[i] = true;
 			if (node_usable(conn, i))
 			{
-				pfree(tried);
+					pfree(tried);
 				conn->primary = i;
 				return i;
 			}
@@ -763,7 +763,7 @@ conn_refresh_info(DynConn *conn)
 
 	for (;;)
 	{
-		node = conn_primary(conn);
+		node = conn_primary(conn, -1);
 		DynInitRequest(&status, tmp);
 		DynInitRequest(&ring, tmp);
 		DynSendStatus(conn, node, &status);
@@ -914,13 +914,23 @@ conn_refresh_keys(DynConn *conn)
 int
 DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key)
 {
+	return DynNodeForKeyAvoiding(conn, bucket, key, -1);
+}
+
+/*
+ * The same, never choosing node avoid (the node a read just failed on);
+ * -1 when no other node can be reached.
+ */
+int
+DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key, int avoid)
+{
 	const DynClusterInfo *info;
 	uint32		pref[DYN_RING_MEMBERS_MAX];
 	int			count;
 	TimestampTz now;
 
 	if (conn->opts->routing == DYN_ROUTE_ANY)
-		return conn_primary(conn);
+		return conn_primary(conn, avoid);
 	info = DynGetClusterInfo(conn, false);
 	count = dyn_ring_preflist_key(&info->rt.ring, dyn_slice_str(bucket), key, pref,
 								  lengthof(pref));
@@ -933,12 +943,12 @@ DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key)
 		if (m >= conn->nmember_node || !info->rt.up[m])
 			continue;
 		node = conn->member_node[m];
-		if (conn->nodes[node].down_until > now)
+		if (node == avoid || conn->nodes[node].down_until > now)
 			continue;
 		if (node_usable(conn, node))
 			return node;
 	}
-	return conn_primary(conn);
+	return conn_primary(conn, avoid);
 }
 
 /*

@@ -114,7 +114,7 @@ struct DynFetch
 
 static void fetch_free_item(void *arg);
 static int	fetch_key_cmp(const void *a, const void *b);
-static void fetch_send_key(DynFetch *f, FetchKey *k);
+static bool fetch_send_key(DynFetch *f, FetchKey *k);
 static bool fetch_next_key(DynFetch *f);
 static void scan_start(DynFetch *f, uint32 p);
 static void scan_send(DynFetch *f, uint32 p, int slot, const char *after, size_t afterlen);
@@ -218,13 +218,20 @@ fetch_key_cmp(const void *a, const void *b)
 	return (x->len > y->len) - (x->len < y->len);
 }
 
-/* Send k's GET to the node routing picks for it. */
-static void
+/*
+ * Send k's GET to the node routing picks for it (a resend never to the
+ * node it failed on; false when there is no other).
+ */
+static bool
 fetch_send_key(DynFetch *f, FetchKey *k)
 {
 	dyn_get_req get;
 	dyn_slice	key = {(const uint8_t *) k->key, k->len};
-	int			node = DynNodeForKey(f->conn, f->bucket, key);
+	int			node = k->attempts == 0 ? DynNodeForKey(f->conn, f->bucket, key)
+		: DynNodeForKeyAvoiding(f->conn, f->bucket, key, k->req.node);
+
+	if (node < 0)
+		return false;
 
 	get.bucket = dyn_slice_str(f->bucket);
 	get.key = key;
@@ -233,6 +240,7 @@ fetch_send_key(DynFetch *f, FetchKey *k)
 	k->attempts++;
 	f->nrequests++;
 	DynSendGet(f->conn, node, &k->req, &get);
+	return true;
 }
 
 /*
@@ -262,13 +270,19 @@ fetch_next_key(DynFetch *f)
 		dyn_slice	object;
 
 		while (f->next_send < f->nkeys && f->next_send < f->next_out + f->window)
-			fetch_send_key(f, &f->keys[f->next_send++]);
+			(void) fetch_send_key(f, &f->keys[f->next_send++]);
 		DynAwait(f->conn, &k->req);
 		if (k->req.failed && k->req.fail_code == 0 && k->attempts < DYN_FETCH_ATTEMPTS)
 		{
-			DynReleaseReply(&k->req);
-			fetch_send_key(f, k);
-			continue;
+			/* the node failed (it is now avoided): ask another, if any */
+			FetchKey	failed = *k;
+
+			if (fetch_send_key(f, k))
+			{
+				DynReleaseReply(&failed.req);
+				continue;
+			}
+			*k = failed;
 		}
 		if (k->req.failed || k->req.reply_type != DYN_MSG_GET_REPLY)
 			DynReportFailure(f->conn, &k->req, "get", f->bucket,
