@@ -63,6 +63,7 @@ static uint32_t client_take_reqid(dyn_client *c);
 static int	client_flush(dyn_client *c);
 static int	client_write(dyn_client *c);
 static int	client_read(dyn_client *c);
+static int	client_poll(dyn_client *c, int timeout_ms);
 static int64_t client_now_ms(void);
 
 /* Allocate an unconnected client. */
@@ -236,11 +237,8 @@ dyn_client_connect(dyn_client *c, const char *addr, int timeout_ms)
 
 	while (rc == DYN_OK && !dyn_client_connected(c))
 	{
-		struct pollfd pfd = {.fd = c->fd, .events = 0};
-		int			wants = dyn_client_wants(c);
 		int64_t		left = deadline - client_now_ms();
-		int			ready = 0;
-		int			n;
+		int			ready;
 
 		if (c->fd < 0)
 			return DYN_ERR_CLOSED;
@@ -249,22 +247,40 @@ dyn_client_connect(dyn_client *c, const char *addr, int timeout_ms)
 							   c->connecting ? "timed out after %d ms connecting to %s" :
 							   "timed out after %d ms in the handshake with %s",
 							   timeout_ms, addr);
-		if (wants & DYN_WAIT_READ)
-			pfd.events |= POLLIN;
-		if (wants & DYN_WAIT_WRITE)
-			pfd.events |= POLLOUT;
-		n = poll(&pfd, 1, (int) left);
-		if (n < 0 && errno != EINTR)
-			return client_fail(c, DYN_ERR_IO, "poll failed: %s", strerror(errno));
-		if (n <= 0)
-			continue;
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
-			ready |= DYN_WAIT_READ;
-		if (pfd.revents & (POLLOUT | POLLERR))
-			ready |= DYN_WAIT_WRITE;
-		rc = dyn_client_io(c, ready);
+		if ((ready = client_poll(c, (int) left)) < 0)
+			return ready;
+		if (ready > 0)
+			rc = dyn_client_io(c, ready);
 	}
 	return rc;
+}
+
+/*
+ * Wait at most timeout_ms for what the client wants; the DYN_WAIT_* mask
+ * that became ready (0 on timeout or a signal), or a negative status.
+ */
+static int
+client_poll(dyn_client *c, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = 0};
+	int			wants = dyn_client_wants(c);
+	int			ready = 0;
+	int			n;
+
+	if (wants & DYN_WAIT_READ)
+		pfd.events |= POLLIN;
+	if (wants & DYN_WAIT_WRITE)
+		pfd.events |= POLLOUT;
+	n = poll(&pfd, 1, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return client_fail(c, DYN_ERR_IO, "poll failed: %s", strerror(errno));
+	if (n <= 0)
+		return 0;
+	if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+		ready |= DYN_WAIT_READ;
+	if (pfd.revents & (POLLOUT | POLLERR))
+		ready |= DYN_WAIT_WRITE;
+	return ready;
 }
 
 bool
@@ -480,15 +496,12 @@ dyn_client_await(dyn_client *c, int timeout_ms, dyn_frame *reply)
 		return rc;
 	while ((rc = dyn_client_next_reply(c, reply)) == DYN_ERR_AGAIN)
 	{
-		struct pollfd pfd = {.fd = c->fd, .events = 0};
-		int			wants = dyn_client_wants(c);
 		int64_t		left = deadline - client_now_ms();
-		int			n;
-		int			ready = 0;
+		int			ready;
 
 		if (c->fd < 0)
 			return DYN_ERR_CLOSED;
-		if (wants == 0)
+		if (dyn_client_wants(c) == 0)
 			return client_fail(c, DYN_ERR_INVAL, "no request is outstanding");
 		if (left <= 0)
 		{
@@ -496,19 +509,10 @@ dyn_client_await(dyn_client *c, int timeout_ms, dyn_frame *reply)
 					 "timed out after %d ms waiting for the node", timeout_ms);
 			return DYN_ERR_TIMEOUT;
 		}
-		if (wants & DYN_WAIT_READ)
-			pfd.events |= POLLIN;
-		if (wants & DYN_WAIT_WRITE)
-			pfd.events |= POLLOUT;
-		n = poll(&pfd, 1, (int) left);
-		if (n < 0 && errno != EINTR)
-			return client_fail(c, DYN_ERR_IO, "poll failed: %s", strerror(errno));
-		if (n <= 0)
+		if ((ready = client_poll(c, (int) left)) < 0)
+			return ready;
+		if (ready == 0)
 			continue;
-		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
-			ready |= DYN_WAIT_READ;
-		if (pfd.revents & (POLLOUT | POLLERR))
-			ready |= DYN_WAIT_WRITE;
 		if ((rc = dyn_client_io(c, ready)) != DYN_OK)
 		{
 			/* a node may answer (say, with an error) and then hang up */
