@@ -19,7 +19,9 @@
 #   DYNAMO_FDW_NODE1     the first node's address
 #   DYNAMO_FDW_KEYS      the directory of the keys and the trust file
 #
-# and records each node's pid in DIR/nI.pid, its log in DIR/nI.log.
+# and records each node's pid in DIR/nI.pid, its log in DIR/nI.log.  The
+# engine is memory unless DYNAMO_CLUSTER_ENGINE says otherwise; further
+# dynamod flags (--durability none, ...) follow COUNT.
 
 DYNAMO_BIN=${DYNAMO_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
 
@@ -78,7 +80,7 @@ cluster_start() {
     port=$(cluster_free_port)
     addr="127.0.0.1:$port"
     "$DYNAMO_BIN/dynamod" --id "n$i" --listen "$addr" --data "$dir/data-n$i" \
-      --key "$keys/n$i.key" --trust "$keys/trust" --engine memory \
+      --key "$keys/n$i.key" --trust "$keys/trust" --engine "${DYNAMO_CLUSTER_ENGINE:-memory}" \
       ${seeds:+--seeds "$seeds"} "$@" >"$dir/n$i.log" 2>&1 &
     echo $! >"$dir/n$i.pid"
     echo "$addr" >"$dir/n$i.addr"

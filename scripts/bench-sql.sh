@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+#
+# bench-sql.sh
+#	The SQL part of `make bench` (scripts/bench.sh calls it): throw-away
+#	servers on free loopback ports, the same pgbench load against each, and
+#	the ratios the dynamo_fdw issue asks for.
+#
+#	  point SELECT     pgbench, CLIENTS clients (8), BENCH_SQL_SECONDS each
+#	                   (10), prepared statements: SELECT value FROM t WHERE
+#	                   key = :k on random keys of KEYS (100,000), against
+#	                     (a) a local heap table with a primary key,
+#	                     (b) postgres_fdw to a loopback PostgreSQL holding (a),
+#	                     (c) dynamo_fdw on a 3-node secure cluster (N=3,
+#	                         R=W=2, WiredTiger with --durability none)
+#	                   target: (c) >= 1.2 x (b)
+#	  join             a 1,000-row local table of keys joined with the
+#	                   foreign table, planned as one pipelined multi-key GET
+#	                   (key = ANY(ARRAY(SELECT id FROM local))), against the
+#	                   same 1,000 keys read by 1,000 single-key SELECTs from
+#	                   one client; target: the join >= 10 x faster
+#
+#	PostgreSQL runs as the postgres user (it refuses root); dynamod as the
+#	caller.  Assumes `make` and `make install` (the extension must be
+#	installed); run from anywhere.  Prints the plans it relies on, every
+#	figure, and the ratios; exits non-zero if a server does not start or a
+#	benchmark fails (not when a target is missed: that is for the reader).
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/dynamo-cluster.sh
+
+SECONDS_EACH=${BENCH_SQL_SECONDS:-10}
+CLIENTS=${BENCH_SQL_CLIENTS:-8}
+KEYS=${BENCH_SQL_KEYS:-100000}
+JOIN_KEYS=1000
+
+PGBIN=$(pg_config --bindir)
+SHAREDIR=$(pg_config --sharedir)
+[ -f "$SHAREDIR/extension/dynamo_fdw.control" ] || {
+	echo "bench-sql.sh: dynamo_fdw is not installed: run make install first" >&2
+	exit 1
+}
+[ -f "$SHAREDIR/extension/postgres_fdw.control" ] || {
+	echo "bench-sql.sh: postgres_fdw (PostgreSQL contrib) is not installed" >&2
+	exit 1
+}
+
+TMP=$(mktemp -d /tmp/dynamo_bench_sql.XXXXXX)
+chmod 755 "$TMP"
+PGDIR=$TMP/pg
+CLDIR=$TMP/cluster
+mkdir -p "$PGDIR" "$CLDIR"
+run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+	if [ -f "$PGDIR/data/postmaster.pid" ]; then
+		run_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
+	fi
+	cluster_stop "$CLDIR"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+echo "== starting a 3-node secure dynamod cluster (WiredTiger, durability none)"
+DYNAMO_CLUSTER_ENGINE=wiredtiger cluster_start "$CLDIR" 3 --durability none
+
+echo "== starting PostgreSQL"
+[ "$(id -u)" -eq 0 ] && chown postgres "$PGDIR"
+PGPORT=$(cluster_free_port)
+run_pg "$PGBIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust --no-sync >/dev/null
+run_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w \
+	-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDIR -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB -c max_connections=100" \
+	start >/dev/null
+export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
+psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d bench "$@"; }
+"$PGBIN/createdb" bench
+
+echo "== loading $KEYS keys into a heap table, postgres_fdw (loopback) and dynamo_fdw"
+psql_q <<SQL
+CREATE EXTENSION postgres_fdw;
+CREATE EXTENSION dynamo_fdw;
+CREATE TABLE t_local (key text PRIMARY KEY, value text);
+INSERT INTO t_local SELECT i::text, md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text)
+  FROM generate_series(1, $KEYS) AS i;
+VACUUM ANALYZE t_local;
+CREATE SERVER loopback FOREIGN DATA WRAPPER postgres_fdw
+  OPTIONS (host '127.0.0.1', port '$PGPORT', dbname 'bench');
+CREATE USER MAPPING FOR CURRENT_USER SERVER loopback OPTIONS (user 'postgres');
+CREATE FOREIGN TABLE t_pgfdw (key text, value text) SERVER loopback
+  OPTIONS (table_name 't_local');
+CREATE SERVER ring FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes '$DYNAMO_FDW_NODES', batch_size '500');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ring OPTIONS (key_file '$DYNAMO_FDW_KEYS/admin.key');
+CREATE FOREIGN TABLE t_dyn (key text, value text) SERVER ring OPTIONS (bucket 'bench');
+INSERT INTO t_dyn SELECT key, value FROM t_local;
+ANALYZE t_pgfdw;
+ANALYZE t_dyn;
+CREATE TABLE j_local (id text PRIMARY KEY);
+INSERT INTO j_local SELECT DISTINCT ((i * 7919) % $KEYS + 1)::text FROM generate_series(1, $JOIN_KEYS) AS i;
+ANALYZE j_local;
+SQL
+psql_q -Atc "SELECT 'heap rows: ' || count(*) FROM t_local"
+psql_q -Atc "SELECT 'dynamo keys read back by a coverage scan: ' || count(*) FROM t_dyn"
+psql_q -Atc "SELECT 'join keys: ' || count(*) FROM j_local"
+
+echo
+echo "== plans"
+for t in t_local t_pgfdw t_dyn; do
+	echo "-- $t"
+	psql_q -c "EXPLAIN (COSTS OFF) SELECT value FROM $t WHERE key = '42'"
+done
+JOIN_SQL="SELECT count(*), sum(length(d.value)) FROM j_local l
+  JOIN (SELECT key, value FROM t_dyn WHERE key = ANY (ARRAY(SELECT id FROM j_local))) d ON d.key = l.id"
+echo "-- the join"
+psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $JOIN_SQL"
+
+# pgbench SCRIPT_FILE CLIENTS ARGS...: the tps figure (excluding connections)
+pgbench_tps() {
+	local file=$1 clients=$2 out
+	shift 2
+	out=$("$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$clients" -f "$file" "$@" bench 2>&1) || {
+		echo "$out" >&2
+		echo "bench-sql.sh: pgbench failed" >&2
+		exit 1
+	}
+	if echo "$out" | grep -q "number of failed transactions: [1-9]"; then
+		echo "$out" >&2
+		echo "bench-sql.sh: pgbench transactions failed" >&2
+		exit 1
+	fi
+	echo "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
+}
+
+echo
+echo "== point SELECT: $CLIENTS clients, ${SECONDS_EACH}s each, random keys of $KEYS"
+declare -A TPS
+for t in t_local t_pgfdw t_dyn; do
+	cat >"$TMP/point_$t.sql" <<SQL
+\set k random(1, $KEYS)
+SELECT value FROM $t WHERE key = :k::text;
+SQL
+	TPS[$t]=$(pgbench_tps "$TMP/point_$t.sql" "$CLIENTS" -T "$SECONDS_EACH")
+	printf '  %-8s %12s tps\n' "$t" "${TPS[$t]}"
+done
+
+echo
+echo "== join of $JOIN_KEYS local keys: one multi-key GET vs $JOIN_KEYS single-key SELECTs"
+cat >"$TMP/join.sql" <<SQL
+$JOIN_SQL;
+SQL
+# the same keys, one SELECT each (one client: a join is one client too)
+psql_q -Atc "SELECT id FROM j_local ORDER BY id" >"$TMP/join_keys"
+awk '{ printf "SELECT value FROM t_dyn WHERE key = '"'"'%s'"'"';\n", $1 }' "$TMP/join_keys" >"$TMP/singles.sql"
+JOIN_TPS=$(pgbench_tps "$TMP/join.sql" 1 -T "$SECONDS_EACH")
+start=$(date +%s.%N)
+"$PGBIN/psql" -X -q -d bench -f "$TMP/singles.sql" >/dev/null
+end=$(date +%s.%N)
+SINGLES_MS=$(echo "($end - $start) * 1000" | bc -l)
+# the same 1,000 statements through pgbench (prepared, no psql overhead)
+cat >"$TMP/single.sql" <<SQL
+\set k random(1, $KEYS)
+SELECT value FROM t_dyn WHERE key = :k::text;
+SQL
+SINGLE_TPS=$(pgbench_tps "$TMP/single.sql" 1 -T "$SECONDS_EACH")
+JOIN_MS=$(echo "1000 / $JOIN_TPS" | bc -l)
+SINGLES_PGBENCH_MS=$(echo "$JOIN_KEYS * 1000 / $SINGLE_TPS" | bc -l)
+printf '  one join (pipelined multi-key GET)       %10.2f ms\n' "$JOIN_MS"
+printf '  %d single-key SELECTs, psql script      %10.2f ms\n' "$JOIN_KEYS" "$SINGLES_MS"
+printf '  %d single-key SELECTs, pgbench prepared %10.2f ms\n' "$JOIN_KEYS" "$SINGLES_PGBENCH_MS"
+
+echo
+echo "== ratios"
+POINT_RATIO=$(echo "${TPS[t_dyn]} / ${TPS[t_pgfdw]}" | bc -l)
+JOIN_RATIO=$(echo "$SINGLES_PGBENCH_MS / $JOIN_MS" | bc -l)
+JOIN_RATIO_PSQL=$(echo "$SINGLES_MS / $JOIN_MS" | bc -l)
+printf '  point SELECT dynamo_fdw / postgres_fdw   %6.2f x   (target >= 1.2)\n' "$POINT_RATIO"
+printf '  point SELECT dynamo_fdw / heap table     %6.2f x\n' "$(echo "${TPS[t_dyn]} / ${TPS[t_local]}" | bc -l)"
+printf '  join vs single SELECTs (pgbench)         %6.2f x   (target >= 10)\n' "$JOIN_RATIO"
+printf '  join vs single SELECTs (psql script)     %6.2f x\n' "$JOIN_RATIO_PSQL"
