@@ -202,12 +202,14 @@ DynReleaseConnection(DynConn *conn)
 		conn->nusers--;
 }
 
+/* The server and user mapping options the connection was made with. */
 const DynServerOptions *
 DynConnOptions(DynConn *conn)
 {
 	return conn->opts;
 }
 
+/* The name of the connection's server, for messages. */
 const char *
 DynConnServerName(DynConn *conn)
 {
@@ -472,6 +474,7 @@ node_find_or_add(DynConn *conn, const char *addr)
 	return conn->nnodes++;
 }
 
+/* A node's "host:port", for messages. */
 const char *
 DynNodeAddress(DynConn *conn, int node)
 {
@@ -1212,16 +1215,15 @@ conn_flush_all(DynConn *conn)
  * progress.  One node: WaitLatchOrSocket; several: a WaitEventSet over all
  * of them, freed before interrupts are checked.
  */
-#define DYN_WAIT_MAX_SOCKETS 64
 static void
 conn_wait(DynConn *conn, long timeout_ms)
 {
-	int			idx[DYN_WAIT_MAX_SOCKETS];
-	uint32		evs[DYN_WAIT_MAX_SOCKETS];
+	int		   *idx = palloc(sizeof(int) * Max(conn->nnodes, 1));
+	uint32	   *evs = palloc(sizeof(uint32) * Max(conn->nnodes, 1));
 	int			nsock = 0;
 	bool		latch = false;
 
-	for (int i = 0; i < conn->nnodes && nsock < DYN_WAIT_MAX_SOCKETS; i++)
+	for (int i = 0; i < conn->nnodes; i++)
 	{
 		dyn_client *c = conn->nodes[i].client;
 		int			wants;
@@ -1253,7 +1255,7 @@ conn_wait(DynConn *conn, long timeout_ms)
 	else
 	{
 		WaitEventSet *set = CreateWaitEventSet(CurrentMemoryContext, nsock + 2);
-		WaitEvent	occurred[DYN_WAIT_MAX_SOCKETS + 2];
+		WaitEvent  *occurred = palloc(sizeof(WaitEvent) * (nsock + 2));
 		int			n;
 
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
@@ -1272,7 +1274,10 @@ conn_wait(DynConn *conn, long timeout_ms)
 						  ((occurred[i].events & WL_SOCKET_READABLE) ? DYN_WAIT_READ : 0) |
 						  ((occurred[i].events & WL_SOCKET_WRITEABLE) ? DYN_WAIT_WRITE : 0));
 		}
+		pfree(occurred);
 	}
+	pfree(idx);
+	pfree(evs);
 	if (latch)
 	{
 		ResetLatch(MyLatch);

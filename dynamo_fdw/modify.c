@@ -527,6 +527,7 @@ written_hash(const void *key, Size keysize)
 	return hash_bytes((const unsigned char *) k->ptr, (int) k->len);
 }
 
+/* Byte equality of two keys (0 when equal, as dynahash wants). */
 static int
 written_match(const void *a, const void *b, Size keysize)
 {
@@ -710,6 +711,7 @@ dynamoEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 	fm->conn = NULL;
 }
 
+/* EndForeignInsert: as EndForeignModify. */
 void
 dynamoEndForeignInsert(EState *estate, ResultRelInfo *rinfo)
 {
