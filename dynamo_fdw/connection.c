@@ -129,6 +129,8 @@ static int	node_find_or_add(DynConn *conn, const char *addr);
 static bool node_connect(DynConn *conn, int node);
 static bool node_usable(DynConn *conn, int node);
 static void node_close(DynConn *conn, int node);
+static void node_reset(DynConn *conn, int node, const char *why, uint16 code,
+					   bool mark_down);
 static void node_fail(DynConn *conn, int node, const char *why, uint16 code);
 static void node_pump(DynConn *conn, int node, int ready);
 static void node_dispatch(DynConn *conn, int node);
@@ -415,7 +417,8 @@ conn_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 /*
  * Forget the requests registered at nest_level or deeper (0: all) without
  * touching them (their memory may be gone), and close the nodes they were
- * in flight on.
+ * in flight on; requests of outer levels on those nodes (still alive) fail
+ * with "reset".
  */
 static void
 conn_abandon(DynConn *conn, int nest_level)
@@ -439,7 +442,8 @@ conn_abandon(DynConn *conn, int nest_level)
 			}
 		}
 		if (dropped)
-			node_close(conn, i);
+			node_reset(conn, i, "the connection to the node was reset after an aborted subtransaction",
+					   0, false);
 	}
 }
 
@@ -496,21 +500,19 @@ node_close(DynConn *conn, int node)
 }
 
 /*
- * The node failed (why says how): fail every request in flight on it,
- * close its client and avoid it for a while.  code is the error code of a
- * connection-level refusal (DYN_E_UNAUTHORIZED), 0 for I/O failures.
+ * Close a node's client and fail every request still registered on it (an
+ * owner that is gone has already forgotten its requests, so those left are
+ * alive).  code is the error code of a connection-level refusal
+ * (DYN_E_UNAUTHORIZED), 0 for I/O failures.  mark_down: the node failed,
+ * so avoid it for a while.
  */
 static void
-node_fail(DynConn *conn, int node, const char *why, uint16 code)
+node_reset(DynConn *conn, int node, const char *why, uint16 code, bool mark_down)
 {
 	DynNode    *n = &conn->nodes[node];
 	HASH_SEQ_STATUS scan;
 	DynPending *p;
 
-	if (n->last_error)
-		pfree(n->last_error);
-	n->last_error = MemoryContextStrdup(conn->cxt, why);
-	n->auth_failed = (code == DYN_E_UNAUTHORIZED);
 	hash_seq_init(&scan, n->pending);
 	while ((p = hash_seq_search(&scan)) != NULL)
 	{
@@ -518,7 +520,21 @@ node_fail(DynConn *conn, int node, const char *why, uint16 code)
 		hash_search(n->pending, &p->reqid, HASH_REMOVE, NULL);
 	}
 	node_close(conn, node);
-	n->down_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), DYN_NODE_DOWN_MS);
+	if (mark_down)
+	{
+		if (n->last_error)
+			pfree(n->last_error);
+		n->last_error = MemoryContextStrdup(conn->cxt, why);
+		n->auth_failed = (code == DYN_E_UNAUTHORIZED);
+		n->down_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), DYN_NODE_DOWN_MS);
+	}
+}
+
+/* The node failed (why says how): fail its requests, avoid it for a while. */
+static void
+node_fail(DynConn *conn, int node, const char *why, uint16 code)
+{
+	node_reset(conn, node, why, code, true);
 }
 
 /* Mark a request failed (no reply will come). */
@@ -633,7 +649,7 @@ node_usable(DynConn *conn, int node)
 		dyn_client_outstanding(n->client) == 0)
 	{
 		if (dyn_client_io(n->client, DYN_WAIT_READ) != DYN_OK)
-			node_close(conn, node);
+			node_reset(conn, node, dyn_client_errmsg(n->client), 0, false);
 	}
 	if (n->client != NULL && dyn_client_connected(n->client))
 		return true;

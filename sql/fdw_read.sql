@@ -159,4 +159,15 @@ SELECT * FROM carts_as_int WHERE key = 'cart1';
 CREATE FOREIGN TABLE blobs_bad_text (key bytea, value text) SERVER reads OPTIONS (bucket 'read_blobs');
 SELECT * FROM blobs_bad_text WHERE key = 'abc'::bytea;
 
+-- an error in a subtransaction (caught by plpgsql) while its GETs are in
+-- flight leaves the outer scan, whose GETs share the connections, intact
+CREATE FUNCTION value_as_int(k text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN (SELECT value FROM carts_as_int WHERE key IN (k, k || '0', k || '1', k || '2'))::text;
+EXCEPTION WHEN others THEN
+  RETURN 'caught: ' || SQLERRM;
+END $$;
+SELECT key, value_as_int(key) FROM carts WHERE key IN ('cart1', 'cart2', 'cart3', 'cart4') ORDER BY key;
+DROP FUNCTION value_as_int(text);
+
 DROP SERVER reads CASCADE;
