@@ -200,7 +200,7 @@ extern void DynForgetKeyCount(DynConn *conn);
 extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
 extern int	DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key,
 								  int avoid);
-extern int	DynNodeForPartition(DynConn *conn, uint32 partition, int *member);
+extern int	DynNodeForPartition(DynConn *conn, uint32 partition, int avoid, int *member);
 extern int	DynNodeForMember(DynConn *conn, int member);
 extern int	DynNodeMember(DynConn *conn, int node);
 extern const char *DynNodeAddress(DynConn *conn, int node);

@@ -331,7 +331,7 @@ scan_start(DynFetch *f, uint32 p)
 	ScanPart   *part = &f->parts[p];
 
 	part->started = true;
-	part->node = DynNodeForPartition(f->conn, p, &part->member);
+	part->node = DynNodeForPartition(f->conn, p, -1, &part->member);
 	if (part->node < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
@@ -398,11 +398,14 @@ scan_receive(DynFetch *f, uint32 p)
 		if (page->req.failed && page->req.fail_code == 0 && page->attempts < DYN_FETCH_ATTEMPTS)
 		{
 			/* the replica failed (it is now avoided): ask another */
-			DynReleaseReply(&page->req);
-			part->node = DynNodeForPartition(f->conn, p, &part->member);
-			if (part->node < 0)
-				DynReportFailure(f->conn, &page->req, psprintf("scan of partition %u", p),
+			int			node = DynNodeForPartition(f->conn, p, part->node, &part->member);
+
+			if (node < 0)
+				DynReportFailure(f->conn, &page->req,
+								 psprintf("scan of partition %u of bucket \"%s\"", p, f->bucket),
 								 NULL, (dyn_slice) {NULL, 0});
+			DynReleaseReply(&page->req);
+			part->node = node;
 			scan_send(f, p, slot, page->after, page->afterlen);
 			continue;
 		}

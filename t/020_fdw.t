@@ -65,6 +65,8 @@ subtest 'a node killed mid-session: W=2 still succeeds, W=3 fails with the repli
 	like($out, qr/after kill/, 'and R=2 reads it back') or diag($err);
 	($out, $err) = $s->query(q{INSERT INTO carts (key, value) SELECT 'w2_' || i, 'x' FROM generate_series(1, 20) i});
 	is($err, '', 'a batch of twenty W=2 writes succeeds') or diag($err);
+	($out, $err) = $s->query(q{SELECT count(DISTINCT key) FROM carts});
+	is($out, "71\n", 'a full scan reads every key (50 + 1 + 20) from live replicas') or diag($err);
 	($out, $err) = $s->query(q{\set VERBOSITY verbose
 SET dynamo_fdw.w = 3;
 INSERT INTO carts (key, value) VALUES ('w3', 'needs three');
