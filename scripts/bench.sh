@@ -336,3 +336,8 @@ awk '
 				op, ops["inproc", k], p50["inproc", k], p99["inproc", k], p999["inproc", k]
 		}
 	}' "$RES"
+
+# The SQL part: pgbench through a heap table, postgres_fdw and dynamo_fdw, and
+# the pipelined join (its own throw-away servers; see scripts/bench-sql.sh).
+echo
+bash scripts/bench-sql.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# scripts/run.sh — set up, build, install, and start a local dynamo cluster on
-# 127.0.0.1 with the WiredTiger engine, its data and logs under var/ (or
-# $DYNAMO_HOME), then show it working with dynamo-cli.
+# scripts/run.sh — set up, build, install, and start a local dynamo cluster of
+# three nodes on 127.0.0.1 with the WiredTiger engine, its data and logs under
+# var/ (or $DYNAMO_HOME), show it working with dynamo-cli, then start a
+# PostgreSQL with dynamo_fdw on it and show it from SQL (scripts/fdw-demo.sh).
 #
 # Connections are authenticated and encrypted from the first run: the keys
 # it needs are made under $HOME_DIR/keys (mode 700) the first time and kept
@@ -30,6 +31,7 @@ stop_nodes() {
 }
 
 if [ "${1:-}" = "stop" ]; then
+  [ -d "$HOME_DIR/pg" ] && bash scripts/fdw-demo.sh stop
   stop_nodes
   echo "cluster stopped (data kept in $HOME_DIR)"
   exit 0
@@ -120,4 +122,7 @@ echo "\$ dynamo-cli $K put carts bob '[\"tea\",\"jam\"]' --context $mctx"
 echo "\$ dynamo-cli $K get carts bob"
 "${CLI[@]}" --node "$node" get carts bob
 echo
-echo "stop the cluster with: bash scripts/run.sh stop"
+# The SQL half: a PostgreSQL with dynamo_fdw on this cluster (scripts/fdw-demo.sh).
+bash scripts/fdw-demo.sh
+echo
+echo "stop the cluster and PostgreSQL with: bash scripts/run.sh stop"
