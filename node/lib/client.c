@@ -64,6 +64,7 @@ static int	client_flush(dyn_client *c);
 static int	client_write(dyn_client *c);
 static int	client_read(dyn_client *c);
 static int	client_poll(dyn_client *c, int timeout_ms);
+static uint32_t client_queued(dyn_client *c, size_t mark, uint32_t id);
 static int64_t client_now_ms(void);
 
 /* Allocate an unconnected client. */
@@ -536,65 +537,76 @@ client_take_reqid(dyn_client *c)
 	return id;
 }
 
+/*
+ * Finish queueing the request whose frame starts at mark: when the encoder
+ * refused it (a bad argument, or no memory), take its bytes back out so the
+ * requests around it are unharmed, and return 0 instead of its id.
+ */
+static uint32_t
+client_queued(dyn_client *c, size_t mark, uint32_t id)
+{
+	if (c->req.err == 0)
+		return id;
+	snprintf(c->errmsg, sizeof(c->errmsg), "could not queue a request: %s",
+			 dyn_strerror(c->req.err));
+	c->req.len = mark;
+	c->req.err = 0;
+	c->outstanding--;
+	return 0;
+}
+
 uint32_t
 dyn_client_send_get(dyn_client *c, const dyn_get_req *req)
 {
+	size_t		mark = c->req.len;
 	uint32_t	id = client_take_reqid(c);
 
 	dyn_get_req_encode(&c->req, id, req);
-	return id;
+	return client_queued(c, mark, id);
 }
 
 uint32_t
 dyn_client_send_put(dyn_client *c, const dyn_put_req *req)
 {
+	size_t		mark = c->req.len;
 	uint32_t	id = client_take_reqid(c);
 
 	dyn_put_req_encode(&c->req, DYN_MSG_PUT, id, req);
-	return id;
+	return client_queued(c, mark, id);
 }
 
 uint32_t
 dyn_client_send_delete(dyn_client *c, const dyn_put_req *req)
 {
+	size_t		mark = c->req.len;
 	uint32_t	id = client_take_reqid(c);
 
 	dyn_put_req_encode(&c->req, DYN_MSG_DELETE, id, req);
-	return id;
+	return client_queued(c, mark, id);
 }
 
 uint32_t
 dyn_client_send_status(dyn_client *c)
 {
+	size_t		mark = c->req.len;
 	uint32_t	id = client_take_reqid(c);
 
 	dyn_status_req_encode(&c->req, id);
-	return id;
+	return client_queued(c, mark, id);
 }
 
-/*
- * Any request type with its body already encoded.  A failed encoding
- * (out of memory) leaves the buffer's sticky error, and the request is not
- * counted as outstanding.
- */
+/* Any request type with its body already encoded. */
 uint32_t
 dyn_client_send_frame(dyn_client *c, uint8_t type, dyn_slice body)
 {
-	uint32_t	id;
+	size_t		mark = c->req.len;
+	uint32_t	id = client_take_reqid(c);
 	size_t		start;
 
-	if (c->req.err)
-		return 0;
-	id = client_take_reqid(c);
 	start = dyn_frame_begin(&c->req, type, id);
 	dyn_buf_append(&c->req, body.ptr, body.len);
 	dyn_frame_end(&c->req, start);
-	if (c->req.err)
-	{
-		c->outstanding--;
-		return 0;
-	}
-	return id;
+	return client_queued(c, mark, id);
 }
 
 uint32_t

@@ -93,7 +93,12 @@ int			dyn_client_next_reply(dyn_client *c, dyn_frame *reply);
  */
 int			dyn_client_await(dyn_client *c, int timeout_ms, dyn_frame *reply);
 
-/* Queue a request; returns its request id (never 0). */
+/*
+ * Queue a request; returns its request id, or 0 when it could not be
+ * queued (an argument the encoder refuses, such as an empty or over-long
+ * key, or no memory: see dyn_client_errmsg); the requests already queued
+ * are not affected.
+ */
 uint32_t	dyn_client_send_get(dyn_client *c, const dyn_get_req *req);
 uint32_t	dyn_client_send_put(dyn_client *c, const dyn_put_req *req);
 uint32_t	dyn_client_send_delete(dyn_client *c, const dyn_put_req *req);
