@@ -60,6 +60,9 @@ SELECT a.operation, sum(a.requests - b.requests) AS more
   FROM dynamo_stats('adm') a JOIN before b USING (node_id, operation)
  WHERE a.operation IN ('get', 'put', 'delete') GROUP BY a.operation ORDER BY 1;
 SELECT count(DISTINCT node_id) AS nodes, bool_and(requests >= 0) AS counted FROM dynamo_stats('adm');
+-- latencies of the GETs above, from the nodes that coordinated them
+SELECT count(*) > 0 AS reported, bool_and(p50_ms > 0 AND p99_ms >= p50_ms) AS ordered
+  FROM dynamo_stats('adm') WHERE operation = 'get' AND p50_ms IS NOT NULL;
 
 -- refusals: unknown server, not a dynamo_fdw server, no USAGE, no user mapping
 SELECT * FROM dynamo_nodes('nope');

@@ -68,6 +68,7 @@ typedef struct coord_req
 	uint8_t		reply_type;		/* GET_REPLY, PUT_REPLY, DELETE_REPLY, COORD_*_REPLY */
 	bool		is_get;
 	bool		answered;
+	uint64_t	started_ns;		/* uv_hrtime() when the request arrived */
 	int			n;				/* the ring's N, for messages */
 	int			need;			/* R or W */
 	int			ok;
@@ -155,6 +156,7 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	r->conn = c;
 	r->reqid = reqid;
 	r->reply_type = reply_type;
+	r->started_ns = uv_hrtime();
 	r->n = dyn_membership_n(&node->members);
 	r->is_get = r->answered = r->same = false;
 	r->first = NULL;
@@ -256,6 +258,7 @@ answer_frame(coord_req *r, dyn_buf *frame)
 	if (r->answered)
 		return;
 	r->answered = true;
+	dyn_node_record_latency(r->node, r->reply_type, (uv_hrtime() - r->started_ns) / 1000);
 	if (frame->err)
 	{
 		dyn_buf		err;

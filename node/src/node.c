@@ -17,6 +17,7 @@
 
 static void node_on_connection(uv_stream_t *server, int status);
 static void node_on_signal(uv_signal_t *h, int signum);
+static void node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l);
 static uint64_t node_now_ms(void);
 static int	node_start_cluster(dyn_node *node);
 static dyn_client *node_new_peer_client(void *arg);
@@ -348,13 +349,56 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 				   s->connections_open, (unsigned long long) s->connections_total);
 	dyn_buf_printf(out, ",\"requests\":{\"get\":%llu,\"put\":%llu,\"delete\":%llu,"
 				   "\"status\":%llu,\"scan\":%llu,\"errors\":%llu,\"bad_frames\":%llu,"
-				   "\"unauthorized\":%llu,\"handshake_failures\":%llu}}",
+				   "\"unauthorized\":%llu,\"handshake_failures\":%llu}",
 				   (unsigned long long) s->gets, (unsigned long long) s->puts,
 				   (unsigned long long) s->deletes, (unsigned long long) s->statuses,
 				   (unsigned long long) s->scans,
 				   (unsigned long long) s->errors, (unsigned long long) s->bad_frames,
 				   (unsigned long long) s->unauthorized,
 				   (unsigned long long) s->handshake_failures);
+	dyn_buf_printf(out, ",\"latency_ms\":{");
+	node_latency_json(out, "get", &node->latency[0]);
+	dyn_buf_put_u8(out, ',');
+	node_latency_json(out, "put", &node->latency[1]);
+	dyn_buf_put_u8(out, ',');
+	node_latency_json(out, "delete", &node->latency[2]);
+	dyn_buf_printf(out, "}}");
+}
+
+/* The latency histogram a reply type belongs to. */
+void
+dyn_node_record_latency(dyn_node *node, uint8_t reply_type, uint64_t us)
+{
+	int			op;
+
+	switch (reply_type)
+	{
+		case DYN_MSG_GET_REPLY:
+			op = 0;
+			break;
+		case DYN_MSG_DELETE_REPLY:
+		case DYN_MSG_COORD_DELETE_REPLY:
+			op = 2;
+			break;
+		default:
+			op = 1;
+			break;
+	}
+	dyn_latency_record(&node->latency[op], us);
+}
+
+/* "get":{"p50":0.123,"p99":1.5} (null percentiles before any request). */
+static void
+node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l)
+{
+	double		p50 = dyn_latency_quantile_ms(l, 0.50);
+	double		p99 = dyn_latency_quantile_ms(l, 0.99);
+
+	if (l->count == 0)
+		dyn_buf_printf(out, "\"%s\":{\"count\":0,\"p50\":null,\"p99\":null}", name);
+	else
+		dyn_buf_printf(out, "\"%s\":{\"count\":%llu,\"p50\":%.3f,\"p99\":%.3f}", name,
+					   (unsigned long long) l->count, p50, p99);
 }
 
 static uint64_t

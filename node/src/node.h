@@ -11,6 +11,7 @@
 #include "dynamo/wire.h"
 #include "engine.h"
 #include "hints.h"
+#include "latency.h"
 #include "log.h"
 #include "membership.h"
 #include "store.h"
@@ -86,6 +87,7 @@ typedef struct dyn_node
 	dyn_membership members;		/* gossip, failure detection, the ring */
 	dyn_hints	hints;
 	dyn_cluster_stats cluster;
+	dyn_latency	latency[3];		/* coordinated GET, PUT, DELETE, as answered */
 	bool		members_on;		/* membership started: stop it at shutdown */
 	bool		hints_on;
 	struct coord_req *coord_free;	/* request records kept for reuse */
@@ -117,5 +119,11 @@ int			dyn_node_default_quorum(const dyn_node *node);
 
 /* Render the STATUS JSON object into out. */
 void		dyn_node_status_json(const dyn_node *node, dyn_buf *out);
+
+/*
+ * Count a coordinated request answered after us microseconds, by its reply
+ * type (a GET, PUT or DELETE reply, or a forwarded write's reply).
+ */
+void		dyn_node_record_latency(dyn_node *node, uint8_t reply_type, uint64_t us);
 
 #endif							/* DYNAMOD_NODE_H */
