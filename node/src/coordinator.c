@@ -96,6 +96,7 @@ typedef struct coord_req
 static coord_req *req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 						  dyn_slice bucket, dyn_slice key);
 static void req_free(coord_req *r);
+static void req_destroy(coord_req *r);
 static void req_maybe_free(coord_req *r);
 static void answer_frame(coord_req *r, dyn_buf *frame);
 static void answer_error(coord_req *r, dyn_error_code code, int replied, int needed,
@@ -212,6 +213,13 @@ req_free(coord_req *r)
 		node->coord_nfree++;
 		return;
 	}
+	req_destroy(r);
+}
+
+/* Free a request record and everything it owns. */
+static void
+req_destroy(coord_req *r)
+{
 	for (int i = 0; i < DYN_RING_N_MAX; i++)
 		dyn_buf_free(&r->t[i].reply);
 	dyn_object_free(&r->merged);
@@ -231,14 +239,7 @@ dyn_coord_free_cache(dyn_node *node)
 		coord_req  *r = node->coord_free;
 
 		node->coord_free = r->next_free;
-		for (int i = 0; i < DYN_RING_N_MAX; i++)
-			dyn_buf_free(&r->t[i].reply);
-		dyn_object_free(&r->merged);
-		dyn_buf_free(&r->keys);
-		dyn_buf_free(&r->object);
-		dyn_buf_free(&r->context);
-		dyn_buf_free(&r->fwd_body);
-		free(r);
+		req_destroy(r);
 	}
 	node->coord_nfree = 0;
 }
