@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <unistd.h>
 
 #include "access/reloptions.h"
 #include "catalog/pg_attribute.h"
@@ -322,7 +323,11 @@ check_nodes(DefElem *def)
 /*
  * key_file and trust_file make the server process read a file, so only
  * superusers and members of pg_read_server_files may set them; the path
- * must be absolute, as the server's working directory is not the user's.
+ * must be absolute, as the server's working directory is not the user's;
+ * and the server process must be able to read it now (the validator runs
+ * in the server process, so access() here is that process's view).  The
+ * file is read again when a connection is made, which reports a file that
+ * has gone or changed since.
  */
 static void
 check_file_option(DefElem *def)
@@ -340,6 +345,12 @@ check_file_option(DefElem *def)
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\" is not an absolute path",
 						def->defname, v)));
+	if (access(v, R_OK) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read file \"%s\" given in option \"%s\": %m",
+						v, def->defname),
+				 errhint("The file must be readable by the operating-system user the PostgreSQL server runs as.")));
 }
 
 /* key: a secret key as text.  Checked now; never quoted in the message. */

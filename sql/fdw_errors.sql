@@ -48,13 +48,32 @@ CREATE FOREIGN TABLE distrust_t (key text, value text) SERVER distrust;
 \set VERBOSITY terse
 SELECT * FROM distrust_t WHERE key = 'a';
 \set VERBOSITY default
--- key and trust files that cannot be used
+-- key and trust files the server cannot read are refused when set
 ALTER USER MAPPING FOR CURRENT_USER SERVER distrust
   OPTIONS (DROP trust, SET key_file '/nonexistent/client.key');
-SELECT * FROM distrust_t WHERE key = 'a';
 ALTER USER MAPPING FOR CURRENT_USER SERVER distrust
-  OPTIONS (SET key_file :'key_file', ADD trust_file '/nonexistent/trust');
+  OPTIONS (DROP trust, ADD trust_file '/nonexistent/trust');
+CREATE SERVER unread FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes :'nodes', trust_file '/nonexistent/trust');
+-- files readable when set but gone when used (the server writes and
+-- removes them itself, as the postgres user): the error comes at use time
+\set gone_key '/tmp/dynamo_fdw_regress_gone.key'
+\set gone_trust '/tmp/dynamo_fdw_regress_gone.trust'
+\set rm_key 'rm -f ' :gone_key
+\set rm_trust 'rm -f ' :gone_trust
+COPY (SELECT WHERE false) TO :'gone_key';
+ALTER USER MAPPING FOR CURRENT_USER SERVER distrust
+  OPTIONS (DROP trust, SET key_file :'gone_key');
+COPY (SELECT WHERE false) TO PROGRAM :'rm_key';
 SELECT * FROM distrust_t WHERE key = 'a';
+COPY (SELECT WHERE false) TO :'gone_trust';
+ALTER USER MAPPING FOR CURRENT_USER SERVER distrust
+  OPTIONS (SET key_file :'key_file', ADD trust_file :'gone_trust');
+COPY (SELECT WHERE false) TO PROGRAM :'rm_trust';
+SELECT * FROM distrust_t WHERE key = 'a';
+-- an ALTER checks the whole option list again: the trust file that has
+-- gone is refused until it is dropped or replaced
+ALTER USER MAPPING FOR CURRENT_USER SERVER distrust OPTIONS (SET key_file :'key_file');
 SELECT pg_read_file(:'key_file') AS admin_key \gset
 ALTER USER MAPPING FOR CURRENT_USER SERVER distrust
   OPTIONS (DROP key_file, DROP trust_file, ADD key :'admin_key');

@@ -2,14 +2,92 @@
 #	Three nodes with --key/--trust: node-to-node connections run the secure
 #	channel with each node's own key (role node), so gossip, quorum writes
 #	and reads work exactly as in plaintext; a node whose key the others do
-#	not trust cannot join.
+#	not trust cannot join; and the traffic between the nodes shows neither
+#	key nor value (tcpdump, with an --insecure cluster as the control).
 
 use strict;
 use warnings;
 
 use Test::More;
+use File::Temp ();
+use POSIX qw(:sys_wait_h _exit);
+use Time::HiRes qw(time sleep);
 
-use DynamoCluster qw(start_cluster wait_until values_of member_of);
+use DynamoCluster qw(start_cluster wait_until values_of member_of preflist);
+
+# Capture the loopback traffic on @$ports into $pcap while $code runs (as
+# t/003_security.t does for one node): (pcap bytes, undef), or (undef,
+# why) when tcpdump is missing or cannot capture here.
+sub capture
+{
+	my ($ports, $pcap, $code) = @_;
+	my $tcpdump = (grep { -x } map { "$_/tcpdump" } split(/:/, $ENV{PATH} // ''), '/usr/sbin', '/usr/bin')[0];
+	return (undef, 'tcpdump is not installed') unless $tcpdump;
+	my $errf = "$pcap.err";
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0)
+	{
+		open STDOUT, '>', '/dev/null';
+		open STDERR, '>', $errf;
+		# --immediate-mode: every packet is written as it comes; -Z root:
+		# Debian's tcpdump otherwise drops to a user that may not write here
+		my @cmd = ($tcpdump, '-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0',
+			($> == 0 ? ('-Z', 'root') : ()), '-w', $pcap,
+			join(' or ', map { "tcp port $_" } @$ports));
+		{ no warnings 'exec'; exec { $cmd[0] } @cmd; }
+		_exit(127);
+	}
+	my $deadline = time + 10;
+	until (DynamoTest::slurp($errf) =~ /listening on/)
+	{
+		if (waitpid($pid, WNOHANG) == $pid || time > $deadline)
+		{
+			kill 'KILL', $pid;
+			waitpid($pid, 0);
+			return (undef, 'tcpdump cannot capture on lo: ' . DynamoTest::slurp($errf));
+		}
+		sleep 0.05;
+	}
+	$code->();
+	sleep 0.5;
+	kill 'INT', $pid;
+	waitpid($pid, 0);
+	my $bytes = DynamoTest::slurp($pcap);
+	diag('tcpdump: ' . DynamoTest::slurp($errf)) if length $bytes <= 24;
+	return ($bytes, undef);
+}
+
+# The TCP packets of a pcap (IPv4 on lo): [source port, destination port,
+# payload] each.
+sub tcp_packets
+{
+	my ($bytes) = @_;
+	return () if length $bytes < 24;
+	my $magic = unpack('V', $bytes);
+	my $e = $magic == 0xa1b2c3d4 || $magic == 0xa1b23c4d ? 'V' : 'N';
+	my $link = unpack($e, substr($bytes, 20, 4));
+	my %l2 = (0 => 4, 1 => 14, 113 => 16, 276 => 20);
+	my $l2 = $l2{$link} // return ();
+	my @p;
+	my $pos = 24;
+	while ($pos + 16 <= length $bytes)
+	{
+		my $incl = unpack($e, substr($bytes, $pos + 8, 4));
+		my $pkt = substr($bytes, $pos + 16, $incl);
+		$pos += 16 + $incl;
+		next if length $pkt < $l2 + 20;
+		my $ip = substr($pkt, $l2);
+		next if (ord($ip) >> 4) != 4 || ord(substr($ip, 9, 1)) != 6;
+		my $ihl = (ord($ip) & 0x0f) * 4;
+		my $tot = unpack('n', substr($ip, 2, 2));
+		my $tcp = substr($ip, $ihl, $tot - $ihl);
+		next if length $tcp < 20;
+		my ($sp, $dp) = unpack('n n', $tcp);
+		my $off = (ord(substr($tcp, 12, 1)) >> 4) * 4;
+		push @p, [ $sp, $dp, substr($tcp, $off) ];
+	}
+	return @p;
+}
 
 my @n = start_cluster(3, engine => 'memory', prefix => 's', secure => 1);
 pass('three secure nodes formed one cluster (ring of 3, every member up)');
@@ -22,6 +100,66 @@ for my $node (@n)
 	is_deeply(values_of($node->get('sec', 'k', '--r', '3')->{siblings}), ['over the channel'],
 		"an R=3 read through $node->{id}");
 }
+
+subtest 'the traffic between the nodes shows neither key nor value (tcpdump; --insecure as control)' => sub {
+	my $tag = sprintf('%08x', int(rand(2**32)));
+	my $bucket = "bkt$tag";
+	my $value = "replicated-secret-$tag-do-not-show";
+	my $dir = File::Temp::tempdir('dynamo-cap-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{DYNAMO_KEEP});
+
+	# Write (W=3) and read (R=3) through the second node a key whose
+	# coordinator is another node, capturing on every node's port.  The
+	# client only talks to the node it was given, so the packets on the
+	# other nodes' ports are node-to-node traffic: the forwarded request and
+	# the replica puts and gets (W=3 and R=3 need both other replicas).
+	my $run = sub {
+		my ($nodes, $name) = @_;
+		my $via = $nodes->[1];
+		my ($key, $first);
+		for my $i (1 .. 50)
+		{
+			my $p = preflist($via, $bucket, "key$tag-$i") // {};
+			$first = ($p->{nodes} // [])->[0]{id} // '';
+			if ($first ne '' && $first ne $via->{id}) { $key = "key$tag-$i"; last }
+		}
+		return (undef, undef, "no key of $bucket coordinated by a node other than $via->{id}")
+		  unless defined $key;
+		my %others = map { $_->port => 1 } grep { $_ != $via } @$nodes;
+		my @ok;
+		my ($bytes, $why) = capture([ map { $_->port } @$nodes ], "$dir/$name.pcap", sub {
+			my ($rc, $out, $err) = $via->cli('put', $bucket, $key, $value, '--w', '3');
+			push @ok, $rc == 0 ? 1 : diag("put: $err");
+			my $g = $via->get($bucket, $key, '--r', '3');
+			push @ok, (values_of($g->{siblings})->[0] // '') eq $value ? 1 : diag("get: $g->{err}");
+		});
+		return (undef, undef, $why) unless defined $bytes;
+		is(scalar(grep { $_ } @ok), 2,
+			"$name: the W=3 put and the R=3 get of $key (coordinator $first) through $via->{id} worked during the capture");
+		my @between = grep { $others{ $_->[0] } || $others{ $_->[1] } } tcp_packets($bytes);
+		return ($bytes, \@between, undef, $key);
+	};
+
+	my @plain = start_cluster(3, engine => 'memory', prefix => 'p');
+	my ($plain_cap, $plain_between, $why, $plain_key) = $run->(\@plain, 'insecure');
+	$_->stop for @plain;
+	plan skip_all => $why if defined $why;
+	cmp_ok(length $plain_cap, '>', 24, 'the control capture recorded packets');
+	cmp_ok(scalar(grep { length $_->[2] } @$plain_between), '>', 0,
+		'control: it holds node-to-node packets with data (on the ports of the nodes the client did not talk to)');
+	ok(index(join('', map { $_->[2] } @$plain_between), $value) >= 0,
+		'control: the node-to-node traffic of the --insecure cluster carries the value in clear');
+	ok(index($plain_cap, $plain_key) >= 0, 'control: and the key');
+
+	my ($sec_cap, $sec_between, $why2, $key) = $run->(\@n, 'secure');
+	ok(!defined $why2, 'the secure capture ran') or diag($why2);
+	ok(defined $sec_cap && length $sec_cap > 24, 'the secure capture recorded packets');
+	cmp_ok(scalar(grep { length $_->[2] } @{ $sec_between // [] }), '>', 0,
+		'it holds node-to-node packets with data');
+	is(index($sec_cap // '', $value), -1, 'the secure capture does not contain the value');
+	is(index($sec_cap // '', $key // "key$tag"), -1, 'nor the key');
+	is(index($sec_cap // '', $bucket), -1, 'nor the bucket');
+	is(index($sec_cap // '', $tag), -1, 'nor any part of them');
+};
 
 # a fourth node with a key of its own that the three do not trust
 my $dir = File::Temp::tempdir('dynamo-keys-XXXXXX', TMPDIR => 1, CLEANUP => 1);
