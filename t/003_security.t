@@ -273,46 +273,16 @@ subtest 'the wire shows neither bucket, key nor value (tcpdump; --insecure as co
 	# tcpdump cannot capture here.
 	my $capture = sub {
 		my ($n) = @_;
-		my $pcap = "$dir/cap-" . $n->port . '.pcap';
-		my $errf = "$pcap.err";
-		my $pid = fork // die "fork: $!";
-		if ($pid == 0)
-		{
-			open STDOUT, '>', '/dev/null';
-			open STDERR, '>', $errf;
-			# --immediate-mode: packets are written as they come, not when a
-			# kernel buffer block fills or times out (which can be after
-			# the SIGINT below, losing them).
-			# -Z root: Debian's tcpdump otherwise drops to its own user,
-			# which may not write into this test's private directory
-			my @cmd = ($tcpdump, '-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0',
-				($> == 0 ? ('-Z', 'root') : ()), '-w', $pcap, 'tcp port ' . $n->port);
-			{ no warnings 'exec'; exec { $cmd[0] } @cmd; }
-			_exit(127);
-		}
-		my $deadline = time + 10;
-		until (DynamoTest::slurp($errf) =~ /listening on/)
-		{
-			if (waitpid($pid, WNOHANG) == $pid || time > $deadline)
-			{
-				kill 'KILL', $pid;
-				waitpid($pid, 0);
-				return (undef, "tcpdump cannot capture on lo: " . DynamoTest::slurp($errf));
-			}
-			sleep 0.05;
-		}
 		my @ok;
-		my ($rc, $out, $err) = $n->cli('put', $bucket, $key, $value);
-		push @ok, $rc == 0 ? 1 : diag("put: $err");
-		($rc, $out, $err) = $n->cli('get', $bucket, $key);
-		push @ok, ($rc == 0 && index($out, $value) >= 0) ? 1 : diag("get: $err");
-		sleep 0.5;
-		kill 'INT', $pid;
-		waitpid($pid, 0);
-		is(scalar(grep { $_ } @ok), 2, 'the put and the get worked during the capture (port ' . $n->port . ')');
-		my $bytes = DynamoTest::slurp($pcap);
-		diag("tcpdump: " . DynamoTest::slurp($errf)) if length $bytes <= 24;
-		return ($bytes, undef);
+		my @r = DynamoTest::capture_loopback([ $n->port ], "$dir/cap-" . $n->port . '.pcap', sub {
+			my ($rc, $out, $err) = $n->cli('put', $bucket, $key, $value);
+			push @ok, $rc == 0 ? 1 : diag("put: $err");
+			($rc, $out, $err) = $n->cli('get', $bucket, $key);
+			push @ok, ($rc == 0 && index($out, $value) >= 0) ? 1 : diag("get: $err");
+		});
+		is(scalar(grep { $_ } @ok), 2, 'the put and the get worked during the capture (port ' . $n->port . ')')
+		  if defined $r[0];
+		return @r;
 	};
 
 	my ($plain_cap, $why) = do {

@@ -15,80 +15,6 @@ use Time::HiRes qw(time sleep);
 
 use DynamoCluster qw(start_cluster wait_until values_of member_of preflist);
 
-# Capture the loopback traffic on @$ports into $pcap while $code runs (as
-# t/003_security.t does for one node): (pcap bytes, undef), or (undef,
-# why) when tcpdump is missing or cannot capture here.
-sub capture
-{
-	my ($ports, $pcap, $code) = @_;
-	my $tcpdump = (grep { -x } map { "$_/tcpdump" } split(/:/, $ENV{PATH} // ''), '/usr/sbin', '/usr/bin')[0];
-	return (undef, 'tcpdump is not installed') unless $tcpdump;
-	my $errf = "$pcap.err";
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0)
-	{
-		open STDOUT, '>', '/dev/null';
-		open STDERR, '>', $errf;
-		# --immediate-mode: every packet is written as it comes; -Z root:
-		# Debian's tcpdump otherwise drops to a user that may not write here
-		my @cmd = ($tcpdump, '-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0',
-			($> == 0 ? ('-Z', 'root') : ()), '-w', $pcap,
-			join(' or ', map { "tcp port $_" } @$ports));
-		{ no warnings 'exec'; exec { $cmd[0] } @cmd; }
-		_exit(127);
-	}
-	my $deadline = time + 10;
-	until (DynamoTest::slurp($errf) =~ /listening on/)
-	{
-		if (waitpid($pid, WNOHANG) == $pid || time > $deadline)
-		{
-			kill 'KILL', $pid;
-			waitpid($pid, 0);
-			return (undef, 'tcpdump cannot capture on lo: ' . DynamoTest::slurp($errf));
-		}
-		sleep 0.05;
-	}
-	$code->();
-	sleep 0.5;
-	kill 'INT', $pid;
-	waitpid($pid, 0);
-	my $bytes = DynamoTest::slurp($pcap);
-	diag('tcpdump: ' . DynamoTest::slurp($errf)) if length $bytes <= 24;
-	return ($bytes, undef);
-}
-
-# The TCP packets of a pcap (IPv4 on lo): [source port, destination port,
-# payload] each.
-sub tcp_packets
-{
-	my ($bytes) = @_;
-	return () if length $bytes < 24;
-	my $magic = unpack('V', $bytes);
-	my $e = $magic == 0xa1b2c3d4 || $magic == 0xa1b23c4d ? 'V' : 'N';
-	my $link = unpack($e, substr($bytes, 20, 4));
-	my %l2 = (0 => 4, 1 => 14, 113 => 16, 276 => 20);
-	my $l2 = $l2{$link} // return ();
-	my @p;
-	my $pos = 24;
-	while ($pos + 16 <= length $bytes)
-	{
-		my $incl = unpack($e, substr($bytes, $pos + 8, 4));
-		my $pkt = substr($bytes, $pos + 16, $incl);
-		$pos += 16 + $incl;
-		next if length $pkt < $l2 + 20;
-		my $ip = substr($pkt, $l2);
-		next if (ord($ip) >> 4) != 4 || ord(substr($ip, 9, 1)) != 6;
-		my $ihl = (ord($ip) & 0x0f) * 4;
-		my $tot = unpack('n', substr($ip, 2, 2));
-		my $tcp = substr($ip, $ihl, $tot - $ihl);
-		next if length $tcp < 20;
-		my ($sp, $dp) = unpack('n n', $tcp);
-		my $off = (ord(substr($tcp, 12, 1)) >> 4) * 4;
-		push @p, [ $sp, $dp, substr($tcp, $off) ];
-	}
-	return @p;
-}
-
 my @n = start_cluster(3, engine => 'memory', prefix => 's', secure => 1);
 pass('three secure nodes formed one cluster (ring of 3, every member up)');
 is($n[0]->status->{security}, 'authenticated', 'the nodes run with --key/--trust');
@@ -126,7 +52,7 @@ subtest 'the traffic between the nodes shows neither key nor value (tcpdump; --i
 		  unless defined $key;
 		my %others = map { $_->port => 1 } grep { $_ != $via } @$nodes;
 		my @ok;
-		my ($bytes, $why) = capture([ map { $_->port } @$nodes ], "$dir/$name.pcap", sub {
+		my ($bytes, $why) = DynamoTest::capture_loopback([ map { $_->port } @$nodes ], "$dir/$name.pcap", sub {
 			my ($rc, $out, $err) = $via->cli('put', $bucket, $key, $value, '--w', '3');
 			push @ok, $rc == 0 ? 1 : diag("put: $err");
 			my $g = $via->get($bucket, $key, '--r', '3');
@@ -135,7 +61,7 @@ subtest 'the traffic between the nodes shows neither key nor value (tcpdump; --i
 		return (undef, undef, $why) unless defined $bytes;
 		is(scalar(grep { $_ } @ok), 2,
 			"$name: the W=3 put and the R=3 get of $key (coordinator $first) through $via->{id} worked during the capture");
-		my @between = grep { $others{ $_->[0] } || $others{ $_->[1] } } tcp_packets($bytes);
+		my @between = grep { $others{ $_->[0] } || $others{ $_->[1] } } DynamoTest::pcap_tcp_packets($bytes);
 		return ($bytes, \@between, undef, $key);
 	};
 

@@ -24,80 +24,6 @@ my $control = (`pg_config --sharedir` =~ s/\s+$//r) . '/extension/dynamo_fdw.con
 plan skip_all => "dynamo_fdw is not installed ($control is missing: make install)"
   unless -f $control;
 
-# Capture the loopback traffic on @$ports into $pcap while $code runs (as
-# t/003_security.t does for one node): (pcap bytes, undef), or (undef,
-# why) when tcpdump is missing or cannot capture here.
-sub capture
-{
-	my ($ports, $pcap, $code) = @_;
-	my $tcpdump = (grep { -x } map { "$_/tcpdump" } split(/:/, $ENV{PATH} // ''), '/usr/sbin', '/usr/bin')[0];
-	return (undef, 'tcpdump is not installed') unless $tcpdump;
-	my $errf = "$pcap.err";
-	my $pid = fork // die "fork: $!";
-	if ($pid == 0)
-	{
-		open STDOUT, '>', '/dev/null';
-		open STDERR, '>', $errf;
-		# --immediate-mode: every packet is written as it comes; -Z root:
-		# Debian's tcpdump otherwise drops to a user that may not write here
-		my @cmd = ($tcpdump, '-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0',
-			($> == 0 ? ('-Z', 'root') : ()), '-w', $pcap,
-			join(' or ', map { "tcp port $_" } @$ports));
-		{ no warnings 'exec'; exec { $cmd[0] } @cmd; }
-		_exit(127);
-	}
-	my $deadline = time + 10;
-	until (DynamoTest::slurp($errf) =~ /listening on/)
-	{
-		if (waitpid($pid, WNOHANG) == $pid || time > $deadline)
-		{
-			kill 'KILL', $pid;
-			waitpid($pid, 0);
-			return (undef, 'tcpdump cannot capture on lo: ' . DynamoTest::slurp($errf));
-		}
-		sleep 0.05;
-	}
-	$code->();
-	sleep 0.5;
-	kill 'INT', $pid;
-	waitpid($pid, 0);
-	my $bytes = DynamoTest::slurp($pcap);
-	diag('tcpdump: ' . DynamoTest::slurp($errf)) if length $bytes <= 24;
-	return ($bytes, undef);
-}
-
-# The TCP packets of a pcap (IPv4 on lo): [source port, destination port,
-# payload] each.
-sub tcp_packets
-{
-	my ($bytes) = @_;
-	return () if length $bytes < 24;
-	my $magic = unpack('V', $bytes);
-	my $e = $magic == 0xa1b2c3d4 || $magic == 0xa1b23c4d ? 'V' : 'N';
-	my $link = unpack($e, substr($bytes, 20, 4));
-	my %l2 = (0 => 4, 1 => 14, 113 => 16, 276 => 20);
-	my $l2 = $l2{$link} // return ();
-	my @p;
-	my $pos = 24;
-	while ($pos + 16 <= length $bytes)
-	{
-		my $incl = unpack($e, substr($bytes, $pos + 8, 4));
-		my $pkt = substr($bytes, $pos + 16, $incl);
-		$pos += 16 + $incl;
-		next if length $pkt < $l2 + 20;
-		my $ip = substr($pkt, $l2);
-		next if (ord($ip) >> 4) != 4 || ord(substr($ip, 9, 1)) != 6;
-		my $ihl = (ord($ip) & 0x0f) * 4;
-		my $tot = unpack('n', substr($ip, 2, 2));
-		my $tcp = substr($ip, $ihl, $tot - $ihl);
-		next if length $tcp < 20;
-		my ($sp, $dp) = unpack('n n', $tcp);
-		my $off = (ord(substr($tcp, 12, 1)) >> 4) * 4;
-		push @p, [ $sp, $dp, substr($tcp, $off) ];
-	}
-	return @p;
-}
-
 my @n = start_cluster(3, engine => 'memory', prefix => 'n', secure => 1);
 my ($n1, $n2, $n3) = @n;
 my $pg = FdwTest::Postgres->start;
@@ -128,7 +54,7 @@ subtest 'the wire between the FDW and the nodes shows neither key nor value (tcp
 	# handshakes) are made during the capture
 	my $cs = $pg->session;
 	my ($ins, $sel, @backend_ports);
-	my ($bytes, $why) = capture([ keys %node_port ], "$dir/fdw.pcap", sub {
+	my ($bytes, $why) = DynamoTest::capture_loopback([ keys %node_port ], "$dir/fdw.pcap", sub {
 		$ins = [ $cs->query("SET dynamo_fdw.w = 3; INSERT INTO wire_t (key, value) VALUES ('$key', '$value'); RESET dynamo_fdw.w") ];
 		$sel = [ $cs->query("SET dynamo_fdw.r = 3; SELECT value FROM wire_t WHERE key = '$key'; RESET dynamo_fdw.r") ];
 		# the backend's own connections to the nodes, which it keeps open
@@ -148,7 +74,7 @@ subtest 'the wire between the FDW and the nodes shows neither key nor value (tcp
 	ok(index($bytes, 'DYNS') >= 0, 'it holds secure-channel handshakes (the backend connected during it)');
 	cmp_ok(scalar @backend_ports, '>', 0, "ss shows the backend's connections to the nodes (ports @backend_ports)");
 	my %bp = map { $_ => 1 } @backend_ports;
-	my @fdw = grep { ($bp{ $_->[0] } || $bp{ $_->[1] }) && length $_->[2] } tcp_packets($bytes);
+	my @fdw = grep { ($bp{ $_->[0] } || $bp{ $_->[1] }) && length $_->[2] } DynamoTest::pcap_tcp_packets($bytes);
 	cmp_ok(scalar @fdw, '>', 0, 'the capture holds packets with data between the backend and the nodes');
 	is(index($bytes, $value), -1, 'the capture does not contain the value');
 	is(index($bytes, $key), -1, 'nor the key');

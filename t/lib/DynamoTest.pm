@@ -575,6 +575,81 @@ sub check_delete
 
 # ---------------------------------------------------------------------------
 
+# Capture the loopback traffic on @$ports into the file $pcap while $code
+# runs: (pcap bytes, undef), or (undef, why) when tcpdump is missing or
+# cannot capture here (tests skip then).  --immediate-mode writes packets as
+# they come (not when a kernel buffer block fills, which can be after the
+# SIGINT that stops it); -Z root keeps Debian's tcpdump from dropping to a
+# user that may not write into the test's private directory.
+sub capture_loopback
+{
+	my ($ports, $pcap, $code) = @_;
+	my $tcpdump = (grep { -x } map { "$_/tcpdump" } split(/:/, $ENV{PATH} // ''), '/usr/sbin', '/usr/bin')[0];
+	return (undef, 'tcpdump is not installed') unless $tcpdump;
+	my $errf = "$pcap.err";
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0)
+	{
+		open STDOUT, '>', '/dev/null';
+		open STDERR, '>', $errf;
+		my @cmd = ($tcpdump, '-i', 'lo', '-n', '-U', '--immediate-mode', '-s', '0',
+			($> == 0 ? ('-Z', 'root') : ()), '-w', $pcap,
+			join(' or ', map { "tcp port $_" } @$ports));
+		{ no warnings 'exec'; exec { $cmd[0] } @cmd; }
+		_exit(127);
+	}
+	my $deadline = time + 10;
+	until (slurp($errf) =~ /listening on/)
+	{
+		if (waitpid($pid, WNOHANG) == $pid || time > $deadline)
+		{
+			kill 'KILL', $pid;
+			waitpid($pid, 0);
+			return (undef, 'tcpdump cannot capture on lo: ' . slurp($errf));
+		}
+		sleep 0.05;
+	}
+	$code->();
+	sleep 0.5;
+	kill 'INT', $pid;
+	waitpid($pid, 0);
+	my $bytes = slurp($pcap);
+	diag('tcpdump: ' . slurp($errf)) if length $bytes <= 24;
+	return ($bytes, undef);
+}
+
+# The TCP packets of a pcap (IPv4 on lo): [source port, destination port,
+# payload] each.
+sub pcap_tcp_packets
+{
+	my ($bytes) = @_;
+	return () if length $bytes < 24;
+	my $magic = unpack('V', $bytes);
+	my $e = $magic == 0xa1b2c3d4 || $magic == 0xa1b23c4d ? 'V' : 'N';
+	my $link = unpack($e, substr($bytes, 20, 4));
+	my %l2 = (0 => 4, 1 => 14, 113 => 16, 276 => 20);
+	my $l2 = $l2{$link} // return ();
+	my @p;
+	my $pos = 24;
+	while ($pos + 16 <= length $bytes)
+	{
+		my $incl = unpack($e, substr($bytes, $pos + 8, 4));
+		my $pkt = substr($bytes, $pos + 16, $incl);
+		$pos += 16 + $incl;
+		next if length $pkt < $l2 + 20;
+		my $ip = substr($pkt, $l2);
+		next if (ord($ip) >> 4) != 4 || ord(substr($ip, 9, 1)) != 6;
+		my $ihl = (ord($ip) & 0x0f) * 4;
+		my $tot = unpack('n', substr($ip, 2, 2));
+		my $tcp = substr($ip, $ihl, $tot - $ihl);
+		next if length $tcp < 20;
+		my ($sp, $dp) = unpack('n n', $tcp);
+		my $off = (ord(substr($tcp, 12, 1)) >> 4) * 4;
+		push @p, [ $sp, $dp, substr($tcp, $off) ];
+	}
+	return @p;
+}
+
 package DynamoTest::Node;
 
 use strict;
