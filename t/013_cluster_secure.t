@@ -106,4 +106,26 @@ is($x->status->{ring_members}, 0, 'and the intruder never learns the ring');
 like(DynamoTest::slurp("$n[0]{dir}/dynamod.log"), qr/refused connection .*not in the trust file/,
 	'the seed logged the refusal');
 
+# nor does it ever receive hints: with a replica down, writes are hinted to
+# the members only (here the coordinators themselves hold them)
+$n[2]->kill9;
+my $acked = 0;
+for my $i (1 .. 20)
+{
+	my ($hrc) = $n[$i % 2]->cli('put', 'hinted', "h$i", "v$i", '--w', '2');
+	$acked++ if $hrc == 0;
+}
+is($acked, 20, 'W=2 writes succeed with one replica down');
+my $pending = 0;
+my @targets;
+for my $m (@n[0, 1])
+{
+	my $h = $m->status->{hints};
+	$pending += $h->{pending_total};
+	push @targets, keys %{ $h->{pending} };
+}
+cmp_ok($pending, '>', 0, "the writes were hinted ($pending pending)");
+is_deeply([ sort { $a cmp $b } grep { $_ ne $n[2]{id} } @targets ], [], 'every hint is for the node that is down');
+is($x->status->{hints}{stored}, 0, 'the intruder holds no hint');
+
 done_testing();
