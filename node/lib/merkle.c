@@ -18,7 +18,8 @@
  * contributions that cancel, which needs a 128-bit BLAKE2b collision of
  * XOR sums (each key contributes once per replica).
  *
- * Inner nodes are settled lazily (merkle.h says why): update marks the
+ * Inner nodes are settled lazily, so that a burst of writes rehashes each
+ * inner node it touched once, at the next read, not once per write: update marks the
  * path from the leaf up, stopping at the first node already marked since
  * everything above it is marked too, and settle() rehashes marked nodes
  * from the deepest level up.
