@@ -53,6 +53,22 @@
  *
  * A preference list walks clockwise from the key's partition; with distinct
  * windows its N replicas are the owners of N consecutive partitions.
+ *
+ * Pending transfers.  A partition's new owner holds none of its data until
+ * it has been sent over, so a planned join or leave does not change
+ * owner[]: it records in next[] who will own each partition, and the owner
+ * switches when that partition's transfer is reported done, one ring
+ * change per completed transfer, so requests never go to a member that
+ * lacks the data and the cluster never waits for a whole rebalance to
+ * finish.  The plan itself is the claim above, run on the target ring (the
+ * ring with every pending transfer completed and the leavers gone), so a
+ * plan made while others are under way aims at where those lead, and the
+ * stable-claim properties hold for the target: a join planned on an even
+ * ring gives next[] only to the joiner.  Indices differ between the target
+ * and the ring (leavers are still here, pruned there), so target owners are
+ * mapped back by id.  A leaver stays a member, owning less and less, until
+ * it owns nothing and nothing is headed for it; dyn_ring_prune then drops
+ * it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +77,9 @@
 
 #include "dynamo/ring.h"
 
-#define RING_FORMAT		1		/* first byte of the binary encoding */
-#define NO_OWNER		UINT16_MAX	/* a partition nobody owns (yet) */
+#define RING_FORMAT		2		/* first byte of the binary encoding */
+#define NO_OWNER		DYN_RING_NO_OWNER	/* nobody (yet), no next */
+#define KNOWN_FLAGS		DYN_RING_LEAVING	/* member flags a decoder accepts */
 #define UNSET			UINT32_MAX	/* a position not chosen yet */
 #define REPAIR_SOURCES	8		/* repeated owners tried per repair round */
 #define REPAIR_ROUNDS	64		/* swaps a repair may make */
@@ -152,6 +169,11 @@ static bool text_valid(dyn_slice s, size_t max);
 static bool same_zone(const dyn_ring_member *a, const dyn_ring_member *b);
 static int	reserve_members(dyn_ring *ring, uint32_t want);
 static void reindex(dyn_ring *ring);
+static void settle_next(dyn_ring *ring, uint32_t skip);
+static void complete_all(dyn_ring *ring);
+static uint32_t prune(dyn_ring *ring);
+static void plan_next(dyn_ring *ring, const dyn_ring *target, uint16_t *map);
+static int	plan_target(const dyn_ring *ring, dyn_ring *target);
 
 static int	plan_init(plan *pl, const dyn_ring *ring, uint32_t s, uint32_t skip);
 static void plan_free(plan *pl);
@@ -193,6 +215,8 @@ static inline bool bit_get(const uint64_t *bits, uint32_t i);
 static inline void bit_set(uint64_t *bits, uint32_t i);
 static void walk(const dyn_ring *ring, uint32_t partition, bool new_zones_only,
 				 pref_walk *pw, uint32_t *out, size_t *len, size_t limit);
+static size_t walk_replicas(const dyn_ring *ring, uint32_t partition,
+							pref_walk *pw, uint32_t *out, size_t limit);
 static void take(const dyn_ring *ring, uint32_t m, pref_walk *pw,
 				 uint32_t *out, size_t *len);
 static void put_str8(dyn_buf *b, const void *p, size_t len);
@@ -297,10 +321,11 @@ reserve_members(dyn_ring *ring, uint32_t want)
 }
 
 /*
- * Recompute what is derived from the members and owners: each member's
- * zone identity and partition count, and how many members and zones own
- * anything (where preference-list walks may stop).  Quadratic in the
- * members, but run only when the ring changes.
+ * Recompute what is derived from the members, owners and next: each
+ * member's zone identity and partition count, how many members and zones
+ * own anything (where preference-list walks may stop), and how many
+ * transfers are pending.  Quadratic in the members, but run only when the
+ * ring changes.
  */
 static void
 reindex(dyn_ring *ring)
@@ -311,6 +336,9 @@ reindex(dyn_ring *ring)
 
 	ring->nowning = 0;
 	ring->nzones = 0;
+	ring->npending = 0;
+	for (i = 0; i < ring->q; i++)
+		ring->npending += ring->next[i] != NO_OWNER;
 	for (i = 0; i < ring->nmembers; i++)
 	{
 		dyn_ring_member *m = &ring->members[i];
@@ -346,6 +374,143 @@ reindex(dyn_ring *ring)
 }
 
 
+/*
+ * Keep next[] valid after owner[] changed under it: with skip (a member
+ * just removed; UNSET for none) transfers to it are dropped and later
+ * indices move down, and a next that is now the owner is no transfer.
+ * Without members nothing can be pending.
+ */
+static void
+settle_next(dyn_ring *ring, uint32_t skip)
+{
+	uint32_t	i;
+
+	for (i = 0; i < ring->q; i++)
+	{
+		uint16_t	x = ring->next[i];
+
+		if (x == NO_OWNER)
+			continue;
+		if (skip != UNSET && x == skip)
+			x = NO_OWNER;
+		else if (skip != UNSET && x > skip)
+			x--;
+		if (ring->nmembers == 0 || x == ring->owner[i])
+			x = NO_OWNER;
+		ring->next[i] = x;
+	}
+}
+
+/* Every pending transfer done: next becomes the owner (no version bump). */
+static void
+complete_all(dyn_ring *ring)
+{
+	uint32_t	i;
+
+	for (i = 0; i < ring->q; i++)
+	{
+		if (ring->next[i] != NO_OWNER)
+		{
+			ring->owner[i] = ring->next[i];
+			ring->next[i] = NO_OWNER;
+		}
+	}
+	reindex(ring);
+}
+
+/*
+ * Drop the leavers owning nothing that no transfer is headed for, closing
+ * the gaps in members[] and renumbering owner[] and next[]; no version
+ * bump.  Someone owns every partition, so a ring with members keeps one.
+ */
+static uint32_t
+prune(dyn_ring *ring)
+{
+	uint64_t	wanted[WORDS] = {0};
+	uint16_t	moved_to[DYN_RING_MEMBERS_MAX];
+	uint32_t	kept = 0;
+	uint32_t	i;
+
+	for (i = 0; i < ring->q && ring->nmembers > 0; i++)
+	{
+		if (ring->next[i] != NO_OWNER)
+			bit_set(wanted, ring->next[i]);
+	}
+	for (i = 0; i < ring->nmembers; i++)
+	{
+		const dyn_ring_member *m = &ring->members[i];
+
+		if ((m->flags & DYN_RING_LEAVING) && m->owned == 0 && !bit_get(wanted, i))
+		{
+			moved_to[i] = NO_OWNER;
+			continue;
+		}
+		moved_to[i] = (uint16_t) kept;
+		if (kept != i)
+			ring->members[kept] = *m;
+		kept++;
+	}
+	if (kept == ring->nmembers)
+		return 0;
+	for (i = 0; i < ring->q; i++)
+	{
+		ring->owner[i] = moved_to[ring->owner[i]];
+		if (ring->next[i] != NO_OWNER)
+			ring->next[i] = moved_to[ring->next[i]];
+	}
+	i = ring->nmembers - kept;
+	ring->nmembers = kept;
+	reindex(ring);
+	return i;
+}
+
+/*
+ * The target a plan starts from: dyn_ring_target, less any leaver that
+ * still owns something there.  Planned leaves never leave one (its
+ * partitions all got a next), but a ring changed at once since, or
+ * decoded from a peer, may: a leaver must end up owning nothing.
+ */
+static int
+plan_target(const dyn_ring *ring, dyn_ring *target)
+{
+	int			rc = dyn_ring_target(ring, target);
+	uint32_t	i = 0;
+
+	while (rc == DYN_OK && i < target->nmembers)
+	{
+		if (target->members[i].flags & DYN_RING_LEAVING)
+			rc = dyn_ring_remove_member(target,
+										dyn_ring_member_id(&target->members[i]));
+		else
+			i++;
+	}
+	return rc;
+}
+
+/*
+ * Set ring's next[] from target's owners, mapped by id: map
+ * (target->nmembers entries of scratch) receives each target member's
+ * index in ring.  The target is the ring's future, so its members are the
+ * ring's, less pruned leavers, plus for a join the joiner, which the
+ * caller appends to the ring first.
+ */
+static void
+plan_next(dyn_ring *ring, const dyn_ring *target, uint16_t *map)
+{
+	uint32_t	i;
+
+	for (i = 0; i < target->nmembers; i++)
+		map[i] = (uint16_t) dyn_ring_member_index(ring,
+												  dyn_ring_member_id(&target->members[i]));
+	for (i = 0; i < ring->q; i++)
+	{
+		uint16_t	to = map[target->owner[i]];
+
+		ring->next[i] = to != ring->owner[i] ? to : NO_OWNER;
+	}
+}
+
+
 /* ------------------------------------------------------------------ rings */
 
 /* An empty ring; every failure leaves a ring that dyn_ring_free accepts. */
@@ -356,8 +521,10 @@ dyn_ring_init(dyn_ring *ring, uint32_t q, uint32_t n)
 	if (!dyn_partitions_valid(q) || n < 1 || n > DYN_RING_N_MAX)
 		return DYN_ERR_INVAL;
 	ring->owner = calloc(q, sizeof(uint16_t));
-	if (ring->owner == NULL)
+	ring->next = malloc(q * sizeof(uint16_t));
+	if (ring->owner == NULL || ring->next == NULL)
 		return DYN_ERR_NOMEM;
+	memset(ring->next, 0xff, q * sizeof(uint16_t));	/* NO_OWNER */
 	ring->q = q;
 	ring->n = n;
 	return DYN_OK;
@@ -369,6 +536,7 @@ dyn_ring_free(dyn_ring *ring)
 {
 	free(ring->members);
 	free(ring->owner);
+	free(ring->next);
 	memset(ring, 0, sizeof(*ring));
 }
 
@@ -391,10 +559,12 @@ dyn_ring_copy(dyn_ring *dst, const dyn_ring *src)
 		memcpy(tmp.members, src->members,
 			   src->nmembers * sizeof(dyn_ring_member));
 	memcpy(tmp.owner, src->owner, src->q * sizeof(uint16_t));
+	memcpy(tmp.next, src->next, src->q * sizeof(uint16_t));
 	tmp.version = src->version;
 	tmp.nmembers = src->nmembers;
 	tmp.nowning = src->nowning;
 	tmp.nzones = src->nzones;
+	tmp.npending = src->npending;
 	dyn_ring_free(dst);
 	*dst = tmp;
 	return DYN_OK;
@@ -414,17 +584,24 @@ dyn_ring_member_index(const dyn_ring *ring, dyn_slice id)
 	return DYN_ERR_NOTFOUND;
 }
 
-/* Claim afresh; an empty ring has nothing to claim. */
+/*
+ * Claim afresh; an empty ring has nothing to claim.  Every member gets a
+ * share, so nobody is leaving any more and nothing is pending.
+ */
 int
 dyn_ring_claim_initial(dyn_ring *ring)
 {
 	plan		pl;
+	uint32_t	i;
 
 	if (ring->nmembers == 0)
 		return DYN_OK;
 	if (plan_init(&pl, ring, ring->nmembers, UNSET) != DYN_OK)
 		return DYN_ERR_NOMEM;
 	plan_claim(&pl, CLAIM_FRESH, ring->nmembers);
+	memset(ring->next, 0xff, ring->q * sizeof(uint16_t));
+	for (i = 0; i < ring->nmembers; i++)
+		ring->members[i].flags = 0;
 	commit(ring, &pl, UNSET);
 	plan_free(&pl);
 	return DYN_OK;
@@ -489,6 +666,156 @@ dyn_ring_remove_member(dyn_ring *ring, dyn_slice id)
 	plan_claim(&pl, CLAIM_LEAVE, ring->nmembers);
 	commit(ring, &pl, (uint32_t) ix);
 	plan_free(&pl);
+	return DYN_OK;
+}
+
+/*
+ * Plan a join on the target: add the member there, then add it here owning
+ * nothing and let next[] say where the target differs.  Everything that
+ * can fail (the target, the map, room for the member) is done before the
+ * ring is touched.
+ */
+int
+dyn_ring_plan_join(dyn_ring *ring, dyn_slice id, dyn_slice address,
+				   dyn_slice zone)
+{
+	dyn_ring_member m;
+	dyn_ring	target;
+	uint16_t   *map = NULL;
+	int			ix;
+	int			rc;
+
+	rc = member_make(&m, id, address, zone);
+	if (rc != DYN_OK)
+		return rc;
+	ix = dyn_ring_member_index(ring, id);
+	if (ix >= 0 && (ring->members[ix].flags & DYN_RING_LEAVING))
+		return DYN_ERR_INVAL;
+	if (ring->nmembers == 0 || ix >= 0)
+		return dyn_ring_add_member(ring, id, address, zone);
+	if (ring->nmembers >= DYN_RING_MEMBERS_MAX)
+		return DYN_ERR_TOOBIG;
+
+	rc = dyn_ring_init(&target, ring->q, ring->n);
+	if (rc == DYN_OK)
+		rc = plan_target(ring, &target);
+	if (rc == DYN_OK)
+		rc = dyn_ring_add_member(&target, id, address, zone);
+	if (rc == DYN_OK)
+	{
+		map = malloc(target.nmembers * sizeof(uint16_t));
+		if (map == NULL || reserve_members(ring, ring->nmembers + 1) != DYN_OK)
+			rc = DYN_ERR_NOMEM;
+	}
+	if (rc == DYN_OK)
+	{
+		ring->members[ring->nmembers++] = m;
+		plan_next(ring, &target, map);
+		ring->version++;
+		reindex(ring);
+	}
+	free(map);
+	dyn_ring_free(&target);
+	return rc;
+}
+
+/*
+ * Plan a leave on the target: remove the member there, and let next[] say
+ * where the target differs, the member staying here marked as leaving.
+ */
+int
+dyn_ring_plan_leave(dyn_ring *ring, dyn_slice id)
+{
+	dyn_ring	target;
+	uint16_t   *map = NULL;
+	uint32_t	staying = 0;
+	uint32_t	i;
+	int			ix = dyn_ring_member_index(ring, id);
+	int			rc;
+
+	if (ix < 0)
+		return ix;
+	if (ring->members[ix].flags & DYN_RING_LEAVING)
+		return DYN_OK;
+	for (i = 0; i < ring->nmembers; i++)
+		staying += (int) i != ix && !(ring->members[i].flags & DYN_RING_LEAVING);
+	if (staying == 0)
+		return DYN_ERR_INVAL;
+
+	rc = dyn_ring_init(&target, ring->q, ring->n);
+	if (rc == DYN_OK)
+		rc = plan_target(ring, &target);
+	if (rc == DYN_OK)
+		rc = dyn_ring_remove_member(&target, id);
+	if (rc == DYN_OK)
+	{
+		map = malloc(target.nmembers * sizeof(uint16_t));
+		if (map == NULL)
+			rc = DYN_ERR_NOMEM;
+	}
+	if (rc == DYN_OK)
+	{
+		ring->members[ix].flags |= DYN_RING_LEAVING;
+		plan_next(ring, &target, map);
+		ring->version++;
+		reindex(ring);
+	}
+	free(map);
+	dyn_ring_free(&target);
+	return rc;
+}
+
+/* Check every partition first, so that a bad one changes nothing. */
+int
+dyn_ring_complete(dyn_ring *ring, const uint32_t *partitions, size_t count)
+{
+	bool		changed = false;
+	size_t		i;
+
+	for (i = 0; i < count; i++)
+	{
+		if (partitions[i] >= ring->q)
+			return DYN_ERR_INVAL;
+	}
+	for (i = 0; i < count; i++)
+	{
+		uint32_t	p = partitions[i];
+
+		if (ring->next[p] == NO_OWNER)
+			continue;
+		ring->owner[p] = ring->next[p];
+		ring->next[p] = NO_OWNER;
+		changed = true;
+	}
+	if (changed)
+	{
+		ring->version++;
+		reindex(ring);
+	}
+	return DYN_OK;
+}
+
+/* Prune, counting a version only when a member went. */
+int
+dyn_ring_prune(dyn_ring *ring)
+{
+	uint32_t	removed = prune(ring);
+
+	if (removed > 0)
+		ring->version++;
+	return (int) removed;
+}
+
+/* Copy, then finish everything on the copy: nothing there can fail. */
+int
+dyn_ring_target(const dyn_ring *ring, dyn_ring *out)
+{
+	int			rc = dyn_ring_copy(out, ring);
+
+	if (rc != DYN_OK)
+		return rc;
+	complete_all(out);
+	prune(out);
 	return DYN_OK;
 }
 
@@ -621,7 +948,10 @@ plan_claim(plan *pl, claim_kind kind, uint32_t old_s)
 	recount(pl);
 }
 
-/* Install the plan: the members array first (see plan_init), then owners. */
+/*
+ * Install the plan: the members array first (see plan_init), then owners,
+ * then what of next[] still makes sense.
+ */
 static void
 commit(dyn_ring *ring, const plan *pl, uint32_t skip)
 {
@@ -631,6 +961,7 @@ commit(dyn_ring *ring, const plan *pl, uint32_t skip)
 	ring->nmembers = pl->s;
 	if (pl->s > 0)
 		memcpy(ring->owner, pl->owner, pl->q * sizeof(uint16_t));
+	settle_next(ring, skip);
 	ring->version++;
 	reindex(ring);
 }
@@ -1439,6 +1770,24 @@ take(const dyn_ring *ring, uint32_t m, pref_walk *pw, uint32_t *out, size_t *len
 }
 
 /*
+ * The replicas of a partition: owners of new zones, then distinct owners,
+ * until min(N, limit); pw starts empty and marks them.  Returns how many
+ * were written to out.
+ */
+static size_t
+walk_replicas(const dyn_ring *ring, uint32_t partition, pref_walk *pw,
+			  uint32_t *out, size_t limit)
+{
+	size_t		len = 0;
+	size_t		replicas = ring->n < limit ? ring->n : limit;
+
+	memset(pw, 0, sizeof(*pw));
+	walk(ring, partition, true, pw, out, &len, replicas);
+	walk(ring, partition, false, pw, out, &len, replicas);
+	return len;
+}
+
+/*
  * Three walks from the partition: owners of new zones until N, distinct
  * owners until N, then the extended list; members owning nothing (a ring
  * with more members than partitions) come last.
@@ -1448,19 +1797,15 @@ dyn_ring_preflist(const dyn_ring *ring, uint32_t partition, uint32_t *out,
 				  size_t max)
 {
 	pref_walk	pw;
-	size_t		len = 0;
-	size_t		replicas;
+	size_t		len;
 	size_t		limit;
 	uint32_t	m;
 
 	if (partition >= ring->q)
 		return DYN_ERR_INVAL;
-	memset(&pw, 0, sizeof(pw));
 	limit = max < ring->nmembers ? max : ring->nmembers;
-	replicas = ring->n < limit ? ring->n : limit;
 
-	walk(ring, partition, true, &pw, out, &len, replicas);
-	walk(ring, partition, false, &pw, out, &len, replicas);
+	len = walk_replicas(ring, partition, &pw, out, limit);
 	walk(ring, partition, false, &pw, out, &len, limit);
 	for (m = 0; m < ring->nmembers && len < limit; m++)
 	{
@@ -1480,6 +1825,19 @@ dyn_ring_preflist_key(const dyn_ring *ring, dyn_slice bucket, dyn_slice key,
 	return dyn_ring_preflist(ring, partition, out, max);
 }
 
+/* The replica walks alone, into a list on the stack (N is small). */
+bool
+dyn_ring_replicates(const dyn_ring *ring, uint32_t partition, uint32_t member)
+{
+	pref_walk	pw;
+	uint32_t	list[DYN_RING_N_MAX];
+
+	if (partition >= ring->q || member >= ring->nmembers)
+		return false;
+	walk_replicas(ring, partition, &pw, list, ring->nmembers);
+	return bit_get(pw.taken, member);
+}
+
 
 /* --------------------------------------------------------------- encoding */
 
@@ -1491,7 +1849,7 @@ put_str8(dyn_buf *b, const void *p, size_t len)
 	dyn_buf_append(b, p, len);
 }
 
-/* Header, members, then owners (see ring.h); members exist only as a whole. */
+/* Header, members, owners, then next (see ring.h); members exist only as a whole. */
 void
 dyn_ring_encode(const dyn_ring *ring, dyn_buf *b)
 {
@@ -1509,17 +1867,22 @@ dyn_ring_encode(const dyn_ring *ring, dyn_buf *b)
 		put_str8(b, m->id, m->idlen);
 		put_str8(b, m->address, strlen(m->address));
 		put_str8(b, m->zone, strlen(m->zone));
+		dyn_buf_put_u8(b, m->flags);
 	}
 	if (ring->nmembers > 0)
 	{
 		for (i = 0; i < ring->q; i++)
 			dyn_buf_put_u16(b, ring->owner[i]);
+		for (i = 0; i < ring->q; i++)
+			dyn_buf_put_u16(b, ring->next[i]);
 	}
 }
 
 /*
  * Decode into a fresh ring and swap it in only when everything checked
- * out; each member goes through member_make, as if added.
+ * out; each member goes through member_make, as if added.  Format 1 (no
+ * flags, no next) is refused rather than read as a ring with nothing
+ * pending: a node that cannot carry transfers must not gossip rings.
  */
 int
 dyn_ring_decode(dyn_slice s, dyn_ring *ring)
@@ -1560,11 +1923,13 @@ dyn_ring_decode(dyn_slice s, dyn_ring *ring)
 		dyn_slice	id = dyn_rd_bytes(&r, dyn_rd_u8(&r));
 		dyn_slice	address = dyn_rd_bytes(&r, dyn_rd_u8(&r));
 		dyn_slice	zone = dyn_rd_bytes(&r, dyn_rd_u8(&r));
+		uint8_t		flags = dyn_rd_u8(&r);
 
-		if (r.err != DYN_OK ||
+		if (r.err != DYN_OK || (flags & ~KNOWN_FLAGS) != 0 ||
 			member_make(&tmp.members[i], id, address, zone) != DYN_OK ||
 			dyn_ring_member_index(&tmp, id) >= 0)
 			goto fail;
+		tmp.members[i].flags = flags;
 		tmp.nmembers++;
 	}
 	if (count > 0)
@@ -1573,6 +1938,13 @@ dyn_ring_decode(dyn_slice s, dyn_ring *ring)
 		{
 			tmp.owner[i] = dyn_rd_u16(&r);
 			if (r.err != DYN_OK || tmp.owner[i] >= count)
+				goto fail;
+		}
+		for (i = 0; i < q; i++)
+		{
+			tmp.next[i] = dyn_rd_u16(&r);
+			if (r.err != DYN_OK || tmp.next[i] == tmp.owner[i] ||
+				(tmp.next[i] != NO_OWNER && tmp.next[i] >= count))
 				goto fail;
 		}
 	}
@@ -1590,11 +1962,12 @@ fail:
 	return rc;
 }
 
-/* Text fields as JSON strings, counts as numbers, owners by id. */
+/* Text fields as JSON strings, counts as numbers, owners and transfers by id. */
 void
 dyn_ring_to_json(const dyn_ring *ring, dyn_buf *b)
 {
 	uint32_t	i;
+	bool		first;
 
 	dyn_buf_printf(b, "{\"version\":%" PRIu64 ",\"partitions\":%" PRIu32
 				   ",\"n\":%" PRIu32 ",\"members\":[",
@@ -1609,7 +1982,8 @@ dyn_ring_to_json(const dyn_ring *ring, dyn_buf *b)
 		dyn_buf_put_json_string(b, dyn_slice_str(m->address));
 		dyn_buf_printf(b, ",\"zone\":");
 		dyn_buf_put_json_string(b, dyn_slice_str(m->zone));
-		dyn_buf_printf(b, ",\"partitions\":%" PRIu32 "}", m->owned);
+		dyn_buf_printf(b, ",\"partitions\":%" PRIu32 "%s}", m->owned,
+					   (m->flags & DYN_RING_LEAVING) ? ",\"leaving\":true" : "");
 	}
 	dyn_buf_printf(b, "],\"owners\":[");
 	for (i = 0; ring->nmembers > 0 && i < ring->q; i++)
@@ -1617,6 +1991,18 @@ dyn_ring_to_json(const dyn_ring *ring, dyn_buf *b)
 		if (i > 0)
 			dyn_buf_put_u8(b, ',');
 		dyn_buf_put_json_string(b, dyn_ring_member_id(&ring->members[ring->owner[i]]));
+	}
+	dyn_buf_printf(b, "],\"pending\":[");
+	for (i = 0, first = true; ring->nmembers > 0 && i < ring->q; i++)
+	{
+		if (ring->next[i] == NO_OWNER)
+			continue;
+		dyn_buf_printf(b, "%s{\"partition\":%" PRIu32 ",\"from\":", first ? "" : ",", i);
+		dyn_buf_put_json_string(b, dyn_ring_member_id(&ring->members[ring->owner[i]]));
+		dyn_buf_printf(b, ",\"to\":");
+		dyn_buf_put_json_string(b, dyn_ring_member_id(&ring->members[ring->next[i]]));
+		dyn_buf_put_u8(b, '}');
+		first = false;
 	}
 	dyn_buf_printf(b, "]}");
 }

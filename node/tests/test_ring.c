@@ -2,8 +2,10 @@
  * test_ring.c
  *		Unit tests for ring.c: key placement, the claim (even shares,
  *		distinct windows, zones, partitions moved by joins and leaves),
- *		preference lists, the binary encoding and what its decoder
- *		refuses, JSON, and how evenly random keys fall on the members.
+ *		pending ownership transfers (planned joins and leaves, completion,
+ *		pruning, the target ring), preference lists, the binary encoding
+ *		and what its decoder refuses, JSON, and how evenly random keys fall
+ *		on the members.
  *
  * The checks below recompute everything from ring->owner by themselves
  * rather than trusting the fields ring.c derives.
@@ -47,6 +49,10 @@ static uint32_t moved_between(const dyn_ring *before, const dyn_ring *after,
 static uint32_t owned_by(const dyn_ring *ring, const char *id);
 static void check_ring(const dyn_ring *ring);
 static void check_same(const dyn_ring *a, const dyn_ring *b);
+static void check_pending(const dyn_ring *ring);
+static void check_owners_by_id(const dyn_ring *a, const dyn_ring *b);
+static void complete_everything(dyn_ring *ring);
+static void check_replicates(const dyn_ring *ring);
 static void encode(const dyn_ring *ring, dyn_buf *b);
 static uint64_t next_random(uint64_t *state);
 static void change(dyn_ring *ring, const char *id, const char *zone,
@@ -291,6 +297,89 @@ check_same(const dyn_ring *a, const dyn_ring *b)
 	assert_memory_equal(a->members, b->members,
 						a->nmembers * sizeof(dyn_ring_member));
 	assert_memory_equal(a->owner, b->owner, a->q * sizeof(uint16_t));
+	assert_int_equal(a->npending, b->npending);
+	assert_memory_equal(a->next, b->next, a->q * sizeof(uint16_t));
+}
+
+/*
+ * next[] is consistent: each entry none or another member than the owner,
+ * never a leaver, and npending counts them.
+ */
+static void
+check_pending(const dyn_ring *ring)
+{
+	uint32_t	pending = 0;
+	uint32_t	p;
+
+	for (p = 0; p < ring->q; p++)
+	{
+		uint16_t	x = ring->next[p];
+
+		if (x == DYN_RING_NO_OWNER)
+			continue;
+		pending++;
+		assert_true(x < ring->nmembers);
+		assert_true(x != ring->owner[p]);
+		assert_false(ring->members[x].flags & DYN_RING_LEAVING);
+	}
+	assert_int_equal(pending, ring->npending);
+}
+
+/* Two rings of the same Q give every partition to the same id. */
+static void
+check_owners_by_id(const dyn_ring *a, const dyn_ring *b)
+{
+	uint32_t	p;
+
+	assert_int_equal(a->q, b->q);
+	for (p = 0; p < a->q; p++)
+		assert_true(dyn_slice_eq(dyn_ring_member_id(&a->members[a->owner[p]]),
+								 dyn_ring_member_id(&b->members[b->owner[p]])));
+}
+
+/* Report every partition's transfer done. */
+static void
+complete_everything(dyn_ring *ring)
+{
+	uint32_t   *all = malloc(ring->q * sizeof(uint32_t));
+	uint32_t	p;
+
+	assert_non_null(all);
+	for (p = 0; p < ring->q; p++)
+		all[p] = p;
+	assert_int_equal(dyn_ring_complete(ring, all, ring->q), DYN_OK);
+	free(all);
+}
+
+/*
+ * dyn_ring_replicates says yes exactly for the first min(N, members)
+ * entries of each preference list, and no out of range.
+ */
+static void
+check_replicates(const dyn_ring *ring)
+{
+	uint32_t	list[DYN_RING_MEMBERS_MAX];
+	uint32_t	replicas = ring->n < ring->nmembers ? ring->n : ring->nmembers;
+	uint32_t	p;
+	uint32_t	m;
+
+	for (p = 0; p < ring->q; p++)
+	{
+		int			len = dyn_ring_preflist(ring, p, list, DYN_RING_MEMBERS_MAX);
+
+		assert_int_equal(len, ring->nmembers);
+		for (m = 0; m < ring->nmembers; m++)
+		{
+			uint32_t	i;
+			bool		in = false;
+
+			for (i = 0; i < replicas; i++)
+				in |= list[i] == m;
+			assert_true(dyn_ring_replicates(ring, p, m) == in);
+		}
+		assert_false(dyn_ring_replicates(ring, p, ring->nmembers));
+	}
+	assert_false(dyn_ring_replicates(ring, ring->q, 0));
 }
 
 /* The encoding of ring into b (reset first). */
@@ -659,12 +748,13 @@ test_zones(void **state)
 static void
 test_crowded_and_uneven(void **state)
 {
-	/* Q=8 N=1; x owns 7 partitions, y one */
+	/* Q=8 N=1; x owns 7 partitions, y one; nothing pending */
 	static const uint8_t uneven[] =
-		"\x01" "\0\0\0\0\0\0\0\x05" "\0\0\0\x08" "\x01" "\0\x02"
-		"\x01" "x" "\x03" "h:1" "\0"
-		"\x01" "y" "\x03" "h:2" "\0"
-		"\0\0" "\0\0" "\0\0" "\0\0" "\0\0" "\0\0" "\0\0" "\0\x01";
+		"\x02" "\0\0\0\0\0\0\0\x05" "\0\0\0\x08" "\x01" "\0\x02"
+		"\x01" "x" "\x03" "h:1" "\0" "\0"
+		"\x01" "y" "\x03" "h:2" "\0" "\0"
+		"\0\0" "\0\0" "\0\0" "\0\0" "\0\0" "\0\0" "\0\0" "\0\x01"
+		"\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff";
 	dyn_ring	ring;
 	uint32_t	list[8];
 	uint32_t	p;
@@ -750,18 +840,20 @@ test_preflist_order(void **state)
 {
 	/* Q=8 N=3; a1, a2 in zone a, b1 in b; owners a1 a2 b1 a1 a2 b1 a1 a2 */
 	static const uint8_t zoned[] =
-		"\x01" "\0\0\0\0\0\0\0\x07" "\0\0\0\x08" "\x03" "\0\x03"
-		"\x02" "a1" "\x03" "h:1" "\x01" "a"
-		"\x02" "a2" "\x03" "h:2" "\x01" "a"
-		"\x02" "b1" "\x03" "h:3" "\x01" "b"
-		"\0\0" "\0\x01" "\0\x02" "\0\0" "\0\x01" "\0\x02" "\0\0" "\0\x01";
+		"\x02" "\0\0\0\0\0\0\0\x07" "\0\0\0\x08" "\x03" "\0\x03"
+		"\x02" "a1" "\x03" "h:1" "\x01" "a" "\0"
+		"\x02" "a2" "\x03" "h:2" "\x01" "a" "\0"
+		"\x02" "b1" "\x03" "h:3" "\x01" "b" "\0"
+		"\0\0" "\0\x01" "\0\x02" "\0\0" "\0\x01" "\0\x02" "\0\0" "\0\x01"
+		"\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff" "\xff\xff";
 	/* Q=2 N=2; x, y, z without zones; owners x y: z owns nothing */
 	static const uint8_t crowded[] =
-		"\x01" "\0\0\0\0\0\0\0\x01" "\0\0\0\x02" "\x02" "\0\x03"
-		"\x01" "x" "\x03" "h:1" "\0"
-		"\x01" "y" "\x03" "h:2" "\0"
-		"\x01" "z" "\x03" "h:3" "\0"
-		"\0\0" "\0\x01";
+		"\x02" "\0\0\0\0\0\0\0\x01" "\0\0\0\x02" "\x02" "\0\x03"
+		"\x01" "x" "\x03" "h:1" "\0" "\0"
+		"\x01" "y" "\x03" "h:2" "\0" "\0"
+		"\x01" "z" "\x03" "h:3" "\0" "\0"
+		"\0\0" "\0\x01"
+		"\xff\xff" "\xff\xff";
 	dyn_ring	ring;
 	uint32_t	list[8];
 
@@ -790,6 +882,467 @@ test_preflist_order(void **state)
 	dyn_ring_free(&ring);
 }
 
+/*
+ * A planned join on three members claimed afresh at Q=64, N=3 (no zones,
+ * and zones a,b,c plus a fourth in a): the joiner owns nothing, next[]
+ * names it for exactly the partitions dyn_ring_add_member would give it,
+ * and nothing else; preference lists do not change until transfers
+ * complete; completing half moves those only; completing all gives
+ * add_member's owner table.  One version per change; repeating a
+ * completion, or a bad partition, changes nothing.
+ */
+static void
+test_plan_join(void **state)
+{
+	const char *zone_sets[] = {NULL, "abca"};
+	uint32_t	z;
+
+	(void) state;
+	for (z = 0; z < 2; z++)
+	{
+		dyn_ring	ring;
+		dyn_ring	before;
+		dyn_ring	expected;
+		uint32_t	moving[64];
+		uint32_t	nmoving = 0;
+		uint32_t	list[8];
+		uint32_t	was[8];
+		uint32_t	bad[2] = {0, 64};
+		uint64_t	version;
+		uint32_t	p;
+
+		build(&ring, 64, 3, 3, zone_sets[z], true);
+		assert_int_equal(dyn_ring_init(&before, 8, 1), DYN_OK);
+		assert_int_equal(dyn_ring_copy(&before, &ring), DYN_OK);
+		assert_int_equal(dyn_ring_init(&expected, 8, 1), DYN_OK);
+		assert_int_equal(dyn_ring_copy(&expected, &ring), DYN_OK);
+		add(&expected, "n4", zone_name(zone_sets[z], 3));
+		assert_int_equal(ring.npending, 0);
+
+		assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n4"),
+											dyn_slice_str("127.0.0.1:7404"),
+											dyn_slice_str(zone_name(zone_sets[z], 3))),
+						 DYN_OK);
+		assert_true(ring.version == before.version + 1);
+		assert_int_equal(ring.nmembers, 4);
+		assert_int_equal(ring.members[3].owned, 0);
+		assert_int_equal(ring.members[3].flags, 0);
+		assert_memory_equal(ring.owner, before.owner, 64 * sizeof(uint16_t));
+		assert_int_equal(ring.npending, 16);
+		check_pending(&ring);
+		for (p = 0; p < 64; p++)
+		{
+			if (expected.owner[p] == 3)
+			{
+				assert_int_equal(ring.next[p], 3);
+				moving[nmoving++] = p;
+			}
+			else
+				assert_int_equal(ring.next[p], DYN_RING_NO_OWNER);
+		}
+		assert_int_equal(nmoving, 16);
+
+		/* requests still go where they went; the joiner is last */
+		for (p = 0; p < 64; p++)
+		{
+			assert_int_equal(dyn_ring_preflist(&before, p, was, 8), 3);
+			assert_int_equal(dyn_ring_preflist(&ring, p, list, 8), 4);
+			assert_memory_equal(list, was, 3 * sizeof(uint32_t));
+			assert_int_equal(list[3], 3);
+		}
+		check_replicates(&ring);
+
+		/* a bad partition anywhere in the list changes nothing */
+		version = ring.version;
+		assert_int_equal(dyn_ring_complete(&ring, bad, 2), DYN_ERR_INVAL);
+		assert_true(ring.version == version);
+		assert_int_equal(ring.npending, 16);
+
+		/* half of the transfers done: those partitions only change hands */
+		assert_int_equal(dyn_ring_complete(&ring, moving, 8), DYN_OK);
+		assert_true(ring.version == version + 1);
+		assert_int_equal(ring.npending, 8);
+		assert_int_equal(ring.members[3].owned, 8);
+		check_pending(&ring);
+		for (p = 0; p < 64; p++)
+		{
+			bool		done = false;
+			uint32_t	i;
+
+			for (i = 0; i < 8; i++)
+				done |= moving[i] == p;
+			assert_int_equal(ring.owner[p], done ? 3 : before.owner[p]);
+		}
+		check_replicates(&ring);
+		/* again: nothing pending there, no change */
+		assert_int_equal(dyn_ring_complete(&ring, moving, 8), DYN_OK);
+		assert_true(ring.version == version + 1);
+		assert_int_equal(dyn_ring_complete(&ring, NULL, 0), DYN_OK);
+		assert_true(ring.version == version + 1);
+
+		/* the rest in one call: add_member's ring */
+		complete_everything(&ring);
+		assert_true(ring.version == version + 2);
+		assert_int_equal(ring.npending, 0);
+		assert_memory_equal(ring.owner, expected.owner, 64 * sizeof(uint16_t));
+		expected.version = ring.version;
+		check_same(&ring, &expected);
+		check_ring(&ring);
+		assert_int_equal(dyn_ring_prune(&ring), 0);
+		assert_true(ring.version == version + 2);
+
+		dyn_ring_free(&ring);
+		dyn_ring_free(&before);
+		dyn_ring_free(&expected);
+	}
+}
+
+/*
+ * A founder on an empty ring owns everything at once; a planned join of a
+ * known id is a repeated join (address refresh, or another zone refused).
+ */
+static void
+test_plan_join_founder(void **state)
+{
+	dyn_ring	ring;
+
+	(void) state;
+	assert_int_equal(dyn_ring_init(&ring, 64, 3), DYN_OK);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str(""), dyn_slice_str("h:1"),
+										dyn_slice_str("")), DYN_ERR_INVAL);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n1"), dyn_slice_str("h:1"),
+										dyn_slice_str("a")), DYN_OK);
+	assert_true(ring.version == 1);
+	assert_int_equal(ring.nmembers, 1);
+	assert_int_equal(ring.members[0].owned, 64);
+	assert_int_equal(ring.npending, 0);
+	check_pending(&ring);
+
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n1"), dyn_slice_str("h:1"),
+										dyn_slice_str("a")), DYN_OK);
+	assert_true(ring.version == 1);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n1"), dyn_slice_str("h:2"),
+										dyn_slice_str("a")), DYN_OK);
+	assert_true(ring.version == 2);
+	assert_string_equal(ring.members[0].address, "h:2");
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n1"), dyn_slice_str("h:2"),
+										dyn_slice_str("b")), DYN_ERR_INVAL);
+
+	/* the only member cannot leave */
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n1")), DYN_ERR_INVAL);
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n2")), DYN_ERR_NOTFOUND);
+	assert_true(ring.version == 2);
+	assert_int_equal(ring.members[0].flags, 0);
+
+	/* a second member (S <= N: a re-claim) gets its half only by transfer */
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n2"), dyn_slice_str("h:3"),
+										dyn_slice_str("b")), DYN_OK);
+	assert_true(ring.version == 3);
+	assert_int_equal(ring.members[0].owned, 64);
+	assert_int_equal(ring.npending, 32);
+	check_pending(&ring);
+	complete_everything(&ring);
+	check_ring(&ring);
+	dyn_ring_free(&ring);
+}
+
+/*
+ * A planned leave of n2 from five members grown by joins, Q=64 N=3: owners
+ * stay, next[] is where remove_member would differ; a repeated plan and a
+ * re-join are refused or no-ops; the leaver is not pruned while it owns;
+ * completing all and pruning gives remove_member's ring.  Then down to the
+ * last member that is not leaving, which cannot leave.
+ */
+static void
+test_plan_leave(void **state)
+{
+	dyn_ring	ring;
+	dyn_ring	before;
+	dyn_ring	expected;
+	uint64_t	version;
+	uint32_t	p;
+
+	(void) state;
+	build(&ring, 64, 3, 5, "abc", false);
+	assert_int_equal(dyn_ring_init(&before, 8, 1), DYN_OK);
+	assert_int_equal(dyn_ring_copy(&before, &ring), DYN_OK);
+	assert_int_equal(dyn_ring_init(&expected, 8, 1), DYN_OK);
+	assert_int_equal(dyn_ring_copy(&expected, &ring), DYN_OK);
+	assert_int_equal(dyn_ring_remove_member(&expected, dyn_slice_str("n2")), DYN_OK);
+
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n9")), DYN_ERR_NOTFOUND);
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n2")), DYN_OK);
+	assert_true(ring.version == before.version + 1);
+	assert_int_equal(ring.members[1].flags, DYN_RING_LEAVING);
+	assert_memory_equal(ring.owner, before.owner, 64 * sizeof(uint16_t));
+	check_pending(&ring);
+	for (p = 0; p < 64; p++)
+	{
+		dyn_slice	now = dyn_ring_member_id(&ring.members[ring.owner[p]]);
+		dyn_slice	then = dyn_ring_member_id(&expected.members[expected.owner[p]]);
+
+		if (dyn_slice_eq(now, then))
+			assert_int_equal(ring.next[p], DYN_RING_NO_OWNER);
+		else
+			assert_true(dyn_slice_eq(dyn_ring_member_id(&ring.members[ring.next[p]]), then));
+		if (ring.owner[p] == 1)
+			assert_true(ring.next[p] != DYN_RING_NO_OWNER);
+	}
+	assert_true(ring.npending >= ring.members[1].owned);
+	check_replicates(&ring);
+
+	/* again: no change; joining back while leaving is refused */
+	version = ring.version;
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n2")), DYN_OK);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n2"),
+										dyn_slice_str("127.0.0.1:7402"),
+										dyn_slice_str("b")), DYN_ERR_INVAL);
+	assert_true(ring.version == version);
+	assert_int_equal(dyn_ring_prune(&ring), 0);
+	assert_true(ring.version == version);
+
+	complete_everything(&ring);
+	assert_true(ring.version == version + 1);
+	assert_int_equal(ring.members[1].owned, 0);
+	assert_int_equal(ring.nmembers, 5);
+	assert_int_equal(dyn_ring_prune(&ring), 1);
+	assert_true(ring.version == version + 2);
+	assert_int_equal(dyn_ring_member_index(&ring, dyn_slice_str("n2")), DYN_ERR_NOTFOUND);
+	expected.version = ring.version;
+	check_same(&ring, &expected);
+	check_ring(&ring);
+	assert_int_equal(dyn_ring_prune(&ring), 0);
+	assert_true(ring.version == version + 2);
+
+	/* leave all but n5: the last one standing cannot go */
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n1")), DYN_OK);
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n3")), DYN_OK);
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n4")), DYN_OK);
+	check_pending(&ring);
+	version = ring.version;
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n5")), DYN_ERR_INVAL);
+	assert_true(ring.version == version);
+	complete_everything(&ring);
+	assert_int_equal(dyn_ring_prune(&ring), 3);
+	assert_int_equal(ring.nmembers, 1);
+	assert_int_equal(ring.members[0].owned, 64);
+	assert_int_equal(ring.npending, 0);
+
+	dyn_ring_free(&ring);
+	dyn_ring_free(&before);
+	dyn_ring_free(&expected);
+}
+
+/*
+ * Prune keeps a leaver while it still owns a partition or is a partition's
+ * next (a hand-made ring: Q=4 N=1, x owns everything, y is leaving and
+ * owns nothing but partition 0 is headed for it).
+ */
+static void
+test_prune(void **state)
+{
+	static const uint8_t bytes[] =
+		"\x02" "\0\0\0\0\0\0\0\x09" "\0\0\0\x04" "\x01" "\0\x03"
+		"\x01" "x" "\x03" "h:1" "\0" "\0"
+		"\x01" "y" "\x03" "h:2" "\0" "\x01"
+		"\x01" "z" "\x03" "h:3" "\0" "\x01"
+		"\0\0" "\0\0" "\0\0" "\0\0"
+		"\0\x01" "\xff\xff" "\xff\xff" "\xff\xff";
+	uint32_t	first = 0;
+	dyn_ring	ring;
+
+	(void) state;
+	assert_int_equal(dyn_ring_init(&ring, 8, 1), DYN_OK);
+	assert_int_equal(dyn_ring_decode(bytes_of(bytes, sizeof(bytes) - 1), &ring), DYN_OK);
+	assert_int_equal(ring.npending, 1);
+	assert_int_equal(ring.members[1].owned, 0);
+
+	/* z owns nothing and nothing comes to it: it goes, y stays (and moves down) */
+	assert_int_equal(dyn_ring_prune(&ring), 1);
+	assert_true(ring.version == 10);
+	assert_int_equal(ring.nmembers, 2);
+	assert_int_equal(ring.next[0], 1);
+
+	/* y now owns partition 0 */
+	assert_int_equal(dyn_ring_complete(&ring, &first, 1), DYN_OK);
+	assert_true(ring.version == 11);
+	assert_int_equal(ring.members[1].owned, 1);
+	assert_int_equal(dyn_ring_prune(&ring), 0);
+	assert_int_equal(ring.nmembers, 2);
+
+	/*
+	 * y was marked leaving without a plan (so planning its leave again is
+	 * a no-op); the next plan sends its partition away all the same, and
+	 * once that is done y goes
+	 */
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("y")), DYN_OK);
+	assert_true(ring.version == 11);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("w"), dyn_slice_str("h:4"),
+										dyn_slice_str("")), DYN_OK);
+	check_pending(&ring);
+	assert_true(ring.next[0] != DYN_RING_NO_OWNER);
+	complete_everything(&ring);
+	assert_int_equal(ring.members[1].owned, 0);
+	assert_int_equal(dyn_ring_prune(&ring), 1);
+	assert_int_equal(ring.nmembers, 2);
+	check_ring(&ring);
+	dyn_ring_free(&ring);
+}
+
+/*
+ * Planned changes on top of each other, and the target ring: with a leave
+ * and a join pending, the target is remove_member then add_member on the
+ * ring as it was, completing everything and pruning gives it, and direct
+ * membership changes keep next[] valid.
+ */
+static void
+test_target(void **state)
+{
+	dyn_ring	ring;
+	dyn_ring	target;
+	dyn_ring	expected;
+	dyn_ring	other;
+	int			ix;
+	uint32_t	p;
+
+	(void) state;
+	build(&ring, 64, 3, 6, "abc", true);
+	assert_int_equal(dyn_ring_init(&expected, 8, 1), DYN_OK);
+	assert_int_equal(dyn_ring_copy(&expected, &ring), DYN_OK);
+	assert_int_equal(dyn_ring_remove_member(&expected, dyn_slice_str("n2")), DYN_OK);
+	add(&expected, "n7", "b");
+
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n2")), DYN_OK);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n7"),
+										dyn_slice_str("127.0.0.1:7407"),
+										dyn_slice_str("b")), DYN_OK);
+	check_pending(&ring);
+	check_replicates(&ring);
+
+	assert_int_equal(dyn_ring_init(&target, 8, 1), DYN_OK);
+	assert_int_equal(dyn_ring_target(&ring, &target), DYN_OK);
+	assert_true(target.version == ring.version);
+	assert_int_equal(target.nmembers, 6);
+	assert_int_equal(target.npending, 0);
+	assert_int_equal(dyn_ring_member_index(&target, dyn_slice_str("n2")), DYN_ERR_NOTFOUND);
+	check_owners_by_id(&target, &expected);
+	check_ring(&target);
+	check_replicates(&target);
+
+	/* the ring itself gets there */
+	assert_int_equal(dyn_ring_init(&other, 8, 1), DYN_OK);
+	assert_int_equal(dyn_ring_copy(&other, &ring), DYN_OK);
+	complete_everything(&other);
+	assert_int_equal(dyn_ring_prune(&other), 1);
+	other.version = target.version;
+	check_same(&other, &target);
+
+	/* a direct removal renumbers next[] and drops what was headed for it */
+	assert_int_equal(dyn_ring_copy(&other, &ring), DYN_OK);
+	assert_int_equal(dyn_ring_remove_member(&other, dyn_slice_str("n1")), DYN_OK);
+	check_pending(&other);
+	ix = dyn_ring_member_index(&other, dyn_slice_str("n7"));
+	for (p = 0; p < 64; p++)
+	{
+		if (ring.next[p] == DYN_RING_NO_OWNER || ring.next[p] == 0)
+			continue;
+		if (other.owner[p] == ring.next[p] - 1)
+			continue;			/* the removal gave it there at once */
+		assert_int_equal(other.next[p], ring.next[p] - 1);
+	}
+	assert_int_equal(dyn_ring_remove_member(&other, dyn_slice_str("n7")), DYN_OK);
+	check_pending(&other);
+	for (p = 0; p < 64; p++)
+		assert_true(other.next[p] == DYN_RING_NO_OWNER || (int) other.next[p] < ix);
+
+	/* a direct join keeps them; a fresh claim drops them and the leaving flag */
+	assert_int_equal(dyn_ring_copy(&other, &ring), DYN_OK);
+	add(&other, "n8", "c");
+	check_pending(&other);
+	assert_int_equal(dyn_ring_claim_initial(&other), DYN_OK);
+	assert_int_equal(other.npending, 0);
+	for (p = 0; p < 64; p++)
+		assert_int_equal(other.next[p], DYN_RING_NO_OWNER);
+	for (p = 0; p < other.nmembers; p++)
+		assert_int_equal(other.members[p].flags, 0);
+	check_ring(&other);
+
+	dyn_ring_free(&ring);
+	dyn_ring_free(&target);
+	dyn_ring_free(&expected);
+	dyn_ring_free(&other);
+}
+
+/*
+ * dyn_ring_replicates against the preference list: zones, more members
+ * than partitions (members owning nothing), N = 1, and a lone member.
+ */
+static void
+test_replicates(void **state)
+{
+	dyn_ring	ring;
+
+	(void) state;
+	build(&ring, 64, 3, 7, "abc", false);
+	check_replicates(&ring);
+	dyn_ring_free(&ring);
+	build(&ring, 4, 3, 6, NULL, false);
+	check_replicates(&ring);
+	dyn_ring_free(&ring);
+	build(&ring, 16, 1, 3, NULL, true);
+	check_replicates(&ring);
+	dyn_ring_free(&ring);
+	build(&ring, 8, 2, 1, NULL, false);
+	check_replicates(&ring);
+	dyn_ring_free(&ring);
+	assert_int_equal(dyn_ring_init(&ring, 8, 2), DYN_OK);
+	assert_false(dyn_ring_replicates(&ring, 0, 0));
+	dyn_ring_free(&ring);
+}
+
+/* The JSON form with a transfer pending, then with a member leaving. */
+static void
+test_json_pending(void **state)
+{
+	dyn_ring	ring;
+	dyn_buf		b;
+
+	(void) state;
+	dyn_buf_init(&b);
+	assert_int_equal(dyn_ring_init(&ring, 4, 1), DYN_OK);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n1"), dyn_slice_str("h:1"),
+										dyn_slice_str("")), DYN_OK);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n2"), dyn_slice_str("h:2"),
+										dyn_slice_str("")), DYN_OK);
+	dyn_ring_to_json(&ring, &b);
+	dyn_buf_put_u8(&b, '\0');
+	assert_int_equal(b.err, DYN_OK);
+	assert_string_equal((const char *) b.data,
+						"{\"version\":2,\"partitions\":4,\"n\":1,\"members\":["
+						"{\"id\":\"n1\",\"address\":\"h:1\",\"zone\":\"\",\"partitions\":4},"
+						"{\"id\":\"n2\",\"address\":\"h:2\",\"zone\":\"\",\"partitions\":0}],"
+						"\"owners\":[\"n1\",\"n1\",\"n1\",\"n1\"],"
+						"\"pending\":[{\"partition\":0,\"from\":\"n1\",\"to\":\"n2\"},"
+						"{\"partition\":2,\"from\":\"n1\",\"to\":\"n2\"}]}");
+
+	complete_everything(&ring);
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n1")), DYN_OK);
+	dyn_buf_reset(&b);
+	dyn_ring_to_json(&ring, &b);
+	dyn_buf_put_u8(&b, '\0');
+	assert_int_equal(b.err, DYN_OK);
+	assert_string_equal((const char *) b.data,
+						"{\"version\":4,\"partitions\":4,\"n\":1,\"members\":["
+						"{\"id\":\"n1\",\"address\":\"h:1\",\"zone\":\"\",\"partitions\":2,"
+						"\"leaving\":true},"
+						"{\"id\":\"n2\",\"address\":\"h:2\",\"zone\":\"\",\"partitions\":2}],"
+						"\"owners\":[\"n2\",\"n1\",\"n2\",\"n1\"],"
+						"\"pending\":[{\"partition\":1,\"from\":\"n1\",\"to\":\"n2\"},"
+						"{\"partition\":3,\"from\":\"n1\",\"to\":\"n2\"}]}");
+	dyn_ring_free(&ring);
+	dyn_buf_free(&b);
+}
+
 /* Encode then decode gives the same ring and the same bytes; copy too. */
 static void
 test_encode_roundtrip(void **state)
@@ -805,7 +1358,7 @@ test_encode_roundtrip(void **state)
 	build(&ring, 256, 3, 7, "abc", false);
 	assert_int_equal(dyn_ring_init(&back, 8, 1), DYN_OK);
 	encode(&ring, &b1);
-	assert_int_equal(b1.len, 1 + 8 + 4 + 1 + 2 + 7 * (3 + 15 + 2) + 256 * 2);
+	assert_int_equal(b1.len, 1 + 8 + 4 + 1 + 2 + 7 * (3 + 15 + 2 + 1) + 256 * 2 * 2);
 	assert_int_equal(dyn_ring_decode(dyn_buf_slice(&b1), &back), DYN_OK);
 	check_same(&ring, &back);
 	encode(&back, &b2);
@@ -817,6 +1370,23 @@ test_encode_roundtrip(void **state)
 	check_same(&ring, &back);
 	add(&back, "n8", "c");
 	assert_int_equal(ring.nmembers, 7);
+
+	/* pending transfers and a leaving member go over the wire as well */
+	assert_int_equal(dyn_ring_plan_leave(&ring, dyn_slice_str("n3")), DYN_OK);
+	assert_int_equal(dyn_ring_plan_join(&ring, dyn_slice_str("n8"),
+										dyn_slice_str("127.0.0.1:7408"),
+										dyn_slice_str("c")), DYN_OK);
+	assert_true(ring.npending > 0);
+	encode(&ring, &b1);
+	assert_int_equal(b1.len, 1 + 8 + 4 + 1 + 2 + 8 * (3 + 15 + 2 + 1) + 256 * 2 * 2);
+	assert_int_equal(dyn_ring_decode(dyn_buf_slice(&b1), &back), DYN_OK);
+	check_same(&ring, &back);
+	assert_int_equal(back.members[2].flags, DYN_RING_LEAVING);
+	encode(&back, &b2);
+	assert_int_equal(b1.len, b2.len);
+	assert_memory_equal(b1.data, b2.data, b1.len);
+	assert_int_equal(dyn_ring_copy(&back, &ring), DYN_OK);
+	check_same(&ring, &back);
 	dyn_ring_free(&ring);
 
 	/* an empty ring: no owners on the wire */
@@ -840,19 +1410,24 @@ test_encode_roundtrip(void **state)
 static void
 test_decode_malformed(void **state)
 {
-	/* Q=4 N=2; n1 (zone a), n2; owners n1 n2 n1 n2 */
+	/*
+	 * Q=4 N=2; n1 (zone a), n2 leaving; owners n1 n2 n1 n2, both of n2's
+	 * partitions on their way to n1
+	 */
 	static const uint8_t good[] =
-		"\x01" "\0\0\0\0\0\0\0\x02" "\0\0\0\x04" "\x02" "\0\x02"
-		"\x02" "n1" "\x03" "h:1" "\x01" "a"
-		"\x02" "n2" "\x03" "h:2" "\0"
-		"\0\0" "\0\x01" "\0\0" "\0\x01";
+		"\x02" "\0\0\0\0\0\0\0\x02" "\0\0\0\x04" "\x02" "\0\x02"
+		"\x02" "n1" "\x03" "h:1" "\x01" "a" "\0"
+		"\x02" "n2" "\x03" "h:2" "\0" "\x01"
+		"\0\0" "\0\x01" "\0\0" "\0\x01"
+		"\xff\xff" "\0\0" "\xff\xff" "\0\0";
 	/* (offset, byte) changes that each make good malformed */
 	static const struct
 	{
 		size_t		off;
 		uint8_t		byte;
 	}			breaks[] = {
-		{0, 2},					/* unknown format */
+		{0, 1},					/* format 1: no flags, no next */
+		{0, 3},					/* unknown format */
 		{12, 3},				/* Q not a power of two */
 		{12, 0},				/* Q = 0 */
 		{13, 0},				/* N = 0 */
@@ -862,8 +1437,16 @@ test_decode_malformed(void **state)
 		{16, 33},				/* id longer than the bytes left for it */
 		{19, 0},				/* empty address */
 		{21, 0},				/* NUL in the address */
-		{27, '1'},				/* duplicate id n1 */
-		{40, 2},				/* owner index out of range */
+		{25, 0x02},				/* unknown flag */
+		{28, '1'},				/* duplicate id n1 */
+		{34, 0x81},				/* unknown flag besides leaving */
+		{42, 2},				/* owner index out of range */
+		{43, 0x00},				/* next 0x00ff: out of range */
+		{44, 0x02},				/* next 0xff02: out of range */
+		{45, 0xff},				/* next 0xff00: out of range */
+		{46, 0x02},				/* next 2: out of range */
+		{46, 0x01},				/* next n2 is the owner already */
+		{50, 0x01},				/* the same at the last partition */
 	};
 	size_t		len = sizeof(good) - 1;
 	uint8_t		bad[sizeof(good) + 1];
@@ -882,8 +1465,16 @@ test_decode_malformed(void **state)
 	assert_int_equal(ring.members[0].owned, 2);
 	assert_string_equal(ring.members[0].zone, "a");
 	assert_string_equal(ring.members[1].zone, "");
+	assert_int_equal(ring.members[0].flags, 0);
+	assert_int_equal(ring.members[1].flags, DYN_RING_LEAVING);
+	assert_int_equal(ring.npending, 2);
+	assert_int_equal(ring.next[0], DYN_RING_NO_OWNER);
+	assert_int_equal(ring.next[1], 0);
 
 	build(&victim, 16, 2, 3, "ab", false);
+	assert_int_equal(dyn_ring_plan_join(&victim, dyn_slice_str("n4"), dyn_slice_str("h:4"),
+										dyn_slice_str("b")), DYN_OK);
+	assert_int_equal(dyn_ring_plan_leave(&victim, dyn_slice_str("n1")), DYN_OK);
 	encode(&victim, &before);
 
 	for (i = 0; i < len; i++)
@@ -916,7 +1507,9 @@ test_decode_malformed(void **state)
 
 	/*
 	 * Any byte of a real encoding set to a few values: refused, or a ring
-	 * that lookups and a join handle (a join on an uneven ring re-claims).
+	 * that lookups and a join handle (a join on an uneven ring re-claims),
+	 * and on which a planned join, or a planned leave, once completed and
+	 * pruned, leaves an even ring.
 	 */
 	for (i = 0; i < before.len; i++)
 	{
@@ -946,6 +1539,36 @@ test_decode_malformed(void **state)
 							(int) (fuzzed.nmembers < 8 ? fuzzed.nmembers : 8));
 			if (dyn_ring_member_index(&fuzzed, dyn_slice_str("zz")) < 0)
 			{
+				dyn_ring	planned;
+
+				assert_int_equal(dyn_ring_init(&planned, 8, 1), DYN_OK);
+				assert_int_equal(dyn_ring_copy(&planned, &fuzzed), DYN_OK);
+				assert_int_equal(dyn_ring_plan_join(&planned, dyn_slice_str("zz"),
+													dyn_slice_str("h:9"),
+													dyn_slice_str("")), DYN_OK);
+				complete_everything(&planned);
+				dyn_ring_prune(&planned);
+				check_even(&planned);
+				assert_int_equal(planned.npending, 0);
+
+				/* the first member not leaving yet (planning a leaver again is a no-op) */
+				for (p = 0; p + 1 < fuzzed.nmembers &&
+					 (fuzzed.members[p].flags & DYN_RING_LEAVING); p++)
+					;
+				assert_int_equal(dyn_ring_copy(&planned, &fuzzed), DYN_OK);
+				rc = dyn_ring_plan_leave(&planned, dyn_ring_member_id(&fuzzed.members[p]));
+				if (fuzzed.members[p].flags & DYN_RING_LEAVING)
+					assert_int_equal(rc, DYN_OK);	/* everyone leaving: no-op */
+				else if (rc == DYN_OK)
+				{
+					complete_everything(&planned);
+					dyn_ring_prune(&planned);
+					check_even(&planned);
+				}
+				else
+					assert_int_equal(rc, DYN_ERR_INVAL);
+				dyn_ring_free(&planned);
+
 				add(&fuzzed, "zz", "");
 				check_even(&fuzzed);
 			}
@@ -955,7 +1578,7 @@ test_decode_malformed(void **state)
 	encode(&victim, &after);
 	assert_int_equal(before.len, after.len);
 	assert_memory_equal(before.data, after.data, before.len);
-	check_ring(&victim);
+	check_pending(&victim);
 
 	dyn_ring_free(&ring);
 	dyn_ring_free(&victim);
@@ -976,7 +1599,8 @@ test_json(void **state)
 	dyn_ring_to_json(&ring, &b);
 	dyn_buf_put_u8(&b, '\0');
 	assert_string_equal((const char *) b.data,
-						"{\"version\":0,\"partitions\":4,\"n\":2,\"members\":[],\"owners\":[]}");
+						"{\"version\":0,\"partitions\":4,\"n\":2,\"members\":[],\"owners\":[],"
+						"\"pending\":[]}");
 
 	add(&ring, "n1", "a");
 	assert_int_equal(dyn_ring_add_member(&ring, dyn_slice_str("n\"2"),
@@ -990,7 +1614,7 @@ test_json(void **state)
 						"{\"version\":2,\"partitions\":4,\"n\":2,\"members\":["
 						"{\"id\":\"n1\",\"address\":\"127.0.0.1:7401\",\"zone\":\"a\",\"partitions\":2},"
 						"{\"id\":\"n\\\"2\",\"address\":\"127.0.0.1:7402\",\"zone\":\"\",\"partitions\":2}],"
-						"\"owners\":[\"n1\",\"n\\\"2\",\"n1\",\"n\\\"2\"]}");
+						"\"owners\":[\"n1\",\"n\\\"2\",\"n1\",\"n\\\"2\"],\"pending\":[]}");
 	dyn_ring_free(&ring);
 	dyn_buf_free(&b);
 }
@@ -1061,6 +1685,13 @@ main(void)
 		cmocka_unit_test(test_crowded_and_uneven),
 		cmocka_unit_test(test_preflist),
 		cmocka_unit_test(test_preflist_order),
+		cmocka_unit_test(test_plan_join),
+		cmocka_unit_test(test_plan_join_founder),
+		cmocka_unit_test(test_plan_leave),
+		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_target),
+		cmocka_unit_test(test_replicates),
+		cmocka_unit_test(test_json_pending),
 		cmocka_unit_test(test_encode_roundtrip),
 		cmocka_unit_test(test_decode_malformed),
 		cmocka_unit_test(test_json),
