@@ -54,6 +54,8 @@
 #define DYN_KEYS_REFRESH_MS		30000
 /* How long a node that failed is avoided when another can serve. */
 #define DYN_NODE_DOWN_MS		5000
+/* How long one wait lasts for a request without a deadline (it loops). */
+#define DYN_UNBOUNDED_WAIT_MS	60000
 
 /* A registered request: what a reply id maps to (see DynSend*). */
 typedef struct DynPending
@@ -755,6 +757,17 @@ DynGetClusterInfo(DynConn *conn, bool with_keys)
 }
 
 /*
+ * Forget what is known of the cluster (the ring changed): the next
+ * DynGetClusterInfo asks a node again.
+ */
+void
+DynForgetClusterInfo(DynConn *conn)
+{
+	conn->have_info = false;
+	conn->info.keys_at = 0;
+}
+
+/*
  * Forget the cached key count: this backend is writing, so the planner's
  * next estimate asks the nodes again.
  */
@@ -1140,6 +1153,32 @@ DynSendStatus(DynConn *conn, int node, DynRequest *req)
 	request_register(conn, node, req, dyn_client_send_status(conn->nodes[node].client));
 }
 
+/*
+ * Queue a request of any type whose body is already encoded (the
+ * administration requests, REPAIR and REMOVE).  unbounded: wait for its
+ * reply without the reply timeout -- until it comes, the node fails, or the
+ * query is cancelled (a REPAIR round may take minutes).
+ */
+void
+DynSendFrame(DynConn *conn, int node, DynRequest *req, uint8 type, dyn_slice body,
+			 bool unbounded)
+{
+	uint32		id;
+
+	if (!node_usable(conn, node))
+	{
+		req->node = node;
+		request_fail(req, conn->nodes[node].last_error, 0);
+		return;
+	}
+	id = dyn_client_send_frame(conn->nodes[node].client, type, body);
+	if (id == 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	request_register(conn, node, req, id);
+	if (unbounded)
+		req->deadline = DT_NOEND;
+}
+
 /* Queue a RING request. */
 void
 DynSendRing(DynConn *conn, int node, DynRequest *req)
@@ -1333,6 +1372,12 @@ DynAwait(DynConn *conn, DynRequest *req)
 		conn_flush_all(conn);
 		if (req->done)
 			return;
+		if (req->deadline == DT_NOEND)
+		{
+			/* no deadline: wake now and then only to check the node */
+			conn_wait(conn, DYN_UNBOUNDED_WAIT_MS);
+			continue;
+		}
 		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), req->deadline);
 		if (left <= 0)
 		{

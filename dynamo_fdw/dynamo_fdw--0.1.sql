@@ -71,3 +71,24 @@ CREATE FUNCTION dynamo_stats(server text,
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+-- Administration that changes the cluster: the user mapping's key needs
+-- role admin on the nodes, and only superusers may call these unless they
+-- grant EXECUTE.  Not STRICT: a NULL argument is an error, not no rows.
+CREATE FUNCTION dynamo_repair(server text,
+    OUT node text, OUT partitions int, OUT exchanges int, OUT failed int,
+    OUT keys_compared bigint, OUT keys_sent bigint, OUT keys_received bigint,
+    OUT bytes_sent bigint, OUT bytes_received bigint,
+    OUT tombstones_reaped bigint, OUT ms bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION dynamo_remove_node(server text, id text,
+    OUT node text, OUT partitions int, OUT ms bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION dynamo_repair(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dynamo_remove_node(text, text) FROM PUBLIC;

@@ -160,7 +160,7 @@ typedef struct DynRequest
 	uint64		generation;		/* the node connection it went out on */
 	int			nest_level;		/* transaction nesting level when sent */
 	MemoryContext cxt;			/* where the reply body is copied */
-	TimestampTz deadline;
+	TimestampTz deadline;		/* DT_NOEND: none (DynSendFrame, unbounded) */
 	bool		registered;		/* waiting for its reply in the node's table */
 	bool		done;
 	bool		failed;			/* no reply: the node failed or timed out */
@@ -196,6 +196,7 @@ extern const DynServerOptions *DynConnOptions(DynConn *conn);
 extern const char *DynConnServerName(DynConn *conn);
 extern const DynClusterInfo *DynGetClusterInfo(DynConn *conn, bool with_keys);
 extern void DynForgetKeyCount(DynConn *conn);
+extern void DynForgetClusterInfo(DynConn *conn);
 
 extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
 extern int	DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key,
@@ -214,6 +215,8 @@ extern void DynSendScan(DynConn *conn, int node, DynRequest *req,
 						const dyn_scan_req *scan);
 extern void DynSendStatus(DynConn *conn, int node, DynRequest *req);
 extern void DynSendRing(DynConn *conn, int node, DynRequest *req);
+extern void DynSendFrame(DynConn *conn, int node, DynRequest *req, uint8 type,
+						 dyn_slice body, bool unbounded);
 extern void DynInitRequest(DynRequest *req, MemoryContext cxt);
 extern void DynAwait(DynConn *conn, DynRequest *req);
 extern void DynForget(DynConn *conn, DynRequest *req);

@@ -1,8 +1,10 @@
 --
 -- Administration by SQL: what the cluster says of itself (nodes, ring,
 -- preference lists, hints, request counts), read from the nodes' RING and
--- STATUS replies; and this backend's connections, cached per server and
--- user mapping and closed when either changes or goes.
+-- STATUS replies; repair (an anti-entropy round on each node) and the
+-- refusals of remove_node (t/021_fdw_remove.t removes a node of a cluster
+-- of its own); and this backend's connections, cached per server and user
+-- mapping and closed when either changes or goes.
 --
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dynamo_fdw;
@@ -64,6 +66,37 @@ SELECT count(DISTINCT node_id) AS nodes, bool_and(requests >= 0) AS counted FROM
 SELECT count(*) > 0 AS reported, bool_and(p50_ms > 0 AND p99_ms >= p50_ms) AS ordered
   FROM dynamo_stats('adm') WHERE operation = 'get' AND p50_ms IS NOT NULL;
 
+-- repair: a full anti-entropy round on every node, one after another; on a
+-- healthy cluster no exchange fails
+SELECT node, failed, partitions > 0 AS holds_partitions, exchanges >= 0 AS exchanged
+  FROM dynamo_repair('adm') ORDER BY node;
+INSERT INTO carts (key, value) SELECT 'r' || i, 'x' || i FROM generate_series(1, 100) AS i;
+SELECT count(*) AS nodes, sum(failed) AS failed, sum(keys_compared) >= 0 AS compared,
+       bool_and(keys_sent >= 0 AND keys_received >= 0 AND bytes_sent >= 0
+                AND bytes_received >= 0 AND tombstones_reaped >= 0 AND ms >= 0) AS counted
+  FROM dynamo_repair('adm');
+-- the rows written before and after are all there
+SELECT count(*) FROM carts;
+
+-- remove_node: only members can leave; NULL and unknown servers are errors
+-- (the shared cluster keeps its three nodes: t/021_fdw_remove.t removes one)
+SELECT * FROM dynamo_remove_node('adm', 'n9');
+SELECT * FROM dynamo_remove_node('adm', '');
+SELECT * FROM dynamo_remove_node('adm', NULL);
+SELECT * FROM dynamo_remove_node(NULL, 'n1');
+SELECT * FROM dynamo_remove_node('nope', 'n1');
+SELECT * FROM dynamo_repair(NULL);
+SELECT * FROM dynamo_repair('nope');
+-- a key without role admin: the node refuses, and the error says which key to use
+CREATE SERVER adm_reader FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes :'nodes');
+\set reader_key :keys '/reader.key'
+CREATE USER MAPPING FOR CURRENT_USER SERVER adm_reader OPTIONS (key_file :'reader_key');
+SELECT count(*) FROM dynamo_nodes('adm_reader');
+\set SHOW_CONTEXT never
+SELECT * FROM dynamo_repair('adm_reader');
+\set SHOW_CONTEXT errors
+DROP SERVER adm_reader CASCADE;
+
 -- refusals: unknown server, not a dynamo_fdw server, no USAGE, no user mapping
 SELECT * FROM dynamo_nodes('nope');
 CREATE FOREIGN DATA WRAPPER other_fdw;
@@ -76,6 +109,9 @@ RESET ROLE;
 GRANT USAGE ON FOREIGN SERVER adm TO regress_dynamo_nobody;
 SET ROLE regress_dynamo_nobody;
 SELECT * FROM dynamo_nodes('adm');
+-- the functions that change the cluster are not for everybody
+SELECT * FROM dynamo_repair('adm');
+SELECT * FROM dynamo_remove_node('adm', 'n3');
 RESET ROLE;
 DROP SERVER other;
 DROP FOREIGN DATA WRAPPER other_fdw;
