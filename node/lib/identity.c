@@ -56,14 +56,17 @@ static const role_rule role_rules[] = {
 	{DYN_MSG_RING, ROLES_READ | ROLES_NODE},	/* partition-aware clients too */
 	{DYN_MSG_PUT, ROLES_WRITE},
 	{DYN_MSG_DELETE, ROLES_WRITE},
-	/* admin: remove node, repair (ROLES_ADMIN) when they exist */
+	{DYN_MSG_REPAIR, ROLES_ADMIN},
+	{DYN_MSG_REMOVE, ROLES_ADMIN},
 	/* node: the cluster's internal messages */
 	{DYN_MSG_REPLICA_GET, ROLES_NODE},
 	{DYN_MSG_REPLICA_PUT, ROLES_NODE},
 	{DYN_MSG_GOSSIP, ROLES_NODE},
 	{DYN_MSG_COORD_PUT, ROLES_NODE},
 	{DYN_MSG_COORD_DELETE, ROLES_NODE},
-	/* node, when they exist: hints, anti-entropy, handoff */
+	{DYN_MSG_MERKLE, ROLES_NODE},
+	{DYN_MSG_SYNC_KEYS, ROLES_NODE},
+	{DYN_MSG_REAP, ROLES_NODE},
 };
 
 static const char *const role_names[] = {"none", "read", "write", "admin", "node"};

@@ -60,6 +60,16 @@ msg_type_known(uint8_t type)
 		case DYN_MSG_STATUS:
 		case DYN_MSG_SCAN:
 		case DYN_MSG_SCAN_REPLY:
+		case DYN_MSG_REPAIR:
+		case DYN_MSG_REPAIR_REPLY:
+		case DYN_MSG_REMOVE:
+		case DYN_MSG_REMOVE_REPLY:
+		case DYN_MSG_MERKLE:
+		case DYN_MSG_MERKLE_REPLY:
+		case DYN_MSG_SYNC_KEYS:
+		case DYN_MSG_SYNC_KEYS_REPLY:
+		case DYN_MSG_REAP:
+		case DYN_MSG_REAP_REPLY:
 		case DYN_MSG_GET_REPLY:
 		case DYN_MSG_PUT_REPLY:
 		case DYN_MSG_DELETE_REPLY:
@@ -833,6 +843,26 @@ dyn_msg_type_name(uint8_t type)
 			return "coord_put_reply";
 		case DYN_MSG_COORD_DELETE_REPLY:
 			return "coord_delete_reply";
+		case DYN_MSG_REPAIR:
+			return "repair";
+		case DYN_MSG_REPAIR_REPLY:
+			return "repair_reply";
+		case DYN_MSG_REMOVE:
+			return "remove";
+		case DYN_MSG_REMOVE_REPLY:
+			return "remove_reply";
+		case DYN_MSG_MERKLE:
+			return "merkle";
+		case DYN_MSG_MERKLE_REPLY:
+			return "merkle_reply";
+		case DYN_MSG_SYNC_KEYS:
+			return "sync_keys";
+		case DYN_MSG_SYNC_KEYS_REPLY:
+			return "sync_keys_reply";
+		case DYN_MSG_REAP:
+			return "reap";
+		case DYN_MSG_REAP_REPLY:
+			return "reap_reply";
 	}
 	return "unknown";
 }

@@ -493,6 +493,27 @@ conn_dispatch(dyn_conn *c, const dyn_frame *f)
 										 &c->out) != DYN_OK)
 				conn_fatal(c, DYN_E_BADREQ, "malformed gossip request");
 			break;
+		case DYN_MSG_MERKLE:
+			if (dyn_sync_on_merkle(c->node, c, f) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed merkle request");
+			break;
+		case DYN_MSG_SYNC_KEYS:
+			if (dyn_sync_on_keys(c->node, c, f) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed sync_keys request");
+			break;
+		case DYN_MSG_REAP:
+			if (dyn_sync_on_reap(c->node, c, f) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed reap request");
+			break;
+		case DYN_MSG_REPAIR:
+			if (dyn_empty_decode(f->body) != DYN_OK)
+				conn_fatal(c, DYN_E_BADREQ, "malformed repair request: unexpected body");
+			else
+				dyn_ae_on_repair(c->node, c, f);
+			break;
+		case DYN_MSG_REMOVE:
+			dyn_handoff_on_remove(c->node, c, f);
+			break;
 		case DYN_MSG_RING:
 			if (dyn_empty_decode(f->body) != DYN_OK)
 				conn_fatal(c, DYN_E_BADREQ, "malformed ring request: unexpected body");

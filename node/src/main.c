@@ -49,7 +49,8 @@ static int	load_security(dyn_node *node);
 /* The flags, in the order usage() lists them. */
 static const char *const flag_names[] = {
 	"id", "listen", "data", "seeds", "zone", "engine", "partitions", "n",
-	"key", "trust", "insecure", "cache-mb", "config", "durability", NULL
+	"key", "trust", "insecure", "cache-mb", "config", "durability",
+	"repair-interval", "tombstone-grace", "transfer-rate", NULL
 };
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]) - 1)
 
@@ -67,6 +68,9 @@ main(int argc, char **argv)
 	node.cfg.n = 3;
 	node.cfg.durability = DYN_DURABILITY_FLUSH;
 	node.cfg.max_body = DYN_FRAME_MAX_BODY;
+	node.cfg.repair_interval_s = 600;
+	node.cfg.tombstone_grace_s = 86400;
+	node.cfg.transfer_rate_mb = 64;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 	{
@@ -166,6 +170,7 @@ usage(FILE *out)
 			"               [--zone Z] [--engine wiredtiger|memory] [--partitions Q] [--n N]\n"
 			"               [--key FILE --trust FILE | --insecure] [--cache-mb M]\n"
 			"               [--config FILE] [--durability none|flush|fsync]\n"
+			"               [--repair-interval S] [--tombstone-grace S] [--transfer-rate MB]\n"
 			"       dynamod keygen --out FILE\n");
 }
 
@@ -335,6 +340,24 @@ apply_flag(dyn_node_config *cfg, const char *name, const char *value,
 		if (parse_int("--cache-mb", value, 1, 1L << 20, src, &num) != 0)
 			return -1;
 		cfg->cache_mb = (size_t) num;
+	}
+	else if (strcmp(name, "repair-interval") == 0)
+	{
+		if (parse_int("--repair-interval", value, 0, 7L * 24 * 3600, src, &num) != 0)
+			return -1;
+		cfg->repair_interval_s = (uint64_t) num;
+	}
+	else if (strcmp(name, "tombstone-grace") == 0)
+	{
+		if (parse_int("--tombstone-grace", value, 0, 365L * 24 * 3600, src, &num) != 0)
+			return -1;
+		cfg->tombstone_grace_s = (uint64_t) num;
+	}
+	else if (strcmp(name, "transfer-rate") == 0)
+	{
+		if (parse_int("--transfer-rate", value, 1, 1L << 20, src, &num) != 0)
+			return -1;
+		cfg->transfer_rate_mb = (uint64_t) num;
 	}
 	else if (strcmp(name, "durability") == 0)
 	{

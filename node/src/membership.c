@@ -272,7 +272,22 @@ static int
 ring_adopt(dyn_membership *ms, dyn_ring *incoming)
 {
 	dyn_ring	old = ms->ring;
+	dyn_slice	self_id = dyn_slice_str(ms->members[0]->id);
+	int			was = dyn_ring_member_index(&old, self_id);
 	int			rc;
+
+	/*
+	 * A node that was leaving and is no longer in the ring has been
+	 * removed: it must not join again on its own (an operator restarting
+	 * it with --seeds makes it join anew).
+	 */
+	if (was >= 0 && (old.members[was].flags & DYN_RING_LEAVING) != 0 &&
+		dyn_ring_member_index(incoming, self_id) < 0)
+	{
+		ms->left = true;
+		dyn_log(ms->cfg.log, DYN_LOG_INFO,
+				"this node has left the ring: every partition it owned was handed over");
+	}
 
 	ms->ring = *incoming;
 	*incoming = old;
@@ -351,8 +366,11 @@ ring_ensure_self(dyn_membership *ms)
 	ix = dyn_ring_member_index(&ms->ring, dyn_slice_str(self->id));
 	if (ix >= 0 && strcmp(ms->ring.members[ix].address, self->address) == 0)
 		return DYN_OK;
-	rc = dyn_ring_add_member(&ms->ring, dyn_slice_str(self->id),
-							 dyn_slice_str(self->address), dyn_slice_str(self->zone));
+	if (ix < 0 && ms->left)
+		return DYN_OK;
+	/* a join only plans: the partitions switch as their data arrives (handoff.c) */
+	rc = dyn_ring_plan_join(&ms->ring, dyn_slice_str(self->id),
+							dyn_slice_str(self->address), dyn_slice_str(self->zone));
 	if (rc != DYN_OK)
 	{
 		dyn_log(ms->cfg.log, DYN_LOG_ERROR, "could not add this node to the ring: %s%s",
@@ -364,10 +382,28 @@ ring_ensure_self(dyn_membership *ms)
 		return rc;
 	ms->ring_changes++;
 	dyn_log(ms->cfg.log, DYN_LOG_INFO, "%s the ring: version %llu, %u members, "
-			"%u partitions here", ix >= 0 ? "updated our address in" : "joined",
+			"%u partitions to take over", ix >= 0 ? "updated our address in" : "joined",
 			(unsigned long long) ms->ring.version, ms->ring.nmembers,
-			dyn_membership_owned(ms));
+			ms->ring.npending);
 	return ring_store(ms);
+}
+
+/*
+ * A ring this node changed itself (a completed transfer, a planned leave,
+ * a pruned member): adopt it and push it to every live member at once, so
+ * the change does not wait for the random gossip to spread.
+ */
+int
+dyn_membership_set_ring(dyn_membership *ms, dyn_ring *ring)
+{
+	int			rc;
+
+	if ((rc = ring_adopt(ms, ring)) != DYN_OK)
+		return rc;
+	for (size_t i = 1; i < ms->nmembers; i++)
+		if (dyn_member_up(ms->members[i]))
+			gossip_to(ms, ms->members[i]);
+	return DYN_OK;
 }
 
 
@@ -854,8 +890,10 @@ dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out)
 {
 	uint64_t	now = ms_mono_ms();
 
-	dyn_buf_printf(out, "\"ring_version\":%llu,\"ring_members\":%u,\"members\":[",
-				   (unsigned long long) ms->ring.version, ms->ring.nmembers);
+	dyn_buf_printf(out, "\"ring_version\":%llu,\"ring_members\":%u,\"ring_pending\":%u,"
+				   "\"left\":%s,\"members\":[",
+				   (unsigned long long) ms->ring.version, ms->ring.nmembers,
+				   ms->ring.npending, ms->left ? "true" : "false");
 	for (size_t i = 0; i < ms->nmembers; i++)
 	{
 		const dyn_member *m = ms->members[i];

@@ -24,8 +24,10 @@
  * dyn_ring_add_member (which bumps the version) and gossips that.  Whenever
  * it adopts a ring that lacks it (two nodes joined concurrently from the
  * same version and the other's ring won the tie), it adds itself again.
- * Ownership moves at once: the data of the partitions it takes over is not
- * transferred yet (that is the handoff/anti-entropy work).
+ * Joining only plans: dyn_ring_plan_join names the node as the next owner
+ * of its share, and each partition switches once handoff.c has moved its
+ * data.  A node removed from the ring (it was leaving) does not add itself
+ * back.
  *
  * The ring is kept in the metadata namespace, so a restarted node knows its
  * peers without seeds.
@@ -118,6 +120,7 @@ struct dyn_membership
 	uint64_t	gossip_sent;
 	uint64_t	gossip_received;
 	uint64_t	ring_changes;
+	bool		left;			/* removed from the ring: never rejoin by itself */
 };
 
 /* Load or found the ring, start gossip and detection.  err on failure. */
@@ -137,6 +140,13 @@ int			dyn_membership_on_gossip(dyn_membership *ms, dyn_slice body, uint32_t reqi
 									 dyn_buf *out);
 /* Append a RING_REPLY: the ring and every member with our up/down verdict. */
 void		dyn_membership_ring_reply(dyn_membership *ms, uint32_t reqid, dyn_buf *out);
+
+/*
+ * Adopt ring (consumed: freed or swapped in), a change this node made to a
+ * copy of its ring with a higher version, store it and gossip it to every
+ * live member now.
+ */
+int			dyn_membership_set_ring(dyn_membership *ms, dyn_ring *ring);
 
 /* The member with this id, or NULL. */
 dyn_member *dyn_membership_find(const dyn_membership *ms, dyn_slice id);

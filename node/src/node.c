@@ -20,6 +20,7 @@ static void node_on_signal(uv_signal_t *h, int signum);
 static void node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l);
 static uint64_t node_now_ms(void);
 static int	node_start_cluster(dyn_node *node);
+static int	node_start_background(dyn_node *node);
 static dyn_client *node_new_peer_client(void *arg);
 static void node_on_member_up(void *arg, dyn_member *m);
 
@@ -168,6 +169,10 @@ dyn_node_stop(dyn_node *node)
 		uv_close((uv_handle_t *) &node->sigint, NULL);
 	}
 	dyn_conn_close_all(node);
+	if (node->ae_on)
+		dyn_ae_stop(node);
+	if (node->handoff_on)
+		dyn_handoff_stop(node);
 	if (node->hints_on)
 		dyn_hints_stop(&node->hints);
 	if (node->members_on)
@@ -225,6 +230,36 @@ node_start_cluster(dyn_node *node)
 		return rc;
 	}
 	node->hints_on = true;
+	return node_start_background(node);
+}
+
+/*
+ * Anti-entropy and partition handoff, paced by one throttle: the empty
+ * root tells a partition this node holds nothing of.
+ */
+static int
+node_start_background(dyn_node *node)
+{
+	dyn_merkle	empty;
+	int			rc;
+
+	if ((rc = dyn_merkle_init(&empty, dyn_store_tree(&node->store, 0)->depth)) != DYN_OK)
+		return rc;
+	dyn_merkle_root(&empty, node->empty_root);
+	dyn_merkle_free(&empty);
+	dyn_buf_init(&node->reap_keys);
+	dyn_throttle_init(&node->throttle, node->cfg.transfer_rate_mb * 1024 * 1024,
+					  uv_now(node->loop));
+	node->ae.interval_ms = node->cfg.repair_interval_s * 1000;
+	node->ae.grace_ms = node->cfg.tombstone_grace_s * 1000;
+	dyn_ae_start(node);
+	node->ae_on = true;
+	if ((rc = dyn_handoff_start(node)) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not start partition handoff: out of memory");
+		return rc;
+	}
+	node->handoff_on = true;
 	return DYN_OK;
 }
 
@@ -264,6 +299,9 @@ dyn_node_finish(dyn_node *node)
 {
 	if (node->hints_on)
 		dyn_hints_free(&node->hints);
+	dyn_handoff_free(node);
+	node->handoff_on = node->ae_on = false;
+	dyn_buf_free(&node->reap_keys);
 	if (node->members_on)
 		dyn_membership_free(&node->members);
 	node->hints_on = node->members_on = false;
@@ -339,6 +377,14 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 				   (unsigned long long) node->members.gossip_sent,
 				   (unsigned long long) node->members.gossip_received,
 				   (unsigned long long) node->members.ring_changes);
+	if (node->ae_on)
+	{
+		dyn_buf_put_u8(out, ',');
+		dyn_ae_status_json(node, out);
+		dyn_buf_put_u8(out, ',');
+		dyn_handoff_status_json(node, out);
+	}
+	dyn_buf_printf(out, ",\"tombstones\":%llu", (unsigned long long) node->store.tombstones);
 	dyn_buf_printf(out, ",\"keys\":%llu,\"uptime_s\":%llu",
 				   (unsigned long long) node->store.keys,
 				   (unsigned long long) ((node_now_ms() - node->started_ms) / 1000));

@@ -8,13 +8,17 @@
 #include <uv.h>
 
 #include "dynamo/identity.h"
+#include "dynamo/merkle.h"
 #include "dynamo/wire.h"
+#include "antientropy.h"
 #include "engine.h"
+#include "handoff.h"
 #include "hints.h"
 #include "latency.h"
 #include "log.h"
 #include "membership.h"
 #include "store.h"
+#include "throttle.h"
 
 /* Everything the command line (or --config file) can set. */
 typedef struct dyn_node_config
@@ -34,6 +38,9 @@ typedef struct dyn_node_config
 	size_t		cache_mb;
 	dyn_durability durability;
 	uint32_t	max_body;
+	uint64_t	repair_interval_s;	/* --repair-interval: 0 only on REPAIR */
+	uint64_t	tombstone_grace_s;	/* --tombstone-grace */
+	uint64_t	transfer_rate_mb;	/* --transfer-rate: MiB/s of background work */
 } dyn_node_config;
 
 /* Request counters, reported by STATUS. */
@@ -66,10 +73,8 @@ typedef struct dyn_cluster_stats
 	uint64_t	inflight;		/* requests being coordinated now */
 } dyn_cluster_stats;
 
-typedef struct dyn_conn dyn_conn;
-
 /* The node process: one per dynamod, owned by main(). */
-typedef struct dyn_node
+struct dyn_node
 {
 	dyn_node_config cfg;
 	dyn_logger	log;
@@ -104,7 +109,16 @@ typedef struct dyn_node
 	bool		listening;		/* listener handle initialised */
 	bool		signals;		/* signal handles initialised */
 	bool		stopping;
-} dyn_node;
+	/* background work: anti-entropy, partition handoff, and their pace */
+	dyn_throttle throttle;
+	dyn_ae		ae;
+	bool		ae_on;
+	dyn_handoff handoff;
+	bool		handoff_on;
+	void	   *handoff_prev;	/* handoff.c's copy of the ring a batch started from */
+	uint8_t		empty_root[DYN_MERKLE_DIGEST];	/* the root of an empty partition */
+	dyn_buf		reap_keys;		/* tombstones being reaped (anti-entropy) */
+};
 
 /* Open the engine and store and start listening; logs and returns on failure. */
 int			dyn_node_start(dyn_node *node, uv_loop_t *loop);

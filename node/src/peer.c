@@ -55,7 +55,8 @@ struct dyn_peer
 	uv_timer_t	sweep;
 	bool		sweeping;
 	uv_check_t	flusher;		/* writes what was queued this iteration */
-	int			handles;		/* of sweep and flusher, not yet closed */
+	uv_idle_t	waker;			/* keeps the loop from sleeping before the flush */
+	int			handles;		/* of sweep, flusher and waker, not yet closed */
 	peer_slot  *slots;
 	size_t		outstanding;
 	uint32_t	next_fake_reqid;	/* ids for requests failed before sending */
@@ -79,6 +80,7 @@ static void peer_arm_sweep(dyn_peer *p, uint64_t timeout);
 static void peer_on_sweep(uv_timer_t *t);
 static void peer_on_handle_close(uv_handle_t *h);
 static void peer_on_flush(uv_check_t *h);
+static void peer_on_wake(uv_idle_t *h);
 static void peer_fail_all(dyn_peer *p, int status);
 
 /* A peer that will connect to address at its first request. */
@@ -103,7 +105,9 @@ dyn_peer_new(const dyn_peer_config *cfg, const char *id, const char *address)
 	p->sweep.data = p;
 	uv_check_init(cfg->loop, &p->flusher);
 	p->flusher.data = p;
-	p->handles = 2;
+	uv_idle_init(cfg->loop, &p->waker);
+	p->waker.data = p;
+	p->handles = 3;
 	return p;
 }
 
@@ -251,6 +255,12 @@ dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
 	s->cb = cb;
 	s->arg = arg;
 	uv_check_start(&p->flusher, peer_on_flush);
+	/*
+	 * A request queued from a timer callback would otherwise wait for the
+	 * loop's next wake-up: check handles run after the poll, and the poll
+	 * sleeps until some other event unless an idle handle is active.
+	 */
+	uv_idle_start(&p->waker, peer_on_wake);
 	if (!p->sweeping)
 		peer_arm_sweep(p, PEER_SWEEP_MS);
 	return DYN_OK;
@@ -302,6 +312,7 @@ peer_on_flush(uv_check_t *h)
 	dyn_peer   *p = h->data;
 
 	uv_check_stop(h);
+	uv_idle_stop(&p->waker);
 	if (p->client == NULL || p->closing)
 		return;
 	if (dyn_client_io(p->client, 0) != DYN_OK)
@@ -530,6 +541,14 @@ dyn_peer_close(dyn_peer *p)
 	peer_fail_all(p, DYN_ERR_CLOSED);
 	uv_close((uv_handle_t *) &p->sweep, peer_on_handle_close);
 	uv_close((uv_handle_t *) &p->flusher, peer_on_handle_close);
+	uv_close((uv_handle_t *) &p->waker, peer_on_handle_close);
+}
+
+/* Nothing to do: being active is what keeps the poll from sleeping. */
+static void
+peer_on_wake(uv_idle_t *h)
+{
+	(void) h;
 }
 
 /* Free the peer once both of its handles are closed. */

@@ -133,6 +133,7 @@ typedef struct bench_options
 	const char *bucket;
 	bool		csv;
 	bool		fresh_keys;
+	bool		sequential;		/* keys 0, 1, 2, ... in order, not random */
 	bool		blind_puts;		/* --puts blind: no contexts */
 	bool		route;			/* partition-aware: each request to its key's coordinator */
 	const char *inproc;			/* engine name, NULL: over the network */
@@ -397,6 +398,8 @@ usage(FILE *out)
 			"  --puts context|blind  PUT with the context the key's previous PUT returned\n"
 			"                        (default: one version per key, like an overwrite),\n"
 			"                        or blindly (every PUT a new sibling)\n"
+			"  --sequential          keys 0, 1, 2, ... in order (every key of the space\n"
+			"                        written once by --requests K)\n"
 			"  --fresh-keys          a per-run random tag in the key prefix, so runs\n"
 			"                        against a long-lived node do not pile up siblings\n"
 			"  --route               partition-aware: fetch the ring from --node, connect\n"
@@ -487,6 +490,11 @@ parse_options(bench_options *o, int argc, char **argv)
 		if (strcmp(a, "--fresh-keys") == 0)
 		{
 			o->fresh_keys = true;
+			continue;
+		}
+		if (strcmp(a, "--sequential") == 0)
+		{
+			o->sequential = true;
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0)
@@ -886,7 +894,8 @@ phase_next(bench *b)
 		ph->drawn = 0;
 	}
 	ph->drawn++;
-	b->key_index = (uint32_t) rng_below(&ph->key_state, b->opt.keys);
+	b->key_index = b->opt.sequential ? (uint32_t) (ph->issued % b->opt.keys) :
+		(uint32_t) rng_below(&ph->key_state, b->opt.keys);
 	key_format(&b->key, b->key_index);
 	ph->issued++;
 	return op;

@@ -64,6 +64,10 @@ static int	cmd_ring(const cli_options *o, dyn_client *c, bool preflist);
 static void print_ring(const cli_options *o, const dyn_routing *rt);
 static int	print_preflist(const cli_options *o, const dyn_routing *rt);
 static int	cmd_keygen(const cli_options *o);
+static int	cmd_repair(const cli_options *o, dyn_client *c);
+static int	cmd_remove(const cli_options *o, dyn_client *c);
+static int	ring_has_member(const cli_options *o, dyn_client *c, const char *id,
+							bool *has);
 static int	load_keys(const cli_options *o, dyn_identity *id, dyn_trust *trust);
 static int	fail(int code, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 
@@ -80,9 +84,6 @@ main(int argc, char **argv)
 	if ((rc = parse_options(&o, argc, argv)) != EXIT_DONE)
 		return rc;
 	cmd = o.args[0];
-	if (strcmp(cmd, "repair") == 0 || strcmp(cmd, "remove") == 0)
-		return fail(EXIT_USAGE, "command \"%s\" is not available yet: it comes with "
-					"anti-entropy and node removal", cmd);
 	if (strcmp(cmd, "keygen") == 0)
 		return cmd_keygen(&o);
 
@@ -115,6 +116,10 @@ main(int argc, char **argv)
 		rc = cmd_get(&o, c);
 	else if (strcmp(cmd, "ring") == 0 || strcmp(cmd, "preflist") == 0)
 		rc = cmd_ring(&o, c, strcmp(cmd, "preflist") == 0);
+	else if (strcmp(cmd, "repair") == 0)
+		rc = cmd_repair(&o, c);
+	else if (strcmp(cmd, "remove") == 0)
+		rc = cmd_remove(&o, c);
 	else
 		rc = cmd_status(&o, c);
 	dyn_client_free(c);
@@ -687,6 +692,113 @@ cmd_status(const cli_options *o, dyn_client *c)
 		return fail(EXIT_FAILED, "%s sent a malformed reply", o->node);
 	fwrite(json.ptr, 1, json.len, stdout);
 	fputc('\n', stdout);
+	return EXIT_DONE;
+}
+
+/*
+ * repair: the node compares every partition it holds with every other
+ * replica and answers when the round is over, with what it found (JSON).
+ * A round over a large store takes a while, so the wait is at least
+ * REPAIR_WAIT_MS whatever --timeout says.
+ */
+#define REPAIR_WAIT_MS		(30 * 60 * 1000)
+
+static int
+cmd_repair(const cli_options *o, dyn_client *c)
+{
+	cli_options lo = *o;
+	dyn_frame	reply;
+	dyn_slice	json;
+	dyn_slice	none = {NULL, 0};
+	int			rc;
+
+	if (lo.timeout_ms < REPAIR_WAIT_MS)
+		lo.timeout_ms = REPAIR_WAIT_MS;
+	if (dyn_client_send_frame(c, DYN_MSG_REPAIR, none) == 0)
+		return fail(EXIT_FAILED, "%s", dyn_client_errmsg(c));
+	if ((rc = run_request(&lo, c, &reply)) != EXIT_DONE)
+		return rc;
+	if (reply.type != DYN_MSG_REPAIR_REPLY ||
+		dyn_status_reply_decode(reply.body, &json) != DYN_OK)
+		return fail(EXIT_FAILED, "%s sent a malformed reply", o->node);
+	fwrite(json.ptr, 1, json.len, stdout);
+	fputc('\n', stdout);
+	return EXIT_DONE;
+}
+
+/*
+ * remove NODE_ID: the node plans the leave (every partition of NODE_ID gets
+ * a new owner, which pulls it), then this waits until the ring no longer
+ * holds NODE_ID -- every partition handed over -- so that the node can be
+ * stopped with nothing lost.  Prints the plan, then "removed NODE_ID".
+ */
+#define REMOVE_WAIT_MS		(30 * 60 * 1000)
+#define REMOVE_POLL_MS		200
+
+static int
+cmd_remove(const cli_options *o, dyn_client *c)
+{
+	const char *id = o->args[1];
+	dyn_buf		body;
+	dyn_frame	reply;
+	dyn_slice	json;
+	uint64_t	waited = 0;
+	bool		has = true;
+	int			rc;
+
+	if (strlen(id) == 0 || strlen(id) > DYN_NODE_ID_MAX)
+		return fail(EXIT_USAGE, "a node id is 1 to %d bytes", DYN_NODE_ID_MAX);
+	dyn_buf_init(&body);
+	dyn_buf_put_u8(&body, (uint8_t) strlen(id));
+	dyn_buf_append(&body, id, strlen(id));
+	rc = dyn_client_send_frame(c, DYN_MSG_REMOVE, dyn_buf_slice(&body)) == 0;
+	dyn_buf_free(&body);
+	if (rc)
+		return fail(EXIT_FAILED, "%s", dyn_client_errmsg(c));
+	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
+		return rc;
+	if (reply.type != DYN_MSG_REMOVE_REPLY ||
+		dyn_status_reply_decode(reply.body, &json) != DYN_OK)
+		return fail(EXIT_FAILED, "%s sent a malformed reply", o->node);
+	fwrite(json.ptr, 1, json.len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	while (waited < REMOVE_WAIT_MS)
+	{
+		if ((rc = ring_has_member(o, c, id, &has)) != EXIT_DONE)
+			return rc;
+		if (!has)
+		{
+			if (!o->json)
+				printf("removed %s\n", id);
+			return EXIT_DONE;
+		}
+		usleep(REMOVE_POLL_MS * 1000);
+		waited += REMOVE_POLL_MS;
+	}
+	return fail(EXIT_FAILED, "%s still owns partitions after %d s; the handoff goes on "
+				"in the background (see dynamo-cli status)", id, REMOVE_WAIT_MS / 1000);
+}
+
+/* Whether the ring the node holds still lists id. */
+static int
+ring_has_member(const cli_options *o, dyn_client *c, const char *id, bool *has)
+{
+	dyn_routing rt;
+	dyn_frame	reply;
+	int			rc;
+
+	dyn_client_send_ring(c);
+	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
+		return rc;
+	dyn_routing_init(&rt);
+	if (reply.type != DYN_MSG_RING_REPLY || dyn_routing_decode(reply.body, &rt) != DYN_OK)
+	{
+		dyn_routing_free(&rt);
+		return fail(EXIT_FAILED, "%s sent a malformed ring", o->node);
+	}
+	*has = dyn_ring_member_index(&rt.ring, dyn_slice_str(id)) >= 0;
+	dyn_routing_free(&rt);
 	return EXIT_DONE;
 }
 

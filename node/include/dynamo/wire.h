@@ -42,6 +42,8 @@ typedef enum dyn_msg_type
 	DYN_MSG_DELETE = 0x03,
 	DYN_MSG_STATUS = 0x04,
 	DYN_MSG_SCAN = 0x05,
+	DYN_MSG_REPAIR = 0x06,		/* admin: a full anti-entropy round now */
+	DYN_MSG_REMOVE = 0x07,		/* admin: hand a node's partitions away */
 
 	/*
 	 * Node to node (and RING for partition-aware clients).  REPLICA_GET and
@@ -57,18 +59,26 @@ typedef enum dyn_msg_type
 	DYN_MSG_RING = 0x13,
 	DYN_MSG_COORD_PUT = 0x14,
 	DYN_MSG_COORD_DELETE = 0x15,
+	DYN_MSG_MERKLE = 0x16,		/* anti-entropy: Merkle tree digests */
+	DYN_MSG_SYNC_KEYS = 0x17,	/* anti-entropy: the keys of some leaves */
+	DYN_MSG_REAP = 0x18,		/* drop tombstones every replica holds */
 
 	DYN_MSG_GET_REPLY = 0x81,
 	DYN_MSG_PUT_REPLY = 0x82,
 	DYN_MSG_DELETE_REPLY = 0x83,
 	DYN_MSG_STATUS_REPLY = 0x84,
 	DYN_MSG_SCAN_REPLY = 0x85,
+	DYN_MSG_REPAIR_REPLY = 0x86,
+	DYN_MSG_REMOVE_REPLY = 0x87,
 	DYN_MSG_REPLICA_GET_REPLY = 0x90,
 	DYN_MSG_REPLICA_PUT_REPLY = 0x91,
 	DYN_MSG_GOSSIP_REPLY = 0x92,
 	DYN_MSG_RING_REPLY = 0x93,
 	DYN_MSG_COORD_PUT_REPLY = 0x94,
 	DYN_MSG_COORD_DELETE_REPLY = 0x95,
+	DYN_MSG_MERKLE_REPLY = 0x96,
+	DYN_MSG_SYNC_KEYS_REPLY = 0x97,
+	DYN_MSG_REAP_REPLY = 0x98,
 	DYN_MSG_ERROR = 0xFF
 } dyn_msg_type;
 
@@ -312,6 +322,112 @@ void		dyn_scan_reply_end(dyn_buf *b, size_t start, uint16_t count, bool more);
 int			dyn_scan_reply_decode(dyn_slice body, dyn_scan_reply *out);
 /* Read the next item of a checked reply (init a reader on out->items). */
 int			dyn_scan_next(dyn_reader *r, dyn_slice *key, dyn_slice *object);
+
+/*
+ * Anti-entropy (node to node).  A replica compares its Merkle tree of a
+ * partition (merkle.h) with another's top down, asking only for the digests
+ * under nodes that differed, then lists the keys of the differing leaves and
+ * moves just the keys that differ (with REPLICA_GET and REPLICA_PUT).
+ * Digests travel truncated to DYN_SYNC_DIGEST bytes: a false match needs a
+ * 64-bit collision between two replicas' versions of the same subtree.
+ *
+ * MERKLE:  u16 partition, u8 level, u8 span, u16 count, count x u16 index
+ *   level 0 (span 0): the root (count 1, index 0); reply: one digest.
+ *   level L > 0: the indices name nodes of level L - span; the reply carries
+ *   the digests of their 2^span descendants at level L, count x 2^span
+ *   digests.  A span of 2 halves the round trips of a walk and the frame
+ *   overhead that goes with them, for twice the digests per differing node.
+ * MERKLE_REPLY: u8 depth (the sender's tree depth), the digests.
+ *
+ * SYNC_KEYS: u16 partition, u8 flags, u16 after_len, after (an engine key:
+ *   the page starts strictly after it), u16 count, count x u16 leaf (count 0:
+ *   every leaf).  Flag DYN_SYNC_OBJECTS asks for each key's sibling set
+ *   instead of its digest (a full transfer: handoff, or a wiped replica).
+ * SYNC_KEYS_REPLY: u8 more, u32 count, count items: u16 key_len, engine key,
+ *   then DYN_SYNC_DIGEST digest bytes, or with DYN_SYNC_OBJECTS u32
+ *   object_len, object.  Pages stop near DYN_SCAN_PAGE_BYTES.
+ *
+ * REAP: u16 partition, u16 count, count x (u16 key_len, engine key,
+ *   DYN_MERKLE_DIGEST bytes of digest): delete these tombstones if they are
+ *   still exactly what the digest says.  REAP_REPLY: u32 reaped.
+ */
+#define DYN_SYNC_DIGEST		8
+#define DYN_SYNC_OBJECTS	0x01
+#define DYN_SYNC_MAX_ITEMS	32768	/* indices or leaves in one request */
+
+typedef struct dyn_merkle_req
+{
+	uint16_t	partition;
+	uint8_t		level;
+	uint8_t		span;			/* 1 .. level, or 0 with level 0 */
+	uint16_t	count;
+	dyn_slice	indices;		/* count big-endian u16 */
+} dyn_merkle_req;
+
+typedef struct dyn_sync_keys_req
+{
+	uint16_t	partition;
+	uint8_t		flags;
+	dyn_slice	after;
+	uint16_t	count;
+	dyn_slice	leaves;			/* count big-endian u16 */
+} dyn_sync_keys_req;
+
+typedef struct dyn_sync_keys_reply
+{
+	bool		more;
+	uint32_t	count;
+	bool		objects;		/* items carry objects, not digests */
+	dyn_slice	items;			/* read with dyn_sync_keys_next */
+} dyn_sync_keys_reply;
+
+/* Encode a request; indices/leaves are u16 values, count of them. */
+void		dyn_merkle_req_encode(dyn_buf *b, uint32_t reqid, uint16_t partition,
+								  uint8_t level, uint8_t span, const uint16_t *indices,
+								  uint16_t count);
+int			dyn_merkle_req_decode(dyn_slice body, dyn_merkle_req *out);
+/* The i-th u16 of an indices or leaves slice (checked by the decoder). */
+uint16_t	dyn_u16_at(dyn_slice s, size_t i);
+/* MERKLE_REPLY: depth, then the digests (already truncated). */
+int			dyn_merkle_reply_decode(dyn_slice body, uint8_t *depth, dyn_slice *digests);
+
+void		dyn_sync_keys_req_encode(dyn_buf *b, uint32_t reqid, uint16_t partition,
+									 uint8_t flags, dyn_slice after,
+									 const uint16_t *leaves, uint16_t count);
+int			dyn_sync_keys_req_decode(dyn_slice body, dyn_sync_keys_req *out);
+/*
+ * Build a reply: _begin starts it, _add appends one item (digest is
+ * DYN_SYNC_DIGEST bytes, or object when the request asked for objects),
+ * _end patches count and more.
+ */
+size_t		dyn_sync_keys_reply_begin(dyn_buf *b, uint32_t reqid);
+void		dyn_sync_keys_reply_add(dyn_buf *b, dyn_slice key, dyn_slice payload,
+									bool objects);
+void		dyn_sync_keys_reply_end(dyn_buf *b, size_t start, uint32_t count, bool more);
+/* objects: whether the request asked for objects (the items' shape). */
+int			dyn_sync_keys_reply_decode(dyn_slice body, bool objects,
+									   dyn_sync_keys_reply *out);
+/* The next item; payload is the digest or the object. */
+int			dyn_sync_keys_next(dyn_reader *r, bool objects, dyn_slice *key,
+							   dyn_slice *payload);
+
+/* REAP: build with _begin/_add/_end, read with _decode and _next. */
+size_t		dyn_reap_req_begin(dyn_buf *b, uint32_t reqid, uint16_t partition);
+void		dyn_reap_req_add(dyn_buf *b, dyn_slice key, const uint8_t *digest);
+void		dyn_reap_req_end(dyn_buf *b, size_t start, uint16_t count);
+int			dyn_reap_req_decode(dyn_slice body, uint16_t *partition, uint16_t *count,
+								dyn_slice *items);
+int			dyn_reap_next(dyn_reader *r, dyn_slice *key, dyn_slice *digest);
+
+/*
+ * Administration (role admin).  REPAIR has an empty body and REMOVE a node
+ * id (u8 length, id); both replies carry a JSON object as text, like
+ * STATUS_REPLY (read them with dyn_status_reply_decode).
+ */
+void		dyn_remove_req_encode(dyn_buf *b, uint32_t reqid, dyn_slice node_id);
+int			dyn_remove_req_decode(dyn_slice body, dyn_slice *node_id);
+/* A JSON reply under type (STATUS_REPLY, REPAIR_REPLY, REMOVE_REPLY). */
+void		dyn_json_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid, dyn_slice json);
 
 /* A lower-case name for a message type ("get", "put_reply", ...). */
 const char *dyn_msg_type_name(uint8_t type);

@@ -1,0 +1,466 @@
+/*
+ * antientropy.c
+ *		Anti-entropy rounds and tombstone reaping (see antientropy.h).
+ */
+#include "antientropy.h"
+
+#include "conn.h"
+#include "node.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dynamo/merkle.h"
+#include "dynamo/object.h"
+#include "dynamo/ring.h"
+#include "store.h"
+
+/* A REPAIR request waiting for the end of a round. */
+struct ae_waiter
+{
+	dyn_conn   *conn;
+	uint32_t	reqid;
+	uint64_t	round;			/* answered at the end of this round */
+	ae_waiter  *next;
+};
+
+/* Tombstones gathered for one REAP. */
+typedef struct ae_reap_scan
+{
+	uint64_t	older_than;		/* wall-clock ms */
+	dyn_buf    *req;			/* the REAP frame being built */
+	dyn_buf    *keys;			/* the same (key, digest) pairs, for us */
+	uint16_t	count;
+} ae_reap_scan;
+
+static void ae_on_timer(uv_timer_t *t);
+static void ae_round_start(dyn_node *node);
+static void ae_next_partition(dyn_node *node);
+static void ae_next_exchange(dyn_node *node);
+static void ae_on_exchange(void *arg, const dyn_sync_result *res);
+static void ae_partition_done(dyn_node *node);
+static void ae_reap(dyn_node *node);
+static void ae_on_reaped(void *arg, int status, const dyn_frame *reply);
+static void ae_reap_local(dyn_node *node);
+static void ae_round_end(dyn_node *node);
+static void ae_answer(dyn_node *node, ae_waiter *w, bool ok);
+static uint64_t ae_wall_ms(void);
+
+static uint64_t
+ae_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+void
+dyn_ae_start(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+
+	uv_timer_init(node->loop, &ae->timer);
+	ae->timer.data = node;
+	ae->timer_on = true;
+	if (ae->interval_ms > 0)
+		uv_timer_start(&ae->timer, ae_on_timer, ae->interval_ms, ae->interval_ms);
+}
+
+void
+dyn_ae_stop(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+
+	while (ae->waiters != NULL)
+	{
+		ae_waiter  *w = ae->waiters;
+
+		ae->waiters = w->next;
+		ae_answer(node, w, false);
+	}
+	if (ae->timer_on)
+	{
+		uv_timer_stop(&ae->timer);
+		uv_close((uv_handle_t *) &ae->timer, NULL);
+		ae->timer_on = false;
+	}
+}
+
+/* The schedule: start a round unless one is going. */
+static void
+ae_on_timer(uv_timer_t *t)
+{
+	dyn_node   *node = t->data;
+
+	if (!node->ae.running && !node->stopping)
+		ae_round_start(node);
+}
+
+/*
+ * REPAIR: wait for a full round that starts from now -- the next one if a
+ * round is half way through.
+ */
+void
+dyn_ae_on_repair(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+{
+	dyn_ae	   *ae = &node->ae;
+	ae_waiter  *w = malloc(sizeof(*w));
+
+	if (w == NULL)
+	{
+		dyn_error_msg err = {DYN_E_INTERNAL, 0, 0, dyn_slice_str("out of memory")};
+
+		dyn_error_encode(dyn_conn_out(c), f->reqid, &err);
+		return;
+	}
+	w->conn = c;
+	w->reqid = f->reqid;
+	w->round = ae->running ? ae->round_id + 1 : ae->round_id + 1;
+	w->next = ae->waiters;
+	ae->waiters = w;
+	dyn_conn_hold(c);
+	if (!ae->running)
+		ae_round_start(node);
+	else if (ae->again_for < w->round)
+		ae->again_for = w->round;
+}
+
+static void
+ae_round_start(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+
+	ae->running = true;
+	ae->round_id++;
+	ae->partition = 0;
+	ae->round_started = uv_now(node->loop);
+	ae->round_partitions = 0;
+	ae->round_reaped = 0;
+	memset(&ae->round, 0, sizeof(ae->round));
+	ae_next_partition(node);
+}
+
+/*
+ * Find the next partition this node replicates (from ae->partition on)
+ * and start its exchanges; the end of the ring ends the round.
+ */
+static void
+ae_next_partition(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+	dyn_membership *ms = &node->members;
+
+	for (; ae->partition < node->store.partitions; ae->partition++)
+	{
+		uint32_t	ix[DYN_RING_N_MAX];
+		int			nrep;
+		int			n;
+		bool		mine = false;
+
+		if (node->stopping || !dyn_membership_ready(ms))
+			break;
+		nrep = dyn_membership_replicas(ms);
+		n = dyn_ring_preflist(&ms->ring, ae->partition, ix, (size_t) nrep);
+		ae->npeers = 0;
+		for (int i = 0; i < n; i++)
+		{
+			dyn_member *m = ms->by_ring[ix[i]];
+
+			if (m->self)
+				mine = true;
+			else if (dyn_member_up(m))
+				ae->peers[ae->npeers++] = m;
+		}
+		if (!mine)
+			continue;
+		ae->replicas = n;
+		ae->peer = 0;
+		ae->all_equal = true;
+		ae->round_partitions++;
+		/* the first replica decides on reaping: it must be us */
+		ae->reaping = n > 0 && ms->by_ring[ix[0]]->self;
+		ae_next_exchange(node);
+		return;
+	}
+	ae_round_end(node);
+}
+
+/* The next replica of the partition, or what follows the last one. */
+static void
+ae_next_exchange(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+
+	while (ae->peer < ae->npeers)
+	{
+		if (dyn_sync_start(node, ae->peers[ae->peer], ae->partition,
+						   ae_on_exchange, node) == DYN_OK)
+			return;
+		ae->all_equal = false;
+		ae->round.failed++;
+		ae->peer++;
+	}
+	ae_partition_done(node);
+}
+
+static void
+ae_on_exchange(void *arg, const dyn_sync_result *res)
+{
+	dyn_node   *node = arg;
+	dyn_ae	   *ae = &node->ae;
+
+	dyn_sync_counts_add(&ae->round, &res->counts);
+	dyn_sync_counts_add(&ae->total, &res->counts);
+	if (res->status != DYN_OK || !res->equal)
+		ae->all_equal = false;
+	if (res->status != DYN_OK)
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"anti-entropy of partition %u with %s failed: %s", res->partition,
+				res->peer, dyn_strerror(res->status));
+	else if (!res->equal)
+		dyn_log(&node->log, DYN_LOG_DEBUG,
+				"anti-entropy of partition %u with %s: %llu keys compared, "
+				"%llu sent, %llu received", res->partition, res->peer,
+				(unsigned long long) res->counts.keys_compared,
+				(unsigned long long) res->counts.keys_sent,
+				(unsigned long long) res->counts.keys_received);
+	ae->peer++;
+	if (node->stopping)
+	{
+		ae_round_end(node);
+		return;
+	}
+	ae_next_exchange(node);
+}
+
+/* Every replica compared: reap if allowed, then the next partition. */
+static void
+ae_partition_done(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+
+	if (ae->reaping && ae->all_equal && ae->npeers == ae->replicas - 1 &&
+		node->store.tombstones > 0)
+	{
+		ae_reap(node);
+		return;
+	}
+	ae->partition++;
+	ae_next_partition(node);
+}
+
+/* Scan callback: every tombstone of the partition past its grace period. */
+static int
+ae_collect_tombstone(void *arg, dyn_slice key, dyn_slice object)
+{
+	ae_reap_scan *s = arg;
+	uint8_t		digest[DYN_MERKLE_DIGEST];
+
+	if (!dyn_object_bytes_all_tombstones(object) ||
+		dyn_object_bytes_newest_ms(object) >= s->older_than)
+		return 0;
+	dyn_merkle_digest(key, object, digest);
+	dyn_reap_req_add(s->req, key, digest);
+	dyn_buf_put_blob16(s->keys, key);
+	dyn_buf_append(s->keys, digest, DYN_MERKLE_DIGEST);
+	return ++s->count >= DYN_REAP_BATCH;
+}
+
+/*
+ * Ask every other replica to drop the partition's old tombstones; ours go
+ * when they have answered.  One batch per round and partition: what is left
+ * goes in the next round.
+ */
+static void
+ae_reap(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+	dyn_buf		req;
+	ae_reap_scan s;
+	dyn_slice	none = {NULL, 0};
+	size_t		start;
+
+	dyn_buf_init(&req);
+	dyn_buf_reset(&node->reap_keys);
+	s.older_than = ae_wall_ms() - ae->grace_ms;
+	s.req = &req;
+	s.keys = &node->reap_keys;
+	s.count = 0;
+	start = dyn_reap_req_begin(&req, 0, (uint16_t) ae->partition);
+	if (dyn_store_scan_partition(&node->store, ae->partition, none,
+								 ae_collect_tombstone, &s) != DYN_OK || s.count == 0)
+	{
+		dyn_buf_free(&req);
+		ae->partition++;
+		ae_next_partition(node);
+		return;
+	}
+	dyn_reap_req_end(&req, start, s.count);
+	ae->reap_inflight = 0;
+	for (int i = 0; i < ae->npeers && req.err == DYN_OK; i++)
+	{
+		dyn_peer   *p = dyn_membership_peer(ae->peers[i]);
+		dyn_slice	body = {req.data + DYN_FRAME_HEADER_LEN, req.len - DYN_FRAME_HEADER_LEN};
+
+		if (p != NULL && dyn_peer_send(p, DYN_MSG_REAP, body, DYN_SYNC_TIMEOUT_MS,
+									   ae_on_reaped, node) == DYN_OK)
+		{
+			ae->reap_inflight++;
+			ae->round.bytes_sent += req.len;
+		}
+	}
+	dyn_buf_free(&req);
+	if (ae->reap_inflight == 0)
+		ae_reap_local(node);
+}
+
+static void
+ae_on_reaped(void *arg, int status, const dyn_frame *reply)
+{
+	dyn_node   *node = arg;
+	dyn_ae	   *ae = &node->ae;
+
+	if (status == DYN_OK)
+		ae->round.bytes_received += DYN_FRAME_HEADER_LEN + reply->body.len;
+	if (--ae->reap_inflight == 0)
+		ae_reap_local(node);
+}
+
+/* Drop our own copies of the tombstones the other replicas were asked to drop. */
+static void
+ae_reap_local(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+	dyn_reader	r;
+	uint64_t	reaped = 0;
+
+	dyn_reader_init(&r, dyn_buf_slice(&node->reap_keys));
+	if (dyn_engine_begin(node->engine) == DYN_OK)
+	{
+		while (dyn_rd_left(&r) > 0)
+		{
+			dyn_slice	key = dyn_rd_blob16(&r);
+			dyn_slice	digest = dyn_rd_bytes(&r, DYN_MERKLE_DIGEST);
+			bool		done = false;
+
+			if (r.err != DYN_OK)
+				break;
+			if (dyn_store_reap(&node->store, key, digest.ptr, &done) == DYN_OK && done)
+				reaped++;
+		}
+		(void) dyn_engine_commit(node->engine);
+	}
+	ae->round_reaped += reaped;
+	ae->tombstones_reaped += reaped;
+	ae->partition++;
+	if (node->stopping)
+	{
+		ae_round_end(node);
+		return;
+	}
+	ae_next_partition(node);
+}
+
+/* The round is over: answer the REPAIRs it satisfies, maybe go again. */
+static void
+ae_round_end(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+	ae_waiter **pw = &ae->waiters;
+
+	ae->running = false;
+	ae->rounds++;
+	ae->last_round_ms = uv_now(node->loop) - ae->round_started;
+	dyn_log(&node->log, ae->round.keys_sent + ae->round.keys_received > 0 ?
+			DYN_LOG_INFO : DYN_LOG_DEBUG,
+			"anti-entropy round %llu: %u partitions, %llu exchanges (%llu failed), "
+			"%llu keys compared, %llu sent, %llu received, %llu tombstones reaped, %llu ms",
+			(unsigned long long) ae->round_id, ae->round_partitions,
+			(unsigned long long) ae->round.exchanges,
+			(unsigned long long) ae->round.failed,
+			(unsigned long long) ae->round.keys_compared,
+			(unsigned long long) ae->round.keys_sent,
+			(unsigned long long) ae->round.keys_received,
+			(unsigned long long) ae->round_reaped,
+			(unsigned long long) ae->last_round_ms);
+	while (*pw != NULL)
+	{
+		ae_waiter  *w = *pw;
+
+		if (w->round <= ae->round_id)
+		{
+			*pw = w->next;
+			ae_answer(node, w, !node->stopping);
+		}
+		else
+			pw = &w->next;
+	}
+	if (ae->waiters != NULL && !node->stopping)
+		ae_round_start(node);
+}
+
+/* Answer one REPAIR with this round's figures (or an error). */
+static void
+ae_answer(dyn_node *node, ae_waiter *w, bool ok)
+{
+	dyn_ae	   *ae = &node->ae;
+	dyn_buf    *json = &node->scratch;
+	dyn_buf		frame;
+
+	dyn_buf_init(&frame);
+	if (ok)
+	{
+		dyn_buf_reset(json);
+		dyn_buf_put_u8(json, '{');
+		dyn_buf_printf(json, "\"node\":");
+		dyn_buf_put_json_string(json, dyn_slice_str(node->cfg.id));
+		dyn_buf_printf(json, ",\"partitions\":%u,\"exchanges\":%llu,\"failed\":%llu,"
+					   "\"keys_compared\":%llu,\"keys_sent\":%llu,\"keys_received\":%llu,"
+					   "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"compare_bytes\":%llu,"
+					   "\"tombstones_reaped\":%llu,\"tombstones\":%llu,\"ms\":%llu}",
+					   ae->round_partitions, (unsigned long long) ae->round.exchanges,
+					   (unsigned long long) ae->round.failed,
+					   (unsigned long long) ae->round.keys_compared,
+					   (unsigned long long) ae->round.keys_sent,
+					   (unsigned long long) ae->round.keys_received,
+					   (unsigned long long) ae->round.bytes_sent,
+					   (unsigned long long) ae->round.bytes_received,
+					   (unsigned long long) ae->round.compare_bytes,
+					   (unsigned long long) ae->round_reaped,
+					   (unsigned long long) node->store.tombstones,
+					   (unsigned long long) ae->last_round_ms);
+		dyn_json_reply_encode(&frame, DYN_MSG_REPAIR_REPLY, w->reqid, dyn_buf_slice(json));
+	}
+	else
+	{
+		dyn_error_msg err = {DYN_E_INTERNAL, 0, 0,
+		dyn_slice_str("the node is stopping: repair round abandoned")};
+
+		dyn_error_encode(&frame, w->reqid, &err);
+	}
+	dyn_conn_answer(w->conn, dyn_buf_slice(&frame));
+	dyn_buf_free(&frame);
+	free(w);
+}
+
+void
+dyn_ae_status_json(const dyn_node *node, dyn_buf *out)
+{
+	const dyn_ae *ae = &node->ae;
+
+	dyn_buf_printf(out, "\"anti_entropy\":{\"running\":%s,\"rounds\":%llu,"
+				   "\"interval_ms\":%llu,\"last_round_ms\":%llu,\"tombstone_grace_ms\":%llu,",
+				   ae->running ? "true" : "false", (unsigned long long) ae->rounds,
+				   (unsigned long long) ae->interval_ms,
+				   (unsigned long long) ae->last_round_ms,
+				   (unsigned long long) ae->grace_ms);
+	dyn_sync_counts_json(&ae->total, out);
+	dyn_buf_printf(out, ",\"merkle_requests\":%llu,\"key_requests\":%llu,"
+				   "\"tombstones_reaped\":%llu,\"throttle_wait_ms\":%llu}",
+				   (unsigned long long) ae->merkle_requests,
+				   (unsigned long long) ae->key_requests,
+				   (unsigned long long) ae->tombstones_reaped,
+				   (unsigned long long) node->throttle.waited_ms);
+}

@@ -1,0 +1,651 @@
+/*
+ * handoff.c
+ *		Moving partitions to their new owners before the ring switches
+ *		them, and dropping what this node no longer replicates (see
+ *		handoff.h).
+ */
+#include "handoff.h"
+
+#include "conn.h"
+#include "node.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dynamo/ring.h"
+#include "store.h"
+
+static void handoff_on_tick(uv_timer_t *t);
+static int	handoff_self(const dyn_ring *ring, const dyn_node *node);
+static bool handoff_replicates(const dyn_ring *ring, uint32_t p, int ix);
+static void handoff_replan_removals(dyn_node *node);
+static bool handoff_prune(dyn_node *node);
+static bool handoff_start_batch(dyn_node *node);
+static int	handoff_sources(dyn_node *node, const dyn_ring *ring, uint32_t p);
+static void handoff_next_exchange(dyn_node *node);
+static void handoff_on_sync(void *arg, const dyn_sync_result *res);
+static void handoff_switch(dyn_node *node);
+static void handoff_batch_end(dyn_node *node);
+static bool handoff_start_drop(dyn_node *node);
+static void handoff_next_drop_exchange(dyn_node *node);
+static void handoff_on_drop_sync(void *arg, const dyn_sync_result *res);
+static void handoff_drop_some(dyn_node *node);
+static void handoff_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
+								const char *msg);
+
+/* The ring as it was when the batch started: sources are its replicas. */
+typedef struct handoff_prev
+{
+	dyn_ring	ring;
+	bool		set;
+} handoff_prev;
+
+static handoff_prev *
+handoff_prev_of(dyn_node *node)
+{
+	return (handoff_prev *) node->handoff_prev;
+}
+
+int
+dyn_handoff_start(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+	handoff_prev *prev;
+
+	h->state = calloc(node->store.partitions, 1);
+	prev = calloc(1, sizeof(*prev));
+	if (h->state == NULL || prev == NULL)
+	{
+		free(prev);
+		return DYN_ERR_NOMEM;
+	}
+	node->handoff_prev = prev;
+	uv_timer_init(node->loop, &h->timer);
+	h->timer.data = node;
+	h->timer_on = true;
+	uv_timer_start(&h->timer, handoff_on_tick, DYN_HANDOFF_TICK_MS, DYN_HANDOFF_TICK_MS);
+	return DYN_OK;
+}
+
+void
+dyn_handoff_stop(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+
+	if (h->timer_on)
+	{
+		uv_timer_stop(&h->timer);
+		uv_close((uv_handle_t *) &h->timer, NULL);
+		h->timer_on = false;
+	}
+}
+
+void
+dyn_handoff_free(dyn_node *node)
+{
+	handoff_prev *prev = handoff_prev_of(node);
+
+	if (prev != NULL)
+	{
+		if (prev->set)
+			dyn_ring_free(&prev->ring);
+		free(prev);
+		node->handoff_prev = NULL;
+	}
+	free(node->handoff.gained);
+	node->handoff.gained = NULL;
+	free(node->handoff.state);
+	node->handoff.state = NULL;
+}
+
+/* This node's index in ring, or -1. */
+static int
+handoff_self(const dyn_ring *ring, const dyn_node *node)
+{
+	return dyn_ring_member_index(ring, dyn_slice_str(node->cfg.id));
+}
+
+static bool
+handoff_replicates(const dyn_ring *ring, uint32_t p, int ix)
+{
+	return ix >= 0 && ring->nmembers > 0 && dyn_ring_replicates(ring, p, (uint32_t) ix);
+}
+
+/* Every tick: one piece of work, in order of importance. */
+static void
+handoff_on_tick(uv_timer_t *t)
+{
+	dyn_node   *node = t->data;
+	dyn_handoff *h = &node->handoff;
+
+	if (node->stopping || !dyn_membership_ready(&node->members))
+		return;
+	if (h->busy)
+	{
+		if (h->drop_synced)
+			handoff_drop_some(node);
+		return;
+	}
+	handoff_replan_removals(node);
+	if (handoff_prune(node))
+		return;
+	if (handoff_start_batch(node))
+		return;
+	(void) handoff_start_drop(node);
+}
+
+/* A leave this node planned that a concurrent ring change lost: plan again. */
+static void
+handoff_replan_removals(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+	dyn_ring   *ring = &node->members.ring;
+
+	for (int i = 0; i < h->nremoving; i++)
+	{
+		int			ix = dyn_ring_member_index(ring, dyn_slice_str(h->removing[i]));
+		dyn_ring	copy;
+
+		if (ix < 0)
+		{
+			/* gone: that removal is complete */
+			memmove(h->removing[i], h->removing[i + 1],
+					(size_t) (h->nremoving - i - 1) * sizeof(h->removing[0]));
+			h->nremoving--;
+			i--;
+			continue;
+		}
+		if ((ring->members[ix].flags & DYN_RING_LEAVING) != 0)
+			continue;
+		if (dyn_ring_init(&copy, ring->q, ring->n) == DYN_OK &&
+			dyn_ring_copy(&copy, ring) == DYN_OK &&
+			dyn_ring_plan_leave(&copy, dyn_slice_str(h->removing[i])) == DYN_OK)
+		{
+			dyn_log(&node->log, DYN_LOG_INFO, "planning the removal of %s again "
+					"(a concurrent ring change lost it)", h->removing[i]);
+			(void) dyn_membership_set_ring(&node->members, &copy);
+		}
+		else
+			dyn_ring_free(&copy);
+	}
+}
+
+/* Take leaving members that own nothing out of the ring. */
+static bool
+handoff_prune(dyn_node *node)
+{
+	dyn_ring   *ring = &node->members.ring;
+	dyn_ring	copy;
+	bool		any = false;
+
+	for (uint32_t i = 0; i < ring->nmembers; i++)
+		if ((ring->members[i].flags & DYN_RING_LEAVING) != 0 && ring->members[i].owned == 0)
+			any = true;
+	if (!any)
+		return false;
+	if (dyn_ring_init(&copy, ring->q, ring->n) != DYN_OK ||
+		dyn_ring_copy(&copy, ring) != DYN_OK || dyn_ring_prune(&copy) <= 0)
+	{
+		dyn_ring_free(&copy);
+		return false;
+	}
+	dyn_log(&node->log, DYN_LOG_INFO, "pruned the members that have left: %u remain",
+			copy.nmembers);
+	(void) dyn_membership_set_ring(&node->members, &copy);
+	return true;
+}
+
+/*
+ * Start taking over up to DYN_HANDOFF_BATCH partitions whose next owner
+ * is this node: find what it will replicate after the switch that it does
+ * not now, and pull it.
+ */
+static bool
+handoff_start_batch(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+	dyn_ring   *ring = &node->members.ring;
+	handoff_prev *prev = handoff_prev_of(node);
+	int			ix = handoff_self(ring, node);
+	dyn_ring	after;
+
+	if (ix < 0 || ring->npending == 0)
+		return false;
+	h->nbatch = 0;
+	for (uint32_t p = 0; p < ring->q && h->nbatch < DYN_HANDOFF_BATCH; p++)
+		if (ring->next[p] == (uint16_t) ix)
+			h->batch[h->nbatch++] = p;
+	if (h->nbatch == 0)
+		return false;
+	if (dyn_ring_init(&after, ring->q, ring->n) != DYN_OK ||
+		dyn_ring_copy(&after, ring) != DYN_OK ||
+		dyn_ring_complete(&after, h->batch, h->nbatch) != DYN_OK)
+	{
+		dyn_ring_free(&after);
+		return false;
+	}
+	free(h->gained);
+	h->gained = malloc(ring->q * sizeof(uint32_t));
+	if (h->gained == NULL)
+	{
+		dyn_ring_free(&after);
+		return false;
+	}
+	h->ngained = 0;
+	for (uint32_t p = 0; p < ring->q; p++)
+		if (handoff_replicates(&after, p, ix) && !handoff_replicates(ring, p, ix))
+			h->gained[h->ngained++] = p;
+	dyn_ring_free(&after);
+
+	if (prev->set)
+		dyn_ring_free(&prev->ring);
+	prev->set = false;
+	if (dyn_ring_init(&prev->ring, ring->q, ring->n) != DYN_OK ||
+		dyn_ring_copy(&prev->ring, ring) != DYN_OK)
+	{
+		dyn_ring_free(&prev->ring);
+		return false;
+	}
+	prev->set = true;
+	h->busy = true;
+	h->failed = false;
+	h->catching_up = false;
+	h->gi = 0;
+	h->batches++;
+	for (size_t i = 0; i < h->ngained; i++)
+		h->state[h->gained[i]] = DYN_HANDOFF_PULLING;
+	dyn_log(&node->log, DYN_LOG_INFO,
+			"taking over %zu partition%s (from %u): pulling %zu partition%s", h->nbatch,
+			h->nbatch == 1 ? "" : "s", h->batch[0], h->ngained, h->ngained == 1 ? "" : "s");
+	h->si = h->nsources = 0;
+	h->ok_sources = 0;
+	if (h->ngained > 0)
+		h->nsources = handoff_sources(node, &prev->ring, h->gained[0]);
+	handoff_next_exchange(node);
+	return true;
+}
+
+/* The live replicas of p in ring other than this node, into h->sources. */
+static int
+handoff_sources(dyn_node *node, const dyn_ring *ring, uint32_t p)
+{
+	dyn_handoff *h = &node->handoff;
+	uint32_t	ix[DYN_RING_N_MAX];
+	int			nrep = (int) (ring->n < ring->nowning ? ring->n : ring->nowning);
+	int			n;
+	int			count = 0;
+
+	if (nrep < 1)
+		nrep = 1;
+	n = dyn_ring_preflist(ring, p, ix, (size_t) nrep);
+	for (int i = 0; i < n; i++)
+	{
+		dyn_member *m = dyn_membership_find(&node->members,
+											dyn_ring_member_id(&ring->members[ix[i]]));
+
+		if (m != NULL && !m->self && dyn_member_up(m))
+			h->sources[count++] = m;
+	}
+	return count;
+}
+
+/*
+ * The next exchange of the batch: the next source of the current gained
+ * partition, or the next partition, or the switch (then catching up).
+ */
+static void
+handoff_next_exchange(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+	handoff_prev *prev = handoff_prev_of(node);
+
+	while (h->gi < h->ngained)
+	{
+		while (h->si < h->nsources)
+		{
+			if (dyn_sync_start(node, h->sources[h->si], h->gained[h->gi],
+							   handoff_on_sync, node) == DYN_OK)
+				return;
+			h->si++;
+		}
+		if (h->ok_sources == 0 && !h->catching_up)
+		{
+			dyn_log(&node->log, DYN_LOG_WARNING,
+					"handoff: no live replica of partition %u answered; "
+					"trying again later", h->gained[h->gi]);
+			h->failed = true;
+			handoff_batch_end(node);
+			return;
+		}
+		h->state[h->gained[h->gi]] = h->catching_up ? DYN_HANDOFF_IDLE :
+			DYN_HANDOFF_CATCHING_UP;
+		h->gi++;
+		h->si = h->ok_sources = 0;
+		h->nsources = h->gi < h->ngained ?
+			handoff_sources(node, &prev->ring, h->gained[h->gi]) : 0;
+	}
+	if (!h->catching_up)
+	{
+		handoff_switch(node);
+		if (node->handoff.failed || h->ngained == 0)
+		{
+			handoff_batch_end(node);
+			return;
+		}
+		h->catching_up = true;
+		h->gi = 0;
+		h->si = h->ok_sources = 0;
+		h->nsources = handoff_sources(node, &prev->ring, h->gained[0]);
+		handoff_next_exchange(node);
+		return;
+	}
+	handoff_batch_end(node);
+}
+
+static void
+handoff_on_sync(void *arg, const dyn_sync_result *res)
+{
+	dyn_node   *node = arg;
+	dyn_handoff *h = &node->handoff;
+
+	dyn_sync_counts_add(&h->counts, &res->counts);
+	if (res->status == DYN_OK)
+		h->ok_sources++;
+	else
+		dyn_log(&node->log, DYN_LOG_WARNING, "handoff of partition %u from %s failed: %s",
+				res->partition, res->peer, dyn_strerror(res->status));
+	h->si++;
+	if (node->stopping)
+	{
+		h->busy = false;
+		return;
+	}
+	handoff_next_exchange(node);
+}
+
+/*
+ * The data is here: switch the batch's partitions that still name this
+ * node as their next owner (a ring change meanwhile may have moved some).
+ */
+static void
+handoff_switch(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+	dyn_ring   *ring = &node->members.ring;
+	int			ix = handoff_self(ring, node);
+	uint32_t	still[DYN_HANDOFF_BATCH];
+	size_t		n = 0;
+	dyn_ring	copy;
+
+	for (size_t i = 0; i < h->nbatch; i++)
+		if (ix >= 0 && ring->next[h->batch[i]] == (uint16_t) ix)
+			still[n++] = h->batch[i];
+	if (n == 0)
+		return;
+	if (dyn_ring_init(&copy, ring->q, ring->n) != DYN_OK ||
+		dyn_ring_copy(&copy, ring) != DYN_OK ||
+		dyn_ring_complete(&copy, still, n) != DYN_OK)
+	{
+		dyn_ring_free(&copy);
+		h->failed = true;
+		return;
+	}
+	if (dyn_membership_set_ring(&node->members, &copy) != DYN_OK)
+	{
+		h->failed = true;
+		return;
+	}
+	h->partitions_received += n;
+	dyn_log(&node->log, DYN_LOG_INFO, "took over %zu partition%s; %u transfers pending "
+			"in the ring", n, n == 1 ? "" : "s", node->members.ring.npending);
+}
+
+static void
+handoff_batch_end(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+
+	for (size_t i = 0; i < h->ngained; i++)
+		h->state[h->gained[i]] = DYN_HANDOFF_IDLE;
+	if (h->failed)
+		h->batches_failed++;
+	h->busy = false;
+}
+
+/*
+ * Find a partition this node holds data of but does not replicate, now
+ * or after the pending transfers; reconcile it with its replicas, then
+ * delete it (handoff_drop_some, tick by tick).
+ */
+static bool
+handoff_start_drop(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+	dyn_ring   *ring = &node->members.ring;
+	dyn_ring	target;
+	int			ix = handoff_self(ring, node);
+	int			tix;
+	bool		found = false;
+
+	if (dyn_ring_init(&target, ring->q, ring->n) != DYN_OK ||
+		dyn_ring_target(ring, &target) != DYN_OK)
+	{
+		dyn_ring_free(&target);
+		return false;
+	}
+	tix = dyn_ring_member_index(&target, dyn_slice_str(node->cfg.id));
+	for (uint32_t k = 0; k < ring->q && !found; k++)
+	{
+		uint32_t	p = (h->drop + 1 + k) % ring->q;
+
+		if (handoff_replicates(ring, p, ix) || handoff_replicates(&target, p, tix) ||
+			dyn_sync_partition_empty(node, p))
+			continue;
+		h->drop = p;
+		found = true;
+	}
+	dyn_ring_free(&target);
+	if (!found)
+		return false;
+	h->nsources = handoff_sources(node, ring, h->drop);
+	if (h->nsources == 0)
+		return false;			/* nobody to hand it to now; later */
+	h->busy = true;
+	h->drop_synced = false;
+	h->state[h->drop] = DYN_HANDOFF_DROPPING;
+	h->si = h->ok_sources = 0;
+	h->ngained = 0;
+	h->failed = false;
+	handoff_next_drop_exchange(node);
+	return true;
+}
+
+/* Reconcile the partition being dropped with its next live replica. */
+static void
+handoff_next_drop_exchange(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+
+	for (; h->si < h->nsources; h->si++)
+		if (dyn_sync_start(node, h->sources[h->si], h->drop,
+						   handoff_on_drop_sync, node) == DYN_OK)
+			return;
+	if (h->ok_sources > 0 && !h->failed)
+	{
+		dyn_log(&node->log, DYN_LOG_INFO, "partition %u is no longer replicated here: "
+				"reconciled with %d replica%s, dropping it", h->drop, h->ok_sources,
+				h->ok_sources == 1 ? "" : "s");
+		h->drop_synced = true;	/* the ticks delete it, chunk by chunk */
+		return;
+	}
+	h->state[h->drop] = DYN_HANDOFF_IDLE;
+	h->busy = false;
+}
+
+static void
+handoff_on_drop_sync(void *arg, const dyn_sync_result *res)
+{
+	dyn_node   *node = arg;
+	dyn_handoff *h = &node->handoff;
+
+	dyn_sync_counts_add(&h->counts, &res->counts);
+	if (res->status == DYN_OK)
+		h->ok_sources++;
+	else
+		h->failed = true;
+	h->si++;
+	if (node->stopping)
+	{
+		h->busy = false;
+		return;
+	}
+	handoff_next_drop_exchange(node);
+}
+
+/* Delete a chunk of the partition being dropped. */
+static void
+handoff_drop_some(dyn_node *node)
+{
+	dyn_handoff *h = &node->handoff;
+	size_t		dropped = 0;
+	bool		more = false;
+
+	if (dyn_throttle_delay(&node->throttle, uv_now(node->loop)) > 0)
+		return;
+	if (dyn_engine_begin(node->engine) != DYN_OK)
+		return;
+	if (dyn_store_drop(&node->store, h->drop, DYN_HANDOFF_DROP_CHUNK, &dropped,
+					   &more) != DYN_OK)
+		more = false;
+	(void) dyn_engine_commit(node->engine);
+	h->keys_dropped += dropped;
+	dyn_throttle_charge(&node->throttle, dropped * 64, uv_now(node->loop));
+	if (!more)
+	{
+		h->partitions_dropped++;
+		h->state[h->drop] = DYN_HANDOFF_IDLE;
+		h->drop_synced = false;
+		h->busy = false;
+		dyn_log(&node->log, DYN_LOG_INFO, "dropped partition %u", h->drop);
+	}
+}
+
+/* ---------------------------------------------------------------- remove */
+
+static void
+handoff_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code, const char *msg)
+{
+	dyn_error_msg err = {(uint16_t) code, 0, 0, dyn_slice_str(msg)};
+
+	dyn_error_encode(dyn_conn_out(c), reqid, &err);
+}
+
+void
+dyn_handoff_on_remove(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+{
+	dyn_handoff *h = &node->handoff;
+	dyn_ring   *ring = &node->members.ring;
+	dyn_slice	id;
+	char		idtext[DYN_NODE_ID_MAX + 1];
+	char		msg[256];
+	dyn_ring	copy;
+	uint32_t	owned;
+	int			ix;
+	int			rc;
+	dyn_buf    *json = &node->scratch;
+
+	if (dyn_remove_req_decode(f->body, &id) != DYN_OK)
+	{
+		handoff_reply_error(c, f->reqid, DYN_E_INVAL, "malformed remove request");
+		return;
+	}
+	snprintf(idtext, sizeof(idtext), "%.*s", (int) id.len, (const char *) id.ptr);
+	ix = dyn_ring_member_index(ring, id);
+	if (ix < 0)
+	{
+		snprintf(msg, sizeof(msg), "node \"%s\" is not a member of the ring", idtext);
+		handoff_reply_error(c, f->reqid, DYN_E_INVAL, msg);
+		return;
+	}
+	if (ring->nmembers == 1)
+	{
+		snprintf(msg, sizeof(msg), "node \"%s\" is the only member of the ring: "
+				 "there is nobody to hand its partitions to", idtext);
+		handoff_reply_error(c, f->reqid, DYN_E_INVAL, msg);
+		return;
+	}
+	owned = ring->members[ix].owned;
+	if ((ring->members[ix].flags & DYN_RING_LEAVING) == 0)
+	{
+		if ((rc = dyn_ring_init(&copy, ring->q, ring->n)) == DYN_OK &&
+			(rc = dyn_ring_copy(&copy, ring)) == DYN_OK)
+			rc = dyn_ring_plan_leave(&copy, id);
+		if (rc == DYN_OK)
+			rc = dyn_membership_set_ring(&node->members, &copy);
+		else
+			dyn_ring_free(&copy);
+		if (rc != DYN_OK)
+		{
+			snprintf(msg, sizeof(msg), "could not plan the removal of \"%s\": %s",
+					 idtext, dyn_strerror(rc));
+			handoff_reply_error(c, f->reqid, DYN_E_INTERNAL, msg);
+			return;
+		}
+		dyn_log(&node->log, DYN_LOG_INFO, "removing %s: %u partitions to hand over",
+				idtext, owned);
+	}
+	if (h->nremoving < DYN_HANDOFF_REMOVING_MAX)
+	{
+		bool		known = false;
+
+		for (int i = 0; i < h->nremoving; i++)
+			known |= strcmp(h->removing[i], idtext) == 0;
+		if (!known)
+			snprintf(h->removing[h->nremoving++], sizeof(h->removing[0]), "%s", idtext);
+	}
+	dyn_buf_reset(json);
+	dyn_buf_printf(json, "{\"node\":");
+	dyn_buf_put_json_string(json, id);
+	dyn_buf_printf(json, ",\"partitions\":%u,\"ring_version\":%llu}", owned,
+				   (unsigned long long) node->members.ring.version);
+	dyn_json_reply_encode(dyn_conn_out(c), DYN_MSG_REMOVE_REPLY, f->reqid,
+						  dyn_buf_slice(json));
+}
+
+/* --------------------------------------------------------------- status */
+
+void
+dyn_handoff_status_json(const dyn_node *node, dyn_buf *out)
+{
+	static const char *const names[] = {"waiting", "pulling", "catching_up", "dropping"};
+	const dyn_handoff *h = &node->handoff;
+	const dyn_ring *ring = &node->members.ring;
+	bool		first = true;
+
+	dyn_buf_printf(out, "\"handoff\":{\"busy\":%s,\"pending\":[", h->busy ? "true" : "false");
+	for (uint32_t p = 0; ring->nmembers > 0 && p < ring->q; p++)
+	{
+		uint8_t		st = h->state != NULL ? h->state[p] : 0;
+
+		if (ring->next[p] == DYN_RING_NO_OWNER && st == DYN_HANDOFF_IDLE)
+			continue;
+		dyn_buf_printf(out, "%s{\"partition\":%u,\"from\":", first ? "" : ",", p);
+		dyn_buf_put_json_string(out, dyn_ring_member_id(&ring->members[ring->owner[p]]));
+		dyn_buf_printf(out, ",\"to\":");
+		if (ring->next[p] != DYN_RING_NO_OWNER)
+			dyn_buf_put_json_string(out, dyn_ring_member_id(&ring->members[ring->next[p]]));
+		else
+			dyn_buf_printf(out, "null");
+		dyn_buf_printf(out, ",\"state\":\"%s\"}", names[st < 4 ? st : 0]);
+		first = false;
+	}
+	dyn_buf_printf(out, "],\"partitions_received\":%llu,\"partitions_dropped\":%llu,"
+				   "\"keys_dropped\":%llu,\"batches\":%llu,\"batches_failed\":%llu,",
+				   (unsigned long long) h->partitions_received,
+				   (unsigned long long) h->partitions_dropped,
+				   (unsigned long long) h->keys_dropped,
+				   (unsigned long long) h->batches,
+				   (unsigned long long) h->batches_failed);
+	dyn_sync_counts_json(&h->counts, out);
+	dyn_buf_printf(out, "}");
+}
