@@ -46,7 +46,8 @@ cluster_wait() {
         my $s = decode_json($ARGV[0]);
         my $m = $s->{members} // [];
         my $up = grep { $_->{status} eq "up" } @$m;
-        exit((($s->{ring_members} // 1) == $ARGV[1] && ($ARGV[1] == 1 || $up == $ARGV[1])) ? 0 : 1)' \
+        exit((($s->{ring_members} // 1) == $ARGV[1] && !($s->{ring_pending} // 0) &&
+              ($ARGV[1] == 1 || $up == $ARGV[1])) ? 0 : 1)' \
         "$status" "$count"; then
       return 0
     fi

@@ -195,7 +195,7 @@ ae_next_exchange(dyn_node *node)
 
 	while (ae->peer < ae->npeers)
 	{
-		if (dyn_sync_start(node, ae->peers[ae->peer], ae->partition,
+		if (dyn_sync_start(node, ae->peers[ae->peer], ae->partition, DYN_SYNC_BOTH,
 						   ae_on_exchange, node) == DYN_OK)
 			return;
 		ae->all_equal = false;

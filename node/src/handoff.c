@@ -303,7 +303,7 @@ handoff_next_exchange(dyn_node *node)
 	{
 		while (h->si < h->nsources)
 		{
-			if (dyn_sync_start(node, h->sources[h->si], h->gained[h->gi],
+			if (dyn_sync_start(node, h->sources[h->si], h->gained[h->gi], DYN_SYNC_BOTH,
 							   handoff_on_sync, node) == DYN_OK)
 				return;
 			h->si++;
@@ -467,7 +467,7 @@ handoff_next_drop_exchange(dyn_node *node)
 	dyn_handoff *h = &node->handoff;
 
 	for (; h->si < h->nsources; h->si++)
-		if (dyn_sync_start(node, h->sources[h->si], h->drop,
+		if (dyn_sync_start(node, h->sources[h->si], h->drop, DYN_SYNC_PUSH_ONLY,
 						   handoff_on_drop_sync, node) == DYN_OK)
 			return;
 	if (h->ok_sources > 0 && !h->failed)

@@ -64,6 +64,7 @@ typedef struct sync_op
 	dyn_member *member;
 	uint32_t	partition;
 	sync_state	state;
+	bool		push_only;		/* DYN_SYNC_PUSH_ONLY */
 	unsigned	depth;			/* tree depth, the same on every replica */
 	unsigned	level;			/* WALK: the level the frontier is at */
 	unsigned	span;			/* WALK: levels the request in flight descends */
@@ -163,7 +164,7 @@ dyn_sync_partition_empty(dyn_node *node, uint32_t partition)
 
 int
 dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
-			   dyn_sync_done_fn done, void *arg)
+			   int direction, dyn_sync_done_fn done, void *arg)
 {
 	sync_op    *op;
 
@@ -174,6 +175,7 @@ dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
 	op->node = node;
 	op->member = peer;
 	op->partition = partition;
+	op->push_only = direction == DYN_SYNC_PUSH_ONLY;
 	op->state = SYNC_ROOT;
 	op->depth = dyn_store_tree(&node->store, partition)->depth;
 	op->done = done;
@@ -360,7 +362,14 @@ sync_on_root(void *arg, int status, const dyn_frame *reply)
 		return;
 	}
 	if (dyn_sync_partition_empty(op->node, op->partition))
+	{
+		if (op->push_only)
+		{
+			sync_finish(op, DYN_OK);	/* nothing here to give */
+			return;
+		}
 		op->state = SYNC_FULL;
+	}
 	else
 	{
 		op->frontier = malloc(sizeof(uint16_t));
@@ -637,9 +646,13 @@ sync_plan_moves(sync_op *op)
 		if (cmp < 0)
 			rc = sync_add_move(op, &cap, ka, NULL);
 		else if (cmp > 0)
-			rc = sync_add_move(op, &cap, kb, db.ptr);
+		{
+			if (!op->push_only)
+				rc = sync_add_move(op, &cap, kb, db.ptr);
+		}
 		else if (memcmp(da.ptr, db.ptr, DYN_SYNC_DIGEST) != 0)
-			rc = sync_add_move(op, &cap, kb, db.ptr);
+			rc = op->push_only ? sync_add_move(op, &cap, ka, NULL) :
+				sync_add_move(op, &cap, kb, db.ptr);
 		if (cmp <= 0)
 			has_a = dyn_rd_left(&ra) > 0 && dyn_sync_keys_next(&ra, false, &ka, &da) == DYN_OK;
 		if (cmp >= 0)

@@ -63,12 +63,20 @@ typedef struct dyn_sync_result
 typedef void (*dyn_sync_done_fn) (void *arg, const dyn_sync_result *res);
 
 /*
+ * What an exchange moves: both ways (anti-entropy, a new owner pulling),
+ * or only what this node has that the other lacks (a node about to drop
+ * the partition has no use for the other's keys).
+ */
+#define DYN_SYNC_BOTH		0
+#define DYN_SYNC_PUSH_ONLY	1
+
+/*
  * Start reconciling partition with member peer (not this node); done is
  * called exactly once, later (never inside this call), unless this returns
  * an error.  The node's throttle paces it.
  */
 int			dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
-						   dyn_sync_done_fn done, void *arg);
+						   int direction, dyn_sync_done_fn done, void *arg);
 
 /* Add b's counts to a's. */
 void		dyn_sync_counts_add(dyn_sync_counts *a, const dyn_sync_counts *b);

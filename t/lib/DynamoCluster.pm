@@ -86,7 +86,8 @@ sub wait_until
 	}
 }
 
-# Every node has a ring of all of them and sees every one of them up.
+# Every node has a ring of all of them with no partition transfer pending,
+# and sees every one of them up.
 sub wait_converged
 {
 	my ($nodes, $timeout) = @_;
@@ -96,6 +97,7 @@ sub wait_converged
 		{
 			my $s = $n->status;
 			return 0 unless ($s->{ring_members} // 0) == @ids;
+			return 0 if ($s->{ring_pending} // 0) > 0;    # handoffs still running
 			my %up = map { $_->{id} => $_->{status} } @{ $s->{members} // [] };
 			return 0 if grep { ($up{$_} // '') ne 'up' } @ids;
 		}
