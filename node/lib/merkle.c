@@ -2,10 +2,15 @@
  * merkle.c
  *		Per-partition Merkle trees for anti-entropy (see merkle.h).
  *
- * Three hashes, all BLAKE2b (libsodium crypto_generichash), kept apart by
- * a leading domain byte so that no input of one can be read as another:
+ * The leaf choice is a fast non-cryptographic hash of the key (64-bit
+ * FNV-1a, then the MurmurHash3 finaliser so the top bits depend on every
+ * key byte), whose top depth bits pick the leaf: with at most 2^16 leaves
+ * anyone can crowd a leaf by trying keys whatever the hash, so a
+ * cryptographic one would buy nothing, and this one is on the write path
+ * of every object.  The two digests are BLAKE2b (libsodium
+ * crypto_generichash), kept apart by a leading domain byte so that no
+ * input of one can be read as the other:
  *
- *	leaf choice		"L" key -> 8 bytes, top depth bits pick the leaf;
  *	contribution	"I" u32 len(key) key object -> 16 bytes, XOR-ed into
  *					the leaf (the length prefix keeps key/object boundaries
  *					unambiguous, so "ab"+"c" and "a"+"bc" differ);
@@ -147,13 +152,27 @@ settle(dyn_merkle *t)
 	t->ndirty = 0;
 }
 
-/* Mark every inner node stale (after init and clear) and settle. */
+/*
+ * Inner digests of a tree whose leaves are all zero (after init and clear).
+ * Every node of a level then has the same digest, so one hash per level
+ * and copies fill the tree: a store keeping thousands of partition trees
+ * starts them in O(depth) hashes each.
+ */
 static void
 rebuild(dyn_merkle *t)
 {
-	memset(t->dirty, 1, t->nleaves - 1);
-	t->ndirty = t->nleaves - 1;
-	settle(t);
+	for (unsigned level = t->depth; level-- > 0;)
+	{
+		uint32_t	width = (uint32_t) 1 << level;
+		uint8_t    *row = t->nodes + node_at(level, 0) * DYN_MERKLE_DIGEST;
+		const uint8_t *child = t->nodes + node_at(level + 1, 0) * DYN_MERKLE_DIGEST;
+
+		hash_inner(row, child, child);
+		for (uint32_t i = 1; i < width; i++)
+			memcpy(row + (size_t) i * DYN_MERKLE_DIGEST, row, DYN_MERKLE_DIGEST);
+	}
+	memset(t->dirty, 0, t->nleaves - 1);
+	t->ndirty = 0;
 }
 
 /* DYN_OK when level exists and first .. first+count-1 lie inside it. */
@@ -251,6 +270,40 @@ dyn_merkle_update(dyn_merkle *t, dyn_slice key,
 	mark_path(t, leaf);
 }
 
+/* dyn_merkle_digest: a key's leaf contribution; zeros when absent. */
+void
+dyn_merkle_digest(dyn_slice key, dyn_slice object, uint8_t out[DYN_MERKLE_DIGEST])
+{
+	if (object.len == 0)
+	{
+		memset(out, 0, DYN_MERKLE_DIGEST);
+		return;
+	}
+	contribution(out, key, object);
+}
+
+/*
+ * dyn_merkle_apply: XOR a precomputed delta into key's leaf.  A zero delta
+ * (nothing changed) leaves the tree alone, so it costs no leaf hash and
+ * marks nothing stale.
+ */
+void
+dyn_merkle_apply(dyn_merkle *t, dyn_slice key, const uint8_t delta[DYN_MERKLE_DIGEST])
+{
+	uint8_t		any = 0;
+	uint32_t	leaf;
+
+	if (t->nodes == NULL)
+		return;
+	for (size_t i = 0; i < DYN_MERKLE_DIGEST; i++)
+		any |= delta[i];
+	if (any == 0)
+		return;
+	leaf = dyn_merkle_leaf_of(t, key);
+	xor_into(t->nodes + node_at(t->depth, leaf) * DYN_MERKLE_DIGEST, delta);
+	mark_path(t, leaf);
+}
+
 /* dyn_merkle_root: settle and copy out the root digest. */
 void
 dyn_merkle_root(dyn_merkle *t, uint8_t out[DYN_MERKLE_DIGEST])
@@ -265,27 +318,30 @@ dyn_merkle_root(dyn_merkle *t, uint8_t out[DYN_MERKLE_DIGEST])
 }
 
 /*
- * dyn_merkle_leaf_of: the top depth bits of H("L" || key).  A hash of its
- * own (not the ring position) because the keys of one partition share the
- * top bits of their ring position and would crowd into a few leaves.
+ * dyn_merkle_leaf_of: the top depth bits of fmix64(FNV-1a-64(key)).  A
+ * hash of its own (not the ring position) because the keys of one
+ * partition share the top bits of their ring position and would crowd
+ * into a few leaves.  Part of the tree's definition: every replica must
+ * choose leaves the same way.
  */
 uint32_t
 dyn_merkle_leaf_of(const dyn_merkle *t, dyn_slice key)
 {
-	crypto_generichash_state st;
-	const uint8_t dom = 'L';
-	uint8_t		h[8];
-	uint32_t	top;
+	uint64_t	h = UINT64_C(0xcbf29ce484222325);
 
 	if (t->depth == 0)
 		return 0;
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	crypto_generichash_update(&st, &dom, 1);
-	crypto_generichash_update(&st, key.ptr, key.len);
-	crypto_generichash_final(&st, h, sizeof(h));
-	top = ((uint32_t) h[0] << 24) | ((uint32_t) h[1] << 16) |
-		((uint32_t) h[2] << 8) | (uint32_t) h[3];
-	return top >> (32 - t->depth);
+	for (size_t i = 0; i < key.len; i++)
+	{
+		h ^= key.ptr[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32_t) (h >> (64 - t->depth));
 }
 
 /* dyn_merkle_level: append count digests of level, from node first. */

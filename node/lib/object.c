@@ -263,6 +263,95 @@ dyn_object_decode(dyn_slice bytes, dyn_object *o)
 }
 
 
+/* ------------------------------------------ reading encodings in place */
+
+/*
+ * Walk an encoded object once, checking its layout as decode does (except
+ * the order of clock entries and of siblings, which need the clocks
+ * decoded), and report whether it has siblings that are all tombstones and
+ * the newest dot timestamp.  DYN_ERR_PROTO for anything malformed.
+ */
+static int
+walk_encoded(dyn_slice bytes, bool *all_tombstones, uint64_t *newest_ms)
+{
+	dyn_reader	r;
+	uint8_t		format;
+	uint16_t	count;
+	bool		all = true;
+	uint64_t	newest = 0;
+
+	*all_tombstones = false;
+	*newest_ms = 0;
+	dyn_reader_init(&r, bytes);
+	format = dyn_rd_u8(&r);
+	count = dyn_rd_u16(&r);
+	if (r.err != DYN_OK || format != DYN_OBJECT_FORMAT || count > DYN_SIBLINGS_MAX)
+		return DYN_ERR_PROTO;
+	for (uint16_t i = 0; i < count; i++)
+	{
+		uint8_t		flags = dyn_rd_u8(&r);
+		uint8_t		dot = dyn_rd_u8(&r);
+		uint8_t		nentries = dyn_rd_u8(&r);
+		dyn_slice	value;
+
+		if (r.err != DYN_OK || (flags & ~SIBLING_TOMBSTONE) != 0 ||
+			nentries > DYN_VCLOCK_CAP || dot >= nentries)
+			return DYN_ERR_PROTO;
+		for (uint8_t e = 0; e < nentries; e++)
+		{
+			uint8_t		idlen = dyn_rd_u8(&r);
+			uint64_t	ts;
+
+			if (idlen == 0 || idlen > DYN_NODE_ID_MAX)
+				return DYN_ERR_PROTO;
+			(void) dyn_rd_bytes(&r, idlen);
+			if (dyn_rd_varint(&r) == 0)
+				return DYN_ERR_PROTO;
+			ts = dyn_rd_varint(&r);
+			if (r.err != DYN_OK)
+				return DYN_ERR_PROTO;
+			if (e == dot && ts > newest)
+				newest = ts;
+		}
+		value = dyn_rd_blob32(&r);
+		if (r.err != DYN_OK)
+			return DYN_ERR_PROTO;
+		if ((flags & SIBLING_TOMBSTONE) != 0)
+		{
+			if (value.len != 0)
+				return DYN_ERR_PROTO;
+		}
+		else
+			all = false;
+	}
+	if (dyn_reader_finish(&r) != DYN_OK)
+		return DYN_ERR_PROTO;
+	*all_tombstones = count > 0 && all;
+	*newest_ms = newest;
+	return DYN_OK;
+}
+
+/* Whether encoded has siblings and all of them are tombstones. */
+bool
+dyn_object_bytes_all_tombstones(dyn_slice encoded)
+{
+	bool		all;
+	uint64_t	newest;
+
+	return walk_encoded(encoded, &all, &newest) == DYN_OK && all;
+}
+
+/* The newest dot timestamp of encoded's siblings; 0 if none or malformed. */
+uint64_t
+dyn_object_bytes_newest_ms(dyn_slice encoded)
+{
+	bool		all;
+	uint64_t	newest;
+
+	return walk_encoded(encoded, &all, &newest) == DYN_OK ? newest : 0;
+}
+
+
 /* ---------------------------------------------------------------- writes */
 
 /*

@@ -5,10 +5,19 @@
  * Engine keys are  u16 partition | u8 bucket length | bucket | key,  so the
  * keys of one partition are contiguous and a bucket name can never run into
  * the key that follows it.
+ *
+ * Every change of DYN_NS_OBJECT goes through an engine update callback (or,
+ * for deletes, a scan or read just before), the only place the old bytes
+ * can be seen.  The callback works out what the change does to the
+ * partition's Merkle tree (the XOR of the old and new digests) and to the
+ * tombstone count, into a store_change; the caller applies it only once
+ * the engine reports that the write happened.  That costs one BLAKE2b of
+ * the old and one of the new object per write, plus the leaf choice.
  */
 #include "store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +29,11 @@ static int	store_check_meta(dyn_store *st, const char *name, dyn_slice want,
 static void store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key);
 static int	store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result);
 static int	store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result);
+static int	store_load_one(void *arg, dyn_slice key, dyn_slice value);
+static dyn_merkle *store_tree_of(dyn_store *st, dyn_slice engine_key);
+static bool store_all_tombstones(const dyn_object *o);
+static void store_partition_range(uint32_t partition, uint8_t lo[2], uint8_t hi[2],
+								  dyn_slice *start, dyn_slice *end);
 
 /*
  * What store_apply_merge returns to abort the engine update when the merge
@@ -28,12 +42,33 @@ static int	store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *resu
 #define STORE_UNCHANGED		1
 static uint64_t store_now_ms(void);
 
-/* Check the node's identity against the data directory, then count keys. */
+/*
+ * What one change of a DYN_NS_OBJECT record does to the store's summaries,
+ * worked out inside the engine update and applied after it succeeded.
+ */
+typedef struct store_change
+{
+	bool		track;			/* an object record: work it out at all */
+	int			tombstones;		/* -1, 0 or +1 */
+	uint8_t		delta[DYN_MERKLE_DIGEST];	/* old digest ^ new digest */
+} store_change;
+
+static void store_note(store_change *c, dyn_slice key, dyn_slice old_obj,
+					   bool old_tomb, dyn_slice new_obj, bool new_tomb);
+static void store_account(dyn_store *st, dyn_slice key, const store_change *c,
+						  int keys);
+
+/*
+ * Check the node's identity against the data directory, then build the
+ * partition trees and count keys and tombstones in one scan.
+ */
 int
 dyn_store_open(dyn_store *st, dyn_engine *engine, const char *node_id,
 			   uint32_t partitions, char *err, size_t errlen)
 {
 	char		qtext[16];
+	unsigned	depth = dyn_store_merkle_depth(partitions);
+	dyn_slice	all = {NULL, 0};
 	int			rc;
 
 	memset(st, 0, sizeof(*st));
@@ -46,17 +81,59 @@ dyn_store_open(dyn_store *st, dyn_engine *engine, const char *node_id,
 	dyn_object_init(&st->obj);
 	dyn_object_init(&st->incoming);
 
+	if (!dyn_partitions_valid(partitions))
+	{
+		snprintf(err, errlen, "invalid partition count %u", partitions);
+		return DYN_ERR_INVAL;
+	}
 	snprintf(qtext, sizeof(qtext), "%u", partitions);
 	if ((rc = store_check_meta(st, "node_id", dyn_slice_str(node_id), err, errlen)) != DYN_OK ||
 		(rc = store_check_meta(st, "partitions", dyn_slice_str(qtext), err, errlen)) != DYN_OK)
-		return rc;
-	if ((rc = dyn_engine_count(engine, DYN_NS_OBJECT, &st->keys)) != DYN_OK)
 	{
-		snprintf(err, errlen, "could not count stored keys: %s",
+		dyn_store_close(st);
+		return rc;
+	}
+
+	st->trees = calloc(partitions, sizeof(dyn_merkle));
+	if (st->trees == NULL)
+	{
+		snprintf(err, errlen, "out of memory for %u partition trees", partitions);
+		dyn_store_close(st);
+		return DYN_ERR_NOMEM;
+	}
+	for (uint32_t p = 0; p < partitions; p++)
+	{
+		if ((rc = dyn_merkle_init(&st->trees[p], depth)) != DYN_OK)
+		{
+			snprintf(err, errlen, "out of memory for %u partition trees", partitions);
+			dyn_store_close(st);
+			return rc;
+		}
+	}
+	if ((rc = dyn_engine_scan(engine, DYN_NS_OBJECT, all, all, store_load_one, st)) != DYN_OK)
+	{
+		snprintf(err, errlen, "could not scan stored keys: %s",
 				 dyn_engine_errmsg(engine));
+		dyn_store_close(st);
 		return rc;
 	}
 	return DYN_OK;
+}
+
+/* One stored object at open: count it and add it to its partition's tree. */
+static int
+store_load_one(void *arg, dyn_slice key, dyn_slice value)
+{
+	dyn_store  *st = arg;
+	dyn_merkle *t = store_tree_of(st, key);
+	dyn_slice	none = {NULL, 0};
+
+	st->keys++;
+	if (dyn_object_bytes_all_tombstones(value))
+		st->tombstones++;
+	if (t != NULL)
+		dyn_merkle_update(t, key, none, value);
+	return 0;
 }
 
 /*
@@ -100,11 +177,117 @@ store_check_meta(dyn_store *st, const char *name, dyn_slice want,
 void
 dyn_store_close(dyn_store *st)
 {
+	if (st->trees != NULL)
+	{
+		for (uint32_t p = 0; p < st->partitions; p++)
+			dyn_merkle_free(&st->trees[p]);
+		free(st->trees);
+		st->trees = NULL;
+	}
 	dyn_buf_free(&st->keybuf);
 	dyn_buf_free(&st->stored);
 	dyn_buf_free(&st->encoded);
 	dyn_object_free(&st->obj);
 	dyn_object_free(&st->incoming);
+}
+
+/* 16 - log2(q), clamped to 4 .. 10. */
+unsigned
+dyn_store_merkle_depth(uint32_t q)
+{
+	unsigned	lg = 0;
+	int			depth;
+
+	while (lg < 32 && ((uint64_t) 1 << lg) < q)
+		lg++;
+	depth = 16 - (int) lg;
+	return depth < 4 ? 4 : depth > 10 ? 10 : (unsigned) depth;
+}
+
+/* The tree of a partition, NULL when out of range. */
+dyn_merkle *
+dyn_store_tree(dyn_store *st, uint32_t partition)
+{
+	if (st->trees == NULL || partition >= st->partitions)
+		return NULL;
+	return &st->trees[partition];
+}
+
+/* The tree of the partition an engine key's u16 prefix names, if any. */
+static dyn_merkle *
+store_tree_of(dyn_store *st, dyn_slice engine_key)
+{
+	if (engine_key.len < 2)
+		return NULL;
+	return dyn_store_tree(st, ((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1]);
+}
+
+/* Whether a decoded object has siblings and all are tombstones. */
+static bool
+store_all_tombstones(const dyn_object *o)
+{
+	return o->n > 0 && dyn_object_live(o) == 0;
+}
+
+/*
+ * Record in *c what replacing old_obj (empty: absent) by new_obj (empty:
+ * deleted) at key does to the tree and the tombstone count.  Nothing is
+ * hashed for records that are not objects.
+ */
+static void
+store_note(store_change *c, dyn_slice key, dyn_slice old_obj, bool old_tomb,
+		   dyn_slice new_obj, bool new_tomb)
+{
+	uint8_t		d[DYN_MERKLE_DIGEST];
+
+	if (!c->track)
+		return;
+	dyn_merkle_digest(key, old_obj, c->delta);
+	dyn_merkle_digest(key, new_obj, d);
+	for (size_t i = 0; i < DYN_MERKLE_DIGEST; i++)
+		c->delta[i] ^= d[i];
+	c->tombstones = (int) new_tomb - (int) old_tomb;
+}
+
+/*
+ * Apply a change the engine has made: the digest delta to the key's tree,
+ * keys (+1 for a new key, -1 for a deleted one) and the tombstone count.
+ */
+static void
+store_account(dyn_store *st, dyn_slice key, const store_change *c, int keys)
+{
+	dyn_merkle *t = store_tree_of(st, key);
+
+	if (t != NULL)
+		dyn_merkle_apply(t, key, c->delta);
+	if (keys > 0)
+		st->keys++;
+	else if (keys < 0 && st->keys > 0)
+		st->keys--;
+	if (c->tombstones > 0)
+		st->tombstones++;
+	else if (c->tombstones < 0 && st->tombstones > 0)
+		st->tombstones--;
+}
+
+/*
+ * The engine-key range of partition: [start, end), end empty for the last
+ * partition a u16 prefix can name.  lo and hi hold the bytes.
+ */
+static void
+store_partition_range(uint32_t partition, uint8_t lo[2], uint8_t hi[2],
+					  dyn_slice *start, dyn_slice *end)
+{
+	uint32_t	next = partition + 1;
+
+	lo[0] = (uint8_t) (partition >> 8);
+	lo[1] = (uint8_t) partition;
+	hi[0] = (uint8_t) (next >> 8);
+	hi[1] = (uint8_t) next;
+	start->ptr = lo;
+	start->len = 2;
+	end->ptr = hi;
+	end->len = next > 0xffff ? 0 : 2;
 }
 
 /* Build the engine key of bucket/key in st->keybuf. */
@@ -157,7 +340,9 @@ typedef struct store_merge_args
 {
 	dyn_store  *st;
 	dyn_slice	incoming;		/* the encoded set, decoded in st->incoming */
+	dyn_slice	key;
 	bool		changed;
+	store_change change;
 } store_merge_args;
 
 /*
@@ -171,6 +356,7 @@ store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result)
 	store_merge_args *a = arg;
 	dyn_store  *st = a->st;
 	dyn_slice	none = {NULL, 0};
+	bool		old_tomb;
 	int			rc;
 
 	/*
@@ -188,6 +374,8 @@ store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result)
 		if (!a->changed)
 			return STORE_UNCHANGED;
 		*result = dyn_buf_slice(&st->encoded);
+		store_note(&a->change, a->key, none, false, *result,
+				   store_all_tombstones(&st->incoming));
 		return DYN_OK;
 	}
 	if (dyn_slice_eq(*stored, a->incoming))
@@ -196,8 +384,9 @@ store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result)
 		dyn_buf_append(&st->encoded, stored->ptr, stored->len);
 		return st->encoded.err ? DYN_ERR_NOMEM : STORE_UNCHANGED;
 	}
-	if (dyn_object_decode(stored != NULL ? *stored : none, &st->obj) != DYN_OK)
+	if (dyn_object_decode(*stored, &st->obj) != DYN_OK)
 		return DYN_ERR_ENGINE;	/* never overwrite what we cannot read */
+	old_tomb = store_all_tombstones(&st->obj);
 	rc = dyn_object_merge(&st->obj, &st->incoming, &a->changed);
 	if (rc != DYN_OK)
 		return rc;
@@ -208,15 +397,20 @@ store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result)
 	if (!a->changed)
 		return STORE_UNCHANGED;
 	*result = dyn_buf_slice(&st->encoded);
+	store_note(&a->change, a->key, *stored, old_tomb, *result,
+			   store_all_tombstones(&st->obj));
 	return DYN_OK;
 }
 
-/* Merge an encoded sibling set into the record at engine_key of ns. */
+/*
+ * Merge an encoded sibling set into the record at engine_key of ns; an
+ * object record also updates the tree, keys and tombstones.
+ */
 int
 dyn_store_merge_at(dyn_store *st, dyn_ns ns, dyn_slice engine_key,
 				   dyn_slice object, bool *changed, bool *existed)
 {
-	store_merge_args args = {st, object, false};
+	store_merge_args args = {st, object, engine_key, false, {ns == DYN_NS_OBJECT, 0, {0}}};
 	bool		had = false;
 	int			rc;
 
@@ -231,9 +425,13 @@ dyn_store_merge_at(dyn_store *st, dyn_ns ns, dyn_slice engine_key,
 		*existed = had;
 	if (rc == STORE_UNCHANGED)
 		return DYN_OK;
-	if (rc == DYN_OK && changed != NULL)
+	if (rc != DYN_OK)
+		return rc;
+	if (ns == DYN_NS_OBJECT)
+		store_account(st, engine_key, &args.change, had ? 0 : 1);
+	if (changed != NULL)
 		*changed = true;
-	return rc;
+	return DYN_OK;
 }
 
 /* A replica's merge of another replica's copy of bucket/key. */
@@ -241,20 +439,222 @@ int
 dyn_store_merge(dyn_store *st, dyn_slice bucket, dyn_slice key,
 				dyn_slice object, bool *changed)
 {
-	bool		existed = false;
-	bool		did = false;
-	int			rc;
-
+	if (changed != NULL)
+		*changed = false;
 	store_make_key(st, bucket, key);
 	if (st->keybuf.err)
 		return DYN_ERR_NOMEM;
-	rc = dyn_store_merge_at(st, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), object,
-							&did, &existed);
-	if (rc == DYN_OK && did && !existed)
-		st->keys++;
+	return dyn_store_merge_at(st, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), object,
+							  changed, NULL);
+}
+
+/*
+ * A merge by engine key: only keys this store could have made for their
+ * bucket/key are accepted, so a peer cannot file an object under another
+ * partition than the one its key belongs to.
+ */
+int
+dyn_store_merge_key(dyn_store *st, dyn_slice engine_key, dyn_slice object,
+					bool *changed)
+{
+	dyn_slice	bucket;
+	dyn_slice	key;
+	uint32_t	part;
+
 	if (changed != NULL)
-		*changed = did;
+		*changed = false;
+	if (dyn_store_split_key(engine_key, &bucket, &key) != DYN_OK)
+		return DYN_ERR_PROTO;
+	part = dyn_partition_of(dyn_key_position(bucket, key), st->partitions);
+	if ((((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1]) != part)
+		return DYN_ERR_PROTO;
+	return dyn_store_merge_at(st, DYN_NS_OBJECT, engine_key, object, changed, NULL);
+}
+
+/* The object at an engine key, straight from the engine. */
+int
+dyn_store_get_at(dyn_store *st, dyn_slice engine_key, dyn_buf *out)
+{
+	int			rc = dyn_engine_get(st->engine, DYN_NS_OBJECT, engine_key, out);
+
+	return rc == DYN_ERR_NOTFOUND ? DYN_OK : rc;
+}
+
+/* What dyn_store_scan_partition hands to the engine scan. */
+typedef struct store_visit
+{
+	dyn_store_visit_fn fn;
+	void	   *arg;
+	int			rc;
+} store_visit;
+
+static int
+store_visit_one(void *arg, dyn_slice key, dyn_slice value)
+{
+	store_visit *v = arg;
+
+	v->rc = v->fn(v->arg, key, value);
+	return v->rc;
+}
+
+/*
+ * Walk one partition's key range.  Resuming after a key starts at the
+ * smallest key above it, after || 0x00; an after below the partition
+ * starts at its first key, one past it finds nothing.
+ */
+int
+dyn_store_scan_partition(dyn_store *st, uint32_t partition, dyn_slice after,
+						 dyn_store_visit_fn fn, void *arg)
+{
+	store_visit v = {fn, arg, 0};
+	uint8_t		lo[2];
+	uint8_t		hi[2];
+	dyn_slice	start;
+	dyn_slice	end;
+	dyn_buf		from;
+	int			rc;
+
+	if (partition >= st->partitions || fn == NULL)
+		return DYN_ERR_INVAL;
+	store_partition_range(partition, lo, hi, &start, &end);
+	dyn_buf_init(&from);
+	if (after.len > 0 && dyn_slice_cmp(after, start) >= 0)
+	{
+		dyn_buf_append(&from, after.ptr, after.len);
+		dyn_buf_put_u8(&from, 0);
+		if (from.err)
+		{
+			dyn_buf_free(&from);
+			return DYN_ERR_NOMEM;
+		}
+		start = dyn_buf_slice(&from);
+	}
+	rc = dyn_engine_scan(st->engine, DYN_NS_OBJECT, start, end, store_visit_one, &v);
+	dyn_buf_free(&from);
+	return rc != DYN_OK ? rc : v.rc;
+}
+
+/*
+ * What dyn_store_drop collects before deleting: per key u32 length, the
+ * key, its digest and a tombstone flag byte; one more key than wanted
+ * only sets more.
+ */
+typedef struct store_drop_list
+{
+	dyn_buf		list;
+	size_t		max;
+	size_t		n;
+	bool		more;
+} store_drop_list;
+
+static int
+store_drop_collect(void *arg, dyn_slice key, dyn_slice value)
+{
+	store_drop_list *d = arg;
+	uint8_t		digest[DYN_MERKLE_DIGEST];
+
+	if (d->n == d->max)
+	{
+		d->more = true;
+		return 1;
+	}
+	dyn_merkle_digest(key, value, digest);
+	dyn_buf_put_u32(&d->list, (uint32_t) key.len);
+	dyn_buf_append(&d->list, key.ptr, key.len);
+	dyn_buf_append(&d->list, digest, sizeof(digest));
+	dyn_buf_put_u8(&d->list, dyn_object_bytes_all_tombstones(value));
+	d->n++;
+	return d->list.err ? 1 : 0;
+}
+
+/*
+ * Drop a batch of a partition's keys: collect them (with what each
+ * contributes to the tree) in one scan, since the engine allows no writes
+ * during a scan, then delete them one by one, accounting for each.
+ */
+int
+dyn_store_drop(dyn_store *st, uint32_t partition, size_t max,
+			   size_t *dropped, bool *more)
+{
+	store_drop_list d = {.max = max};
+	uint8_t		lo[2];
+	uint8_t		hi[2];
+	dyn_slice	start;
+	dyn_slice	end;
+	dyn_reader	r;
+	int			rc;
+
+	*dropped = 0;
+	*more = false;
+	if (partition >= st->partitions)
+		return DYN_ERR_INVAL;
+	store_partition_range(partition, lo, hi, &start, &end);
+	dyn_buf_init(&d.list);
+	rc = dyn_engine_scan(st->engine, DYN_NS_OBJECT, start, end, store_drop_collect, &d);
+	if (rc == DYN_OK && d.list.err)
+		rc = DYN_ERR_NOMEM;
+	if (rc != DYN_OK)
+	{
+		dyn_buf_free(&d.list);
+		return rc;
+	}
+
+	dyn_reader_init(&r, dyn_buf_slice(&d.list));
+	for (size_t i = 0; i < d.n; i++)
+	{
+		store_change c = {true, 0, {0}};
+		dyn_slice	key = dyn_rd_bytes(&r, dyn_rd_u32(&r));
+		dyn_slice	digest = dyn_rd_bytes(&r, DYN_MERKLE_DIGEST);
+
+		c.tombstones = dyn_rd_u8(&r) ? -1 : 0;
+		if (r.err != DYN_OK)
+		{
+			rc = DYN_ERR_NOMEM;	/* cannot happen: we wrote it */
+			break;
+		}
+		if ((rc = dyn_engine_delete(st->engine, DYN_NS_OBJECT, key)) != DYN_OK)
+			break;
+		memcpy(c.delta, digest.ptr, DYN_MERKLE_DIGEST);
+		store_account(st, key, &c, -1);
+		(*dropped)++;
+	}
+	*more = d.more || rc != DYN_OK;
+	dyn_buf_free(&d.list);
 	return rc;
+}
+
+/*
+ * Reap a tombstone: re-read the object and delete it only when it is
+ * still the all-tombstones version the caller judged (same digest).
+ */
+int
+dyn_store_reap(dyn_store *st, dyn_slice engine_key,
+			   const uint8_t digest[DYN_MERKLE_DIGEST], bool *reaped)
+{
+	store_change c = {true, -1, {0}};
+	dyn_slice	obj;
+	int			rc;
+
+	*reaped = false;
+	dyn_buf_reset(&st->stored);
+	rc = dyn_engine_get(st->engine, DYN_NS_OBJECT, engine_key, &st->stored);
+	if (rc == DYN_ERR_NOTFOUND)
+		return DYN_OK;
+	if (rc != DYN_OK)
+		return rc;
+	if (st->stored.err)
+		return DYN_ERR_NOMEM;
+	obj = dyn_buf_slice(&st->stored);
+	if (!dyn_object_bytes_all_tombstones(obj))
+		return DYN_OK;
+	dyn_merkle_digest(engine_key, obj, c.delta);
+	if (memcmp(c.delta, digest, DYN_MERKLE_DIGEST) != 0)
+		return DYN_OK;
+	if ((rc = dyn_engine_delete(st->engine, DYN_NS_OBJECT, engine_key)) != DYN_OK)
+		return rc;
+	store_account(st, engine_key, &c, -1);
+	*reaped = true;
+	return DYN_OK;
 }
 
 /* Copy the stored bytes straight from the engine into the caller's buffer. */
@@ -277,6 +677,8 @@ typedef struct store_write_args
 	const dyn_vclock *ctx;
 	const dyn_slice *value;
 	dyn_vclock *written;
+	dyn_slice	key;
+	store_change change;
 } store_write_args;
 
 /*
@@ -291,11 +693,14 @@ store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result)
 	store_write_args *a = arg;
 	dyn_store  *st = a->st;
 	dyn_slice	none = {NULL, 0};
+	dyn_slice	old = stored != NULL ? *stored : none;
+	bool		old_tomb;
 	int			rc;
 
 	/* an absent key decodes as the empty object */
-	if (dyn_object_decode(stored != NULL ? *stored : none, &st->obj) != DYN_OK)
+	if (dyn_object_decode(old, &st->obj) != DYN_OK)
 		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
+	old_tomb = store_all_tombstones(&st->obj);
 	rc = dyn_object_put(&st->obj, dyn_slice_str(st->node_id), a->ctx, a->value,
 						store_now_ms(), a->written);
 	if (rc != DYN_OK)
@@ -305,6 +710,8 @@ store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result)
 	if (st->encoded.err)
 		return DYN_ERR_NOMEM;
 	*result = dyn_buf_slice(&st->encoded);
+	store_note(&a->change, a->key, old, old_tomb, *result,
+			   store_all_tombstones(&st->obj));
 	return DYN_OK;
 }
 
@@ -317,7 +724,7 @@ dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 				dyn_slice context, const dyn_slice *value, dyn_vclock *written)
 {
 	dyn_vclock	ctx;
-	store_write_args args = {st, &ctx, value, written};
+	store_write_args args = {st, &ctx, value, written, {NULL, 0}, {true, 0, {0}}};
 	bool		existed = false;
 	int			rc;
 
@@ -326,10 +733,11 @@ dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 	store_make_key(st, bucket, key);
 	if (st->keybuf.err)
 		return DYN_ERR_NOMEM;
-	rc = dyn_engine_update(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf),
+	args.key = dyn_buf_slice(&st->keybuf);
+	rc = dyn_engine_update(st->engine, DYN_NS_OBJECT, args.key,
 						   store_apply_write, &args, &existed);
-	if (rc == DYN_OK && !existed)
-		st->keys++;
+	if (rc == DYN_OK)
+		store_account(st, args.key, &args.change, existed ? 0 : 1);
 	return rc;
 }
 

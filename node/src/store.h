@@ -7,10 +7,17 @@
  * key's partition, so that everything a partition holds is one key range
  * (what anti-entropy and handoff walk), and applies the dotted-version-vector
  * rules of object.h when a version is written.
+ *
+ * For anti-entropy the store keeps one Merkle tree (merkle.h) per partition
+ * over the objects it holds, keyed by engine key, and counts the objects
+ * that are all tombstones.  Both are built by one scan at open and kept
+ * current by every change of DYN_NS_OBJECT made through the store, so
+ * nothing else may write that namespace directly.
  */
 #ifndef DYNAMOD_STORE_H
 #define DYNAMOD_STORE_H
 
+#include "dynamo/merkle.h"
 #include "dynamo/object.h"
 #include "engine.h"
 
@@ -24,6 +31,8 @@ typedef struct dyn_store
 	char		node_id[DYN_NODE_ID_MAX + 1];
 	uint32_t	partitions;
 	uint64_t	keys;			/* objects stored (tombstoned ones included) */
+	uint64_t	tombstones;		/* objects whose siblings are all tombstones */
+	dyn_merkle *trees;			/* one per partition, of dyn_store_merkle_depth */
 	dyn_buf		keybuf;			/* the engine key being worked on */
 	dyn_buf		stored;			/* a metadata value being checked */
 	dyn_buf		encoded;		/* the object about to be stored */
@@ -38,7 +47,10 @@ typedef struct dyn_store
  */
 int			dyn_store_open(dyn_store *st, dyn_engine *engine, const char *node_id,
 						   uint32_t partitions, char *err, size_t errlen);
-/* Free the scratch buffers (the engine is the caller's to close). */
+/*
+ * Free the trees and the scratch buffers (the engine is the caller's to
+ * close).  Safe after a failed open and twice.
+ */
 void		dyn_store_close(dyn_store *st);
 
 /*
@@ -77,10 +89,81 @@ int			dyn_store_merge(dyn_store *st, dyn_slice bucket, dyn_slice key,
 /*
  * The same merge on any namespace and engine key (hints keep sibling sets
  * in DYN_NS_HINT under keys of their own).  *existed says whether the key
- * was there before.
+ * was there before.  In DYN_NS_OBJECT it keeps the tree, keys and
+ * tombstones current like dyn_store_merge.
  */
 int			dyn_store_merge_at(dyn_store *st, dyn_ns ns, dyn_slice engine_key,
 							   dyn_slice object, bool *changed, bool *existed);
+
+/*
+ * The shape of the partition trees in a store of q partitions:
+ * 16 - log2(q) clamped to 4 .. 10, so that every replica of a cluster uses
+ * the same one and a node holds about the same number of leaves whatever q.
+ */
+unsigned	dyn_store_merkle_depth(uint32_t q);
+
+/*
+ * The Merkle tree of partition's objects (NULL for a partition out of
+ * range).  The store owns it and keeps it current; callers only read it
+ * (root, level, diff), and the pointer stays valid until dyn_store_close.
+ */
+dyn_merkle *dyn_store_tree(dyn_store *st, uint32_t partition);
+
+/*
+ * Append the encoded object stored at engine_key (as dyn_store_key makes
+ * them) to out; DYN_OK with nothing appended when it is absent.
+ * DYN_OK or DYN_ERR_ENGINE.
+ */
+int			dyn_store_get_at(dyn_store *st, dyn_slice engine_key, dyn_buf *out);
+
+/*
+ * dyn_store_merge by engine key (anti-entropy and handoff, which find keys
+ * by scanning).  DYN_ERR_PROTO when engine_key is not one dyn_store_key
+ * would make in this store (not splittable, or its partition prefix is
+ * not the partition of its bucket/key), else as dyn_store_merge.
+ */
+int			dyn_store_merge_key(dyn_store *st, dyn_slice engine_key,
+								dyn_slice object, bool *changed);
+
+/*
+ * Called with each key of a partition scan and its encoded object, both
+ * valid only during the call.  A non-zero return stops the scan and is
+ * what dyn_store_scan_partition returns.
+ */
+typedef int (*dyn_store_visit_fn) (void *arg, dyn_slice engine_key, dyn_slice object);
+
+/*
+ * Visit partition's objects in engine-key order, starting strictly after
+ * the engine key after (empty: from the first), so that a long walk can
+ * be resumed where it stopped.  The callback may read the store but must
+ * not write it.  DYN_OK when the walk ended, the callback's non-zero
+ * value when it stopped the walk, DYN_ERR_INVAL for a partition out of
+ * range, DYN_ERR_ENGINE.
+ */
+int			dyn_store_scan_partition(dyn_store *st, uint32_t partition,
+									 dyn_slice after, dyn_store_visit_fn fn,
+									 void *arg);
+
+/*
+ * Delete up to max of partition's objects (a partition this node no longer
+ * replicates, after handoff), in key order, keeping the tree, keys and
+ * tombstones current.  *dropped receives how many went, *more whether the
+ * partition still holds objects.  Call again while *more.
+ * DYN_ERR_INVAL for a partition out of range, DYN_ERR_NOMEM,
+ * DYN_ERR_ENGINE (what was deleted before the failure is accounted for).
+ */
+int			dyn_store_drop(dyn_store *st, uint32_t partition, size_t max,
+						   size_t *dropped, bool *more);
+
+/*
+ * Delete the object at engine_key for good (a tombstone past its grace
+ * period), but only if it still is all tombstones and still is the
+ * version whose dyn_merkle_digest(engine_key, object) the caller saw, so
+ * that a write that arrived meanwhile wins.  *reaped says whether it was
+ * deleted (false also when it was absent).  DYN_OK or DYN_ERR_ENGINE.
+ */
+int			dyn_store_reap(dyn_store *st, dyn_slice engine_key,
+						   const uint8_t digest[DYN_MERKLE_DIGEST], bool *reaped);
 
 /*
  * The engine key of bucket/key in a store of q partitions, appended to out:

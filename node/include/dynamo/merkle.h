@@ -6,7 +6,7 @@
  *
  * A dyn_merkle has a fixed shape: 2^depth leaves under a complete binary
  * tree.  A key always lands in the same leaf on every replica (the top
- * depth bits of a BLAKE2b hash of its engine key), and a leaf holds the
+ * depth bits of a fixed hash of its engine key), and a leaf holds the
  * XOR of H(key, object) over the keys it holds, so the leaf does not
  * depend on insertion order and a write changes it in O(1) by XOR-ing the
  * old contribution out and the new one in.  An inner node is a BLAKE2b
@@ -68,6 +68,23 @@ void		dyn_merkle_clear(dyn_merkle *t);
  */
 void		dyn_merkle_update(dyn_merkle *t, dyn_slice key,
 							  dyn_slice old_object, dyn_slice new_object);
+
+/*
+ * The same update in two halves, for a caller that can see the old object
+ * only where it cannot yet touch the tree (inside a storage engine's
+ * read-modify-write, before knowing whether the write will happen):
+ * dyn_merkle_digest gives what key holding object contributes to its leaf
+ * (all zeros for an empty object, i.e. an absent key), and
+ * dyn_merkle_apply XORs delta into key's leaf and marks its path stale.
+ * dyn_merkle_update(t, key, old, new) is dyn_merkle_apply(t, key,
+ * digest(key, old) ^ digest(key, new)); a delta of all zeros changes
+ * nothing.  A digest is also what identifies the version of a key that
+ * was seen (equal digests, equal bytes).
+ */
+void		dyn_merkle_digest(dyn_slice key, dyn_slice object,
+							  uint8_t out[DYN_MERKLE_DIGEST]);
+void		dyn_merkle_apply(dyn_merkle *t, dyn_slice key,
+							 const uint8_t delta[DYN_MERKLE_DIGEST]);
 
 /* The root digest. */
 void		dyn_merkle_root(dyn_merkle *t, uint8_t out[DYN_MERKLE_DIGEST]);

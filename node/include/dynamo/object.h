@@ -66,6 +66,21 @@ void		dyn_object_context(const dyn_object *o, dyn_vclock *ctx);
 size_t		dyn_object_live(const dyn_object *o);
 
 /*
+ * Facts read straight from an encoded object, walking the bytes without
+ * decoding or allocating (for scans over a whole store and for the write
+ * path, which must judge the old bytes cheaply).  A malformed or empty
+ * slice answers false / 0.
+ *
+ * dyn_object_bytes_all_tombstones: whether the object has siblings and
+ * every one is a tombstone (a deleted key that only waits to be reaped).
+ * dyn_object_bytes_newest_ms: the newest timestamp (ms since the epoch)
+ * among the siblings' dots, i.e. when the latest version was written by
+ * its coordinator; the start of a tombstone's grace period.
+ */
+bool		dyn_object_bytes_all_tombstones(dyn_slice encoded);
+uint64_t	dyn_object_bytes_newest_ms(dyn_slice encoded);
+
+/*
  * The coordinator's write: supersede the siblings covered by ctx and add a
  * new sibling (a tombstone when value is NULL) dotted by node_id.  The new
  * sibling's clock is ctx plus the dot, truncated to DYN_VCLOCK_KEEP entries
