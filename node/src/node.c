@@ -384,7 +384,12 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 		dyn_buf_put_u8(out, ',');
 		dyn_handoff_status_json(node, out);
 	}
-	dyn_buf_printf(out, ",\"tombstones\":%llu", (unsigned long long) node->store.tombstones);
+	dyn_buf_printf(out, ",\"tombstones\":%llu,\"partition_keys\":[",
+				   (unsigned long long) node->store.tombstones);
+	for (uint32_t p = 0; p < node->store.partitions; p++)
+		dyn_buf_printf(out, "%s%llu", p ? "," : "",
+					   (unsigned long long) node->store.partition_keys[p]);
+	dyn_buf_put_u8(out, ']');
 	dyn_buf_printf(out, ",\"keys\":%llu,\"uptime_s\":%llu",
 				   (unsigned long long) node->store.keys,
 				   (unsigned long long) ((node_now_ms() - node->started_ms) / 1000));

@@ -31,6 +31,7 @@ static int	store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *resu
 static int	store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result);
 static int	store_load_one(void *arg, dyn_slice key, dyn_slice value);
 static dyn_merkle *store_tree_of(dyn_store *st, dyn_slice engine_key);
+static void store_count_key(dyn_store *st, dyn_slice engine_key, int delta);
 static bool store_all_tombstones(const dyn_object *o);
 static void store_partition_range(uint32_t partition, uint8_t lo[2], uint8_t hi[2],
 								  dyn_slice *start, dyn_slice *end);
@@ -95,7 +96,8 @@ dyn_store_open(dyn_store *st, dyn_engine *engine, const char *node_id,
 	}
 
 	st->trees = calloc(partitions, sizeof(dyn_merkle));
-	if (st->trees == NULL)
+	st->partition_keys = calloc(partitions, sizeof(uint64_t));
+	if (st->trees == NULL || st->partition_keys == NULL)
 	{
 		snprintf(err, errlen, "out of memory for %u partition trees", partitions);
 		dyn_store_close(st);
@@ -128,7 +130,7 @@ store_load_one(void *arg, dyn_slice key, dyn_slice value)
 	dyn_merkle *t = store_tree_of(st, key);
 	dyn_slice	none = {NULL, 0};
 
-	st->keys++;
+	store_count_key(st, key, 1);
 	if (dyn_object_bytes_all_tombstones(value))
 		st->tombstones++;
 	if (t != NULL)
@@ -184,6 +186,8 @@ dyn_store_close(dyn_store *st)
 		free(st->trees);
 		st->trees = NULL;
 	}
+	free(st->partition_keys);
+	st->partition_keys = NULL;
 	dyn_buf_free(&st->keybuf);
 	dyn_buf_free(&st->stored);
 	dyn_buf_free(&st->encoded);
@@ -220,6 +224,30 @@ store_tree_of(dyn_store *st, dyn_slice engine_key)
 	if (engine_key.len < 2)
 		return NULL;
 	return dyn_store_tree(st, ((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1]);
+}
+
+/* One more (delta 1) or one fewer (-1) object, in total and in its partition. */
+static void
+store_count_key(dyn_store *st, dyn_slice engine_key, int delta)
+{
+	uint32_t	p = engine_key.len >= 2 ?
+		(((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1]) : UINT32_MAX;
+	uint64_t   *pk = p < st->partitions && st->partition_keys != NULL ?
+		&st->partition_keys[p] : NULL;
+
+	if (delta > 0)
+	{
+		st->keys++;
+		if (pk != NULL)
+			(*pk)++;
+	}
+	else
+	{
+		if (st->keys > 0)
+			st->keys--;
+		if (pk != NULL && *pk > 0)
+			(*pk)--;
+	}
 }
 
 /* Whether a decoded object has siblings and all are tombstones. */
@@ -260,10 +288,8 @@ store_account(dyn_store *st, dyn_slice key, const store_change *c, int keys)
 
 	if (t != NULL)
 		dyn_merkle_apply(t, key, c->delta);
-	if (keys > 0)
-		st->keys++;
-	else if (keys < 0 && st->keys > 0)
-		st->keys--;
+	if (keys != 0)
+		store_count_key(st, key, keys);
 	if (c->tombstones > 0)
 		st->tombstones++;
 	else if (c->tombstones < 0 && st->tombstones > 0)

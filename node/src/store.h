@@ -33,6 +33,7 @@ typedef struct dyn_store
 	uint64_t	keys;			/* objects stored (tombstoned ones included) */
 	uint64_t	tombstones;		/* objects whose siblings are all tombstones */
 	dyn_merkle *trees;			/* one per partition, of dyn_store_merkle_depth */
+	uint64_t   *partition_keys; /* objects per partition (STATUS, handoff figures) */
 	dyn_buf		keybuf;			/* the engine key being worked on */
 	dyn_buf		stored;			/* a metadata value being checked */
 	dyn_buf		encoded;		/* the object about to be stored */

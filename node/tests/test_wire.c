@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dynamo/merkle.h"
 #include "dynamo/wire.h"
 
 static dyn_slice bytes_of(const void *p, size_t n);
@@ -77,9 +78,34 @@ decode_any(uint8_t type, dyn_slice body)
 	dyn_view_msg view;
 	dyn_scan_req scan;
 	dyn_scan_reply scanrep;
+	dyn_merkle_req mreq;
+	dyn_sync_keys_req kreq;
+	dyn_sync_keys_reply krep;
+	uint8_t		depth;
+	uint16_t	part;
+	uint16_t	count;
 
 	switch (type)
 	{
+		case DYN_MSG_REPAIR:
+			return dyn_empty_decode(body);
+		case DYN_MSG_REMOVE:
+			return dyn_remove_req_decode(body, &s);
+		case DYN_MSG_REPAIR_REPLY:
+		case DYN_MSG_REMOVE_REPLY:
+			return dyn_status_reply_decode(body, &s);
+		case DYN_MSG_MERKLE:
+			return dyn_merkle_req_decode(body, &mreq);
+		case DYN_MSG_MERKLE_REPLY:
+			return dyn_merkle_reply_decode(body, &depth, &s);
+		case DYN_MSG_SYNC_KEYS:
+			return dyn_sync_keys_req_decode(body, &kreq);
+		case DYN_MSG_SYNC_KEYS_REPLY:
+			return dyn_sync_keys_reply_decode(body, false, &krep);
+		case DYN_MSG_REAP:
+			return dyn_reap_req_decode(body, &part, &count, &s);
+		case DYN_MSG_REAP_REPLY:
+			return body.len == 4 ? DYN_OK : DYN_ERR_PROTO;
 		case DYN_MSG_REPLICA_GET:
 			return dyn_replica_get_decode(body, &rget);
 		case DYN_MSG_REPLICA_PUT:
@@ -638,7 +664,7 @@ test_frame_header_checks(void **state)
 	hdr[0] = hdr[1] = hdr[2] = hdr[3] = 0;
 	hdr[4] = 0x00;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
-	hdr[4] = 0x06;
+	hdr[4] = 0x08;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
 	hdr[4] = 0x80;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
@@ -753,6 +779,149 @@ test_encoder_argument_checks(void **state)
  * frame parser and every decoder: anything may be refused, nothing may
  * crash or read out of bounds (ASan and valgrind watch this test).
  */
+/*
+ * The anti-entropy and admin messages: round trips, every truncation
+ * refused, and the checks that keep a peer from naming nodes outside a
+ * tree or sending digests of the wrong width.
+ */
+static void
+test_sync_messages(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	uint16_t	idx[3] = {0, 5, 7};
+	dyn_merkle_req m;
+	dyn_sync_keys_req k;
+	dyn_sync_keys_reply kr;
+	dyn_slice	s;
+	dyn_slice	key;
+	dyn_slice	payload;
+	dyn_reader	r;
+	uint8_t		digest[DYN_MERKLE_DIGEST];
+	uint16_t	part;
+	uint16_t	count;
+	size_t		start;
+	static const uint8_t ekey_bytes[] = {0, 1, 2, 'b', 'k', 'k', 'e', 'y'};
+	dyn_slice	ekey = {ekey_bytes, sizeof(ekey_bytes)};
+
+	(void) state;
+	dyn_buf_init(&b);
+
+	/* MERKLE: round trip, then every truncation */
+	dyn_merkle_req_encode(&b, 9, 17, 4, 2, idx, 3);
+	f = parse_one(&b, DYN_MSG_MERKLE, 9);
+	assert_int_equal(dyn_merkle_req_decode(f.body, &m), DYN_OK);
+	assert_int_equal(m.partition, 17);
+	assert_int_equal(m.level, 4);
+	assert_int_equal(m.span, 2);
+	assert_int_equal(m.count, 3);
+	assert_int_equal(dyn_u16_at(m.indices, 1), 5);
+	for (size_t cut = 0; cut < f.body.len; cut++)
+	{
+		dyn_slice	t = {f.body.ptr, cut};
+
+		assert_int_equal(dyn_merkle_req_decode(t, &m), DYN_ERR_PROTO);
+	}
+	/* a span deeper than the level, or a root request with a span */
+	dyn_buf_reset(&b);
+	dyn_merkle_req_encode(&b, 1, 0, 1, 2, idx, 1);
+	assert_int_not_equal(b.err, DYN_OK);
+	dyn_buf_reset(&b);
+	dyn_merkle_req_encode(&b, 1, 0, 0, 1, idx, 1);
+	assert_int_not_equal(b.err, DYN_OK);
+
+	/* MERKLE_REPLY: depth then whole digests only */
+	{
+		uint8_t		body[1 + 2 * DYN_SYNC_DIGEST] = {10};
+		dyn_slice	t = {body, sizeof(body)};
+		uint8_t		depth;
+
+		assert_int_equal(dyn_merkle_reply_decode(t, &depth, &s), DYN_OK);
+		assert_int_equal(depth, 10);
+		assert_int_equal(s.len, 2 * DYN_SYNC_DIGEST);
+		t.len--;
+		assert_int_equal(dyn_merkle_reply_decode(t, &depth, &s), DYN_ERR_PROTO);
+		body[0] = 0;
+		t.len++;
+		assert_int_equal(dyn_merkle_reply_decode(t, &depth, &s), DYN_ERR_PROTO);
+	}
+
+	/* SYNC_KEYS and its reply in both shapes */
+	dyn_buf_reset(&b);
+	dyn_sync_keys_req_encode(&b, 3, 2, DYN_SYNC_OBJECTS, ekey, idx, 2);
+	f = parse_one(&b, DYN_MSG_SYNC_KEYS, 3);
+	assert_int_equal(dyn_sync_keys_req_decode(f.body, &k), DYN_OK);
+	assert_int_equal(k.flags, DYN_SYNC_OBJECTS);
+	assert_true(dyn_slice_eq(k.after, ekey));
+	assert_int_equal(k.count, 2);
+	for (size_t cut = 0; cut < f.body.len; cut++)
+	{
+		dyn_slice	t = {f.body.ptr, cut};
+
+		assert_int_equal(dyn_sync_keys_req_decode(t, &k), DYN_ERR_PROTO);
+	}
+	for (int objects = 0; objects < 2; objects++)
+	{
+		dyn_slice	pay = objects ? dyn_slice_str("an object") :
+			(dyn_slice) {digest, DYN_SYNC_DIGEST};
+
+		memset(digest, 0xab, sizeof(digest));
+		dyn_buf_reset(&b);
+		start = dyn_sync_keys_reply_begin(&b, 4);
+		dyn_sync_keys_reply_add(&b, ekey, pay, objects);
+		dyn_sync_keys_reply_add(&b, ekey, pay, objects);
+		dyn_sync_keys_reply_end(&b, start, 2, true);
+		f = parse_one(&b, DYN_MSG_SYNC_KEYS_REPLY, 4);
+		assert_int_equal(dyn_sync_keys_reply_decode(f.body, objects, &kr), DYN_OK);
+		assert_true(kr.more);
+		assert_int_equal(kr.count, 2);
+		dyn_reader_init(&r, kr.items);
+		assert_int_equal(dyn_sync_keys_next(&r, objects, &key, &payload), DYN_OK);
+		assert_true(dyn_slice_eq(key, ekey));
+		assert_true(dyn_slice_eq(payload, pay));
+		/* read in the other shape, the items do not add up */
+		assert_int_equal(dyn_sync_keys_reply_decode(f.body, !objects, &kr), DYN_ERR_PROTO);
+		for (size_t cut = 0; cut < f.body.len; cut++)
+		{
+			dyn_slice	t = {f.body.ptr, cut};
+
+			assert_int_equal(dyn_sync_keys_reply_decode(t, objects, &kr), DYN_ERR_PROTO);
+		}
+	}
+
+	/* REAP */
+	dyn_buf_reset(&b);
+	start = dyn_reap_req_begin(&b, 5, 63);
+	dyn_reap_req_add(&b, ekey, digest);
+	dyn_reap_req_end(&b, start, 1);
+	f = parse_one(&b, DYN_MSG_REAP, 5);
+	assert_int_equal(dyn_reap_req_decode(f.body, &part, &count, &s), DYN_OK);
+	assert_int_equal(part, 63);
+	assert_int_equal(count, 1);
+	for (size_t cut = 0; cut < f.body.len; cut++)
+	{
+		dyn_slice	t = {f.body.ptr, cut};
+
+		assert_int_equal(dyn_reap_req_decode(t, &part, &count, &s), DYN_ERR_PROTO);
+	}
+
+	/* REMOVE and the JSON replies */
+	dyn_buf_reset(&b);
+	dyn_remove_req_encode(&b, 6, dyn_slice_str("n4"));
+	f = parse_one(&b, DYN_MSG_REMOVE, 6);
+	assert_int_equal(dyn_remove_req_decode(f.body, &s), DYN_OK);
+	assert_true(dyn_slice_eq(s, dyn_slice_str("n4")));
+	dyn_buf_reset(&b);
+	dyn_remove_req_encode(&b, 6, dyn_slice_str(""));
+	assert_int_not_equal(b.err, DYN_OK);
+	dyn_buf_reset(&b);
+	dyn_json_reply_encode(&b, DYN_MSG_REPAIR_REPLY, 7, dyn_slice_str("{\"node\":\"n1\"}"));
+	f = parse_one(&b, DYN_MSG_REPAIR_REPLY, 7);
+	assert_int_equal(dyn_status_reply_decode(f.body, &s), DYN_OK);
+	assert_true(dyn_slice_eq(s, dyn_slice_str("{\"node\":\"n1\"}")));
+	dyn_buf_free(&b);
+}
+
 static void
 test_random_garbage(void **state)
 {
@@ -767,7 +936,8 @@ test_random_garbage(void **state)
 		DYN_MSG_REPLICA_PUT, DYN_MSG_GOSSIP, DYN_MSG_RING, DYN_MSG_COORD_PUT,
 		DYN_MSG_COORD_DELETE, DYN_MSG_REPLICA_GET_REPLY, DYN_MSG_REPLICA_PUT_REPLY,
 		DYN_MSG_GOSSIP_REPLY, DYN_MSG_RING_REPLY, DYN_MSG_COORD_PUT_REPLY,
-		DYN_MSG_COORD_DELETE_REPLY,
+		DYN_MSG_COORD_DELETE_REPLY, DYN_MSG_REPAIR, DYN_MSG_REMOVE, DYN_MSG_MERKLE,
+		DYN_MSG_MERKLE_REPLY, DYN_MSG_SYNC_KEYS, DYN_MSG_SYNC_KEYS_REPLY, DYN_MSG_REAP,
 	};
 
 	(void) state;
@@ -856,6 +1026,7 @@ main(void)
 		cmocka_unit_test(test_key_checks),
 		cmocka_unit_test(test_encoder_argument_checks),
 		cmocka_unit_test(test_random_garbage),
+		cmocka_unit_test(test_sync_messages),
 		cmocka_unit_test(test_type_names),
 	};
 
