@@ -98,6 +98,17 @@ ae_on_timer(uv_timer_t *t)
 		ae_round_start(node);
 }
 
+void
+dyn_ae_recover(dyn_node *node)
+{
+	dyn_ae	   *ae = &node->ae;
+
+	node->recovering = true;
+	ae->recover_round = ae->round_id + 1;
+	if (!ae->running)
+		ae_round_start(node);
+}
+
 /*
  * REPAIR: wait for a full round that starts from now -- the next one if a
  * round is half way through.
@@ -396,6 +407,23 @@ ae_round_end(dyn_node *node)
 		}
 		else
 			pw = &w->next;
+	}
+	if (node->recovering && ae->round_id >= ae->recover_round && !node->stopping)
+	{
+		if (ae->round.failed == 0)
+		{
+			node->recovering = false;
+			dyn_log(&node->log, DYN_LOG_INFO, "recovered: %llu keys taken from the other "
+					"replicas; coordinating writes again",
+					(unsigned long long) ae->round.keys_received);
+		}
+		else if (ae->waiters == NULL)
+		{
+			/* some replica did not answer: try again in a second */
+			ae->recover_round = ae->round_id + 1;
+			uv_timer_start(&ae->timer, ae_on_timer, 1000,
+						   ae->interval_ms > 0 ? ae->interval_ms : 0);
+		}
 	}
 	if (ae->waiters != NULL && !node->stopping)
 		ae_round_start(node);

@@ -55,6 +55,7 @@ typedef struct dyn_ae
 	uint64_t	round_reaped;
 	dyn_sync_counts round;
 	ae_waiter  *waiters;		/* REPAIR requests waiting for a round */
+	uint64_t	recover_round;	/* recovering: the first round that may end it */
 	/* since start */
 	uint64_t	rounds;
 	dyn_sync_counts total;
@@ -68,6 +69,13 @@ typedef struct dyn_ae
 void		dyn_ae_start(dyn_node *node);
 /* Answer every waiting REPAIR with an error and stop the schedule. */
 void		dyn_ae_stop(dyn_node *node);
+
+/*
+ * This node lost its data (a new data directory under an id the ring
+ * already gives partitions to): run rounds until one completes without a
+ * failed exchange, then clear node->recovering.
+ */
+void		dyn_ae_recover(dyn_node *node);
 
 /* REPAIR from an admin: answered (held connection) when a full round ends. */
 void		dyn_ae_on_repair(dyn_node *node, dyn_conn *c, const dyn_frame *f);

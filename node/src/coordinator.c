@@ -715,13 +715,21 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 									DYN_RING_MEMBERS_MAX, &owners);
 	for (int i = 0; i < owners; i++)
 		self_owner |= ext[i]->self;
+	/*
+	 * A node repairing lost data leaves the dot to an owner that kept its
+	 * counters (see handoff_check_recovery), when one is up.
+	 */
+	if (self_owner && node->recovering && !forwarded_here)
+		for (int i = 0; i < owners; i++)
+			if (!ext[i]->self && dyn_member_up(ext[i]))
+				self_owner = false;
 
 	if (!self_owner && !forwarded_here)
 	{
 		/* healthy owners first, then the others in case our view is stale */
 		for (int pass = 0; pass < 2; pass++)
 			for (int i = 0; i < owners && r->nfwd < DYN_RING_N_MAX; i++)
-				if (dyn_member_up(ext[i]) == (pass == 0))
+				if (!ext[i]->self && dyn_member_up(ext[i]) == (pass == 0))
 					r->fwd[r->nfwd++] = ext[i];
 		r->fwd_type = is_put ? DYN_MSG_COORD_PUT : DYN_MSG_COORD_DELETE;
 		r->reply_type = type | 0x80;

@@ -18,6 +18,7 @@
 static void handoff_on_tick(uv_timer_t *t);
 static int	handoff_self(const dyn_ring *ring, const dyn_node *node);
 static bool handoff_replicates(const dyn_ring *ring, uint32_t p, int ix);
+static void handoff_check_recovery(dyn_node *node);
 static void handoff_replan_removals(dyn_node *node);
 static bool handoff_prune(dyn_node *node);
 static bool handoff_start_batch(dyn_node *node);
@@ -120,6 +121,8 @@ handoff_on_tick(uv_timer_t *t)
 
 	if (node->stopping || !dyn_membership_ready(&node->members))
 		return;
+	if (!node->recovery_checked)
+		handoff_check_recovery(node);
 	if (h->busy)
 	{
 		if (h->drop_synced)
@@ -132,6 +135,29 @@ handoff_on_tick(uv_timer_t *t)
 	if (handoff_start_batch(node))
 		return;
 	(void) handoff_start_drop(node);
+}
+
+/*
+ * A new data directory under an id the ring already gives partitions to
+ * (other members beside it) means this node lost its data: its dots
+ * counters are gone too, so until a repair round has brought its keys
+ * back it must not coordinate writes (it could issue a dot twice), and
+ * the round starts now.  A founder owns everything at birth, and a node
+ * that joins owns nothing until its transfers complete: neither is this.
+ */
+static void
+handoff_check_recovery(dyn_node *node)
+{
+	dyn_ring   *ring = &node->members.ring;
+
+	node->recovery_checked = true;
+	if (!node->fresh_store || ring->nmembers < 2 || dyn_membership_owned(&node->members) == 0)
+		return;
+	dyn_log(&node->log, DYN_LOG_WARNING,
+			"the data directory is new but the ring gives this node %u partitions: "
+			"its data was lost; repairing from the other replicas before coordinating writes",
+			dyn_membership_owned(&node->members));
+	dyn_ae_recover(node);
 }
 
 /* A leave this node planned that a concurrent ring change lost: plan again. */

@@ -59,6 +59,15 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 				node->cfg.engine, node->cfg.data_dir, err);
 		return rc;
 	}
+	{
+		dyn_buf		probe;
+
+		dyn_buf_init(&probe);
+		node->fresh_store = dyn_engine_get(node->engine, DYN_NS_META,
+										   dyn_slice_str("node_id"), &probe) ==
+			DYN_ERR_NOTFOUND;
+		dyn_buf_free(&probe);
+	}
 	if ((rc = dyn_store_open(&node->store, node->engine, node->cfg.id,
 							 node->cfg.partitions, err, sizeof(err))) != DYN_OK)
 	{
@@ -384,7 +393,8 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 		dyn_buf_put_u8(out, ',');
 		dyn_handoff_status_json(node, out);
 	}
-	dyn_buf_printf(out, ",\"tombstones\":%llu,\"partition_keys\":[",
+	dyn_buf_printf(out, ",\"recovering\":%s,\"tombstones\":%llu,\"partition_keys\":[",
+				   node->recovering ? "true" : "false",
 				   (unsigned long long) node->store.tombstones);
 	for (uint32_t p = 0; p < node->store.partitions; p++)
 		dyn_buf_printf(out, "%s%llu", p ? "," : "",

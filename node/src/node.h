@@ -117,6 +117,9 @@ struct dyn_node
 	bool		handoff_on;
 	void	   *handoff_prev;	/* handoff.c's copy of the ring a batch started from */
 	uint8_t		empty_root[DYN_MERKLE_DIGEST];	/* the root of an empty partition */
+	bool		fresh_store;	/* the data directory was new at this start */
+	bool		recovery_checked;	/* fresh_store looked at against the ring */
+	bool		recovering;		/* lost its data: repairing, not coordinating writes */
 	dyn_buf		reap_keys;		/* tombstones being reaped (anti-entropy) */
 };
 
