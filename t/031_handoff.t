@@ -217,5 +217,29 @@ ok(!grep({ $_ eq $removed->{id} } @$after), 'the removed node owns nothing');
 is(lost_of($rest[0], $acked), 0, 'no acknowledged write was lost');
 is($bad, 0, 'no read during the removal missed an acknowledged write');
 
-$_->stop for @rest;
+# ------------------------------------------------------ remove a dead node
+
+# Its partitions come back from the replicas left: with two nodes and N=3
+# each of them must end up holding every key.
+my $dead = $rest[1];
+$dead->kill9;
+my @two = grep { $_ != $dead } @rest;
+ok(defined wait_until(30, sub { $two[0]->status->{members}
+	  && grep { $_->{id} eq $dead->{id} && $_->{status} eq 'down' } @{ $two[0]->status->{members} } }),
+	"$dead->{id} is seen down");
+($rc, $out, $err) = $two[0]->cli({ timeout => 300 }, 'remove', $dead->{id});
+is($rc, 0, "dynamo-cli remove $dead->{id} (killed)") or diag($err);
+like($out, qr/removed $dead->{id}/, 'the dead node left the ring');
+my $distinct = 0;
+{
+	my $s = $two[0]->status;
+	$distinct = $s->{keys};
+}
+ok(defined wait_until(60, sub { !grep { my $s = $_->status; $s->{handoff}{busy}
+	  || $s->{ring_pending} || $s->{anti_entropy}{running} || !$s->{anti_entropy}{rounds} } @two }),
+	'handoff and the anti-entropy round the removal started are over');
+is($two[1]->status->{keys}, $two[0]->status->{keys},
+	'both nodes left hold the same keys (every key, N capped at 2)');
+is(lost_of($two[1], [ @$acked ]), 0, 'no acknowledged write was lost with the dead node removed');
+$_->stop for @two;
 done_testing();

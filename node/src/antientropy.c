@@ -99,6 +99,13 @@ ae_on_timer(uv_timer_t *t)
 }
 
 void
+dyn_ae_kick(dyn_node *node)
+{
+	if (!node->ae.running && !node->stopping)
+		ae_round_start(node);
+}
+
+void
 dyn_ae_recover(dyn_node *node)
 {
 	dyn_ae	   *ae = &node->ae;

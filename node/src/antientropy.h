@@ -77,6 +77,9 @@ void		dyn_ae_stop(dyn_node *node);
  */
 void		dyn_ae_recover(dyn_node *node);
 
+/* Start a round now unless one is going (a member left the ring). */
+void		dyn_ae_kick(dyn_node *node);
+
 /* REPAIR from an admin: answered (held connection) when a full round ends. */
 void		dyn_ae_on_repair(dyn_node *node, dyn_conn *c, const dyn_frame *f);
 

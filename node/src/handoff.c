@@ -123,6 +123,14 @@ handoff_on_tick(uv_timer_t *t)
 		return;
 	if (!node->recovery_checked)
 		handoff_check_recovery(node);
+	/*
+	 * A member left the ring: the copies it held are gone from the
+	 * preference lists, and a key it shared with only one other replica
+	 * (written at W=2) has one copy left -- a round rebuilds the others.
+	 */
+	if (node->members.ring.nmembers < h->members_seen)
+		dyn_ae_kick(node);
+	h->members_seen = node->members.ring.nmembers;
 	if (h->busy)
 	{
 		if (h->drop_synced)

@@ -77,6 +77,7 @@ typedef struct dyn_handoff
 	/* removals this node accepted, re-planned if a ring change loses them */
 	char		removing[DYN_HANDOFF_REMOVING_MAX][DYN_NODE_ID_MAX + 1];
 	int			nremoving;
+	uint32_t	members_seen;	/* ring members at the last tick */
 	/* since start */
 	uint64_t	partitions_received;	/* partitions switched to this node */
 	uint64_t	partitions_dropped;
