@@ -114,3 +114,6 @@ include $(PGXS)
 all: node-all
 install: install-node
 $(shlib): $(LIBDYNAMO)
+# PGXS knows no header dependencies: the extension's objects are rebuilt
+# when a libdynamo header or one of its own changes.
+$(OBJS): $(wildcard node/include/dynamo/*.h dynamo_fdw/*.h)
