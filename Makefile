@@ -20,7 +20,8 @@ NODE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wshadow \
 NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
-STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c node/src/latency.c
+STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c node/src/latency.c \
+              node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
 TEST_SRCS   = $(wildcard node/tests/test_*.c)
 HEADERS     = $(wildcard node/include/dynamo/*.h node/src/*.h node/tools/*.h)
@@ -57,7 +58,8 @@ $(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS)
 
 # Unit tests link libdynamo; the engine and store tests link the store too.
-STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store
+STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store \
+              $(BUILD)/tests/test_throttle
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
 
