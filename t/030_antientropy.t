@@ -98,6 +98,53 @@ sub all_hints_drained
 	$_->stop for @n;
 }
 
+# ------------------------------------------------------- the rate bound
+
+# The same restore with --transfer-rate 1 (MiB/s): it takes as long as the
+# bound says, while client reads through the other node go on.
+{
+	my @n = start_cluster(2, engine => 'wiredtiger', prefix => 'r', n => 2,
+		args => [ '--repair-interval', '0', '--transfer-rate', '1' ]);
+	my $keys = 8000;
+	load_keys($n[0], $keys, '--value-size', 400);
+	ok(all_hints_drained(@n), 'hints drained');
+	$n[1]->stop;
+	remove_tree($n[1]{data});
+	mkdir $n[1]{data} or die "mkdir: $!";
+	my $t0 = time;
+	$n[1]->restart;
+	my ($reads, $failed) = (0, 0);
+	my $s = raw_connect($n[0]->port) or die "connect: $!";
+	my $id = 0;
+	while (time - $t0 < 60)
+	{
+		my $st = $n[1]->status;
+		last if $st->{anti_entropy}{rounds} && !$st->{recovering};
+		for (1 .. 20)
+		{
+			my ($gs, $sib) = raw_get($s, ++$id, 'ae', sprintf('key:%012d', int rand $keys), 1);
+			$reads++;
+			$failed++ unless $gs eq 'ok' && @{ values_of($sib) } == 1;
+		}
+	}
+	close $s;
+	my $took = time - $t0;
+	my $ae = $n[1]->status->{anti_entropy};
+	my $bytes = $ae->{bytes_received} + $ae->{bytes_sent};
+	my $rate = $bytes / $took / (1024 * 1024);
+	diag(sprintf('restore at --transfer-rate 1: %d bytes in %.2f s (%.2f MiB/s, restart '
+		  . 'included); %d client reads meanwhile, %d failed', $bytes, $took, $rate,
+		$reads, $failed));
+	is(status_field($n[1], 'keys'), $keys, 'the throttled restore is complete');
+	# the bucket starts with one second's worth, and a 1 MiB page may be in
+	# flight when it runs dry: beyond those, 1 MiB per second at most
+	cmp_ok($bytes, '<=', (1 + $took + 1.1) * 1024 * 1024,
+		'background traffic stayed within the bound');
+	cmp_ok($took, '>=', ($bytes / (1024 * 1024)) - 2.2, 'and took the time the bound says');
+	ok($reads > 0 && $failed == 0, 'client reads went on meanwhile');
+	$_->stop for @n;
+}
+
 # ------------------------------------------------- 100,000 keys, 100 differ
 
 {
