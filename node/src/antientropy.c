@@ -135,14 +135,13 @@ dyn_ae_on_repair(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 	}
 	w->conn = c;
 	w->reqid = f->reqid;
-	w->round = ae->running ? ae->round_id + 1 : ae->round_id + 1;
+	/* the round that starts now, or the one after the round under way */
+	w->round = ae->round_id + 1;
 	w->next = ae->waiters;
 	ae->waiters = w;
 	dyn_conn_hold(c);
 	if (!ae->running)
 		ae_round_start(node);
-	else if (ae->again_for < w->round)
-		ae->again_for = w->round;
 }
 
 static void

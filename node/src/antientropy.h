@@ -41,7 +41,6 @@ typedef struct dyn_ae
 	/* the round in progress */
 	bool		running;
 	uint64_t	round_id;		/* rounds started so far */
-	uint64_t	again_for;		/* a waiter wants a round >= this one */
 	uint32_t	partition;		/* being reconciled */
 	dyn_member *peers[DYN_RING_N_MAX];
 	int			npeers;
