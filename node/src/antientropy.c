@@ -192,6 +192,9 @@ ae_next_partition(dyn_node *node)
 		}
 		if (!mine)
 			continue;
+		/* a node rebuilding lost data has not recovered what it could not ask */
+		if (node->recovering && ae->npeers < n - 1)
+			ae->round.failed++;
 		ae->replicas = n;
 		ae->peer = 0;
 		ae->all_equal = true;
@@ -258,8 +261,13 @@ ae_partition_done(dyn_node *node)
 {
 	dyn_ae	   *ae = &node->ae;
 
+	/*
+	 * No reaping while a transfer is pending anywhere in the ring: a next
+	 * owner may hold a copy it pulled before the delete, and it is not
+	 * among the replicas compared.
+	 */
 	if (ae->reaping && ae->all_equal && ae->npeers == ae->replicas - 1 &&
-		node->store.tombstones > 0)
+		node->store.tombstones > 0 && node->members.ring.npending == 0)
 	{
 		ae_reap(node);
 		return;
@@ -306,8 +314,9 @@ ae_reap(dyn_node *node)
 	s.keys = &node->reap_keys;
 	s.count = 0;
 	start = dyn_reap_req_begin(&req, 0, (uint16_t) ae->partition);
+	/* a positive return is ae_collect_tombstone saying the batch is full */
 	if (dyn_store_scan_partition(&node->store, ae->partition, none,
-								 ae_collect_tombstone, &s) != DYN_OK || s.count == 0)
+								 ae_collect_tombstone, &s) < 0 || s.count == 0)
 	{
 		dyn_buf_free(&req);
 		ae->partition++;
@@ -316,6 +325,10 @@ ae_reap(dyn_node *node)
 	}
 	dyn_reap_req_end(&req, start, s.count);
 	ae->reap_inflight = 0;
+	ae->reap_count = s.count;
+	ae->reap_all_ok = true;
+	if (req.err != DYN_OK)
+		ae->reap_all_ok = false;
 	for (int i = 0; i < ae->npeers && req.err == DYN_OK; i++)
 	{
 		dyn_peer   *p = dyn_membership_peer(ae->peers[i]);
@@ -327,6 +340,8 @@ ae_reap(dyn_node *node)
 			ae->reap_inflight++;
 			ae->round.bytes_sent += req.len;
 		}
+		else
+			ae->reap_all_ok = false;
 	}
 	dyn_buf_free(&req);
 	if (ae->reap_inflight == 0)
@@ -339,8 +354,21 @@ ae_on_reaped(void *arg, int status, const dyn_frame *reply)
 	dyn_node   *node = arg;
 	dyn_ae	   *ae = &node->ae;
 
+	/*
+	 * Every other replica must have dropped every one of them: one that
+	 * kept a tombstone (it changed, or it never had it) may hold the value
+	 * it deleted, and our copy is what lets anti-entropy put that right.
+	 */
 	if (status == DYN_OK)
+	{
 		ae->round.bytes_received += DYN_FRAME_HEADER_LEN + reply->body.len;
+		if (reply->type != DYN_MSG_REAP_REPLY || reply->body.len != 4 ||
+			(((uint32_t) reply->body.ptr[0] << 24) | ((uint32_t) reply->body.ptr[1] << 16) |
+			 ((uint32_t) reply->body.ptr[2] << 8) | reply->body.ptr[3]) != ae->reap_count)
+			ae->reap_all_ok = false;
+	}
+	else
+		ae->reap_all_ok = false;
 	if (--ae->reap_inflight == 0)
 		ae_reap_local(node);
 }
@@ -354,7 +382,13 @@ ae_reap_local(dyn_node *node)
 	uint64_t	reaped = 0;
 
 	dyn_reader_init(&r, dyn_buf_slice(&node->reap_keys));
-	if (dyn_engine_begin(node->engine) == DYN_OK)
+	if (!ae->reap_all_ok)
+	{
+		dyn_log(&node->log, DYN_LOG_INFO, "partition %u: a replica kept some tombstones; "
+				"ours stay until a later round agrees", ae->partition);
+		dyn_rd_bytes(&r, dyn_rd_left(&r));	/* nothing to drop here */
+	}
+	else if (dyn_engine_begin(node->engine) == DYN_OK)
 	{
 		while (dyn_rd_left(&r) > 0)
 		{
@@ -430,6 +464,12 @@ ae_round_end(dyn_node *node)
 			uv_timer_start(&ae->timer, ae_on_timer, 1000,
 						   ae->interval_ms > 0 ? ae->interval_ms : 0);
 		}
+	}
+	else if (node->recovering && ae->waiters == NULL && !node->stopping)
+	{
+		/* recovery began half way through this round: a whole one is due */
+		ae_round_start(node);
+		return;
 	}
 	if (ae->waiters != NULL && !node->stopping)
 		ae_round_start(node);

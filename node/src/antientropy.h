@@ -49,6 +49,8 @@ typedef struct dyn_ae
 	int			replicas;		/* replicas of the partition (N capped by members) */
 	bool		reaping;		/* REAP requests in flight */
 	int			reap_inflight;
+	uint16_t	reap_count;		/* tombstones in the REAP in flight */
+	bool		reap_all_ok;	/* every replica dropped all of them */
 	uint64_t	round_started;
 	uint32_t	round_partitions;
 	uint64_t	round_reaped;

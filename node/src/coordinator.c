@@ -697,6 +697,7 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 	bool		is_put = (type == DYN_MSG_PUT || type == DYN_MSG_COORD_PUT);
 	bool		forwarded_here = (type == DYN_MSG_COORD_PUT || type == DYN_MSG_COORD_DELETE);
 	bool		self_owner = false;
+	bool		defer = false;	/* recovering: let another owner coordinate */
 	int			standin = 0;
 	dyn_vclock	written;
 	coord_req  *r;
@@ -717,12 +718,25 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 		self_owner |= ext[i]->self;
 	/*
 	 * A node repairing lost data leaves the dot to an owner that kept its
-	 * counters (see handoff_check_recovery), when one is up.
+	 * counters (see handoff_check_recovery), when one is up: a client's
+	 * write goes on to that owner, a forwarded one goes back to its
+	 * forwarder, which tries the next owner (a forwarded write is never
+	 * forwarded twice).
 	 */
-	if (self_owner && node->recovering && !forwarded_here)
+	if (self_owner && node->recovering)
 		for (int i = 0; i < owners; i++)
 			if (!ext[i]->self && dyn_member_up(ext[i]))
-				self_owner = false;
+				defer = true;
+	if (defer)
+		self_owner = false;
+	if (defer && forwarded_here)
+	{
+		answer_error(r, DYN_E_UNAVAILABLE, 0, need,
+					 "%s is rebuilding lost data and does not coordinate writes: "
+					 "try another owner", node->cfg.id);
+		req_maybe_free(r);
+		return;
+	}
 
 	if (!self_owner && !forwarded_here)
 	{
@@ -909,6 +923,17 @@ forward_on_reply(void *arg, int status, const dyn_frame *reply)
 	dyn_member *m = r->fwd[r->fwd_next - 1];
 
 	r->outstanding--;
+	if (status == DYN_OK && reply->type == DYN_MSG_ERROR)
+	{
+		dyn_error_msg err;
+
+		if (dyn_error_decode(reply->body, &err) == DYN_OK && err.code == DYN_E_UNAVAILABLE)
+		{
+			snprintf(r->fwd_error, sizeof(r->fwd_error), "%s: rebuilding lost data", m->id);
+			forward_next(r);
+			return;
+		}
+	}
 	if (status == DYN_OK)
 	{
 		dyn_buf		frame;

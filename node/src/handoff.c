@@ -31,6 +31,7 @@ static bool handoff_start_drop(dyn_node *node);
 static void handoff_next_drop_exchange(dyn_node *node);
 static void handoff_on_drop_sync(void *arg, const dyn_sync_result *res);
 static void handoff_drop_some(dyn_node *node);
+static bool handoff_wanted_here(dyn_node *node, uint32_t p);
 static void handoff_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
 								const char *msg);
 
@@ -131,13 +132,13 @@ handoff_on_tick(uv_timer_t *t)
 	if (node->members.ring.nmembers < h->members_seen)
 		dyn_ae_kick(node);
 	h->members_seen = node->members.ring.nmembers;
+	handoff_replan_removals(node);
 	if (h->busy)
 	{
 		if (h->drop_synced)
 			handoff_drop_some(node);
 		return;
 	}
-	handoff_replan_removals(node);
 	if (handoff_prune(node))
 		return;
 	if (handoff_start_batch(node))
@@ -536,6 +537,30 @@ handoff_on_drop_sync(void *arg, const dyn_sync_result *res)
 	handoff_next_drop_exchange(node);
 }
 
+/*
+ * Whether this node replicates p now or will once the pending transfers
+ * complete (then it must keep p's keys).  On failure to work it out: yes.
+ */
+static bool
+handoff_wanted_here(dyn_node *node, uint32_t p)
+{
+	dyn_ring   *ring = &node->members.ring;
+	dyn_ring	target;
+	bool		wanted;
+
+	if (handoff_replicates(ring, p, handoff_self(ring, node)))
+		return true;
+	if (dyn_ring_init(&target, ring->q, ring->n) != DYN_OK ||
+		dyn_ring_target(ring, &target) != DYN_OK)
+	{
+		dyn_ring_free(&target);
+		return true;
+	}
+	wanted = handoff_replicates(&target, p, handoff_self(&target, node));
+	dyn_ring_free(&target);
+	return wanted;
+}
+
 /* Delete a chunk of the partition being dropped. */
 static void
 handoff_drop_some(dyn_node *node)
@@ -546,6 +571,16 @@ handoff_drop_some(dyn_node *node)
 
 	if (dyn_throttle_delay(&node->throttle, uv_now(node->loop)) > 0)
 		return;
+	if (handoff_wanted_here(node, h->drop))
+	{
+		/* a ring change made us a replica again: keep what is left */
+		dyn_log(&node->log, DYN_LOG_INFO, "partition %u is replicated here again: "
+				"not dropping it", h->drop);
+		h->state[h->drop] = DYN_HANDOFF_IDLE;
+		h->drop_synced = false;
+		h->busy = false;
+		return;
+	}
 	if (dyn_engine_begin(node->engine) != DYN_OK)
 		return;
 	if (dyn_store_drop(&node->store, h->drop, DYN_HANDOFF_DROP_CHUNK, &dropped,

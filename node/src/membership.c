@@ -277,9 +277,12 @@ ring_adopt(dyn_membership *ms, dyn_ring *incoming)
 	int			rc;
 
 	/*
-	 * A node that was leaving and is no longer in the ring has been
-	 * removed: it must not join again on its own (an operator restarting
-	 * it with --seeds makes it join anew).
+	 * A node that was leaving and is not in a newer ring has been removed:
+	 * it must not join again on its own.  Any other node missing from a
+	 * newer ring lost a race between concurrent joins (even after taking
+	 * over partitions in its own branch of the ring's history) and joins
+	 * again; so does a node removed while it was down, when it comes back
+	 * (it never saw itself leaving).
 	 */
 	if (was >= 0 && (old.members[was].flags & DYN_RING_LEAVING) != 0 &&
 		dyn_ring_member_index(incoming, self_id) < 0)

@@ -879,10 +879,17 @@ dyn_sync_on_merkle(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 		sync_refuse(node, c, f->reqid, DYN_E_INVAL, "level below the leaves");
 		return DYN_OK;
 	}
+	/*
+	 * Indices strictly increasing and inside their level: a request can
+	 * never ask for more digests than the level holds.
+	 */
 	for (uint16_t i = 0; i < req.count; i++)
-		if (req.level > 0 && dyn_u16_at(req.indices, i) >= (1u << (req.level - req.span)))
+		if (req.level > 0 &&
+			(dyn_u16_at(req.indices, i) >= (1u << (req.level - req.span)) ||
+			 (i > 0 && dyn_u16_at(req.indices, i) <= dyn_u16_at(req.indices, i - 1))))
 		{
-			sync_refuse(node, c, f->reqid, DYN_E_INVAL, "node index out of the tree");
+			sync_refuse(node, c, f->reqid, DYN_E_INVAL,
+						"node indices out of the tree or not increasing");
 			return DYN_OK;
 		}
 	node->ae.merkle_requests++;
@@ -941,7 +948,13 @@ sync_answer_key(void *arg, dyn_slice key, dyn_slice object)
 		if ((s->leaves[leaf / 8] & (1u << (leaf % 8))) == 0)
 			return 0;
 	}
-	if (s->out->len - s->page_start >= DYN_SCAN_PAGE_BYTES)
+	/*
+	 * Stop before an item that would take the page past its budget (a
+	 * page holds at least one item: one object always fits in a frame).
+	 */
+	if (s->count > 0 &&
+		s->out->len - s->page_start + 6 + key.len +
+		(s->objects ? object.len : DYN_SYNC_DIGEST) > DYN_SCAN_PAGE_BYTES)
 	{
 		s->more = true;
 		return 1;
@@ -1003,7 +1016,7 @@ dyn_sync_on_keys(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 	rc = dyn_store_scan_partition(&node->store, req.partition, req.after,
 								  sync_answer_key, &s);
 	free(s.leaves);
-	if (rc != DYN_OK)
+	if (rc < 0)					/* a positive rc: the page is full */
 	{
 		s.out->len = s.page_start;
 		sync_refuse(node, c, f->reqid, DYN_E_INTERNAL, "could not scan the partition");

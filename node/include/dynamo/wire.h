@@ -92,7 +92,10 @@ typedef enum dyn_error_code
 	DYN_E_UNAUTHORIZED = 3,		/* the caller's role does not allow this */
 	DYN_E_INTERNAL = 4,			/* engine or other local failure */
 	DYN_E_TOOBIG = 5,			/* frame or field over the maximum */
-	DYN_E_INVAL = 6				/* well-formed but invalid (e.g. R > N) */
+	DYN_E_INVAL = 6,			/* well-formed but invalid (e.g. R > N) */
+	DYN_E_UNAVAILABLE = 7		/* a forwarded write this node cannot coordinate
+								 * now (it is rebuilding lost data): try another
+								 * owner */
 } dyn_error_code;
 
 /* One parsed frame; body points into the parsed bytes. */
