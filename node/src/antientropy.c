@@ -46,6 +46,7 @@ static void ae_reap_local(dyn_node *node);
 static void ae_round_end(dyn_node *node);
 static void ae_answer(dyn_node *node, ae_waiter *w, bool ok);
 static uint64_t ae_wall_ms(void);
+static int	ae_collect_tombstone(void *arg, dyn_slice key, dyn_slice object);
 
 static uint64_t
 ae_wall_ms(void)

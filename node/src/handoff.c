@@ -35,33 +35,14 @@ static bool handoff_wanted_here(dyn_node *node, uint32_t p);
 static void handoff_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
 								const char *msg);
 
-/* The ring as it was when the batch started: sources are its replicas. */
-typedef struct handoff_prev
-{
-	dyn_ring	ring;
-	bool		set;
-} handoff_prev;
-
-static handoff_prev *
-handoff_prev_of(dyn_node *node)
-{
-	return (handoff_prev *) node->handoff_prev;
-}
-
 int
 dyn_handoff_start(dyn_node *node)
 {
 	dyn_handoff *h = &node->handoff;
-	handoff_prev *prev;
 
 	h->state = calloc(node->store.partitions, 1);
-	prev = calloc(1, sizeof(*prev));
-	if (h->state == NULL || prev == NULL)
-	{
-		free(prev);
+	if (h->state == NULL)
 		return DYN_ERR_NOMEM;
-	}
-	node->handoff_prev = prev;
 	uv_timer_init(node->loop, &h->timer);
 	h->timer.data = node;
 	h->timer_on = true;
@@ -85,15 +66,9 @@ dyn_handoff_stop(dyn_node *node)
 void
 dyn_handoff_free(dyn_node *node)
 {
-	handoff_prev *prev = handoff_prev_of(node);
-
-	if (prev != NULL)
-	{
-		if (prev->set)
-			dyn_ring_free(&prev->ring);
-		free(prev);
-		node->handoff_prev = NULL;
-	}
+	if (node->handoff.prev_set)
+		dyn_ring_free(&node->handoff.prev);
+	node->handoff.prev_set = false;
 	free(node->handoff.gained);
 	node->handoff.gained = NULL;
 	free(node->handoff.state);
@@ -240,7 +215,6 @@ handoff_start_batch(dyn_node *node)
 {
 	dyn_handoff *h = &node->handoff;
 	dyn_ring   *ring = &node->members.ring;
-	handoff_prev *prev = handoff_prev_of(node);
 	int			ix = handoff_self(ring, node);
 	dyn_ring	after;
 
@@ -272,16 +246,16 @@ handoff_start_batch(dyn_node *node)
 			h->gained[h->ngained++] = p;
 	dyn_ring_free(&after);
 
-	if (prev->set)
-		dyn_ring_free(&prev->ring);
-	prev->set = false;
-	if (dyn_ring_init(&prev->ring, ring->q, ring->n) != DYN_OK ||
-		dyn_ring_copy(&prev->ring, ring) != DYN_OK)
+	if (h->prev_set)
+		dyn_ring_free(&h->prev);
+	h->prev_set = false;
+	if (dyn_ring_init(&h->prev, ring->q, ring->n) != DYN_OK ||
+		dyn_ring_copy(&h->prev, ring) != DYN_OK)
 	{
-		dyn_ring_free(&prev->ring);
+		dyn_ring_free(&h->prev);
 		return false;
 	}
-	prev->set = true;
+	h->prev_set = true;
 	h->busy = true;
 	h->failed = false;
 	h->catching_up = false;
@@ -295,7 +269,7 @@ handoff_start_batch(dyn_node *node)
 	h->si = h->nsources = 0;
 	h->ok_sources = 0;
 	if (h->ngained > 0)
-		h->nsources = handoff_sources(node, &prev->ring, h->gained[0]);
+		h->nsources = handoff_sources(node, &h->prev, h->gained[0]);
 	handoff_next_exchange(node);
 	return true;
 }
@@ -332,7 +306,6 @@ static void
 handoff_next_exchange(dyn_node *node)
 {
 	dyn_handoff *h = &node->handoff;
-	handoff_prev *prev = handoff_prev_of(node);
 
 	while (h->gi < h->ngained)
 	{
@@ -357,7 +330,7 @@ handoff_next_exchange(dyn_node *node)
 		h->gi++;
 		h->si = h->ok_sources = 0;
 		h->nsources = h->gi < h->ngained ?
-			handoff_sources(node, &prev->ring, h->gained[h->gi]) : 0;
+			handoff_sources(node, &h->prev, h->gained[h->gi]) : 0;
 	}
 	if (!h->catching_up)
 	{
@@ -370,7 +343,7 @@ handoff_next_exchange(dyn_node *node)
 		h->catching_up = true;
 		h->gi = 0;
 		h->si = h->ok_sources = 0;
-		h->nsources = handoff_sources(node, &prev->ring, h->gained[0]);
+		h->nsources = handoff_sources(node, &h->prev, h->gained[0]);
 		handoff_next_exchange(node);
 		return;
 	}

@@ -71,6 +71,8 @@ typedef struct dyn_handoff
 	int			ok_sources;		/* exchanges of gained[gi] that succeeded */
 	bool		failed;
 	bool		catching_up;	/* phase 3 */
+	dyn_ring	prev;			/* the ring when the batch started: its replicas are the sources */
+	bool		prev_set;
 	/* dropping */
 	uint32_t	drop;			/* the partition being dropped */
 	bool		drop_synced;	/* reconciled with its replicas: delete now */

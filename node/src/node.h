@@ -115,7 +115,6 @@ struct dyn_node
 	bool		ae_on;
 	dyn_handoff handoff;
 	bool		handoff_on;
-	void	   *handoff_prev;	/* handoff.c's copy of the ring a batch started from */
 	uint8_t		empty_root[DYN_MERKLE_DIGEST];	/* the root of an empty partition */
 	bool		fresh_store;	/* the data directory was new at this start */
 	bool		recovery_checked;	/* fresh_store looked at against the ring */

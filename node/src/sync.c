@@ -113,6 +113,11 @@ static int	sync_push(sync_op *op, dyn_slice engine_key);
 static bool sync_reply_ok(sync_op *op, int status, const dyn_frame *reply, uint8_t type);
 static uint64_t sync_now_ms(void);
 static void sync_local_digest(dyn_node *node, dyn_slice engine_key, uint8_t *out);
+static int	sync_collect_local(void *arg, dyn_slice key, dyn_slice object);
+static int	sync_add_move(sync_op *op, size_t *cap, dyn_slice key, const uint8_t *digest);
+static void sync_refuse(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
+						const char *msg);
+static int	sync_answer_key(void *arg, dyn_slice key, dyn_slice object);
 
 /* Monotonic milliseconds, for pacing and timing. */
 static uint64_t
