@@ -108,6 +108,8 @@ SELECT key, value, vclock, siblings FROM carts WHERE key = 'alice';
 -- the cluster, from SQL
 SELECT id, address, status, partitions, keys FROM dynamo_nodes('ring') ORDER BY id;
 SELECT rank, node_id, replica FROM dynamo_preflist('ring', 'sql_carts', 'alice');
+-- an anti-entropy round on every node: the replicas already agree
+SELECT node, partitions, exchanges, failed, keys_sent, keys_received FROM dynamo_repair('ring') ORDER BY node;
 SQL
 echo
 echo "connect with: psql -h 127.0.0.1 -p $PG_PORT -U postgres dynamo"
