@@ -66,6 +66,7 @@ static int	print_preflist(const cli_options *o, const dyn_routing *rt);
 static int	cmd_keygen(const cli_options *o);
 static int	cmd_repair(const cli_options *o, dyn_client *c);
 static int	cmd_remove(const cli_options *o, dyn_client *c);
+static int	fetch_routing(const cli_options *o, dyn_client *c, dyn_routing *rt);
 static int	ring_has_member(const cli_options *o, dyn_client *c, const char *id,
 							bool *has);
 static int	load_keys(const cli_options *o, dyn_identity *id, dyn_trust *trust);
@@ -539,7 +540,6 @@ static int
 cmd_ring(const cli_options *o, dyn_client *c, bool preflist)
 {
 	dyn_routing rt;
-	dyn_frame	reply;
 	int			rc;
 
 	if (preflist)
@@ -551,15 +551,8 @@ cmd_ring(const cli_options *o, dyn_client *c, bool preflist)
 			return fail(EXIT_USAGE, "bucket must be 1 to %d bytes and key 1 to %d bytes",
 						DYN_BUCKET_MAX, DYN_KEY_MAX);
 	}
-	dyn_client_send_ring(c);
-	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
+	if ((rc = fetch_routing(o, c, &rt)) != EXIT_DONE)
 		return rc;
-	dyn_routing_init(&rt);
-	if (reply.type != DYN_MSG_RING_REPLY || dyn_routing_decode(reply.body, &rt) != DYN_OK)
-	{
-		dyn_routing_free(&rt);
-		return fail(EXIT_FAILED, "%s sent a malformed ring", o->node);
-	}
 	if (rt.ring.nmembers == 0)
 		rc = fail(EXIT_FAILED, "%s has not joined a ring yet", o->node);
 	else if (preflist)
@@ -780,23 +773,37 @@ cmd_remove(const cli_options *o, dyn_client *c)
 				"in the background (see dynamo-cli status)", id, REMOVE_WAIT_MS / 1000);
 }
 
-/* Whether the ring the node holds still lists id. */
+/*
+ * Ask the node for its ring and its verdict on each member; on EXIT_DONE
+ * the caller frees *rt.
+ */
 static int
-ring_has_member(const cli_options *o, dyn_client *c, const char *id, bool *has)
+fetch_routing(const cli_options *o, dyn_client *c, dyn_routing *rt)
 {
-	dyn_routing rt;
 	dyn_frame	reply;
 	int			rc;
 
 	dyn_client_send_ring(c);
 	if ((rc = run_request(o, c, &reply)) != EXIT_DONE)
 		return rc;
-	dyn_routing_init(&rt);
-	if (reply.type != DYN_MSG_RING_REPLY || dyn_routing_decode(reply.body, &rt) != DYN_OK)
+	dyn_routing_init(rt);
+	if (reply.type != DYN_MSG_RING_REPLY || dyn_routing_decode(reply.body, rt) != DYN_OK)
 	{
-		dyn_routing_free(&rt);
+		dyn_routing_free(rt);
 		return fail(EXIT_FAILED, "%s sent a malformed ring", o->node);
 	}
+	return EXIT_DONE;
+}
+
+/* Whether the ring the node holds still lists id. */
+static int
+ring_has_member(const cli_options *o, dyn_client *c, const char *id, bool *has)
+{
+	dyn_routing rt;
+	int			rc;
+
+	if ((rc = fetch_routing(o, c, &rt)) != EXIT_DONE)
+		return rc;
 	*has = dyn_ring_member_index(&rt.ring, dyn_slice_str(id)) >= 0;
 	dyn_routing_free(&rt);
 	return EXIT_DONE;
