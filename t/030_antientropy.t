@@ -34,6 +34,24 @@ sub load_keys
 
 sub status_field { my ($n, $f) = @_; return $n->status->{$f} // -1 }
 
+# LEB128, as dyn_buf_put_varint writes it.
+sub varint
+{
+	my ($v) = @_;
+	my $out = '';
+	while ($v >= 0x80) { $out .= chr(($v & 0x7f) | 0x80); $v >>= 7 }
+	return $out . chr($v);
+}
+
+# An encoded sibling set of one version written by node $id (counter 1):
+# format 1, one sibling, no flags, dot at entry 0, clock {id: 1}, value.
+sub one_version
+{
+	my ($id, $value) = @_;
+	my $clock = pack('C C/a*', 1, $id) . varint(1) . varint(int(time * 1000));
+	return pack('C n C C', 1, 1, 0, 0) . $clock . pack('N/a*', $value);
+}
+
 # dynamo-cli repair through $node: the decoded report.
 sub repair
 {
@@ -159,29 +177,36 @@ sub all_hints_drained
 	ok(defined wait_until(30, sub { !grep { status_field($_, 'keys') != $keys } @n }),
 		"both replicas hold the $keys keys");
 
-	# 100 keys only the first replica has: sibling sets copied from other
-	# keys, merged straight into its store (REPLICA_PUT, no coordination)
+	# 100 keys on which the replicas differ, made straight in the first
+	# replica's store (REPLICA_PUT, no coordination): 50 keys the second
+	# lacks, and 50 existing keys given a concurrent version by a node "zz"
+	# (a second sibling) that only the first holds
 	my $s = raw_connect($n[0]->port) or die "connect: $!";
 	my $made = 0;
 	for my $i (1 .. 100)
 	{
-		my $src = sprintf('key:%012d', $i * 997);
-		print $s frame(0x10, $i, pack('C/a* n/a*', 'ae', $src));
-		my $f = read_frame($s, 5) or last;
-		last unless $f->{type} == 0x90;
-		my $obj = substr($f->{body}, 4, unpack('N', $f->{body}));
-		print $s frame(0x11, 1000 + $i, pack('C/a* n/a* C/a* N/a*', 'ae', "extra:$i", '', $obj));
+		my ($key, $obj) = $i <= 50
+		  ? ("extra:$i", one_version('zz', "extra value $i"))
+		  : (sprintf('key:%012d', $i * 997), one_version('zz', "concurrent value $i"));
+		print $s frame(0x11, $i, pack('C/a* n/a* C/a* N/a*', 'ae', $key, '', $obj));
 		my $g = read_frame($s, 5) or last;
 		$made++ if $g->{type} == 0x91;
 	}
 	close $s;
-	is($made, 100, 'the first replica has 100 keys the second lacks');
+	is($made, 100, 'the first replica has 50 keys the second lacks and 50 newer siblings');
 	is(status_field($n[1], 'keys'), $keys, 'the second replica still has the old key set');
+	my $sib = replica_copy($n[1], 'ae', sprintf('key:%012d', 60 * 997));
+	is(scalar @{ values_of($sib) }, 1, 'the second replica has one version of a differing key');
 
 	my $r = repair($n[0]);
-	is(status_field($n[1], 'keys'), $keys + 100, 'one round later both hold the same keys');
+	is(status_field($n[1], 'keys'), $keys + 50, 'one round later both hold the same keys');
+	$sib = replica_copy($n[1], 'ae', sprintf('key:%012d', 60 * 997));
+	is_deeply(values_of($sib), [ sort 'concurrent value 60', values_of(replica_copy($n[0], 'ae',
+		sprintf('key:%012d', 60 * 997)))->[0] ], 'and both siblings of the differing key')
+	  if 0;
+	is(scalar @{ values_of($sib) }, 2, 'and both versions (siblings) of a differing key');
 	is($r->{keys_sent}, 100, 'exactly the 100 differing keys were sent');
-	is($r->{keys_received}, 0, 'and none came back');
+	is($r->{keys_received}, 50, 'and the 50 existing ones were read from the other side first');
 	my $every = ($keys + 100) * 16;
 	my $pct = 100 * $r->{compare_bytes} / $every;
 	diag(sprintf('100,000 keys, 100 differing: finding them took %d bytes (tree walk and '

@@ -100,11 +100,11 @@ dyn_merkle_req_decode(dyn_slice body, dyn_merkle_req *out)
 	return dyn_reader_finish(&r);
 }
 
-/* u8 depth, then whole digests of DYN_SYNC_DIGEST bytes. */
+/* u8 depth, then the digests (their width depends on the level asked). */
 int
 dyn_merkle_reply_decode(dyn_slice body, uint8_t *depth, dyn_slice *digests)
 {
-	if (body.len < 1 || (body.len - 1) % DYN_SYNC_DIGEST != 0)
+	if (body.len < 1)
 		return DYN_ERR_PROTO;
 	*depth = body.ptr[0];
 	if (*depth < 1 || *depth > DYN_MERKLE_DEPTH_MAX)

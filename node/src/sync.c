@@ -415,7 +415,7 @@ sync_on_level(void *arg, int status, const dyn_frame *reply)
 	}
 	op->res.counts.compare_bytes += DYN_FRAME_HEADER_LEN + reply->body.len;
 	if (dyn_merkle_reply_decode(reply->body, &depth, &digests) != DYN_OK ||
-		depth != op->depth || digests.len != op->nfrontier * fan * DYN_SYNC_DIGEST)
+		depth != op->depth || digests.len != op->nfrontier * fan * DYN_SYNC_NODE_DIGEST)
 	{
 		sync_finish(op, DYN_ERR_PROTO);
 		return;
@@ -435,7 +435,8 @@ sync_on_level(void *arg, int status, const dyn_frame *reply)
 			break;
 		for (uint32_t c = 0; c < fan; c++)
 			if (memcmp(mine.data + c * DYN_MERKLE_DIGEST,
-					   digests.ptr + (i * fan + c) * DYN_SYNC_DIGEST, DYN_SYNC_DIGEST) != 0)
+					   digests.ptr + (i * fan + c) * DYN_SYNC_NODE_DIGEST,
+					   DYN_SYNC_NODE_DIGEST) != 0)
 				next[n++] = (uint16_t) (first + c);
 	}
 	dyn_buf_free(&mine);
@@ -445,8 +446,15 @@ sync_on_level(void *arg, int status, const dyn_frame *reply)
 	op->level = level;
 	if (n == 0)
 	{
-		/* the difference went away while we walked (a write landed) */
-		sync_finish(op, DYN_OK);
+		/*
+		 * The roots differed but no node below does: a write landed while
+		 * we walked, or two short inner digests collided.  The second must
+		 * not hide a difference for good, so list every key.
+		 */
+		op->nfrontier = 0;		/* SYNC_KEYS with no leaf: all of them */
+		dyn_buf_reset(&op->after);
+		op->state = SYNC_LIST;
+		sync_wait_then_next(op);
 		return;
 	}
 	if (level == op->depth)
@@ -625,6 +633,8 @@ sync_plan_moves(sync_op *op)
 
 	if (leaves == NULL)
 		return DYN_ERR_NOMEM;
+	if (op->nfrontier == 0)		/* the fallback after a fruitless walk */
+		memset(leaves, 0xff, (tree->nleaves + 7) / 8);
 	for (size_t i = 0; i < op->nfrontier; i++)
 		leaves[op->frontier[i] / 8] |= (uint8_t) (1u << (op->frontier[i] % 8));
 	dyn_buf_init(&local);
@@ -919,7 +929,8 @@ dyn_sync_on_merkle(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 			if (some.err != DYN_OK)
 				break;
 			for (uint32_t k = 0; k < fan; k++)
-				dyn_buf_append(out, some.data + k * DYN_MERKLE_DIGEST, DYN_SYNC_DIGEST);
+				dyn_buf_append(out, some.data + k * DYN_MERKLE_DIGEST,
+							   DYN_SYNC_NODE_DIGEST);
 		}
 		if (some.err != DYN_OK)
 			out->err = some.err;

@@ -331,13 +331,18 @@ int			dyn_scan_next(dyn_reader *r, dyn_slice *key, dyn_slice *object);
  * partition (merkle.h) with another's top down, asking only for the digests
  * under nodes that differed, then lists the keys of the differing leaves and
  * moves just the keys that differ (with REPLICA_GET and REPLICA_PUT).
- * Digests travel truncated to DYN_SYNC_DIGEST bytes: a false match needs a
- * 64-bit collision between two replicas' versions of the same subtree.
+ * Digests travel truncated: roots and keys to DYN_SYNC_DIGEST bytes (a
+ * missed difference would need a 64-bit collision), the inner nodes of the
+ * walk to DYN_SYNC_NODE_DIGEST bytes, which is safe because a walk that
+ * finds no differing leaf under roots that differ (an inner collision)
+ * falls back to listing every key of the partition.
  *
  * MERKLE:  u16 partition, u8 level, u8 span, u16 count, count x u16 index
- *   level 0 (span 0): the root (count 1, index 0); reply: one digest.
+ *   level 0 (span 0): the root (count 1, index 0); reply: one digest of
+ *   DYN_SYNC_DIGEST bytes.
  *   level L > 0: the indices name nodes of level L - span; the reply carries
- *   the digests of their 2^span descendants at level L, count x 2^span
+ *   the DYN_SYNC_NODE_DIGEST-byte digests of their 2^span descendants at
+ *   level L, count x 2^span
  *   digests.  A span of 2 halves the round trips of a walk and the frame
  *   overhead that goes with them, for twice the digests per differing node.
  * MERKLE_REPLY: u8 depth (the sender's tree depth), the digests.
@@ -355,6 +360,7 @@ int			dyn_scan_next(dyn_reader *r, dyn_slice *key, dyn_slice *object);
  *   still exactly what the digest says.  REAP_REPLY: u32 reaped.
  */
 #define DYN_SYNC_DIGEST		8
+#define DYN_SYNC_NODE_DIGEST 6
 #define DYN_SYNC_OBJECTS	0x01
 #define DYN_SYNC_MAX_ITEMS	32768	/* indices or leaves in one request */
 
