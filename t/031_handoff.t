@@ -236,11 +236,6 @@ ok(defined wait_until(30, sub { $two[0]->status->{members}
 ($rc, $out, $err) = $two[0]->cli({ timeout => 300 }, 'remove', $dead->{id});
 is($rc, 0, "dynamo-cli remove $dead->{id} (killed)") or diag($err);
 like($out, qr/removed $dead->{id}/, 'the dead node left the ring');
-my $distinct = 0;
-{
-	my $s = $two[0]->status;
-	$distinct = $s->{keys};
-}
 ok(defined wait_until(60, sub { !grep { my $s = $_->status; $s->{handoff}{busy}
 	  || $s->{ring_pending} || $s->{anti_entropy}{running} || !$s->{anti_entropy}{rounds} } @two }),
 	'handoff and the anti-entropy round the removal started are over');

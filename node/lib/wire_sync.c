@@ -16,6 +16,7 @@
 static void sync_fail(dyn_buf *b, int err);
 static int	read_u16_list(dyn_reader *r, uint16_t *count, dyn_slice *list);
 static int	read_engine_key(dyn_reader *r, dyn_slice *key);
+static void put_u16_list(dyn_buf *b, const uint16_t *list, uint16_t count);
 
 /* Record err in b unless an earlier failure is already there. */
 static void
@@ -49,6 +50,15 @@ read_engine_key(dyn_reader *r, dyn_slice *key)
 	return DYN_OK;
 }
 
+/* u16 count, then the count values (read back by read_u16_list). */
+static void
+put_u16_list(dyn_buf *b, const uint16_t *list, uint16_t count)
+{
+	dyn_buf_put_u16(b, count);
+	for (uint16_t i = 0; i < count; i++)
+		dyn_buf_put_u16(b, list[i]);
+}
+
 /* The i-th big-endian u16 of a list a decoder has checked. */
 uint16_t
 dyn_u16_at(dyn_slice s, size_t i)
@@ -74,9 +84,7 @@ dyn_merkle_req_encode(dyn_buf *b, uint32_t reqid, uint16_t partition,
 	dyn_buf_put_u16(b, partition);
 	dyn_buf_put_u8(b, level);
 	dyn_buf_put_u8(b, span);
-	dyn_buf_put_u16(b, count);
-	for (uint16_t i = 0; i < count; i++)
-		dyn_buf_put_u16(b, indices[i]);
+	put_u16_list(b, indices, count);
 	dyn_frame_end(b, start);
 }
 
@@ -133,9 +141,7 @@ dyn_sync_keys_req_encode(dyn_buf *b, uint32_t reqid, uint16_t partition,
 	dyn_buf_put_u16(b, partition);
 	dyn_buf_put_u8(b, flags);
 	dyn_buf_put_blob16(b, after);
-	dyn_buf_put_u16(b, count);
-	for (uint16_t i = 0; i < count; i++)
-		dyn_buf_put_u16(b, leaves[i]);
+	put_u16_list(b, leaves, count);
 	dyn_frame_end(b, start);
 }
 

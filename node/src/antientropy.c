@@ -402,7 +402,9 @@ ae_reap_local(dyn_node *node)
 			if (dyn_store_reap(&node->store, key, digest.ptr, &done) == DYN_OK && done)
 				reaped++;
 		}
-		(void) dyn_engine_commit(node->engine);
+		if (dyn_engine_commit(node->engine) != DYN_OK)
+			dyn_log(&node->log, DYN_LOG_ERROR, "could not commit reaped tombstones of "
+					"partition %u: %s", ae->partition, dyn_engine_errmsg(node->engine));
 	}
 	ae->round_reaped += reaped;
 	ae->tombstones_reaped += reaped;

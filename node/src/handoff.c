@@ -541,6 +541,7 @@ handoff_drop_some(dyn_node *node)
 	dyn_handoff *h = &node->handoff;
 	size_t		dropped = 0;
 	bool		more = false;
+	int			rc;
 
 	if (dyn_throttle_delay(&node->throttle, uv_now(node->loop)) > 0)
 		return;
@@ -554,12 +555,22 @@ handoff_drop_some(dyn_node *node)
 		h->busy = false;
 		return;
 	}
-	if (dyn_engine_begin(node->engine) != DYN_OK)
+	if ((rc = dyn_engine_begin(node->engine)) == DYN_OK)
+	{
+		rc = dyn_store_drop(&node->store, h->drop, DYN_HANDOFF_DROP_CHUNK, &dropped, &more);
+		if (dyn_engine_commit(node->engine) != DYN_OK && rc == DYN_OK)
+			rc = DYN_ERR_ENGINE;
+	}
+	if (rc != DYN_OK)
+	{
+		/* what is left stays; the partition is picked up again later */
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not drop keys of partition %u: %s",
+				h->drop, dyn_engine_errmsg(node->engine));
+		h->state[h->drop] = DYN_HANDOFF_IDLE;
+		h->drop_synced = false;
+		h->busy = false;
 		return;
-	if (dyn_store_drop(&node->store, h->drop, DYN_HANDOFF_DROP_CHUNK, &dropped,
-					   &more) != DYN_OK)
-		more = false;
-	(void) dyn_engine_commit(node->engine);
+	}
 	h->keys_dropped += dropped;
 	dyn_throttle_charge(&node->throttle, dropped * 64, uv_now(node->loop));
 	if (!more)

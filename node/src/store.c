@@ -11,8 +11,9 @@
  * can be seen.  The callback works out what the change does to the
  * partition's Merkle tree (the XOR of the old and new digests) and to the
  * tombstone count, into a store_change; the caller applies it only once
- * the engine reports that the write happened.  That costs one BLAKE2b of
- * the old and one of the new object per write, plus the leaf choice.
+ * the engine reports that the write happened.  That costs one digest of
+ * the old and one of the new object per write (dyn_merkle_digest), plus
+ * the leaf choice.
  */
 #include "store.h"
 
@@ -30,6 +31,7 @@ static void store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key);
 static int	store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result);
 static int	store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result);
 static int	store_load_one(void *arg, dyn_slice key, dyn_slice value);
+static uint32_t store_partition_of(dyn_slice engine_key);
 static dyn_merkle *store_tree_of(dyn_store *st, dyn_slice engine_key);
 static void store_count_key(dyn_store *st, dyn_slice engine_key, int delta);
 static bool store_all_tombstones(const dyn_object *o);
@@ -217,21 +219,27 @@ dyn_store_tree(dyn_store *st, uint32_t partition)
 	return &st->trees[partition];
 }
 
-/* The tree of the partition an engine key's u16 prefix names, if any. */
+/* The partition an engine key's u16 prefix names; UINT32_MAX if none. */
+static uint32_t
+store_partition_of(dyn_slice engine_key)
+{
+	if (engine_key.len < 2)
+		return UINT32_MAX;
+	return ((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1];
+}
+
+/* The tree of the partition an engine key names, if any. */
 static dyn_merkle *
 store_tree_of(dyn_store *st, dyn_slice engine_key)
 {
-	if (engine_key.len < 2)
-		return NULL;
-	return dyn_store_tree(st, ((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1]);
+	return dyn_store_tree(st, store_partition_of(engine_key));
 }
 
 /* One more (delta 1) or one fewer (-1) object, in total and in its partition. */
 static void
 store_count_key(dyn_store *st, dyn_slice engine_key, int delta)
 {
-	uint32_t	p = engine_key.len >= 2 ?
-		(((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1]) : UINT32_MAX;
+	uint32_t	p = store_partition_of(engine_key);
 	uint64_t   *pk = p < st->partitions && st->partition_keys != NULL ?
 		&st->partition_keys[p] : NULL;
 
@@ -492,7 +500,7 @@ dyn_store_merge_key(dyn_store *st, dyn_slice engine_key, dyn_slice object,
 	if (dyn_store_split_key(engine_key, &bucket, &key) != DYN_OK)
 		return DYN_ERR_PROTO;
 	part = dyn_partition_of(dyn_key_position(bucket, key), st->partitions);
-	if ((((uint32_t) engine_key.ptr[0] << 8) | engine_key.ptr[1]) != part)
+	if (store_partition_of(engine_key) != part)
 		return DYN_ERR_PROTO;
 	return dyn_store_merge_at(st, DYN_NS_OBJECT, engine_key, object, changed, NULL);
 }

@@ -48,9 +48,15 @@ typedef enum sync_state
 	SYNC_MOVE
 } sync_state;
 
-/* One key to move: where it is in the plan buffer and which way it goes. */
+/*
+ * One key to move: where it is in the plan buffer and which way it goes.
+ * A pull in flight has its move as the callback's argument (the moves
+ * array does not move once planned), hence the back pointer.
+ */
+typedef struct sync_op sync_op;
 typedef struct sync_move
 {
+	sync_op    *op;
 	uint32_t	key_off;		/* engine key in op->plan */
 	uint16_t	key_len;
 	bool		pull;			/* take the other's copy (else push ours) */
@@ -58,7 +64,7 @@ typedef struct sync_move
 } sync_move;
 
 /* One exchange in progress. */
-typedef struct sync_op
+struct sync_op
 {
 	dyn_node   *node;
 	dyn_member *member;
@@ -86,14 +92,7 @@ typedef struct sync_op
 	dyn_sync_result res;
 	dyn_sync_done_fn done;
 	void	   *arg;
-} sync_op;
-
-/* One key transfer of MOVE in flight. */
-typedef struct sync_xfer
-{
-	sync_op    *op;
-	size_t		move;
-} sync_xfer;
+};
 
 static void sync_next(sync_op *op);
 static void sync_wait_then_next(sync_op *op);
@@ -109,10 +108,10 @@ static int	sync_plan_moves(sync_op *op);
 static void sync_move_some(sync_op *op);
 static void sync_on_pulled(void *arg, int status, const dyn_frame *reply);
 static void sync_on_pushed(void *arg, int status, const dyn_frame *reply);
-static int	sync_push(sync_op *op, dyn_slice engine_key);
+static int	sync_push(sync_op *op, dyn_slice engine_key, bool loaded);
 static bool sync_reply_ok(sync_op *op, int status, const dyn_frame *reply, uint8_t type);
 static uint64_t sync_now_ms(void);
-static void sync_local_digest(dyn_node *node, dyn_slice engine_key, uint8_t *out);
+static void sync_local_digest(sync_op *op, dyn_slice engine_key, uint8_t *out);
 static int	sync_collect_local(void *arg, dyn_slice key, dyn_slice object);
 static int	sync_add_move(sync_op *op, size_t *cap, dyn_slice key, const uint8_t *digest);
 static void sync_refuse(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
@@ -694,27 +693,23 @@ sync_move_some(sync_op *op)
 		if (m->pull)
 		{
 			dyn_replica_get_req req;
-			sync_xfer  *x = malloc(sizeof(*x));
 
-			if (x == NULL || dyn_store_split_key(key, &req.bucket, &req.key) != DYN_OK)
+			if (dyn_store_split_key(key, &req.bucket, &req.key) != DYN_OK)
 			{
-				free(x);
 				op->failed = true;
-				op->res.status = x == NULL ? DYN_ERR_NOMEM : DYN_ERR_PROTO;
+				op->res.status = DYN_ERR_PROTO;
 				break;
 			}
-			x->op = op;
-			x->move = i;
+			m->op = op;
 			dyn_buf_reset(&op->req);
 			dyn_replica_get_encode(&op->req, 0, &req);
-			if ((rc = sync_send(op, DYN_MSG_REPLICA_GET, sync_on_pulled, x, false)) != DYN_OK)
+			if ((rc = sync_send(op, DYN_MSG_REPLICA_GET, sync_on_pulled, m, false)) != DYN_OK)
 			{
-				free(x);
 				op->failed = true;
 				op->res.status = rc;
 			}
 		}
-		else if ((rc = sync_push(op, key)) != DYN_OK)
+		else if ((rc = sync_push(op, key, false)) != DYN_OK)
 		{
 			op->failed = true;
 			op->res.status = rc;
@@ -731,17 +726,23 @@ sync_move_some(sync_op *op)
 	}
 }
 
-/* Send our sibling set of engine_key to the other node. */
+/*
+ * Send our sibling set of engine_key to the other node; loaded: it is in
+ * op->obj already (sync_local_digest just read it).
+ */
 static int
-sync_push(sync_op *op, dyn_slice engine_key)
+sync_push(sync_op *op, dyn_slice engine_key, bool loaded)
 {
 	dyn_replica_put_req req = {0};
 
 	if (dyn_store_split_key(engine_key, &req.bucket, &req.key) != DYN_OK)
 		return DYN_ERR_PROTO;
-	dyn_buf_reset(&op->obj);
-	if (dyn_store_get_at(&op->node->store, engine_key, &op->obj) != DYN_OK)
-		return DYN_ERR_ENGINE;
+	if (!loaded)
+	{
+		dyn_buf_reset(&op->obj);
+		if (dyn_store_get_at(&op->node->store, engine_key, &op->obj) != DYN_OK)
+			return DYN_ERR_ENGINE;
+	}
 	if (op->obj.len == 0)
 		return DYN_OK;			/* gone meanwhile (dropped): nothing to send */
 	req.object = dyn_buf_slice(&op->obj);
@@ -751,18 +752,15 @@ sync_push(sync_op *op, dyn_slice engine_key)
 	return sync_send(op, DYN_MSG_REPLICA_PUT, sync_on_pushed, op, false);
 }
 
-/* The digest of what this node now holds at engine_key. */
+/* The digest of what this node now holds at engine_key (read into op->obj). */
 static void
-sync_local_digest(dyn_node *node, dyn_slice engine_key, uint8_t *out)
+sync_local_digest(sync_op *op, dyn_slice engine_key, uint8_t *out)
 {
-	dyn_buf		b;
-
-	dyn_buf_init(&b);
-	if (dyn_store_get_at(&node->store, engine_key, &b) == DYN_OK)
-		dyn_merkle_digest(engine_key, dyn_buf_slice(&b), out);
+	dyn_buf_reset(&op->obj);
+	if (dyn_store_get_at(&op->node->store, engine_key, &op->obj) == DYN_OK)
+		dyn_merkle_digest(engine_key, dyn_buf_slice(&op->obj), out);
 	else
 		memset(out, 0, DYN_MERKLE_DIGEST);
-	dyn_buf_free(&b);
 }
 
 /*
@@ -772,15 +770,13 @@ sync_local_digest(dyn_node *node, dyn_slice engine_key, uint8_t *out)
 static void
 sync_on_pulled(void *arg, int status, const dyn_frame *reply)
 {
-	sync_xfer  *x = arg;
-	sync_op    *op = x->op;
-	sync_move  *m = &op->moves[x->move];
+	sync_move  *m = arg;
+	sync_op    *op = m->op;
 	dyn_slice	key = {op->plan.data + m->key_off, m->key_len};
 	dyn_slice	object;
 	uint8_t		now[DYN_MERKLE_DIGEST];
 	int			rc;
 
-	free(x);
 	if (!sync_reply_ok(op, status, reply, DYN_MSG_REPLICA_GET_REPLY) ||
 		dyn_get_reply_decode(reply->body, &object) != DYN_OK)
 	{
@@ -802,9 +798,9 @@ sync_on_pulled(void *arg, int status, const dyn_frame *reply)
 			return;
 		}
 	}
-	sync_local_digest(op->node, key, now);
+	sync_local_digest(op, key, now);
 	if (memcmp(now, m->digest, DYN_SYNC_DIGEST) != 0 &&
-		(rc = sync_push(op, key)) != DYN_OK)
+		(rc = sync_push(op, key, true)) != DYN_OK)
 	{
 		op->failed = true;
 		op->res.status = rc;
