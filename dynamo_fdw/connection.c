@@ -198,6 +198,17 @@ DynGetConnection(ForeignServer *server, UserMapping *user)
 	return entry->conn;
 }
 
+/*
+ * Hold a connection the caller already has once more (the write queue
+ * keeps its connections until the transaction ends).  Returns conn.
+ */
+DynConn *
+DynHoldConnection(DynConn *conn)
+{
+	conn->nusers++;
+	return conn;
+}
+
 /* Done with a connection for now; it stays cached. */
 void
 DynReleaseConnection(DynConn *conn)

@@ -417,14 +417,22 @@ char *
 DynContextText(const dyn_object *obj)
 {
 	dyn_vclock	ctx;
+
+	dyn_object_context(obj, &ctx);
+	return DynClockContextText(&ctx);
+}
+
+/* A clock as the text of a context. */
+char *
+DynClockContextText(const dyn_vclock *ctx)
+{
 	dyn_buf		enc;
 	dyn_buf		text;
 	char	   *out;
 
-	dyn_object_context(obj, &ctx);
 	dyn_buf_init(&enc);
 	dyn_buf_init(&text);
-	dyn_vclock_encode(&ctx, &enc);
+	dyn_vclock_encode(ctx, &enc);
 	dyn_context_to_text(dyn_buf_slice(&enc), &text);
 	if (enc.err || text.err)
 	{

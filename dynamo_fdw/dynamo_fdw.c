@@ -35,6 +35,7 @@ _PG_init(void)
 {
 	DynDefineGUCs();
 	DynInitConnections();
+	DynInitXact();
 }
 
 /* The FDW handler: the callbacks of dynamo_fdw foreign tables. */

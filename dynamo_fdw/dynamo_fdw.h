@@ -15,6 +15,7 @@
  *		plan.c			planner callbacks: key quals, paths, plans
  *		scan.c			executor callbacks for scans, EXPLAIN, ANALYZE
  *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
+ *		xact.c			the transaction's queued writes, sent at COMMIT
  *		admin.c			the administration functions
  *
  *-------------------------------------------------------------------------
@@ -55,6 +56,24 @@ typedef enum DynValueFormat
 } DynValueFormat;
 
 /*
+ * When writes reach the cluster (option write_mode, GUC dynamo_fdw.write_mode):
+ * queued until the transaction commits, or sent by each statement.
+ */
+typedef enum DynWriteMode
+{
+	DYN_WRITE_COMMIT,			/* at pre-commit; ROLLBACK discards them (xact.c) */
+	DYN_WRITE_IMMEDIATE			/* pipelined, all acknowledged before the statement ends */
+} DynWriteMode;
+
+/* What an INSERT of a key that holds a live version does (option insert_mode). */
+typedef enum DynInsertMode
+{
+	DYN_INSERT_ERROR,			/* unique_violation, as a primary key would */
+	DYN_INSERT_REPLACE,			/* supersede every version the key holds: an upsert */
+	DYN_INSERT_SIBLING			/* a blind write beside them: Dynamo's own semantics */
+} DynInsertMode;
+
+/*
  * What a column of a foreign table stands for.  Columns get their role from
  * their name or the column option role; in the row format every column
  * without a role is a field of the stored JSON object.
@@ -86,6 +105,7 @@ typedef enum DynQuorumSource
 #define DYN_DEFAULT_BATCH_SIZE			100
 #define DYN_FETCH_SIZE_MAX				65535	/* a SCAN page's limit is a u16 */
 #define DYN_BATCH_SIZE_MAX				65535
+#define DYN_DEFAULT_WRITE_QUEUE_MB		256
 
 /*
  * The options of a server and of the user mapping in use, resolved once per
@@ -105,6 +125,8 @@ typedef struct DynServerOptions
 	char	   *key;			/* user mapping: the secret key as text */
 	char	   *trust_file;		/* user mapping, then server */
 	char	   *trust;			/* trust file text given inline */
+	DynWriteMode write_mode;	/* the tables' default */
+	DynInsertMode insert_mode;	/* the tables' default */
 } DynServerOptions;
 
 /*
@@ -121,6 +143,8 @@ typedef struct DynTableOptions
 	DynValueFormat format;
 	int			fetch_size;		/* table, else server, else default */
 	int			batch_size;
+	DynWriteMode write_mode;	/* table, else server, else commit */
+	DynInsertMode insert_mode;	/* table, else server, else error */
 	int			natts;
 	DynColumnRole *roles;		/* per attribute, index attno - 1 */
 	bool	   *dropped;
@@ -131,6 +155,8 @@ typedef struct DynTableOptions
 extern int	dynamo_fdw_r;
 extern int	dynamo_fdw_w;
 extern int	dynamo_fdw_timeout_ms;
+extern int	dynamo_fdw_write_mode;	/* -1: not set, else a DynWriteMode */
+extern int	dynamo_fdw_write_queue_mb;
 
 extern void DynDefineGUCs(void);
 extern DynServerOptions *DynGetServerOptions(ForeignServer *server, UserMapping *user);
@@ -139,6 +165,9 @@ extern int	DynResolveQuorum(bool is_write, const DynTableOptions *topts,
 							 const DynServerOptions *sopts, DynQuorumSource *source);
 extern const char *DynQuorumSourceName(DynQuorumSource source, bool is_write);
 extern const char *DynColumnRoleName(DynColumnRole role);
+extern DynWriteMode DynResolveWriteMode(const DynTableOptions *topts);
+extern const char *DynWriteModeName(DynWriteMode mode);
+extern const char *DynInsertModeName(DynInsertMode mode);
 
 /* ----------------------------------------------------------------
  * connection.c
@@ -191,6 +220,7 @@ typedef struct DynClusterInfo
 } DynClusterInfo;
 
 extern DynConn *DynGetConnection(ForeignServer *server, UserMapping *user);
+extern DynConn *DynHoldConnection(DynConn *conn);
 extern void DynReleaseConnection(DynConn *conn);
 extern const DynServerOptions *DynConnOptions(DynConn *conn);
 extern const char *DynConnServerName(DynConn *conn);
@@ -226,6 +256,54 @@ extern void DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
 extern void DynInitConnections(void);
 
 /* ----------------------------------------------------------------
+ * xact.c
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * One version of a key the transaction wrote and has not sent yet (see
+ * xact.c): the value or a delete, and the context it will be written with
+ * (binary; the union of the contexts of this and the key's earlier versions
+ * in the transaction).  Readers see it in place of the versions the
+ * context covers.
+ */
+typedef struct DynQueued
+{
+	struct DynQueued *older;	/* the version below, or NULL */
+	int			level;			/* subtransaction nest level that wrote it */
+	CommandId	cid;			/* the command that wrote it */
+	bool		deleted;
+	int			w;				/* 0: the cluster's default */
+	char	   *value;
+	size_t		valuelen;
+	char	   *context;
+	size_t		contextlen;
+} DynQueued;
+
+/* A hash key of bytes of any length (keys of Dynamo keys). */
+typedef struct DynBytesKey
+{
+	char	   *ptr;
+	size_t		len;
+} DynBytesKey;
+
+extern HTAB *DynBytesHashCreate(const char *name, long nelem, Size entrysize,
+								MemoryContext cxt);
+extern void DynInitXact(void);
+extern bool DynXactQueue(DynConn *conn, const char *relname, const char *bucket,
+						 dyn_slice key, dyn_slice value, bool is_delete,
+						 dyn_slice context, int w);
+extern const DynQueued *DynXactLookup(DynConn *conn, const char *bucket, dyn_slice key,
+									  CommandId curcid);
+extern bool DynXactBucketQueued(DynConn *conn, const char *bucket);
+extern bool DynXactHides(const dyn_vclock *vctx, const dyn_sibling *s);
+extern void DynXactContext(const DynQueued *v, dyn_vclock *ctx);
+extern int	DynXactVisible(const dyn_object *obj, const DynQueued *v, dyn_vclock *context);
+extern void DynXactForEachKey(DynConn *conn, const char *bucket, CommandId curcid,
+							  void (*fn) (dyn_slice key, const DynQueued *v, void *arg),
+							  void *arg);
+
+/* ----------------------------------------------------------------
  * status.c
  * ----------------------------------------------------------------
  */
@@ -252,6 +330,7 @@ typedef struct DynFetchItem
 extern DynFetch *DynFetchBeginKeys(DynConn *conn, const char *bucket, int r,
 								   int window, MemoryContext cxt);
 extern void DynFetchAddKey(DynFetch *f, const char *key, size_t len);
+extern void DynFetchKeepDead(DynFetch *f);
 extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket,
 									   int fetch_size, MemoryContext cxt);
 extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
@@ -287,6 +366,7 @@ extern void DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib,
 extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
 extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
 extern char *DynContextText(const dyn_object *obj);
+extern char *DynClockContextText(const dyn_vclock *ctx);
 extern char *DynClockJson(const dyn_vclock *vc);
 extern char *DynKeyForMessage(dyn_slice key);
 extern bool DynKeyTypeSupported(Oid typid);

@@ -95,6 +95,7 @@ struct DynFetch
 	/* the current item; its object is freed by the next call or the reset */
 	DynFetchItem item;
 	bool		have_item;
+	bool		keep_dead;		/* hand out absent and deleted keys too */
 	MemoryContextCallback free_cb;
 	/* keys */
 	int			r;
@@ -189,6 +190,17 @@ DynFetchAddKey(DynFetch *f, const char *key, size_t len)
 	memcpy(k->key, key, len);
 	k->key[len] = '\0';
 	k->len = len;
+}
+
+/*
+ * Hand out every key asked for, and every key a coverage scan finds, also
+ * when it is absent or every sibling is a tombstone (readers that lay the
+ * transaction's own writes over what the cluster holds need them).
+ */
+void
+DynFetchKeepDead(DynFetch *f)
+{
+	f->keep_dead = true;
 }
 
 /* The keys a key fetch asks for (after duplicates are removed, once started). */
@@ -295,7 +307,7 @@ fetch_next_key(DynFetch *f)
 					 errmsg("node %s sent a malformed reply to the get of key \"%s\"",
 							DynNodeAddress(f->conn, k->req.node), k->key)));
 		f->have_item = true;
-		if (dyn_object_live(&f->item.obj) == 0)
+		if (!f->keep_dead && dyn_object_live(&f->item.obj) == 0)
 		{
 			/* absent, or deleted: every sibling a tombstone */
 			fetch_free_item(f);
@@ -479,7 +491,7 @@ fetch_next_coverage(DynFetch *f)
 					 errmsg("node %s sent a malformed scan page for partition %u",
 							DynNodeAddress(f->conn, part->node), p)));
 		f->have_item = true;
-		if (dyn_object_live(&f->item.obj) == 0)
+		if (!f->keep_dead && dyn_object_live(&f->item.obj) == 0)
 		{
 			fetch_free_item(f);
 			continue;
@@ -491,8 +503,9 @@ fetch_next_coverage(DynFetch *f)
 }
 
 /*
- * The next key with at least one live sibling; *item (key and sibling set)
- * stays valid until the next call or DynFetchEnd.  false at the end.
+ * The next key with at least one live sibling (with DynFetchKeepDead, the
+ * next key); *item (key and sibling set) stays valid until the next call
+ * or DynFetchEnd.  false at the end.
  */
 bool
 DynFetchNext(DynFetch *f, DynFetchItem **item)

@@ -4,22 +4,37 @@
  *		  INSERT, COPY FROM, UPDATE and DELETE on dynamo_fdw foreign tables,
  *		  as quorum PUTs and DELETEs.
  *
- * INSERT and COPY write each row with a PUT: a blind write, unless the row
- * gives a context, which the write then supersedes.  Rows are sent in
- * batches of batch_size, pipelined (ExecForeignBatchInsert), and each
- * batch waits for all its replies.
+ * When.  With write_mode 'commit' (the default) every write is queued in
+ * the backend for the transaction (xact.c) and sent when it commits, so
+ * ROLLBACK, ROLLBACK TO SAVEPOINT, an error in the statement or a check
+ * option violation write nothing, and later statements of the transaction
+ * read what earlier ones wrote.  With 'immediate' each write is sent by the
+ * statement that makes it, and is done when its quorum answers: a later
+ * error does not undo it.
+ *
+ * INSERT and COPY write each row with a PUT.  A row that gives a context
+ * supersedes what that context covers.  A row without one depends on
+ * insert_mode: 'sibling' is a blind write kept beside what the key holds
+ * (Dynamo's own semantics); 'error' (the default) and 'replace' first read
+ * the keys of the batch (one pipelined multi-key GET, seeing the
+ * transaction's own queued writes) and then either refuse a key that holds
+ * a live version with unique_violation, as a primary key would, or write
+ * with the context read, superseding everything the key holds.  ON
+ * CONFLICT DO NOTHING reads the same way and skips those keys (the row
+ * count says how many were inserted).  The read and the write are not one
+ * atomic step: two sessions inserting one key at the same moment make two
+ * siblings, never a lost write.  Rows go in batches of batch_size
+ * (ExecForeignBatchInsert).
  *
  * UPDATE and DELETE carry the key and the context the scan read as junk
  * columns (the table must have a context column) and write with that
  * context, so they supersede exactly the siblings that were read.  A key
- * can come by once per sibling in one statement; after the first write of
- * a key the later rows of it write with the context that write returned
- * (and a row whose new value is the one just written is not written
- * again), so an UPDATE over a key's siblings leaves one version, and a
- * DELETE writes one tombstone.
- *
- * Dynamo has no transactions: a write is done when its quorum answers, and
- * an error later in the statement does not undo it.
+ * can come by once per sibling in one statement; all its rows write once:
+ * queued writes of one command collapse (xact.c), and in 'immediate' mode
+ * the later rows of a key write with the context the statement's last
+ * write of it returned (a row whose new value is the one just written is
+ * not written again), so an UPDATE over a key's siblings leaves one
+ * version, and a DELETE writes one tombstone.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,9 +43,9 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
-#include "common/hashfn.h"
 #include "executor/executor.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
@@ -57,15 +72,12 @@
 /* fdw_private of a modify, by position */
 enum DynModifyPrivate
 {
-	DynModifyPrivHasReturning	/* Integer */
+	DynModifyPrivHasReturning,	/* Integer */
+	DynModifyPrivOnConflict		/* Integer: the OnConflictAction */
 };
 
 /* A key in the statement's table of writes: its bytes. */
-typedef struct WrittenKey
-{
-	char	   *ptr;
-	size_t		len;
-} WrittenKey;
+typedef DynBytesKey WrittenKey;
 
 /*
  * What this statement last wrote to a key: the clock that write returned
@@ -100,11 +112,17 @@ typedef struct DynModifyState
 	AttrNumber	junk_context;
 	AttrNumber	junk_wholerow;
 	bool		has_returning;
+	DynWriteMode write_mode;
+	bool		skip_existing;	/* ON CONFLICT DO NOTHING */
+	int			r;				/* of the reads insert_mode and ON CONFLICT need */
+	TupleTableSlot **inserted;	/* the rows of a batch that were inserted */
 	MemoryContext temp_cxt;
 	MemoryContext query_cxt;	/* holds the written-keys table and its entries */
 	HTAB	   *written;
 	uint64		writes;			/* PUTs and DELETEs sent, for EXPLAIN ANALYZE */
 	uint64		skipped;		/* rows whose write was already done */
+	uint64		conflicts;		/* rows ON CONFLICT DO NOTHING skipped */
+	uint64		checks;			/* keys read before inserting */
 } DynModifyState;
 
 /* One row's write: key, value and context bytes, and its request. */
@@ -117,8 +135,18 @@ typedef struct PendingWrite
 } PendingWrite;
 
 static DynModifyState *modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo,
-									CmdType op, bool has_returning, Plan *subplan,
+									CmdType op, bool has_returning,
+									OnConflictAction on_conflict, Plan *subplan,
 									int eflags);
+static HTAB *insert_read_keys(DynModifyState *fm, PendingWrite *pw, int n);
+static bool insert_key_exists(DynModifyState *fm, HTAB *states, PendingWrite *pw);
+static HTAB *batch_keys_create(int nrows);
+static int	batch_key_row(HTAB *keys, StringInfo key, int i);
+static void write_check_size(DynModifyState *fm, PendingWrite *pw, bool is_delete);
+static void written_remember(DynModifyState *fm, PendingWrite *pw, dyn_slice written,
+							 bool deleted);
+static bool modify_write(DynModifyState *fm, PendingWrite *pw, bool is_delete,
+						 dyn_slice *written);
 static void row_key(DynModifyState *fm, TupleTableSlot *slot, StringInfo key);
 static void row_context(DynModifyState *fm, TupleTableSlot *slot, StringInfo ctx);
 static void context_from_text(DynModifyState *fm, text *t, StringInfo ctx,
@@ -126,8 +154,6 @@ static void context_from_text(DynModifyState *fm, text *t, StringInfo ctx,
 static void write_send(DynModifyState *fm, PendingWrite *pw, bool is_delete);
 static dyn_slice write_finish(DynModifyState *fm, PendingWrite *pw, bool is_delete);
 static void store_returning(DynModifyState *fm, TupleTableSlot *slot, dyn_slice written);
-static uint32 written_hash(const void *key, Size keysize);
-static int	written_match(const void *a, const void *b, Size keysize);
 static WrittenEntry *written_find(DynModifyState *fm, StringInfo key, bool create);
 
 /*
@@ -180,6 +206,12 @@ dynamoPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelati
 	bool		has_returning = plan->returningLists != NIL &&
 		list_nth(plan->returningLists, subplan_index) != NIL;
 
+	if (plan->onConflictAction != ONCONFLICT_NONE &&
+		plan->onConflictAction != ONCONFLICT_NOTHING)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ON CONFLICT DO UPDATE is not supported on dynamo_fdw foreign tables"),
+				 errhint("Use ON CONFLICT DO NOTHING, or the table option insert_mode 'replace' for an upsert.")));
 	if (plan->operation == CMD_UPDATE)
 	{
 		RangeTblEntry *rte = planner_rt_fetch(resultRelation, root);
@@ -216,7 +248,8 @@ dynamoPlanForeignModify(PlannerInfo *root, ModifyTable *plan, Index resultRelati
 		}
 		table_close(rel, NoLock);
 	}
-	return list_make1(makeInteger(has_returning ? 1 : 0));
+	return list_make2(makeInteger(has_returning ? 1 : 0),
+					  makeInteger((int) plan->onConflictAction));
 }
 
 /* The user the remote access is done as (what ExecCheckRTEPerms checks). */
@@ -239,13 +272,13 @@ modify_user(ResultRelInfo *rinfo, EState *estate)
 /* Set up a modify (also for EXPLAIN, which shows W and N from it). */
 static DynModifyState *
 modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo, CmdType op,
-			 bool has_returning, Plan *subplan, int eflags)
+			 bool has_returning, OnConflictAction on_conflict, Plan *subplan, int eflags)
 {
 	EState	   *estate = mtstate->ps.state;
 	DynModifyState *fm = palloc0(sizeof(DynModifyState));
 	ForeignTable *table;
 	ForeignServer *server;
-	HASHCTL		ctl;
+	DynQuorumSource r_source;
 
 	fm->rel = rinfo->ri_RelationDesc;
 	fm->op = op;
@@ -256,12 +289,19 @@ modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo, CmdType op,
 	fm->conn = DynGetConnection(server,
 								GetUserMapping(modify_user(rinfo, estate), server->serverid));
 	fm->w = DynResolveQuorum(true, fm->opts, DynConnOptions(fm->conn), &fm->w_source);
+	fm->r = DynResolveQuorum(false, fm->opts, DynConnOptions(fm->conn), &r_source);
+	fm->write_mode = DynResolveWriteMode(fm->opts);
+	fm->skip_existing = on_conflict == ONCONFLICT_NOTHING;
+	fm->inserted = MemoryContextAlloc(estate->es_query_cxt,
+									  sizeof(TupleTableSlot *) * Max(fm->opts->batch_size, 1));
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		DynForgetKeyCount(fm->conn);	/* the counts are about to change */
 	fm->cv = DynConvertCreate(fm->rel, fm->opts, NULL);
 	fm->temp_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw modify",
 										 ALLOCSET_DEFAULT_SIZES);
 	fm->query_cxt = estate->es_query_cxt;
+	fm->written = DynBytesHashCreate("dynamo_fdw written keys", 64, sizeof(WrittenEntry),
+									 estate->es_query_cxt);
 	if (op == CMD_UPDATE || op == CMD_DELETE)
 	{
 		fm->junk_key = ExecFindJunkAttributeInTlist(subplan->targetlist, DYN_JUNK_KEY);
@@ -271,13 +311,6 @@ modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo, CmdType op,
 		if (!AttributeNumberIsValid(fm->junk_key) ||
 			!AttributeNumberIsValid(fm->junk_context))
 			elog(ERROR, "dynamo_fdw: could not find the junk key and context columns");
-		ctl.keysize = sizeof(WrittenKey);
-		ctl.entrysize = sizeof(WrittenEntry);
-		ctl.hash = written_hash;
-		ctl.match = written_match;
-		ctl.hcxt = estate->es_query_cxt;
-		fm->written = hash_create("dynamo_fdw written keys", 64, &ctl,
-								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 	}
 	return fm;
 }
@@ -288,18 +321,30 @@ dynamoBeginForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 						 List *fdw_private, int subplan_index, int eflags)
 {
 	bool		has_returning = intVal(list_nth(fdw_private, DynModifyPrivHasReturning)) != 0;
+	OnConflictAction oc = (OnConflictAction) intVal(list_nth(fdw_private,
+														   DynModifyPrivOnConflict));
 	Plan	   *subplan = outerPlanState(mtstate)->plan;
 
 	rinfo->ri_FdwState = modify_begin(mtstate, rinfo, mtstate->operation, has_returning,
-									  subplan, eflags);
+									  oc, subplan, eflags);
 }
 
 /* BeginForeignInsert: COPY FROM, and rows routed to a foreign partition. */
 void
 dynamoBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 {
+	OnConflictAction oc = ONCONFLICT_NONE;
+
+	/* a row routed to a foreign partition by INSERT ... ON CONFLICT */
+	if (mtstate != NULL && mtstate->ps.plan != NULL &&
+		IsA(mtstate->ps.plan, ModifyTable))
+		oc = ((ModifyTable *) mtstate->ps.plan)->onConflictAction;
+	if (oc != ONCONFLICT_NONE && oc != ONCONFLICT_NOTHING)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ON CONFLICT DO UPDATE is not supported on dynamo_fdw foreign tables")));
 	rinfo->ri_FdwState = modify_begin(mtstate, rinfo, CMD_INSERT,
-									  rinfo->ri_returningList != NIL, NULL, 0);
+									  rinfo->ri_returningList != NIL, oc, NULL, 0);
 }
 
 /* The key bytes of a row to insert; a null or impossible key is refused. */
@@ -362,6 +407,20 @@ row_context(DynModifyState *fm, TupleTableSlot *slot, StringInfo ctx)
 		context_from_text(fm, DatumGetTextPP(d), ctx, "a row of");
 }
 
+/* A value the cluster would refuse is refused before anything is sent or queued. */
+static void
+write_check_size(DynModifyState *fm, PendingWrite *pw, bool is_delete)
+{
+	if (!is_delete && (size_t) pw->value.len > DYN_VALUE_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("value of %d bytes for key \"%s\" is too big for foreign table \"%s\"",
+						pw->value.len,
+						DynKeyForMessage((dyn_slice) {(const uint8_t *) pw->key.data, pw->key.len}),
+						fm->opts->relname),
+				 errdetail("A value is at most %u bytes.", (unsigned) DYN_VALUE_MAX)));
+}
+
 /* Send one write (PUT, or DELETE) to the node routing picks for its key. */
 static void
 write_send(DynModifyState *fm, PendingWrite *pw, bool is_delete)
@@ -375,12 +434,7 @@ write_send(DynModifyState *fm, PendingWrite *pw, bool is_delete)
 	put.value = is_delete ? (dyn_slice) {NULL, 0}
 		: (dyn_slice) {(const uint8_t *) pw->value.data, pw->value.len};
 	put.w = (uint8) fm->w;
-	if (put.value.len > DYN_VALUE_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("value of %zu bytes for key \"%s\" is too big for foreign table \"%s\"",
-						put.value.len, pw->key.data, fm->opts->relname),
-				 errdetail("A value is at most %u bytes.", (unsigned) DYN_VALUE_MAX)));
+	write_check_size(fm, pw, is_delete);
 	DynInitRequest(&pw->req, CurrentMemoryContext);
 	fm->writes++;
 	DynSendPut(fm->conn, DynNodeForKey(fm->conn, fm->opts->bucket, key), &pw->req, &put,
@@ -409,8 +463,9 @@ write_finish(DynModifyState *fm, PendingWrite *pw, bool is_delete)
 
 /*
  * Replace slot's contents for RETURNING: the row as written, with the
- * context and vclock of the version just written (written.len 0: leave
- * them) and siblings unknown (NULL: other siblings may exist).
+ * context and vclock of the version just written -- NULL when it is only
+ * queued (written.len 0) -- and siblings unknown (NULL: other siblings may
+ * exist).
  */
 static void
 store_returning(DynModifyState *fm, TupleTableSlot *slot, dyn_slice written)
@@ -448,9 +503,16 @@ store_returning(DynModifyState *fm, TupleTableSlot *slot, dyn_slice written)
 											  fm->cv->in_ioparams[a - 1], att->atttypmod);
 			nulls[a - 1] = false;
 		}
-		if ((a = fm->opts->attno[DYNCOL_SIBLINGS]) != 0)
+	}
+	else
+	{
+		if ((a = fm->opts->attno[DYNCOL_CONTEXT]) != 0)
+			nulls[a - 1] = true;
+		if ((a = fm->opts->attno[DYNCOL_VCLOCK]) != 0)
 			nulls[a - 1] = true;
 	}
+	if ((a = fm->opts->attno[DYNCOL_SIBLINGS]) != 0)
+		nulls[a - 1] = true;
 	tup = heap_form_tuple(tupdesc, values, nulls);
 	ExecForceStoreHeapTuple(tup, slot, true);
 }
@@ -461,14 +523,144 @@ dynamoExecForeignInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 						TupleTableSlot *planSlot)
 {
 	int			one = 1;
+	TupleTableSlot **done = dynamoExecForeignBatchInsert(estate, rinfo, &slot, &planSlot,
+														 &one);
 
-	return *dynamoExecForeignBatchInsert(estate, rinfo, &slot, &planSlot, &one);
+	return one == 1 ? done[0] : NULL;
+}
+
+/* What the cluster and the transaction hold of a key an INSERT is about to write. */
+typedef struct KeyState
+{
+	WrittenKey	key;			/* hash key */
+	int			live;			/* versions a reader of the transaction sees */
+	char	   *context;		/* their context, binary */
+	size_t		contextlen;
+} KeyState;
+
+/*
+ * Read the keys of a batch of rows to insert (one pipelined multi-key GET,
+ * R as for reads) and return a table of them: how many live versions the
+ * transaction sees under each key and their context (the cluster's, with
+ * the transaction's queued writes laid over it).
+ */
+static HTAB *
+insert_read_keys(DynModifyState *fm, PendingWrite *pw, int n)
+{
+	HTAB	   *states;
+	DynFetch   *f = DynFetchBeginKeys(fm->conn, fm->opts->bucket, fm->r,
+									  fm->opts->fetch_size, CurrentMemoryContext);
+	DynFetchItem *item;
+
+	states = DynBytesHashCreate("dynamo_fdw insert keys", n, sizeof(KeyState),
+								CurrentMemoryContext);
+	DynFetchKeepDead(f);
+	for (int i = 0; i < n; i++)
+		if (pw[i].context.len == 0)
+			DynFetchAddKey(f, pw[i].key.data, pw[i].key.len);
+	fm->checks += DynFetchKeyCount(f);
+	while (DynFetchNext(f, &item))
+	{
+		WrittenKey	k = {(char *) item->key.ptr, item->key.len};
+		KeyState   *ks = hash_search(states, &k, HASH_ENTER, NULL);
+		const DynQueued *v = fm->write_mode == DYN_WRITE_COMMIT
+			? DynXactLookup(fm->conn, fm->opts->bucket, item->key, InvalidCommandId) : NULL;
+		dyn_vclock	ctx;
+		dyn_buf		enc;
+
+		ks->key.ptr = pnstrdup(k.ptr, k.len);
+		ks->live = DynXactVisible(&item->obj, v, &ctx);
+		dyn_buf_init(&enc);
+		dyn_vclock_encode(&ctx, &enc);
+		if (enc.err)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+		ks->context = palloc(Max(enc.len, 1));
+		memcpy(ks->context, enc.data, enc.len);
+		ks->contextlen = enc.len;
+		dyn_buf_free(&enc);
+	}
+	DynFetchEnd(f);
+	return states;
 }
 
 /*
- * ExecForeignBatchInsert: PUT every row of the batch (pipelined, each to
- * its key's node), then wait for every reply.  The first failure is
- * raised; the other writes of the batch may be done by then.
+ * Whether a row's key holds a live version (this statement's own earlier
+ * rows included), setting the row's context to what the key holds, so that
+ * the write supersedes it (insert_mode 'replace') or at least the
+ * tombstones under it.
+ */
+static bool
+insert_key_exists(DynModifyState *fm, HTAB *states, PendingWrite *pw)
+{
+	WrittenKey	k = {pw->key.data, (size_t) pw->key.len};
+	KeyState   *ks = hash_search(states, &k, HASH_FIND, NULL);
+	dyn_slice	key = {(const uint8_t *) pw->key.data, pw->key.len};
+
+	if (fm->write_mode == DYN_WRITE_COMMIT)
+	{
+		const DynQueued *v = DynXactLookup(fm->conn, fm->opts->bucket, key, InvalidCommandId);
+
+		/* written by this very statement (a key twice in one INSERT) */
+		if (v != NULL && v->cid == GetCurrentCommandId(false) && !v->deleted)
+			return true;
+	}
+	else
+	{
+		WrittenEntry *e = written_find(fm, &pw->key, false);
+
+		if (e != NULL)
+		{
+			resetStringInfo(&pw->context);
+			appendBinaryStringInfo(&pw->context, e->context, (int) e->contextlen);
+			return !e->deleted;
+		}
+	}
+	if (ks == NULL)
+		return false;
+	resetStringInfo(&pw->context);
+	appendBinaryStringInfo(&pw->context, ks->context, (int) ks->contextlen);
+	return ks->live > 0;
+}
+
+/*
+ * Write one row (or queue it, in write_mode 'commit').  *written is the
+ * clock the write returned (the context a later write of the key uses),
+ * empty when it was queued.
+ *
+ * @return true when the queue already held a write of the key by this
+ * command (the write replaced it)
+ */
+static bool
+modify_write(DynModifyState *fm, PendingWrite *pw, bool is_delete, dyn_slice *written)
+{
+	dyn_slice	key = {(const uint8_t *) pw->key.data, pw->key.len};
+	bool		replaced;
+
+	if (fm->write_mode == DYN_WRITE_IMMEDIATE)
+	{
+		write_send(fm, pw, is_delete);
+		*written = write_finish(fm, pw, is_delete);
+		return false;
+	}
+	*written = (dyn_slice) {NULL, 0};
+	write_check_size(fm, pw, is_delete);
+	replaced = DynXactQueue(fm->conn, fm->opts->relname, fm->opts->bucket, key,
+							(dyn_slice) {(const uint8_t *) pw->value.data, pw->value.len},
+							is_delete,
+							(dyn_slice) {(const uint8_t *) pw->context.data, pw->context.len},
+							fm->w);
+	if (!replaced)
+		fm->writes++;
+	return replaced;
+}
+
+/*
+ * ExecForeignBatchInsert: the rows of a batch, in order.  insert_mode and
+ * ON CONFLICT read the batch's keys first (one multi-key GET).  Immediate
+ * writes are all sent (pipelined, each to its key's node) before any reply
+ * is awaited -- but for a key the batch already wrote, whose write must be
+ * done first -- and the first failure is raised (the other writes of the
+ * batch may be done by then).  *numSlots becomes the rows inserted.
  */
 TupleTableSlot **
 dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
@@ -476,9 +668,18 @@ dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlo
 {
 	DynModifyState *fm = (DynModifyState *) rinfo->ri_FdwState;
 	MemoryContext old = MemoryContextSwitchTo(fm->temp_cxt);
-	PendingWrite *pw = palloc0(sizeof(PendingWrite) * Max(*numSlots, 1));
+	int			nrows = *numSlots;
+	PendingWrite *pw = palloc0(sizeof(PendingWrite) * Max(nrows, 1));
+	int		   *rows = palloc(sizeof(int) * Max(nrows, 1));
+	bool	   *inflight = palloc0(sizeof(bool) * Max(nrows, 1));
+	dyn_slice  *written = palloc0(sizeof(dyn_slice) * Max(nrows, 1));
+	bool		check = fm->skip_existing || fm->opts->insert_mode != DYN_INSERT_SIBLING;
+	bool		immediate = fm->write_mode == DYN_WRITE_IMMEDIATE;
+	HTAB	   *states = NULL;
+	HTAB	   *batch_keys = NULL;
+	int			n = 0;
 
-	for (int i = 0; i < *numSlots; i++)
+	for (int i = 0; i < nrows; i++)
 	{
 		initStringInfo(&pw[i].key);
 		initStringInfo(&pw[i].value);
@@ -486,22 +687,101 @@ dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlo
 		row_key(fm, slots[i], &pw[i].key);
 		DynValueFromSlot(fm->cv, slots[i], &pw[i].value);
 		row_context(fm, slots[i], &pw[i].context);
-		write_send(fm, &pw[i], false);
 	}
-	for (int i = 0; i < *numSlots; i++)
+	if (check)
+		states = insert_read_keys(fm, pw, nrows);
+	if (immediate && check)
+		batch_keys = batch_keys_create(nrows);
+	for (int i = 0; i < nrows; i++)
 	{
-		dyn_slice	written = write_finish(fm, &pw[i], false);
+		if (batch_keys != NULL)
+		{
+			/* the batch wrote this key already: that write first */
+			int			j = batch_key_row(batch_keys, &pw[i].key, i);
 
+			if (j >= 0 && inflight[j])
+			{
+				written[j] = write_finish(fm, &pw[j], false);
+				written_remember(fm, &pw[j], written[j], false);
+				inflight[j] = false;
+			}
+		}
+		/* a row that gives a context writes over what it covers: no check */
+		if (check && pw[i].context.len == 0 && insert_key_exists(fm, states, &pw[i]))
+		{
+			if (fm->skip_existing)
+			{
+				fm->conflicts++;
+				continue;
+			}
+			if (fm->opts->insert_mode == DYN_INSERT_ERROR)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNIQUE_VIOLATION),
+						 errmsg("key \"%s\" already exists in foreign table \"%s\"",
+								DynKeyForMessage((dyn_slice) {(const uint8_t *) pw[i].key.data, pw[i].key.len}),
+								fm->opts->relname),
+						 errdetail("The key holds a live version in bucket \"%s\", and the table's insert_mode is 'error'.",
+								   fm->opts->bucket),
+						 errhint("Use INSERT ... ON CONFLICT DO NOTHING to skip existing keys, UPDATE to change them, or insert_mode 'replace' or 'sibling'.")));
+		}
+		if (immediate)
+		{
+			write_send(fm, &pw[i], false);
+			inflight[i] = true;
+		}
+		else
+			(void) modify_write(fm, &pw[i], false, &written[i]);
+		rows[n++] = i;
+	}
+	for (int k = 0; k < n; k++)
+	{
+		int			i = rows[k];
+
+		if (inflight[i])
+		{
+			written[i] = write_finish(fm, &pw[i], false);
+			if (check)
+				written_remember(fm, &pw[i], written[i], false);
+		}
+		fm->inserted[k] = slots[i];
 		if (fm->has_returning)
 		{
 			MemoryContextSwitchTo(old);
-			store_returning(fm, slots[i], written);
+			store_returning(fm, slots[i], written[i]);
 			MemoryContextSwitchTo(fm->temp_cxt);
 		}
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(fm->temp_cxt);
-	return slots;
+	*numSlots = n;
+	return fm->inserted;
+}
+
+/* A table of the keys of one batch: key -> the last row that has it. */
+typedef struct BatchKey
+{
+	WrittenKey	key;			/* hash key */
+	int			row;
+} BatchKey;
+
+static HTAB *
+batch_keys_create(int nrows)
+{
+	return DynBytesHashCreate("dynamo_fdw batch keys", nrows, sizeof(BatchKey),
+							  CurrentMemoryContext);
+}
+
+/* The row of the batch that last had key (-1: none); row i has it now. */
+static int
+batch_key_row(HTAB *keys, StringInfo key, int i)
+{
+	WrittenKey	k = {key->data, (size_t) key->len};
+	bool		found;
+	BatchKey   *bk = hash_search(keys, &k, HASH_ENTER, &found);
+	int			prev = found ? bk->row : -1;
+
+	bk->row = i;
+	return prev;
 }
 
 /* GetForeignModifyBatchSize: batch_size, or 1 when RETURNING or row triggers need rows one by one. */
@@ -516,25 +796,6 @@ dynamoGetForeignModifyBatchSize(ResultRelInfo *rinfo)
 		  rinfo->ri_TrigDesc->trig_insert_after_row)))
 		return 1;
 	return fm->opts->batch_size;
-}
-
-/* Hash and compare keys of the written-keys table (bytes, any length). */
-static uint32
-written_hash(const void *key, Size keysize)
-{
-	const WrittenKey *k = key;
-
-	return hash_bytes((const unsigned char *) k->ptr, (int) k->len);
-}
-
-/* Byte equality of two keys (0 when equal, as dynahash wants). */
-static int
-written_match(const void *a, const void *b, Size keysize)
-{
-	const WrittenKey *x = a;
-	const WrittenKey *y = b;
-
-	return x->len == y->len && memcmp(x->ptr, y->ptr, x->len) == 0 ? 0 : 1;
 }
 
 /*
@@ -583,7 +844,7 @@ junk_key_context(DynModifyState *fm, TupleTableSlot *planSlot, PendingWrite *pw)
 	if (isnull)
 		elog(ERROR, "dynamo_fdw: junk key is null");
 	DynKeyFromDatum(att->atttypid, &fm->cv->out_funcs[a - 1], d, &pw->key);
-	e = written_find(fm, &pw->key, false);
+	e = fm->write_mode == DYN_WRITE_IMMEDIATE ? written_find(fm, &pw->key, false) : NULL;
 	if (e != NULL)
 		appendBinaryStringInfo(&pw->context, e->context, (int) e->contextlen);
 	else
@@ -631,8 +892,14 @@ dynamoExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 	dyn_slice	written;
 
 	DynValueFromSlot(fm->cv, slot, &pw.value);
-	if (e != NULL && !e->deleted && e->valuelen == (size_t) pw.value.len &&
-		memcmp(e->value, pw.value.data, e->valuelen) == 0)
+	if (fm->write_mode == DYN_WRITE_COMMIT)
+	{
+		/* queued: a later sibling row of the key replaces this write */
+		if (modify_write(fm, &pw, false, &written))
+			fm->skipped++;
+	}
+	else if (e != NULL && !e->deleted && e->valuelen == (size_t) pw.value.len &&
+			 memcmp(e->value, pw.value.data, e->valuelen) == 0)
 	{
 		/* another sibling of a key already written with this very value */
 		written = (dyn_slice) {(const uint8_t *) e->context, e->contextlen};
@@ -640,8 +907,7 @@ dynamoExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 	}
 	else
 	{
-		write_send(fm, &pw, false);
-		written = write_finish(fm, &pw, false);
+		(void) modify_write(fm, &pw, false, &written);
 		written_remember(fm, &pw, written, false);
 		e = written_find(fm, &pw.key, false);
 		written = (dyn_slice) {(const uint8_t *) e->context, e->contextlen};
@@ -667,14 +933,20 @@ dynamoExecForeignDelete(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 	PendingWrite pw;
 	WrittenEntry *e = junk_key_context(fm, planSlot, &pw);
 
-	if (e != NULL && e->deleted)
+	if (fm->write_mode == DYN_WRITE_COMMIT)
+	{
+		dyn_slice	written;
+
+		if (modify_write(fm, &pw, true, &written))
+			fm->skipped++;
+	}
+	else if (e != NULL && e->deleted)
 		fm->skipped++;
 	else
 	{
 		dyn_slice	written;
 
-		write_send(fm, &pw, true);
-		written = write_finish(fm, &pw, true);
+		(void) modify_write(fm, &pw, true, &written);
 		written_remember(fm, &pw, written, true);
 	}
 	MemoryContextSwitchTo(old);
@@ -745,14 +1017,26 @@ dynamoExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	ExplainPropertyInteger("W", NULL, fm->w > 0 ? fm->w : info->default_w, es);
 	ExplainPropertyText("W From", DynQuorumSourceName(fm->w_source, true), es);
 	ExplainPropertyInteger("N", NULL, info->n, es);
+	ExplainPropertyText("Write Mode", DynWriteModeName(fm->write_mode), es);
 	if (fm->op == CMD_INSERT)
+	{
+		ExplainPropertyText("Insert Mode", fm->skip_existing ? "on conflict do nothing"
+							: DynInsertModeName(fm->opts->insert_mode), es);
 		ExplainPropertyInteger("Batch Size", NULL, rinfo->ri_BatchSize, es);
+	}
 	if (es->verbose)
 		ExplainPropertyText("Bucket", fm->opts->bucket, es);
 	if (es->analyze)
 	{
-		ExplainPropertyUInteger("Writes", NULL, fm->writes, es);
+		ExplainPropertyUInteger(fm->write_mode == DYN_WRITE_COMMIT ? "Writes Queued" : "Writes",
+								NULL, fm->writes, es);
 		if (fm->op != CMD_INSERT)
 			ExplainPropertyUInteger("Writes Skipped", NULL, fm->skipped, es);
+		else if (fm->checks > 0)
+		{
+			ExplainPropertyUInteger("Keys Checked", NULL, fm->checks, es);
+			if (fm->skip_existing)
+				ExplainPropertyUInteger("Conflicts Skipped", NULL, fm->conflicts, es);
+		}
 	}
 }

@@ -64,6 +64,8 @@ static const DynOption dyn_options[] = {
 	{"batch_size", ForeignServerRelationId},
 	{"trust_file", ForeignServerRelationId},
 	{"trust", ForeignServerRelationId},
+	{"write_mode", ForeignServerRelationId},
+	{"insert_mode", ForeignServerRelationId},
 	/* user mappings */
 	{"key_file", UserMappingRelationId},
 	{"key", UserMappingRelationId},
@@ -76,6 +78,8 @@ static const DynOption dyn_options[] = {
 	{"value_format", ForeignTableRelationId},
 	{"fetch_size", ForeignTableRelationId},
 	{"batch_size", ForeignTableRelationId},
+	{"write_mode", ForeignTableRelationId},
+	{"insert_mode", ForeignTableRelationId},
 	/* columns */
 	{"role", AttributeRelationId},
 	{NULL, InvalidOid}
@@ -85,12 +89,26 @@ static const char *const role_names[DYNCOL_NROLES] = {
 	"field", "key", "value", "vclock", "siblings", "context"
 };
 
+/* The values of write_mode and insert_mode, indexed by their enums. */
+static const char *const write_mode_names[] = {"commit", "immediate"};
+static const char *const insert_mode_names[] = {"error", "replace", "sibling"};
+
+/* dynamo_fdw.write_mode: "default" defers to the options. */
+static const struct config_enum_entry write_mode_guc_values[] = {
+	{"default", -1, false},
+	{"commit", DYN_WRITE_COMMIT, false},
+	{"immediate", DYN_WRITE_IMMEDIATE, false},
+	{NULL, 0, false}
+};
+
 /* Timeouts are at most a day (and at least a millisecond). */
 #define DYN_TIMEOUT_MAX_MS		(24 * 3600 * 1000)
 
 int			dynamo_fdw_r = 0;
 int			dynamo_fdw_w = 0;
 int			dynamo_fdw_timeout_ms = 0;
+int			dynamo_fdw_write_mode = -1;
+int			dynamo_fdw_write_queue_mb = DYN_DEFAULT_WRITE_QUEUE_MB;
 
 static bool is_valid_option(const char *name, Oid context);
 static void report_invalid_option(const char *name, Oid context) pg_attribute_noreturn();
@@ -101,6 +119,10 @@ static void check_key(DefElem *def);
 static void check_trust(DefElem *def);
 static List *parse_nodes(const char *value);
 static bool parse_int_strict(const char *s, int *out);
+static int	option_enum(DefElem *def, const char *const *names, int nnames,
+						const char *hint);
+static DynWriteMode option_write_mode(DefElem *def);
+static DynInsertMode option_insert_mode(DefElem *def);
 static DynColumnRole role_from_name(const char *name, bool *ok);
 static void check_role_type(DynTableOptions *t, Form_pg_attribute att, DynColumnRole role);
 
@@ -159,6 +181,10 @@ dynamo_fdw_validator(PG_FUNCTION_ARGS)
 						 errmsg("invalid value for option \"value_format\": \"%s\"", v),
 						 errhint("Valid values are \"raw\" (one value column, stored as its bytes) and \"row\" (the other columns, stored as one JSON object).")));
 		}
+		else if (strcmp(name, "write_mode") == 0)
+			(void) option_write_mode(def);
+		else if (strcmp(name, "insert_mode") == 0)
+			(void) option_insert_mode(def);
 		else if (strcmp(name, "bucket") == 0)
 		{
 			const char *v = defGetString(def);
@@ -263,6 +289,54 @@ option_int(DefElem *def, int min, int max)
 				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, v),
 				 errhint("\"%s\" must be an integer from %d to %d.", def->defname, min, max)));
 	return i;
+}
+
+/*
+ * The index in names of an option's value; any other value is refused with
+ * the valid ones and what they mean (hint).
+ */
+static int
+option_enum(DefElem *def, const char *const *names, int nnames, const char *hint)
+{
+	const char *v = defGetString(def);
+
+	for (int i = 0; i < nnames; i++)
+		if (strcmp(v, names[i]) == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, v),
+			 errhint("%s", hint)));
+	pg_unreachable();
+}
+
+/* write_mode: commit or immediate. */
+static DynWriteMode
+option_write_mode(DefElem *def)
+{
+	return (DynWriteMode) option_enum(def, write_mode_names, lengthof(write_mode_names),
+									  "Valid values are \"commit\" (writes are sent when the transaction commits, and ROLLBACK undoes them) and \"immediate\" (each statement's writes are sent before it ends).");
+}
+
+/* insert_mode: error, replace or sibling. */
+static DynInsertMode
+option_insert_mode(DefElem *def)
+{
+	return (DynInsertMode) option_enum(def, insert_mode_names, lengthof(insert_mode_names),
+									   "Valid values are \"error\" (inserting a key that exists fails with unique_violation), \"replace\" (the insert supersedes every version the key holds) and \"sibling\" (a blind write, kept beside the versions the key holds).");
+}
+
+/* The name of a write mode or an insert mode, for EXPLAIN and messages. */
+const char *
+DynWriteModeName(DynWriteMode mode)
+{
+	return write_mode_names[mode];
+}
+
+const char *
+DynInsertModeName(DynInsertMode mode)
+{
+	return insert_mode_names[mode];
 }
 
 /*
@@ -423,6 +497,8 @@ DynGetServerOptions(ForeignServer *server, UserMapping *user)
 	o->routing = DYN_ROUTE_PREFLIST;
 	o->fetch_size = DYN_DEFAULT_FETCH_SIZE;
 	o->batch_size = DYN_DEFAULT_BATCH_SIZE;
+	o->write_mode = DYN_WRITE_COMMIT;
+	o->insert_mode = DYN_INSERT_ERROR;
 
 	foreach(lc, server->options)
 	{
@@ -449,6 +525,10 @@ DynGetServerOptions(ForeignServer *server, UserMapping *user)
 			o->trust_file = defGetString(def);
 		else if (strcmp(def->defname, "trust") == 0)
 			o->trust = defGetString(def);
+		else if (strcmp(def->defname, "write_mode") == 0)
+			o->write_mode = option_write_mode(def);
+		else if (strcmp(def->defname, "insert_mode") == 0)
+			o->insert_mode = option_insert_mode(def);
 	}
 	if (user != NULL)
 	{
@@ -540,6 +620,8 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 	ListCell   *lc;
 	bool		have_fetch = false;
 	bool		have_batch = false;
+	bool		have_write_mode = false;
+	bool		have_insert_mode = false;
 
 	t->relid = relid;
 	t->relname = pstrdup(RelationGetRelationName(rel));
@@ -547,6 +629,8 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 	t->format = DYN_FORMAT_RAW;
 	t->fetch_size = DYN_DEFAULT_FETCH_SIZE;
 	t->batch_size = DYN_DEFAULT_BATCH_SIZE;
+	t->write_mode = DYN_WRITE_COMMIT;
+	t->insert_mode = DYN_INSERT_ERROR;
 
 	foreach(lc, table->options)
 	{
@@ -571,6 +655,16 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 			t->batch_size = option_int(def, 1, DYN_BATCH_SIZE_MAX);
 			have_batch = true;
 		}
+		else if (strcmp(def->defname, "write_mode") == 0)
+		{
+			t->write_mode = option_write_mode(def);
+			have_write_mode = true;
+		}
+		else if (strcmp(def->defname, "insert_mode") == 0)
+		{
+			t->insert_mode = option_insert_mode(def);
+			have_insert_mode = true;
+		}
 	}
 	foreach(lc, server->options)
 	{
@@ -580,6 +674,10 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 			t->fetch_size = option_int(def, 1, DYN_FETCH_SIZE_MAX);
 		else if (!have_batch && strcmp(def->defname, "batch_size") == 0)
 			t->batch_size = option_int(def, 1, DYN_BATCH_SIZE_MAX);
+		else if (!have_write_mode && strcmp(def->defname, "write_mode") == 0)
+			t->write_mode = option_write_mode(def);
+		else if (!have_insert_mode && strcmp(def->defname, "insert_mode") == 0)
+			t->insert_mode = option_insert_mode(def);
 	}
 
 	t->natts = tupdesc->natts;
@@ -683,6 +781,17 @@ DynResolveQuorum(bool is_write, const DynTableOptions *topts,
 	return 0;
 }
 
+/*
+ * The write mode of a write to this table: the GUC when set, else the
+ * table's option, else the server's, else commit.
+ */
+DynWriteMode
+DynResolveWriteMode(const DynTableOptions *topts)
+{
+	return dynamo_fdw_write_mode >= 0 ? (DynWriteMode) dynamo_fdw_write_mode
+		: topts->write_mode;
+}
+
 /* Where an R or W came from, as EXPLAIN says it. */
 const char *
 DynQuorumSourceName(DynQuorumSource source, bool is_write)
@@ -723,5 +832,15 @@ DynDefineGUCs(void)
 							NULL,
 							&dynamo_fdw_timeout_ms, 0, 0, DYN_TIMEOUT_MAX_MS,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomEnumVariable("dynamo_fdw.write_mode",
+							 "When dynamo_fdw writes are sent (default: the table's or server's write_mode).",
+							 "commit: at COMMIT, undone by ROLLBACK; immediate: before each statement ends.",
+							 &dynamo_fdw_write_mode, -1, write_mode_guc_values,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("dynamo_fdw.write_queue_mb",
+							"How much a transaction may queue in dynamo_fdw writes to send at COMMIT.",
+							"A statement that would queue more fails; commit in smaller transactions or use write_mode immediate.",
+							&dynamo_fdw_write_queue_mb, DYN_DEFAULT_WRITE_QUEUE_MB, 1, MAX_KILOBYTES / 1024,
+							PGC_USERSET, GUC_UNIT_MB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("dynamo_fdw");
 }

@@ -7,6 +7,14 @@
  *		  EXPLAIN of what is asked of the cluster; ANALYZE by sampling a
  *		  coverage scan.
  *
+ * The transaction's own writes (write_mode 'commit', xact.c) are laid over
+ * what the cluster returns: a queued version written by an earlier command
+ * hides the siblings its context covers and adds its own row (vclock NULL:
+ * it has no clock yet; siblings and context count it), so a transaction
+ * reads its writes by key, by list, through a join and in full scans, and
+ * a statement never reads its own.  A full scan ends with the keys the
+ * transaction wrote that the cluster does not hold yet.
+ *
  * R is decided when the scan starts (GUC, table, server, cluster default,
  * DynResolveQuorum), so SET LOCAL dynamo_fdw.r applies to a plan cached
  * before it.  Every row of a key carries the same context, the merge of
@@ -66,14 +74,36 @@ typedef struct DynScanState
 	size_t		next_sib;
 	int			live;
 	char	   *context;
+	/* the transaction's queued writes over the fetch */
+	CommandId	curcid;			/* the snapshot's: later writes are not seen */
+	bool		overlay;		/* the transaction queued writes to the bucket */
+	const DynQueued *pending;	/* the current key's queued version, or NULL */
+	dyn_vclock	pending_ctx;	/* its context, decoded */
+	bool		pending_row;	/* its row is still to be returned */
+	HTAB	   *seen;			/* keys with a queued version a full scan returned */
+	List	   *unseen;			/* the others, returned after the scan (QueuedKey) */
+	DynFetchItem extra;			/* the item of such a key: no siblings */
 	/* for EXPLAIN ANALYZE, summed over rescans */
 	uint64		keys_requested;
 	uint64		requests;
 	uint64		executions;
 } DynScanState;
 
+/* A queued key a full scan did not find in the cluster: returned after it. */
+typedef struct QueuedKey
+{
+	dyn_slice	key;
+	const DynQueued *v;
+} QueuedKey;
+
 static void scan_start(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
+static void scan_stop_fetch(DynScanState *st);
+static bool scan_next_item(DynScanState *st);
+static void scan_take_item(DynScanState *st);
+static void seen_add(DynScanState *st, dyn_slice key);
+static bool seen_has(DynScanState *st, dyn_slice key);
+static void collect_unseen(dyn_slice key, const DynQueued *v, void *arg);
 static int	acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows,
 								int targrows, double *totalrows, double *totaldeadrows);
 
@@ -102,6 +132,7 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	st->opts = DynGetTableOptions(st->rel, server);
 	st->conn = DynGetConnection(server, GetUserMapping(userid, server->serverid));
 	st->r = DynResolveQuorum(false, st->opts, DynConnOptions(st->conn), &st->r_source);
+	st->curcid = estate->es_snapshot->curcid;
 
 	st->op = intVal(list_nth(fsplan->fdw_private, DynScanPrivOperation));
 	st->key_is_array = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyIsArray)) != 0;
@@ -144,7 +175,12 @@ scan_start(ForeignScanState *node, DynScanState *st)
 	MemoryContextReset(st->fetch_cxt);
 	st->item = NULL;
 	st->context = NULL;
+	st->pending = NULL;
+	st->pending_row = false;
+	st->seen = NULL;
+	st->unseen = NIL;
 	st->executions++;
+	st->overlay = DynXactBucketQueued(st->conn, st->opts->bucket);
 	if (st->op == DYN_OP_GET)
 	{
 		MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
@@ -181,14 +217,21 @@ scan_start(ForeignScanState *node, DynScanState *st)
 		MemoryContextSwitchTo(old);
 	}
 	else
+	{
 		st->fetch = DynFetchBeginCoverage(st->conn, st->opts->bucket, st->opts->fetch_size,
 										  st->fetch_cxt);
+		if (st->overlay)
+			st->seen = DynBytesHashCreate("dynamo_fdw scan queued keys", 64,
+										  sizeof(DynBytesKey), st->fetch_cxt);
+	}
+	if (st->overlay)
+		DynFetchKeepDead(st->fetch);
 	st->started = true;
 }
 
 /* End the current fetch, keeping its counts for EXPLAIN ANALYZE. */
 static void
-scan_stop(DynScanState *st)
+scan_stop_fetch(DynScanState *st)
 {
 	if (st->fetch != NULL)
 	{
@@ -198,8 +241,130 @@ scan_stop(DynScanState *st)
 		DynFetchEnd(st->fetch);
 	}
 	st->fetch = NULL;
+}
+
+/* End the scan's current execution (a rescan starts another). */
+static void
+scan_stop(DynScanState *st)
+{
+	scan_stop_fetch(st);
 	st->item = NULL;
+	st->pending = NULL;
+	st->unseen = NIL;
+	st->seen = NULL;
 	st->started = false;
+}
+
+/*
+ * Note a key a full scan returned with a queued version over it (its bytes
+ * copied: the fetch's item goes with the next call).
+ */
+static void
+seen_add(DynScanState *st, dyn_slice key)
+{
+	DynBytesKey k = {(char *) key.ptr, key.len};
+	bool		found;
+	DynBytesKey *e = hash_search(st->seen, &k, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		e->ptr = MemoryContextAlloc(st->fetch_cxt, Max(key.len, 1));
+		memcpy(e->ptr, key.ptr, key.len);
+		e->len = key.len;
+	}
+}
+
+static bool
+seen_has(DynScanState *st, dyn_slice key)
+{
+	DynBytesKey k = {(char *) key.ptr, key.len};
+
+	return hash_search(st->seen, &k, HASH_FIND, NULL) != NULL;
+}
+
+/* DynXactForEachKey's callback: a queued key the full scan did not return. */
+static void
+collect_unseen(dyn_slice key, const DynQueued *v, void *arg)
+{
+	DynScanState *st = (DynScanState *) arg;
+	QueuedKey  *qk;
+
+	if (seen_has(st, key))
+		return;
+	qk = MemoryContextAlloc(st->fetch_cxt, sizeof(QueuedKey));
+	qk->key = key;
+	qk->v = v;
+	st->unseen = lappend(st->unseen, qk);
+}
+
+/*
+ * Make the next key current: the fetch's next one, then (a full scan with
+ * queued writes) the queued keys the cluster did not hold.  false at the
+ * end.
+ */
+static bool
+scan_next_item(DynScanState *st)
+{
+	MemoryContext old;
+
+	if (st->fetch != NULL && DynFetchNext(st->fetch, &st->item))
+	{
+		st->pending = st->overlay
+			? DynXactLookup(st->conn, st->opts->bucket, st->item->key, st->curcid) : NULL;
+		if (st->pending != NULL && st->seen != NULL)
+			seen_add(st, st->item->key);
+		return true;
+	}
+	if (st->seen == NULL)
+		return false;
+	if (st->fetch != NULL && st->unseen == NIL)
+	{
+		/* the scan is over: now the keys only the transaction holds */
+		old = MemoryContextSwitchTo(st->fetch_cxt);
+		DynXactForEachKey(st->conn, st->opts->bucket, st->curcid, collect_unseen, st);
+		MemoryContextSwitchTo(old);
+		scan_stop_fetch(st);
+	}
+	if (st->unseen == NIL)
+		return false;
+	{
+		QueuedKey  *qk = linitial(st->unseen);
+
+		st->unseen = list_delete_first(st->unseen);
+		memset(&st->extra, 0, sizeof(st->extra));
+		st->extra.key = qk->key;
+		st->item = &st->extra;
+		st->pending = qk->v;
+	}
+	return true;
+}
+
+/*
+ * Set up the rows of the current key: its live count and context, both
+ * with the queued version (if any) laid over what the cluster holds.
+ */
+static void
+scan_take_item(DynScanState *st)
+{
+	dyn_vclock	ctx;
+
+	st->next_sib = 0;
+	st->pending_row = st->pending != NULL && !st->pending->deleted;
+	if (st->pending != NULL)
+		DynXactContext(st->pending, &st->pending_ctx);
+	st->live = DynXactVisible(&st->item->obj, st->pending, &ctx);
+	if (st->context)
+		pfree(st->context);
+	st->context = NULL;
+	if (st->live > 0 && st->opts->attno[DYNCOL_CONTEXT] != 0 &&
+		st->cv->wanted[st->opts->attno[DYNCOL_CONTEXT] - 1])
+	{
+		/* every sibling's row has it: it must outlive the per-tuple memory */
+		MemoryContext tmp = MemoryContextSwitchTo(st->fetch_cxt);
+
+		st->context = DynClockContextText(&ctx);
+		MemoryContextSwitchTo(tmp);
+	}
 }
 
 /*
@@ -221,39 +386,46 @@ dynamoIterateForeignScan(ForeignScanState *node)
 	{
 		if (st->item != NULL)
 		{
+			dyn_slice	context = dyn_slice_str(st->context ? st->context : "");
+
 			while (st->next_sib < st->item->obj.n)
 			{
 				const dyn_sibling *sib = &st->item->obj.s[st->next_sib++];
 
-				if (sib->tombstone)
+				if (sib->tombstone ||
+					(st->pending != NULL && DynXactHides(&st->pending_ctx, sib)))
 					continue;
-				DynConvertRow(st->cv, st->item->key, sib, st->live,
-							  dyn_slice_str(st->context ? st->context : ""),
+				DynConvertRow(st->cv, st->item->key, sib, st->live, context,
 							  slot->tts_values, slot->tts_isnull);
 				ExecStoreVirtualTuple(slot);
 				MemoryContextSwitchTo(old);
 				return slot;
 			}
+			if (st->pending_row)
+			{
+				/* the transaction's own version: no clock until COMMIT */
+				dyn_sibling sib;
+				AttrNumber	vc = st->opts->attno[DYNCOL_VCLOCK];
+
+				memset(&sib, 0, sizeof(sib));
+				sib.value = (dyn_slice) {(const uint8_t *) st->pending->value,
+				st->pending->valuelen};
+				st->pending_row = false;
+				DynConvertRow(st->cv, st->item->key, &sib, st->live, context,
+							  slot->tts_values, slot->tts_isnull);
+				if (vc != 0)
+					slot->tts_isnull[vc - 1] = true;
+				ExecStoreVirtualTuple(slot);
+				MemoryContextSwitchTo(old);
+				return slot;
+			}
 		}
-		if (st->fetch == NULL || !DynFetchNext(st->fetch, &st->item))
+		if (!scan_next_item(st))
 		{
 			st->item = NULL;
 			break;
 		}
-		st->next_sib = 0;
-		st->live = (int) dyn_object_live(&st->item->obj);
-		if (st->context)
-			pfree(st->context);
-		st->context = NULL;
-		if (st->opts->attno[DYNCOL_CONTEXT] != 0 &&
-			st->cv->wanted[st->opts->attno[DYNCOL_CONTEXT] - 1])
-		{
-			/* every sibling's row has it: it must outlive the per-tuple memory */
-			MemoryContext tmp = MemoryContextSwitchTo(st->fetch_cxt);
-
-			st->context = DynContextText(&st->item->obj);
-			MemoryContextSwitchTo(tmp);
-		}
+		scan_take_item(st);
 	}
 	MemoryContextSwitchTo(old);
 	return slot;
