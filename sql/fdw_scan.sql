@@ -11,7 +11,8 @@ RESET client_min_messages;
 \getenv nodes DYNAMO_FDW_NODES
 \getenv keys DYNAMO_FDW_KEYS
 \set key_file :keys '/admin.key'
-CREATE SERVER scans FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes :'nodes');
+CREATE SERVER scans FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes :'nodes', write_mode 'immediate', insert_mode 'sibling');
 CREATE USER MAPPING FOR CURRENT_USER SERVER scans OPTIONS (key_file :'key_file');
 CREATE FOREIGN TABLE items (key text, value jsonb, vclock jsonb, siblings int, context text)
   SERVER scans OPTIONS (bucket 'scan_items');

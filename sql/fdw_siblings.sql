@@ -10,7 +10,11 @@ RESET client_min_messages;
 \getenv nodes DYNAMO_FDW_NODES
 \getenv keys DYNAMO_FDW_KEYS
 \set key_file :keys '/admin.key'
-CREATE SERVER sib FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes :'nodes');
+-- each statement's writes are sent by the statement, blind unless a context
+-- is given (write_mode immediate, insert_mode sibling): Dynamo's semantics
+-- statement by statement; fdw_xact has the transactional defaults
+CREATE SERVER sib FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes :'nodes', write_mode 'immediate', insert_mode 'sibling');
 CREATE USER MAPPING FOR CURRENT_USER SERVER sib OPTIONS (key_file :'key_file');
 CREATE FOREIGN TABLE carts (key text, value jsonb, vclock jsonb, siblings int, context text)
   SERVER sib OPTIONS (bucket 'sib_carts');

@@ -11,7 +11,11 @@ RESET client_min_messages;
 \getenv keys DYNAMO_FDW_KEYS
 \set key_file :keys '/admin.key'
 \set reader_key :keys '/reader.key'
-CREATE SERVER writes FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes :'nodes', batch_size '25');
+-- Writes here are sent by each statement, blind unless a context is given
+-- (write_mode immediate, insert_mode sibling: Dynamo's own semantics); the
+-- transactional defaults are in fdw_xact.
+CREATE SERVER writes FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes :'nodes', batch_size '25', write_mode 'immediate', insert_mode 'sibling');
 CREATE USER MAPPING FOR CURRENT_USER SERVER writes OPTIONS (key_file :'key_file');
 CREATE FOREIGN TABLE kv (key text, value text, vclock jsonb, siblings int, context text)
   SERVER writes OPTIONS (bucket 'write_kv');
@@ -112,7 +116,8 @@ DELETE FROM kv_noctx WHERE key = 'a';
 INSERT INTO kv_noctx VALUES ('f', 'six');
 SELECT * FROM kv_noctx WHERE key = 'f';
 -- a key with role read may read but not write
-CREATE SERVER reader FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes :'nodes');
+CREATE SERVER reader FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes :'nodes', write_mode 'immediate', insert_mode 'sibling');
 CREATE USER MAPPING FOR CURRENT_USER SERVER reader OPTIONS (key_file :'reader_key');
 CREATE FOREIGN TABLE kv_read (key text, value text, context text)
   SERVER reader OPTIONS (bucket 'write_kv');

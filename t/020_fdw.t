@@ -39,7 +39,7 @@ CREATE SERVER ring FOREIGN DATA WRAPPER dynamo_fdw
   OPTIONS (nodes '$nodes', timeout_ms '10000', connect_timeout_ms '2000');
 CREATE USER MAPPING FOR CURRENT_USER SERVER ring OPTIONS (key \$k\$$key\$k\$, trust \$t\$$trust\$t\$);
 CREATE FOREIGN TABLE carts (key text, value text, vclock jsonb, siblings int, context text)
-  SERVER ring OPTIONS (bucket 'fdw_faults');
+  SERVER ring OPTIONS (bucket 'fdw_faults', insert_mode 'sibling');
 SQL
 
 subtest 'the wire between the FDW and the nodes shows neither key nor value (tcpdump)' => sub {
@@ -117,7 +117,7 @@ SET dynamo_fdw.w = 3;
 INSERT INTO carts (key, value) VALUES ('w3', 'needs three');
 \set VERBOSITY default});
 	like($err, qr/ERROR:  HV000: quorum not met for the put of key "w3" in bucket "fdw_faults"/,
-		'W=3 fails with an FDW SQLSTATE naming the operation and key');
+		'W=3 fails with an FDW SQLSTATE naming the operation and key') or diag($err);
 	like($err, qr/DETAIL:  2 replies received, 3 needed\./, 'the detail says 2 replies of 3 needed');
 	($out, $err) = $s->query('RESET dynamo_fdw.w; SELECT 1');
 	is($out, "1\n", 'the session is still usable');
