@@ -79,6 +79,17 @@ enum DynModifyPrivate
 /* A key in the statement's table of writes: its bytes. */
 typedef DynBytesKey WrittenKey;
 
+/* One row's write: key, value and context bytes, and its request. */
+typedef struct PendingWrite
+{
+	StringInfoData key;
+	StringInfoData value;
+	StringInfoData context;
+	DynRequest	req;
+	bool		deleted;		/* in flight: a DELETE */
+	bool		finished;		/* in flight: its reply was taken */
+} PendingWrite;
+
 /*
  * What this statement last wrote to a key: the clock that write returned
  * (the context the next write of the key uses), the value written, and
@@ -92,6 +103,7 @@ typedef struct WrittenEntry
 	char	   *value;
 	size_t		valuelen;
 	bool		deleted;
+	PendingWrite *inflight;		/* the key's write not yet acknowledged, or NULL */
 } WrittenEntry;
 
 /*
@@ -116,6 +128,14 @@ typedef struct DynModifyState
 	bool		skip_existing;	/* ON CONFLICT DO NOTHING */
 	int			r;				/* of the reads insert_mode and ON CONFLICT need */
 	TupleTableSlot **inserted;	/* the rows of a batch that were inserted */
+	int		   *rows;			/* their indexes in the batch */
+	PendingWrite *gather;		/* COPY's rows not yet written (NULL: none gathered) */
+	int			ngather;
+	MemoryContext gather_cxt;
+	PendingWrite **flight;		/* immediate UPDATE/DELETE writes in flight, oldest first */
+	int			nflight;
+	int			flight_done;	/* flight[0 .. flight_done) have been awaited */
+	MemoryContext flight_cxt;
 	MemoryContext temp_cxt;
 	MemoryContext query_cxt;	/* holds the written-keys table and its entries */
 	HTAB	   *written;
@@ -125,20 +145,17 @@ typedef struct DynModifyState
 	uint64		checks;			/* keys read before inserting */
 } DynModifyState;
 
-/* One row's write: key, value and context bytes, and its request. */
-typedef struct PendingWrite
-{
-	StringInfoData key;
-	StringInfoData value;
-	StringInfoData context;
-	DynRequest	req;
-} PendingWrite;
-
 static DynModifyState *modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 									CmdType op, bool has_returning,
 									OnConflictAction on_conflict, Plan *subplan,
 									int eflags);
 static HTAB *insert_read_keys(DynModifyState *fm, PendingWrite *pw, int n);
+static int	insert_rows(DynModifyState *fm, PendingWrite *pw, int nrows, dyn_slice *written);
+static void insert_flush_gathered(DynModifyState *fm);
+static void flight_send(DynModifyState *fm, PendingWrite *pw, bool is_delete);
+static void flight_finish(DynModifyState *fm, PendingWrite *p);
+static void flight_drain(DynModifyState *fm);
+static void row_to_write(DynModifyState *fm, TupleTableSlot *slot, PendingWrite *pw);
 static bool insert_key_exists(DynModifyState *fm, HTAB *states, PendingWrite *pw);
 static HTAB *batch_keys_create(int nrows);
 static int	batch_key_row(HTAB *keys, StringInfo key, int i);
@@ -294,6 +311,16 @@ modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo, CmdType op,
 	fm->skip_existing = on_conflict == ONCONFLICT_NOTHING;
 	fm->inserted = MemoryContextAlloc(estate->es_query_cxt,
 									  sizeof(TupleTableSlot *) * Max(fm->opts->batch_size, 1));
+	fm->rows = MemoryContextAlloc(estate->es_query_cxt,
+								  sizeof(int) * Max(fm->opts->batch_size, 1));
+	if ((op == CMD_UPDATE || op == CMD_DELETE) && fm->write_mode == DYN_WRITE_IMMEDIATE &&
+		!has_returning)
+	{
+		fm->flight = MemoryContextAlloc(estate->es_query_cxt,
+										sizeof(PendingWrite *) * Max(fm->opts->batch_size, 1));
+		fm->flight_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw writes in flight",
+											   ALLOCSET_DEFAULT_SIZES);
+	}
 	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
 		DynForgetKeyCount(fm->conn);	/* the counts are about to change */
 	fm->cv = DynConvertCreate(fm->rel, fm->opts, NULL);
@@ -334,6 +361,7 @@ void
 dynamoBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 {
 	OnConflictAction oc = ONCONFLICT_NONE;
+	DynModifyState *fm;
 
 	/* a row routed to a foreign partition by INSERT ... ON CONFLICT */
 	if (mtstate != NULL && mtstate->ps.plan != NULL &&
@@ -343,8 +371,21 @@ dynamoBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("ON CONFLICT DO UPDATE is not supported on dynamo_fdw foreign tables")));
-	rinfo->ri_FdwState = modify_begin(mtstate, rinfo, CMD_INSERT,
-									  rinfo->ri_returningList != NIL, oc, NULL, 0);
+	fm = modify_begin(mtstate, rinfo, CMD_INSERT, rinfo->ri_returningList != NIL, oc,
+					  NULL, 0);
+	rinfo->ri_FdwState = fm;
+	/* COPY (no plan) that needs nothing back: rows are gathered into batches */
+	if ((mtstate == NULL || mtstate->ps.plan == NULL) && !fm->has_returning &&
+		!fm->skip_existing && fm->opts->batch_size > 1 &&
+		!(rinfo->ri_TrigDesc &&
+		  (rinfo->ri_TrigDesc->trig_insert_before_row ||
+		   rinfo->ri_TrigDesc->trig_insert_after_row)))
+	{
+		fm->gather_cxt = AllocSetContextCreate(fm->query_cxt, "dynamo_fdw copy rows",
+											   ALLOCSET_DEFAULT_SIZES);
+		fm->gather = MemoryContextAlloc(fm->query_cxt,
+										sizeof(PendingWrite) * fm->opts->batch_size);
+	}
 }
 
 /* The key bytes of a row to insert; a null or impossible key is refused. */
@@ -517,16 +558,58 @@ store_returning(DynModifyState *fm, TupleTableSlot *slot, dyn_slice written)
 	ExecForceStoreHeapTuple(tup, slot, true);
 }
 
-/* ExecForeignInsert: one row, one PUT. */
+/*
+ * ExecForeignInsert: one row.  COPY (PostgreSQL 15 calls it row by row)
+ * and other single-row inserts that need nothing back -- no RETURNING, no
+ * row triggers -- are gathered into batches of batch_size, written like
+ * ExecForeignBatchInsert's and flushed by EndForeignInsert; the rest are
+ * a batch of one.
+ */
 TupleTableSlot *
 dynamoExecForeignInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
 						TupleTableSlot *planSlot)
 {
+	DynModifyState *fm = (DynModifyState *) rinfo->ri_FdwState;
 	int			one = 1;
-	TupleTableSlot **done = dynamoExecForeignBatchInsert(estate, rinfo, &slot, &planSlot,
-														 &one);
+	TupleTableSlot **done;
 
+	if (fm->gather != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fm->gather_cxt);
+
+		row_to_write(fm, slot, &fm->gather[fm->ngather++]);
+		MemoryContextSwitchTo(old);
+		if (fm->ngather == fm->opts->batch_size)
+			insert_flush_gathered(fm);
+		return slot;
+	}
+	done = dynamoExecForeignBatchInsert(estate, rinfo, &slot, &planSlot, &one);
 	return one == 1 ? done[0] : NULL;
+}
+
+/* Write the rows COPY gathered (see dynamoExecForeignInsert). */
+static void
+insert_flush_gathered(DynModifyState *fm)
+{
+	MemoryContext old = MemoryContextSwitchTo(fm->temp_cxt);
+
+	(void) insert_rows(fm, fm->gather, fm->ngather, NULL);
+	fm->ngather = 0;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(fm->temp_cxt);
+	MemoryContextReset(fm->gather_cxt);
+}
+
+/* A row to insert as the bytes it is written with: key, value, context. */
+static void
+row_to_write(DynModifyState *fm, TupleTableSlot *slot, PendingWrite *pw)
+{
+	initStringInfo(&pw->key);
+	initStringInfo(&pw->value);
+	initStringInfo(&pw->context);
+	row_key(fm, slot, &pw->key);
+	DynValueFromSlot(fm->cv, slot, &pw->value);
+	row_context(fm, slot, &pw->context);
 }
 
 /* What the cluster and the transaction hold of a key an INSERT is about to write. */
@@ -655,54 +738,43 @@ modify_write(DynModifyState *fm, PendingWrite *pw, bool is_delete, dyn_slice *wr
 }
 
 /*
- * ExecForeignBatchInsert: the rows of a batch, in order.  insert_mode and
- * ON CONFLICT read the batch's keys first (one multi-key GET).  Immediate
- * writes are all sent (pipelined, each to its key's node) before any reply
- * is awaited -- but for a key the batch already wrote, whose write must be
- * done first -- and the first failure is raised (the other writes of the
- * batch may be done by then).  *numSlots becomes the rows inserted.
+ * Insert rows (in the current memory context, which the caller resets):
+ * insert_mode and ON CONFLICT read their keys first (one multi-key GET).
+ * Immediate writes are all sent (pipelined, each to its key's node) before
+ * any reply is awaited -- but for a key written by an earlier row, whose
+ * write must be done first -- and the first failure is raised (the other
+ * writes may be done by then).  Fills rows[] with the indexes of the rows
+ * inserted and written[] (when not NULL) with the clock each write
+ * returned.
+ *
+ * @return the number of rows inserted (ON CONFLICT DO NOTHING skips some)
  */
-TupleTableSlot **
-dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
-							 TupleTableSlot **planSlots, int *numSlots)
+static int
+insert_rows(DynModifyState *fm, PendingWrite *pw, int nrows, dyn_slice *written)
 {
-	DynModifyState *fm = (DynModifyState *) rinfo->ri_FdwState;
-	MemoryContext old = MemoryContextSwitchTo(fm->temp_cxt);
-	int			nrows = *numSlots;
-	PendingWrite *pw = palloc0(sizeof(PendingWrite) * Max(nrows, 1));
 	int		   *rows = palloc(sizeof(int) * Max(nrows, 1));
 	bool	   *inflight = palloc0(sizeof(bool) * Max(nrows, 1));
-	dyn_slice  *written = palloc0(sizeof(dyn_slice) * Max(nrows, 1));
 	bool		check = fm->skip_existing || fm->opts->insert_mode != DYN_INSERT_SIBLING;
 	bool		immediate = fm->write_mode == DYN_WRITE_IMMEDIATE;
-	HTAB	   *states = NULL;
-	HTAB	   *batch_keys = NULL;
+	HTAB	   *states = check ? insert_read_keys(fm, pw, nrows) : NULL;
+	HTAB	   *batch_keys = immediate && check ? batch_keys_create(nrows) : NULL;
+	dyn_slice	discard;
 	int			n = 0;
 
 	for (int i = 0; i < nrows; i++)
 	{
-		initStringInfo(&pw[i].key);
-		initStringInfo(&pw[i].value);
-		initStringInfo(&pw[i].context);
-		row_key(fm, slots[i], &pw[i].key);
-		DynValueFromSlot(fm->cv, slots[i], &pw[i].value);
-		row_context(fm, slots[i], &pw[i].context);
-	}
-	if (check)
-		states = insert_read_keys(fm, pw, nrows);
-	if (immediate && check)
-		batch_keys = batch_keys_create(nrows);
-	for (int i = 0; i < nrows; i++)
-	{
 		if (batch_keys != NULL)
 		{
-			/* the batch wrote this key already: that write first */
+			/* an earlier row wrote this key: that write first */
 			int			j = batch_key_row(batch_keys, &pw[i].key, i);
 
 			if (j >= 0 && inflight[j])
 			{
-				written[j] = write_finish(fm, &pw[j], false);
-				written_remember(fm, &pw[j], written[j], false);
+				dyn_slice	w = write_finish(fm, &pw[j], false);
+
+				written_remember(fm, &pw[j], w, false);
+				if (written)
+					written[j] = w;
 				inflight[j] = false;
 			}
 		}
@@ -730,7 +802,7 @@ dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlo
 			inflight[i] = true;
 		}
 		else
-			(void) modify_write(fm, &pw[i], false, &written[i]);
+			(void) modify_write(fm, &pw[i], false, written ? &written[i] : &discard);
 		rows[n++] = i;
 	}
 	for (int k = 0; k < n; k++)
@@ -739,10 +811,40 @@ dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlo
 
 		if (inflight[i])
 		{
-			written[i] = write_finish(fm, &pw[i], false);
+			dyn_slice	w = write_finish(fm, &pw[i], false);
+
 			if (check)
-				written_remember(fm, &pw[i], written[i], false);
+				written_remember(fm, &pw[i], w, false);
+			if (written)
+				written[i] = w;
 		}
+		fm->rows[k] = i;
+	}
+	return n;
+}
+
+/*
+ * ExecForeignBatchInsert: the rows of a batch, in order (insert_rows);
+ * *numSlots becomes the rows inserted, which RETURNING sees.
+ */
+TupleTableSlot **
+dynamoExecForeignBatchInsert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot **slots,
+							 TupleTableSlot **planSlots, int *numSlots)
+{
+	DynModifyState *fm = (DynModifyState *) rinfo->ri_FdwState;
+	MemoryContext old = MemoryContextSwitchTo(fm->temp_cxt);
+	int			nrows = *numSlots;
+	PendingWrite *pw = palloc0(sizeof(PendingWrite) * Max(nrows, 1));
+	dyn_slice  *written = palloc0(sizeof(dyn_slice) * Max(nrows, 1));
+	int			n;
+
+	for (int i = 0; i < nrows; i++)
+		row_to_write(fm, slots[i], &pw[i]);
+	n = insert_rows(fm, pw, nrows, written);
+	for (int k = 0; k < n; k++)
+	{
+		int			i = fm->rows[k];
+
 		fm->inserted[k] = slots[i];
 		if (fm->has_returning)
 		{
@@ -819,6 +921,7 @@ written_find(DynModifyState *fm, StringInfo key, bool create)
 		e->value = NULL;
 		e->valuelen = 0;
 		e->deleted = false;
+		e->inflight = NULL;
 	}
 	return e;
 }
@@ -845,6 +948,8 @@ junk_key_context(DynModifyState *fm, TupleTableSlot *planSlot, PendingWrite *pw)
 		elog(ERROR, "dynamo_fdw: junk key is null");
 	DynKeyFromDatum(att->atttypid, &fm->cv->out_funcs[a - 1], d, &pw->key);
 	e = fm->write_mode == DYN_WRITE_IMMEDIATE ? written_find(fm, &pw->key, false) : NULL;
+	if (e != NULL && e->inflight != NULL)
+		flight_finish(fm, e->inflight);
 	if (e != NULL)
 		appendBinaryStringInfo(&pw->context, e->context, (int) e->contextlen);
 	else
@@ -854,6 +959,66 @@ junk_key_context(DynModifyState *fm, TupleTableSlot *planSlot, PendingWrite *pw)
 			context_from_text(fm, DatumGetTextPP(d), &pw->context, "a row read from");
 	}
 	return e;
+}
+
+/*
+ * Send an UPDATE's or DELETE's write without waiting (write_mode
+ * 'immediate', no RETURNING): a copy of it joins the writes in flight, at
+ * most batch_size of them, and the key's entry points at it until its
+ * reply is taken.
+ */
+static void
+flight_send(DynModifyState *fm, PendingWrite *pw, bool is_delete)
+{
+	MemoryContext old;
+	PendingWrite *p;
+	WrittenEntry *e;
+
+	if (fm->nflight == fm->opts->batch_size)
+		flight_drain(fm);
+	old = MemoryContextSwitchTo(fm->flight_cxt);
+	p = palloc0(sizeof(PendingWrite));
+	initStringInfo(&p->key);
+	initStringInfo(&p->value);
+	initStringInfo(&p->context);
+	appendBinaryStringInfo(&p->key, pw->key.data, pw->key.len);
+	appendBinaryStringInfo(&p->value, pw->value.data, pw->value.len);
+	appendBinaryStringInfo(&p->context, pw->context.data, pw->context.len);
+	p->deleted = is_delete;
+	write_send(fm, p, is_delete);
+	MemoryContextSwitchTo(old);
+	fm->flight[fm->nflight++] = p;
+	old = MemoryContextSwitchTo(fm->query_cxt);
+	e = written_find(fm, &p->key, true);
+	MemoryContextSwitchTo(old);
+	e->inflight = p;
+}
+
+/* Take the reply of a write in flight and remember what it wrote. */
+static void
+flight_finish(DynModifyState *fm, PendingWrite *p)
+{
+	dyn_slice	written;
+
+	if (p->finished)
+		return;
+	written = write_finish(fm, p, p->deleted);
+	written_remember(fm, p, written, p->deleted);
+	written_find(fm, &p->key, false)->inflight = NULL;
+	p->finished = true;
+}
+
+/* Take every reply still in flight (the first failure is raised). */
+static void
+flight_drain(DynModifyState *fm)
+{
+	if (fm->flight == NULL)
+		return;
+	while (fm->flight_done < fm->nflight)
+		flight_finish(fm, fm->flight[fm->flight_done++]);
+	fm->nflight = 0;
+	fm->flight_done = 0;
+	MemoryContextReset(fm->flight_cxt);
 }
 
 /* Remember the write just done to a key (for the statement's later rows). */
@@ -905,6 +1070,8 @@ dynamoExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 		written = (dyn_slice) {(const uint8_t *) e->context, e->contextlen};
 		fm->skipped++;
 	}
+	else if (fm->flight != NULL)
+		flight_send(fm, &pw, false);
 	else
 	{
 		(void) modify_write(fm, &pw, false, &written);
@@ -942,6 +1109,8 @@ dynamoExecForeignDelete(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 	}
 	else if (e != NULL && e->deleted)
 		fm->skipped++;
+	else if (fm->flight != NULL)
+		flight_send(fm, &pw, true);
 	else
 	{
 		dyn_slice	written;
@@ -971,7 +1140,10 @@ dynamoExecForeignDelete(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 	return slot;
 }
 
-/* EndForeignModify / EndForeignInsert: release the connection. */
+/*
+ * EndForeignModify / EndForeignInsert: write what COPY gathered, release
+ * the connection.
+ */
 void
 dynamoEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 {
@@ -979,6 +1151,9 @@ dynamoEndForeignModify(EState *estate, ResultRelInfo *rinfo)
 
 	if (fm == NULL)
 		return;
+	if (fm->ngather > 0)
+		insert_flush_gathered(fm);
+	flight_drain(fm);
 	DynReleaseConnection(fm->conn);
 	fm->conn = NULL;
 }
