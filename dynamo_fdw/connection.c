@@ -23,9 +23,10 @@
  * timeout has its connection closed and its requests failed; their owners
  * decide whether to retry elsewhere (reads) or to report (writes).
  *
- * Dynamo has no transactions, so there is nothing to commit or roll back;
- * at abort, node connections with requests still in flight are closed, so
- * a later statement never waits behind a reply nobody wants.
+ * The transaction's queued writes are xact.c's (it holds the connections
+ * they go through until the transaction ends); here, at abort, node
+ * connections with requests still in flight are closed, so a later
+ * statement never waits behind a reply nobody wants.
  *
  *-------------------------------------------------------------------------
  */

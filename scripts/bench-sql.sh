@@ -18,6 +18,12 @@
 #	                   (key = ANY(ARRAY(SELECT id FROM local))), against the
 #	                   same 1,000 keys read by 1,000 single-key SELECTs from
 #	                   one client; target: the join >= 10 x faster
+#	  writes           WRITE_ROWS (10,000) rows by INSERT ... SELECT, by
+#	                   COPY, then UPDATE of every row and DELETE of every
+#	                   row, each one statement (write_mode commit: sent at
+#	                   COMMIT, pipelined); the same INSERT with write_mode
+#	                   immediate; target: COPY, UPDATE and DELETE within
+#	                   1.5 x of the INSERT
 #
 #	PostgreSQL runs as the postgres user (it refuses root); dynamod as the
 #	caller.  Assumes `make` and `make install` (the extension must be
@@ -33,6 +39,7 @@ SECONDS_EACH=${BENCH_SQL_SECONDS:-10}
 CLIENTS=${BENCH_SQL_CLIENTS:-8}
 KEYS=${BENCH_SQL_KEYS:-100000}
 JOIN_KEYS=1000
+WRITE_ROWS=${BENCH_SQL_WRITE_ROWS:-10000}
 
 PGBIN=$(pg_config --bindir)
 SHAREDIR=$(pg_config --sharedir)
@@ -176,3 +183,32 @@ printf '  point SELECT dynamo_fdw / postgres_fdw   %6.2f x   (target >= 1.2)\n' 
 printf '  point SELECT dynamo_fdw / heap table     %6.2f x\n' "$(echo "${TPS[t_dyn]} / ${TPS[t_local]}" | bc -l)"
 printf '  join vs single SELECTs (pgbench)         %6.2f x   (target >= 10)\n' "$JOIN_RATIO"
 printf '  join vs single SELECTs (psql script)     %6.2f x\n' "$JOIN_RATIO_PSQL"
+
+# sql_ms SQL: how long one statement takes (psql's \timing), in ms
+sql_ms() {
+	printf '\\timing on\n%s;\n' "$1" | psql_q | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+
+echo
+echo "== writes of $WRITE_ROWS rows, one statement each (write_mode commit unless said)"
+psql_q <<SQL
+CREATE TABLE w_src AS SELECT 'w' || i AS key, md5(i::text) || md5((i * 7)::text) AS value
+  FROM generate_series(1, $WRITE_ROWS) AS i;
+CREATE FOREIGN TABLE w_ins (key text, value text, context text) SERVER ring OPTIONS (bucket 'bench_w_ins');
+CREATE FOREIGN TABLE w_copy (key text, value text) SERVER ring OPTIONS (bucket 'bench_w_copy');
+CREATE FOREIGN TABLE w_imm (key text, value text) SERVER ring
+  OPTIONS (bucket 'bench_w_imm', write_mode 'immediate');
+SQL
+psql_q -Atc "COPY w_src TO STDOUT" >"$TMP/w_src.tsv"
+[ "$(id -u)" -eq 0 ] && chown postgres "$TMP/w_src.tsv"
+INS_MS=$(sql_ms "INSERT INTO w_ins (key, value) SELECT key, value FROM w_src")
+COPY_MS=$(sql_ms "COPY w_copy (key, value) FROM '$TMP/w_src.tsv'")
+UPD_MS=$(sql_ms "UPDATE w_ins SET value = value || '!'")
+DEL_MS=$(sql_ms "DELETE FROM w_ins")
+IMM_MS=$(sql_ms "INSERT INTO w_imm (key, value) SELECT key, value FROM w_src")
+psql_q -Atc "SELECT 'rows read back: copied ' || (SELECT count(*) FROM w_copy) || ', inserted (immediate) ' || (SELECT count(*) FROM w_imm) || ', left after DELETE ' || (SELECT count(*) FROM w_ins)"
+printf '  INSERT ... SELECT                       %10.1f ms\n' "$INS_MS"
+printf '  COPY FROM                               %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$COPY_MS" "$(echo "$COPY_MS / $INS_MS" | bc -l)"
+printf '  UPDATE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$UPD_MS" "$(echo "$UPD_MS / $INS_MS" | bc -l)"
+printf '  DELETE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$DEL_MS" "$(echo "$DEL_MS / $INS_MS" | bc -l)"
+printf '  INSERT ... SELECT, write_mode immediate %10.1f ms   %5.2f x commit\n' "$IMM_MS" "$(echo "$IMM_MS / $INS_MS" | bc -l)"
