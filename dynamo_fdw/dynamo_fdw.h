@@ -125,6 +125,9 @@ typedef struct DynTableOptions
 	DynColumnRole *roles;		/* per attribute, index attno - 1 */
 	bool	   *dropped;
 	AttrNumber	attno[DYNCOL_NROLES];	/* column of each role, 0 if none */
+	/* row format: the JSON field of each field column (column_name, else
+	 * the column's name); NULL for the other columns */
+	const char **fields;
 } DynTableOptions;
 
 /* GUCs: 0 means "not set" (then table, server, cluster default apply). */
@@ -274,6 +277,9 @@ typedef struct DynConvert
 	Oid		   *in_ioparams;
 	FmgrInfo   *out_funcs;
 	bool	   *wanted;			/* attributes the scan must fill */
+	bool		modes_all;		/* some column's text depends on the session's settings */
+	bool		modes_wanted;	/* ... and the scan fills it */
+	bool		want_json_text; /* the scan fills a json field column */
 	/* error context: what is being converted */
 	const char *cur_key;
 	AttrNumber	cur_attno;
@@ -286,6 +292,13 @@ extern void DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib,
 						  Datum *values, bool *nulls);
 extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
 extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
+extern void DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot,
+									dyn_slice old_value, StringInfo buf);
+extern void DynOldValueRemember(EState *estate, Oid relid, dyn_slice value,
+								ItemPointer tid);
+extern dyn_slice DynOldValueFind(EState *estate, Oid relid, ItemPointer tid);
+extern int	DynTransmitBegin(void);
+extern void DynTransmitEnd(int level);
 extern char *DynContextText(const dyn_object *obj);
 extern char *DynClockJson(const dyn_vclock *vc);
 extern char *DynKeyForMessage(dyn_slice key);

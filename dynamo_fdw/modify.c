@@ -53,6 +53,7 @@
 #define DYN_JUNK_KEY		"dynamo_key"
 #define DYN_JUNK_CONTEXT	"dynamo_context"
 #define DYN_JUNK_WHOLEROW	"dynamo_wholerow"
+#define DYN_JUNK_ROWID		"dynamo_rowid"	/* row format UPDATE: the stored value's id */
 
 /* fdw_private of a modify, by position */
 enum DynModifyPrivate
@@ -99,6 +100,7 @@ typedef struct DynModifyState
 	AttrNumber	junk_key;
 	AttrNumber	junk_context;
 	AttrNumber	junk_wholerow;
+	AttrNumber	junk_rowid;
 	bool		has_returning;
 	MemoryContext temp_cxt;
 	MemoryContext query_cxt;	/* holds the written-keys table and its entries */
@@ -167,6 +169,11 @@ dynamoAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 	if (root->parse->commandType == CMD_DELETE && root->parse->returningList != NIL)
 		add_row_identity_var(root, makeWholeRowVar(target_rte, rtindex, 0, false),
 							 rtindex, DYN_JUNK_WHOLEROW);
+	/* the row format's UPDATE merges into the stored value: the scan's row id */
+	if (root->parse->commandType == CMD_UPDATE && opts->format == DYN_FORMAT_ROW)
+		add_row_identity_var(root, makeVar(rtindex, SelfItemPointerAttributeNumber, TIDOID,
+										   -1, InvalidOid, 0),
+							 rtindex, DYN_JUNK_ROWID);
 }
 
 /*
@@ -268,6 +275,7 @@ modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo, CmdType op,
 		fm->junk_context = ExecFindJunkAttributeInTlist(subplan->targetlist, DYN_JUNK_CONTEXT);
 		fm->junk_wholerow = ExecFindJunkAttributeInTlist(subplan->targetlist,
 														 DYN_JUNK_WHOLEROW);
+		fm->junk_rowid = ExecFindJunkAttributeInTlist(subplan->targetlist, DYN_JUNK_ROWID);
 		if (!AttributeNumberIsValid(fm->junk_key) ||
 			!AttributeNumberIsValid(fm->junk_context))
 			elog(ERROR, "dynamo_fdw: could not find the junk key and context columns");
@@ -629,8 +637,18 @@ dynamoExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 	PendingWrite pw;
 	WrittenEntry *e = junk_key_context(fm, planSlot, &pw);
 	dyn_slice	written;
+	dyn_slice	old_value = {NULL, 0};
 
-	DynValueFromSlot(fm->cv, slot, &pw.value);
+	if (AttributeNumberIsValid(fm->junk_rowid))
+	{
+		bool		isnull;
+		Datum		d = ExecGetJunkAttribute(planSlot, fm->junk_rowid, &isnull);
+
+		if (!isnull)
+			old_value = DynOldValueFind(estate, RelationGetRelid(fm->rel),
+										(ItemPointer) DatumGetPointer(d));
+	}
+	DynValueFromSlotMerging(fm->cv, slot, old_value, &pw.value);
 	if (e != NULL && !e->deleted && e->valuelen == (size_t) pw.value.len &&
 		memcmp(e->value, pw.value.data, e->valuelen) == 0)
 	{

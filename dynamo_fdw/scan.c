@@ -59,6 +59,7 @@ typedef struct DynScanState
 	char		elmalign;
 	int			r;
 	DynQuorumSource r_source;
+	bool		keep_old;		/* row format, ctid asked for: an UPDATE's target */
 	MemoryContext fetch_cxt;
 	DynFetch   *fetch;
 	bool		started;
@@ -92,7 +93,7 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignTable *table;
 	ForeignServer *server;
 	List	   *attrs;
-	Bitmapset  *used = NULL;
+	Bitmapset  *used;
 	ListCell   *lc;
 
 	node->fdw_state = st;
@@ -107,9 +108,19 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	st->key_is_array = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyIsArray)) != 0;
 	st->plan_nkeys = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyCount));
 	attrs = (List *) list_nth(fsplan->fdw_private, DynScanPrivAttrsUsed);
+	/*
+	 * Member 0 (attno FirstLowInvalidHeapAttributeNumber) is no column: it
+	 * keeps the set non-NULL, which would mean every column (count(*)
+	 * uses none).
+	 */
+	used = bms_make_singleton(0);
 	foreach(lc, attrs)
 		used = bms_add_member(used, lfirst_int(lc));
 	st->cv = DynConvertCreate(st->rel, st->opts, used);
+	/* an UPDATE of the row format keeps the fields no column names */
+	st->keep_old = st->opts->format == DYN_FORMAT_ROW &&
+		bms_is_member(SelfItemPointerAttributeNumber - FirstLowInvalidHeapAttributeNumber,
+					  used);
 
 	if (st->op == DYN_OP_GET)
 	{
@@ -231,6 +242,9 @@ dynamoIterateForeignScan(ForeignScanState *node)
 							  dyn_slice_str(st->context ? st->context : ""),
 							  slot->tts_values, slot->tts_isnull);
 				ExecStoreVirtualTuple(slot);
+				if (st->keep_old)
+					DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel),
+										sib->value, &slot->tts_tid);
 				MemoryContextSwitchTo(old);
 				return slot;
 			}
