@@ -204,7 +204,8 @@ extern void DynForgetClusterInfo(DynConn *conn);
 extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
 extern int	DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key,
 								  int avoid);
-extern int	DynNodeForPartition(DynConn *conn, uint32 partition, int avoid, int *member);
+extern int	DynNodeForPartition(DynConn *conn, uint32 partition, const int *avoid,
+								int navoid, int *member);
 extern int	DynNodeForMember(DynConn *conn, int member);
 extern int	DynNodeMember(DynConn *conn, int node);
 extern const char *DynNodeAddress(DynConn *conn, int node);
@@ -255,8 +256,9 @@ typedef struct DynFetchItem
 extern DynFetch *DynFetchBeginKeys(DynConn *conn, const char *bucket, int r,
 								   int window, MemoryContext cxt);
 extern void DynFetchAddKey(DynFetch *f, const char *key, size_t len);
-extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket,
+extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket, int r,
 									   int fetch_size, MemoryContext cxt);
+extern int	DynFetchReplicas(const DynFetch *f);
 extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
 extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);

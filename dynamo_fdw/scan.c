@@ -9,7 +9,8 @@
  *
  * R is decided when the scan starts (GUC, table, server, cluster default,
  * DynResolveQuorum), so SET LOCAL dynamo_fdw.r applies to a plan cached
- * before it.  Every row of a key carries the same context, the merge of
+ * before it; a coverage scan reads every partition from R replicas and
+ * merges them (fetch.c), as a GET waits for R.  Every row of a key carries the same context, the merge of
  * all its siblings' clocks (tombstones included), which is what UPDATE and
  * DELETE write back with.
  *
@@ -192,8 +193,8 @@ scan_start(ForeignScanState *node, DynScanState *st)
 		MemoryContextSwitchTo(old);
 	}
 	else
-		st->fetch = DynFetchBeginCoverage(st->conn, st->opts->bucket, st->opts->fetch_size,
-										  st->fetch_cxt);
+		st->fetch = DynFetchBeginCoverage(st->conn, st->opts->bucket, st->r,
+										  st->opts->fetch_size, st->fetch_cxt);
 	st->started = true;
 }
 
@@ -337,9 +338,12 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	}
 	else
 	{
+		int			r = Max(st->r > 0 ? st->r : info->default_r, 1);
+
 		ExplainPropertyText("Dynamo Operation", "coverage scan", es);
 		ExplainPropertyInteger("Partitions", NULL, info->q, es);
-		ExplainPropertyText("Replicas Read", "1 per partition", es);
+		ExplainPropertyText("Replicas Read", psprintf("%d per partition", r), es);
+		ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
 		ExplainPropertyInteger("N", NULL, info->n, es);
 		if (es->verbose)
 			ExplainPropertyInteger("Fetch Size", NULL, st->opts->fetch_size, es);
@@ -412,7 +416,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	int			numrows = 0;
 
 	reservoir_init_selection_state(&rstate, targrows);
-	f = DynFetchBeginCoverage(conn, opts->bucket, opts->fetch_size, fetchcxt);
+	/* a sample needs no quorum: one replica per partition */
+	f = DynFetchBeginCoverage(conn, opts->bucket, 1, opts->fetch_size, fetchcxt);
 	while (DynFetchNext(f, &item))
 	{
 		int			live = (int) dyn_object_live(&item->obj);

@@ -149,10 +149,10 @@ CREATE FOREIGN TABLE docrows (key text, n int, note text) SERVER types
   OPTIONS (bucket 'types_docs', value_format 'row');
 SELECT count(*) FROM docrows;
 SELECT count(*) FROM docrows WHERE key LIKE 'c%';
+-- a query that reads a field reads it from every row the scan returns,
+-- before its local filter: x1's value must be a JSON object then
 SELECT sum(n) FROM docrows WHERE key LIKE 'c%';
-SELECT sum(n) FROM docrows;
--- the plan asks for the columns it uses only (key, for the local qual)
-EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM docs WHERE key LIKE 'c%';
+SELECT sum(n) FROM docrows WHERE key IN ('c1', 'c2');
 
 DROP TABLE vals;
 DROP SERVER types CASCADE;
