@@ -19,10 +19,14 @@
  * modes, as postgres_fdw's set_transmission_modes (DateStyle ISO, MDY;
  * IntervalStyle postgres; extra_float_digits 3), whatever the session's
  * settings, so that what one session writes every session reads back as
- * the same value.  They are set (a GUC nest level, undone by
- * DynTransmitEnd or by the abort of an error) only when the session differs
- * and only around conversions of types whose text depends on them, never
- * across the executor's own evaluation of the query.
+ * the same value.  They hold only around conversions (one row's, one
+ * key's), never across the executor's own evaluation of the query (the
+ * session's own output keeps its settings), and only when the session's
+ * settings differ and the row has a type whose text depends on them.  Being
+ * per row, they are not set with set_config_option under a GUC nest level
+ * (about 3 us a row, parsing the DateStyle each time) but by swapping the
+ * four variables those GUCs are (none has an assign hook with other
+ * effects), restored by PG_FINALLY when a conversion fails.
  *
  * NULLs in the row format: a SQL NULL is stored as JSON null, except in a
  * json or jsonb column, where it is stored as no field at all, so that the
@@ -45,9 +49,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/float.h"
-#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -97,6 +99,49 @@ typedef struct DynOldValues
 
 static DynOldValues *old_values_list = NULL;
 
+/* The session's settings while the transmission modes hold. */
+typedef struct DynModes
+{
+	int			date_style;
+	int			date_order;
+	int			interval_style;
+	int			float_digits;
+} DynModes;
+
+/* The arguments of one row's conversion, for run_in_modes. */
+typedef struct ConvertRowArgs
+{
+	DynConvert *cv;
+	dyn_slice	key;
+	const dyn_sibling *sib;
+	int			live_siblings;
+	dyn_slice	context;
+	Datum	   *values;
+	bool	   *nulls;
+} ConvertRowArgs;
+
+/* The arguments of one output function call, for run_in_modes. */
+typedef struct OutputArgs
+{
+	FmgrInfo   *out;
+	Datum		d;
+	StringInfo	buf;
+} OutputArgs;
+
+/* The arguments of one stored value's columns, for run_in_modes. */
+typedef struct ValueArgs
+{
+	DynConvert *cv;
+	TupleTableSlot *slot;
+	StringInfo	buf;
+} ValueArgs;
+
+static bool modes_enter(DynModes *saved);
+static void modes_leave(const DynModes *saved);
+static void run_in_modes(bool needed, void (*fn) (void *arg), void *arg);
+static void convert_row(void *arg);
+static void append_output(void *arg);
+static void append_value(void *arg);
 static void conversion_error_callback(void *arg);
 static bool type_text_is_fixed(Oid typid);
 static Datum datum_from_bytes(DynConvert *cv, AttrNumber attno, const char *bytes,
@@ -114,40 +159,62 @@ static DynOldValues *old_values_find(EState *estate, Oid relid);
 static void old_values_forget(void *arg);
 
 /*
- * Set the transmission modes if the session's differ; returns what
- * DynTransmitEnd needs (0: nothing was set).  Any positive
- * extra_float_digits already gives the shortest exact text of a float
- * (PostgreSQL 12 on), so only 0 and below are changed, to 3.
+ * Swap the transmission modes in when the session's differ, keeping the
+ * session's in *saved; false when they are the session's already.  Any
+ * positive extra_float_digits already gives the shortest exact text of a
+ * float (PostgreSQL 12 on), so only 0 and below are changed, to 3.
  */
-int
-DynTransmitBegin(void)
+static bool
+modes_enter(DynModes *saved)
 {
-	bool		date = DateStyle != USE_ISO_DATES || DateOrder != DATEORDER_MDY;
-	bool		interval = IntervalStyle != INTSTYLE_POSTGRES;
-	bool		floats = extra_float_digits <= 0;
-	int			level;
-
-	if (!date && !interval && !floats)
-		return 0;
-	level = NewGUCNestLevel();
-	if (date)
-		(void) set_config_option("datestyle", "ISO, MDY", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	if (interval)
-		(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	if (floats)
-		(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	return level;
+	if (DateStyle == USE_ISO_DATES && DateOrder == DATEORDER_MDY &&
+		IntervalStyle == INTSTYLE_POSTGRES && extra_float_digits > 0)
+		return false;
+	saved->date_style = DateStyle;
+	saved->date_order = DateOrder;
+	saved->interval_style = IntervalStyle;
+	saved->float_digits = extra_float_digits;
+	DateStyle = USE_ISO_DATES;
+	DateOrder = DATEORDER_MDY;
+	IntervalStyle = INTSTYLE_POSTGRES;
+	if (extra_float_digits <= 0)
+		extra_float_digits = 3;
+	return true;
 }
 
-/* Undo DynTransmitBegin (an error undoes it too, with its (sub)transaction). */
-void
-DynTransmitEnd(int level)
+/* The session's settings back. */
+static void
+modes_leave(const DynModes *saved)
 {
-	if (level > 0)
-		AtEOXact_GUC(true, level);
+	DateStyle = saved->date_style;
+	DateOrder = saved->date_order;
+	IntervalStyle = saved->interval_style;
+	extra_float_digits = saved->float_digits;
+}
+
+/*
+ * fn(arg) in the transmission modes when needed (see the file comment),
+ * the session's settings restored however it ends.
+ */
+static void
+run_in_modes(bool needed, void (*fn) (void *arg), void *arg)
+{
+	DynModes	saved;
+
+	if (!needed || !modes_enter(&saved))
+	{
+		fn(arg);
+		return;
+	}
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_FINALLY();
+	{
+		modes_leave(&saved);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -334,10 +401,26 @@ void
 DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_siblings,
 			  dyn_slice context, Datum *values, bool *nulls)
 {
+	ConvertRowArgs args = {cv, key, sib, live_siblings, context, values, nulls};
+
+	run_in_modes(cv->modes_wanted, convert_row, &args);
+}
+
+/* DynConvertRow's work, in the transmission modes when they are needed. */
+static void
+convert_row(void *arg)
+{
+	ConvertRowArgs *args = (ConvertRowArgs *) arg;
+	DynConvert *cv = args->cv;
+	dyn_slice	key = args->key;
+	const dyn_sibling *sib = args->sib;
+	int			live_siblings = args->live_siblings;
+	dyn_slice	context = args->context;
+	Datum	   *values = args->values;
+	bool	   *nulls = args->nulls;
 	DynTableOptions *o = cv->opts;
 	ErrorContextCallback errcb;
 	AttrNumber	a;
-	int			modes;
 
 	for (int i = 0; i < cv->tupdesc->natts; i++)
 	{
@@ -350,7 +433,6 @@ DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_si
 	errcb.arg = cv;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	modes = cv->modes_wanted ? DynTransmitBegin() : 0;
 
 	if ((a = o->attno[DYNCOL_KEY]) && cv->wanted[a - 1])
 	{
@@ -444,7 +526,6 @@ DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_si
 			}
 		}
 	}
-	DynTransmitEnd(modes);
 	error_context_stack = errcb.previous;
 	cv->cur_attno = 0;
 }
@@ -460,15 +541,21 @@ DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf)
 
 		appendBinaryStringInfo(buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
 	}
-	else if (type_text_is_fixed(typid))
-		appendStringInfoString(buf, OutputFunctionCall(out, d));
 	else
 	{
-		int			modes = DynTransmitBegin();
+		OutputArgs	args = {out, d, buf};
 
-		appendStringInfoString(buf, OutputFunctionCall(out, d));
-		DynTransmitEnd(modes);
+		run_in_modes(!type_text_is_fixed(typid), append_output, &args);
 	}
+}
+
+/* Append the text of a datum (for run_in_modes). */
+static void
+append_output(void *arg)
+{
+	OutputArgs *args = (OutputArgs *) arg;
+
+	appendStringInfoString(args->buf, OutputFunctionCall(args->out, args->d));
 }
 
 /* Append one field's JSON: numbers, booleans and JSON as such, the rest as strings. */
@@ -532,12 +619,53 @@ DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot, dyn_slice old_valu
 						StringInfo buf)
 {
 	DynTableOptions *o = cv->opts;
-	bool		first = true;
-	int			modes;
+	ValueArgs	args = {cv, slot, buf};
 
 	resetStringInfo(buf);
 	slot_getallattrs(slot);
-	modes = cv->modes_all ? DynTransmitBegin() : 0;
+	run_in_modes(cv->modes_all, append_value, &args);
+	if (o->format == DYN_FORMAT_ROW && old_value.len > 0)
+	{
+		RowFieldParse ps = {0};
+		char	   *text = pnstrdup((const char *) old_value.ptr, old_value.len);
+		bool		first = buf->len == 1;	/* just the '{' */
+
+		row_fields_parse(cv, text, old_value.len, &ps);
+		for (int f = 0; f < ps.n; f++)
+		{
+			bool		named = false;
+
+			for (int i = 0; i < cv->tupdesc->natts && !named; i++)
+				named = o->fields[i] != NULL && strcmp(o->fields[i], ps.fields[f].name) == 0;
+			if (named)
+				continue;
+			if (!first)
+				appendStringInfoChar(buf, ',');
+			first = false;
+			escape_json(buf, ps.fields[f].name);
+			appendStringInfoChar(buf, ':');
+			appendBinaryStringInfo(buf, ps.fields[f].start, (int) ps.fields[f].len);
+		}
+	}
+	if (o->format == DYN_FORMAT_ROW)
+		appendStringInfoChar(buf, '}');
+}
+
+/*
+ * The columns of a stored value: the raw format's value column, or the
+ * row format's '{' and fields of the columns (for run_in_modes; the caller
+ * adds the fields it keeps and the '}').
+ */
+static void
+append_value(void *arg)
+{
+	ValueArgs  *args = (ValueArgs *) arg;
+	DynConvert *cv = args->cv;
+	TupleTableSlot *slot = args->slot;
+	StringInfo	buf = args->buf;
+	DynTableOptions *o = cv->opts;
+	bool		first = true;
+
 	if (o->format == DYN_FORMAT_RAW)
 	{
 		AttrNumber	a = o->attno[DYNCOL_VALUE];
@@ -564,35 +692,10 @@ DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot, dyn_slice old_valu
 			else
 				appendStringInfoString(buf, OutputFunctionCall(&cv->out_funcs[a - 1], d));
 		}
-		DynTransmitEnd(modes);
 		return;
 	}
 	appendStringInfoChar(buf, '{');
 	append_row_fields(cv, slot, buf, &first);
-	DynTransmitEnd(modes);
-	if (old_value.len > 0)
-	{
-		RowFieldParse ps = {0};
-		char	   *text = pnstrdup((const char *) old_value.ptr, old_value.len);
-
-		row_fields_parse(cv, text, old_value.len, &ps);
-		for (int f = 0; f < ps.n; f++)
-		{
-			bool		named = false;
-
-			for (int i = 0; i < cv->tupdesc->natts && !named; i++)
-				named = o->fields[i] != NULL && strcmp(o->fields[i], ps.fields[f].name) == 0;
-			if (named)
-				continue;
-			if (!first)
-				appendStringInfoChar(buf, ',');
-			first = false;
-			escape_json(buf, ps.fields[f].name);
-			appendStringInfoChar(buf, ':');
-			appendBinaryStringInfo(buf, ps.fields[f].start, (int) ps.fields[f].len);
-		}
-	}
-	appendStringInfoChar(buf, '}');
 }
 
 /*

@@ -299,8 +299,6 @@ extern void DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot,
 extern void DynOldValueRemember(EState *estate, Oid relid, dyn_slice value,
 								ItemPointer tid);
 extern dyn_slice DynOldValueFind(EState *estate, Oid relid, ItemPointer tid);
-extern int	DynTransmitBegin(void);
-extern void DynTransmitEnd(int level);
 extern char *DynContextText(const dyn_object *obj);
 extern char *DynClockJson(const dyn_vclock *vc);
 extern char *DynKeyForMessage(dyn_slice key);
