@@ -51,6 +51,29 @@ CREATE FOREIGN TABLE stored_iv (key text, value text) SERVER types OPTIONS (buck
 CREATE FOREIGN TABLE stored_f8 (key text, value text) SERVER types OPTIONS (bucket 'types_f8');
 CREATE FOREIGN TABLE stored_row (key text, value text) SERVER types OPTIONS (bucket 'types_row');
 
+-- the rows read back that differ from the local ones, bit for bit
+CREATE VIEW raw_differ AS SELECT count(*) AS differ FROM vals v
+  LEFT JOIN raw_d ON raw_d.key = v.key LEFT JOIN raw_tz ON raw_tz.key = v.key
+  LEFT JOIN raw_iv ON raw_iv.key = v.key LEFT JOIN raw_f4 ON raw_f4.key = v.key
+  LEFT JOIN raw_f8 ON raw_f8.key = v.key LEFT JOIN raw_n ON raw_n.key = v.key
+  LEFT JOIN raw_ts ON raw_ts.key = v.key LEFT JOIN raw_t ON raw_t.key = v.key
+  LEFT JOIN raw_fa ON raw_fa.key = v.key
+ WHERE raw_d.value IS DISTINCT FROM v.d OR raw_tz.value IS DISTINCT FROM v.tz
+    OR raw_iv.value::text IS DISTINCT FROM v.iv::text
+    OR float4send(raw_f4.value) IS DISTINCT FROM float4send(v.f4)
+    OR float8send(raw_f8.value) IS DISTINCT FROM float8send(v.f8)
+    OR raw_n.value::text IS DISTINCT FROM v.n::text
+    OR raw_ts.value IS DISTINCT FROM v.ts OR raw_t.value IS DISTINCT FROM v.t
+    OR array_send(raw_fa.value) IS DISTINCT FROM array_send(v.fa);
+CREATE VIEW row_differ AS SELECT count(*) AS differ FROM vals v LEFT JOIN row_vals r ON r.key = v.key
+ WHERE r.key IS NULL OR r.d IS DISTINCT FROM v.d OR r.tz IS DISTINCT FROM v.tz
+    OR r.iv::text IS DISTINCT FROM v.iv::text
+    OR float4send(r.f4) IS DISTINCT FROM float4send(v.f4)
+    OR float8send(r.f8) IS DISTINCT FROM float8send(v.f8)
+    OR r.n::text IS DISTINCT FROM v.n::text
+    OR r.ts IS DISTINCT FROM v.ts OR r.t IS DISTINCT FROM v.t
+    OR array_send(r.fa) IS DISTINCT FROM array_send(v.fa);
+
 -- written by a session whose settings differ from the transmission modes
 SET datestyle = 'SQL, DMY';
 SET intervalstyle = 'sql_standard';
@@ -76,27 +99,8 @@ SELECT key, value FROM stored_iv ORDER BY key;
 SELECT key, value FROM stored_f8 ORDER BY key;
 SELECT value FROM stored_row WHERE key = 'a';
 -- read back in the writing session: the same values, bit for bit
-SELECT count(*) AS differ FROM vals v
-  LEFT JOIN raw_d ON raw_d.key = v.key LEFT JOIN raw_tz ON raw_tz.key = v.key
-  LEFT JOIN raw_iv ON raw_iv.key = v.key LEFT JOIN raw_f4 ON raw_f4.key = v.key
-  LEFT JOIN raw_f8 ON raw_f8.key = v.key LEFT JOIN raw_n ON raw_n.key = v.key
-  LEFT JOIN raw_ts ON raw_ts.key = v.key LEFT JOIN raw_t ON raw_t.key = v.key
-  LEFT JOIN raw_fa ON raw_fa.key = v.key
- WHERE raw_d.value IS DISTINCT FROM v.d OR raw_tz.value IS DISTINCT FROM v.tz
-    OR raw_iv.value::text IS DISTINCT FROM v.iv::text
-    OR float4send(raw_f4.value) IS DISTINCT FROM float4send(v.f4)
-    OR float8send(raw_f8.value) IS DISTINCT FROM float8send(v.f8)
-    OR raw_n.value::text IS DISTINCT FROM v.n::text
-    OR raw_ts.value IS DISTINCT FROM v.ts OR raw_t.value IS DISTINCT FROM v.t
-    OR array_send(raw_fa.value) IS DISTINCT FROM array_send(v.fa);
-SELECT count(*) AS differ FROM vals v LEFT JOIN row_vals r ON r.key = v.key
- WHERE r.key IS NULL OR r.d IS DISTINCT FROM v.d OR r.tz IS DISTINCT FROM v.tz
-    OR r.iv::text IS DISTINCT FROM v.iv::text
-    OR float4send(r.f4) IS DISTINCT FROM float4send(v.f4)
-    OR float8send(r.f8) IS DISTINCT FROM float8send(v.f8)
-    OR r.n::text IS DISTINCT FROM v.n::text
-    OR r.ts IS DISTINCT FROM v.ts OR r.t IS DISTINCT FROM v.t
-    OR array_send(r.fa) IS DISTINCT FROM array_send(v.fa);
+SELECT * FROM raw_differ;
+SELECT * FROM row_differ;
 -- and in a session with the defaults
 RESET datestyle;
 RESET intervalstyle;
@@ -105,17 +109,8 @@ RESET timezone;
 SELECT key, raw_d.value AS d, raw_iv.value AS iv, raw_f8.value AS f8, raw_n.value AS n
   FROM raw_d JOIN raw_iv USING (key) JOIN raw_f8 USING (key) JOIN raw_n USING (key) ORDER BY key;
 SELECT key, d, iv, f4, f8, n FROM row_vals ORDER BY key;
-SELECT count(*) AS differ FROM vals v LEFT JOIN row_vals r ON r.key = v.key
- WHERE r.key IS NULL OR r.d IS DISTINCT FROM v.d OR r.tz IS DISTINCT FROM v.tz
-    OR r.iv::text IS DISTINCT FROM v.iv::text
-    OR float4send(r.f4) IS DISTINCT FROM float4send(v.f4)
-    OR float8send(r.f8) IS DISTINCT FROM float8send(v.f8)
-    OR r.n::text IS DISTINCT FROM v.n::text
-    OR r.ts IS DISTINCT FROM v.ts OR r.t IS DISTINCT FROM v.t
-    OR array_send(r.fa) IS DISTINCT FROM array_send(v.fa);
-SELECT count(*) AS differ FROM vals v JOIN raw_f4 f4 USING (key) JOIN raw_f8 f8 USING (key)
- WHERE float4send(f4.value) IS DISTINCT FROM float4send(v.f4)
-    OR float8send(f8.value) IS DISTINCT FROM float8send(v.f8);
+SELECT * FROM row_differ;
+SELECT * FROM raw_differ;
 -- a key of a type whose text depends on the settings is written in ISO too
 CREATE FOREIGN TABLE by_date (key date, value text) SERVER types OPTIONS (bucket 'types_bydate');
 CREATE FOREIGN TABLE by_date_text (key text, value text) SERVER types OPTIONS (bucket 'types_bydate');
@@ -154,5 +149,6 @@ SELECT count(*) FROM docrows WHERE key LIKE 'c%';
 SELECT sum(n) FROM docrows WHERE key LIKE 'c%';
 SELECT sum(n) FROM docrows WHERE key IN ('c1', 'c2');
 
+DROP VIEW raw_differ, row_differ;
 DROP TABLE vals;
 DROP SERVER types CASCADE;
