@@ -16,7 +16,10 @@
  * a key the later rows of it write with the context that write returned
  * (and a row whose new value is the one just written is not written
  * again), so an UPDATE over a key's siblings leaves one version, and a
- * DELETE writes one tombstone.
+ * DELETE writes one tombstone.  In the row format an UPDATE carries the
+ * scan's row id too (its ctid), by which it finds the bytes the row was
+ * read from (DynOldValueFind), and merges the new columns into them so
+ * that the fields no column names are kept (DynValueFromSlotMerging).
  *
  * Dynamo has no transactions: a write is done when its quorum answers, and
  * an error later in the statement does not undo it.
