@@ -70,6 +70,15 @@ INSERT INTO stored (key, value, context) VALUES
 SELECT count(*) AS siblings FROM people WHERE key = 'p8';
 UPDATE people SET years = 50 WHERE key = 'p8';
 SELECT value FROM stored WHERE key = 'p8';
+-- an UPDATE joined with a local table (the row ids pass through the join)
+CREATE TABLE ages (k text, y int);
+INSERT INTO ages VALUES ('p8', 60), ('p1', 37);
+SET enable_nestloop = off;
+UPDATE people SET years = a.y FROM ages a WHERE people.key = a.k;
+RESET enable_nestloop;
+UPDATE people SET years = a.y + 1 FROM ages a WHERE people.key = a.k;
+SELECT key, value FROM stored WHERE key IN ('p1', 'p8') ORDER BY key;
+DROP TABLE ages;
 -- RETURNING shows the row as the columns see it
 UPDATE people SET years = 51 WHERE key = 'p8' RETURNING key, full_name, years;
 
