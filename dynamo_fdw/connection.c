@@ -998,12 +998,14 @@ DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key, int avoi
 /*
  * The node to read partition from in a coverage scan: the first of the
  * partition's N replicas that is up and connects (those that failed
- * lately, as a last resort), never node avoid (the one a page just failed
- * on).  *member is set to its ring member index.  -1 when no replica can
- * be reached.
+ * lately, as a last resort), never one of the navoid nodes avoid lists
+ * (those the scan reads the partition from already, and the one a page
+ * just failed on).  *member is set to its ring member index.  -1 when no
+ * replica can be reached.
  */
 int
-DynNodeForPartition(DynConn *conn, uint32 partition, int avoid, int *member)
+DynNodeForPartition(DynConn *conn, uint32 partition, const int *avoid, int navoid,
+					int *member)
 {
 	const DynClusterInfo *info = DynGetClusterInfo(conn, false);
 	uint32		pref[DYN_RING_MEMBERS_MAX];
@@ -1021,7 +1023,10 @@ DynNodeForPartition(DynConn *conn, uint32 partition, int avoid, int *member)
 			if (m >= conn->nmember_node)
 				continue;
 			node = conn->member_node[m];
-			if (node == avoid)
+			for (int a = 0; a < navoid && node >= 0; a++)
+				if (avoid[a] == node)
+					node = -1;
+			if (node < 0)
 				continue;
 			/* first pass: healthy ones; second: the rest, as a last resort */
 			if ((pass == 0) != (info->rt.up[m] && conn->nodes[node].down_until <= now))

@@ -9,10 +9,34 @@
  * every other type as its text output (and read back with its input
  * function, after checking the bytes are valid text in the database
  * encoding).  In the row format the value is one JSON object whose fields
- * are the columns without a role, by column name; numbers, booleans and
- * json/jsonb columns are stored as JSON of their own kind, everything else
- * as strings.  A value that does not convert raises the type's own error
- * with a context line naming the table, the column and the key.
+ * are the columns without a role, by column_name or else column name;
+ * numbers, booleans and json/jsonb columns are stored as JSON of their own
+ * kind, everything else as strings.  A value that does not convert raises
+ * the type's own error with a context line naming the table, the column
+ * and the key.
+ *
+ * Type fidelity: text forms are written and read under fixed transmission
+ * modes, as postgres_fdw's set_transmission_modes (DateStyle ISO, MDY;
+ * IntervalStyle postgres; extra_float_digits 3), whatever the session's
+ * settings, so that what one session writes every session reads back as
+ * the same value.  They hold only around conversions (one row's, one
+ * key's), never across the executor's own evaluation of the query (the
+ * session's own output keeps its settings), and only when the session's
+ * settings differ and the row has a type whose text depends on them.  Being
+ * per row, they are not set with set_config_option under a GUC nest level
+ * (about 3 us a row, parsing the DateStyle each time) but by swapping the
+ * four variables those GUCs are (none has an assign hook with other
+ * effects), restored by PG_FINALLY when a conversion fails.
+ *
+ * NULLs in the row format: a SQL NULL is stored as JSON null, except in a
+ * json or jsonb column, where it is stored as no field at all, so that the
+ * JSON value null stays a value: an absent field reads as SQL NULL, a null
+ * field as SQL NULL, or as JSON null in a json/jsonb column.
+ *
+ * UPDATE in the row format keeps the fields no column names: the scan of
+ * an UPDATE's target keeps each row's stored bytes (DynOldValueRemember,
+ * by a row id the scan puts in the row's ctid) and the modify merges the
+ * new columns into them (DynValueFromSlotMerging).
  *
  *-------------------------------------------------------------------------
  */
@@ -23,22 +47,205 @@
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "dynamo_fdw.h"
 #include "dynamo/vclock.h"
 #include "dynamo/wire.h"
 
+/*
+ * The top-level fields of a stored JSON object, as their raw text: what
+ * reading a json column (whose text is kept as it was written) and keeping
+ * the fields no column names need.  Filled by row_fields_parse.
+ */
+typedef struct RowField
+{
+	char	   *name;			/* de-escaped */
+	const char *start;			/* the value's text in the stored bytes */
+	size_t		len;
+} RowField;
+
+typedef struct RowFieldParse
+{
+	JsonLexContext *lex;
+	RowField   *fields;
+	int			n;
+	int			cap;
+	const char *start;			/* of the field being parsed */
+} RowFieldParse;
+
+/*
+ * The row ids and stored values an UPDATE's scan of one table read, for
+ * its modify (see the file comment); lives as long as the statement.
+ */
+typedef struct DynOldValues
+{
+	EState	   *estate;
+	Oid			relid;
+	MemoryContext cxt;
+	dyn_slice  *values;			/* by row id - 1 */
+	uint64		n;
+	uint64		cap;
+	MemoryContextCallback cb;
+	struct DynOldValues *next;
+} DynOldValues;
+
+static DynOldValues *old_values_list = NULL;
+
+/* The session's settings while the transmission modes hold. */
+typedef struct DynModes
+{
+	int			date_style;
+	int			date_order;
+	int			interval_style;
+	int			float_digits;
+} DynModes;
+
+/* The arguments of one row's conversion, for run_in_modes. */
+typedef struct ConvertRowArgs
+{
+	DynConvert *cv;
+	dyn_slice	key;
+	const dyn_sibling *sib;
+	int			live_siblings;
+	dyn_slice	context;
+	Datum	   *values;
+	bool	   *nulls;
+} ConvertRowArgs;
+
+/* The arguments of one output function call, for run_in_modes. */
+typedef struct OutputArgs
+{
+	FmgrInfo   *out;
+	Datum		d;
+	StringInfo	buf;
+} OutputArgs;
+
+/* The arguments of one stored value's columns, for run_in_modes. */
+typedef struct ValueArgs
+{
+	DynConvert *cv;
+	TupleTableSlot *slot;
+	StringInfo	buf;
+} ValueArgs;
+
+static bool modes_enter(DynModes *saved);
+static void modes_leave(const DynModes *saved);
+static void run_in_modes(bool needed, void (*fn) (void *arg), void *arg);
+static void convert_row(void *arg);
+static void append_output(void *arg);
+static void append_value(void *arg);
 static void conversion_error_callback(void *arg);
+static bool type_text_is_fixed(Oid typid);
 static Datum datum_from_bytes(DynConvert *cv, AttrNumber attno, const char *bytes,
 							  size_t len);
 static Datum datum_from_jsonb_value(DynConvert *cv, AttrNumber attno, JsonbValue *v,
 									bool *isnull);
 static void append_json_field(StringInfo buf, Oid typid, FmgrInfo *out, Datum d);
+static void append_row_fields(DynConvert *cv, TupleTableSlot *slot, StringInfo buf,
+							  bool *first);
+static void row_fields_parse(DynConvert *cv, const char *text, size_t len,
+							 RowFieldParse *ps);
+static void row_field_start(void *state, char *fname, bool isnull);
+static void row_field_end(void *state, char *fname, bool isnull);
+static DynOldValues *old_values_find(EState *estate, Oid relid);
+static void old_values_forget(void *arg);
+
+/*
+ * Swap the transmission modes in when the session's differ, keeping the
+ * session's in *saved; false when they are the session's already.  Any
+ * positive extra_float_digits already gives the shortest exact text of a
+ * float (PostgreSQL 12 on), so only 0 and below are changed, to 3.
+ */
+static bool
+modes_enter(DynModes *saved)
+{
+	if (DateStyle == USE_ISO_DATES && DateOrder == DATEORDER_MDY &&
+		IntervalStyle == INTSTYLE_POSTGRES && extra_float_digits > 0)
+		return false;
+	saved->date_style = DateStyle;
+	saved->date_order = DateOrder;
+	saved->interval_style = IntervalStyle;
+	saved->float_digits = extra_float_digits;
+	DateStyle = USE_ISO_DATES;
+	DateOrder = DATEORDER_MDY;
+	IntervalStyle = INTSTYLE_POSTGRES;
+	if (extra_float_digits <= 0)
+		extra_float_digits = 3;
+	return true;
+}
+
+/* The session's settings back. */
+static void
+modes_leave(const DynModes *saved)
+{
+	DateStyle = saved->date_style;
+	DateOrder = saved->date_order;
+	IntervalStyle = saved->interval_style;
+	extra_float_digits = saved->float_digits;
+}
+
+/*
+ * fn(arg) in the transmission modes when needed (see the file comment),
+ * the session's settings restored however it ends.
+ */
+static void
+run_in_modes(bool needed, void (*fn) (void *arg), void *arg)
+{
+	DynModes	saved;
+
+	if (!needed || !modes_enter(&saved))
+	{
+		fn(arg);
+		return;
+	}
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_FINALLY();
+	{
+		modes_leave(&saved);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Whether a type's text is the same under every DateStyle, IntervalStyle
+ * and extra_float_digits: then converting it needs no transmission modes.
+ * (jsonb and numeric print numbers as numerics, never as floats.)
+ */
+static bool
+type_text_is_fixed(Oid typid)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+		case NAMEOID:
+		case BYTEAOID:
+		case BOOLOID:
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case OIDOID:
+		case NUMERICOID:
+		case JSONOID:
+		case JSONBOID:
+		case UUIDOID:
+			return true;
+		default:
+			return false;
+	}
+}
 
 /* Whether keys of this type are pushed down (equality is byte equality). */
 bool
@@ -94,6 +301,13 @@ DynConvertCreate(Relation rel, DynTableOptions *opts, Bitmapset *attrs_used)
 		fmgr_info(fn, &cv->out_funcs[i]);
 		cv->wanted[i] = all ||
 			bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, attrs_used);
+		if (!type_text_is_fixed(att->atttypid))
+		{
+			cv->modes_all = true;
+			cv->modes_wanted |= cv->wanted[i];
+		}
+		cv->want_json_text |= cv->wanted[i] && att->atttypid == JSONOID &&
+			opts->roles[i] == DYNCOL_FIELD;
 	}
 	return cv;
 }
@@ -151,6 +365,8 @@ datum_from_jsonb_value(DynConvert *cv, AttrNumber attno, JsonbValue *v, bool *is
 
 	cv->cur_attno = attno;
 	*isnull = false;
+	if (att->atttypid == JSONBOID)
+		return JsonbPGetDatum(JsonbValueToJsonb(v));	/* null included */
 	switch (v->type)
 	{
 		case jbvNull:
@@ -185,6 +401,23 @@ void
 DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_siblings,
 			  dyn_slice context, Datum *values, bool *nulls)
 {
+	ConvertRowArgs args = {cv, key, sib, live_siblings, context, values, nulls};
+
+	run_in_modes(cv->modes_wanted, convert_row, &args);
+}
+
+/* DynConvertRow's work, in the transmission modes when they are needed. */
+static void
+convert_row(void *arg)
+{
+	ConvertRowArgs *args = (ConvertRowArgs *) arg;
+	DynConvert *cv = args->cv;
+	dyn_slice	key = args->key;
+	const dyn_sibling *sib = args->sib;
+	int			live_siblings = args->live_siblings;
+	dyn_slice	context = args->context;
+	Datum	   *values = args->values;
+	bool	   *nulls = args->nulls;
 	DynTableOptions *o = cv->opts;
 	ErrorContextCallback errcb;
 	AttrNumber	a;
@@ -235,6 +468,7 @@ DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_si
 	{
 		bool		any = false;
 		Jsonb	   *jb;
+		RowFieldParse ps = {0};
 
 		for (int i = 0; i < cv->tupdesc->natts; i++)
 			any |= (o->roles[i] == DYNCOL_FIELD && !o->dropped[i] && cv->wanted[i]);
@@ -259,6 +493,8 @@ DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_si
 								cv->cur_key, o->bucket),
 						 errdetail("Foreign table \"%s\" has value_format 'row', which reads each value as one JSON object of its columns.",
 								   o->relname)));
+			if (cv->want_json_text)
+				row_fields_parse(cv, text, sib->value.len, &ps);
 			for (int i = 0; i < cv->tupdesc->natts; i++)
 			{
 				JsonbValue	v;
@@ -266,8 +502,25 @@ DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib, int live_si
 
 				if (o->roles[i] != DYNCOL_FIELD || o->dropped[i] || !cv->wanted[i])
 					continue;
-				if (getKeyJsonValueFromContainer(&jb->root, NameStr(att->attname),
-												 strlen(NameStr(att->attname)), &v) == NULL)
+				if (att->atttypid == JSONOID)
+				{
+					/* the field's text as it was written (the last one of a name) */
+					for (int f = ps.n - 1; f >= 0; f--)
+						if (strcmp(ps.fields[f].name, o->fields[i]) == 0)
+						{
+							cv->cur_attno = i + 1;
+							values[i] = InputFunctionCall(&cv->in_funcs[i],
+														  pnstrdup(ps.fields[f].start,
+																   ps.fields[f].len),
+														  cv->in_ioparams[i],
+														  att->atttypmod);
+							nulls[i] = false;
+							break;
+						}
+					continue;
+				}
+				if (getKeyJsonValueFromContainer(&jb->root, o->fields[i],
+												 strlen(o->fields[i]), &v) == NULL)
 					continue;	/* absent: NULL */
 				values[i] = datum_from_jsonb_value(cv, i + 1, &v, &nulls[i]);
 			}
@@ -289,7 +542,20 @@ DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf)
 		appendBinaryStringInfo(buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
 	}
 	else
-		appendStringInfoString(buf, OutputFunctionCall(out, d));
+	{
+		OutputArgs	args = {out, d, buf};
+
+		run_in_modes(!type_text_is_fixed(typid), append_output, &args);
+	}
+}
+
+/* Append the text of a datum (for run_in_modes). */
+static void
+append_output(void *arg)
+{
+	OutputArgs *args = (OutputArgs *) arg;
+
+	appendStringInfoString(args->buf, OutputFunctionCall(args->out, args->d));
 }
 
 /* Append one field's JSON: numbers, booleans and JSON as such, the rest as strings. */
@@ -314,8 +580,13 @@ append_json_field(StringInfo buf, Oid typid, FmgrInfo *out, Datum d)
 		case FLOAT4OID:
 		case FLOAT8OID:
 		case NUMERICOID:
-			/* NaN and the infinities are not JSON numbers */
-			if (strpbrk(s, "NnIi") == NULL)
+			/*
+			 * NaN and the infinities are not JSON numbers, and a float's -0
+			 * would read back as the numeric 0: those are strings
+			 */
+			if (strpbrk(s, "NnIi") == NULL &&
+				!(s[0] == '-' && typid != NUMERICOID &&
+				  (typid == FLOAT4OID ? DatumGetFloat4(d) : DatumGetFloat8(d)) == 0))
 			{
 				appendStringInfoString(buf, s);
 				return;
@@ -335,56 +606,262 @@ append_json_field(StringInfo buf, Oid typid, FmgrInfo *out, Datum d)
 void
 DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf)
 {
+	DynValueFromSlotMerging(cv, slot, (dyn_slice) {NULL, 0}, buf);
+}
+
+/*
+ * As DynValueFromSlot, and in the row format keep the fields of old_value
+ * (the bytes the row was read from; empty: none) that no column names, in
+ * the text they were stored as.  old_value must be a JSON object.
+ */
+void
+DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot, dyn_slice old_value,
+						StringInfo buf)
+{
 	DynTableOptions *o = cv->opts;
-	bool		first = true;
+	ValueArgs	args = {cv, slot, buf};
 
 	resetStringInfo(buf);
 	slot_getallattrs(slot);
+	run_in_modes(cv->modes_all, append_value, &args);
+	if (o->format == DYN_FORMAT_ROW && old_value.len > 0)
+	{
+		RowFieldParse ps = {0};
+		char	   *text = pnstrdup((const char *) old_value.ptr, old_value.len);
+		bool		first = buf->len == 1;	/* just the '{' */
+
+		row_fields_parse(cv, text, old_value.len, &ps);
+		for (int f = 0; f < ps.n; f++)
+		{
+			bool		named = false;
+
+			for (int i = 0; i < cv->tupdesc->natts && !named; i++)
+				named = o->fields[i] != NULL && strcmp(o->fields[i], ps.fields[f].name) == 0;
+			if (named)
+				continue;
+			if (!first)
+				appendStringInfoChar(buf, ',');
+			first = false;
+			escape_json(buf, ps.fields[f].name);
+			appendStringInfoChar(buf, ':');
+			appendBinaryStringInfo(buf, ps.fields[f].start, (int) ps.fields[f].len);
+		}
+	}
+	if (o->format == DYN_FORMAT_ROW)
+		appendStringInfoChar(buf, '}');
+}
+
+/*
+ * The columns of a stored value: the raw format's value column, or the
+ * row format's '{' and fields of the columns (for run_in_modes; the caller
+ * adds the fields it keeps and the '}').
+ */
+static void
+append_value(void *arg)
+{
+	ValueArgs  *args = (ValueArgs *) arg;
+	DynConvert *cv = args->cv;
+	TupleTableSlot *slot = args->slot;
+	StringInfo	buf = args->buf;
+	DynTableOptions *o = cv->opts;
+	bool		first = true;
+
 	if (o->format == DYN_FORMAT_RAW)
 	{
 		AttrNumber	a = o->attno[DYNCOL_VALUE];
 		Form_pg_attribute att;
 		Datum		d;
 
-		if (a == 0)
-			return;				/* a table of keys only stores empty values */
-		att = TupleDescAttr(cv->tupdesc, a - 1);
-		if (slot->tts_isnull[a - 1])
-			ereport(ERROR,
-					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null value in column \"%s\" of foreign table \"%s\" cannot be stored",
-							NameStr(att->attname), o->relname),
-					 errdetail("With value_format 'raw' the value is the column's bytes, which cannot be null."),
-					 errhint("DELETE the key instead, or use value_format 'row'.")));
-		d = slot->tts_values[a - 1];
-		if (att->atttypid == BYTEAOID)
+		if (a != 0)				/* a table of keys only stores empty values */
 		{
-			bytea	   *b = DatumGetByteaPP(d);
+			att = TupleDescAttr(cv->tupdesc, a - 1);
+			if (slot->tts_isnull[a - 1])
+				ereport(ERROR,
+						(errcode(ERRCODE_NOT_NULL_VIOLATION),
+						 errmsg("null value in column \"%s\" of foreign table \"%s\" cannot be stored",
+								NameStr(att->attname), o->relname),
+						 errdetail("With value_format 'raw' the value is the column's bytes, which cannot be null."),
+						 errhint("DELETE the key instead, or use value_format 'row'.")));
+			d = slot->tts_values[a - 1];
+			if (att->atttypid == BYTEAOID)
+			{
+				bytea	   *b = DatumGetByteaPP(d);
 
-			appendBinaryStringInfo(buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+				appendBinaryStringInfo(buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+			}
+			else
+				appendStringInfoString(buf, OutputFunctionCall(&cv->out_funcs[a - 1], d));
 		}
-		else
-			appendStringInfoString(buf, OutputFunctionCall(&cv->out_funcs[a - 1], d));
 		return;
 	}
 	appendStringInfoChar(buf, '{');
+	append_row_fields(cv, slot, buf, &first);
+}
+
+/*
+ * Append "field":value for every field column of slot (SQL NULL as null,
+ * or as no field in a json/jsonb column).
+ */
+static void
+append_row_fields(DynConvert *cv, TupleTableSlot *slot, StringInfo buf, bool *first)
+{
+	DynTableOptions *o = cv->opts;
+
 	for (int i = 0; i < cv->tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(cv->tupdesc, i);
+		bool		json = att->atttypid == JSONOID || att->atttypid == JSONBOID;
 
-		if (o->roles[i] != DYNCOL_FIELD || o->dropped[i])
+		if (o->roles[i] != DYNCOL_FIELD || o->dropped[i] ||
+			(json && slot->tts_isnull[i]))
 			continue;
-		if (!first)
+		if (!*first)
 			appendStringInfoChar(buf, ',');
-		first = false;
-		escape_json(buf, NameStr(att->attname));
+		*first = false;
+		escape_json(buf, o->fields[i]);
 		appendStringInfoChar(buf, ':');
 		if (slot->tts_isnull[i])
 			appendStringInfoString(buf, "null");
 		else
 			append_json_field(buf, att->atttypid, &cv->out_funcs[i], slot->tts_values[i]);
 	}
-	appendStringInfoChar(buf, '}');
+}
+
+/* A top-level field begins: its value's text starts at the current token. */
+static void
+row_field_start(void *state, char *fname, bool isnull)
+{
+	RowFieldParse *ps = (RowFieldParse *) state;
+
+	if (ps->lex->lex_level == 1)
+		ps->start = ps->lex->token_start;
+}
+
+/* A top-level field ends: keep its name and the text of its value. */
+static void
+row_field_end(void *state, char *fname, bool isnull)
+{
+	RowFieldParse *ps = (RowFieldParse *) state;
+
+	if (ps->lex->lex_level != 1)
+		return;
+	if (ps->n == ps->cap)
+	{
+		ps->cap = ps->cap ? ps->cap * 2 : 16;
+		ps->fields = ps->fields ? repalloc(ps->fields, sizeof(RowField) * ps->cap)
+			: palloc(sizeof(RowField) * ps->cap);
+	}
+	ps->fields[ps->n].name = fname;
+	ps->fields[ps->n].start = ps->start;
+	ps->fields[ps->n].len = ps->lex->prev_token_terminator - ps->start;
+	ps->n++;
+}
+
+/*
+ * The top-level fields of the JSON object text (len bytes, NUL-terminated)
+ * into ps; a value that is not a JSON object is an error.
+ */
+static void
+row_fields_parse(DynConvert *cv, const char *text, size_t len, RowFieldParse *ps)
+{
+	JsonSemAction sem = {0};
+	const char *p = text + strspn(text, " \t\n\r");
+
+	memset(ps, 0, sizeof(*ps));
+	sem.semstate = ps;
+	sem.object_field_start = row_field_start;
+	sem.object_field_end = row_field_end;
+	ps->lex = makeJsonLexContextCstringLen((char *) text, (int) len,
+										   GetDatabaseEncoding(), true);
+	if (strlen(text) != len || !pg_verifymbstr(text, (int) len, true) ||
+		*p != '{' || pg_parse_json(ps->lex, &sem) != JSON_SUCCESS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("value in bucket \"%s\" is not a JSON object", cv->opts->bucket),
+				 errdetail("Foreign table \"%s\" has value_format 'row', which reads each value as one JSON object of its columns.",
+						   cv->opts->relname)));
+}
+
+/* The old values of relid in estate, or NULL. */
+static DynOldValues *
+old_values_find(EState *estate, Oid relid)
+{
+	for (DynOldValues *ov = old_values_list; ov != NULL; ov = ov->next)
+		if (ov->estate == estate && ov->relid == relid)
+			return ov;
+	return NULL;
+}
+
+/* The statement is over: unlink its old values (the memory goes with it). */
+static void
+old_values_forget(void *arg)
+{
+	DynOldValues **pp = &old_values_list;
+
+	while (*pp != NULL && *pp != (DynOldValues *) arg)
+		pp = &(*pp)->next;
+	if (*pp != NULL)
+		*pp = (*pp)->next;
+}
+
+/*
+ * Keep the stored bytes a scan of relid read (copied, for the rest of the
+ * statement) and give the row the id to find them by, in *tid.
+ */
+void
+DynOldValueRemember(EState *estate, Oid relid, dyn_slice value, ItemPointer tid)
+{
+	DynOldValues *ov = old_values_find(estate, relid);
+	uint8	   *copy;
+
+	if (ov == NULL)
+	{
+		MemoryContext cxt = AllocSetContextCreate(estate->es_query_cxt,
+												  "dynamo_fdw old values",
+												  ALLOCSET_DEFAULT_SIZES);
+
+		ov = MemoryContextAllocZero(cxt, sizeof(DynOldValues));
+		ov->estate = estate;
+		ov->relid = relid;
+		ov->cxt = cxt;
+		ov->cb.func = old_values_forget;
+		ov->cb.arg = ov;
+		MemoryContextRegisterResetCallback(cxt, &ov->cb);
+		ov->next = old_values_list;
+		old_values_list = ov;
+	}
+	if (ov->n == ov->cap)
+	{
+		ov->cap = ov->cap ? ov->cap * 2 : 256;
+		ov->values = ov->values
+			? repalloc_huge(ov->values, sizeof(dyn_slice) * ov->cap)
+			: MemoryContextAllocHuge(ov->cxt, sizeof(dyn_slice) * ov->cap);
+	}
+	copy = MemoryContextAlloc(ov->cxt, Max(value.len, 1));
+	memcpy(copy, value.ptr, value.len);
+	ov->values[ov->n++] = (dyn_slice) {copy, value.len};
+	/* row id n as (block, offset 1..0xffff) */
+	ItemPointerSet(tid, (BlockNumber) ((ov->n - 1) / 0xffff),
+				   (OffsetNumber) ((ov->n - 1) % 0xffff + 1));
+}
+
+/*
+ * The stored bytes of the row whose id is tid (DynOldValueRemember in
+ * this statement's scan of relid); empty when there are none.
+ */
+dyn_slice
+DynOldValueFind(EState *estate, Oid relid, ItemPointer tid)
+{
+	DynOldValues *ov = old_values_find(estate, relid);
+	uint64		id;
+
+	if (ov == NULL || !ItemPointerIsValid(tid))
+		return (dyn_slice) {NULL, 0};
+	id = (uint64) ItemPointerGetBlockNumberNoCheck(tid) * 0xffff +
+		ItemPointerGetOffsetNumberNoCheck(tid) - 1;
+	if (id >= ov->n)
+		return (dyn_slice) {NULL, 0};
+	return ov->values[id];
 }
 
 /*

@@ -149,6 +149,9 @@ typedef struct DynTableOptions
 	DynColumnRole *roles;		/* per attribute, index attno - 1 */
 	bool	   *dropped;
 	AttrNumber	attno[DYNCOL_NROLES];	/* column of each role, 0 if none */
+	/* row format: the JSON field of each field column (column_name, else
+	 * the column's name); NULL for the other columns */
+	const char **fields;
 } DynTableOptions;
 
 /* GUCs: 0 means "not set" (then table, server, cluster default apply). */
@@ -231,7 +234,8 @@ extern void DynForgetClusterInfo(DynConn *conn);
 extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
 extern int	DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key,
 								  int avoid);
-extern int	DynNodeForPartition(DynConn *conn, uint32 partition, int avoid, int *member);
+extern int	DynNodeForPartition(DynConn *conn, uint32 partition, const int *avoid,
+								int navoid, int *member);
 extern int	DynNodeForMember(DynConn *conn, int member);
 extern int	DynNodeMember(DynConn *conn, int node);
 extern const char *DynNodeAddress(DynConn *conn, int node);
@@ -331,8 +335,9 @@ extern DynFetch *DynFetchBeginKeys(DynConn *conn, const char *bucket, int r,
 								   int window, MemoryContext cxt);
 extern void DynFetchAddKey(DynFetch *f, const char *key, size_t len);
 extern void DynFetchKeepDead(DynFetch *f);
-extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket,
+extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket, int r,
 									   int fetch_size, MemoryContext cxt);
+extern int	DynFetchReplicas(const DynFetch *f);
 extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
 extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);
@@ -353,6 +358,9 @@ typedef struct DynConvert
 	Oid		   *in_ioparams;
 	FmgrInfo   *out_funcs;
 	bool	   *wanted;			/* attributes the scan must fill */
+	bool		modes_all;		/* some column's text depends on the session's settings */
+	bool		modes_wanted;	/* ... and the scan fills it */
+	bool		want_json_text; /* the scan fills a json field column */
 	/* error context: what is being converted */
 	const char *cur_key;
 	AttrNumber	cur_attno;
@@ -365,6 +373,11 @@ extern void DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib,
 						  Datum *values, bool *nulls);
 extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
 extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
+extern void DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot,
+									dyn_slice old_value, StringInfo buf);
+extern void DynOldValueRemember(EState *estate, Oid relid, dyn_slice value,
+								ItemPointer tid);
+extern dyn_slice DynOldValueFind(EState *estate, Oid relid, ItemPointer tid);
 extern char *DynContextText(const dyn_object *obj);
 extern char *DynClockContextText(const dyn_vclock *ctx);
 extern char *DynClockJson(const dyn_vclock *vc);

@@ -12,12 +12,18 @@
  * are idempotent); an error reply -- a quorum not met -- is raised.
  *
  * A coverage scan walks partitions 0 .. Q-1.  Each partition is read from
- * one of its replicas (the first that is up and connects), with SCAN pages
- * of at most fetch_size keys resumed after the last key of the page
- * before; the next page is asked for as soon as a page arrives, and the
- * first pages of the next few partitions are asked for ahead, so the
- * network works while rows are built.  A replica that fails mid-partition
- * is replaced by the next one, resuming after the last key received.
+ * R of its replicas (the first R that are up and connect; R=1 reads one),
+ * each a stream of SCAN pages of at most fetch_size keys resumed after the
+ * last key of the page before; the next page of a stream is asked for as
+ * soon as a page arrives, and the first pages of the next few partitions
+ * are asked for ahead, so the network works while rows are built.  A
+ * replica's pages are in key order (node/src/scan.c: one ordered engine
+ * range), so the streams merge by key: the smallest key among their heads
+ * is handed out with the sibling sets of every stream that has it merged
+ * (dyn_object_merge, as read repair merges), so a write that R replicas
+ * acknowledged is seen when it is on any one read.  A replica that fails
+ * mid-partition is replaced by another replica the partition is not read
+ * from yet, resuming after the last key received from it.
  *
  * Sibling sets are decoded with libdynamo (malloc'd sibling arrays); a
  * reset callback on the fetch's memory context frees the current one even
@@ -67,21 +73,30 @@ typedef struct ScanPage
 } ScanPage;
 
 /*
- * One partition of a coverage scan: the replica it is read from, the page
- * being handed out (a reader over its items) and the next page in flight.
+ * One replica's stream of a partition: the page being handed out (a
+ * reader over its items), the next page in flight, and the head -- the
+ * next item not merged into a row yet.
  */
-typedef struct ScanPart
+typedef struct ScanStream
 {
-	bool		started;
-	bool		finished;
 	int			node;
 	int			member;
 	ScanPage	page[2];
 	int			cur;			/* page[cur] is being read */
 	bool		reading;
 	int			left;			/* items left in page[cur] */
-	bool		more;			/* the partition has keys after page[cur] */
-	dyn_reader	rd;
+	dyn_reader	rd;				/* over page[cur]'s items */
+	bool		done;			/* no keys left */
+	bool		has_head;
+	dyn_slice	head_key;		/* into page[cur] */
+	dyn_slice	head_obj;
+} ScanStream;
+
+/* One partition of a coverage scan: its streams, one per replica read. */
+typedef struct ScanPart
+{
+	bool		started;
+	ScanStream *s;				/* [f->r] */
 } ScanPart;
 
 /* A fetch in progress (see the file comment). */
@@ -106,7 +121,7 @@ struct DynFetch
 	bool		sorted;
 	int			next_send;
 	int			next_out;
-	/* coverage */
+	/* coverage (r: replicas read per partition) */
 	int			fetch_size;
 	uint32		q;
 	uint32		cur_part;
@@ -118,8 +133,11 @@ static int	fetch_key_cmp(const void *a, const void *b);
 static bool fetch_send_key(DynFetch *f, FetchKey *k);
 static bool fetch_next_key(DynFetch *f);
 static void scan_start(DynFetch *f, uint32 p);
-static void scan_send(DynFetch *f, uint32 p, int slot, const char *after, size_t afterlen);
-static bool scan_receive(DynFetch *f, uint32 p);
+static void scan_send(DynFetch *f, uint32 p, ScanStream *st, int slot, const char *after,
+					  size_t afterlen);
+static bool scan_receive(DynFetch *f, uint32 p, ScanStream *st);
+static bool scan_head(DynFetch *f, uint32 p, ScanStream *st);
+static void scan_merge_head(DynFetch *f, uint32 p, ScanStream *st, bool first);
 static bool fetch_next_coverage(DynFetch *f);
 static DynFetch *fetch_create(DynConn *conn, FetchKind kind, const char *bucket,
 							  MemoryContext cxt);
@@ -321,44 +339,73 @@ fetch_next_key(DynFetch *f)
 }
 
 /*
- * Start a coverage scan of bucket: every partition once, pages of at most
- * fetch_size keys.
+ * Start a coverage scan of bucket: every partition once, read from r of
+ * its replicas (0: the cluster's default R), pages of at most fetch_size
+ * keys.
  */
 DynFetch *
-DynFetchBeginCoverage(DynConn *conn, const char *bucket, int fetch_size, MemoryContext cxt)
+DynFetchBeginCoverage(DynConn *conn, const char *bucket, int r, int fetch_size,
+					  MemoryContext cxt)
 {
 	DynFetch   *f = fetch_create(conn, FETCH_COVERAGE, bucket, cxt);
 	const DynClusterInfo *info = DynGetClusterInfo(conn, false);
 
 	f->fetch_size = Min(Max(fetch_size, 1), DYN_FETCH_SIZE_MAX);
+	f->r = Max(r > 0 ? r : info->default_r, 1);
 	f->q = info->q;
 	f->parts = MemoryContextAllocZero(f->cxt, sizeof(ScanPart) * Max(f->q, 1));
 	return f;
 }
 
-/* Ask a replica of partition p for its first page. */
+/* The replicas a coverage scan reads each partition from. */
+int
+DynFetchReplicas(const DynFetch *f)
+{
+	return f->r;
+}
+
+/* Ask r replicas of partition p for their first page. */
 static void
 scan_start(DynFetch *f, uint32 p)
 {
 	ScanPart   *part = &f->parts[p];
+	int			nodes[DYN_RING_N_MAX];
 
 	part->started = true;
-	part->node = DynNodeForPartition(f->conn, p, -1, &part->member);
-	if (part->node < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
-				 errmsg("no replica of partition %u of server \"%s\" can be reached",
-						p, DynConnServerName(f->conn)),
-				 errdetail("A full scan reads every partition from one of its replicas.")));
-	scan_send(f, p, 0, NULL, 0);
+	part->s = MemoryContextAllocZero(f->cxt, sizeof(ScanStream) * f->r);
+	for (int i = 0; i < f->r; i++)
+	{
+		ScanStream *st = &part->s[i];
+
+		st->node = i < DYN_RING_N_MAX
+			? DynNodeForPartition(f->conn, p, nodes, i, &st->member) : -1;
+		if (st->node < 0)
+		{
+			if (i == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+						 errmsg("no replica of partition %u of server \"%s\" can be reached",
+								p, DynConnServerName(f->conn)),
+						 errdetail("A full scan reads every partition from one of its replicas.")));
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("only %d replicas of partition %u of server \"%s\" can be reached, and R is %d",
+							i, p, DynConnServerName(f->conn), f->r),
+					 errdetail("A full scan with R=%d reads every partition from %d of its replicas.",
+							   f->r, f->r),
+					 errhint("Lower R (dynamo_fdw.r, or the table's or server's option r) to read from fewer.")));
+		}
+		nodes[i] = st->node;
+		scan_send(f, p, st, 0, NULL, 0);
+	}
 }
 
-/* Send the page request of slot, resuming after the given key. */
+/* Send a stream's page request of slot, resuming after the given key. */
 static void
-scan_send(DynFetch *f, uint32 p, int slot, const char *after, size_t afterlen)
+scan_send(DynFetch *f, uint32 p, ScanStream *st, int slot, const char *after,
+		  size_t afterlen)
 {
-	ScanPart   *part = &f->parts[p];
-	ScanPage   *page = &part->page[slot];
+	ScanPage   *page = &st->page[slot];
 	dyn_scan_req scan;
 
 	if (page->after != after)
@@ -382,21 +429,21 @@ scan_send(DynFetch *f, uint32 p, int slot, const char *after, size_t afterlen)
 	page->inflight = true;
 	page->attempts++;
 	f->nrequests++;
-	DynSendScan(f->conn, part->node, &page->req, &scan);
+	DynSendScan(f->conn, st->node, &page->req, &scan);
 }
 
 /*
- * Wait for partition p's page in flight and make it the one being read;
- * the page after it is asked for at once.  A replica that failed is
- * replaced (the page is asked again of the next replica).  false when the
- * partition has no page in flight.
+ * Wait for a stream's page in flight and make it the one being read; the
+ * page after it is asked for at once.  A replica that failed is replaced
+ * (the page is asked again of a replica the partition is not read from).
+ * false when the stream has no page in flight.
  */
 static bool
-scan_receive(DynFetch *f, uint32 p)
+scan_receive(DynFetch *f, uint32 p, ScanStream *st)
 {
 	ScanPart   *part = &f->parts[p];
-	int			slot = part->reading ? 1 - part->cur : part->cur;
-	ScanPage   *page = &part->page[slot];
+	int			slot = st->reading ? 1 - st->cur : st->cur;
+	ScanPage   *page = &st->page[slot];
 	dyn_scan_reply reply;
 	dyn_reader	rd;
 	dyn_slice	key = {NULL, 0};
@@ -410,15 +457,20 @@ scan_receive(DynFetch *f, uint32 p)
 		if (page->req.failed && page->req.fail_code == 0 && page->attempts < DYN_FETCH_ATTEMPTS)
 		{
 			/* the replica failed (it is now avoided): ask another */
-			int			node = DynNodeForPartition(f->conn, p, part->node, &part->member);
+			int			avoid[DYN_RING_N_MAX];
+			int			navoid = 0;
+			int			node;
 
+			for (int i = 0; i < f->r && navoid < DYN_RING_N_MAX; i++)
+				avoid[navoid++] = part->s[i].node;
+			node = DynNodeForPartition(f->conn, p, avoid, navoid, &st->member);
 			if (node < 0)
 				DynReportFailure(f->conn, &page->req,
 								 psprintf("scan of partition %u of bucket \"%s\"", p, f->bucket),
 								 NULL, (dyn_slice) {NULL, 0});
 			DynReleaseReply(&page->req);
-			part->node = node;
-			scan_send(f, p, slot, page->after, page->afterlen);
+			st->node = node;
+			scan_send(f, p, st, slot, page->after, page->afterlen);
 			continue;
 		}
 		if (page->req.failed || page->req.reply_type != DYN_MSG_SCAN_REPLY)
@@ -432,29 +484,100 @@ scan_receive(DynFetch *f, uint32 p)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_ERROR),
 				 errmsg("node %s sent a malformed scan page for partition %u",
-						DynNodeAddress(f->conn, part->node), p)));
+						DynNodeAddress(f->conn, st->node), p)));
 	/* the page before is done with: this one is read now */
-	if (part->reading)
-		DynReleaseReply(&part->page[part->cur].req);
-	part->cur = slot;
-	part->reading = true;
-	part->left = reply.count;
-	part->more = reply.more;
-	dyn_reader_init(&part->rd, reply.items);
+	if (st->reading)
+		DynReleaseReply(&st->page[st->cur].req);
+	st->cur = slot;
+	st->reading = true;
+	st->left = reply.count;
+	dyn_reader_init(&st->rd, reply.items);
 	/* find the page's last key and ask for the page after it now */
 	if (reply.more && reply.count > 0)
 	{
 		dyn_reader_init(&rd, reply.items);
 		for (int i = 0; i < reply.count; i++)
 			(void) dyn_scan_next(&rd, &key, &object);
-		scan_send(f, p, 1 - slot, (const char *) key.ptr, key.len);
+		scan_send(f, p, st, 1 - slot, (const char *) key.ptr, key.len);
 	}
 	return true;
 }
 
 /*
- * The next key with a live sibling, in partition order, into f->item;
- * false when every partition has been read.
+ * Make sure a stream has its head (the next item of its replica), reading
+ * the next page when the current one is used up; false when the stream is
+ * done.
+ */
+static bool
+scan_head(DynFetch *f, uint32 p, ScanStream *st)
+{
+	while (!st->has_head && !st->done)
+	{
+		if (!st->reading || st->left == 0)
+		{
+			if (!scan_receive(f, p, st))
+			{
+				/* no page in flight: the replica has no keys left */
+				if (st->reading)
+					DynReleaseReply(&st->page[st->cur].req);
+				st->reading = false;
+				st->done = true;
+			}
+			continue;
+		}
+		st->left--;
+		if (dyn_scan_next(&st->rd, &st->head_key, &st->head_obj) != DYN_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("node %s sent a malformed scan page for partition %u",
+							DynNodeAddress(f->conn, st->node), p)));
+		st->has_head = true;
+	}
+	return st->has_head;
+}
+
+/*
+ * Take a stream's head into the item: the first decoded as it is, the
+ * others merged into it (the page bytes the values point into stay until
+ * the next DynFetchNext).
+ */
+static void
+scan_merge_head(DynFetch *f, uint32 p, ScanStream *st, bool first)
+{
+	dyn_object	other;
+	int			rc;
+
+	st->has_head = false;
+	dyn_object_init(&other);
+	if (first)
+	{
+		rc = dyn_object_decode(st->head_obj, &f->item.obj);
+		if (rc == DYN_OK)
+			f->have_item = true;
+	}
+	else if ((rc = dyn_object_decode(st->head_obj, &other)) == DYN_OK)
+	{
+		rc = dyn_object_merge(&f->item.obj, &other, NULL);
+		dyn_object_free(&other);
+		if (rc == DYN_ERR_TOOBIG)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("the replicas of key \"%s\" in bucket \"%s\" hold more than %d versions together",
+							DynKeyForMessage(st->head_key), f->bucket, DYN_SIBLINGS_MAX)));
+		if (rc == DYN_ERR_NOMEM)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	if (rc != DYN_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("node %s sent a malformed scan page for partition %u",
+						DynNodeAddress(f->conn, st->node), p)));
+}
+
+/*
+ * The next key with a live sibling, in partition order and key order
+ * within a partition, into f->item; false when every partition has been
+ * read.
  */
 static bool
 fetch_next_coverage(DynFetch *f)
@@ -463,40 +586,39 @@ fetch_next_coverage(DynFetch *f)
 	{
 		uint32		p = f->cur_part;
 		ScanPart   *part = &f->parts[p];
-		dyn_slice	key;
-		dyn_slice	object;
+		ScanStream *min = NULL;
 
 		for (uint32 ahead = p; ahead < f->q && ahead < p + DYN_SCAN_PREFETCH; ahead++)
 			if (!f->parts[ahead].started)
 				scan_start(f, ahead);
-		if (!part->reading || part->left == 0)
+		/* the smallest key among the streams' heads */
+		for (int i = 0; i < f->r; i++)
 		{
-			if (!scan_receive(f, p))
-			{
-				/* no page in flight: the partition is done */
-				if (part->reading)
-					DynReleaseReply(&part->page[part->cur].req);
-				part->finished = true;
-				f->cur_part++;
-				continue;
-			}
-			if (part->left == 0)
-				continue;
+			ScanStream *st = &part->s[i];
+
+			if (scan_head(f, p, st) &&
+				(min == NULL || dyn_slice_cmp(st->head_key, min->head_key) < 0))
+				min = st;
 		}
-		part->left--;
-		if (dyn_scan_next(&part->rd, &key, &object) != DYN_OK ||
-			dyn_object_decode(object, &f->item.obj) != DYN_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("node %s sent a malformed scan page for partition %u",
-							DynNodeAddress(f->conn, part->node), p)));
-		f->have_item = true;
+		if (min == NULL)
+		{
+			f->cur_part++;		/* every stream is done */
+			continue;
+		}
+		f->item.key = min->head_key;
+		scan_merge_head(f, p, min, true);
+		for (int i = 0; i < f->r; i++)
+		{
+			ScanStream *st = &part->s[i];
+
+			if (st != min && st->has_head && dyn_slice_cmp(st->head_key, f->item.key) == 0)
+				scan_merge_head(f, p, st, false);
+		}
 		if (!f->keep_dead && dyn_object_live(&f->item.obj) == 0)
 		{
 			fetch_free_item(f);
 			continue;
 		}
-		f->item.key = key;
 		return true;
 	}
 	return false;
@@ -531,10 +653,11 @@ DynFetchEnd(DynFetch *f)
 	}
 	else
 	{
-		for (uint32 p = f->cur_part; p < f->q; p++)
-			for (int s = 0; s < 2; s++)
-				if (f->parts[p].page[s].inflight)
-					DynForget(f->conn, &f->parts[p].page[s].req);
+		for (uint32 p = f->cur_part; p < f->q && f->parts[p].started; p++)
+			for (int i = 0; i < f->r; i++)
+				for (int s = 0; s < 2; s++)
+					if (f->parts[p].s[i].page[s].inflight)
+						DynForget(f->conn, &f->parts[p].s[i].page[s].req);
 	}
 	MemoryContextDelete(f->cxt);
 }

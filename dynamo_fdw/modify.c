@@ -34,7 +34,10 @@
  * the later rows of a key write with the context the statement's last
  * write of it returned (a row whose new value is the one just written is
  * not written again), so an UPDATE over a key's siblings leaves one
- * version, and a DELETE writes one tombstone.
+ * version, and a DELETE writes one tombstone.  In the row format an UPDATE carries the
+ * scan's row id too (its ctid), by which it finds the bytes the row was
+ * read from (DynOldValueFind), and merges the new columns into them so
+ * that the fields no column names are kept (DynValueFromSlotMerging).
  *
  *-------------------------------------------------------------------------
  */
@@ -68,6 +71,7 @@
 #define DYN_JUNK_KEY		"dynamo_key"
 #define DYN_JUNK_CONTEXT	"dynamo_context"
 #define DYN_JUNK_WHOLEROW	"dynamo_wholerow"
+#define DYN_JUNK_ROWID		"dynamo_rowid"	/* row format UPDATE: the stored value's id */
 
 /* fdw_private of a modify, by position */
 enum DynModifyPrivate
@@ -123,6 +127,7 @@ typedef struct DynModifyState
 	AttrNumber	junk_key;
 	AttrNumber	junk_context;
 	AttrNumber	junk_wholerow;
+	AttrNumber	junk_rowid;
 	bool		has_returning;
 	DynWriteMode write_mode;
 	bool		skip_existing;	/* ON CONFLICT DO NOTHING */
@@ -210,6 +215,11 @@ dynamoAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 	if (root->parse->commandType == CMD_DELETE && root->parse->returningList != NIL)
 		add_row_identity_var(root, makeWholeRowVar(target_rte, rtindex, 0, false),
 							 rtindex, DYN_JUNK_WHOLEROW);
+	/* the row format's UPDATE merges into the stored value: the scan's row id */
+	if (root->parse->commandType == CMD_UPDATE && opts->format == DYN_FORMAT_ROW)
+		add_row_identity_var(root, makeVar(rtindex, SelfItemPointerAttributeNumber, TIDOID,
+										   -1, InvalidOid, 0),
+							 rtindex, DYN_JUNK_ROWID);
 }
 
 /*
@@ -335,6 +345,7 @@ modify_begin(ModifyTableState *mtstate, ResultRelInfo *rinfo, CmdType op,
 		fm->junk_context = ExecFindJunkAttributeInTlist(subplan->targetlist, DYN_JUNK_CONTEXT);
 		fm->junk_wholerow = ExecFindJunkAttributeInTlist(subplan->targetlist,
 														 DYN_JUNK_WHOLEROW);
+		fm->junk_rowid = ExecFindJunkAttributeInTlist(subplan->targetlist, DYN_JUNK_ROWID);
 		if (!AttributeNumberIsValid(fm->junk_key) ||
 			!AttributeNumberIsValid(fm->junk_context))
 			elog(ERROR, "dynamo_fdw: could not find the junk key and context columns");
@@ -1055,8 +1066,18 @@ dynamoExecForeignUpdate(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *sl
 	PendingWrite pw;
 	WrittenEntry *e = junk_key_context(fm, planSlot, &pw);
 	dyn_slice	written;
+	dyn_slice	old_value = {NULL, 0};
 
-	DynValueFromSlot(fm->cv, slot, &pw.value);
+	if (AttributeNumberIsValid(fm->junk_rowid))
+	{
+		bool		isnull;
+		Datum		d = ExecGetJunkAttribute(planSlot, fm->junk_rowid, &isnull);
+
+		if (!isnull)
+			old_value = DynOldValueFind(estate, RelationGetRelid(fm->rel),
+										(ItemPointer) DatumGetPointer(d));
+	}
+	DynValueFromSlotMerging(fm->cv, slot, old_value, &pw.value);
 	if (fm->write_mode == DYN_WRITE_COMMIT)
 	{
 		/* queued: a later sibling row of the key replaces this write */

@@ -82,6 +82,7 @@ static const DynOption dyn_options[] = {
 	{"insert_mode", ForeignTableRelationId},
 	/* columns */
 	{"role", AttributeRelationId},
+	{"column_name", AttributeRelationId},
 	{NULL, InvalidOid}
 };
 
@@ -206,6 +207,13 @@ dynamo_fdw_validator(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 						 errmsg("invalid value for option \"role\": \"%s\"", defGetString(def)),
 						 errhint("Valid roles are key, value, vclock, siblings and context.")));
+		}
+		else if (strcmp(name, "column_name") == 0)
+		{
+			if (defGetString(def)[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("invalid value for option \"column_name\": the JSON field name cannot be empty")));
 		}
 		else if (strcmp(name, "key_file") == 0 || strcmp(name, "trust_file") == 0)
 		{
@@ -683,12 +691,14 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 	t->natts = tupdesc->natts;
 	t->roles = palloc0(sizeof(DynColumnRole) * Max(t->natts, 1));
 	t->dropped = palloc0(sizeof(bool) * Max(t->natts, 1));
+	t->fields = palloc0(sizeof(char *) * Max(t->natts, 1));
 	for (int i = 0; i < t->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 		AttrNumber	attno = i + 1;
 		DynColumnRole role = DYNCOL_FIELD;
 		bool		explicit_role = false;
+		const char *field = NULL;
 		bool		ok;
 
 		if (att->attisdropped)
@@ -705,6 +715,8 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 				role = role_from_name(defGetString(def), &ok);
 				explicit_role = true;
 			}
+			else if (strcmp(def->defname, "column_name") == 0)
+				field = defGetString(def);
 		}
 		if (!explicit_role)
 		{
@@ -740,6 +752,24 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 			t->attno[role] = attno;
 		}
 		t->roles[i] = role;
+		if (field != NULL && (role != DYNCOL_FIELD || t->format != DYN_FORMAT_ROW))
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+					 errmsg("column \"%s\" of foreign table \"%s\" has option column_name but is not a field of the row format",
+							NameStr(att->attname), t->relname),
+					 errdetail("column_name names the JSON field a column of value_format 'row' is stored as; the key, value, vclock, siblings and context columns are no fields.")));
+		if (role == DYNCOL_FIELD)
+		{
+			t->fields[i] = pstrdup(field ? field : NameStr(att->attname));
+			for (int j = 0; j < i; j++)
+				if (t->fields[j] != NULL && strcmp(t->fields[j], t->fields[i]) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_COLUMN_NAME),
+							 errmsg("columns \"%s\" and \"%s\" of foreign table \"%s\" are both stored as JSON field \"%s\"",
+									NameStr(TupleDescAttr(tupdesc, j)->attname),
+									NameStr(att->attname), t->relname, t->fields[i]),
+							 errhint("Give one of them another OPTIONS (column_name '...').")));
+		}
 	}
 	if (t->attno[DYNCOL_KEY] == 0)
 		ereport(ERROR,

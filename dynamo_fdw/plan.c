@@ -99,6 +99,22 @@ static DynKeyQual *best_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelI
 static double key_count_estimate(const DynKeyQual *kq);
 static bool ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 							 EquivalenceMember *em, void *arg);
+static bool relids_listed(List *list, Relids relids);
+
+/*
+ * Whether list holds a set equal to relids (list_member cannot say: in
+ * PostgreSQL 15 a Bitmapset is no Node for equal()).
+ */
+static bool
+relids_listed(List *list, Relids relids)
+{
+	ListCell   *lc;
+
+	foreach(lc, list)
+		if (bms_equal((Relids) lfirst(lc), relids))
+			return true;
+	return false;
+}
 
 /* Whether node is our key column (maybe under a binary-compatible relabel). */
 static bool
@@ -369,7 +385,7 @@ dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 			continue;
 		outer = bms_union(bms_difference(rinfo->clause_relids, baserel->relids),
 						  baserel->lateral_relids);
-		if (bms_is_empty(outer) || list_member(done, outer))
+		if (bms_is_empty(outer) || relids_listed(done, outer))
 			continue;
 		done = lappend(done, outer);
 		ppi = get_baserel_parampathinfo(root, baserel, outer);
@@ -414,8 +430,13 @@ dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		local = lappend(local, rinfo);
 	}
 	local = extract_actual_clauses(local, false);
+	/*
+	 * The columns to fill are those the query uses (ri->attrs_used: the
+	 * rel's target list and quals) and the local quals; not the tlist,
+	 * which for a scan needing no projection is the physical tlist of
+	 * every column: count(*) would convert every value.
+	 */
 	pull_varattnos((Node *) local, baserel->relid, &used);
-	pull_varattnos((Node *) tlist, baserel->relid, &used);
 	x = -1;
 	while ((x = bms_next_member(used, x)) >= 0)
 		attrs = lappend_int(attrs, x);

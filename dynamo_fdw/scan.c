@@ -17,7 +17,8 @@
  *
  * R is decided when the scan starts (GUC, table, server, cluster default,
  * DynResolveQuorum), so SET LOCAL dynamo_fdw.r applies to a plan cached
- * before it.  Every row of a key carries the same context, the merge of
+ * before it; a coverage scan reads every partition from R replicas and
+ * merges them (fetch.c), as a GET waits for R.  Every row of a key carries the same context, the merge of
  * all its siblings' clocks (tombstones included), which is what UPDATE and
  * DELETE write back with.
  *
@@ -67,6 +68,7 @@ typedef struct DynScanState
 	char		elmalign;
 	int			r;
 	DynQuorumSource r_source;
+	bool		keep_old;		/* row format, ctid asked for: an UPDATE's target */
 	MemoryContext fetch_cxt;
 	DynFetch   *fetch;
 	bool		started;
@@ -122,7 +124,7 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignTable *table;
 	ForeignServer *server;
 	List	   *attrs;
-	Bitmapset  *used = NULL;
+	Bitmapset  *used;
 	ListCell   *lc;
 
 	node->fdw_state = st;
@@ -138,9 +140,19 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	st->key_is_array = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyIsArray)) != 0;
 	st->plan_nkeys = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyCount));
 	attrs = (List *) list_nth(fsplan->fdw_private, DynScanPrivAttrsUsed);
+	/*
+	 * Member 0 (attno FirstLowInvalidHeapAttributeNumber) is no column: it
+	 * keeps the set non-NULL, which would mean every column (count(*)
+	 * uses none).
+	 */
+	used = bms_make_singleton(0);
 	foreach(lc, attrs)
 		used = bms_add_member(used, lfirst_int(lc));
 	st->cv = DynConvertCreate(st->rel, st->opts, used);
+	/* an UPDATE of the row format keeps the fields no column names */
+	st->keep_old = st->opts->format == DYN_FORMAT_ROW &&
+		bms_is_member(SelfItemPointerAttributeNumber - FirstLowInvalidHeapAttributeNumber,
+					  used);
 
 	if (st->op == DYN_OP_GET)
 	{
@@ -218,8 +230,8 @@ scan_start(ForeignScanState *node, DynScanState *st)
 	}
 	else
 	{
-		st->fetch = DynFetchBeginCoverage(st->conn, st->opts->bucket, st->opts->fetch_size,
-										  st->fetch_cxt);
+		st->fetch = DynFetchBeginCoverage(st->conn, st->opts->bucket, st->r,
+										  st->opts->fetch_size, st->fetch_cxt);
 		if (st->overlay)
 			st->seen = DynBytesHashCreate("dynamo_fdw scan queued keys", 64,
 										  sizeof(DynBytesKey), st->fetch_cxt);
@@ -398,6 +410,9 @@ dynamoIterateForeignScan(ForeignScanState *node)
 				DynConvertRow(st->cv, st->item->key, sib, st->live, context,
 							  slot->tts_values, slot->tts_isnull);
 				ExecStoreVirtualTuple(slot);
+				if (st->keep_old)
+					DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel),
+										sib->value, &slot->tts_tid);
 				MemoryContextSwitchTo(old);
 				return slot;
 			}
@@ -416,6 +431,9 @@ dynamoIterateForeignScan(ForeignScanState *node)
 				if (vc != 0)
 					slot->tts_isnull[vc - 1] = true;
 				ExecStoreVirtualTuple(slot);
+				if (st->keep_old)
+					DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel),
+										sib.value, &slot->tts_tid);
 				MemoryContextSwitchTo(old);
 				return slot;
 			}
@@ -495,9 +513,12 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	}
 	else
 	{
+		int			r = Max(st->r > 0 ? st->r : info->default_r, 1);
+
 		ExplainPropertyText("Dynamo Operation", "coverage scan", es);
 		ExplainPropertyInteger("Partitions", NULL, info->q, es);
-		ExplainPropertyText("Replicas Read", "1 per partition", es);
+		ExplainPropertyText("Replicas Read", psprintf("%d per partition", r), es);
+		ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
 		ExplainPropertyInteger("N", NULL, info->n, es);
 		if (es->verbose)
 			ExplainPropertyInteger("Fetch Size", NULL, st->opts->fetch_size, es);
@@ -570,7 +591,8 @@ acquire_sample_rows(Relation relation, int elevel, HeapTuple *rows, int targrows
 	int			numrows = 0;
 
 	reservoir_init_selection_state(&rstate, targrows);
-	f = DynFetchBeginCoverage(conn, opts->bucket, opts->fetch_size, fetchcxt);
+	/* a sample needs no quorum: one replica per partition */
+	f = DynFetchBeginCoverage(conn, opts->bucket, 1, opts->fetch_size, fetchcxt);
 	while (DynFetchNext(f, &item))
 	{
 		int			live = (int) dyn_object_live(&item->obj);

@@ -11,9 +11,13 @@
 # $DYNAMO_HOME/pg and listens on 127.0.0.1:$DYNAMO_PG_PORT (7400); it runs
 # as the postgres user, which cannot read the private key directory, so the
 # user mapping carries the key and the trust file inline (options key and
-# trust).  Every run recreates the server, user mapping and tables, and
-# shows: a point read, a join with a local table, a sibling made by two
-# writes from one context and reconciled by UPDATE, and the cluster's nodes.
+# trust).  Every run keeps what a user made in the database (their own
+# foreign tables, views, user mappings): it creates the demo's server ring,
+# its user mapping and its tables carts and customers only when they are
+# missing, points the server and mapping at this run's nodes and keys, and
+# resets only the demo's own rows; then it shows: a point read, a join with
+# a local table, a sibling made by two writes from one context and
+# reconciled by UPDATE, and the cluster's nodes.
 # Connect yourself with: psql -h 127.0.0.1 -p 7400 -U postgres dynamo
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,28 +62,31 @@ echo
 "$PGBIN/psql" -X -q -d dynamo -v ON_ERROR_STOP=1 -v nodes="$NODES" \
   -v key="$(cat "$KEYS/admin.key")" -v trust="$(cat "$KEYS/trust")" <<'SQL'
 \set QUIET on
+-- an earlier run's objects are kept (the user's own may depend on them):
+-- IF NOT EXISTS, and the server and mapping get this run's nodes and keys
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS dynamo_fdw;
-DROP SERVER IF EXISTS ring CASCADE;
-DROP TABLE IF EXISTS customers;
-RESET client_min_messages;
 \set ECHO queries
-CREATE SERVER ring FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes :'nodes');
+CREATE SERVER IF NOT EXISTS ring FOREIGN DATA WRAPPER dynamo_fdw OPTIONS (nodes :'nodes');
+ALTER SERVER ring OPTIONS (SET nodes :'nodes');
 \set ECHO none
-\echo 'CREATE USER MAPPING FOR CURRENT_USER SERVER ring OPTIONS (key \'(var/keys/admin.key)\', trust \'(var/keys/trust)\');'
-CREATE USER MAPPING FOR CURRENT_USER SERVER ring OPTIONS (key :'key', trust :'trust');
+\echo 'CREATE USER MAPPING IF NOT EXISTS FOR CURRENT_USER SERVER ring OPTIONS (key \'(var/keys/admin.key)\', trust \'(var/keys/trust)\');'
+CREATE USER MAPPING IF NOT EXISTS FOR CURRENT_USER SERVER ring OPTIONS (key :'key', trust :'trust');
+ALTER USER MAPPING FOR CURRENT_USER SERVER ring OPTIONS (SET key :'key', SET trust :'trust');
 \set ECHO queries
-CREATE FOREIGN TABLE carts (
+CREATE FOREIGN TABLE IF NOT EXISTS carts (
   key      text,
   value    jsonb,
   vclock   jsonb,
   siblings int,
   context  text
 ) SERVER ring OPTIONS (bucket 'sql_carts');
-CREATE TABLE customers (id text PRIMARY KEY, name text, city text);
+CREATE TABLE IF NOT EXISTS customers (id text PRIMARY KEY, name text, city text);
 INSERT INTO customers VALUES
-  ('alice', 'Alice', 'Oslo'), ('bob', 'Bob', 'Lyon'), ('carol', 'Carol', 'Porto');
+  ('alice', 'Alice', 'Oslo'), ('bob', 'Bob', 'Lyon'), ('carol', 'Carol', 'Porto')
+  ON CONFLICT (id) DO UPDATE SET name = excluded.name, city = excluded.city;
 \set ECHO none
+RESET client_min_messages;
 ANALYZE customers;
 -- a previous run's carts go first, so every run starts alike
 DELETE FROM carts WHERE key IN ('alice', 'bob', 'carol');
