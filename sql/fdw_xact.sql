@@ -199,6 +199,17 @@ SELECT key, value FROM t WHERE key LIKE 'cp%' ORDER BY key;
 ROLLBACK;
 SELECT count(*) FROM t WHERE key LIKE 'cp%';
 
+-- a row-format UPDATE of a queued row keeps the fields no column names
+CREATE FOREIGN TABLE rf_raw (key text, value text, context text) SERVER tx OPTIONS (bucket 'xact_rf');
+CREATE FOREIGN TABLE rf (key text, name text, context text)
+  SERVER tx OPTIONS (bucket 'xact_rf', value_format 'row');
+BEGIN;
+INSERT INTO rf_raw (key, value) VALUES ('r1', '{"name": "a", "extra": 1}');
+UPDATE rf SET name = 'b' WHERE key = 'r1';
+SELECT value FROM rf_raw WHERE key = 'r1';
+COMMIT;
+SELECT value FROM rf_raw WHERE key = 'r1';
+
 DROP VIEW t_checked;
 DROP TABLE ids;
 DROP SERVER tx CASCADE;
