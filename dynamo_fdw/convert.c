@@ -549,6 +549,71 @@ DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf)
 	}
 }
 
+/* The arguments of one value's datum from its bytes, for run_in_modes. */
+typedef struct ValueDatumArgs
+{
+	DynConvert *cv;
+	dyn_slice	bytes;
+	Datum		result;
+} ValueDatumArgs;
+
+/* DynValueDatum's work (for run_in_modes). */
+static void
+value_datum(void *arg)
+{
+	ValueDatumArgs *args = (ValueDatumArgs *) arg;
+
+	args->result = datum_from_bytes(args->cv, args->cv->opts->attno[DYNCOL_VALUE],
+									(const char *) args->bytes.ptr, args->bytes.len);
+}
+
+/*
+ * A stored value as a datum of the table's value type (what a merge
+ * function takes): the raw format's value column type, or jsonb for the
+ * row format's object.  A value that does not convert raises the type's
+ * error (the caller's error context names the key).
+ */
+Datum
+DynValueDatum(DynConvert *cv, dyn_slice bytes)
+{
+	if (cv->opts->format == DYN_FORMAT_ROW)
+	{
+		char	   *text = pnstrdup((const char *) bytes.ptr, bytes.len);
+
+		return DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
+	}
+	else
+	{
+		AttrNumber	a = cv->opts->attno[DYNCOL_VALUE];
+		ValueDatumArgs args = {cv, bytes, (Datum) 0};
+
+		run_in_modes(!type_text_is_fixed(TupleDescAttr(cv->tupdesc, a - 1)->atttypid),
+					 value_datum, &args);
+		cv->cur_attno = 0;
+		return args.result;
+	}
+}
+
+/* The bytes a datum of the table's value type is stored as (see DynValueDatum). */
+void
+DynValueDatumBytes(DynConvert *cv, Datum d, StringInfo buf)
+{
+	resetStringInfo(buf);
+	if (cv->opts->format == DYN_FORMAT_ROW)
+	{
+		Jsonb	   *jb = DatumGetJsonbP(d);
+
+		appendStringInfoString(buf, JsonbToCString(NULL, &jb->root, VARSIZE(jb)));
+	}
+	else
+	{
+		AttrNumber	a = cv->opts->attno[DYNCOL_VALUE];
+
+		DynKeyFromDatum(TupleDescAttr(cv->tupdesc, a - 1)->atttypid,
+						&cv->out_funcs[a - 1], d, buf);
+	}
+}
+
 /* Append the text of a datum (for run_in_modes). */
 static void
 append_output(void *arg)

@@ -92,3 +92,59 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 REVOKE ALL ON FUNCTION dynamo_repair(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dynamo_remove_node(text, text) FROM PUBLIC;
+
+-- Merge functions for the table option merge_function (a read of a key with
+-- siblings returns one row, the function's result).  vals are the live
+-- versions, vclocks describe them: {"clock": {...}, "dot": "n1", "ts_ms": ...}.
+
+-- The union of JSON arrays, the paper's shopping cart: versions that are all
+-- arrays merge into the sorted set of their elements; versions that are all
+-- objects merge field by field (arrays by union, equal values kept).  Any
+-- other disagreement returns NULL, which keeps the siblings.  A union cannot
+-- tell a removed element from one never added: removals can come back.
+CREATE FUNCTION dynamo_merge_union(vals jsonb[], vclocks jsonb[])
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+  kinds text[];
+  field text;
+  merged jsonb := '{}';
+BEGIN
+  SELECT array_agg(DISTINCT jsonb_typeof(v)) INTO kinds FROM unnest(vals) AS v;
+  IF kinds = ARRAY['array'] THEN
+    RETURN (SELECT coalesce(jsonb_agg(DISTINCT e ORDER BY e), '[]')
+              FROM unnest(vals) AS v, jsonb_array_elements(v) AS e);
+  END IF;
+  IF kinds IS DISTINCT FROM ARRAY['object'] THEN
+    RETURN NULL;
+  END IF;
+  FOR field IN SELECT DISTINCT jsonb_object_keys(v) FROM unnest(vals) AS v ORDER BY 1 LOOP
+    IF (SELECT bool_and(jsonb_typeof(v -> field) = 'array') FROM unnest(vals) AS v WHERE v ? field) THEN
+      merged := merged || jsonb_build_object(field,
+        (SELECT coalesce(jsonb_agg(DISTINCT e ORDER BY e), '[]')
+           FROM unnest(vals) AS v, jsonb_array_elements(v -> field) AS e WHERE v ? field));
+    ELSIF (SELECT count(DISTINCT v -> field) FROM unnest(vals) AS v WHERE v ? field) = 1 THEN
+      merged := merged || jsonb_build_object(field,
+        (SELECT v -> field FROM unnest(vals) AS v WHERE v ? field LIMIT 1));
+    ELSE
+      RETURN NULL;
+    END IF;
+  END LOOP;
+  RETURN merged;
+END
+$$;
+
+-- Last writer wins: the version whose own event (its dot) is the latest by
+-- the coordinators' wall clocks (ties: the larger node id, then counter).
+-- The other versions are lost, and clocks of different nodes are not in
+-- step: choose it only where losing a concurrent write is acceptable.
+CREATE FUNCTION dynamo_merge_latest(vals anyarray, vclocks jsonb[])
+RETURNS anyelement
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT v FROM unnest(vals, vclocks) AS s(v, c)
+   ORDER BY (c ->> 'ts_ms')::numeric DESC, c ->> 'dot' DESC NULLS FIRST,
+            (c -> 'clock' ->> (c ->> 'dot'))::numeric DESC NULLS FIRST
+   LIMIT 1
+$$;

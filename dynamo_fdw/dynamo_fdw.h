@@ -16,6 +16,7 @@
  *		scan.c			executor callbacks for scans, EXPLAIN, ANALYZE
  *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
  *		xact.c			the transaction's queued writes, sent at COMMIT
+ *		merge.c			a table's merge_function: siblings as one row, write-back
  *		admin.c			the administration functions
  *
  *-------------------------------------------------------------------------
@@ -145,6 +146,8 @@ typedef struct DynTableOptions
 	int			batch_size;
 	DynWriteMode write_mode;	/* table, else server, else commit */
 	DynInsertMode insert_mode;	/* table, else server, else error */
+	char	   *merge_function; /* its name as given, or NULL (merge.c) */
+	bool		merge_write_back;
 	int			natts;
 	DynColumnRole *roles;		/* per attribute, index attno - 1 */
 	bool	   *dropped;
@@ -277,6 +280,7 @@ typedef struct DynQueued
 	int			level;			/* subtransaction nest level that wrote it */
 	CommandId	cid;			/* the command that wrote it */
 	bool		deleted;
+	bool		best_effort;	/* a merge's write-back: its failure fails no COMMIT */
 	int			w;				/* 0: the cluster's default */
 	char	   *value;
 	size_t		valuelen;
@@ -303,6 +307,9 @@ extern bool DynXactBucketQueued(DynConn *conn, const char *bucket);
 extern bool DynXactHides(const dyn_vclock *vctx, const dyn_sibling *s);
 extern void DynXactContext(const DynQueued *v, dyn_vclock *ctx);
 extern int	DynXactVisible(const dyn_object *obj, const DynQueued *v, dyn_vclock *context);
+extern void DynXactQueueWriteBack(DynConn *conn, const char *relname, const char *bucket,
+								  dyn_slice key, dyn_slice value, dyn_slice context,
+								  int w);
 extern void DynXactForEachKey(DynConn *conn, const char *bucket, CommandId curcid,
 							  void (*fn) (dyn_slice key, const DynQueued *v, void *arg),
 							  void *arg);
@@ -373,6 +380,8 @@ extern void DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib,
 						  Datum *values, bool *nulls);
 extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
 extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
+extern Datum DynValueDatum(DynConvert *cv, dyn_slice bytes);
+extern void DynValueDatumBytes(DynConvert *cv, Datum d, StringInfo buf);
 extern void DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot,
 									dyn_slice old_value, StringInfo buf);
 extern void DynOldValueRemember(EState *estate, Oid relid, dyn_slice value,
@@ -383,6 +392,24 @@ extern char *DynClockContextText(const dyn_vclock *ctx);
 extern char *DynClockJson(const dyn_vclock *vc);
 extern char *DynKeyForMessage(dyn_slice key);
 extern bool DynKeyTypeSupported(Oid typid);
+
+/* ----------------------------------------------------------------
+ * merge.c
+ * ----------------------------------------------------------------
+ */
+typedef struct DynMerge DynMerge;
+
+extern void DynMergeCheckOption(const char *name);
+extern DynMerge *DynMergeCreate(DynTableOptions *opts, DynConvert *cv);
+extern bool DynMergeSiblings(DynMerge *m, DynConvert *cv, dyn_slice key,
+							 const dyn_object *obj, const DynQueued *pending,
+							 const dyn_vclock *pending_ctx, StringInfo out);
+extern bool DynMergeWritesBack(const DynMerge *m);
+extern void DynMergeWriteBack(DynMerge *m, DynConn *conn, DynWriteMode mode,
+							  const char *bucket, dyn_slice key, dyn_slice value,
+							  dyn_slice context, int w);
+extern void DynMergeFinish(DynMerge *m);
+extern void DynMergeExplain(const DynMerge *m, struct ExplainState *es);
 
 /* ----------------------------------------------------------------
  * plan.c, scan.c, modify.c

@@ -80,6 +80,8 @@ static const DynOption dyn_options[] = {
 	{"batch_size", ForeignTableRelationId},
 	{"write_mode", ForeignTableRelationId},
 	{"insert_mode", ForeignTableRelationId},
+	{"merge_function", ForeignTableRelationId},
+	{"merge_write_back", ForeignTableRelationId},
 	/* columns */
 	{"role", AttributeRelationId},
 	{"column_name", AttributeRelationId},
@@ -123,6 +125,7 @@ static bool parse_int_strict(const char *s, int *out);
 static int	option_enum(DefElem *def, const char *const *names, int nnames,
 						const char *hint);
 static DynWriteMode option_write_mode(DefElem *def);
+static bool option_bool(DefElem *def);
 static DynInsertMode option_insert_mode(DefElem *def);
 static DynColumnRole role_from_name(const char *name, bool *ok);
 static void check_role_type(DynTableOptions *t, Form_pg_attribute att, DynColumnRole role);
@@ -186,6 +189,10 @@ dynamo_fdw_validator(PG_FUNCTION_ARGS)
 			(void) option_write_mode(def);
 		else if (strcmp(name, "insert_mode") == 0)
 			(void) option_insert_mode(def);
+		else if (strcmp(name, "merge_function") == 0)
+			DynMergeCheckOption(defGetString(def));
+		else if (strcmp(name, "merge_write_back") == 0)
+			(void) option_bool(def);
 		else if (strcmp(name, "bucket") == 0)
 		{
 			const char *v = defGetString(def);
@@ -316,6 +323,21 @@ option_enum(DefElem *def, const char *const *names, int nnames, const char *hint
 			 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, v),
 			 errhint("%s", hint)));
 	pg_unreachable();
+}
+
+/* A boolean option: on, off, true, false (and what else parse_bool takes). */
+static bool
+option_bool(DefElem *def)
+{
+	const char *v = defGetString(def);
+	bool		b;
+
+	if (!parse_bool(v, &b))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, v),
+				 errhint("Valid values are \"on\" and \"off\".")));
+	return b;
 }
 
 /* write_mode: commit or immediate. */
@@ -673,6 +695,10 @@ DynGetTableOptions(Relation rel, ForeignServer *server)
 			t->insert_mode = option_insert_mode(def);
 			have_insert_mode = true;
 		}
+		else if (strcmp(def->defname, "merge_function") == 0)
+			t->merge_function = defGetString(def);
+		else if (strcmp(def->defname, "merge_write_back") == 0)
+			t->merge_write_back = option_bool(def);
 	}
 	foreach(lc, server->options)
 	{

@@ -29,6 +29,8 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "commands/vacuum.h"
@@ -45,6 +47,7 @@
 #include "utils/sampling.h"
 
 #include "dynamo_fdw.h"
+#include "dynamo/vclock.h"
 
 /*
  * The state of one scan: what the plan asks (operation, key source), the
@@ -85,6 +88,12 @@ typedef struct DynScanState
 	HTAB	   *seen;			/* keys with a queued version a full scan returned */
 	List	   *unseen;			/* the others, returned after the scan (QueuedKey) */
 	DynFetchItem extra;			/* the item of such a key: no siblings */
+	/* the table's merge_function (merge.c) */
+	DynMerge   *merge;			/* NULL: one row per sibling */
+	bool		write_back;		/* merges are written back by this scan */
+	int			w;				/* ... with this W */
+	bool		merged_row;		/* the current key's merged row is still to be returned */
+	StringInfoData merged;		/* its value's bytes (per-tuple memory) */
 	/* for EXPLAIN ANALYZE, summed over rescans */
 	uint64		keys_requested;
 	uint64		requests;
@@ -101,6 +110,7 @@ typedef struct QueuedKey
 static void scan_start(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
+static void scan_write_back(DynScanState *st, const dyn_vclock *ctx);
 static bool scan_next_item(DynScanState *st);
 static void scan_take_item(DynScanState *st);
 static void seen_add(DynScanState *st, dyn_slice key);
@@ -149,6 +159,17 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	foreach(lc, attrs)
 		used = bms_add_member(used, lfirst_int(lc));
 	st->cv = DynConvertCreate(st->rel, st->opts, used);
+	st->merge = DynMergeCreate(st->opts, st->cv);
+	/* an UPDATE or DELETE of the table writes the keys itself */
+	st->write_back = DynMergeWritesBack(st->merge) && !XactReadOnly &&
+		!RecoveryInProgress() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		!ExecRelationIsTargetRelation(estate, fsplan->scan.scanrelid);
+	if (st->write_back)
+	{
+		DynQuorumSource w_source;
+
+		st->w = DynResolveQuorum(true, st->opts, DynConnOptions(st->conn), &w_source);
+	}
 	/* an UPDATE of the row format keeps the fields no column names */
 	st->keep_old = st->opts->format == DYN_FORMAT_ROW &&
 		bms_is_member(SelfItemPointerAttributeNumber - FirstLowInvalidHeapAttributeNumber,
@@ -255,11 +276,35 @@ scan_stop_fetch(DynScanState *st)
 	st->fetch = NULL;
 }
 
+/*
+ * Write the current key's merged value back with the context of what was
+ * read (ctx), so the key converges to one version.
+ */
+static void
+scan_write_back(DynScanState *st, const dyn_vclock *ctx)
+{
+	dyn_buf		enc;
+
+	dyn_buf_init(&enc);
+	dyn_vclock_encode(ctx, &enc);
+	if (enc.err)
+	{
+		dyn_buf_free(&enc);
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	}
+	DynMergeWriteBack(st->merge, st->conn, DynResolveWriteMode(st->opts), st->opts->bucket,
+					  st->item->key,
+					  (dyn_slice) {(const uint8_t *) st->merged.data, st->merged.len},
+					  dyn_buf_slice(&enc), st->w);
+	dyn_buf_free(&enc);
+}
+
 /* End the scan's current execution (a rescan starts another). */
 static void
 scan_stop(DynScanState *st)
 {
 	scan_stop_fetch(st);
+	DynMergeFinish(st->merge);
 	st->item = NULL;
 	st->pending = NULL;
 	st->unseen = NIL;
@@ -365,6 +410,21 @@ scan_take_item(DynScanState *st)
 	if (st->pending != NULL)
 		DynXactContext(st->pending, &st->pending_ctx);
 	st->live = DynXactVisible(&st->item->obj, st->pending, &ctx);
+	st->merged_row = false;
+	if (st->merge != NULL && st->live > 1)
+	{
+		initStringInfo(&st->merged);
+		if (DynMergeSiblings(st->merge, st->cv, st->item->key, &st->item->obj, st->pending,
+							 &st->pending_ctx, &st->merged))
+		{
+			/* one row instead of the siblings */
+			st->merged_row = true;
+			st->next_sib = st->item->obj.n;
+			st->pending_row = false;
+			if (st->write_back)
+				scan_write_back(st, &ctx);
+		}
+	}
 	if (st->context)
 		pfree(st->context);
 	st->context = NULL;
@@ -413,6 +473,26 @@ dynamoIterateForeignScan(ForeignScanState *node)
 				if (st->keep_old)
 					DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel),
 										sib->value, &slot->tts_tid);
+				MemoryContextSwitchTo(old);
+				return slot;
+			}
+			if (st->merged_row)
+			{
+				/* the merge function's row: a value no version has (yet) */
+				dyn_sibling sib;
+				AttrNumber	vc = st->opts->attno[DYNCOL_VCLOCK];
+
+				memset(&sib, 0, sizeof(sib));
+				sib.value = (dyn_slice) {(const uint8_t *) st->merged.data, st->merged.len};
+				st->merged_row = false;
+				DynConvertRow(st->cv, st->item->key, &sib, st->live, context,
+							  slot->tts_values, slot->tts_isnull);
+				if (vc != 0)
+					slot->tts_isnull[vc - 1] = true;
+				ExecStoreVirtualTuple(slot);
+				if (st->keep_old)
+					DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel),
+										sib.value, &slot->tts_tid);
 				MemoryContextSwitchTo(old);
 				return slot;
 			}
@@ -530,6 +610,7 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 							st->op == DYN_OP_SCAN ? "replica of each partition" :
 							so->routing == DYN_ROUTE_ANY ? "any" : "preflist", es);
 	}
+	DynMergeExplain(st->merge, es);
 	if (es->analyze)
 	{
 		uint64		keys = st->keys_requested;

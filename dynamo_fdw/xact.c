@@ -119,6 +119,7 @@ typedef struct Flush
 	long		awaited;
 	long		written;
 	long		failed;
+	long		write_backs_failed;	/* best effort: counted, not raised */
 	FlushWrite *first_failed;
 	StringInfoData named;		/* the first keys that failed, for the message */
 } Flush;
@@ -131,6 +132,9 @@ static int	queue_key_match(const void *a, const void *b, Size keysize);
 static DynQueue *queue_get(void);
 static void queue_discard(void);
 static void queue_count_level(int level, int delta);
+static bool queue_push(DynConn *conn, const char *relname, const char *bucket,
+					   dyn_slice key, dyn_slice value, bool is_delete, dyn_slice context,
+					   int w, bool best_effort);
 static void version_free(DynQueued *v);
 static void queue_flush(void);
 static void flush_await(Flush *fl);
@@ -380,6 +384,23 @@ queue_find(DynConn *conn, const char *bucket, dyn_slice key, bool create)
 }
 
 /*
+ * Queue a merge's write-back (merge.c): as DynXactQueue, but best effort
+ * -- its failure at COMMIT is counted and warned about, not raised -- and
+ * never over a write the transaction made itself (that one is sent; the
+ * next read merges again).
+ */
+void
+DynXactQueueWriteBack(DynConn *conn, const char *relname, const char *bucket,
+					  dyn_slice key, dyn_slice value, dyn_slice context, int w)
+{
+	const DynQueued *v = DynXactLookup(conn, bucket, key, InvalidCommandId);
+
+	if (v != NULL && !v->best_effort)
+		return;
+	(void) queue_push(conn, relname, bucket, key, value, false, context, w, true);
+}
+
+/*
  * Queue a write of bucket/key through conn: a PUT of value, or a delete,
  * with context (binary, may be empty) and W w (0: the cluster's default).
  * The version is the current command's; an earlier version of the same
@@ -392,6 +413,14 @@ queue_find(DynConn *conn, const char *bucket, dyn_slice key, bool create)
 bool
 DynXactQueue(DynConn *conn, const char *relname, const char *bucket, dyn_slice key,
 			 dyn_slice value, bool is_delete, dyn_slice context, int w)
+{
+	return queue_push(conn, relname, bucket, key, value, is_delete, context, w, false);
+}
+
+/* DynXactQueue, best_effort or not. */
+static bool
+queue_push(DynConn *conn, const char *relname, const char *bucket, dyn_slice key,
+		   dyn_slice value, bool is_delete, dyn_slice context, int w, bool best_effort)
 {
 	int			level = GetCurrentTransactionNestLevel();
 	CommandId	cid = GetCurrentCommandId(true);
@@ -441,6 +470,7 @@ DynXactQueue(DynConn *conn, const char *relname, const char *bucket, dyn_slice k
 		queue->bytes += DYN_XACT_OVERHEAD;
 	}
 	v->deleted = is_delete;
+	v->best_effort = best_effort;
 	v->w = Max(w, below ? below->w : 0);
 	v->value = NULL;
 	v->valuelen = is_delete ? 0 : value.len;
@@ -597,6 +627,11 @@ flush_await(Flush *fl)
 		DynReleaseReply(&f->req);
 		return;
 	}
+	if (f->e->top->best_effort)
+	{
+		fl->write_backs_failed++;
+		return;
+	}
 	if (fl->failed++ == 0)
 		fl->first_failed = f;
 	if (fl->failed <= DYN_XACT_FAILED_NAMED)
@@ -690,6 +725,11 @@ queue_flush(void)
 		flush_await(&fl);
 	if (fl.failed > 0)
 		flush_report(&fl, total, cxt);
+	if (fl.write_backs_failed > 0)
+		ereport(WARNING,
+				(errmsg("%ld merged keys could not be written back at COMMIT",
+						fl.write_backs_failed),
+				 errdetail("They keep their siblings; the next read merges them again.")));
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }
