@@ -24,6 +24,9 @@
 #	                   COMMIT, pipelined); the same INSERT with write_mode
 #	                   immediate; target: COPY, UPDATE and DELETE within
 #	                   1.5 x of the INSERT
+#	  merge            point SELECT (pgbench, as above) of keys holding two
+#	                   siblings each, without and with a merge_function
+#	                   (dynamo_merge_union): the cost of calling it
 #
 #	PostgreSQL runs as the postgres user (it refuses root); dynamod as the
 #	caller.  Assumes `make` and `make install` (the extension must be
@@ -212,3 +215,26 @@ printf '  COPY FROM                               %10.1f ms   %5.2f x INSERT   (
 printf '  UPDATE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$UPD_MS" "$(echo "$UPD_MS / $INS_MS" | bc -l)"
 printf '  DELETE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$DEL_MS" "$(echo "$DEL_MS / $INS_MS" | bc -l)"
 printf '  INSERT ... SELECT, write_mode immediate %10.1f ms   %5.2f x commit\n' "$IMM_MS" "$(echo "$IMM_MS / $INS_MS" | bc -l)"
+
+echo
+echo "== point SELECT of keys with 2 siblings: without and with merge_function (dynamo_merge_union)"
+MERGE_KEYS=10000
+psql_q <<SQL
+CREATE FOREIGN TABLE m_raw (key text, value jsonb) SERVER ring
+  OPTIONS (bucket 'bench_merge', insert_mode 'sibling');
+CREATE FOREIGN TABLE m_merged (key text, value jsonb, siblings int) SERVER ring
+  OPTIONS (bucket 'bench_merge', merge_function 'dynamo_merge_union');
+INSERT INTO m_raw SELECT i::text, jsonb_build_object('items', jsonb_build_array('a' || i)) FROM generate_series(1, $MERGE_KEYS) i;
+INSERT INTO m_raw SELECT i::text, jsonb_build_object('items', jsonb_build_array('b' || i)) FROM generate_series(1, $MERGE_KEYS) i;
+SQL
+psql_q -Atc "SELECT 'siblings of key 42: ' || count(*) || ' rows raw, ' || (SELECT count(*) FROM m_merged WHERE key = '42') || ' row merged' FROM m_raw WHERE key = '42'"
+for t in m_raw m_merged; do
+	cat >"$TMP/point_$t.sql" <<SQL
+\set k random(1, $MERGE_KEYS)
+SELECT value FROM $t WHERE key = :k::text;
+SQL
+	TPS[$t]=$(pgbench_tps "$TMP/point_$t.sql" "$CLIENTS" -T "$SECONDS_EACH")
+done
+printf '  2 siblings, one row each          %12s tps\n' "${TPS[m_raw]}"
+printf '  2 siblings, merged into one row   %12s tps   %5.2f x without\n' "${TPS[m_merged]}" \
+	"$(echo "${TPS[m_merged]} / ${TPS[m_raw]}" | bc -l)"

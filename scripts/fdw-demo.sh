@@ -13,11 +13,12 @@
 # user mapping carries the key and the trust file inline (options key and
 # trust).  Every run keeps what a user made in the database (their own
 # foreign tables, views, user mappings): it creates the demo's server ring,
-# its user mapping and its tables carts and customers only when they are
+# its user mapping and its tables carts, carts_merged and customers only when they are
 # missing, points the server and mapping at this run's nodes and keys, and
 # resets only the demo's own rows; then it shows: a point read, a join with
 # a local table, a sibling made by two writes from one context and
-# reconciled by UPDATE, and the cluster's nodes.
+# reconciled by the table's merge function (union, written back), and the
+# cluster's nodes.
 # Connect yourself with: psql -h 127.0.0.1 -p 7400 -U postgres dynamo
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,11 +107,14 @@ SELECT context AS base FROM carts WHERE key = 'alice' \gset
 INSERT INTO carts (key, value, context) VALUES ('alice', '{"items": ["apple", "pear"]}', :'base');
 INSERT INTO carts (key, value, context) VALUES ('alice', '{"items": ["fig"]}', :'base');
 SELECT key, value, vclock, siblings FROM carts WHERE key = 'alice' ORDER BY vclock::text;
--- reconcile by SQL: merge the siblings and write with the context they were read with
-UPDATE carts SET value = (
-    SELECT jsonb_build_object('items', jsonb_agg(DISTINCT i ORDER BY i))
-      FROM carts c, jsonb_array_elements_text(c.value->'items') AS i WHERE c.key = 'alice')
- WHERE key = 'alice';
+-- the same bucket with its reconciliation declared once, as the paper's cart
+-- does it: the versions merged by union, and the merge written back
+CREATE FOREIGN TABLE IF NOT EXISTS carts_merged (
+  key text, value jsonb, siblings int, context text
+) SERVER ring OPTIONS (bucket 'sql_carts', merge_function 'dynamo_merge_union',
+                       merge_write_back 'on');
+SELECT key, value, siblings FROM carts_merged WHERE key = 'alice';
+-- that read wrote the merge back: one version remains
 SELECT key, value, vclock, siblings FROM carts WHERE key = 'alice';
 -- the cluster, from SQL
 SELECT id, address, status, partitions, keys FROM dynamo_nodes('ring') ORDER BY id;
