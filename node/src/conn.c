@@ -29,7 +29,32 @@
  * asks for something its role does not allow gets DYN_E_UNAUTHORIZED for
  * that request.  Both are logged with the peer's address, the key's name in
  * the trust file and the public key.  A handshake or record that fails
- * closes the connection at once: nothing of it is answered.
+ * closes the connection at once: nothing of it is answered.  When SIGHUP
+ * reloads the trust file, a connection whose key it no longer lists is told
+ * so and closed (dyn_conn_retrust); the others take their key's new role.
+ *
+ * Hostile peers.  A handshake costs the node a key exchange and a signature
+ * (about 0.14 ms), so a secure node admits a new connection only if both the
+ * bucket of its source address and the node-wide bucket hold a token
+ * (--handshake-rate-address, --handshake-rate; throttle.h); otherwise the
+ * socket is closed at accept, before any byte of it is read.  A handshake
+ * that completes with a trusted key gives its address's token back: the
+ * per-address limit counts unauthenticated and failed handshakes, so clients
+ * behind one address that do authenticate are not held to it, while the
+ * node-wide bucket still bounds the crypto of every kind.  Until its
+ * handshake completes a connection reads DYN_CONN_HANDSHAKE_READ bytes at a
+ * time, which holds a handshake message and no more.
+ *
+ * Input memory.  The input buffers of all connections (the plaintext in
+ * `in` and the channel's unopened bytes) are counted in node->input_held
+ * and bounded by --max-input-mb.  A read that fits in a buffer's free room
+ * costs nothing and is always allowed, so connections in steady state are
+ * served whatever the others do.  A read that would grow a buffer past the
+ * bound first sheds the connections that hold the most (more than
+ * DYN_CONN_INPUT_BIG: a large frame still arriving), each told why; if that
+ * is not enough, the connection stops reading (back-pressure) until room
+ * is freed.  One read may pass the bound by the buffer's growth (at most
+ * its size again, so twice the largest frame); the next read sheds it.
  */
 #include "conn.h"
 
@@ -52,6 +77,12 @@
 #define DYN_CONN_HANDSHAKE_MS	5000
 /* Role refusals logged per connection (a client looping on one is not a flood). */
 #define DYN_CONN_REFUSALS_LOGGED 8
+/* Read size before the handshake completes: a handshake message fits. */
+#define DYN_CONN_HANDSHAKE_READ	256
+/* Input held past this is a large frame arriving: the first to be shed. */
+#define DYN_CONN_INPUT_BIG		(4 * DYN_CONN_READ_CHUNK)
+/* A refused handshake is logged at most this often (a flood is one line). */
+#define DYN_CONN_REFUSAL_LOG_MS	10000
 
 /* One accepted client connection. */
 struct dyn_conn
@@ -64,8 +95,11 @@ struct dyn_conn
 	bool		authorized;		/* handshake done with a trusted key, or plaintext */
 	dyn_role	role;			/* the peer's role (secure nodes) */
 	int			refusals_logged;
+	dyn_throttle *hs_bucket;	/* its address's handshake bucket (secure nodes) */
 	char		who[DYN_TRUST_NAME_MAX + DYN_KEY_TEXT_LEN + 32];	/* " (key ...)" for logs */
 	dyn_buf		in;				/* plaintext received, not yet handled */
+	size_t		in_held;		/* its input buffers' bytes, in node->input_held */
+	bool		paused;			/* reading waits for room in the input budget */
 	dyn_buf		out;			/* replies not yet sealed */
 	dyn_buf		wire;			/* sealed replies not yet handed to libuv */
 	dyn_buf		wbuf;			/* bytes libuv is writing */
@@ -89,6 +123,13 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_on_write(uv_write_t *req, int status);
 static void conn_on_close(uv_handle_t *h);
 static void conn_on_handshake_timeout(uv_timer_t *t);
+static bool conn_admit(dyn_conn *c, const struct sockaddr *sa);
+static void conn_stop_reading(dyn_conn *c);
+static bool conn_input_room(dyn_conn *c, size_t want, size_t room);
+static void conn_input_account(dyn_conn *c);
+static void conn_input_release(dyn_conn *c);
+static void conn_input_shed(dyn_node *node, size_t want);
+static void conn_input_wake(dyn_node *node);
 static void conn_channel_failed(dyn_conn *c, bool was_established);
 static void conn_authorize(dyn_conn *c);
 static bool conn_allowed(dyn_conn *c, const dyn_frame *f);
@@ -139,6 +180,31 @@ dyn_conn_accept(dyn_node *node)
 		c->closing = true;
 		return;
 	}
+	strcpy(c->peer, "?");
+	memset(&sa, 0, sizeof(sa));
+	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *) &sa, &salen) == 0)
+	{
+		char		ip[48] = "?";
+		int			port = 0;
+
+		if (sa.ss_family == AF_INET)
+		{
+			uv_ip4_name((struct sockaddr_in *) &sa, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in *) &sa)->sin_port);
+		}
+		else if (sa.ss_family == AF_INET6)
+		{
+			uv_ip6_name((struct sockaddr_in6 *) &sa, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in6 *) &sa)->sin6_port);
+		}
+		snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+	}
+	if (node->secure && !conn_admit(c, (struct sockaddr *) &sa))
+	{
+		uv_close((uv_handle_t *) &c->handle, conn_on_close);
+		c->closing = true;
+		return;
+	}
 	c->ch = dyn_channel_new(DYN_CHANNEL_RESPONDER, node->secure ? &node->identity : NULL,
 							&node->trust);
 	if (c->ch == NULL)
@@ -157,24 +223,6 @@ dyn_conn_accept(dyn_node *node)
 		uv_timer_start(&c->hs_timer, conn_on_handshake_timeout, DYN_CONN_HANDSHAKE_MS, 0);
 	}
 	uv_tcp_nodelay(&c->handle, 1);
-	strcpy(c->peer, "?");
-	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *) &sa, &salen) == 0)
-	{
-		char		ip[48] = "?";
-		int			port = 0;
-
-		if (sa.ss_family == AF_INET)
-		{
-			uv_ip4_name((struct sockaddr_in *) &sa, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in *) &sa)->sin_port);
-		}
-		else if (sa.ss_family == AF_INET6)
-		{
-			uv_ip6_name((struct sockaddr_in6 *) &sa, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in6 *) &sa)->sin6_port);
-		}
-		snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
-	}
 
 	c->next = node->conns;
 	if (node->conns)
@@ -184,6 +232,54 @@ dyn_conn_accept(dyn_node *node)
 	node->stats.connections_total++;
 	c->reading = true;
 	uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+}
+
+/*
+ * Whether a new connection to a secure node may run a handshake: a token
+ * from its address's bucket, then one from the node's (an address over its
+ * own limit spends nothing of the node's).  A refusal is counted, and
+ * logged at most every DYN_CONN_REFUSAL_LOG_MS.
+ */
+static bool
+conn_admit(dyn_conn *c, const struct sockaddr *sa)
+{
+	dyn_node   *node = c->node;
+	uint64_t	now = uv_now(node->loop);
+	dyn_throttle *bucket = dyn_throttle_table_slot(&node->hs_address, sa);
+	bool		per_address;
+
+	if (!dyn_throttle_take(bucket, 1, now))
+	{
+		node->stats.hs_refused_address++;
+		per_address = true;
+	}
+	else if (!dyn_throttle_take(&node->hs_total, 1, now))
+	{
+		dyn_throttle_give(bucket, 1);
+		node->stats.hs_refused_total++;
+		per_address = false;
+	}
+	else
+	{
+		node->stats.hs_accepted++;
+		c->hs_bucket = bucket;
+		return true;
+	}
+	if (node->hs_logged_ms == 0 || now - node->hs_logged_ms >= DYN_CONN_REFUSAL_LOG_MS)
+	{
+		node->hs_logged_ms = now;
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"refusing handshakes over %s %llu (a second): closed %s at accept; "
+				"%llu refused per address and %llu node-wide so far (logged at most "
+				"every %d s)",
+				per_address ? "--handshake-rate-address" : "--handshake-rate",
+				(unsigned long long) (per_address ? node->cfg.handshake_rate_address :
+									  node->cfg.handshake_rate), c->peer,
+				(unsigned long long) node->stats.hs_refused_address,
+				(unsigned long long) node->stats.hs_refused_total,
+				DYN_CONN_REFUSAL_LOG_MS / 1000);
+	}
+	return false;
 }
 
 /* Close every connection (node shutdown). */
@@ -211,23 +307,76 @@ dyn_conn_close_all(dyn_node *node)
 }
 
 /*
+ * After a trust reload: each authorized connection's key looked up again.
+ * One no longer listed gets DYN_E_UNAUTHORIZED (request id 0: it concerns
+ * the connection, not a request) and is closed once that is written;
+ * requests it has in flight are answered to no one.  A key whose role
+ * changed has the new role from its next request on.
+ */
+void
+dyn_conn_retrust(dyn_node *node)
+{
+	for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+	{
+		const dyn_trust_entry *e;
+		char		key[DYN_KEY_TEXT_LEN + 1];
+
+		if (!node->secure || !c->authorized || c->close_after_write)
+			continue;
+		dyn_key_to_text(dyn_channel_peer_key(c->ch), key);
+		if ((e = dyn_channel_peer(c->ch)) == NULL)
+		{
+			node->stats.revoked++;
+			dyn_log(&node->log, DYN_LOG_WARNING,
+					"closing connection from %s%s: the reloaded trust file %s no longer "
+					"lists key %s", c->peer, c->who, node->cfg.trust_file, key);
+			conn_reply_error(c, 0, DYN_E_UNAUTHORIZED, 0, 0,
+							 "not authorised: key %s was removed from the trust file "
+							 "of node %s", key, node->cfg.id);
+			c->authorized = false;
+			c->close_after_write = true;
+			conn_stop_reading(c);
+			conn_flush(c);
+			continue;
+		}
+		if (e->role != c->role)
+			dyn_log(&node->log, DYN_LOG_INFO,
+					"connection from %s%s: the reloaded trust file gives key \"%s\" "
+					"role %s", c->peer, c->who, e->name, dyn_role_name(e->role));
+		c->role = e->role;
+		snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
+				 dyn_role_name(e->role));
+	}
+}
+
+/*
  * Hand libuv the free tail of the buffer the channel reads into (the
- * plaintext input itself on a plaintext connection).
+ * plaintext input itself on a plaintext connection): a handshake message's
+ * worth until the handshake completes, and no more than the free room when
+ * growing the buffer does not fit the node's input budget.  No buffer at
+ * all (the connection paused or shed) reaches conn_on_read as UV_ENOBUFS.
  */
 static void
 conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	dyn_conn   *c = h->data;
+	size_t		want = dyn_channel_established(c->ch) ? DYN_CONN_READ_CHUNK :
+		DYN_CONN_HANDSHAKE_READ;
+	size_t		room = dyn_channel_recv_room(c->ch, &c->in);
 	uint8_t    *p;
-	size_t		room;
 
 	(void) suggested;
-	if (dyn_channel_recv_buf(c->ch, &c->in, DYN_CONN_READ_CHUNK, &p, &room) != DYN_OK)
+	buf->base = NULL;
+	buf->len = 0;
+	if (room < want)
 	{
-		buf->base = NULL;
-		buf->len = 0;			/* libuv reports UV_ENOBUFS to conn_on_read */
-		return;
+		if (!conn_input_room(c, want, room))
+			return;
+		if (room > 0 && c->node->input_held + want > c->node->input_limit)
+			want = room;		/* what fits without growing */
 	}
+	if (dyn_channel_recv_buf(c->ch, &c->in, want, &p, &room) != DYN_OK)
+		return;
 	buf->base = (char *) p;
 	buf->len = room;
 }
@@ -243,6 +392,11 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	bool		was_established;
 
 	(void) buf;
+	if (nread == UV_ENOBUFS && (c->paused || c->closing || c->close_after_write))
+	{
+		conn_stop_reading(c);	/* conn_input_wake reads again */
+		return;
+	}
 	if (nread < 0)
 	{
 		if (nread != UV_EOF)
@@ -271,15 +425,156 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (!c->authorized)
 	{
 		conn_flush(c);			/* the handshake answer, or the refusal */
+		if (!c->closing)
+			conn_input_account(c);
 		return;
 	}
 	conn_burst(c);
 	conn_flush(c);
+	if (!c->closing)
+		conn_input_account(c);
 	if (!c->closing && c->reading &&
 		(conn_pending(c) > DYN_CONN_OUT_HIGH || c->held >= DYN_CONN_MAX_HELD))
 	{
 		uv_read_stop(s);
 		c->reading = false;
+	}
+}
+
+/* Stop reading from the peer (again on conn_resume or conn_input_wake). */
+static void
+conn_stop_reading(dyn_conn *c)
+{
+	if (c->reading)
+	{
+		uv_read_stop((uv_stream_t *) &c->handle);
+		c->reading = false;
+	}
+}
+
+/*
+ * Whether c may grow its input buffer for a read of want bytes (room are
+ * free now): yes while the node's input fits its bound; else the biggest
+ * holders are shed first (c among them, maybe).  With room left c reads
+ * into that; with none it pauses until conn_input_wake.
+ */
+static bool
+conn_input_room(dyn_conn *c, size_t want, size_t room)
+{
+	dyn_node   *node = c->node;
+
+	if (node->input_held + want <= node->input_limit)
+		return true;
+	conn_input_shed(node, want);
+	if (c->closing || c->close_after_write)
+		return false;
+	if (room > 0 || node->input_held + want <= node->input_limit)
+		return true;
+	if (!c->paused)
+	{
+		c->paused = true;
+		node->input_paused_now++;
+		node->stats.input_paused++;
+		dyn_log(&node->log, DYN_LOG_DEBUG,
+				"pausing reads from %s: the input buffers hold %zu of %zu bytes",
+				c->peer, node->input_held, node->input_limit);
+	}
+	return false;
+}
+
+/*
+ * Count what c's input buffers hold now (after a read and the frames it
+ * completed); an empty buffer that a large frame grew is freed.  Past the
+ * bound, shed; below it, wake the paused.
+ */
+static void
+conn_input_account(dyn_conn *c)
+{
+	dyn_node   *node = c->node;
+	size_t		held;
+
+	if (c->in.len == 0 && c->in.cap > DYN_CONN_INPUT_BIG)
+		dyn_buf_free(&c->in);
+	held = c->in.cap + dyn_channel_recv_held(c->ch);
+	node->input_held = node->input_held - c->in_held + held;
+	c->in_held = held;
+	if (node->input_held > node->stats.input_peak)
+		node->stats.input_peak = node->input_held;
+	if (node->input_held > node->input_limit)
+		conn_input_shed(node, 0);
+	else
+		conn_input_wake(node);
+}
+
+/* c is closing: its input buffers are as good as freed. */
+static void
+conn_input_release(dyn_conn *c)
+{
+	c->node->input_held -= c->in_held;
+	c->in_held = 0;
+	if (c->paused)
+	{
+		c->paused = false;
+		c->node->input_paused_now--;
+	}
+}
+
+/*
+ * Close the connections holding the most input, largest first, until want
+ * more bytes fit under the bound with an eighth of it spare (so that the
+ * next reads do not shed again at once), or no connection holds more than
+ * DYN_CONN_INPUT_BIG.  Each is told why (DYN_E_UNAVAILABLE) and logged.
+ */
+static void
+conn_input_shed(dyn_node *node, size_t want)
+{
+	size_t		target = node->input_limit - node->input_limit / 8;
+
+	while (node->input_held + want > target)
+	{
+		dyn_conn   *big = NULL;
+
+		for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+			if (!c->close_after_write && c->in_held > DYN_CONN_INPUT_BIG &&
+				(big == NULL || c->in_held > big->in_held))
+				big = c;
+		if (big == NULL)
+			return;
+		node->stats.input_shed++;
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"closing connection from %s%s: it holds %zu bytes of input and the "
+				"input buffers of all connections are full (%zu of --max-input-mb %llu)",
+				big->peer, big->who, big->in_held, node->input_held,
+				(unsigned long long) node->cfg.max_input_mb);
+		conn_reply_error(big, 0, DYN_E_UNAVAILABLE, 0, 0,
+						 "node %s is short of input memory: this connection held the "
+						 "most (%zu bytes of a frame not yet complete); retry later",
+						 node->cfg.id, big->in_held);
+		big->close_after_write = true;
+		conn_stop_reading(big);
+		conn_input_release(big);
+		conn_flush(big);
+	}
+}
+
+/* Room was freed: paused connections read again, while it lasts. */
+static void
+conn_input_wake(dyn_node *node)
+{
+	if (node->input_paused_now == 0 ||
+		node->input_held + DYN_CONN_INPUT_BIG > node->input_limit - node->input_limit / 4)
+		return;
+	for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+	{
+		if (!c->paused)
+			continue;
+		c->paused = false;
+		node->input_paused_now--;
+		if (!c->reading && !c->close_after_write)
+		{
+			c->reading = true;
+			uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+		}
 	}
 }
 
@@ -380,6 +675,9 @@ conn_authorize(dyn_conn *c)
 	}
 	c->role = e->role;
 	c->authorized = true;
+	node->stats.hs_trusted++;
+	if (c->hs_bucket != NULL)
+		dyn_throttle_give(c->hs_bucket, 1);	/* see "Hostile peers" above */
 	snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
 			 dyn_role_name(e->role));
 	dyn_log(&node->log, DYN_LOG_DEBUG, "connection from %s authenticated%s",
@@ -884,6 +1182,8 @@ conn_close(dyn_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	conn_input_release(c);
+	conn_input_wake(c->node);
 	if (c->batch_open)
 		conn_commit(c);
 	if (c->prev)
