@@ -79,8 +79,14 @@
 #define DYN_CONN_REFUSALS_LOGGED 8
 /* Read size before the handshake completes: a handshake message fits. */
 #define DYN_CONN_HANDSHAKE_READ	256
-/* Input held past this is a large frame arriving: the first to be shed. */
-#define DYN_CONN_INPUT_BIG		(4 * DYN_CONN_READ_CHUNK)
+/* Input buffers a connection may grow to past --max-input-mb: one read's worth. */
+#define DYN_CONN_INPUT_FREE		(2 * DYN_CONN_READ_CHUNK)
+/* Input buffers this large hold a frame of over 1 MiB arriving: shed first. */
+#define DYN_CONN_INPUT_BIG		(2 * 1024 * 1024)
+/* Shedding makes room down to this, so that the next reads do not shed again. */
+#define DYN_CONN_INPUT_TARGET(node)	((node)->input_limit - (node)->input_limit / 8)
+/* A connection paused this long for input room is shed (conn_on_pause_sweep). */
+#define DYN_CONN_PAUSE_MS		2000
 /* A refused handshake is logged at most this often (a flood is one line). */
 #define DYN_CONN_REFUSAL_LOG_MS	10000
 
@@ -100,6 +106,7 @@ struct dyn_conn
 	dyn_buf		in;				/* plaintext received, not yet handled */
 	size_t		in_held;		/* its input buffers' bytes, in node->input_held */
 	bool		paused;			/* reading waits for room in the input budget */
+	uint64_t	paused_ms;		/* since when */
 	dyn_buf		out;			/* replies not yet sealed */
 	dyn_buf		wire;			/* sealed replies not yet handed to libuv */
 	dyn_buf		wbuf;			/* bytes libuv is writing */
@@ -125,10 +132,13 @@ static void conn_on_close(uv_handle_t *h);
 static void conn_on_handshake_timeout(uv_timer_t *t);
 static bool conn_admit(dyn_conn *c, const struct sockaddr *sa);
 static void conn_stop_reading(dyn_conn *c);
-static bool conn_input_room(dyn_conn *c, size_t want, size_t room);
+static size_t conn_input_room(dyn_conn *c, size_t want, size_t room);
 static void conn_input_account(dyn_conn *c);
+static void conn_input_pause(dyn_conn *c, bool paused);
 static void conn_input_release(dyn_conn *c);
-static void conn_input_shed(dyn_node *node, size_t want);
+static void conn_input_shed(dyn_node *node, size_t want, size_t min);
+static void conn_input_drop(dyn_conn *c, const char *why);
+static void conn_on_pause_sweep(uv_timer_t *t);
 static void conn_input_wake(dyn_node *node);
 static void conn_channel_failed(dyn_conn *c, bool was_established);
 static void conn_authorize(dyn_conn *c);
@@ -295,6 +305,9 @@ dyn_conn_close_all(dyn_node *node)
 		conn_close(c);
 		c = next;
 	}
+	if (node->input_sweep_on)
+		uv_close((uv_handle_t *) &node->input_sweep, NULL);
+	node->input_sweep_on = false;
 	/* answers queued for sending go nowhere now: release their holds */
 	while ((c = node->flush_list) != NULL)
 	{
@@ -370,11 +383,13 @@ conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = 0;
 	if (room < want)
 	{
-		if (!conn_input_room(c, want, room))
+		c->node->input_reading = c;
+		want = conn_input_room(c, want, room);
+		c->node->input_reading = NULL;
+		if (want == 0)
 			return;
-		if (room > 0 && c->node->input_held + want > c->node->input_limit)
-			want = room;		/* what fits without growing */
 	}
+	conn_input_pause(c, false);
 	if (dyn_channel_recv_buf(c->ch, &c->in, want, &p, &room) != DYN_OK)
 		return;
 	buf->base = (char *) p;
@@ -394,7 +409,9 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	(void) buf;
 	if (nread == UV_ENOBUFS && (c->paused || c->closing || c->close_after_write))
 	{
-		conn_stop_reading(c);	/* conn_input_wake reads again */
+		conn_stop_reading(c);	/* paused: conn_input_wake reads again */
+		if (c->close_after_write)
+			conn_flush(c);		/* shed while in conn_on_alloc: tell it, close */
 		return;
 	}
 	if (nread < 0)
@@ -413,7 +430,10 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (nread == 0)
+	{
+		conn_input_account(c);	/* conn_on_alloc may have grown a buffer */
 		return;
+	}
 	was_established = dyn_channel_established(c->ch);
 	if (dyn_channel_recv_done(c->ch, &c->in, (size_t) nread) != DYN_OK)
 	{
@@ -453,33 +473,75 @@ conn_stop_reading(dyn_conn *c)
 }
 
 /*
- * Whether c may grow its input buffer for a read of want bytes (room are
- * free now): yes while the node's input fits its bound; else the biggest
- * holders are shed first (c among them, maybe).  With room left c reads
- * into that; with none it pauses until conn_input_wake.
+ * How much c may read when its buffer has only room bytes free and a read
+ * of want would grow it: want if the growth (the buffer doubles) fits under
+ * the bound, the holders of large frames shed first if need be (c among
+ * them, maybe); else room, read without growing; else 0 and c pauses until
+ * conn_input_wake -- unless every connection holding input is paused, when
+ * none of them could ever complete a frame: then the largest is shed.
  */
-static bool
+static size_t
 conn_input_room(dyn_conn *c, size_t want, size_t room)
 {
 	dyn_node   *node = c->node;
+	size_t		rx = dyn_channel_recv_held(c->ch);
+	size_t		grows = dyn_channel_secure(c->ch) ? rx : c->in.cap;
+	size_t		after = c->in.cap + rx + (grows > want ? grows : want);
+	size_t		cost = after > c->in_held ? after - c->in_held : 0;
 
-	if (node->input_held + want <= node->input_limit)
-		return true;
-	conn_input_shed(node, want);
+	if (after <= DYN_CONN_INPUT_FREE || node->input_held + cost <= node->input_limit)
+		return want;			/* one read's worth, or it fits */
+	conn_input_shed(node, cost, DYN_CONN_INPUT_BIG);
 	if (c->closing || c->close_after_write)
-		return false;
-	if (room > 0 || node->input_held + want <= node->input_limit)
-		return true;
-	if (!c->paused)
+		return 0;
+	if (node->input_held + cost <= node->input_limit)
+		return want;
+	if (room > 0)
+		return room;
+	conn_input_pause(c, true);
+	for (dyn_conn *o = node->conns; o != NULL; o = o->next)
+		if (o->in_held > DYN_CONN_INPUT_FREE && !o->paused && !o->close_after_write)
+			return 0;			/* o can still complete its frame and free room */
+	conn_input_shed(node, cost, DYN_CONN_INPUT_FREE + 1);
+	if (c->closing || c->close_after_write)
+		return 0;
+	/* conn_input_wake may have unpaused c: paused is what conn_on_read obeys */
+	conn_input_pause(c, node->input_held + cost > node->input_limit);
+	return c->paused ? 0 : want;
+}
+
+/*
+ * Mark c paused (or not), keeping node->input_paused_now, and the sweep
+ * that sheds connections paused too long running while any is.
+ */
+static void
+conn_input_pause(dyn_conn *c, bool paused)
+{
+	dyn_node   *node = c->node;
+
+	if (c->paused == paused)
+		return;
+	c->paused = paused;
+	if (!paused)
 	{
-		c->paused = true;
-		node->input_paused_now++;
-		node->stats.input_paused++;
-		dyn_log(&node->log, DYN_LOG_DEBUG,
-				"pausing reads from %s: the input buffers hold %zu of %zu bytes",
-				c->peer, node->input_held, node->input_limit);
+		node->input_paused_now--;
+		return;
 	}
-	return false;
+	node->input_paused_now++;
+	node->stats.input_paused++;
+	c->paused_ms = uv_now(node->loop);
+	dyn_log(&node->log, DYN_LOG_DEBUG,
+			"pausing reads from %s: the input buffers hold %zu of %zu bytes",
+			c->peer, node->input_held, node->input_limit);
+	if (!node->input_sweep_on)
+	{
+		uv_timer_init(node->loop, &node->input_sweep);
+		node->input_sweep.data = node;
+		node->input_sweep_on = true;
+	}
+	if (!uv_is_active((uv_handle_t *) &node->input_sweep))
+		uv_timer_start(&node->input_sweep, conn_on_pause_sweep, DYN_CONN_PAUSE_MS / 4,
+					   DYN_CONN_PAUSE_MS / 4);
 }
 
 /*
@@ -493,7 +555,7 @@ conn_input_account(dyn_conn *c)
 	dyn_node   *node = c->node;
 	size_t		held;
 
-	if (c->in.len == 0 && c->in.cap > DYN_CONN_INPUT_BIG)
+	if (c->in.len == 0 && c->in.cap > DYN_CONN_INPUT_FREE)
 		dyn_buf_free(&c->in);
 	held = c->in.cap + dyn_channel_recv_held(c->ch);
 	node->input_held = node->input_held - c->in_held + held;
@@ -501,7 +563,7 @@ conn_input_account(dyn_conn *c)
 	if (node->input_held > node->stats.input_peak)
 		node->stats.input_peak = node->input_held;
 	if (node->input_held > node->input_limit)
-		conn_input_shed(node, 0);
+		conn_input_shed(node, 0, DYN_CONN_INPUT_BIG);
 	else
 		conn_input_wake(node);
 }
@@ -512,49 +574,99 @@ conn_input_release(dyn_conn *c)
 {
 	c->node->input_held -= c->in_held;
 	c->in_held = 0;
-	if (c->paused)
-	{
-		c->paused = false;
-		c->node->input_paused_now--;
-	}
+	conn_input_pause(c, false);
 }
 
 /*
- * Close the connections holding the most input, largest first, until want
- * more bytes fit under the bound with an eighth of it spare (so that the
- * next reads do not shed again at once), or no connection holds more than
- * DYN_CONN_INPUT_BIG.  Each is told why (DYN_E_UNAVAILABLE) and logged.
+ * Close the connections holding the most input (at least min bytes of it
+ * counted), largest first, until want more bytes fit under the bound with
+ * an eighth of it spare, so that the next reads do not shed again at once;
+ * the paused are woken when room is made.
  */
 static void
-conn_input_shed(dyn_node *node, size_t want)
+conn_input_shed(dyn_node *node, size_t want, size_t min)
 {
-	size_t		target = node->input_limit - node->input_limit / 8;
+	bool		shed = false;
 
-	while (node->input_held + want > target)
+	while (node->input_held + want > DYN_CONN_INPUT_TARGET(node))
 	{
 		dyn_conn   *big = NULL;
 
 		for (dyn_conn *c = node->conns; c != NULL; c = c->next)
-			if (!c->close_after_write && c->in_held > DYN_CONN_INPUT_BIG &&
+			if (!c->close_after_write && c->in_held >= min &&
 				(big == NULL || c->in_held > big->in_held))
 				big = c;
 		if (big == NULL)
-			return;
-		node->stats.input_shed++;
-		dyn_log(&node->log, DYN_LOG_WARNING,
-				"closing connection from %s%s: it holds %zu bytes of input and the "
-				"input buffers of all connections are full (%zu of --max-input-mb %llu)",
-				big->peer, big->who, big->in_held, node->input_held,
-				(unsigned long long) node->cfg.max_input_mb);
-		conn_reply_error(big, 0, DYN_E_UNAVAILABLE, 0, 0,
-						 "node %s is short of input memory: this connection held the "
-						 "most (%zu bytes of a frame not yet complete); retry later",
-						 node->cfg.id, big->in_held);
-		big->close_after_write = true;
-		conn_stop_reading(big);
-		conn_input_release(big);
-		conn_flush(big);
+			break;
+		conn_input_drop(big, "held the most input");
+		shed = true;
 	}
+	if (shed)
+		conn_input_wake(node);
+}
+
+/*
+ * Shed c: tell it why (DYN_E_UNAVAILABLE), log it, free its input now (a
+ * peer that does not read the error must not keep it) and close once the
+ * error is written.
+ */
+static void
+conn_input_drop(dyn_conn *c, const char *why)
+{
+	dyn_node   *node = c->node;
+	size_t		held = c->in_held;
+
+	node->stats.input_shed++;
+	dyn_log(&node->log, DYN_LOG_WARNING,
+			"closing connection from %s%s: it %s (%zu bytes of a frame not yet "
+			"complete) and the input buffers of all connections are full (%zu bytes "
+			"counted against --max-input-mb %llu)", c->peer, c->who, why, held,
+			node->input_held, (unsigned long long) node->cfg.max_input_mb);
+	conn_reply_error(c, 0, DYN_E_UNAVAILABLE, 0, 0,
+					 "node %s is short of input memory and this connection %s (%zu bytes "
+					 "of a frame not yet complete): retry later", node->cfg.id, why, held);
+	c->close_after_write = true;
+	conn_input_release(c);
+	dyn_buf_free(&c->in);
+	/*
+	 * libuv calls the read callback right after the alloc callback: the
+	 * connection inside conn_on_alloc must not stop reading or close now
+	 * (its read callback would be gone); conn_on_read does.
+	 */
+	if (c != node->input_reading)
+	{
+		conn_stop_reading(c);
+		conn_flush(c);
+	}
+}
+
+/*
+ * Every DYN_CONN_PAUSE_MS / 4 while connections are paused: shed those
+ * paused for DYN_CONN_PAUSE_MS.  A paused connection does not read, so it
+ * would not even notice its peer going away; and paused frames that wait
+ * on each other (each needing room the others hold) must not wait forever.
+ */
+static void
+conn_on_pause_sweep(uv_timer_t *t)
+{
+	dyn_node   *node = t->data;
+	uint64_t	now = uv_now(node->loop);
+	dyn_conn   *c = node->conns;
+	char		why[64];
+
+	snprintf(why, sizeof(why), "waited %d ms for room to read", DYN_CONN_PAUSE_MS);
+	while (c != NULL)
+	{
+		dyn_conn   *next = c->next;
+
+		if (c->paused && now - c->paused_ms >= DYN_CONN_PAUSE_MS)
+			conn_input_drop(c, why);
+		c = next;
+	}
+	if (node->input_paused_now == 0)
+		uv_timer_stop(t);
+	else
+		conn_input_wake(node);
 }
 
 /* Room was freed: paused connections read again, while it lasts. */
@@ -562,15 +674,14 @@ static void
 conn_input_wake(dyn_node *node)
 {
 	if (node->input_paused_now == 0 ||
-		node->input_held + DYN_CONN_INPUT_BIG > node->input_limit - node->input_limit / 4)
+		node->input_held + DYN_CONN_INPUT_BIG > DYN_CONN_INPUT_TARGET(node))
 		return;
 	for (dyn_conn *c = node->conns; c != NULL; c = c->next)
 	{
 		if (!c->paused)
 			continue;
-		c->paused = false;
-		node->input_paused_now--;
-		if (!c->reading && !c->close_after_write)
+		conn_input_pause(c, false);
+		if (!c->reading && !c->close_after_write && !c->closing)
 		{
 			c->reading = true;
 			uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);

@@ -111,6 +111,9 @@ struct dyn_node
 	size_t		input_held;
 	size_t		input_limit;
 	uint32_t	input_paused_now;	/* connections whose reading waits for room */
+	dyn_conn   *input_reading;	/* the connection in conn_on_alloc, if any */
+	uv_timer_t	input_sweep;	/* sheds connections paused too long (conn.c) */
+	bool		input_sweep_on;	/* input_sweep initialised */
 	dyn_engine *engine;
 	dyn_store	store;
 	dyn_node_stats stats;
