@@ -48,13 +48,18 @@
  * Input memory.  The input buffers of all connections (the plaintext in
  * `in` and the channel's unopened bytes) are counted in node->input_held
  * and bounded by --max-input-mb.  A read that fits in a buffer's free room
- * costs nothing and is always allowed, so connections in steady state are
- * served whatever the others do.  A read that would grow a buffer past the
- * bound first sheds the connections that hold the most (more than
- * DYN_CONN_INPUT_BIG: a large frame still arriving), each told why; if that
- * is not enough, the connection stops reading (back-pressure) until room
- * is freed.  One read may pass the bound by the buffer's growth (at most
- * its size again, so twice the largest frame); the next read sheds it.
+ * costs nothing and is always allowed, and a buffer may always grow to
+ * DYN_CONN_INPUT_FREE (one read), so connections in steady state and new
+ * ones are served whatever the others hold.  A read that would grow a
+ * buffer past the bound first sheds the connections that hold the most (at
+ * least DYN_CONN_INPUT_BIG: a large frame still arriving), each told why;
+ * if that is not enough, the connection stops reading (back-pressure) until
+ * frames complete and free room.  A connection paused DYN_CONN_PAUSE_MS is
+ * shed (a paused connection does not read, so it would not notice its peer
+ * leaving), and so is the largest holder at once when every connection
+ * holding input is paused (none could complete).  A secure connection's
+ * records are decrypted into `in` before the read is counted, so the bound
+ * may be passed by that growth until conn_input_account sheds, right after.
  */
 #include "conn.h"
 
