@@ -38,10 +38,11 @@
  * bucket of its source address and the node-wide bucket hold a token
  * (--handshake-rate-address, --handshake-rate; throttle.h); otherwise the
  * socket is closed at accept, before any byte of it is read.  A handshake
- * that completes with a trusted key gives its address's token back: the
- * per-address limit counts unauthenticated and failed handshakes, so clients
- * behind one address that do authenticate are not held to it, while the
- * node-wide bucket still bounds the crypto of every kind.  Until its
+ * that completes with a trusted key gives both tokens back: the limits count
+ * the handshakes that end otherwise (unauthenticated, failed, untrusted),
+ * and how many may be under way at once, so many clients behind one address
+ * that do authenticate, or a storm of them reconnecting, are not held to
+ * the rates, while a flood's crypto is bounded.  Until its
  * handshake completes a connection reads DYN_CONN_HANDSHAKE_READ bytes at a
  * time, which holds a handshake message and no more.
  *
@@ -793,7 +794,11 @@ conn_authorize(dyn_conn *c)
 	c->authorized = true;
 	node->stats.hs_trusted++;
 	if (c->hs_bucket != NULL)
-		dyn_throttle_give(c->hs_bucket, 1);	/* see "Hostile peers" above */
+	{
+		/* a trusted key's handshake was not the flood: see "Hostile peers" */
+		dyn_throttle_give(c->hs_bucket, 1);
+		dyn_throttle_give(&node->hs_total, 1);
+	}
 	snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
 			 dyn_role_name(e->role));
 	dyn_log(&node->log, DYN_LOG_DEBUG, "connection from %s authenticated%s",
