@@ -329,8 +329,9 @@ dyn_conn_close_all(dyn_node *node)
  * After a trust reload: each authorized connection's key looked up again.
  * One no longer listed gets DYN_E_UNAUTHORIZED (request id 0: it concerns
  * the connection, not a request) and is closed once that is written;
- * requests it has in flight go unanswered (unless answered before the error is written).  A key whose role
- * changed has the new role from its next request on.
+ * requests it has in flight go unanswered (unless answered before the
+ * error is written).  A key whose role changed has the new role from its
+ * next request on.
  */
 void
 dyn_conn_retrust(dyn_node *node)
