@@ -676,17 +676,28 @@ conn_on_pause_sweep(uv_timer_t *t)
 		conn_input_wake(node);
 }
 
-/* Room was freed: paused connections read again, while it lasts. */
+/*
+ * Room was freed: paused connections read again, as many as their next
+ * growth (their buffer doubling) fits in, so that they do not all wake to
+ * pause again at once.  One that does not fit waits on (for at most
+ * DYN_CONN_PAUSE_MS).
+ */
 static void
 conn_input_wake(dyn_node *node)
 {
+	size_t		room;
+
 	if (node->input_paused_now == 0 ||
-		node->input_held + DYN_CONN_INPUT_BIG > DYN_CONN_INPUT_TARGET(node))
+		node->input_held + DYN_CONN_INPUT_FREE > node->input_limit)
 		return;
-	for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+	room = node->input_limit - node->input_held;
+	for (dyn_conn *c = node->conns; c != NULL && room >= DYN_CONN_INPUT_FREE; c = c->next)
 	{
-		if (!c->paused)
+		size_t		need = c->in.cap + dyn_channel_recv_held(c->ch);
+
+		if (!c->paused || need > room)
 			continue;
+		room -= need;
 		conn_input_pause(c, false);
 		if (!c->reading && !c->close_after_write && !c->closing)
 		{
