@@ -146,6 +146,31 @@ sub measure
 	return ($ratio, $opened / ($secs || 1), $st);
 }
 
+# CPU seconds (user + system) the process has used, from /proc.
+sub cpu_secs
+{
+	my ($pid) = @_;
+	my $st = DynamoTest::slurp("/proc/$pid/stat") // '';
+	$st =~ s/^.*\)\s+//s;
+	my @f = split ' ', $st;
+	return ($f[11] + $f[12]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+}
+
+# The share of a core the node spends on the flood alone (no other load on
+# it): less sensitive to the machine's other load than a throughput ratio.
+sub flood_cpu
+{
+	my ($node) = @_;
+	my $count_file = "$dir/cpu-" . $node->port;
+	my $fpid = start_flooder($node->port, 1000, $count_file);
+	sleep 0.5;
+	my ($c0, $t0) = (cpu_secs($node->pid), time);
+	sleep $SECS;
+	my ($c1, $t1) = (cpu_secs($node->pid), time);
+	stop_flooder($fpid, $count_file);
+	return ($c1 - $c0) / ($t1 - $t0);
+}
+
 my $limited = DynamoTest::Node->start(engine => 'memory', secure => 1,
 	trust => [ [ $writer, 'write', 'writer' ] ]);
 
@@ -167,6 +192,7 @@ my @lines = DynamoTest::slurp($limited->{log}) =~ /refusing handshakes/g;
 cmp_ok(scalar @lines, '<=', 4, 'at most once every 10 s, not once per connection');
 cmp_ok($ratio, '>=', 0.6, sprintf('authenticated throughput under the flood: %.3f of the '
 	. 'throughput without it (goal >= 0.8; asserted >= 0.6 on a shared machine)', $ratio));
+my $cpu_limited = flood_cpu($limited);
 ok($limited->alive, 'the node survived the flood');
 is($limited->stop, 0, 'and stops cleanly');
 
@@ -174,7 +200,12 @@ my $open = DynamoTest::Node->start(engine => 'memory', secure => 1,
 	trust => [ [ $writer, 'write', 'writer' ] ],
 	args => [ '--handshake-rate', 0, '--handshake-rate-address', 0 ]);
 my ($open_ratio) = measure($open, 'limits off (--handshake-rate 0 --handshake-rate-address 0)');
-diag(sprintf('the limits: ratio %.3f with the default limits, %.3f with none', $ratio, $open_ratio));
+my $cpu_open = flood_cpu($open);
+diag(sprintf('the limits: ratio %.3f with the default limits, %.3f with none; the flood alone '
+	. 'cost the node %.1f%% of a core with the limits, %.1f%% with none',
+	$ratio, $open_ratio, 100 * $cpu_limited, 100 * $cpu_open));
+cmp_ok($cpu_limited, '<', $cpu_open / 2,
+	'with the limits the flood costs the node less than half the CPU it costs without');
 is($open->status->{handshakes}{refused_address}, 0, 'with the limits off nothing is refused');
 is($open->stop, 0, 'the unlimited node stops cleanly');
 
