@@ -540,13 +540,13 @@ conn_input_pause(dyn_conn *c, bool paused)
 	dyn_log(&node->log, DYN_LOG_DEBUG,
 			"pausing reads from %s: the input buffers hold %zu of %zu bytes",
 			c->peer, node->input_held, node->input_limit);
-	if (!node->input_sweep_on)
+	if (!node->input_sweep_on && !node->stopping)
 	{
 		uv_timer_init(node->loop, &node->input_sweep);
 		node->input_sweep.data = node;
 		node->input_sweep_on = true;
 	}
-	if (!uv_is_active((uv_handle_t *) &node->input_sweep))
+	if (node->input_sweep_on && !uv_is_active((uv_handle_t *) &node->input_sweep))
 		uv_timer_start(&node->input_sweep, conn_on_pause_sweep, DYN_CONN_PAUSE_MS / 4,
 					   DYN_CONN_PAUSE_MS / 4);
 }
