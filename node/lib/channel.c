@@ -45,6 +45,8 @@
 							 CH_HEADER_LEN + CH_EPH_LEN + 2 * DYN_KEY_PUBLIC_BYTES + \
 							 crypto_sign_BYTES)
 #define CH_RECORD_HEADER	4
+/* An empty receive buffer larger than this is freed (see ch_process). */
+#define CH_IN_KEEP			(256 * 1024)
 
 _Static_assert(DYN_CHANNEL_HELLO_LEN == CH_HEADER_LEN + CH_EPH_LEN + 32, "HELLO layout");
 _Static_assert(DYN_CHANNEL_RESP_LEN == CH_HEADER_LEN + CH_EPH_LEN + CH_BOX_LEN, "RESP layout");
@@ -82,8 +84,9 @@ struct dyn_channel
 	dyn_buf		hs_out;			/* handshake message waiting for seal */
 	dyn_buf		in;				/* received bytes not yet processed */
 	bool		have_peer;
-	uint8_t		peer_pk[DYN_KEY_PUBLIC_BYTES];
-	const dyn_trust_entry *peer;	/* NULL: key not in the trust file */
+	uint8_t		peer_pk[DYN_KEY_PUBLIC_BYTES];	/* its trust entry is looked up
+												 * when asked: the trust may be
+												 * reloaded meanwhile */
 	char		errmsg[256];
 };
 
@@ -235,7 +238,7 @@ dyn_channel_peer_key(const dyn_channel *ch)
 const dyn_trust_entry *
 dyn_channel_peer(const dyn_channel *ch)
 {
-	return ch->peer;
+	return ch->have_peer ? dyn_trust_find(ch->trust, ch->peer_pk) : NULL;
 }
 
 dyn_channel_error
@@ -431,7 +434,6 @@ ch_on_resp(dyn_channel *ch, const uint8_t *p)
 					   keytext, dyn_role_name(e->role), e->name);
 	memcpy(ch->peer_pk, box, DYN_KEY_PUBLIC_BYTES);
 	ch->have_peer = true;
-	ch->peer = e;
 
 	ch_transcript_add(ch, box + DYN_KEY_PUBLIC_BYTES, crypto_sign_BYTES);
 	ch_transcript_add(ch, ch->identity->pk, DYN_KEY_PUBLIC_BYTES);
@@ -480,7 +482,6 @@ ch_on_fin(dyn_channel *ch, const uint8_t *p)
 					   "the client's handshake signature (key %s) does not verify", keytext);
 	memcpy(ch->peer_pk, box, DYN_KEY_PUBLIC_BYTES);
 	ch->have_peer = true;
-	ch->peer = dyn_trust_find(ch->trust, box);
 	ch->rx_count = 1;
 	ch->tx_count = 1;
 	ch->state = CH_OPEN;
@@ -573,6 +574,9 @@ ch_process(dyn_channel *ch, dyn_buf *plain)
 	}
 	if (ch->state != CH_FAILED)
 		dyn_buf_consume(&ch->in, off);
+	/* a burst of large records grew the buffer: give the memory back */
+	if (ch->in.len == 0 && ch->in.cap > CH_IN_KEEP)
+		dyn_buf_free(&ch->in);
 	return rc;
 }
 
@@ -588,6 +592,20 @@ dyn_channel_recv_buf(dyn_channel *ch, dyn_buf *plain, size_t want,
 	*p = b->data + b->len;
 	*room = b->cap - b->len;
 	return DYN_OK;
+}
+
+size_t
+dyn_channel_recv_room(const dyn_channel *ch, const dyn_buf *plain)
+{
+	const dyn_buf *b = ch->secure ? &ch->in : plain;
+
+	return b->err ? 0 : b->cap - b->len;
+}
+
+size_t
+dyn_channel_recv_held(const dyn_channel *ch)
+{
+	return ch->in.cap;
 }
 
 int

@@ -29,7 +29,38 @@
  * asks for something its role does not allow gets DYN_E_UNAUTHORIZED for
  * that request.  Both are logged with the peer's address, the key's name in
  * the trust file and the public key.  A handshake or record that fails
- * closes the connection at once: nothing of it is answered.
+ * closes the connection at once: nothing of it is answered.  When SIGHUP
+ * reloads the trust file, a connection whose key it no longer lists is told
+ * so and closed (dyn_conn_retrust); the others take their key's new role.
+ *
+ * Hostile peers.  A handshake costs the node a key exchange and a signature
+ * (about 0.14 ms), so a secure node admits a new connection only if both the
+ * bucket of its source address and the node-wide bucket hold a token
+ * (--handshake-rate-address, --handshake-rate; throttle.h); otherwise the
+ * socket is closed at accept, before any byte of it is read.  A handshake
+ * that completes with a trusted key gives both tokens back: the limits count
+ * the handshakes that end otherwise (unauthenticated, failed, untrusted),
+ * and how many may be under way at once, so many clients behind one address
+ * that do authenticate, or a storm of them reconnecting, are not held to
+ * the rates, while a flood's crypto is bounded.  Until its
+ * handshake completes a connection reads DYN_CONN_HANDSHAKE_READ bytes at a
+ * time, which holds a handshake message and no more.
+ *
+ * Input memory.  The input buffers of all connections (the plaintext in
+ * `in` and the channel's unopened bytes) are counted in node->input_held
+ * and bounded by --max-input-mb.  A read that fits in a buffer's free room
+ * costs nothing and is always allowed, and a buffer may always grow to
+ * DYN_CONN_INPUT_FREE (one read), so connections in steady state and new
+ * ones are served whatever the others hold.  A read that would grow a
+ * buffer past the bound first sheds the connections that hold the most (at
+ * least DYN_CONN_INPUT_BIG: a large frame still arriving), each told why;
+ * if that is not enough, the connection stops reading (back-pressure) until
+ * frames complete and free room.  A connection paused DYN_CONN_PAUSE_MS is
+ * shed (a paused connection does not read, so it would not notice its peer
+ * leaving), and so is the largest holder at once when every connection
+ * holding input is paused (none could complete).  A secure connection's
+ * records are decrypted into `in` before the read is counted, so the bound
+ * may be passed by that growth until conn_input_account sheds, right after.
  */
 #include "conn.h"
 
@@ -52,6 +83,18 @@
 #define DYN_CONN_HANDSHAKE_MS	5000
 /* Role refusals logged per connection (a client looping on one is not a flood). */
 #define DYN_CONN_REFUSALS_LOGGED 8
+/* Read size before the handshake completes: a handshake message fits. */
+#define DYN_CONN_HANDSHAKE_READ	256
+/* Input buffers a connection may grow to past --max-input-mb: one read's worth. */
+#define DYN_CONN_INPUT_FREE		(2 * DYN_CONN_READ_CHUNK)
+/* Input buffers this large hold a frame of over 1 MiB arriving: shed first. */
+#define DYN_CONN_INPUT_BIG		(2 * 1024 * 1024)
+/* Shedding makes room down to this, so that the next reads do not shed again. */
+#define DYN_CONN_INPUT_TARGET(node)	((node)->input_limit - (node)->input_limit / 8)
+/* A connection paused this long for input room is shed (conn_on_pause_sweep). */
+#define DYN_CONN_PAUSE_MS		2000
+/* A refused handshake is logged at most this often (a flood is one line). */
+#define DYN_CONN_REFUSAL_LOG_MS	10000
 
 /* One accepted client connection. */
 struct dyn_conn
@@ -64,8 +107,12 @@ struct dyn_conn
 	bool		authorized;		/* handshake done with a trusted key, or plaintext */
 	dyn_role	role;			/* the peer's role (secure nodes) */
 	int			refusals_logged;
+	dyn_throttle *hs_bucket;	/* its address's handshake bucket (secure nodes) */
 	char		who[DYN_TRUST_NAME_MAX + DYN_KEY_TEXT_LEN + 32];	/* " (key ...)" for logs */
 	dyn_buf		in;				/* plaintext received, not yet handled */
+	size_t		in_held;		/* its input buffers' bytes, in node->input_held */
+	bool		paused;			/* reading waits for room in the input budget */
+	uint64_t	paused_ms;		/* since when */
 	dyn_buf		out;			/* replies not yet sealed */
 	dyn_buf		wire;			/* sealed replies not yet handed to libuv */
 	dyn_buf		wbuf;			/* bytes libuv is writing */
@@ -89,6 +136,16 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void conn_on_write(uv_write_t *req, int status);
 static void conn_on_close(uv_handle_t *h);
 static void conn_on_handshake_timeout(uv_timer_t *t);
+static bool conn_admit(dyn_conn *c, const struct sockaddr *sa);
+static void conn_stop_reading(dyn_conn *c);
+static size_t conn_input_room(dyn_conn *c, size_t want, size_t room);
+static void conn_input_account(dyn_conn *c);
+static void conn_input_pause(dyn_conn *c, bool paused);
+static void conn_input_release(dyn_conn *c);
+static void conn_input_shed(dyn_node *node, size_t want, size_t min);
+static void conn_input_drop(dyn_conn *c, const char *why);
+static void conn_on_pause_sweep(uv_timer_t *t);
+static void conn_input_wake(dyn_node *node);
 static void conn_channel_failed(dyn_conn *c, bool was_established);
 static void conn_authorize(dyn_conn *c);
 static bool conn_allowed(dyn_conn *c, const dyn_frame *f);
@@ -139,6 +196,31 @@ dyn_conn_accept(dyn_node *node)
 		c->closing = true;
 		return;
 	}
+	strcpy(c->peer, "?");
+	memset(&sa, 0, sizeof(sa));
+	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *) &sa, &salen) == 0)
+	{
+		char		ip[48] = "?";
+		int			port = 0;
+
+		if (sa.ss_family == AF_INET)
+		{
+			uv_ip4_name((struct sockaddr_in *) &sa, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in *) &sa)->sin_port);
+		}
+		else if (sa.ss_family == AF_INET6)
+		{
+			uv_ip6_name((struct sockaddr_in6 *) &sa, ip, sizeof(ip));
+			port = ntohs(((struct sockaddr_in6 *) &sa)->sin6_port);
+		}
+		snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
+	}
+	if (node->secure && !conn_admit(c, (struct sockaddr *) &sa))
+	{
+		uv_close((uv_handle_t *) &c->handle, conn_on_close);
+		c->closing = true;
+		return;
+	}
 	c->ch = dyn_channel_new(DYN_CHANNEL_RESPONDER, node->secure ? &node->identity : NULL,
 							&node->trust);
 	if (c->ch == NULL)
@@ -157,24 +239,6 @@ dyn_conn_accept(dyn_node *node)
 		uv_timer_start(&c->hs_timer, conn_on_handshake_timeout, DYN_CONN_HANDSHAKE_MS, 0);
 	}
 	uv_tcp_nodelay(&c->handle, 1);
-	strcpy(c->peer, "?");
-	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *) &sa, &salen) == 0)
-	{
-		char		ip[48] = "?";
-		int			port = 0;
-
-		if (sa.ss_family == AF_INET)
-		{
-			uv_ip4_name((struct sockaddr_in *) &sa, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in *) &sa)->sin_port);
-		}
-		else if (sa.ss_family == AF_INET6)
-		{
-			uv_ip6_name((struct sockaddr_in6 *) &sa, ip, sizeof(ip));
-			port = ntohs(((struct sockaddr_in6 *) &sa)->sin6_port);
-		}
-		snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
-	}
 
 	c->next = node->conns;
 	if (node->conns)
@@ -184,6 +248,54 @@ dyn_conn_accept(dyn_node *node)
 	node->stats.connections_total++;
 	c->reading = true;
 	uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+}
+
+/*
+ * Whether a new connection to a secure node may run a handshake: a token
+ * from its address's bucket, then one from the node's (an address over its
+ * own limit spends nothing of the node's).  A refusal is counted, and
+ * logged at most every DYN_CONN_REFUSAL_LOG_MS.
+ */
+static bool
+conn_admit(dyn_conn *c, const struct sockaddr *sa)
+{
+	dyn_node   *node = c->node;
+	uint64_t	now = uv_now(node->loop);
+	dyn_throttle *bucket = dyn_throttle_table_slot(&node->hs_address, sa);
+	bool		per_address;
+
+	if (!dyn_throttle_take(bucket, 1, now))
+	{
+		node->stats.hs_refused_address++;
+		per_address = true;
+	}
+	else if (!dyn_throttle_take(&node->hs_total, 1, now))
+	{
+		dyn_throttle_give(bucket, 1);
+		node->stats.hs_refused_total++;
+		per_address = false;
+	}
+	else
+	{
+		node->stats.hs_accepted++;
+		c->hs_bucket = bucket;
+		return true;
+	}
+	if (node->hs_logged_ms == 0 || now - node->hs_logged_ms >= DYN_CONN_REFUSAL_LOG_MS)
+	{
+		node->hs_logged_ms = now;
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"refusing handshakes over %s %llu (a second): closed %s at accept; "
+				"%llu refused per address and %llu node-wide so far (logged at most "
+				"every %d s)",
+				per_address ? "--handshake-rate-address" : "--handshake-rate",
+				(unsigned long long) (per_address ? node->cfg.handshake_rate_address :
+									  node->cfg.handshake_rate), c->peer,
+				(unsigned long long) node->stats.hs_refused_address,
+				(unsigned long long) node->stats.hs_refused_total,
+				DYN_CONN_REFUSAL_LOG_MS / 1000);
+	}
+	return false;
 }
 
 /* Close every connection (node shutdown). */
@@ -199,6 +311,9 @@ dyn_conn_close_all(dyn_node *node)
 		conn_close(c);
 		c = next;
 	}
+	if (node->input_sweep_on)
+		uv_close((uv_handle_t *) &node->input_sweep, NULL);
+	node->input_sweep_on = false;
 	/* answers queued for sending go nowhere now: release their holds */
 	while ((c = node->flush_list) != NULL)
 	{
@@ -211,23 +326,79 @@ dyn_conn_close_all(dyn_node *node)
 }
 
 /*
+ * After a trust reload: each authorized connection's key looked up again.
+ * One no longer listed gets DYN_E_UNAUTHORIZED (request id 0: it concerns
+ * the connection, not a request) and is closed once that is written;
+ * requests it has in flight go unanswered (unless answered before the
+ * error is written).  A key whose role changed has the new role from its
+ * next request on.
+ */
+void
+dyn_conn_retrust(dyn_node *node)
+{
+	for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+	{
+		const dyn_trust_entry *e;
+		char		key[DYN_KEY_TEXT_LEN + 1];
+
+		if (!node->secure || !c->authorized || c->close_after_write)
+			continue;
+		dyn_key_to_text(dyn_channel_peer_key(c->ch), key);
+		if ((e = dyn_channel_peer(c->ch)) == NULL)
+		{
+			node->stats.revoked++;
+			dyn_log(&node->log, DYN_LOG_WARNING,
+					"closing connection from %s%s: the reloaded trust file %s no longer "
+					"lists key %s", c->peer, c->who, node->cfg.trust_file, key);
+			conn_reply_error(c, 0, DYN_E_UNAUTHORIZED, 0, 0,
+							 "not authorised: key %s was removed from the trust file "
+							 "of node %s", key, node->cfg.id);
+			c->authorized = false;
+			c->close_after_write = true;
+			conn_stop_reading(c);
+			conn_flush(c);
+			continue;
+		}
+		if (e->role != c->role)
+			dyn_log(&node->log, DYN_LOG_INFO,
+					"connection from %s%s: the reloaded trust file gives key \"%s\" "
+					"role %s", c->peer, c->who, e->name, dyn_role_name(e->role));
+		c->role = e->role;
+		snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
+				 dyn_role_name(e->role));
+	}
+}
+
+/*
  * Hand libuv the free tail of the buffer the channel reads into (the
- * plaintext input itself on a plaintext connection).
+ * plaintext input itself on a plaintext connection): a handshake message's
+ * worth until the handshake completes, and no more than the free room when
+ * growing the buffer does not fit the node's input budget.  No buffer at
+ * all (the connection paused or shed) reaches conn_on_read as UV_ENOBUFS.
  */
 static void
 conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	dyn_conn   *c = h->data;
+	size_t		want = dyn_channel_established(c->ch) ? DYN_CONN_READ_CHUNK :
+		DYN_CONN_HANDSHAKE_READ;
+	size_t		room = dyn_channel_recv_room(c->ch, &c->in);
 	uint8_t    *p;
-	size_t		room;
 
 	(void) suggested;
-	if (dyn_channel_recv_buf(c->ch, &c->in, DYN_CONN_READ_CHUNK, &p, &room) != DYN_OK)
+	buf->base = NULL;
+	buf->len = 0;
+	if (room < want)
 	{
-		buf->base = NULL;
-		buf->len = 0;			/* libuv reports UV_ENOBUFS to conn_on_read */
-		return;
+		c->node->input_reading = c;
+		want = conn_input_room(c, want, room);
+		c->node->input_reading = NULL;
+		if (want == 0)
+			return;
 	}
+	conn_input_pause(c, false);
+	if (dyn_channel_recv_buf(c->ch, &c->in, want, &p, &room) != DYN_OK)
+		return;
 	buf->base = (char *) p;
 	buf->len = room;
 }
@@ -243,6 +414,13 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	bool		was_established;
 
 	(void) buf;
+	if (nread == UV_ENOBUFS && (c->paused || c->closing || c->close_after_write))
+	{
+		conn_stop_reading(c);	/* paused: conn_input_wake reads again */
+		if (c->close_after_write)
+			conn_flush(c);		/* shed while in conn_on_alloc: tell it, close */
+		return;
+	}
 	if (nread < 0)
 	{
 		if (nread != UV_EOF)
@@ -259,7 +437,10 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (nread == 0)
+	{
+		conn_input_account(c);	/* conn_on_alloc may have grown a buffer */
 		return;
+	}
 	was_established = dyn_channel_established(c->ch);
 	if (dyn_channel_recv_done(c->ch, &c->in, (size_t) nread) != DYN_OK)
 	{
@@ -271,15 +452,258 @@ conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (!c->authorized)
 	{
 		conn_flush(c);			/* the handshake answer, or the refusal */
+		if (!c->closing)
+			conn_input_account(c);
 		return;
 	}
 	conn_burst(c);
 	conn_flush(c);
+	if (!c->closing)
+		conn_input_account(c);
 	if (!c->closing && c->reading &&
 		(conn_pending(c) > DYN_CONN_OUT_HIGH || c->held >= DYN_CONN_MAX_HELD))
 	{
 		uv_read_stop(s);
 		c->reading = false;
+	}
+}
+
+/* Stop reading from the peer (again on conn_resume or conn_input_wake). */
+static void
+conn_stop_reading(dyn_conn *c)
+{
+	if (c->reading)
+	{
+		uv_read_stop((uv_stream_t *) &c->handle);
+		c->reading = false;
+	}
+}
+
+/*
+ * How much c may read when its buffer has only room bytes free and a read
+ * of want would grow it: want if the growth (the buffer doubles) fits under
+ * the bound, the holders of large frames shed first if need be (c among
+ * them, maybe); else room, read without growing; else 0 and c pauses until
+ * conn_input_wake -- unless every connection holding input is paused, when
+ * none of them could ever complete a frame: then the largest is shed.
+ */
+static size_t
+conn_input_room(dyn_conn *c, size_t want, size_t room)
+{
+	dyn_node   *node = c->node;
+	size_t		rx = dyn_channel_recv_held(c->ch);
+	size_t		grows = dyn_channel_secure(c->ch) ? rx : c->in.cap;
+	size_t		after = c->in.cap + rx + (grows > want ? grows : want);
+	size_t		cost = after > c->in_held ? after - c->in_held : 0;
+
+	if (after <= DYN_CONN_INPUT_FREE || node->input_held + cost <= node->input_limit)
+		return want;			/* one read's worth, or it fits */
+	conn_input_shed(node, cost, DYN_CONN_INPUT_BIG);
+	if (c->closing || c->close_after_write)
+		return 0;
+	if (node->input_held + cost <= node->input_limit)
+		return want;
+	if (room > 0)
+		return room;
+	conn_input_pause(c, true);
+	for (dyn_conn *o = node->conns; o != NULL; o = o->next)
+		if (o->in_held > DYN_CONN_INPUT_FREE && !o->paused && !o->close_after_write)
+			return 0;			/* o can still complete its frame and free room */
+	conn_input_shed(node, cost, DYN_CONN_INPUT_FREE + 1);
+	if (c->closing || c->close_after_write)
+		return 0;
+	/* conn_input_wake may have unpaused c: paused is what conn_on_read obeys */
+	conn_input_pause(c, node->input_held + cost > node->input_limit);
+	return c->paused ? 0 : want;
+}
+
+/*
+ * Mark c paused (or not), keeping node->input_paused_now, and the sweep
+ * that sheds connections paused too long running while any is.
+ */
+static void
+conn_input_pause(dyn_conn *c, bool paused)
+{
+	dyn_node   *node = c->node;
+
+	if (c->paused == paused)
+		return;
+	c->paused = paused;
+	if (!paused)
+	{
+		node->input_paused_now--;
+		return;
+	}
+	node->input_paused_now++;
+	node->stats.input_paused++;
+	c->paused_ms = uv_now(node->loop);
+	dyn_log(&node->log, DYN_LOG_DEBUG,
+			"pausing reads from %s: the input buffers hold %zu of %zu bytes",
+			c->peer, node->input_held, node->input_limit);
+	if (!node->input_sweep_on && !node->stopping)
+	{
+		uv_timer_init(node->loop, &node->input_sweep);
+		node->input_sweep.data = node;
+		node->input_sweep_on = true;
+	}
+	if (node->input_sweep_on && !uv_is_active((uv_handle_t *) &node->input_sweep))
+		uv_timer_start(&node->input_sweep, conn_on_pause_sweep, DYN_CONN_PAUSE_MS / 4,
+					   DYN_CONN_PAUSE_MS / 4);
+}
+
+/*
+ * Count what c's input buffers hold now (after a read and the frames it
+ * completed); an empty buffer that a large frame grew is freed.  Past the
+ * bound, shed; below it, wake the paused.
+ */
+static void
+conn_input_account(dyn_conn *c)
+{
+	dyn_node   *node = c->node;
+	size_t		held;
+
+	if (c->in.len == 0 && c->in.cap > DYN_CONN_INPUT_FREE)
+		dyn_buf_free(&c->in);
+	held = c->in.cap + dyn_channel_recv_held(c->ch);
+	node->input_held = node->input_held - c->in_held + held;
+	c->in_held = held;
+	if (node->input_held > node->stats.input_peak)
+		node->stats.input_peak = node->input_held;
+	if (node->input_held > node->input_limit)
+		conn_input_shed(node, 0, DYN_CONN_INPUT_BIG);
+	else
+		conn_input_wake(node);
+}
+
+/* c is closing: its input buffers are as good as freed. */
+static void
+conn_input_release(dyn_conn *c)
+{
+	c->node->input_held -= c->in_held;
+	c->in_held = 0;
+	conn_input_pause(c, false);
+}
+
+/*
+ * Close the connections holding the most input (at least min bytes of it
+ * counted), largest first, until want more bytes fit under the bound with
+ * an eighth of it spare, so that the next reads do not shed again at once;
+ * the paused are woken when room is made.
+ */
+static void
+conn_input_shed(dyn_node *node, size_t want, size_t min)
+{
+	bool		shed = false;
+
+	while (node->input_held + want > DYN_CONN_INPUT_TARGET(node))
+	{
+		dyn_conn   *big = NULL;
+
+		for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+			if (!c->close_after_write && c->in_held >= min &&
+				(big == NULL || c->in_held > big->in_held))
+				big = c;
+		if (big == NULL)
+			break;
+		conn_input_drop(big, "held the most input");
+		shed = true;
+	}
+	if (shed)
+		conn_input_wake(node);
+}
+
+/*
+ * Shed c: tell it why (DYN_E_UNAVAILABLE), log it, free its input now (a
+ * peer that does not read the error must not keep it) and close once the
+ * error is written.
+ */
+static void
+conn_input_drop(dyn_conn *c, const char *why)
+{
+	dyn_node   *node = c->node;
+	size_t		held = c->in_held;
+
+	node->stats.input_shed++;
+	dyn_log(&node->log, DYN_LOG_WARNING,
+			"closing connection from %s%s: it %s (%zu bytes of a frame not yet "
+			"complete) and the input buffers of all connections are full (%zu bytes "
+			"counted against --max-input-mb %llu)", c->peer, c->who, why, held,
+			node->input_held, (unsigned long long) node->cfg.max_input_mb);
+	conn_reply_error(c, 0, DYN_E_UNAVAILABLE, 0, 0,
+					 "node %s is short of input memory and this connection %s (%zu bytes "
+					 "of a frame not yet complete): retry later", node->cfg.id, why, held);
+	c->close_after_write = true;
+	conn_input_release(c);
+	dyn_buf_free(&c->in);
+	/*
+	 * libuv calls the read callback right after the alloc callback: the
+	 * connection inside conn_on_alloc must not stop reading or close now
+	 * (its read callback would be gone); conn_on_read does.
+	 */
+	if (c != node->input_reading)
+	{
+		conn_stop_reading(c);
+		conn_flush(c);
+	}
+}
+
+/*
+ * Every DYN_CONN_PAUSE_MS / 4 while connections are paused: shed those
+ * paused for DYN_CONN_PAUSE_MS.  A paused connection does not read, so it
+ * would not even notice its peer going away; and paused frames that wait
+ * on each other (each needing room the others hold) must not wait forever.
+ */
+static void
+conn_on_pause_sweep(uv_timer_t *t)
+{
+	dyn_node   *node = t->data;
+	uint64_t	now = uv_now(node->loop);
+	dyn_conn   *c = node->conns;
+	char		why[64];
+
+	snprintf(why, sizeof(why), "waited %d ms for room to read", DYN_CONN_PAUSE_MS);
+	while (c != NULL)
+	{
+		dyn_conn   *next = c->next;
+
+		if (c->paused && now - c->paused_ms >= DYN_CONN_PAUSE_MS)
+			conn_input_drop(c, why);
+		c = next;
+	}
+	if (node->input_paused_now == 0)
+		uv_timer_stop(t);
+	else
+		conn_input_wake(node);
+}
+
+/*
+ * Room was freed: paused connections read again, as many as their next
+ * growth (their buffer doubling) fits in, so that they do not all wake to
+ * pause again at once.  One that does not fit waits on (for at most
+ * DYN_CONN_PAUSE_MS).
+ */
+static void
+conn_input_wake(dyn_node *node)
+{
+	size_t		room;
+
+	if (node->input_paused_now == 0 ||
+		node->input_held + DYN_CONN_INPUT_FREE > node->input_limit)
+		return;
+	room = node->input_limit - node->input_held;
+	for (dyn_conn *c = node->conns; c != NULL && room >= DYN_CONN_INPUT_FREE; c = c->next)
+	{
+		size_t		need = c->in.cap + dyn_channel_recv_held(c->ch);
+
+		if (!c->paused || need > room)
+			continue;
+		room -= need;
+		conn_input_pause(c, false);
+		if (!c->reading && !c->close_after_write && !c->closing)
+		{
+			c->reading = true;
+			uv_read_start((uv_stream_t *) &c->handle, conn_on_alloc, conn_on_read);
+		}
 	}
 }
 
@@ -380,6 +804,13 @@ conn_authorize(dyn_conn *c)
 	}
 	c->role = e->role;
 	c->authorized = true;
+	node->stats.hs_trusted++;
+	if (c->hs_bucket != NULL)
+	{
+		/* a trusted key's handshake was not the flood: see "Hostile peers" */
+		dyn_throttle_give(c->hs_bucket, 1);
+		dyn_throttle_give(&node->hs_total, 1);
+	}
 	snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
 			 dyn_role_name(e->role));
 	dyn_log(&node->log, DYN_LOG_DEBUG, "connection from %s authenticated%s",
@@ -884,6 +1315,8 @@ conn_close(dyn_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	conn_input_release(c);
+	conn_input_wake(c->node);
 	if (c->batch_open)
 		conn_commit(c);
 	if (c->prev)

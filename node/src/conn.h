@@ -11,6 +11,11 @@
 void		dyn_conn_accept(dyn_node *node);
 /* Close every open connection. */
 void		dyn_conn_close_all(dyn_node *node);
+/*
+ * The trust file was reloaded: close the connections whose key it no longer
+ * lists (each told so first), and give the others their key's role now.
+ */
+void		dyn_conn_retrust(dyn_node *node);
 
 /*
  * Asynchronous answers (the coordinator's).  A request answered later holds

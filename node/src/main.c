@@ -13,8 +13,9 @@
  * --insecure (plaintext, loopback addresses only, and a warning in the
  * log).  The key and trust files are read here, before anything else
  * starts, so a loose permission or a malformed line stops the node at once
- * with the file and line in the message.  `dynamod keygen --out FILE` makes
- * a key file and prints its public key.
+ * with the file and line in the message; SIGHUP reads both again
+ * (dyn_node_reload), keeping the old ones when the new do not load.
+ * `dynamod keygen --out FILE` makes a key file and prints its public key.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -50,7 +51,8 @@ static int	load_security(dyn_node *node);
 static const char *const flag_names[] = {
 	"id", "listen", "data", "seeds", "zone", "engine", "partitions", "n",
 	"key", "trust", "insecure", "cache-mb", "config", "durability",
-	"repair-interval", "tombstone-grace", "transfer-rate", NULL
+	"repair-interval", "tombstone-grace", "transfer-rate", "handshake-rate",
+	"handshake-rate-address", "max-input-mb", NULL
 };
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]) - 1)
 
@@ -71,6 +73,9 @@ main(int argc, char **argv)
 	node.cfg.repair_interval_s = 600;
 	node.cfg.tombstone_grace_s = 86400;
 	node.cfg.transfer_rate_mb = 64;
+	node.cfg.handshake_rate = 500;
+	node.cfg.handshake_rate_address = 50;
+	node.cfg.max_input_mb = 256;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 	{
@@ -171,6 +176,7 @@ usage(FILE *out)
 			"               [--key FILE --trust FILE | --insecure] [--cache-mb M]\n"
 			"               [--config FILE] [--durability none|flush|fsync]\n"
 			"               [--repair-interval S] [--tombstone-grace S] [--transfer-rate MB]\n"
+			"               [--handshake-rate N] [--handshake-rate-address N] [--max-input-mb M]\n"
 			"       dynamod keygen --out FILE\n");
 }
 
@@ -358,6 +364,24 @@ apply_flag(dyn_node_config *cfg, const char *name, const char *value,
 		if (parse_int("--transfer-rate", value, 1, 1L << 20, src, &num) != 0)
 			return -1;
 		cfg->transfer_rate_mb = (uint64_t) num;
+	}
+	else if (strcmp(name, "handshake-rate") == 0 || strcmp(name, "handshake-rate-address") == 0)
+	{
+		bool		per_address = strcmp(name, "handshake-rate-address") == 0;
+
+		if (parse_int(per_address ? "--handshake-rate-address" : "--handshake-rate", value,
+					  0, 1000000, src, &num) != 0)
+			return -1;
+		if (per_address)
+			cfg->handshake_rate_address = (uint64_t) num;
+		else
+			cfg->handshake_rate = (uint64_t) num;
+	}
+	else if (strcmp(name, "max-input-mb") == 0)
+	{
+		if (parse_int("--max-input-mb", value, 16, 1L << 20, src, &num) != 0)
+			return -1;
+		cfg->max_input_mb = (uint64_t) num;
 	}
 	else if (strcmp(name, "durability") == 0)
 	{

@@ -17,6 +17,9 @@
 
 static void node_on_connection(uv_stream_t *server, int status);
 static void node_on_signal(uv_signal_t *h, int signum);
+static void node_on_sighup(uv_signal_t *h, int signum);
+static void node_log_trust(dyn_node *node);
+static void node_reload_key(dyn_node *node);
 static void node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l);
 static uint64_t node_now_ms(void);
 static int	node_start_cluster(dyn_node *node);
@@ -79,6 +82,16 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	if ((rc = node_start_cluster(node)) != DYN_OK)
 		return rc;
 
+	node->input_limit = (size_t) node->cfg.max_input_mb * 1024 * 1024;
+	dyn_throttle_init(&node->hs_total, node->cfg.handshake_rate, uv_now(loop));
+	if (node->secure &&
+		dyn_throttle_table_init(&node->hs_address, DYN_NODE_HS_SLOTS,
+								node->cfg.handshake_rate_address, uv_now(loop)) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory for the handshake rate limits");
+		return DYN_ERR_NOMEM;
+	}
+
 	if (uv_ip4_addr(node->cfg.listen_host, node->cfg.listen_port,
 					(struct sockaddr_in *) &addr) != 0 &&
 		uv_ip6_addr(node->cfg.listen_host, node->cfg.listen_port,
@@ -107,23 +120,13 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	node->sigint.data = node;
 	uv_signal_start(&node->sigterm, node_on_signal, SIGTERM);
 	uv_signal_start(&node->sigint, node_on_signal, SIGINT);
+	uv_signal_init(loop, &node->sighup);
+	node->sighup.data = node;
+	uv_signal_start(&node->sighup, node_on_sighup, SIGHUP);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (node->secure)
-	{
-		const dyn_trust_entry *self = dyn_trust_find(&node->trust, node->identity.pk);
-
-		dyn_log(&node->log, DYN_LOG_INFO,
-				"connections are authenticated and encrypted: node key %s, %zu trusted "
-				"keys in %s%s", node->key_text, node->trust.n, node->cfg.trust_file,
-				self != NULL && self->role == DYN_ROLE_NODE ? "" :
-				" (this node's own key is not listed as a node there: other nodes "
-				"will refuse it)");
-		if (node->trust.n == 0)
-			dyn_log(&node->log, DYN_LOG_WARNING,
-					"the trust file %s lists no keys: every connection will be refused",
-					node->cfg.trust_file);
-	}
+		node_log_trust(node);
 	else
 		dyn_log(&node->log, DYN_LOG_WARNING,
 				"--insecure: connections are neither authenticated nor encrypted; "
@@ -162,6 +165,100 @@ node_on_signal(uv_signal_t *h, int signum)
 	dyn_node_stop(node);
 }
 
+/* SIGHUP: reload the trust file and the key. */
+static void
+node_on_sighup(uv_signal_t *h, int signum)
+{
+	(void) signum;
+	dyn_node_reload(h->data);
+}
+
+/*
+ * Read the key file, then the trust file, again.  Either that does not load
+ * is logged (with its line) and the one in force is kept: a typo in a trust
+ * file must not lock every client out, nor a half-written key file take the
+ * node's identity.  Channels borrow node->identity and node->trust, so the
+ * new ones are swapped into place: handshakes from now on use them, and
+ * established sessions keep their session keys.
+ */
+void
+dyn_node_reload(dyn_node *node)
+{
+	dyn_trust	fresh;
+	char		err[1024];
+
+	if (!node->secure)
+	{
+		dyn_log(&node->log, DYN_LOG_INFO,
+				"received SIGHUP: an --insecure node has no key or trust file to reload");
+		return;
+	}
+	node_reload_key(node);
+	dyn_trust_init(&fresh);
+	if (dyn_trust_load(&fresh, node->cfg.trust_file, err, sizeof(err)) != DYN_OK)
+	{
+		node->stats.trust_reload_failures++;
+		dyn_log(&node->log, DYN_LOG_ERROR,
+				"received SIGHUP: could not reload the trust file: %s; the %zu keys "
+				"trusted before stay in force", err, node->trust.n);
+		return;
+	}
+	dyn_trust_free(&node->trust);
+	node->trust = fresh;
+	node->stats.trust_reloads++;
+	dyn_log(&node->log, DYN_LOG_INFO, "received SIGHUP: reloaded the trust file %s",
+			node->cfg.trust_file);
+	node_log_trust(node);
+	dyn_conn_retrust(node);
+}
+
+/* The key file again: a new key replaces ours when it loads. */
+static void
+node_reload_key(dyn_node *node)
+{
+	dyn_identity id;
+	char		err[1024];
+
+	if (dyn_identity_load(&id, node->cfg.key_file, err, sizeof(err)) != DYN_OK)
+	{
+		node->stats.trust_reload_failures++;
+		dyn_log(&node->log, DYN_LOG_ERROR,
+				"received SIGHUP: could not reload the key: %s; the node keeps key %s",
+				err, node->key_text);
+		return;
+	}
+	if (memcmp(id.pk, node->identity.pk, sizeof(id.pk)) != 0)
+	{
+		char		old[DYN_KEY_TEXT_LEN + 1];
+
+		memcpy(old, node->key_text, sizeof(old));
+		node->identity = id;
+		dyn_key_to_text(node->identity.pk, node->key_text);
+		dyn_log(&node->log, DYN_LOG_INFO,
+				"received SIGHUP: the node key is now %s (was %s); connections from now "
+				"on use it", node->key_text, old);
+	}
+	dyn_identity_clear(&id);
+}
+
+/* What the node trusts, and whether the other nodes can trust it. */
+static void
+node_log_trust(dyn_node *node)
+{
+	const dyn_trust_entry *self = dyn_trust_find(&node->trust, node->identity.pk);
+
+	dyn_log(&node->log, DYN_LOG_INFO,
+			"connections are authenticated and encrypted: node key %s, %zu trusted "
+			"keys in %s%s", node->key_text, node->trust.n, node->cfg.trust_file,
+			self != NULL && self->role == DYN_ROLE_NODE ? "" :
+			" (this node's own key is not listed as a node there: other nodes "
+			"will refuse it)");
+	if (node->trust.n == 0)
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"the trust file %s lists no keys: every connection will be refused",
+				node->cfg.trust_file);
+}
+
 /* Close the listener, the signal handles and every connection (those of
  * them that a failed start got to open). */
 void
@@ -176,6 +273,7 @@ dyn_node_stop(dyn_node *node)
 	{
 		uv_close((uv_handle_t *) &node->sigterm, NULL);
 		uv_close((uv_handle_t *) &node->sigint, NULL);
+		uv_close((uv_handle_t *) &node->sighup, NULL);
 	}
 	dyn_conn_close_all(node);
 	if (node->ae_on)
@@ -322,6 +420,7 @@ dyn_node_finish(dyn_node *node)
 	dyn_engine_close(node->engine);
 	node->engine = NULL;
 	dyn_buf_free(&node->scratch);
+	dyn_throttle_table_free(&node->hs_address);
 	dyn_log(&node->log, DYN_LOG_INFO, "stopped");
 }
 
@@ -408,6 +507,25 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 		dyn_buf_printf(out, ",\"public_key\":\"%s\"", node->key_text);
 	dyn_buf_printf(out, ",\"connections\":{\"open\":%u,\"total\":%llu}",
 				   s->connections_open, (unsigned long long) s->connections_total);
+	dyn_buf_printf(out, ",\"handshakes\":{\"accepted\":%llu,\"refused_address\":%llu,"
+				   "\"refused_total\":%llu,\"trusted\":%llu,\"rate\":%llu,"
+				   "\"rate_address\":%llu}",
+				   (unsigned long long) s->hs_accepted,
+				   (unsigned long long) s->hs_refused_address,
+				   (unsigned long long) s->hs_refused_total,
+				   (unsigned long long) s->hs_trusted,
+				   (unsigned long long) node->cfg.handshake_rate,
+				   (unsigned long long) node->cfg.handshake_rate_address);
+	dyn_buf_printf(out, ",\"input\":{\"held\":%zu,\"peak\":%llu,\"limit\":%zu,"
+				   "\"paused_now\":%u,\"paused\":%llu,\"shed\":%llu}",
+				   node->input_held, (unsigned long long) s->input_peak, node->input_limit,
+				   node->input_paused_now, (unsigned long long) s->input_paused,
+				   (unsigned long long) s->input_shed);
+	dyn_buf_printf(out, ",\"trust\":{\"keys\":%zu,\"reloads\":%llu,"
+				   "\"reload_failures\":%llu,\"revoked\":%llu}",
+				   node->trust.n, (unsigned long long) s->trust_reloads,
+				   (unsigned long long) s->trust_reload_failures,
+				   (unsigned long long) s->revoked);
 	dyn_buf_printf(out, ",\"requests\":{\"get\":%llu,\"put\":%llu,\"delete\":%llu,"
 				   "\"status\":%llu,\"scan\":%llu,\"errors\":%llu,\"bad_frames\":%llu,"
 				   "\"unauthorized\":%llu,\"handshake_failures\":%llu}",

@@ -20,6 +20,9 @@
 #include "store.h"
 #include "throttle.h"
 
+/* Buckets of the per-address handshake limit (about 40 bytes each). */
+#define DYN_NODE_HS_SLOTS	4096
+
 /* Everything the command line (or --config file) can set. */
 typedef struct dyn_node_config
 {
@@ -41,6 +44,9 @@ typedef struct dyn_node_config
 	uint64_t	repair_interval_s;	/* --repair-interval: 0 only on REPAIR */
 	uint64_t	tombstone_grace_s;	/* --tombstone-grace */
 	uint64_t	transfer_rate_mb;	/* --transfer-rate: MiB/s of background work */
+	uint64_t	handshake_rate;	/* --handshake-rate: per second, all sources (0: none) */
+	uint64_t	handshake_rate_address;	/* --handshake-rate-address: per source */
+	uint64_t	max_input_mb;	/* --max-input-mb: input buffers of all connections */
 } dyn_node_config;
 
 /* Request counters, reported by STATUS. */
@@ -57,6 +63,16 @@ typedef struct dyn_node_stats
 	uint64_t	handshake_failures; /* secure handshakes that failed or timed out */
 	uint64_t	connections_total;
 	uint32_t	connections_open;
+	uint64_t	hs_accepted;	/* handshakes let past the rate limits */
+	uint64_t	hs_refused_address;	/* closed at accept: --handshake-rate-address */
+	uint64_t	hs_refused_total;	/* closed at accept: --handshake-rate */
+	uint64_t	hs_trusted;		/* handshakes completed with a trusted key */
+	uint64_t	input_shed;		/* connections closed to bound the input buffers */
+	uint64_t	input_paused;	/* reads stopped because the input buffers were full */
+	uint64_t	input_peak;		/* the most input buffer bytes held at once */
+	uint64_t	trust_reloads;	/* SIGHUP reloads that took effect */
+	uint64_t	trust_reload_failures;	/* SIGHUP reloads refused (old trust kept) */
+	uint64_t	revoked;		/* connections closed because their key was removed */
 } dyn_node_stats;
 
 /* What the cluster side of the node did, reported by STATUS. */
@@ -82,10 +98,22 @@ struct dyn_node
 	uv_tcp_t	listener;
 	uv_signal_t sigterm;
 	uv_signal_t sigint;
+	uv_signal_t sighup;			/* reload the trust file and the key */
 	bool		secure;			/* --key/--trust given: every connection authenticated */
 	dyn_identity identity;		/* loaded by main() before start */
 	dyn_trust	trust;
 	char		key_text[DYN_KEY_TEXT_LEN + 1];	/* our public key, for logs and status */
+	/* unauthenticated handshakes, bounded (conn.c): all sources, each source */
+	dyn_throttle hs_total;
+	dyn_throttle_table hs_address;
+	uint64_t	hs_logged_ms;	/* when a refusal was last logged (at most every 10 s) */
+	/* bytes of the input buffers of all connections, bounded (conn.c) */
+	size_t		input_held;
+	size_t		input_limit;
+	uint32_t	input_paused_now;	/* connections whose reading waits for room */
+	dyn_conn   *input_reading;	/* the connection in conn_on_alloc, if any */
+	uv_timer_t	input_sweep;	/* sheds connections paused too long (conn.c) */
+	bool		input_sweep_on;	/* input_sweep initialised */
 	dyn_engine *engine;
 	dyn_store	store;
 	dyn_node_stats stats;
@@ -126,6 +154,13 @@ struct dyn_node
 int			dyn_node_start(dyn_node *node, uv_loop_t *loop);
 /* Stop accepting, close every connection; the loop then runs dry. */
 void		dyn_node_stop(dyn_node *node);
+/*
+ * SIGHUP: read the trust file again, and the key file.  A file that does
+ * not load leaves the old trust (or key) in force and is logged with its
+ * line; a new trust closes the connections of keys it no longer lists.
+ */
+void		dyn_node_reload(dyn_node *node);
+
 /* Close the store and engine after the loop has ended. */
 void		dyn_node_finish(dyn_node *node);
 

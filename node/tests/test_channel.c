@@ -8,7 +8,8 @@
  *		record), a recorded session replayed, a record sent twice, out of
  *		order or with one missing (a reused or skipped counter), oversized
  *		records, plaintext peers and other versions.  Plus the plaintext
- *		mode's pass-through.
+ *		mode's pass-through, a trust reloaded under an open channel, and
+ *		what the receive buffer holds.
  */
 #define _GNU_SOURCE				/* memmem */
 #include <stdarg.h>
@@ -812,6 +813,99 @@ test_wrong_peer(void **state)
 	dyn_buf_free(&hello);
 }
 
+/*
+ * The trust a channel borrows may be reloaded in place (a node's SIGHUP):
+ * the peer's entry is looked up in the trust as it is now -- the new role,
+ * or none once the key is removed -- never an entry of the freed list.
+ */
+static void
+test_trust_reloaded_in_place(void **state)
+{
+	cast	   *c = *state;
+	end			i;
+	end			r;
+	dyn_trust	old;
+
+	end_init(&i, DYN_CHANNEL_INITIATOR, &c->client, &c->client_trust);
+	end_init(&r, DYN_CHANNEL_RESPONDER, &c->node, &c->node_trust);
+	handshake(&i, &r, NULL, NULL);
+	assert_int_equal(dyn_channel_peer(r.ch)->role, DYN_ROLE_WRITE);
+
+	old = c->node_trust;
+	make_trust(&c->node_trust, &c->client, "read", "app2");
+	dyn_trust_free(&old);
+	assert_non_null(dyn_channel_peer(r.ch));
+	assert_int_equal(dyn_channel_peer(r.ch)->role, DYN_ROLE_READ);
+	assert_string_equal(dyn_channel_peer(r.ch)->name, "app2");
+
+	old = c->node_trust;
+	make_trust(&c->node_trust, &c->stranger, "admin", "other");
+	dyn_trust_free(&old);
+	assert_null(dyn_channel_peer(r.ch));
+	assert_memory_equal(dyn_channel_peer_key(r.ch), c->client.pk, DYN_KEY_PUBLIC_BYTES);
+
+	old = c->node_trust;
+	make_trust(&c->node_trust, &c->client, "write", "app");
+	dyn_trust_free(&old);
+	end_free(&i);
+	end_free(&r);
+}
+
+/*
+ * What the receive buffer holds: a record's worth while it arrives, freed
+ * once a large record is opened (a node must not keep it for every
+ * connection that once sent a large value), kept when small.  recv_room is
+ * the free room recv_buf would hand out without growing.
+ */
+static void
+test_receive_buffer_held(void **state)
+{
+	cast	   *c = *state;
+	end			i;
+	end			r;
+	dyn_buf		wire;
+	size_t		big = 600 * 1024;
+	uint8_t    *p;
+	size_t		room;
+
+	end_init(&i, DYN_CHANNEL_INITIATOR, &c->client, &c->client_trust);
+	end_init(&r, DYN_CHANNEL_RESPONDER, &c->node, &c->node_trust);
+	dyn_buf_init(&wire);
+	handshake(&i, &r, NULL, NULL);
+
+	assert_int_equal(dyn_buf_reserve(&i.out, big), DYN_OK);
+	memset(i.out.data, 'v', big);
+	i.out.len = big;
+	seal_to(&i, &wire);
+	assert_int_equal(dyn_channel_recv(r.ch, wire.data, wire.len / 2, &r.in), DYN_OK);
+	assert_true(dyn_channel_recv_held(r.ch) >= wire.len / 2);
+	assert_int_equal(r.in.len, 0);
+	assert_int_equal(dyn_channel_recv_buf(r.ch, &r.in, 1, &p, &room), DYN_OK);
+	assert_int_equal(dyn_channel_recv_room(r.ch, &r.in), room);
+	assert_int_equal(dyn_channel_recv(r.ch, wire.data + wire.len / 2,
+									  wire.len - wire.len / 2, &r.in), DYN_OK);
+	assert_int_equal(r.in.len, big);
+	assert_int_equal(dyn_channel_recv_held(r.ch), 0);
+
+	dyn_buf_reset(&wire);
+	dyn_buf_append(&i.out, "small", 5);
+	seal_to(&i, &wire);
+	assert_int_equal(deliver(&wire, &r, 0), DYN_OK);
+	assert_true(dyn_channel_recv_held(r.ch) > 0);
+	assert_true(dyn_channel_recv_held(r.ch) <= 256 * 1024);
+
+	/* a plaintext channel holds nothing of its own: bytes land in plain */
+	end_free(&i);
+	end_init(&i, DYN_CHANNEL_RESPONDER, NULL, NULL);
+	assert_int_equal(dyn_channel_recv_held(i.ch), 0);
+	assert_int_equal(dyn_channel_recv_buf(i.ch, &i.in, 100, &p, &room), DYN_OK);
+	assert_ptr_equal(p, i.in.data);
+	assert_int_equal(dyn_channel_recv_room(i.ch, &i.in), i.in.cap);
+	end_free(&i);
+	end_free(&r);
+	dyn_buf_free(&wire);
+}
+
 int
 main(void)
 {
@@ -827,6 +921,8 @@ main(void)
 		cmocka_unit_test(test_reused_counter),
 		cmocka_unit_test(test_record_limits),
 		cmocka_unit_test(test_wrong_peer),
+		cmocka_unit_test(test_trust_reloaded_in_place),
+		cmocka_unit_test(test_receive_buffer_held),
 	};
 
 	return cmocka_run_group_tests(tests, cast_setup, cast_teardown);

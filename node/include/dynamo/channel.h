@@ -64,7 +64,10 @@
  *
  * Memory: the channel owns its handshake state and its buffer of received
  * bytes not yet opened; the caller owns plaintext and wire buffers.  Nothing
- * is allocated per record once the buffers have grown to the traffic.
+ * is allocated per record once the buffers have grown to the traffic, except
+ * that a receive buffer grown past 256 KiB by large records is freed when it
+ * empties (a node holding thousands of connections must not keep a record's
+ * worth of memory for each one that once sent a large value).
  */
 #ifndef DYNAMO_CHANNEL_H
 #define DYNAMO_CHANNEL_H
@@ -135,6 +138,18 @@ int			dyn_channel_recv_buf(dyn_channel *ch, dyn_buf *plain, size_t want,
 								 uint8_t **p, size_t *room);
 
 /*
+ * Bytes free where dyn_channel_recv_buf would put received bytes, without
+ * growing any buffer (a caller bounding its memory asks for no more).
+ */
+size_t		dyn_channel_recv_room(const dyn_channel *ch, const dyn_buf *plain);
+/*
+ * Bytes the channel's own buffer of received, unopened bytes holds (0 for
+ * plaintext): at most a record plus one read; freed when it empties after
+ * growing past a few hundred KiB.
+ */
+size_t		dyn_channel_recv_held(const dyn_channel *ch);
+
+/*
  * n bytes were written where dyn_channel_recv_buf said: run the handshake
  * as far as they allow and append the plaintext of every whole record to
  * plain.  DYN_OK (possibly with more bytes needed), or DYN_ERR_PROTO /
@@ -170,7 +185,9 @@ bool		dyn_channel_has_output(const dyn_channel *ch);
 /*
  * The peer's identity once established (secure channels only): its public
  * key (NULL before), and its trust entry (NULL when the key is not in the
- * trust file, which only a responder accepts).
+ * trust file, which only a responder accepts).  The entry is looked up in
+ * the trust as it is now, so a caller that reloads the trust file in place
+ * gets the new entry (or none); the pointer is valid until that reload.
  */
 const uint8_t *dyn_channel_peer_key(const dyn_channel *ch);
 const dyn_trust_entry *dyn_channel_peer(const dyn_channel *ch);
