@@ -9,6 +9,7 @@ PACKAGES=(
   libsodium-dev libwiredtiger-dev libuv1-dev libcmocka-dev
   libipc-run-perl libjson-pp-perl
   redis-server redis-tools tcpdump valgrind
+  iproute2 nftables
 )
 
 missing=()
