@@ -21,6 +21,7 @@ NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
 STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c node/src/latency.c \
+              node/src/durable.c \
               node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
 TEST_SRCS   = $(wildcard node/tests/test_*.c)
