@@ -2,12 +2,15 @@
  * group.c
  *		Group commit across connections (see group.h).
  *
- * One check handle runs after every turn's I/O callbacks and starts a sync
- * when the engine's write count moved since the last one started.  With
- * --durability flush the sync (a log write to the OS) runs right there and
- * the turn's replies leave in the same turn; with fsync it runs on a
- * worker thread and its end (group_after_work, on the loop thread) releases
- * the replies and starts the next sync if writes arrived meanwhile.
+ * A prepare handle runs every time the loop is about to wait for I/O --
+ * after everything the last turn did, its I/O callbacks, check callbacks
+ * and timers, so no write can be left behind without a sync to come -- and
+ * starts a sync when the engine's write count moved since the last one
+ * started.  With --durability flush the sync (a log write to the OS) runs
+ * right there, again while the replies it released caused more writes
+ * (requests held back in an input buffer); with fsync it runs on a worker
+ * thread and its end (group_after_work, on the loop thread) releases the
+ * replies and starts the next sync if writes arrived meanwhile.
  */
 #include "group.h"
 
@@ -17,7 +20,7 @@
 #include "conn.h"
 #include "node.h"
 
-static void group_on_check(uv_check_t *h);
+static void group_on_prepare(uv_prepare_t *h);
 static void group_try_start(dyn_group *g);
 static void group_work(uv_work_t *w);
 static void group_after_work(uv_work_t *w, int status);
@@ -31,20 +34,20 @@ dyn_group_start(dyn_group *g, dyn_node *node)
 	dyn_durable_init(&g->clock, dyn_engine_writes(node->engine));
 	if (g->kind == DYN_SYNC_NONE)
 		return;
-	uv_check_init(node->loop, &g->check);
-	g->check.data = g;
+	uv_prepare_init(node->loop, &g->prepare);
+	g->prepare.data = g;
 	g->work.data = g;
-	g->check_on = true;
-	uv_check_start(&g->check, group_on_check);
+	g->prepare_on = true;
+	uv_prepare_start(&g->prepare, group_on_prepare);
 }
 
 void
 dyn_group_stop(dyn_group *g)
 {
-	if (!g->check_on)
+	if (!g->prepare_on)
 		return;
-	g->check_on = false;
-	uv_close((uv_handle_t *) &g->check, NULL);
+	g->prepare_on = false;
+	uv_close((uv_handle_t *) &g->prepare, NULL);
 }
 
 bool
@@ -65,38 +68,43 @@ dyn_group_durable(const dyn_group *g)
 	return g->clock.durable;
 }
 
-/* After the turn's I/O: sync what it wrote, unless a sync is running. */
+/* Before the loop waits: sync what was written, unless a sync is running. */
 static void
-group_on_check(uv_check_t *h)
+group_on_prepare(uv_prepare_t *h)
 {
 	group_try_start(h->data);
 }
 
+/*
+ * Start a sync if one is due.  One run here releases replies, and that may
+ * handle requests that write again, so an inline sync goes round until
+ * nothing is left to sync.
+ */
 static void
 group_try_start(dyn_group *g)
 {
 	dyn_engine *e = g->node->engine;
-	uint64_t	writes = dyn_engine_writes(e);
-	uint64_t	before = g->clock.synced_writes;
 	char		err[256];
 	int			rc;
 
-	if (!dyn_durable_start(&g->clock, writes))
-		return;
-	g->writes_at_start = writes - before;
-	g->synced_writes += g->writes_at_start;
-	g->started_ns = uv_hrtime();
-	if (g->kind == DYN_SYNC_INLINE)
+	for (;;)
 	{
+		uint64_t	writes = dyn_engine_writes(e);
+		uint64_t	before = g->clock.synced_writes;
+
+		if (!dyn_durable_start(&g->clock, writes))
+			return;
+		g->writes_at_start = writes - before;
+		g->synced_writes += g->writes_at_start;
+		g->started_ns = uv_hrtime();
 		err[0] = '\0';
-		rc = dyn_engine_sync(e, err, sizeof(err));
-		group_done(g, rc, err);
-		return;
-	}
-	g->work_err[0] = '\0';
-	if ((rc = uv_queue_work(g->node->loop, &g->work, group_work, group_after_work)) != 0)
-	{
-		/* no worker thread: sync here rather than not at all */
+		if (g->kind == DYN_SYNC_THREAD)
+		{
+			g->work_err[0] = '\0';
+			if (uv_queue_work(g->node->loop, &g->work, group_work, group_after_work) == 0)
+				return;
+			/* no worker thread: sync here rather than not at all */
+		}
 		rc = dyn_engine_sync(e, err, sizeof(err));
 		group_done(g, rc, err);
 	}
@@ -119,7 +127,7 @@ group_after_work(uv_work_t *w, int status)
 
 	group_done(g, status == 0 ? g->work_rc : DYN_ERR_IO,
 			   status == 0 ? g->work_err : uv_strerror(status));
-	if (g->check_on)
+	if (g->prepare_on)
 		group_try_start(g);
 }
 

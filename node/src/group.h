@@ -7,7 +7,7 @@
  * The engine is opened with group commit (engine.h): each write commits
  * at once as a transaction of its own, and the node's replies wait (conn.c,
  * durable.h) until dyn_engine_sync has covered every write made before
- * them.  After the loop's I/O callbacks, if anything was written, a sync
+ * them.  Before the loop waits for I/O, if anything was written, a sync
  * starts: on the loop thread when it is only a write to the OS, on a
  * libuv worker thread when it is an fsync.  While an fsync runs the loop
  * goes on serving, and what is written meanwhile waits for the next fsync,
@@ -33,8 +33,8 @@ typedef struct dyn_group
 	dyn_node   *node;
 	dyn_sync_kind kind;			/* DYN_SYNC_NONE: group commit is off */
 	dyn_durable clock;
-	uv_check_t	check;			/* starts a sync after the I/O callbacks */
-	bool		check_on;		/* check initialised (close it at stop) */
+	uv_prepare_t prepare;		/* starts a sync before the loop waits */
+	bool		prepare_on;		/* prepare initialised (close it at stop) */
 	uv_work_t	work;			/* the fsync on a worker thread */
 	int			work_rc;
 	char		work_err[256];
