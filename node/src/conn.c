@@ -786,9 +786,9 @@ conn_releasable(dyn_conn *c)
 
 /*
  * Seal the first ready bytes of out into wire (and any handshake message
- * due).  The bytes that must wait are set aside in held_tail meanwhile,
- * since sealing empties out; that copy is made only when a connection has
- * both bytes to send and bytes waiting.
+ * due).  When some but not all may go, the bytes that must wait are set
+ * aside in held_tail meanwhile, since sealing empties out: a copy made only
+ * when a connection has both bytes to send and bytes waiting.
  */
 static int
 conn_seal(dyn_conn *c, size_t ready)
@@ -798,6 +798,14 @@ conn_seal(dyn_conn *c, size_t ready)
 
 	if (ready == total)
 		rc = dyn_channel_seal(c->ch, &c->out, &c->wire);
+	else if (ready == 0)
+	{
+		dyn_buf		none;		/* only a handshake message may be due */
+
+		dyn_buf_init(&none);
+		rc = dyn_channel_has_output(c->ch) ? dyn_channel_seal(c->ch, &none, &c->wire) : DYN_OK;
+		dyn_buf_free(&none);
+	}
 	else
 	{
 		dyn_buf_reset(&c->held_tail);
