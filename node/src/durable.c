@@ -34,6 +34,7 @@ dyn_durable_start(dyn_durable *d, uint64_t writes)
 	if (d->in_flight || writes == d->synced_writes)
 		return false;
 	d->flying = d->next++;
+	d->recent[d->recent_n++ % DYN_DURABLE_RECENT] = writes - d->synced_writes;
 	d->synced_writes = writes;
 	d->in_flight = true;
 	return true;
@@ -46,6 +47,20 @@ dyn_durable_done(dyn_durable *d)
 		return;
 	d->durable = d->flying;
 	d->in_flight = false;
+}
+
+bool
+dyn_durable_forming(const dyn_durable *d, uint64_t writes)
+{
+	uint64_t	waiting = writes - d->synced_writes;
+	uint64_t	largest = 0;
+
+	if (d->in_flight || waiting == 0)
+		return false;
+	for (int i = 0; i < DYN_DURABLE_RECENT; i++)
+		if (d->recent[i] > largest)
+			largest = d->recent[i];
+	return waiting < largest;
 }
 
 /* Marks are kept in order of offset and of generation (both only grow). */

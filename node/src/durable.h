@@ -25,11 +25,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Group sizes remembered, to tell a group that is still forming. */
+#define DYN_DURABLE_RECENT	8
+
 /*
  * The node's generations.  Every generation up to durable is durable; a
  * sync of generation flying is running when in_flight; writes made after
  * the last sync started (the engine's write count differs from
- * synced_writes) join generation next.
+ * synced_writes) join generation next.  recent holds the writes the last
+ * DYN_DURABLE_RECENT syncs covered.
  */
 typedef struct dyn_durable
 {
@@ -38,6 +42,8 @@ typedef struct dyn_durable
 	uint64_t	flying;
 	bool		in_flight;
 	uint64_t	synced_writes;
+	uint64_t	recent[DYN_DURABLE_RECENT];
+	unsigned	recent_n;		/* syncs started, the next slot of recent */
 } dyn_durable;
 
 /* A clock with nothing to sync; writes is the engine's count now. */
@@ -59,6 +65,19 @@ bool		dyn_durable_start(dyn_durable *d, uint64_t writes);
 
 /* The sync in flight has ended: its generation is durable (or failed). */
 void		dyn_durable_done(dyn_durable *d);
+
+/*
+ * Whether a sync that could start now should wait a little for more
+ * writes: fewer are waiting than one of the recent syncs covered.  With
+ * many clients, each waiting for its reply before it writes again, the
+ * clients released by one sync write again while the next sync is being
+ * started; starting it at once with only the others splits the clients in
+ * two groups that take turns, each sync covering half of them, for good.
+ * Waiting until the group is as large as recent ones were (the caller
+ * bounds the wait) keeps them in one.  A single client never waits: its
+ * groups are all of one write.
+ */
+bool		dyn_durable_forming(const dyn_durable *d, uint64_t writes);
 
 /* Release marks a connection keeps at most; more are merged (later). */
 #define DYN_RELEASE_MARKS	4

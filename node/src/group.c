@@ -10,7 +10,11 @@
  * right there, again while the replies it released caused more writes
  * (requests held back in an input buffer); with fsync it runs on a worker
  * thread and its end (group_after_work, on the loop thread) releases the
- * replies and starts the next sync if writes arrived meanwhile.
+ * replies and starts the next sync if writes arrived meanwhile -- or, while
+ * fewer arrived than recent syncs covered (dyn_durable_forming), lets the
+ * group grow for at most GROUP_FORM_MS: the clients it just answered are
+ * about to write again, and one fsync for all of them beats two that each
+ * cover half.
  */
 #include "group.h"
 
@@ -20,8 +24,12 @@
 #include "conn.h"
 #include "node.h"
 
+/* The longest a sync waits for a group to grow as large as recent ones. */
+#define GROUP_FORM_MS	1
+
 static void group_on_prepare(uv_prepare_t *h);
-static void group_try_start(dyn_group *g);
+static void group_try_start(dyn_group *g, bool now);
+static void group_on_formed(uv_timer_t *t);
 static void group_work(uv_work_t *w);
 static void group_after_work(uv_work_t *w, int status);
 static void group_done(dyn_group *g, int rc, const char *err);
@@ -39,6 +47,8 @@ dyn_group_start(dyn_group *g, dyn_node *node)
 	g->work.data = g;
 	g->prepare_on = true;
 	uv_prepare_start(&g->prepare, group_on_prepare);
+	uv_timer_init(node->loop, &g->form);
+	g->form.data = g;
 }
 
 void
@@ -48,6 +58,7 @@ dyn_group_stop(dyn_group *g)
 		return;
 	g->prepare_on = false;
 	uv_close((uv_handle_t *) &g->prepare, NULL);
+	uv_close((uv_handle_t *) &g->form, NULL);
 }
 
 bool
@@ -72,16 +83,23 @@ dyn_group_durable(const dyn_group *g)
 static void
 group_on_prepare(uv_prepare_t *h)
 {
-	group_try_start(h->data);
+	group_try_start(h->data, false);
+}
+
+/* A group stopped growing before it was as large as recent ones: sync it. */
+static void
+group_on_formed(uv_timer_t *t)
+{
+	group_try_start(t->data, true);
 }
 
 /*
- * Start a sync if one is due.  One run here releases replies, and that may
- * handle requests that write again, so an inline sync goes round until
- * nothing is left to sync.
+ * Start a sync if one is due (now: without waiting for the group to form).
+ * One run here releases replies, and that may handle requests that write
+ * again, so an inline sync goes round until nothing is left to sync.
  */
 static void
-group_try_start(dyn_group *g)
+group_try_start(dyn_group *g, bool now)
 {
 	dyn_engine *e = g->node->engine;
 	char		err[256];
@@ -92,8 +110,15 @@ group_try_start(dyn_group *g)
 		uint64_t	writes = dyn_engine_writes(e);
 		uint64_t	before = g->clock.synced_writes;
 
+		if (g->kind == DYN_SYNC_THREAD && !now && dyn_durable_forming(&g->clock, writes))
+		{
+			if (!uv_is_active((uv_handle_t *) &g->form))
+				uv_timer_start(&g->form, group_on_formed, GROUP_FORM_MS, 0);
+			return;
+		}
 		if (!dyn_durable_start(&g->clock, writes))
 			return;
+		uv_timer_stop(&g->form);
 		g->writes_at_start = writes - before;
 		g->synced_writes += g->writes_at_start;
 		g->started_ns = uv_hrtime();
@@ -128,7 +153,7 @@ group_after_work(uv_work_t *w, int status)
 	group_done(g, status == 0 ? g->work_rc : DYN_ERR_IO,
 			   status == 0 ? g->work_err : uv_strerror(status));
 	if (g->prepare_on)
-		group_try_start(g);
+		group_try_start(g, false);
 }
 
 /* The sync ended: its generation is durable, or its replies are dropped. */

@@ -11,7 +11,9 @@
  * starts: on the loop thread when it is only a write to the OS, on a
  * libuv worker thread when it is an fsync.  While an fsync runs the loop
  * goes on serving, and what is written meanwhile waits for the next fsync,
- * which starts as soon as this one ends: so many connections share one.
+ * which starts as soon as this one ends (or, while the group is smaller
+ * than recent ones, up to a millisecond later): so many connections share
+ * one.
  *
  * A sync that fails has made nothing durable: the connections whose
  * replies waited for it are closed without them (the client sees its
@@ -35,6 +37,7 @@ typedef struct dyn_group
 	dyn_durable clock;
 	uv_prepare_t prepare;		/* starts a sync before the loop waits */
 	bool		prepare_on;		/* prepare initialised (close it at stop) */
+	uv_timer_t	form;			/* bounds the wait for a group to grow */
 	uv_work_t	work;			/* the fsync on a worker thread */
 	int			work_rc;
 	char		work_err[256];

@@ -59,6 +59,49 @@ test_one_sync_at_a_time(void **state)
 	assert_int_equal(d.durable, g2);
 }
 
+/*
+ * A group smaller than a recent one is still forming; as large, or with a
+ * sync in flight, or with one client (groups of one), it is not.
+ */
+static void
+test_forming(void **state)
+{
+	dyn_durable d;
+	uint64_t	w = 0;
+
+	(void) state;
+	dyn_durable_init(&d, 0);
+	assert_false(dyn_durable_forming(&d, 1));	/* nothing recent: go */
+	for (int i = 0; i < 20; i++)				/* one client: groups of one */
+	{
+		w++;
+		assert_false(dyn_durable_forming(&d, w));
+		assert_true(dyn_durable_start(&d, w));
+		dyn_durable_done(&d);
+	}
+	w += 50;									/* 50 clients at once */
+	assert_true(dyn_durable_start(&d, w));
+	w += 25;									/* half of them came back */
+	assert_false(dyn_durable_forming(&d, w));	/* in flight: nothing to decide */
+	dyn_durable_done(&d);
+	assert_true(dyn_durable_forming(&d, w));	/* 25 < 50: let it grow */
+	w += 25;
+	assert_false(dyn_durable_forming(&d, w));	/* 50: go */
+	assert_true(dyn_durable_start(&d, w));
+	dyn_durable_done(&d);
+	assert_false(dyn_durable_forming(&d, w));	/* nothing waiting */
+	/* the load fell to 10 clients: after DYN_DURABLE_RECENT syncs of 10 ... */
+	for (int i = 0; i < DYN_DURABLE_RECENT; i++)
+	{
+		w += 10;
+		assert_true(dyn_durable_forming(&d, w));	/* (each one waited) */
+		assert_true(dyn_durable_start(&d, w));
+		dyn_durable_done(&d);
+	}
+	w += 10;
+	assert_false(dyn_durable_forming(&d, w));	/* ... 10 is the group size */
+}
+
 /* Bytes leave in order: later bytes never overtake earlier held ones. */
 static void
 test_release_in_order(void **state)
@@ -128,6 +171,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idle_needs_nothing),
 		cmocka_unit_test(test_one_sync_at_a_time),
+		cmocka_unit_test(test_forming),
 		cmocka_unit_test(test_release_in_order),
 		cmocka_unit_test(test_release_step_by_step),
 		cmocka_unit_test(test_release_marks_merge),
