@@ -112,6 +112,7 @@ static void conn_do_scan(dyn_conn *c, const dyn_frame *f);
 static void conn_burst(dyn_conn *c);
 static void conn_resume(dyn_conn *c);
 static void conn_free(dyn_conn *c);
+static bool conn_drop_hold(dyn_conn *c);
 static void conn_on_check(uv_check_t *h);
 static void conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
 							 uint8_t replied, uint8_t needed, const char *fmt,...)
@@ -217,17 +218,13 @@ dyn_conn_close_all(dyn_node *node)
 	{
 		node->flush_list = c->flush_next;
 		c->flush_queued = false;
-		c->held--;
-		if (c->handles_open == 0 && c->held == 0)
-			conn_free(c);
+		(void) conn_drop_hold(c);
 	}
 	while ((c = node->durable_list) != NULL)
 	{
 		node->durable_list = c->durable_next;
 		c->durable_queued = false;
-		c->held--;
-		if (c->handles_open == 0 && c->held == 0)
-			conn_free(c);
+		(void) conn_drop_hold(c);
 	}
 }
 
@@ -845,13 +842,8 @@ dyn_conn_on_durable(dyn_node *node, bool failed)
 
 		list = c->durable_next;
 		c->durable_queued = false;
-		c->held--;
-		if (c->closing)
-		{
-			if (c->handles_open == 0 && c->held == 0)
-				conn_free(c);
+		if (!conn_drop_hold(c))
 			continue;
-		}
 		if (failed)
 		{
 			dyn_buf_reset(&c->out);
@@ -995,13 +987,8 @@ conn_on_check(uv_check_t *h)
 
 		list = c->flush_next;
 		c->flush_queued = false;
-		c->held--;
-		if (c->closing)
-		{
-			if (c->handles_open == 0 && c->held == 0)
-				conn_free(c);
+		if (!conn_drop_hold(c))
 			continue;
-		}
 		conn_flush(c);
 		conn_resume(c);
 	}
@@ -1040,6 +1027,21 @@ conn_on_close(uv_handle_t *h)
 	if (--c->handles_open > 0 || c->held > 0)
 		return;				/* the last answer frees it (dyn_conn_answer) */
 	conn_free(c);
+}
+
+/*
+ * A list that held c lets go of it: whether c is still open (else it was
+ * freed, if that was its last hold and its handles are closed).
+ */
+static bool
+conn_drop_hold(dyn_conn *c)
+{
+	c->held--;
+	if (!c->closing)
+		return true;
+	if (c->handles_open == 0 && c->held == 0)
+		conn_free(c);
+	return false;
 }
 
 /* Free a connection whose handles are closed and that nothing holds. */
