@@ -19,6 +19,11 @@
 #	                            node of its key's preference list), the same
 #	                            clients: printed next to the single node, with
 #	                            the cluster/single ratio
+#	  open loop at half of peak the single node and the cluster again, with
+#	                            dynamo-bench --rate at half of the best PUT and
+#	                            GET rate each just reached, latency measured
+#	                            from when each request was due (no coordinated
+#	                            omission): p50/p99/p99.9
 #	  dynamod --durability fsync  against redis-server --appendonly yes
 #	                            --appendfsync always: every acknowledged write
 #	                            on disk first; PUT/SET only, 50 connections
@@ -273,6 +278,35 @@ for p in "${PIPELINES[@]}"; do
 done
 inproc_run
 
+# Open loop: each system and op at half of the best rate it reached above
+# (pipeline 1 or 16), for OPEN_SECONDS, with up to 16 requests in flight per
+# connection.  No --fresh-keys: the GET run replays the PUT run's keys.
+OPEN_SECONDS=${BENCH_OPEN_SECONDS:-5}
+[[ $OPEN_SECONDS =~ ^[1-9][0-9]*$ ]] ||
+	die "BENCH_OPEN_SECONDS must be a positive integer, got \"$OPEN_SECONDS\""
+OPEN_RES=$TMP/open-results
+: >"$OPEN_RES"
+half_peak() {
+	awk -v s="$1" -v op="$2" '$1 == s && $2 == op && $4 > m { m = $4 } END { printf "%d", m / 2 }' "$RES"
+}
+open_run() {
+	local system=$1 op rate
+	shift
+	for op in PUT GET; do
+		rate=$(half_peak "$system" "$op")
+		((rate > 0)) || die "no $op peak measured for $system"
+		run_step "dynamo-bench --rate $rate ($system $op)" \
+			"$DYNBENCH" "$@" --connections "$CONNS" --pipeline 16 --op "${op,,}" \
+			--rate "$rate" --duration "$OPEN_SECONDS" --keys "$KEYS" --value-size "$VSIZE" --csv
+		grep -q "^$op," "$TMP/out" ||
+			{ cat "$TMP/out" >&2; die "dynamo-bench --rate ($system) printed no $op result"; }
+		awk -F, -v s="$system" -v r="$rate" -v op="$op" \
+			'$1 == op { print s, op, r, $2, $3, $4, $5 }' "$TMP/out" >>"$OPEN_RES"
+	done
+}
+open_run dynamod --insecure --node "$DYN_NODE"
+open_run cluster --insecure --route --node "${CL_NODES[0]}"
+
 # The servers must have survived the whole run.
 kill -0 "$DYN_PID" 2>/dev/null || { sed 's/^/  /' "$TMP/dynamod.log" >&2; die "dynamod died"; }
 kill -0 "$SEC_PID" 2>/dev/null ||
@@ -392,6 +426,17 @@ awk '
 				op, ops["inproc", k], p50["inproc", k], p99["inproc", k], p999["inproc", k]
 		}
 	}' "$RES"
+
+echo
+echo "open loop at half of peak ($CONNS connections, up to 16 in flight each, $OPEN_SECONDS s;" \
+	"latency from when each request was due, ms):"
+awk '
+	BEGIN {
+		printf "%-8s %-4s | %10s %10s | %8s %8s %8s\n", "system", "op", "rate/s", "done/s",
+			"p50", "p99", "p99.9"
+	}
+	{ printf "%-8s %-4s | %10d %10.0f | %8.3f %8.3f %8.3f\n", ($1 == "dynamod") ? "single" : $1,
+		$2, $3, $4, $5, $6, $7 }' "$OPEN_RES"
 
 echo
 echo "durable writes: dynamod --durability fsync (group commit) against redis-server" \
