@@ -21,6 +21,7 @@ NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
 STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c node/src/latency.c \
+              node/src/durable.c \
               node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
 TEST_SRCS   = $(wildcard node/tests/test_*.c)
@@ -59,6 +60,7 @@ $(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
 
 # Unit tests link libdynamo; the engine and store tests link the store too.
 STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store \
+              $(BUILD)/tests/test_durable \
               $(BUILD)/tests/test_throttle
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
