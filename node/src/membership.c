@@ -339,6 +339,14 @@ ring_consider(dyn_membership *ms, dyn_slice bytes)
 		dyn_ring_free(&r);
 		return DYN_OK;
 	}
+	/* ms->ring.n is the cluster's N (a stored ring's wins over --n), else --n */
+	if (r.n != ms->ring.n)
+	{
+		dyn_log(ms->cfg.log, DYN_LOG_WARNING,
+				"ignoring a ring with n=%u: this node has n=%u", r.n, ms->ring.n);
+		dyn_ring_free(&r);
+		return DYN_OK;
+	}
 	if (ms->ring.nmembers == 0 || r.version > ms->ring.version)
 		cmp = 1;
 	else if (r.version < ms->ring.version)
@@ -849,10 +857,8 @@ dyn_membership_n(const dyn_membership *ms)
 int
 dyn_membership_replicas(const dyn_membership *ms)
 {
-	uint32_t	n = ms->ring.n;
+	uint32_t	n = dyn_ring_replicas(&ms->ring);
 
-	if (ms->ring.nmembers < n)
-		n = ms->ring.nmembers;
 	return n == 0 ? 1 : (int) n;
 }
 
@@ -873,7 +879,7 @@ dyn_membership_preflist(dyn_membership *ms, dyn_slice bucket, dyn_slice key,
 		return 0;
 	for (int i = 0; i < count; i++)
 		out[i] = ms->by_ring[ix[i]];
-	*owners = (int) (ms->ring.n < ms->ring.nmembers ? ms->ring.n : ms->ring.nmembers);
+	*owners = (int) dyn_ring_replicas(&ms->ring);
 	if (*owners > count)
 		*owners = count;
 	return count;
