@@ -537,7 +537,8 @@ dyn_context_from_text(const char *text, dyn_buf *out)
 }
 
 /*
- * Whether text is the spelling dyn_context_to_text gives bin.  libsodium
+ * Whether text (not empty) is the spelling dyn_context_to_text gives bin,
+ * which for the empty clock is the empty string only.  libsodium
  * 1.0.18's decoder reads every byte from 0x80 up as '_', so a decoded
  * context is encoded again (a context is at most a few KB; the bytes go
  * on the stack) and compared, as dyn_key_from_text does for keys.
@@ -547,7 +548,7 @@ is_canonical_text(const char *text, size_t text_len, dyn_slice bin)
 {
 	char		again[CONTEXT_TEXT_MAX + 1];
 
-	if (text_len > CONTEXT_TEXT_MAX ||
+	if (text_len > CONTEXT_TEXT_MAX || is_empty_context(bin) ||
 		sodium_base64_ENCODED_LEN(bin.len, DYN_CONTEXT_B64) != text_len + 1)
 		return false;
 	sodium_bin2base64(again, sizeof(again), bin.ptr, bin.len, DYN_CONTEXT_B64);

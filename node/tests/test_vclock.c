@@ -600,6 +600,8 @@ test_context_text_canonical(void **state)
 		*under = (char) c;
 		assert_int_equal(dyn_context_from_text(bent, &again), DYN_ERR_PROTO);
 	}
+	/* "AA" is the one-byte empty clock, whose only spelling is "" */
+	assert_int_equal(dyn_context_from_text("AA", &again), DYN_ERR_PROTO);
 	/* nothing was appended by the refusals */
 	assert_int_equal(again.len, bin.len);
 
