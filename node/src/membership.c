@@ -307,8 +307,8 @@ ring_adopt(dyn_membership *ms, dyn_ring *incoming)
 
 /*
  * A ring arrived by gossip: adopt it if it is newer than ours (version,
- * then bytes).  A ring of another Q or N is a different cluster: ignored
- * with a warning.
+ * then bytes).  A ring of another Q, or of another N than the one this
+ * member's ring has, is a different cluster: ignored with a warning.
  */
 static int
 ring_consider(dyn_membership *ms, dyn_slice bytes)
@@ -339,8 +339,12 @@ ring_consider(dyn_membership *ms, dyn_slice bytes)
 		dyn_ring_free(&r);
 		return DYN_OK;
 	}
-	/* ms->ring.n is the cluster's N (a stored ring's wins over --n), else --n */
-	if (r.n != ms->ring.n)
+	/*
+	 * A member's ring fixes N (a stored ring's wins over --n): a ring of
+	 * another N is another cluster.  A node still joining (no ring yet)
+	 * takes the N of the cluster it joins.
+	 */
+	if (ms->ring.nmembers > 0 && r.n != ms->ring.n)
 	{
 		dyn_log(ms->cfg.log, DYN_LOG_WARNING,
 				"ignoring a ring with n=%u: this node has n=%u", r.n, ms->ring.n);
