@@ -127,8 +127,10 @@ fuzz-smoke:
 $(BUILD)/fuzz-seeds: node/fuzz/seeds.c $(LIBDYNAMO) $(HEADERS)
 	$(NODE_CC) $(NODE_CFLAGS) -o $@ $< $(LIBDYNAMO) $(NODE_LDLIBS)
 
+# Inputs named regress-* are failures found once, kept as seeds: not rewritten.
 fuzz-seeds: $(BUILD)/fuzz-seeds
-	rm -rf node/fuzz/corpus && mkdir -p node/fuzz/corpus && $(BUILD)/fuzz-seeds node/fuzz/corpus
+	mkdir -p node/fuzz/corpus && find node/fuzz/corpus -type f ! -name 'regress-*' -delete
+	$(BUILD)/fuzz-seeds node/fuzz/corpus
 
 install-node: $(PROGRAMS)
 	install -d $(DESTDIR)$(PREFIX)/bin

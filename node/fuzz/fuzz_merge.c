@@ -15,9 +15,10 @@
  *		decodable		every result encodes to bytes that decode;
  *		the write		a write with context C through the node into a copy
  *						of b (the coordinator), merged with a (a replica) in
- *						either order, leaves no version C covers but the new
- *						one -- unless C is full and lacks the node, the one
- *						case where the write must drop an entry (object.c).
+ *						either order, leaves no version C covers -- unless
+ *						C is full and lacks the node, the one case where the
+ *						write must drop an entry (object.c), or a already
+ *						knows the new dot (a reused dot).
  *
  * A merge refused for size (DYN_ERR_TOOBIG) ends the checks that need it.
  */
@@ -41,6 +42,7 @@ static void held_free(held *h);
 static void held_set(held *h, const dyn_object *o);
 static int	held_merge(held *into, const held *a, const held *b);
 static bool held_same(const held *a, const held *b);
+static uint64_t newest_of(const dyn_object *o, dyn_slice node);
 
 static void
 held_init(held *h)
@@ -88,6 +90,23 @@ static bool
 held_same(const held *a, const held *b)
 {
 	return fuzz_same(dyn_buf_slice(&a->bytes), dyn_buf_slice(&b->bytes));
+}
+
+/* The highest counter of node among o's dots (the write's new dot). */
+static uint64_t
+newest_of(const dyn_object *o, dyn_slice node)
+{
+	uint64_t	newest = 0;
+
+	for (size_t i = 0; i < o->n; i++)
+	{
+		const dyn_vclock_entry *d = &o->s[i].clock.e[o->s[i].dot];
+		dyn_slice	id = {(const uint8_t *) d->id, d->idlen};
+
+		if (dyn_slice_eq(id, node) && d->counter > newest)
+			newest = d->counter;
+	}
+	return newest;
 }
 
 int
@@ -170,6 +189,15 @@ write:
 	if (dyn_object_put(&x.o, node, &ctx, tombstone ? NULL : &value, 1, NULL) != DYN_OK)
 		goto out;
 	held_set(&x, &x.o);
+	/*
+	 * The new dot is above every event of the node that the coordinator
+	 * and C know.  A replica that knows a later one (the coordinator lost
+	 * its own history, the one way dots are reused) sees the write as old:
+	 * no rule can tell, so the property does not apply.
+	 */
+	for (size_t i = 0; i < a.o.n; i++)
+		if (dyn_vclock_get(&a.o.s[i].clock, node) >= newest_of(&x.o, node))
+			goto out;
 	for (int order = 0; order < 2; order++)
 	{
 		if ((order == 0 ? held_merge(&y, &a, &x) : held_merge(&y, &x, &a)) != DYN_OK)
