@@ -6,6 +6,9 @@
 #	make install         install the extension and the programs (PREFIX=/usr/local)
 #	make check-unit      cmocka unit tests
 #	make check-asan      the unit tests again under ASan + UBSan (build-asan/)
+#	make fuzz SECS=N     every libFuzzer target of node/fuzz for N seconds (default 60;
+#	                     clang-14, build-fuzz/); make fuzz-smoke: 8 s each (the test command)
+#	make fuzz-seeds      rewrite the fuzz targets' seed corpora (node/fuzz/corpus/)
 #	make installcheck    pg_regress suites (needs a running PostgreSQL; see scripts/test.sh)
 #	make bench           throw-away servers and the benchmark report (scripts/bench.sh)
 
@@ -21,6 +24,7 @@ NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
 STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c node/src/latency.c \
+              node/src/durable.c \
               node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
 TEST_SRCS   = $(wildcard node/tests/test_*.c)
@@ -59,6 +63,7 @@ $(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
 
 # Unit tests link libdynamo; the engine and store tests link the store too.
 STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store \
+              $(BUILD)/tests/test_durable \
               $(BUILD)/tests/test_throttle
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
@@ -85,6 +90,50 @@ check-valgrind: $(TESTS)
 $(BUILD)/tests/.all: $(TESTS)
 	@touch $@
 
+# ---- fuzzing: libFuzzer targets (node/fuzz) against a clang-14 libdynamo
+# built with the fuzzer's instrumentation and ASan + UBSan into build-fuzz/.
+# Each target runs on a corpus of its own under build-fuzz/corpus/ (new
+# inputs land there) plus the committed seeds; a crash or a failed property
+# stops the run with the input saved as build-fuzz/artifacts/<target>-*.
+FUZZ_CC      = clang-14
+FUZZ_SAN     = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SRCS    = $(wildcard node/fuzz/fuzz_*.c)
+FUZZ_TARGETS = $(patsubst node/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+SECS        ?= 60
+SMOKE_SECS  ?= 8
+
+build-fuzz/fuzz/fuzz_%: node/fuzz/fuzz_%.c node/fuzz/check.c node/fuzz/fuzz.h build-fuzz/libdynamo.a
+	@mkdir -p $(dir $@)
+	$(NODE_CC) $(NODE_CFLAGS) -o $@ $< node/fuzz/check.c build-fuzz/libdynamo.a $(NODE_LDLIBS)
+
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz DYN_CC=$(FUZZ_CC) SAN="$(FUZZ_SAN)" \
+	    $(patsubst %,build-fuzz/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@set -e; mkdir -p build-fuzz/artifacts; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build-fuzz/corpus/$$t; \
+	    echo "== fuzz_$$t ($(SECS) s)"; \
+	    if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	        build-fuzz/fuzz/fuzz_$$t -max_total_time=$(SECS) -print_final_stats=1 \
+	        -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/artifacts/$$t- \
+	        build-fuzz/corpus/$$t node/fuzz/corpus/$$t >build-fuzz/fuzz_$$t.log 2>&1; then \
+	        grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units' build-fuzz/fuzz_$$t.log; \
+	    else tail -40 build-fuzz/fuzz_$$t.log; echo "fuzz_$$t FAILED (log: build-fuzz/fuzz_$$t.log)"; \
+	        exit 1; fi; \
+	done
+
+fuzz-smoke:
+	$(MAKE) -s fuzz SECS=$(SMOKE_SECS)
+
+$(BUILD)/fuzz-seeds: node/fuzz/seeds.c $(LIBDYNAMO) $(HEADERS)
+	$(NODE_CC) $(NODE_CFLAGS) -o $@ $< $(LIBDYNAMO) $(NODE_LDLIBS)
+
+# Inputs named regress-* are failures found once, kept as seeds: not rewritten.
+fuzz-seeds: $(BUILD)/fuzz-seeds
+	mkdir -p node/fuzz/corpus && find node/fuzz/corpus -type f ! -name 'regress-*' -delete
+	$(BUILD)/fuzz-seeds node/fuzz/corpus
+
 install-node: $(PROGRAMS)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
@@ -93,9 +142,10 @@ bench: $(PROGRAMS)
 	bash scripts/bench.sh
 
 clean-node:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
-.PHONY: all node-all check-unit check-asan check-valgrind install-node bench clean-node
+.PHONY: all node-all check-unit check-asan check-valgrind install-node bench clean-node \
+	fuzz fuzz-build fuzz-smoke fuzz-seeds
 
 # ---- the PostgreSQL extension (PGXS) ----
 MODULE_big  = dynamo_fdw
@@ -107,7 +157,7 @@ PG_CPPFLAGS = -Inode/include
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare
 SHLIB_LINK  = $(LIBDYNAMO) -lsodium
-EXTRA_CLEAN = build build-asan
+EXTRA_CLEAN = build build-asan build-fuzz
 
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)

@@ -19,6 +19,15 @@
 #	                            node of its key's preference list), the same
 #	                            clients: printed next to the single node, with
 #	                            the cluster/single ratio
+#	  open loop at half of peak the single node and the cluster again, with
+#	                            dynamo-bench --rate at half of the best PUT and
+#	                            GET rate each just reached, latency measured
+#	                            from when each request was due (no coordinated
+#	                            omission): p50/p99/p99.9
+#	  dynamod --durability fsync  against redis-server --appendonly yes
+#	                            --appendfsync always: every acknowledged write
+#	                            on disk first; PUT/SET only, 50 connections
+#	                            and 1 (group commit: README "Durability")
 #
 #	50 connections without pipelining, then with pipeline depth 16; 100000
 #	keys, 100-byte values, BENCH_REQUESTS requests per test (default 200000).
@@ -269,6 +278,35 @@ for p in "${PIPELINES[@]}"; do
 done
 inproc_run
 
+# Open loop: each system and op at half of the best rate it reached above
+# (pipeline 1 or 16), for OPEN_SECONDS, with up to 16 requests in flight per
+# connection.  No --fresh-keys: the GET run replays the PUT run's keys.
+OPEN_SECONDS=${BENCH_OPEN_SECONDS:-5}
+[[ $OPEN_SECONDS =~ ^[1-9][0-9]*$ ]] ||
+	die "BENCH_OPEN_SECONDS must be a positive integer, got \"$OPEN_SECONDS\""
+OPEN_RES=$TMP/open-results
+: >"$OPEN_RES"
+half_peak() {
+	awk -v s="$1" -v op="$2" '$1 == s && $2 == op && $4 > m { m = $4 } END { printf "%d", m / 2 }' "$RES"
+}
+open_run() {
+	local system=$1 op rate
+	shift
+	for op in PUT GET; do
+		rate=$(half_peak "$system" "$op")
+		((rate > 0)) || die "no $op peak measured for $system"
+		run_step "dynamo-bench --rate $rate ($system $op)" \
+			"$DYNBENCH" "$@" --connections "$CONNS" --pipeline 16 --op "${op,,}" \
+			--rate "$rate" --duration "$OPEN_SECONDS" --keys "$KEYS" --value-size "$VSIZE" --csv
+		grep -q "^$op," "$TMP/out" ||
+			{ cat "$TMP/out" >&2; die "dynamo-bench --rate ($system) printed no $op result"; }
+		awk -F, -v s="$system" -v r="$rate" -v op="$op" \
+			'$1 == op { print s, op, r, $2, $3, $4, $5 }' "$TMP/out" >>"$OPEN_RES"
+	done
+}
+open_run dynamod --insecure --node "$DYN_NODE"
+open_run cluster --insecure --route --node "${CL_NODES[0]}"
+
 # The servers must have survived the whole run.
 kill -0 "$DYN_PID" 2>/dev/null || { sed 's/^/  /' "$TMP/dynamod.log" >&2; die "dynamod died"; }
 kill -0 "$SEC_PID" 2>/dev/null ||
@@ -277,6 +315,58 @@ for i in 0 1 2; do
 	kill -0 "${CL_PIDS[$i]}" 2>/dev/null ||
 		{ sed 's/^/  /' "$TMP/cluster$((i + 1)).log" >&2; die "cluster node cl$((i + 1)) died"; }
 done
+
+# ---- durable writes: dynamod --durability fsync against redis AOF always ----
+#
+# Servers of their own, started only now so that their fsyncs do not load the
+# runs above; FSYNC_N requests at 50 connections, a tenth of it at 1.
+
+FSYNC_N=${BENCH_FSYNC_REQUESTS:-50000}
+[[ $FSYNC_N =~ ^[1-9][0-9]*$ ]] ||
+	die "BENCH_FSYNC_REQUESTS must be a positive integer, got \"$FSYNC_N\""
+AOF_PORT=$(free_port)
+mkdir "$TMP/aof"
+redis-server --port "$AOF_PORT" --bind 127.0.0.1 --save "" --appendonly yes \
+	--appendfsync always --daemonize no --dir "$TMP/aof" >"$TMP/redis-aof.log" 2>&1 &
+AOF_PID=$!
+PIDS+=("$AOF_PID")
+wait_ready "redis-server --appendfsync always" "$AOF_PID" "$TMP/redis-aof.log" \
+	redis-cli -h 127.0.0.1 -p "$AOF_PORT" ping
+FS_PORT=$(free_port)
+FS_NODE=127.0.0.1:$FS_PORT
+"$DYNAMOD" --id bench3 --listen "$FS_NODE" --data "$TMP/dynamod-fsync" --engine wiredtiger \
+	--durability fsync --insecure >"$TMP/dynamod-fsync.log" 2>&1 &
+FS_PID=$!
+PIDS+=("$FS_PID")
+wait_ready "dynamod --durability fsync" "$FS_PID" "$TMP/dynamod-fsync.log" \
+	"$DYNCLI" --insecure --node "$FS_NODE" status
+
+FSYNC_RES=$TMP/fsync-results
+: >"$FSYNC_RES"
+for c in "$CONNS" 1; do
+	n=$FSYNC_N
+	((c == 1)) && n=$(((FSYNC_N + 9) / 10))
+	run_step "dynamo-bench against dynamod --durability fsync, $c connections" \
+		"$DYNBENCH" --insecure --node "$FS_NODE" --connections "$c" --op put \
+		--keys "$KEYS" --value-size "$VSIZE" --requests "$n" --fresh-keys --csv
+	grep -q '^PUT,' "$TMP/out" ||
+		{ cat "$TMP/out" >&2; die "dynamo-bench (fsync) printed no PUT result"; }
+	awk -F, -v c="$c" '$1 == "PUT" { print "dynamod", c, $2, $3, $4 }' "$TMP/out" >>"$FSYNC_RES"
+	run_step "redis-benchmark against --appendfsync always, $c connections" \
+		redis-benchmark -h 127.0.0.1 -p "$AOF_PORT" -c "$c" -n "$n" -r "$KEYS" -d "$VSIZE" \
+		-t set --csv
+	grep -q '^"SET",' "$TMP/out" ||
+		{ cat "$TMP/out" >&2; die "redis-benchmark (AOF) printed no SET result"; }
+	awk -F, -v c="$c" '{ gsub(/"/, "") } $1 == "SET" { print "redis", c, $2, $5, $7 }' \
+		"$TMP/out" >>"$FSYNC_RES"
+done
+kill -0 "$FS_PID" 2>/dev/null ||
+	{ sed 's/^/  /' "$TMP/dynamod-fsync.log" >&2; die "dynamod --durability fsync died"; }
+FS_GROUP=$("$DYNCLI" --insecure --node "$FS_NODE" status | perl -MJSON::PP -e '
+	my $g = decode_json(join "", <STDIN>)->{group_commit};
+	printf "%d syncs for %d writes (%.1f writes per sync, at most %d), %.3f ms per sync\n",
+		$g->{syncs}, $g->{synced_writes}, $g->{syncs} ? $g->{synced_writes} / $g->{syncs} : 0,
+		$g->{max_writes_per_sync}, $g->{sync_us_avg} / 1000')
 
 # ---- the report ----
 
@@ -336,6 +426,34 @@ awk '
 				op, ops["inproc", k], p50["inproc", k], p99["inproc", k], p999["inproc", k]
 		}
 	}' "$RES"
+
+echo
+echo "open loop at half of peak ($CONNS connections, up to 16 in flight each, $OPEN_SECONDS s;" \
+	"latency from when each request was due, ms):"
+awk '
+	BEGIN {
+		printf "%-8s %-4s | %10s %10s | %8s %8s %8s\n", "system", "op", "rate/s", "done/s",
+			"p50", "p99", "p99.9"
+	}
+	{ printf "%-8s %-4s | %10d %10.0f | %8.3f %8.3f %8.3f\n", ($1 == "dynamod") ? "single" : $1,
+		$2, $3, $4, $5, $6, $7 }' "$OPEN_RES"
+
+echo
+echo "durable writes: dynamod --durability fsync (group commit) against redis-server" \
+	"--appendonly yes --appendfsync always, same clients, $VSIZE-byte PUT/SET:"
+awk '
+	{ ops[$1, $2] = $3; p50[$1, $2] = $4; p99[$1, $2] = $5; if ($1 == "dynamod") cs[++n] = $2 }
+	END {
+		for (i = 1; i <= n; i++) {
+			c = cs[i]
+			fmt = "PUT fsync %d conn%s: dynamod %.0f/s, redis-aof-always %.0f/s, ratio %s"
+			fmt = fmt "  (p50 %.3f / %.3f ms, p99 %.3f / %.3f ms)\n"
+			r = (ops["redis", c] > 0) ? sprintf("%.2f", ops["dynamod", c] / ops["redis", c]) : "-"
+			printf fmt, c, (c == 1) ? "" : "s", ops["dynamod", c], ops["redis", c], r,
+				p50["dynamod", c], p50["redis", c], p99["dynamod", c], p99["redis", c]
+		}
+	}' "$FSYNC_RES"
+echo "dynamod's group commit in that run: $FS_GROUP"
 
 # The SQL part: pgbench through a heap table, postgres_fdw and dynamo_fdw, and
 # the pipelined join (its own throw-away servers; see scripts/bench-sql.sh).

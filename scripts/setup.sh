@@ -9,6 +9,7 @@ PACKAGES=(
   libsodium-dev libwiredtiger-dev libuv1-dev libcmocka-dev
   libipc-run-perl libjson-pp-perl
   redis-server redis-tools tcpdump valgrind
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev
   iproute2 nftables
 )
 

@@ -4,7 +4,7 @@
 #
 #   1. install packages (scripts/setup.sh), build with -Werror, install
 #   2. C unit tests (cmocka), then again under AddressSanitizer + UBSan,
-#      and under valgrind
+#      and under valgrind; every libFuzzer target for a few seconds
 #   3. TAP tests on real dynamod processes (prove t/)
 #   4. pg_regress suites against a throw-away PostgreSQL run as "postgres"
 #      and a throw-away 3-node dynamod cluster
@@ -28,6 +28,9 @@ make -s -j"$(nproc)" check-asan
 
 step "unit tests under valgrind"
 make -s check-valgrind
+
+step "fuzz targets, 8 s each (make fuzz-smoke)"
+make -s fuzz-smoke
 
 step "TAP tests"
 prove -I t/lib t/

@@ -29,33 +29,45 @@ subtest '3. delete hides the key, a blind write revives it' => sub {
 	check_delete($node);
 };
 
-subtest 'clocks longer than 10 entries drop their oldest entries' => sub {
+subtest 'a written clock keeps its whole context' => sub {
 	# A context naming 12 other nodes (as a big cluster would produce), with
-	# timestamps 1 s apart: the new version keeps its dot and the 9 newest.
+	# timestamps 1 s apart: the new version keeps all of it and its dot (up
+	# to issue 16 it was cut to 10 entries, which could drop the dot of a
+	# version the write superseded).  A full context (32 entries) without
+	# this node loses its oldest entry to make room for the dot.
 	my $varint = sub {
 		my ($v) = @_;
 		my $o = '';
 		while ($v >= 0x80) { $o .= chr(($v & 0x7f) | 0x80); $v >>= 7 }
 		return $o . chr($v);
 	};
+	my $context = sub {
+		my @ids = @_;
+		my $bin = chr(scalar @ids) . join('', map {
+				chr(length $ids[$_]) . $ids[$_] . $varint->(5) . $varint->(1_700_000_000_000 + $_ * 1000)
+			} 0 .. $#ids);
+		return MIME::Base64::encode_base64url($bin);
+	};
 	my @ids = map { sprintf 'x%02d', $_ } 1 .. 12;
-	my $bin = chr(scalar @ids) . join('', map {
-			chr(length $ids[$_]) . $ids[$_] . $varint->(5) . $varint->(1_700_000_000_000 + $_ * 1000)
-		} 0 .. $#ids);
-	my $ctx = MIME::Base64::encode_base64url($bin);
-	my $c = $node->put_ok('trunc', 'k', 'wide', $ctx);
+	my $c = $node->put_ok('trunc', 'k', 'wide', $context->(@ids));
 	my $g = $node->get('trunc', 'k');
 	my $vc = $g->{siblings}[0]{vclock} // {};
-	is(scalar keys %$vc, 10, 'the stored clock has 10 entries');
-	is_deeply([ sort keys %$vc ], [ sort($node->{id}, @ids[ 3 .. 11 ]) ],
-		'the dot and the 9 newest entries are kept, the 3 oldest dropped')
+	is_deeply([ sort keys %$vc ], [ sort($node->{id}, @ids) ],
+		'the stored clock is the 12 entries of the context and the dot')
 	  or diag(DynamoTest::json_encode($vc));
-	is($vc->{x12}, 5, 'kept entries keep their counters');
+	is($vc->{x12}, 5, 'entries keep their counters');
 
 	$node->put_ok('trunc', 'k', 'next', $c);
 	$g = $node->get('trunc', 'k');
 	is_deeply([ map { $_->{value} } @{ $g->{siblings} } ], ['next'],
-		'the truncated context returned by put still supersedes that version');
+		'the context returned by put supersedes that version');
+
+	my @full = map { sprintf 'y%02d', $_ } 1 .. 32;
+	$node->put_ok('trunc', 'full', 'v', $context->(@full));
+	$vc = $node->get('trunc', 'full')->{siblings}[0]{vclock} // {};
+	is_deeply([ sort keys %$vc ], [ sort($node->{id}, @full[ 1 .. 31 ]) ],
+		'a full context without this node: its oldest entry makes room for the dot')
+	  or diag(DynamoTest::json_encode($vc));
 };
 
 subtest 'output formats and stdin values' => sub {

@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "dynamo/keytext.h"
 #include "dynamo/wire.h"
 
 /* The first line of a key file: the format and its version. */
@@ -350,27 +351,18 @@ dyn_identity_load(dyn_identity *id, const char *path, char *err, size_t errlen)
 		}
 		else if (seen == 1)
 		{
-			size_t		binlen = 0;
-			const char *b64end = NULL;
+			int			krc = dyn_secret_key_from_text(s, (size_t) (e - s), sk);
 
-			if ((size_t) (e - s) != KEY_SECRET_TEXT_LEN ||
-				sodium_base642bin(sk, sizeof(sk), s, (size_t) (e - s), NULL, &binlen,
-								  &b64end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-				binlen != sizeof(sk) || b64end != e)
+			if (krc == DYN_ERR_INVAL)
 				rc = set_err(err, errlen, DYN_ERR_INVAL,
 							 "%s:%d: the secret key is not %d characters of URL-safe base64",
 							 path, lineno, KEY_SECRET_TEXT_LEN);
+			else if (krc != DYN_OK)
+				rc = set_err(err, errlen, DYN_ERR_INVAL,
+							 "%s:%d: the secret key is corrupt (its public half does "
+							 "not match its seed)", path, lineno);
 			else
-			{
-				uint8_t		check[DYN_KEY_SECRET_BYTES];
-
-				crypto_sign_seed_keypair(pk, check, sk);
-				if (sodium_memcmp(check, sk, sizeof(sk)) != 0)
-					rc = set_err(err, errlen, DYN_ERR_INVAL,
-								 "%s:%d: the secret key is corrupt (its public half does "
-								 "not match its seed)", path, lineno);
-				sodium_memzero(check, sizeof(check));
-			}
+				memcpy(pk, sk + DYN_KEY_SECRET_BYTES - DYN_KEY_PUBLIC_BYTES, sizeof(pk));
 			seen = 2;
 		}
 		else

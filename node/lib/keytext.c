@@ -52,10 +52,6 @@ dyn_identity_from_text(dyn_identity *id, const char *text, size_t len,
 	int			lineno = 0;
 	int			keylineno = 0;
 	uint8_t		sk[DYN_KEY_SECRET_BYTES];
-	uint8_t		pk[DYN_KEY_PUBLIC_BYTES];
-	uint8_t		check[DYN_KEY_SECRET_BYTES];
-	size_t		binlen = 0;
-	const char *b64end = NULL;
 	int			rc = DYN_OK;
 
 	if (sodium_init() < 0)
@@ -93,25 +89,60 @@ dyn_identity_from_text(dyn_identity *id, const char *text, size_t len,
 	if (keyline == NULL)
 		return keytext_err(err, errlen, "no secret key line (give the key file's second "
 						   "line, or the whole file)");
-	if (keylen != DYN_KEY_SECRET_TEXT_LEN ||
-		sodium_base642bin(sk, sizeof(sk), keyline, keylen, NULL, &binlen, &b64end,
-						  sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-		binlen != sizeof(sk) || b64end != keyline + keylen)
+	rc = dyn_secret_key_from_text(keyline, keylen, sk);
+	if (rc == DYN_ERR_INVAL)
 		rc = keytext_err(err, errlen, "line %d: the secret key is not %d characters of "
 						 "URL-safe base64", keylineno, DYN_KEY_SECRET_TEXT_LEN);
+	else if (rc != DYN_OK)
+		rc = keytext_err(err, errlen, "line %d: the secret key is corrupt (its public "
+						 "half does not match its seed)", keylineno);
 	else
 	{
-		crypto_sign_seed_keypair(pk, check, sk);
-		if (sodium_memcmp(check, sk, sizeof(sk)) != 0)
-			rc = keytext_err(err, errlen, "line %d: the secret key is corrupt (its public "
-							 "half does not match its seed)", keylineno);
-		else
-		{
-			memcpy(id->pk, pk, sizeof(pk));
-			memcpy(id->sk, sk, sizeof(sk));
-		}
+		memcpy(id->pk, sk + DYN_KEY_SECRET_BYTES - DYN_KEY_PUBLIC_BYTES, DYN_KEY_PUBLIC_BYTES);
+		memcpy(id->sk, sk, sizeof(sk));
 	}
 	sodium_memzero(sk, sizeof(sk));
+	return rc;
+}
+
+/*
+ * One secret key line (see keytext.h).  Every intermediate copy of the
+ * secret (the decoded bytes, the seed's keypair, the text encoded again)
+ * is wiped before returning.
+ */
+int
+dyn_secret_key_from_text(const char *text, size_t len, uint8_t sk[DYN_KEY_SECRET_BYTES])
+{
+	uint8_t		bin[DYN_KEY_SECRET_BYTES];
+	uint8_t		pk[DYN_KEY_PUBLIC_BYTES];
+	uint8_t		check[DYN_KEY_SECRET_BYTES];
+	char		again[DYN_KEY_SECRET_TEXT_LEN + 1];
+	size_t		binlen = 0;
+	const char *end = NULL;
+	int			rc = DYN_OK;
+
+	if (len != DYN_KEY_SECRET_TEXT_LEN ||
+		sodium_base642bin(bin, sizeof(bin), text, len, NULL, &binlen, &end,
+						  sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+		binlen != sizeof(bin) || end != text + len)
+		rc = DYN_ERR_INVAL;
+	else
+	{
+		sodium_bin2base64(again, sizeof(again), bin, sizeof(bin),
+						  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		if (memcmp(again, text, len) != 0)
+			rc = DYN_ERR_INVAL;
+		else
+		{
+			crypto_sign_seed_keypair(pk, check, bin);
+			if (sodium_memcmp(check, bin, sizeof(bin)) != 0)
+				rc = DYN_ERR_PROTO;
+			else
+				memcpy(sk, bin, sizeof(bin));
+		}
+	}
+	sodium_memzero(bin, sizeof(bin));
 	sodium_memzero(check, sizeof(check));
+	sodium_memzero(again, sizeof(again));
 	return rc;
 }

@@ -31,6 +31,32 @@
  */
 #define SIBLING_MIN_BYTES	(1 + 1 + 1 + 4)
 
+/*
+ * What a merge decides for one sibling of o (fate_o) or of other
+ * (fate_other), before o changes.  A dot both sides hold is one version,
+ * kept once: o's copy (KEEP in o, SAME in other) unless other's copy is
+ * the greater (TAKE in o, WIN in other).
+ */
+enum
+{
+	FATE_KEEP,					/* in the result (in other: new to o) */
+	FATE_DROP,					/* superseded: not in the result */
+	FATE_BACK,					/* dropped, then kept after all (merge_decide) */
+	FATE_TAKE,					/* o's copy of a shared dot, replaced by other's */
+	FATE_SAME,					/* other's copy of a shared dot, o's kept */
+	FATE_WIN					/* other's copy of a shared dot, replacing o's */
+};
+
+/* Every sibling's fate in a merge; on the stack (2 KB). */
+typedef struct merge_plan
+{
+	uint8_t		fate_o[DYN_SIBLINGS_MAX];
+	uint8_t		fate_other[DYN_SIBLINGS_MAX];
+	size_t		dropped;		/* o's siblings that go */
+	size_t		added;			/* other's siblings that come */
+	bool		taken;			/* some shared dot takes other's copy */
+} merge_plan;
+
 static const dyn_vclock_entry *dot_of(const dyn_sibling *s);
 static dyn_slice dot_id(const dyn_sibling *s);
 static int	dot_cmp(const dyn_sibling *a, const dyn_sibling *b);
@@ -38,6 +64,16 @@ static bool dot_covered(const dyn_vclock *ctx, const dyn_sibling *s);
 static uint8_t entry_index(const dyn_vclock *clock, dyn_slice id);
 static int	reserve(dyn_object *o, size_t need);
 static int	read_sibling(dyn_reader *r, dyn_sibling *s);
+static bool causally_acyclic(const dyn_object *o);
+static bool fate_in_result(uint8_t fate);
+static bool set_covers(const dyn_vclock *ctx, const dyn_sibling *s, size_t n,
+					   const uint8_t *fate, const dyn_sibling *x);
+static int	version_cmp(const dyn_sibling *a, const dyn_sibling *b);
+static void merge_decide(const dyn_object *o, const dyn_object *other,
+						 merge_plan *plan);
+static void note_id(dyn_vclock_entry *ids, size_t *n, const dyn_vclock_entry *e);
+static void make_room(dyn_vclock *clock, const dyn_vclock_entry *superseded,
+					  size_t nsuperseded, dyn_slice node_id);
 
 
 /* --------------------------------------------------------------- helpers */
@@ -223,7 +259,8 @@ read_sibling(dyn_reader *r, dyn_sibling *s)
  * Parse an encoded object into o, reusing o's sibling array.  Values are
  * slices into bytes.  Everything is checked (see read_sibling), including
  * that the siblings are in strictly ascending dot order, which also rules
- * out two copies of one version.  On failure o is left empty.
+ * out two copies of one version, and that no versions cover each other in
+ * a cycle (causally_acyclic).  On failure o is left empty.
  */
 int
 dyn_object_decode(dyn_slice bytes, dyn_object *o)
@@ -259,7 +296,65 @@ dyn_object_decode(dyn_slice bytes, dyn_object *o)
 	if (rc != DYN_OK)
 		return rc;
 	o->n = count;
+	if (!causally_acyclic(o))
+	{
+		o->n = 0;
+		return DYN_ERR_PROTO;
+	}
 	return DYN_OK;
+}
+
+/*
+ * Whether no chain of siblings, each covering the next one's dot, leads
+ * back to where it started.  Such a cycle (in its shortest form, two
+ * versions that each saw the other) cannot happen: it would need a
+ * version written after itself.  Only a damaged or hostile copy has one,
+ * and merge's rules assume there is none.  A depth-first search over the
+ * "covers" graph, asked edge by edge: quadratic in the siblings, which are
+ * one or two almost always (1024 at most).
+ */
+static bool
+causally_acyclic(const dyn_object *o)
+{
+	uint8_t		colour[DYN_SIBLINGS_MAX];	/* 0 new, 1 on the path, 2 done */
+	uint16_t	path[DYN_SIBLINGS_MAX];
+	uint16_t	next[DYN_SIBLINGS_MAX];		/* the next sibling to try from each */
+	size_t		n = o->n;
+
+	if (n < 2)
+		return true;
+	memset(colour, 0, n);
+	for (size_t root = 0; root < n; root++)
+	{
+		size_t		depth = 0;
+
+		if (colour[root] != 0)
+			continue;
+		colour[root] = 1;
+		next[root] = 0;
+		path[depth++] = (uint16_t) root;
+		while (depth > 0)
+		{
+			uint16_t	u = path[depth - 1];
+			uint16_t	v;
+
+			if (next[u] == n)
+			{
+				colour[u] = 2;
+				depth--;
+				continue;
+			}
+			v = next[u]++;
+			if (v == u || colour[v] == 2 || !dot_covered(&o->s[u].clock, &o->s[v]))
+				continue;
+			if (colour[v] == 1)
+				return false;
+			colour[v] = 1;
+			next[v] = 0;
+			path[depth++] = v;
+		}
+	}
+	return true;
 }
 
 
@@ -354,9 +449,81 @@ dyn_object_bytes_newest_ms(dyn_slice encoded)
 
 /* ---------------------------------------------------------------- writes */
 
+/* Add e's id to ids[0..*n) unless it is there (ids has room for a clock). */
+static void
+note_id(dyn_vclock_entry *ids, size_t *n, const dyn_vclock_entry *e)
+{
+	for (size_t k = 0; k < *n; k++)
+		if (ids[k].idlen == e->idlen && memcmp(ids[k].id, e->id, e->idlen) == 0)
+			return;
+	if (*n < DYN_VCLOCK_CAP)
+		ids[(*n)++] = *e;
+}
+
+/*
+ * A full clock (DYN_VCLOCK_CAP entries) that must take the entry of
+ * node_id: drop one entry, the oldest by timestamp that is not the dot of
+ * a sibling this write superseded (those versions are certainly still
+ * held somewhere: here a moment ago), or the oldest of all when every
+ * entry is one.  See the note on clock length at dyn_object_put.
+ */
+static void
+make_room(dyn_vclock *clock, const dyn_vclock_entry *superseded, size_t nsuperseded,
+		  dyn_slice node_id)
+{
+	size_t		victim = SIZE_MAX;
+	size_t		oldest = 0;
+	size_t		i;
+
+	for (i = 0; i < clock->n; i++)
+	{
+		const dyn_vclock_entry *e = &clock->e[i];
+		dyn_slice	id = {(const uint8_t *) e->id, e->idlen};
+		bool		needed = false;
+
+		for (size_t k = 0; k < nsuperseded && !needed; k++)
+			needed = superseded[k].idlen == e->idlen &&
+				memcmp(superseded[k].id, e->id, e->idlen) == 0;
+		if (e->ts_ms < clock->e[oldest].ts_ms)
+			oldest = i;
+		if (!needed && !dyn_slice_eq(id, node_id) &&
+			(victim == SIZE_MAX || e->ts_ms < clock->e[victim].ts_ms))
+			victim = i;
+	}
+	if (victim == SIZE_MAX)
+		victim = oldest;
+	memmove(&clock->e[victim], &clock->e[victim + 1],
+			(clock->n - victim - 1) * sizeof(dyn_vclock_entry));
+	clock->n--;
+}
+
 /*
  * The coordinator's write (see object.h).  Everything that can fail is
  * checked before o changes, so on error o is exactly as it was.
+ *
+ * Clock length.  The new version's clock is the whole context plus the
+ * dot: it is never cut to a few entries.  Up to issue 16 it was cut to 10
+ * by dropping the oldest timestamp, and the entry dropped could be the dot
+ * of a version this write superseded: every replica that merged the
+ * coordinator's copy then kept that version beside the new one (a delete
+ * that did not delete).  The invariant is that a write with context C
+ * leaves no version C covers on any replica after any merge order, and it
+ * needs the written clock to cover all of C, since a replica may hold a
+ * covered version this coordinator never saw.
+ *
+ * Riak's answer was pruning (riak_kv's vclock:prune with small_vclock,
+ * big_vclock, young_vclock and old_vclock: past a length, drop entries
+ * older than a day), accepting that a pruned history makes old versions
+ * come back as siblings ("sibling explosion") in exchange for bounded
+ * clocks; its DVVSet and vnode version vectors avoid pruning altogether by
+ * making actors the few vnodes that coordinate a key, never clients.  Here
+ * actors are coordinating nodes too, and the clock type holds
+ * DYN_VCLOCK_CAP entries, which is also the most a context can hold; so the
+ * only case left is a full context that lacks the coordinator.  Then one
+ * entry must go (make_room): the oldest one that no version superseded
+ * here needs.  Only a version under that entry held by another replica and
+ * not by this coordinator can then survive the write as a sibling; nothing
+ * is ever lost.
  *
  * ctx is copied first: it may point into o's own sibling array (a caller
  * writing back a sibling's clock) or be the same clock as *written.
@@ -367,6 +534,9 @@ dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 {
 	dyn_vclock	seen = *ctx;
 	uint64_t	counter = dyn_vclock_get(&seen, node_id);
+	bool		full = seen.n == DYN_VCLOCK_CAP && counter == 0;	/* no entry of ours */
+	dyn_vclock_entry superseded[DYN_VCLOCK_CAP];
+	size_t		nsuperseded = 0;
 	size_t		survivors = 0;
 	size_t		kept = 0;
 	size_t		pos;
@@ -397,11 +567,19 @@ dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 	if (rc != DYN_OK)
 		return rc;
 
-	/* drop what the writer saw; order is kept, so o stays sorted */
+	/*
+	 * Drop what the writer saw; order is kept, so o stays sorted.  When
+	 * the clock is full the ids of the dropped siblings' dots are noted
+	 * for make_room (at most one per entry of seen, which covers them).
+	 */
 	for (i = 0; i < o->n; i++)
 	{
 		if (dot_covered(&seen, &o->s[i]))
+		{
+			if (full)
+				note_id(superseded, &nsuperseded, dot_of(&o->s[i]));
 			continue;
+		}
 		if (kept != i)
 			o->s[kept] = o->s[i];
 		kept++;
@@ -422,12 +600,10 @@ dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 
 	slot = &o->s[pos];
 	slot->clock = seen;
-	/* a full context cannot take our entry: make room, then truncate */
-	if (slot->clock.n >= DYN_VCLOCK_CAP)
-		dyn_vclock_truncate(&slot->clock, DYN_VCLOCK_CAP - 1, node_id);
+	if (full)
+		make_room(&slot->clock, superseded, nsuperseded, node_id);
 	/* cannot fail: the id was checked, counter > 0 and there is room */
 	dyn_vclock_set(&slot->clock, node_id, counter, now_ms);
-	dyn_vclock_truncate(&slot->clock, DYN_VCLOCK_KEEP, node_id);
 	slot->dot = entry_index(&slot->clock, node_id);
 	slot->tombstone = value == NULL;
 	if (value != NULL)
@@ -443,40 +619,96 @@ dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 	return DYN_OK;
 }
 
+/* Whether a sibling with this fate is in the merge's result. */
+static bool
+fate_in_result(uint8_t fate)
+{
+	return fate == FATE_KEEP || fate == FATE_WIN || fate == FATE_BACK;
+}
+
 /*
- * Replica-to-replica merge of other into o (see object.h).  A sibling of
- * one side survives unless the other side lacks it although that side's
- * context covers its dot (it saw the version and superseded it).
- *
- * Both sibling arrays are in dot order, so one merge-walk classifies every
- * sibling.  A first walk only counts, so that the result's size is known
- * (and refused past DYN_SIBLINGS_MAX) before o changes; then o's losers
- * are squeezed out front to back and other's newcomers merged in back to
- * front, each without overwriting a sibling not yet moved.
+ * Whether x's dot is covered by ctx, the merged clocks of those siblings
+ * of s[0..n) whose fate (all of them when fate is NULL) is in the result.
+ * A context is one clock, which drops its oldest entries past
+ * DYN_VCLOCK_CAP, so a full one may have lost what one sibling's clock
+ * still covers: then each sibling is asked (rare, and exact).
  */
-int
-dyn_object_merge(dyn_object *o, const dyn_object *other, bool *changed)
+static bool
+set_covers(const dyn_vclock *ctx, const dyn_sibling *s, size_t n, const uint8_t *fate,
+		   const dyn_sibling *x)
+{
+	if (ctx->n < DYN_VCLOCK_CAP)
+		return dot_covered(ctx, x);
+	for (size_t i = 0; i < n; i++)
+	{
+		if ((fate == NULL || fate_in_result(fate[i])) && dot_covered(&s[i].clock, x))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A total order on the contents of two siblings with one dot: a tombstone
+ * first, then the clocks entry by entry, then the values' bytes.  Any
+ * total order would do; what matters is that every replica picks the
+ * same copy, whatever order the copies reach it in.
+ */
+static int
+version_cmp(const dyn_sibling *a, const dyn_sibling *b)
+{
+	int			c;
+
+	if (a->tombstone != b->tombstone)
+		return a->tombstone ? -1 : 1;
+	if (a->clock.n != b->clock.n)
+		return a->clock.n < b->clock.n ? -1 : 1;
+	for (uint8_t i = 0; i < a->clock.n; i++)
+	{
+		const dyn_vclock_entry *ea = &a->clock.e[i];
+		const dyn_vclock_entry *eb = &b->clock.e[i];
+		dyn_slice	ia = {(const uint8_t *) ea->id, ea->idlen};
+		dyn_slice	ib = {(const uint8_t *) eb->id, eb->idlen};
+
+		c = dyn_slice_cmp(ia, ib);
+		if (c != 0)
+			return c;
+		if (ea->counter != eb->counter)
+			return ea->counter < eb->counter ? -1 : 1;
+		if (ea->ts_ms != eb->ts_ms)
+			return ea->ts_ms < eb->ts_ms ? -1 : 1;
+	}
+	return dyn_slice_cmp(a->value, b->value);
+}
+
+/*
+ * Decide every sibling's fate into plan (see dyn_object_merge).
+ *
+ * First each side's context supersedes what the other side lacks.  Then
+ * every sibling so dropped must be covered by what is left, or it comes
+ * back: when a version superseded another without covering what that one
+ * superseded (a clock cut short made such histories), dropping both would
+ * leave a result whose context no longer covers the first, and merging
+ * the same side in again would bring it back (the merge would not absorb).
+ * Keeping it at once is the only result that is a fixed point; it is a
+ * sibling the client sees again, never a version lost.  The dropped are
+ * judged one by one in dot order (of both sides together, so the outcome
+ * does not depend on which side is o), each against the survivors and
+ * those already brought back: a version that one brought back covers
+ * stays dropped, so the result never holds two versions that each cover
+ * the other (which decode refuses).
+ */
+static void
+merge_decide(const dyn_object *o, const dyn_object *other, merge_plan *plan)
 {
 	dyn_vclock	ca;
 	dyn_vclock	cb;
-	size_t		dropped = 0;
-	size_t		added = 0;
-	size_t		kept;
-	size_t		i;
-	size_t		j;
-	size_t		k;
-	int			rc;
-
-	if (changed != NULL)
-		*changed = false;
-	if (o == other || other->n == 0)
-		return DYN_OK;
+	dyn_vclock	left;
+	bool		drops = false;
+	size_t		i = 0;
+	size_t		j = 0;
 
 	dyn_object_context(o, &ca);
 	dyn_object_context(other, &cb);
-
-	/* count: o's siblings other superseded, other's siblings new to o */
-	i = j = 0;
 	while (i < o->n || j < other->n)
 	{
 		int			c;
@@ -489,64 +721,144 @@ dyn_object_merge(dyn_object *o, const dyn_object *other, bool *changed)
 			c = dot_cmp(&o->s[i], &other->s[j]);
 
 		if (c < 0)
-			dropped += dot_covered(&cb, &o->s[i++]);
+		{
+			bool		drop = set_covers(&cb, other->s, other->n, NULL, &o->s[i]);
+
+			plan->fate_o[i++] = drop ? FATE_DROP : FATE_KEEP;
+			drops |= drop;
+		}
 		else if (c > 0)
-			added += !dot_covered(&ca, &other->s[j++]);
+		{
+			bool		drop = set_covers(&ca, o->s, o->n, NULL, &other->s[j]);
+
+			plan->fate_other[j++] = drop ? FATE_DROP : FATE_KEEP;
+			drops |= drop;
+		}
 		else
 		{
-			i++;
-			j++;
+			bool		win = version_cmp(&other->s[j], &o->s[i]) > 0;
+
+			plan->fate_o[i++] = win ? FATE_TAKE : FATE_KEEP;
+			plan->fate_other[j++] = win ? FATE_WIN : FATE_SAME;
 		}
 	}
-	if (dropped == 0 && added == 0)
+
+	if (drops)
+	{
+		/* what the first step's survivors cover; the dropped they miss come back */
+		dyn_vclock_init(&left);
+		for (i = 0; i < o->n; i++)
+			if (fate_in_result(plan->fate_o[i]))
+				dyn_vclock_merge(&left, &o->s[i].clock);
+		for (j = 0; j < other->n; j++)
+			if (fate_in_result(plan->fate_other[j]))
+				dyn_vclock_merge(&left, &other->s[j].clock);
+		i = j = 0;
+		while (i < o->n || j < other->n)
+		{
+			bool		mine = j == other->n ||
+				(i < o->n && dot_cmp(&o->s[i], &other->s[j]) < 0);
+			uint8_t    *fate = mine ? &plan->fate_o[i] : &plan->fate_other[j];
+			const dyn_sibling *x = mine ? &o->s[i++] : &other->s[j++];
+
+			if (*fate == FATE_DROP &&
+				!set_covers(&left, o->s, o->n, plan->fate_o, x) &&
+				!set_covers(&left, other->s, other->n, plan->fate_other, x))
+			{
+				*fate = FATE_BACK;
+				dyn_vclock_merge(&left, &x->clock);
+			}
+		}
+	}
+
+	plan->dropped = plan->added = 0;
+	plan->taken = false;
+	for (i = 0; i < o->n; i++)
+	{
+		if (plan->fate_o[i] == FATE_BACK)
+			plan->fate_o[i] = FATE_KEEP;
+		plan->dropped += plan->fate_o[i] == FATE_DROP;
+		plan->taken |= plan->fate_o[i] == FATE_TAKE;
+	}
+	for (j = 0; j < other->n; j++)
+	{
+		if (plan->fate_other[j] == FATE_BACK)
+			plan->fate_other[j] = FATE_KEEP;
+		plan->added += plan->fate_other[j] == FATE_KEEP;
+	}
+}
+
+/*
+ * Replica-to-replica merge of other into o (see object.h).  A sibling of
+ * one side survives unless the other side lacks it although that side's
+ * context covers its dot (it saw the version and superseded it), and
+ * unless then nothing left covers it (merge_decide).  Two copies of one
+ * dot are one version: the greater copy by version_cmp is kept.  The
+ * result is the same whichever side is o (commutative), merging a side
+ * in again changes nothing (idempotent, absorbing).
+ *
+ * Both sibling arrays are in dot order, so merge-walks classify every
+ * sibling; the result's size is known (and refused past DYN_SIBLINGS_MAX)
+ * before o changes.  Then o's losers are squeezed out front to back and
+ * other's newcomers merged in back to front, each without overwriting a
+ * sibling not yet moved.
+ */
+int
+dyn_object_merge(dyn_object *o, const dyn_object *other, bool *changed)
+{
+	merge_plan	plan;
+	size_t		kept;
+	size_t		i;
+	size_t		j;
+	size_t		k;
+	int			rc;
+
+	if (changed != NULL)
+		*changed = false;
+	if (o == other || other->n == 0)
 		return DYN_OK;
-	if (o->n - dropped + added > DYN_SIBLINGS_MAX)
+
+	merge_decide(o, other, &plan);
+	if (plan.dropped == 0 && plan.added == 0 && !plan.taken)
+		return DYN_OK;
+	if (o->n - plan.dropped + plan.added > DYN_SIBLINGS_MAX)
 		return DYN_ERR_TOOBIG;
-	rc = reserve(o, o->n - dropped + added);
+	rc = reserve(o, o->n - plan.dropped + plan.added);
 	if (rc != DYN_OK)
 		return rc;
 
-	/* squeeze out o's superseded siblings, front to back */
+	/* squeeze out o's superseded siblings, front to back; take other's copies */
 	kept = 0;
 	j = 0;
 	for (i = 0; i < o->n; i++)
 	{
-		bool		in_other;
-
-		while (j < other->n && dot_cmp(&other->s[j], &o->s[i]) < 0)
-			j++;
-		in_other = j < other->n && dot_cmp(&other->s[j], &o->s[i]) == 0;
-		if (!in_other && dot_covered(&cb, &o->s[i]))
+		if (plan.fate_o[i] == FATE_DROP)
 			continue;
-		if (kept != i)
+		if (plan.fate_o[i] == FATE_TAKE)
+		{
+			while (dot_cmp(&other->s[j], &o->s[i]) < 0)
+				j++;
+			o->s[kept] = other->s[j];
+		}
+		else if (kept != i)
 			o->s[kept] = o->s[i];
 		kept++;
 	}
 
-	/*
-	 * Merge in other's newcomers back to front.  Whatever o lost was not
-	 * in other, so "not in o" can be judged against the squeezed array.
-	 */
+	/* merge in other's newcomers, back to front */
 	i = kept;
-	j = other->n;
-	k = kept + added;
-	while (j > 0)
+	k = kept + plan.added;
+	for (j = other->n; j > 0; j--)
 	{
 		const dyn_sibling *theirs = &other->s[j - 1];
-		int			c = i > 0 ? dot_cmp(&o->s[i - 1], theirs) : -1;
 
-		if (c > 0)
+		if (plan.fate_other[j - 1] != FATE_KEEP)
+			continue;
+		while (i > 0 && dot_cmp(&o->s[i - 1], theirs) > 0)
 			o->s[--k] = o->s[--i];
-		else
-		{
-			if (c < 0 && !dot_covered(&ca, theirs))
-				o->s[--k] = *theirs;
-			else if (c == 0)
-				o->s[--k] = o->s[--i];
-			j--;
-		}
+		o->s[--k] = *theirs;
 	}
-	o->n = kept + added;
+	o->n = kept + plan.added;
 
 	if (changed != NULL)
 		*changed = true;

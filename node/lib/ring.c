@@ -1825,17 +1825,34 @@ dyn_ring_preflist_key(const dyn_ring *ring, dyn_slice bucket, dyn_slice key,
 	return dyn_ring_preflist(ring, partition, out, max);
 }
 
-/* The replica walks alone, into a list on the stack (N is small). */
+/* min(N, members): how many replicas every partition has. */
+uint32_t
+dyn_ring_replicas(const dyn_ring *ring)
+{
+	return ring->n < ring->nmembers ? ring->n : ring->nmembers;
+}
+
+/*
+ * The first dyn_ring_replicas entries of the preference list, on the
+ * stack (N is small).  Not the owners alone: with fewer owning members
+ * than that (more members than partitions) a member owning nothing is a
+ * replica too, written to by every coordinator.
+ */
 bool
 dyn_ring_replicates(const dyn_ring *ring, uint32_t partition, uint32_t member)
 {
-	pref_walk	pw;
 	uint32_t	list[DYN_RING_N_MAX];
+	int			len;
 
 	if (partition >= ring->q || member >= ring->nmembers)
 		return false;
-	walk_replicas(ring, partition, &pw, list, ring->nmembers);
-	return bit_get(pw.taken, member);
+	len = dyn_ring_preflist(ring, partition, list, dyn_ring_replicas(ring));
+	for (int i = 0; i < len; i++)
+	{
+		if (list[i] == member)
+			return true;
+	}
+	return false;
 }
 
 

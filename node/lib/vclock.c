@@ -23,6 +23,13 @@
 
 #define DYN_CONTEXT_B64		sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
+/*
+ * Longest clock encoding (a full clock of longest ids and 10-byte
+ * varints) and its text: bounds the text a context can be.
+ */
+#define CLOCK_BYTES_MAX		(1 + DYN_VCLOCK_CAP * (1 + DYN_NODE_ID_MAX + 10 + 10))
+#define CONTEXT_TEXT_MAX	((CLOCK_BYTES_MAX + 2) / 3 * 4)
+
 static dyn_slice entry_id(const dyn_vclock_entry *e);
 static int	entry_cmp(const dyn_vclock_entry *a, const dyn_vclock_entry *b);
 static bool id_valid(dyn_slice id);
@@ -31,6 +38,7 @@ static void entry_max(dyn_vclock_entry *into, const dyn_vclock_entry *from);
 static void drop_oldest(dyn_vclock_entry *e, size_t *n, size_t max,
 						dyn_slice keep);
 static bool is_empty_context(dyn_slice context);
+static bool is_canonical_text(const char *text, size_t text_len, dyn_slice bin);
 
 
 /* --------------------------------------------------------------- helpers */
@@ -522,8 +530,27 @@ dyn_context_from_text(const char *text, dyn_buf *out)
 		return DYN_ERR_PROTO;
 	bin.ptr = out->data + out->len;
 	bin.len = bin_len;
-	if (dyn_vclock_decode(bin, &check) != DYN_OK)
+	if (dyn_vclock_decode(bin, &check) != DYN_OK || !is_canonical_text(text, text_len, bin))
 		return DYN_ERR_PROTO;
 	out->len += bin_len;
 	return DYN_OK;
+}
+
+/*
+ * Whether text (not empty) is the spelling dyn_context_to_text gives bin,
+ * which for the empty clock is the empty string only.  libsodium
+ * 1.0.18's decoder reads every byte from 0x80 up as '_', so a decoded
+ * context is encoded again (a context is at most a few KB; the bytes go
+ * on the stack) and compared, as dyn_key_from_text does for keys.
+ */
+static bool
+is_canonical_text(const char *text, size_t text_len, dyn_slice bin)
+{
+	char		again[CONTEXT_TEXT_MAX + 1];
+
+	if (text_len > CONTEXT_TEXT_MAX || is_empty_context(bin) ||
+		sodium_base64_ENCODED_LEN(bin.len, DYN_CONTEXT_B64) != text_len + 1)
+		return false;
+	sodium_bin2base64(again, sizeof(again), bin.ptr, bin.len, DYN_CONTEXT_B64);
+	return memcmp(again, text, text_len) == 0;
 }

@@ -5,9 +5,15 @@
  *
  * A connection reads into one growing input buffer and handles every whole
  * frame it finds before going back to the loop, appending the replies to an
- * output buffer; the output goes out with one write per burst.  Writes of a
- * burst share one storage batch, so with --durability fsync a pipelined
- * burst costs one fsync, and no reply leaves before its write is durable.
+ * output buffer; the output goes out with one write per burst.  No reply
+ * leaves before its write is durable.  With --durability flush or fsync
+ * the writes of every connection share one log write or fsync per turn of
+ * the loop (group commit, group.h): each reply is tagged, when it is about
+ * to be sent, with the generation of syncs it must wait for (durable.h),
+ * and a connection whose output waits is kept on the node's durable_list
+ * until dyn_conn_on_durable releases it.  With --durability none (or the
+ * memory engine) the writes of a burst share one storage batch instead,
+ * committed before the burst's replies are sent.
  *
  * A malformed frame gets an error frame and the connection is closed once it
  * has been written; no other connection notices.  When a peer stops reading,
@@ -126,6 +132,10 @@ struct dyn_conn
 	uint32_t	held;			/* requests being coordinated, not yet answered */
 	bool		flush_queued;	/* on node->flush_list (which holds it once) */
 	dyn_conn   *flush_next;
+	dyn_release rel;			/* which bytes of out may leave (group commit) */
+	dyn_buf		held_tail;		/* out's waiting bytes, set aside while sealing */
+	bool		durable_queued; /* on node->durable_list (which holds it once) */
+	dyn_conn   *durable_next;
 	char		peer[64];
 	dyn_conn   *prev;
 	dyn_conn   *next;
@@ -159,6 +169,7 @@ static void conn_do_scan(dyn_conn *c, const dyn_frame *f);
 static void conn_burst(dyn_conn *c);
 static void conn_resume(dyn_conn *c);
 static void conn_free(dyn_conn *c);
+static bool conn_drop_hold(dyn_conn *c);
 static void conn_on_check(uv_check_t *h);
 static void conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
 							 uint8_t replied, uint8_t needed, const char *fmt,...)
@@ -166,6 +177,8 @@ static void conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
 static void conn_fatal(dyn_conn *c, dyn_error_code code, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 static void conn_commit(dyn_conn *c);
+static size_t conn_releasable(dyn_conn *c);
+static int	conn_seal(dyn_conn *c, size_t ready);
 static void conn_flush(dyn_conn *c);
 static void conn_close(dyn_conn *c);
 
@@ -187,6 +200,7 @@ dyn_conn_accept(dyn_node *node)
 	dyn_buf_init(&c->out);
 	dyn_buf_init(&c->wire);
 	dyn_buf_init(&c->wbuf);
+	dyn_buf_init(&c->held_tail);
 	uv_tcp_init(node->loop, &c->handle);
 	c->handle.data = c;
 	c->handles_open = 1;
@@ -319,9 +333,13 @@ dyn_conn_close_all(dyn_node *node)
 	{
 		node->flush_list = c->flush_next;
 		c->flush_queued = false;
-		c->held--;
-		if (c->handles_open == 0 && c->held == 0)
-			conn_free(c);
+		(void) conn_drop_hold(c);
+	}
+	while ((c = node->durable_list) != NULL)
+	{
+		node->durable_list = c->durable_next;
+		c->durable_queued = false;
+		(void) conn_drop_hold(c);
 	}
 }
 
@@ -1112,9 +1130,13 @@ static void
 conn_flush(dyn_conn *c)
 {
 	uv_buf_t	b;
+	size_t		ready;
 	int			n;
 
-	if (c->closing || c->writing)
+	if (c->closing)
+		return;
+	ready = conn_releasable(c);
+	if (c->writing)
 		return;
 	if (c->out.err || c->wire.err)
 	{
@@ -1123,8 +1145,7 @@ conn_flush(dyn_conn *c)
 		conn_close(c);
 		return;
 	}
-	if (dyn_channel_error_code(c->ch) == DYN_CHANNEL_OK &&
-		dyn_channel_seal(c->ch, &c->out, &c->wire) != DYN_OK)
+	if (dyn_channel_error_code(c->ch) == DYN_CHANNEL_OK && conn_seal(c, ready) != DYN_OK)
 	{
 		dyn_log(&c->node->log, DYN_LOG_ERROR,
 				"could not seal replies to %s (%s); closing the connection", c->peer,
@@ -1161,8 +1182,109 @@ conn_flush(dyn_conn *c)
 		}
 		return;
 	}
-	if (c->close_after_write)
-		conn_close(c);
+	if (c->close_after_write && c->out.len == 0)
+		conn_close(c);			/* after the replies still waiting for a sync */
+}
+
+/*
+ * How many bytes at the front of out may be sent now.  With group commit
+ * the bytes added since the last look wait for the generation a reply
+ * made now needs (every write before it durable); if some must wait, the
+ * connection goes on the durable list, which holds it, to be flushed
+ * again when they may go.  Without group commit everything may go.
+ */
+static size_t
+conn_releasable(dyn_conn *c)
+{
+	dyn_node   *node = c->node;
+
+	if (!dyn_group_on(&node->group))
+		return c->out.len;
+	dyn_release_tag(&c->rel, c->out.len, dyn_group_need(&node->group),
+					dyn_group_durable(&node->group));
+	if (dyn_release_held(&c->rel) && !c->durable_queued)
+	{
+		c->durable_queued = true;
+		c->held++;
+		c->durable_next = node->durable_list;
+		node->durable_list = c;
+	}
+	return c->rel.ready;
+}
+
+/*
+ * Seal the first ready bytes of out into wire (and any handshake message
+ * due).  When some but not all may go, the bytes that must wait are set
+ * aside in held_tail meanwhile, since sealing empties out: a copy made only
+ * when a connection has both bytes to send and bytes waiting.
+ */
+static int
+conn_seal(dyn_conn *c, size_t ready)
+{
+	size_t		total = c->out.len;
+	int			rc;
+
+	if (ready == total)
+		rc = dyn_channel_seal(c->ch, &c->out, &c->wire);
+	else if (ready == 0)
+	{
+		dyn_buf		none;		/* only a handshake message may be due */
+
+		dyn_buf_init(&none);
+		rc = dyn_channel_has_output(c->ch) ? dyn_channel_seal(c->ch, &none, &c->wire) : DYN_OK;
+		dyn_buf_free(&none);
+	}
+	else
+	{
+		dyn_buf_reset(&c->held_tail);
+		dyn_buf_append(&c->held_tail, c->out.data + ready, total - ready);
+		if (c->held_tail.err)
+			return DYN_ERR_NOMEM;
+		c->out.len = ready;
+		rc = dyn_channel_seal(c->ch, &c->out, &c->wire);
+		if (rc == DYN_OK)
+		{
+			dyn_buf_reset(&c->out);
+			dyn_buf_append(&c->out, c->held_tail.data, c->held_tail.len);
+		}
+		else
+			c->out.len = total;
+	}
+	if (rc == DYN_OK)
+		dyn_release_consume(&c->rel, ready);
+	return rc;
+}
+
+/*
+ * Writes made before the connections on the durable list tagged their
+ * replies are durable now (failed: could not be made durable).  Send what
+ * may go, put back the ones still waiting for a later sync; after a
+ * failed sync close them all, their acknowledgements unsent.
+ */
+void
+dyn_conn_on_durable(dyn_node *node, bool failed)
+{
+	dyn_conn   *list = node->durable_list;
+
+	node->durable_list = NULL;
+	while (list != NULL)
+	{
+		dyn_conn   *c = list;
+
+		list = c->durable_next;
+		c->durable_queued = false;
+		if (!conn_drop_hold(c))
+			continue;
+		if (failed)
+		{
+			dyn_buf_reset(&c->out);
+			dyn_release_reset(&c->rel);
+			conn_close(c);
+			continue;
+		}
+		conn_flush(c);
+		conn_resume(c);
+	}
 }
 
 /* libuv finished a write: send what queued meanwhile, maybe resume reading. */
@@ -1226,8 +1348,8 @@ dyn_conn_batch(dyn_conn *c)
 {
 	int			rc;
 
-	if (c->batch_open || !c->in_burst)
-		return DYN_OK;			/* outside a burst, writes commit one by one */
+	if (c->batch_open || !c->in_burst || dyn_group_on(&c->node->group))
+		return DYN_OK;			/* writes commit one by one (group commit syncs them) */
 	if ((rc = dyn_engine_begin(c->node->engine)) != DYN_OK)
 		return rc;
 	c->batch_open = true;
@@ -1296,13 +1418,8 @@ conn_on_check(uv_check_t *h)
 
 		list = c->flush_next;
 		c->flush_queued = false;
-		c->held--;
-		if (c->closing)
-		{
-			if (c->handles_open == 0 && c->held == 0)
-				conn_free(c);
+		if (!conn_drop_hold(c))
 			continue;
-		}
 		conn_flush(c);
 		conn_resume(c);
 	}
@@ -1345,6 +1462,21 @@ conn_on_close(uv_handle_t *h)
 	conn_free(c);
 }
 
+/*
+ * A list that held c lets go of it: whether c is still open (else it was
+ * freed, if that was its last hold and its handles are closed).
+ */
+static bool
+conn_drop_hold(dyn_conn *c)
+{
+	c->held--;
+	if (!c->closing)
+		return true;
+	if (c->handles_open == 0 && c->held == 0)
+		conn_free(c);
+	return false;
+}
+
 /* Free a connection whose handles are closed and that nothing holds. */
 static void
 conn_free(dyn_conn *c)
@@ -1354,5 +1486,6 @@ conn_free(dyn_conn *c)
 	dyn_buf_free(&c->out);
 	dyn_buf_free(&c->wire);
 	dyn_buf_free(&c->wbuf);
+	dyn_buf_free(&c->held_tail);
 	free(c);
 }

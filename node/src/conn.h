@@ -30,7 +30,15 @@ void		dyn_conn_hold(dyn_conn *c);
 void		dyn_conn_answer(dyn_conn *c, dyn_slice frame);
 /* The connection's output, for answers given inside the burst. */
 dyn_buf    *dyn_conn_out(dyn_conn *c);
-/* Open the burst's storage batch (writes share one commit); DYN_OK. */
+/*
+ * Open the burst's storage batch (writes share one commit); DYN_OK.  With
+ * group commit there is none: each write commits alone, the group syncs.
+ */
 int			dyn_conn_batch(dyn_conn *c);
+/*
+ * Group commit (group.c): a sync has ended; send the replies it allows,
+ * or, when it failed, close the connections whose replies waited.
+ */
+void		dyn_conn_on_durable(dyn_node *node, bool failed);
 
 #endif							/* DYNAMOD_CONN_H */

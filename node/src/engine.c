@@ -132,18 +132,26 @@ dyn_engine_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out)
 int
 dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 {
+	int			rc;
+
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
-	return e->ops->put(e, ns, key, value);
+	if ((rc = e->ops->put(e, ns, key, value)) == DYN_OK)
+		e->writes++;
+	return rc;
 }
 
 /* Remove key from ns; removing an absent key succeeds. */
 int
 dyn_engine_delete(dyn_engine *e, dyn_ns ns, dyn_slice key)
 {
+	int			rc;
+
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
-	return e->ops->del(e, ns, key);
+	if ((rc = e->ops->del(e, ns, key)) == DYN_OK)
+		e->writes++;
+	return rc;
 }
 
 /* Read-modify-write key in ns through fn (see engine.h). */
@@ -152,10 +160,14 @@ dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
 				  dyn_engine_update_fn fn, void *arg, bool *existed)
 {
 	bool		dummy;
+	int			rc;
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
-	return e->ops->update(e, ns, key, fn, arg, existed != NULL ? existed : &dummy);
+	rc = e->ops->update(e, ns, key, fn, arg, existed != NULL ? existed : &dummy);
+	if (rc == DYN_OK)
+		e->writes++;
+	return rc;
 }
 
 /* Call fn for each record of ns in [start, end), in key order. */
@@ -194,4 +206,27 @@ int
 dyn_engine_commit(dyn_engine *e)
 {
 	return e->ops->commit(e);
+}
+
+/* Where the engine's sync is to be run; its open set it. */
+dyn_sync_kind
+dyn_engine_sync_kind(const dyn_engine *e)
+{
+	return e->sync_kind;
+}
+
+/* Make every earlier commit durable; nothing to do without group commit. */
+int
+dyn_engine_sync(dyn_engine *e, char *err, size_t errlen)
+{
+	if (e->sync_kind == DYN_SYNC_NONE || e->ops->sync == NULL)
+		return DYN_OK;
+	return e->ops->sync(e, err, errlen);
+}
+
+/* The count of successful writes, for "has anything changed since". */
+uint64_t
+dyn_engine_writes(const dyn_engine *e)
+{
+	return e->writes;
 }

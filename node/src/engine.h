@@ -9,9 +9,15 @@
  * calls them from its event loop only.
  *
  * Writes between dyn_engine_begin and dyn_engine_commit form one batch that
- * becomes durable together (one log flush / fsync for the batch): dynamod
- * opens a batch per burst of requests and answers them after the commit.
- * Writes outside a batch are committed one by one.
+ * becomes durable together (one log flush / fsync for the batch).  Writes
+ * outside a batch are committed one by one.
+ *
+ * Group commit.  An engine opened with cfg->group_commit commits without
+ * waiting for its durability level: each write (or batch) is its own
+ * transaction, so a write that fails takes nothing else with it, and
+ * dyn_engine_sync later makes every commit made before it durable at once
+ * -- one log write and fsync for all the writes of many connections.
+ * dynamod (group.c) holds the replies until then.
  */
 #ifndef DYNAMO_ENGINE_H
 #define DYNAMO_ENGINE_H
@@ -41,7 +47,20 @@ typedef struct dyn_engine_config
 	const char *dir;			/* data directory (made if missing) */
 	size_t		cache_mb;		/* cache bound; 0 means the engine's default */
 	dyn_durability durability;
+	bool		group_commit;	/* commits do not wait: dyn_engine_sync does */
 } dyn_engine_config;
+
+/*
+ * What dyn_engine_sync costs, so the caller knows where to run it: nothing
+ * to do (no group commit, or nothing reaches disk), a write to the OS that
+ * the event loop can afford, or an fsync that belongs on another thread.
+ */
+typedef enum dyn_sync_kind
+{
+	DYN_SYNC_NONE,
+	DYN_SYNC_INLINE,
+	DYN_SYNC_THREAD
+} dyn_sync_kind;
 
 typedef struct dyn_engine dyn_engine;
 
@@ -94,6 +113,22 @@ int			dyn_engine_count(dyn_engine *e, dyn_ns ns, uint64_t *count);
 int			dyn_engine_begin(dyn_engine *e);
 int			dyn_engine_commit(dyn_engine *e);
 
+/* How dyn_engine_sync is to be run (DYN_SYNC_NONE: never needed). */
+dyn_sync_kind dyn_engine_sync_kind(const dyn_engine *e);
+/*
+ * Make every write committed before the call durable at the engine's
+ * durability level (group commit).  Unlike every other call it may run on
+ * another thread while the loop thread goes on writing; the failure's
+ * message goes to err[errlen], not to the engine's own message.
+ * DYN_OK (at once when there is nothing to sync) or DYN_ERR_IO.
+ */
+int			dyn_engine_sync(dyn_engine *e, char *err, size_t errlen);
+/*
+ * Writes (put, delete, update that stored) that succeeded since open:
+ * what the caller compares to know whether a sync has anything to do.
+ */
+uint64_t	dyn_engine_writes(const dyn_engine *e);
+
 /*
  * The engine vtable: each engine file defines one of these and an open
  * function; engine.c dispatches by name.
@@ -114,6 +149,7 @@ typedef struct dyn_engine_ops
 	int			(*count) (dyn_engine *e, dyn_ns ns, uint64_t *count);
 	int			(*begin) (dyn_engine *e);
 	int			(*commit) (dyn_engine *e);
+	int			(*sync) (dyn_engine *e, char *err, size_t errlen);	/* NULL: none */
 } dyn_engine_ops;
 
 /* Every engine struct starts with this header. */
@@ -121,6 +157,8 @@ struct dyn_engine
 {
 	const dyn_engine_ops *ops;
 	char		errmsg[256];
+	dyn_sync_kind sync_kind;	/* set by open; DYN_SYNC_NONE unless group commit */
+	uint64_t	writes;			/* counted by engine.c */
 };
 
 extern const dyn_engine_ops dyn_engine_wiredtiger;

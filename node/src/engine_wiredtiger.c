@@ -15,7 +15,16 @@
  *	FSYNC	log on, each commit fsynced before it returns (method=fsync).
  * A write outside a batch is an implicit transaction of its own and commits
  * under the same connection-wide transaction_sync setting, so it gets the
- * same durability as a batch.  A checkpoint runs every minute in all modes:
+ * same durability as a batch.
+ *
+ * Group commit (cfg->group_commit, FLUSH and FSYNC): transaction_sync is
+ * off, so a commit only puts its record in the log buffer, and wt_sync
+ * makes everything committed before it durable with one log_flush
+ * (sync=off: written to the OS; sync=on: fsynced).  log_flush runs on a
+ * session of its own, so with FSYNC it can run on another thread while
+ * the loop thread goes on committing on the main session.  Since every
+ * write is then its own transaction, a write WiredTiger refuses rolls
+ * back that write alone.  A checkpoint runs every minute in all modes:
  * without the log it bounds what a crash loses, with the log it bounds
  * recovery time and lets old log files be archived.
  */
@@ -51,6 +60,8 @@ typedef struct wt_engine
 	dyn_engine	base;			/* first, so a dyn_engine * is a wt_engine * */
 	WT_CONNECTION *conn;
 	WT_SESSION *session;
+	WT_SESSION *sync_session;	/* group commit: wt_sync's (another thread's) */
+	const char *sync_config;	/* its log_flush configuration */
 	WT_CURSOR  *cursors[DYN_NS_COUNT];	/* point operations, kept unpositioned */
 	bool		in_batch;		/* a transaction is open on session */
 	bool		batch_failed;	/* an operation in it failed: roll back */
@@ -69,6 +80,7 @@ static int	wt_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
 static int	wt_count(dyn_engine *e, dyn_ns ns, uint64_t *count);
 static int	wt_begin(dyn_engine *e);
 static int	wt_commit(dyn_engine *e);
+static int	wt_sync(dyn_engine *e, char *err, size_t errlen);
 static int	wt_fail(wt_engine *we, const char *what, const char *table, int ret);
 static int	make_dirs(const char *dir, char *err, size_t errlen);
 static int	key_cmp(const void *a, size_t alen, const void *b, size_t blen);
@@ -85,6 +97,7 @@ const dyn_engine_ops dyn_engine_wiredtiger = {
 	.count = wt_count,
 	.begin = wt_begin,
 	.commit = wt_commit,
+	.sync = wt_sync,
 };
 
 /*
@@ -162,6 +175,7 @@ wt_open(const dyn_engine_config *cfg, dyn_engine **out, char *err,
 	wt_engine  *we;
 	char		config[256];
 	const char *durability;
+	bool		group = cfg->group_commit && cfg->durability != DYN_DURABILITY_NONE;
 	size_t		cache_mb;
 	int			ret;
 
@@ -190,6 +204,8 @@ wt_open(const dyn_engine_config *cfg, dyn_engine **out, char *err,
 			snprintf(err, errlen, "invalid durability %d", (int) cfg->durability);
 			return DYN_ERR_INVAL;
 	}
+	if (group)
+		durability = "log=(enabled=true),transaction_sync=(enabled=false)";
 	cache_mb = cfg->cache_mb != 0 ? cfg->cache_mb : WT_DEFAULT_CACHE_MB;
 	snprintf(config, sizeof(config),
 			 "create,cache_size=%zuMB,checkpoint=(wait=%d),%s",
@@ -217,6 +233,25 @@ wt_open(const dyn_engine_config *cfg, dyn_engine **out, char *err,
 	{
 		snprintf(err, errlen, "open_session: %s", wiredtiger_strerror(ret));
 		goto fail;
+	}
+	if (group)
+	{
+		ret = we->conn->open_session(we->conn, NULL, NULL, &we->sync_session);
+		if (ret != 0)
+		{
+			snprintf(err, errlen, "open_session: %s", wiredtiger_strerror(ret));
+			goto fail;
+		}
+		if (cfg->durability == DYN_DURABILITY_FSYNC)
+		{
+			we->sync_config = "sync=on";
+			we->base.sync_kind = DYN_SYNC_THREAD;
+		}
+		else
+		{
+			we->sync_config = "sync=off";
+			we->base.sync_kind = DYN_SYNC_INLINE;
+		}
 	}
 	for (int ns = 0; ns < DYN_NS_COUNT; ns++)
 	{
@@ -528,5 +563,29 @@ wt_commit(dyn_engine *e)
 	ret = we->session->commit_transaction(we->session, NULL);
 	if (ret != 0)
 		return wt_fail(we, "commit_transaction", NULL, ret);
+	return DYN_OK;
+}
+
+/*
+ * Group commit: write (and with FSYNC fsync) the log up to its end as of
+ * now, so every transaction committed before the call is durable.  Only
+ * the sync session is used, so this may run on another thread than the
+ * loop's; the message goes to err, not to the engine's errmsg, which the
+ * loop thread owns.
+ */
+static int
+wt_sync(dyn_engine *e, char *err, size_t errlen)
+{
+	wt_engine  *we = (wt_engine *) e;
+	int			ret;
+
+	if (we->sync_session == NULL)
+		return DYN_OK;
+	ret = we->sync_session->log_flush(we->sync_session, we->sync_config);
+	if (ret != 0)
+	{
+		snprintf(err, errlen, "log_flush %s: %s", we->sync_config, wiredtiger_strerror(ret));
+		return DYN_ERR_IO;
+	}
 	return DYN_OK;
 }

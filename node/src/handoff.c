@@ -280,13 +280,10 @@ handoff_sources(dyn_node *node, const dyn_ring *ring, uint32_t p)
 {
 	dyn_handoff *h = &node->handoff;
 	uint32_t	ix[DYN_RING_N_MAX];
-	int			nrep = (int) (ring->n < ring->nowning ? ring->n : ring->nowning);
 	int			n;
 	int			count = 0;
 
-	if (nrep < 1)
-		nrep = 1;
-	n = dyn_ring_preflist(ring, p, ix, (size_t) nrep);
+	n = dyn_ring_preflist(ring, p, ix, dyn_ring_replicas(ring));
 	for (int i = 0; i < n; i++)
 	{
 		dyn_member *m = dyn_membership_find(&node->members,

@@ -312,8 +312,8 @@ ring_adopt(dyn_membership *ms, dyn_ring *incoming)
 
 /*
  * A ring arrived by gossip: adopt it if it is newer than ours (version,
- * then bytes).  A ring of another Q or N is a different cluster: ignored
- * with a warning.
+ * then bytes).  A ring of another Q, or of another N than the one this
+ * member's ring has, is a different cluster: ignored with a warning.
  */
 static int
 ring_consider(dyn_membership *ms, dyn_slice bytes)
@@ -341,6 +341,18 @@ ring_consider(dyn_membership *ms, dyn_slice bytes)
 	{
 		dyn_log(ms->cfg.log, DYN_LOG_WARNING,
 				"ignoring a ring of %u partitions: this node has %u", r.q, ms->cfg.q);
+		dyn_ring_free(&r);
+		return DYN_OK;
+	}
+	/*
+	 * A member's ring fixes N (a stored ring's wins over --n): a ring of
+	 * another N is another cluster.  A node still joining (no ring yet)
+	 * takes the N of the cluster it joins.
+	 */
+	if (ms->ring.nmembers > 0 && r.n != ms->ring.n)
+	{
+		dyn_log(ms->cfg.log, DYN_LOG_WARNING,
+				"ignoring a ring with n=%u: this node has n=%u", r.n, ms->ring.n);
 		dyn_ring_free(&r);
 		return DYN_OK;
 	}
@@ -927,10 +939,8 @@ dyn_membership_n(const dyn_membership *ms)
 int
 dyn_membership_replicas(const dyn_membership *ms)
 {
-	uint32_t	n = ms->ring.n;
+	uint32_t	n = dyn_ring_replicas(&ms->ring);
 
-	if (ms->ring.nmembers < n)
-		n = ms->ring.nmembers;
 	return n == 0 ? 1 : (int) n;
 }
 
@@ -951,7 +961,7 @@ dyn_membership_preflist(dyn_membership *ms, dyn_slice bucket, dyn_slice key,
 		return 0;
 	for (int i = 0; i < count; i++)
 		out[i] = ms->by_ring[ix[i]];
-	*owners = (int) (ms->ring.n < ms->ring.nmembers ? ms->ring.n : ms->ring.nmembers);
+	*owners = (int) dyn_ring_replicas(&ms->ring);
 	if (*owners > count)
 		*owners = count;
 	return count;

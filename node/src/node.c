@@ -56,6 +56,7 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	ecfg.dir = node->cfg.data_dir;
 	ecfg.cache_mb = node->cfg.cache_mb;
 	ecfg.durability = node->cfg.durability;
+	ecfg.group_commit = true;
 	if ((rc = dyn_engine_open(&ecfg, &node->engine, err, sizeof(err))) != DYN_OK)
 	{
 		dyn_log(&node->log, DYN_LOG_ERROR, "could not open the %s engine in \"%s\": %s",
@@ -79,6 +80,7 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 		return rc;
 	}
 
+	dyn_group_start(&node->group, node);
 	if ((rc = node_start_cluster(node)) != DYN_OK)
 		return rc;
 
@@ -287,6 +289,7 @@ dyn_node_stop(dyn_node *node)
 	if (node->flush_on)
 		uv_close((uv_handle_t *) &node->flush_check, NULL);
 	node->flush_on = false;
+	dyn_group_stop(&node->group);
 }
 
 /*
@@ -459,6 +462,7 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 	dyn_buf_put_json_string(out, dyn_slice_str(node->cfg.zone));
 	dyn_buf_printf(out, ",\"status\":\"up\",\"engine\":\"%s\",\"durability\":\"%s\"",
 				   dyn_engine_name(node->engine), durability_names[node->cfg.durability]);
+	dyn_group_status_json(&node->group, out);
 	dyn_buf_printf(out, ",\"partitions\":%u,\"partitions_owned\":%u,\"n\":%d,"
 				   "\"default_r\":%d,\"default_w\":%d",
 				   node->cfg.partitions, dyn_membership_owned(&node->members),

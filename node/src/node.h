@@ -12,6 +12,7 @@
 #include "dynamo/wire.h"
 #include "antientropy.h"
 #include "engine.h"
+#include "group.h"
 #include "handoff.h"
 #include "hints.h"
 #include "latency.h"
@@ -129,6 +130,8 @@ struct dyn_node
 	dyn_buf		coord_answer;	/* client answers being encoded */
 	dyn_object	coord_obj;		/* a replica's answer being decoded */
 	dyn_conn   *flush_list;		/* connections with answers to send */
+	dyn_conn   *durable_list;	/* connections with answers waiting for a sync */
+	dyn_group	group;			/* group commit (--durability flush, fsync) */
 	uv_check_t	flush_check;	/* sends them once per loop iteration */
 	bool		flush_on;		/* flush_check initialised */
 	dyn_conn   *conns;			/* open client connections, for shutdown */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,8 +75,9 @@ static void assert_range(dyn_engine *e, const char *start, const char *end,
 						 int first, int last);
 static dyn_engine *open_wt(const char *dir, dyn_durability d);
 static void subdir(const fixture *f, const char *name, char *out, size_t len);
-static int	kill_child(const char *dir, dyn_durability d, int fd);
-static void kill9_survives(fixture *f, const char *name, dyn_durability d);
+static int	kill_child(const char *dir, dyn_durability d, bool group, int fd);
+static void *sync_thread(void *arg);
+static void kill9_survives(fixture *f, const char *name, dyn_durability d, bool group);
 static bool wanted(int argc, char **argv, const char *group);
 
 static void test_put_get_overwrite_delete(void **state);
@@ -98,6 +100,9 @@ static void test_wt_close_rolls_back_batch(void **state);
 static void test_wt_open_errors(void **state);
 static void test_wt_kill9_fsync(void **state);
 static void test_wt_kill9_flush(void **state);
+static void test_wt_kill9_group_fsync(void **state);
+static void test_wt_kill9_group_flush(void **state);
+static void test_sync_kind(void **state);
 static void test_open_unknown_engine(void **state);
 static void test_open_small_errbuf(void **state);
 static void test_memory_cap(void **state);
@@ -1010,18 +1015,40 @@ test_wt_open_errors(void **state)
 					 DYN_ERR_INVAL);
 }
 
+/* What the group-commit child's sync thread runs. */
+typedef struct sync_job
+{
+	dyn_engine *e;
+	int			rc;
+	char		err[256];
+} sync_job;
+
+static void *
+sync_thread(void *arg)
+{
+	sync_job   *j = arg;
+
+	j->rc = dyn_engine_sync(j->e, j->err, sizeof(j->err));
+	return NULL;
+}
+
 /*
  * The child of the kill -9 tests: open WiredTiger in dir, write KILL_KEYS
  * keys each in its own commit (alternately an implicit and an explicit
  * one, so both paths are covered), report "done" on fd and wait to be
- * killed.  Returns (to _exit) only on failure.
+ * killed.  With group commit the commits do not wait: one dyn_engine_sync,
+ * on a thread of its own while this one goes on writing (as dynamod runs
+ * it), must make all of them durable.  Returns (to _exit) only on failure.
  */
 static int
-kill_child(const char *dir, dyn_durability d, int fd)
+kill_child(const char *dir, dyn_durability d, bool group, int fd)
 {
-	dyn_engine_config cfg = {.name = "wiredtiger", .dir = dir, .durability = d};
+	dyn_engine_config cfg = {.name = "wiredtiger", .dir = dir, .durability = d,
+	.group_commit = group};
 	dyn_engine *e;
 	char		err[256];
+	sync_job	job;
+	pthread_t	t;
 
 	if (dyn_engine_open(&cfg, &e, err, sizeof(err)) != DYN_OK)
 	{
@@ -1042,6 +1069,34 @@ kill_child(const char *dir, dyn_durability d, int fd)
 			return 1;
 		}
 	}
+	if (group)
+	{
+		if (dyn_engine_sync_kind(e) != (d == DYN_DURABILITY_FSYNC ? DYN_SYNC_THREAD :
+										DYN_SYNC_INLINE) ||
+			dyn_engine_writes(e) != KILL_KEYS)
+		{
+			fprintf(stderr, "child: wrong sync kind or write count\n");
+			return 1;
+		}
+		job.e = e;
+		if (pthread_create(&t, NULL, sync_thread, &job) != 0)
+			return 1;
+		/* writes made while the sync runs: it need not cover them */
+		for (int i = 0; i < KILL_KEYS; i++)
+		{
+			char		k[16];
+
+			snprintf(k, sizeof(k), "late%04d", i);
+			if (dyn_engine_put(e, DYN_NS_META, str(k), str(k)) != DYN_OK)
+				return 1;
+		}
+		pthread_join(t, NULL);
+		if (job.rc != DYN_OK)
+		{
+			fprintf(stderr, "child: sync: %s\n", job.err);
+			return 1;
+		}
+	}
 	if (write(fd, "done", 4) != 4)
 		return 1;
 	for (;;)
@@ -1054,7 +1109,7 @@ kill_child(const char *dir, dyn_durability d, int fd)
  * Reopening must recover every one of them.
  */
 static void
-kill9_survives(fixture *f, const char *name, dyn_durability d)
+kill9_survives(fixture *f, const char *name, dyn_durability d, bool group)
 {
 	char		dir[128];
 	char		msg[4];
@@ -1072,7 +1127,7 @@ kill9_survives(fixture *f, const char *name, dyn_durability d)
 	if (pid == 0)
 	{
 		close(fds[0]);
-		_exit(kill_child(dir, d, fds[1]));
+		_exit(kill_child(dir, d, group, fds[1]));
 	}
 	close(fds[1]);
 
@@ -1116,14 +1171,60 @@ kill9_survives(fixture *f, const char *name, dyn_durability d)
 static void
 test_wt_kill9_fsync(void **state)
 {
-	kill9_survives(*state, "kill9-fsync", DYN_DURABILITY_FSYNC);
+	kill9_survives(*state, "kill9-fsync", DYN_DURABILITY_FSYNC, false);
 }
 
 /* FLUSH promises the same against a process crash (not a power loss). */
 static void
 test_wt_kill9_flush(void **state)
 {
-	kill9_survives(*state, "kill9-flush", DYN_DURABILITY_FLUSH);
+	kill9_survives(*state, "kill9-flush", DYN_DURABILITY_FLUSH, false);
+}
+
+/*
+ * Group commit: commits that did not wait, made durable by one sync run on
+ * another thread, survive kill -9 too, under either durability.
+ */
+static void
+test_wt_kill9_group_fsync(void **state)
+{
+	kill9_survives(*state, "kill9-group-fsync", DYN_DURABILITY_FSYNC, true);
+}
+
+static void
+test_wt_kill9_group_flush(void **state)
+{
+	kill9_survives(*state, "kill9-group-flush", DYN_DURABILITY_FLUSH, true);
+}
+
+/* Without group commit, or without a log, there is nothing to sync. */
+static void
+test_sync_kind(void **state)
+{
+	fixture    *f = *state;
+	dyn_engine_config cfg = {.name = "memory", .group_commit = true};
+	dyn_engine *e;
+	char		dir[128];
+	char		err[256];
+
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_int_equal(dyn_engine_sync_kind(e), DYN_SYNC_NONE);
+	assert_int_equal(dyn_engine_put(e, DYN_NS_OBJECT, str("k"), str("v")), DYN_OK);
+	assert_int_equal(dyn_engine_writes(e), 1);
+	assert_int_equal(dyn_engine_sync(e, err, sizeof(err)), DYN_OK);
+	dyn_engine_close(e);
+
+	subdir(f, "sync-kind", dir, sizeof(dir));
+	cfg = (dyn_engine_config) {.name = "wiredtiger", .dir = dir,
+	.durability = DYN_DURABILITY_NONE, .group_commit = true};
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_int_equal(dyn_engine_sync_kind(e), DYN_SYNC_NONE);
+	dyn_engine_close(e);
+	cfg.durability = DYN_DURABILITY_FSYNC;
+	cfg.group_commit = false;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_int_equal(dyn_engine_sync_kind(e), DYN_SYNC_NONE);
+	dyn_engine_close(e);
 }
 
 /* ---- opening ---- */
@@ -1240,6 +1341,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_wt_open_errors),
 		cmocka_unit_test(test_wt_kill9_fsync),
 		cmocka_unit_test(test_wt_kill9_flush),
+		cmocka_unit_test(test_wt_kill9_group_fsync),
+		cmocka_unit_test(test_wt_kill9_group_flush),
+		cmocka_unit_test(test_sync_kind),
 	};
 	const struct CMUnitTest opening[] = {
 		cmocka_unit_test(test_open_unknown_engine),

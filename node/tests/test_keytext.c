@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -152,12 +153,61 @@ test_refusals(void **state)
 	dyn_identity_clear(&k.id);
 }
 
+/*
+ * Issue 16: libsodium 1.0.18 decodes every byte from 0x80 up as '_', so a
+ * key line with such a byte in place of its '_' loaded as the same key.
+ * Both parsers of a secret key line (this one and the key file loader's)
+ * take only the canonical spelling.
+ */
+static void
+test_key_line_canonical(void **state)
+{
+	keyfix		k;
+	char	   *under;
+	char		path[300];
+	char		err[256];
+	const char *tmp = getenv("TMPDIR");
+	dyn_identity id;
+	FILE	   *fp;
+
+	(void) state;
+	/* most keys spell a '_' somewhere; draw until one does */
+	do
+		make_key(&k);
+	while ((under = strchr(k.line, '_')) == NULL);
+	snprintf(path, sizeof(path), "%s/test_keytext.%d.key", tmp && *tmp ? tmp : "/tmp",
+			 (int) getpid());
+	for (unsigned c = 0x80; c <= 0xFF; c += 0x3F)
+	{
+		char	   *fline = strstr(k.file, k.line);
+
+		*under = (char) c;
+		expect_refused(k.line, "URL-safe base64", NULL);
+		/* the same line in a key file, through dyn_identity_load */
+		assert_non_null(fline);
+		fline[under - k.line] = (char) c;
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		fputs(k.file, fp);
+		fclose(fp);
+		assert_int_equal(chmod(path, 0600), 0);
+		err[0] = '\0';
+		assert_int_equal(dyn_identity_load(&id, path, err, sizeof(err)), DYN_ERR_INVAL);
+		assert_non_null(strstr(err, "URL-safe base64"));
+		fline[under - k.line] = '_';
+		*under = '_';
+	}
+	unlink(path);
+	dyn_identity_clear(&k.id);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_and_line),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_key_line_canonical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

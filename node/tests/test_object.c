@@ -27,6 +27,11 @@ static bool model_in(const dyn_sibling *s, const dyn_object *o);
 static bool model_keeps(const dyn_sibling *s, const dyn_object *theirs,
 						const dyn_vclock *their_ctx);
 static void rehome(dyn_object *o, dyn_buf *home);
+static bool same_bytes(const dyn_object *a, const dyn_object *b);
+static void check_nothing_covered(const dyn_object *o, const dyn_vclock *ctx,
+								  const char *id, uint64_t counter);
+static void hand_sibling(dyn_sibling *s, const char *id, const char *const *ids,
+						 size_t n);
 
 /* Decode the bytes of a string literal, without its NUL. */
 #define DECODE_LIT(lit, o)	decode_bytes((lit), sizeof(lit) - 1, (o))
@@ -515,8 +520,11 @@ test_merge_interleaved(void **state)
 		assert_true(dyn_slice_cmp(bytes_of(p->id, p->idlen),
 								  bytes_of(q->id, q->idlen)) < 0);
 	}
-	/* the same dot is the same version: a's copy was kept */
-	assert_true(dyn_slice_eq(a.s[3].value, dyn_slice_str("a3")));
+	/*
+	 * the same dot is the same version, kept once: the greater copy (b's,
+	 * its clock's timestamp is later), whichever side it came from
+	 */
+	assert_true(dyn_slice_eq(a.s[3].value, dyn_slice_str("b3")));
 
 	assert_int_equal(dyn_object_merge(&c, &a, &changed), DYN_OK);
 	assert_true(changed);
@@ -529,9 +537,14 @@ test_merge_interleaved(void **state)
 	dyn_buf_free(&s);
 }
 
-/* A long context is cut to DYN_VCLOCK_KEEP entries, the dot always kept. */
+/*
+ * The written clock is the whole context plus the dot, however long (it
+ * used to be cut to 10 entries).  Only a full context that lacks the
+ * coordinator loses an entry: the oldest that is not a superseded
+ * sibling's dot.
+ */
 static void
-test_put_truncates(void **state)
+test_put_keeps_context(void **state)
 {
 	dyn_object	o;
 	dyn_vclock	ctx;
@@ -548,14 +561,13 @@ test_put_truncates(void **state)
 		assert_int_equal(dyn_vclock_set(&ctx, dyn_slice_str(id), 1, 100 + (uint64_t) i),
 						 DYN_OK);
 	}
-	put(&o, "me", &ctx, "v", 1, &written);	/* "me" is even the oldest */
-	assert_int_equal(written.n, DYN_VCLOCK_KEEP);
+	put(&o, "me", &ctx, "v", 1, &written);
+	assert_int_equal(written.n, 13);
 	assert_true(dyn_vclock_get(&written, dyn_slice_str("me")) == 1);
-	assert_true(dyn_vclock_get(&written, dyn_slice_str("n02")) == 0);
-	assert_true(dyn_vclock_get(&written, dyn_slice_str("n03")) == 1);
+	assert_true(dyn_vclock_get(&written, dyn_slice_str("n00")) == 1);
 	assert_memory_equal(o.s[0].clock.e[o.s[0].dot].id, "me", 2);
 
-	/* even when its own entry is the oldest, and in a full context */
+	/* a full context that names the coordinator stays whole */
 	dyn_object_free(&o);
 	dyn_vclock_init(&ctx);
 	for (i = 0; i < DYN_VCLOCK_CAP; i++)
@@ -565,13 +577,25 @@ test_put_truncates(void **state)
 						 DYN_OK);
 	}
 	put(&o, "n00", &ctx, "v", 0, &written);
-	assert_int_equal(written.n, DYN_VCLOCK_KEEP);
+	assert_int_equal(written.n, DYN_VCLOCK_CAP);
 	assert_true(dyn_vclock_get(&written, dyn_slice_str("n00")) == 8);
-	assert_true(dyn_vclock_get(&written, dyn_slice_str("n31")) == 7);
+	assert_true(dyn_vclock_get(&written, dyn_slice_str("n01")) == 7);
+
+	/*
+	 * one that does not drops its oldest entry that no superseded sibling
+	 * needs: here n00 (oldest) holds a sibling the write supersedes, so
+	 * n01 goes
+	 */
+	dyn_object_free(&o);
+	put(&o, "n00", NULL, "old", 50, NULL);
+	dyn_vclock_set(&ctx, dyn_slice_str("n00"), 1, 50);
 	put(&o, "zz", &ctx, "w", 200, &written);
-	assert_int_equal(written.n, DYN_VCLOCK_KEEP);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(written.n, DYN_VCLOCK_CAP);
 	assert_true(dyn_vclock_get(&written, dyn_slice_str("zz")) == 1);
-	assert_true(has_dot(&o, "n00", 8));
+	assert_true(dyn_vclock_get(&written, dyn_slice_str("n00")) == 1);
+	assert_true(dyn_vclock_get(&written, dyn_slice_str("n01")) == 0);
+	assert_true(dyn_vclock_get(&written, dyn_slice_str("n02")) == 7);
 	assert_true(has_dot(&o, "zz", 1));
 	check_round_trip(&o);
 	dyn_object_free(&o);
@@ -888,8 +912,9 @@ rehome(dyn_object *o, dyn_buf *home)
 }
 
 /*
- * Random writes through random coordinators with fresh, stale and empty
- * contexts on three replicas, and random merges between them.  Each merge
+ * Random writes with fresh, stale and empty contexts on three replicas,
+ * each coordinated by that replica's node (as in the cluster: a node's
+ * dots are made on its own copy), and random merges between them.  Each merge
  * is checked against the rule applied naively (every sibling against the
  * whole other side) and against the merge the other way round; at the
  * end, merging every replica into every other must leave identical bytes.
@@ -941,7 +966,7 @@ test_merge_random(void **state)
 		r = seed >> 24;
 		o = &rep[r % 3];
 		op = (int) ((r >> 4) % 10);
-		node = nodes[(r >> 8) % 4];
+		node = nodes[o - rep];	/* each replica's node coordinates on it */
 		value = (r >> 20) % 5 == 0 ? NULL : values[(r >> 12) % 5];
 		now++;
 
@@ -1029,6 +1054,293 @@ test_merge_random(void **state)
 	dyn_buf_free(&scratch2);
 }
 
+/* Whether a and b encode to the same bytes. */
+static bool
+same_bytes(const dyn_object *a, const dyn_object *b)
+{
+	dyn_buf		ea;
+	dyn_buf		eb;
+	bool		same;
+
+	dyn_buf_init(&ea);
+	dyn_buf_init(&eb);
+	dyn_object_encode(a, &ea);
+	dyn_object_encode(b, &eb);
+	assert_int_equal(ea.err, DYN_OK);
+	assert_int_equal(eb.err, DYN_OK);
+	same = ea.len == eb.len && memcmp(ea.data, eb.data, ea.len) == 0;
+	dyn_buf_free(&ea);
+	dyn_buf_free(&eb);
+	return same;
+}
+
+/* No sibling of o but the one dotted (id, counter) has a dot ctx covers. */
+static void
+check_nothing_covered(const dyn_object *o, const dyn_vclock *ctx, const char *id,
+					  uint64_t counter)
+{
+	for (size_t i = 0; i < o->n; i++)
+	{
+		const dyn_vclock_entry *d = &o->s[i].clock.e[o->s[i].dot];
+		bool		mine = d->counter == counter &&
+			dyn_slice_eq(bytes_of(d->id, d->idlen), dyn_slice_str(id));
+
+		if (!mine && dyn_vclock_covers(ctx, bytes_of(d->id, d->idlen), d->counter))
+			fail_msg("sibling %zu (%.*s:%llu) survived a write whose context covers it",
+					 i, (int) d->idlen, d->id, (unsigned long long) d->counter);
+	}
+}
+
+/*
+ * Issue 16, defect 1: a delete with a context of many actors leaves the
+ * old concurrent value beside the tombstone on a replica that merges the
+ * coordinator's copy (the written clock was cut to 10 entries, dropping
+ * the oldest: the old value's dot).  For any number of actors a context
+ * can hold, with the coordinator holding the old value or not, in both
+ * merge orders, nothing the context covers may survive.
+ */
+static void
+test_delete_many_actors(void **state)
+{
+	static const int actors[] = {1, 9, 10, 11, 12, 20, 31, DYN_VCLOCK_CAP};
+	dyn_buf		s1;
+	dyn_buf		s2;
+
+	(void) state;
+	dyn_buf_init(&s1);
+	dyn_buf_init(&s2);
+	for (size_t t = 0; t < sizeof(actors) / sizeof(actors[0]); t++)
+	{
+		for (int coord_has_it = 0; coord_has_it < 2; coord_has_it++)
+		{
+			dyn_object	replica;
+			dyn_object	coord;
+			dyn_object	back;
+			dyn_vclock	ctx;
+			dyn_vclock	written;
+			char		id[16];
+
+			/*
+			 * A full context lacking the coordinator must lose an entry;
+			 * only the coordinator's own copy then vouches for it.
+			 */
+			if (actors[t] == DYN_VCLOCK_CAP && !coord_has_it)
+				continue;
+			dyn_object_init(&replica);
+			dyn_object_init(&coord);
+			dyn_object_init(&back);
+			/* the old value, written long ago: the oldest entry */
+			put(&replica, "old", NULL, "old concurrent value", 1, NULL);
+			dyn_object_context(&replica, &ctx);
+			for (int k = 1; k < actors[t]; k++)
+			{
+				snprintf(id, sizeof(id), "a%02d", k);
+				assert_int_equal(dyn_vclock_set(&ctx, dyn_slice_str(id), 3,
+												100 + (uint64_t) k), DYN_OK);
+			}
+			assert_int_equal(ctx.n, actors[t]);
+			if (coord_has_it)
+				copy_object(&coord, &replica, &s1);
+			put(&coord, "coord", &ctx, NULL, 1000, &written);
+
+			copy_object(&back, &coord, &s2);
+			assert_int_equal(dyn_object_merge(&replica, &coord, NULL), DYN_OK);
+			assert_int_equal(dyn_object_merge(&back, &replica, NULL), DYN_OK);
+			check_nothing_covered(&replica, &ctx, "coord", 1);
+			check_nothing_covered(&back, &ctx, "coord", 1);
+			assert_int_equal(replica.n, 1);
+			assert_true(replica.s[0].tombstone);
+			assert_true(same_bytes(&replica, &back));
+			dyn_object_free(&replica);
+			dyn_object_free(&coord);
+			dyn_object_free(&back);
+		}
+	}
+	dyn_buf_free(&s1);
+	dyn_buf_free(&s2);
+}
+
+/*
+ * Issue 16, defect 2: two copies under one dot (dot reuse, or a hostile
+ * peer) must merge to the same bytes in either order; the local copy used
+ * to win, so replicas never converged.
+ */
+static void
+test_merge_same_dot(void **state)
+{
+	static const char *const values[][2] = {{"a", "b"}, {"x", NULL}, {NULL, "y"}};
+	dyn_buf		s1;
+	dyn_buf		s2;
+
+	(void) state;
+	dyn_buf_init(&s1);
+	dyn_buf_init(&s2);
+	for (size_t t = 0; t < sizeof(values) / sizeof(values[0]); t++)
+	{
+		dyn_object	a;
+		dyn_object	b;
+		dyn_object	a2;
+		dyn_object	b2;
+		bool		changed_a;
+		bool		changed_b;
+
+		dyn_object_init(&a);
+		dyn_object_init(&b);
+		dyn_object_init(&a2);
+		dyn_object_init(&b2);
+		put(&a, "n1", NULL, values[t][0], 5, NULL);
+		put(&a, "n2", NULL, "shared", 6, NULL);
+		put(&b, "n1", NULL, values[t][1], 5, NULL);	/* the same dot, n1:1 */
+		copy_object(&a2, &a, &s1);
+		copy_object(&b2, &b, &s2);
+		assert_int_equal(dyn_object_merge(&a, &b2, &changed_a), DYN_OK);
+		assert_int_equal(dyn_object_merge(&b, &a2, &changed_b), DYN_OK);
+		assert_true(same_bytes(&a, &b));
+		assert_int_equal(a.n, 2);
+		/* exactly one side took the other's copy of n1:1 (b also gained n2) */
+		assert_true(changed_b);
+		/* and merging again changes nothing */
+		assert_int_equal(dyn_object_merge(&a, &b2, &changed_a), DYN_OK);
+		assert_false(changed_a);
+		assert_int_equal(dyn_object_merge(&b, &a2, &changed_b), DYN_OK);
+		assert_false(changed_b);
+		dyn_object_free(&a);
+		dyn_object_free(&b);
+		dyn_object_free(&a2);
+		dyn_object_free(&b2);
+	}
+	dyn_buf_free(&s1);
+	dyn_buf_free(&s2);
+}
+
+/*
+ * Issue 16, defect 3: merge(merge(a, b), b) re-added a sibling that
+ * merge(a, b) had dropped.  The history: t (a tombstone) superseded y, and
+ * z superseded t without covering y (a clock cut short).  merge(a, b)
+ * dropped t (z covers it) and y (t covers it), leaving a context that no
+ * longer covers y, so merging b again brought y back.  Now y is kept at
+ * once, and the result is a fixed point in both orders.
+ */
+static void
+test_merge_absorbing(void **state)
+{
+	dyn_object	a;
+	dyn_object	b;
+	dyn_object	m;
+	dyn_object	m2;
+	dyn_vclock	ctx;
+	dyn_buf		s1;
+	dyn_buf		s2;
+	bool		changed;
+
+	(void) state;
+	dyn_object_init(&a);
+	dyn_object_init(&b);
+	dyn_object_init(&m);
+	dyn_object_init(&m2);
+	dyn_buf_init(&s1);
+	dyn_buf_init(&s2);
+
+	put(&b, "nB", NULL, "y", 1, NULL);			/* y = nB:1 */
+	dyn_object_context(&b, &ctx);
+	put(&a, "nT", &ctx, NULL, 2, NULL);			/* t = nT:1, covers y */
+	dyn_vclock_init(&ctx);
+	dyn_vclock_set(&ctx, dyn_slice_str("nT"), 1, 2);
+	put(&b, "nZ", &ctx, "z", 3, NULL);			/* z = nZ:1, covers t, not y */
+	assert_int_equal(b.n, 2);
+
+	copy_object(&m, &a, &s1);
+	assert_int_equal(dyn_object_merge(&m, &b, NULL), DYN_OK);
+	copy_object(&m2, &b, &s2);
+	assert_int_equal(dyn_object_merge(&m2, &a, NULL), DYN_OK);
+	assert_true(same_bytes(&m, &m2));
+	assert_true(has_dot(&m, "nZ", 1));
+	assert_false(has_dot(&m, "nT", 1));
+	assert_true(has_dot(&m, "nB", 1));
+
+	/* absorbing: merging either side in again changes nothing */
+	assert_int_equal(dyn_object_merge(&m, &b, &changed), DYN_OK);
+	assert_false(changed);
+	assert_int_equal(dyn_object_merge(&m, &a, &changed), DYN_OK);
+	assert_false(changed);
+	assert_true(same_bytes(&m, &m2));
+	check_round_trip(&m);
+
+	dyn_object_free(&a);
+	dyn_object_free(&b);
+	dyn_object_free(&m);
+	dyn_object_free(&m2);
+	dyn_buf_free(&s1);
+	dyn_buf_free(&s2);
+}
+
+/* One sibling dotted id:1 with the clock {ids[k]: 1} (ids ascending). */
+static void
+hand_sibling(dyn_sibling *s, const char *id, const char *const *ids, size_t n)
+{
+	dyn_vclock_init(&s->clock);
+	for (size_t k = 0; k < n; k++)
+		assert_int_equal(dyn_vclock_set(&s->clock, dyn_slice_str(ids[k]), 1, 1), DYN_OK);
+	s->dot = 0;
+	while (!dyn_slice_eq(bytes_of(s->clock.e[s->dot].id, s->clock.e[s->dot].idlen),
+						 dyn_slice_str(id)))
+		s->dot++;
+	s->tombstone = false;
+	s->value = dyn_slice_str("v");
+}
+
+/*
+ * Issue 16, defect 3 too: the decoder accepted causally cyclic objects,
+ * versions that each cover the other's dot (two or three in a ring).
+ * An acyclic object whose versions cover each other one way is accepted.
+ */
+static void
+test_decode_cyclic(void **state)
+{
+	static const char *const ab[] = {"a", "b"};
+	static const char *const abc_a[] = {"a", "c"};
+	static const char *const abc_b[] = {"a", "b"};
+	static const char *const abc_c[] = {"b", "c"};
+	static const char *const just_a[] = {"a"};
+	dyn_sibling sib[3];
+	dyn_object	o = {0, 3, sib};
+	dyn_object	back;
+	dyn_buf		b;
+
+	(void) state;
+	dyn_object_init(&back);
+	dyn_buf_init(&b);
+
+	/* a:1 and b:1 each with the clock {a:1, b:1} */
+	hand_sibling(&sib[0], "a", ab, 2);
+	hand_sibling(&sib[1], "b", ab, 2);
+	o.n = 2;
+	dyn_object_encode(&o, &b);
+	assert_int_equal(dyn_object_decode(dyn_buf_slice(&b), &back), DYN_ERR_PROTO);
+	assert_int_equal(back.n, 0);
+
+	/* a ring of three: a covers c, b covers a, c covers b */
+	hand_sibling(&sib[0], "a", abc_a, 2);
+	hand_sibling(&sib[1], "b", abc_b, 2);
+	hand_sibling(&sib[2], "c", abc_c, 2);
+	o.n = 3;
+	dyn_buf_reset(&b);
+	dyn_object_encode(&o, &b);
+	assert_int_equal(dyn_object_decode(dyn_buf_slice(&b), &back), DYN_ERR_PROTO);
+
+	/* one way only (b covers a) is no cycle */
+	hand_sibling(&sib[0], "a", just_a, 1);
+	hand_sibling(&sib[1], "b", ab, 2);
+	o.n = 2;
+	dyn_buf_reset(&b);
+	dyn_object_encode(&o, &b);
+	assert_int_equal(dyn_object_decode(dyn_buf_slice(&b), &back), DYN_OK);
+	assert_int_equal(back.n, 2);
+
+	dyn_object_free(&back);
+	dyn_buf_free(&b);
+}
+
 /* Run every test of this file. */
 int
 main(void)
@@ -1043,7 +1355,11 @@ main(void)
 		cmocka_unit_test(test_merge_tombstone),
 		cmocka_unit_test(test_merge_interleaved),
 		cmocka_unit_test(test_merge_random),
-		cmocka_unit_test(test_put_truncates),
+		cmocka_unit_test(test_put_keeps_context),
+		cmocka_unit_test(test_delete_many_actors),
+		cmocka_unit_test(test_merge_same_dot),
+		cmocka_unit_test(test_merge_absorbing),
+		cmocka_unit_test(test_decode_cyclic),
 		cmocka_unit_test(test_put_arguments),
 		cmocka_unit_test(test_sibling_limit),
 		cmocka_unit_test(test_encode_decode),

@@ -361,6 +361,8 @@ check_replicates(const dyn_ring *ring)
 	uint32_t	list[DYN_RING_MEMBERS_MAX];
 	uint32_t	replicas = ring->n < ring->nmembers ? ring->n : ring->nmembers;
 	uint32_t	p;
+
+	assert_int_equal(dyn_ring_replicas(ring), replicas);
 	uint32_t	m;
 
 	for (p = 0; p < ring->q; p++)
@@ -1287,6 +1289,22 @@ test_replicates(void **state)
 	check_replicates(&ring);
 	dyn_ring_free(&ring);
 	build(&ring, 4, 3, 6, NULL, false);
+	check_replicates(&ring);
+	dyn_ring_free(&ring);
+	/*
+	 * issue 16: fewer owning members (4) than min(N, members) (5): the
+	 * preference list's fifth entry, owning nothing, replicates too
+	 */
+	assert_int_equal(dyn_ring_init(&ring, 4, 5), DYN_OK);
+	for (int i = 1; i <= 7; i++)
+	{
+		char		id[16];
+
+		snprintf(id, sizeof(id), "n%d", i);
+		add(&ring, id, "");
+	}
+	assert_int_equal(ring.nowning, 4);
+	assert_int_equal(dyn_ring_replicas(&ring), 5);
 	check_replicates(&ring);
 	dyn_ring_free(&ring);
 	build(&ring, 16, 1, 3, NULL, true);

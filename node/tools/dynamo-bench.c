@@ -45,6 +45,16 @@
  * the steady-state cost of encryption: scripts/bench.sh runs the same load
  * against a node of each kind and prints the ratio.
  *
+ * Open loop (--rate OPS).  Closed-loop clients wait for each answer before
+ * they ask again, so a server that stalls is simply asked less and its
+ * queueing delay never shows (coordinated omission).  With --rate the
+ * requests are due at a fixed rate -- request i at start + i / OPS, over
+ * all connections -- whatever the answers do, and a request's latency runs
+ * from the moment it was due, as wrk2 measures it: time spent waiting for
+ * a free connection (one with fewer than --pipeline requests in flight)
+ * counts.  A timerfd wakes the loop when the next request is due; the
+ * requests due go to the connections with room, in turn.
+ *
  * In-process mode (--inproc ENGINE --data DIR) runs the same phases against
  * the replica store opened in this process (what dynamod does per request,
  * a batch of one write, minus the network): the ceiling for the server path.
@@ -58,6 +68,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,6 +141,7 @@ typedef struct bench_options
 	size_t		value_size;
 	uint64_t	requests;		/* per phase, unless duration is set */
 	double		duration;		/* seconds per phase, 0: use requests */
+	uint64_t	rate;			/* --rate: requests due per second, 0: closed loop */
 	const char *bucket;
 	bool		csv;
 	bool		fresh_keys;
@@ -244,6 +256,8 @@ typedef struct bench
 	dyn_trust	trust;
 	int			epfd;
 	struct epoll_event *events;
+	int			tfd;			/* --rate: the timerfd of the next due request */
+	int			next_group;		/* --rate: the logical client to try first */
 	uint8_t    *value;			/* value_size bytes of 'x', every PUT's value */
 	dyn_slice	bucket;
 	bench_key	key;
@@ -288,6 +302,10 @@ static dyn_slice context_of(const bench *b, uint32_t key_index);
 static void context_keep(bench *b, uint32_t key_index, dyn_slice context);
 static void phase_begin(bench *b, bench_phase_kind kind);
 static bool phase_may_issue(const bench *b, int64_t now);
+static bool phase_has_more(const bench *b, int64_t now);
+static int64_t phase_due(const bench *b, uint64_t i);
+static int	rate_fill(bench *b);
+static int	rate_arm(bench *b);
 static bench_op phase_next(bench *b);
 static void phase_report(bench *b);
 static void report_line(const bench *b, const char *name, const bench_hist *h,
@@ -348,6 +366,7 @@ main(int argc, char **argv)
 	key_init(&b.key, b.opt.fresh_keys);
 
 	b.epfd = -1;
+	b.tfd = -1;
 	rc = b.opt.inproc ? inproc_setup(&b) : net_setup(&b);
 
 	if (rc == BENCH_EXIT_OK)
@@ -394,6 +413,8 @@ usage(FILE *out)
 			"  --value-size V        bytes per value (default 100)\n"
 			"  --requests N          requests per phase (default 200000)\n"
 			"  --duration SECONDS    run each phase this long instead\n"
+			"  --rate OPS            open loop: requests due at OPS per second over all\n"
+			"                        connections, latency measured from when each was due\n"
 			"  --bucket B            bucket (default \"bench\")\n"
 			"  --puts context|blind  PUT with the context the key's previous PUT returned\n"
 			"                        (default: one version per key, like an overwrite),\n"
@@ -432,6 +453,8 @@ print_header(const bench *b)
 				   o->node, o->connections, o->pipeline);
 			if (o->route)
 				printf("partition-aware over %d nodes, ", b->members);
+			if (o->rate > 0)
+				printf("open loop at %llu requests/s, ", (unsigned long long) o->rate);
 		}
 		printf("%llu keys, %zu-byte values, ", (unsigned long long) o->keys, o->value_size);
 		if (o->duration > 0)
@@ -570,6 +593,11 @@ parse_options(bench_options *o, int argc, char **argv)
 				return fail(BENCH_EXIT_USAGE, "invalid --duration \"%s\": expected seconds "
 							"(more than 0, at most 86400)", val);
 		}
+		else if (strcmp(a, "--rate") == 0)
+		{
+			if (parse_uint(a, val, 1, 100000000, &o->rate) != 0)
+				return BENCH_EXIT_USAGE;
+		}
 		else if (strcmp(a, "--bucket") == 0)
 		{
 			size_t		len = strlen(val);
@@ -608,6 +636,9 @@ parse_options(bench_options *o, int argc, char **argv)
 	{
 		if (o->data_dir == NULL)
 			return fail(BENCH_EXIT_USAGE, "--inproc needs --data DIR");
+		if (o->rate > 0)
+			return fail(BENCH_EXIT_USAGE, "--rate applies over the network only "
+						"(--inproc runs one operation at a time)");
 	}
 	else
 	{
@@ -863,13 +894,32 @@ phase_begin(bench *b, bench_phase_kind kind)
 		ph->deadline_ns = ph->start_ns + (int64_t) (b->opt.duration * 1e9);
 }
 
-/* Whether another request may be queued: count or time left. */
+/* Whether the phase has requests left to issue: count or time left. */
 static bool
-phase_may_issue(const bench *b, int64_t now)
+phase_has_more(const bench *b, int64_t now)
 {
 	if (b->opt.duration > 0)
 		return now < b->phase.deadline_ns;
 	return b->phase.issued < b->opt.requests;
+}
+
+/*
+ * When request i of the phase is due with --rate (computed from the start,
+ * not from the last one, so that rounding never drifts).
+ */
+static int64_t
+phase_due(const bench *b, uint64_t i)
+{
+	return b->phase.start_ns + (int64_t) ((double) i * 1e9 / (double) b->opt.rate);
+}
+
+/* Whether another request may be queued now: left, and due with --rate. */
+static bool
+phase_may_issue(const bench *b, int64_t now)
+{
+	if (!phase_has_more(b, now))
+		return false;
+	return b->opt.rate == 0 || phase_due(b, b->phase.issued) <= now;
 }
 
 /*
@@ -1052,7 +1102,7 @@ net_setup(bench *b)
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return fail(BENCH_EXIT_FAILED, "epoll_create1: %s", strerror(errno));
 	b->conns = calloc((size_t) b->nconns, sizeof(bench_conn));
-	b->events = calloc((size_t) b->nconns, sizeof(struct epoll_event));
+	b->events = calloc((size_t) b->nconns + 1, sizeof(struct epoll_event));
 	b->group_out = calloc((size_t) b->opt.connections, sizeof(int));
 	if (b->conns == NULL || b->events == NULL || b->group_out == NULL)
 		return fail(BENCH_EXIT_FAILED, "out of memory");
@@ -1079,6 +1129,14 @@ net_setup(bench *b)
 		ev.data.ptr = bc;
 		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, bc->fd, &ev) != 0)
 			return fail(BENCH_EXIT_FAILED, "epoll_ctl: %s", strerror(errno));
+	}
+	if (b->opt.rate > 0)
+	{
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &b->tfd};
+
+		if ((b->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+			epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->tfd, &ev) != 0)
+			return fail(BENCH_EXIT_FAILED, "timerfd: %s", strerror(errno));
 	}
 	return BENCH_EXIT_OK;
 }
@@ -1107,6 +1165,9 @@ net_teardown(bench *b)
 	if (b->epfd >= 0)
 		close(b->epfd);
 	b->epfd = -1;
+	if (b->tfd >= 0)
+		close(b->tfd);
+	b->tfd = -1;
 }
 
 /*
@@ -1124,10 +1185,12 @@ net_run_phase(bench *b)
 	for (int i = 0; i < b->nconns; i += b->members)
 		if ((rc = conn_fill(b, &b->conns[i])) != BENCH_EXIT_OK)
 			return rc;
+	if (b->opt.rate > 0 && (rc = rate_arm(b)) != BENCH_EXIT_OK)
+		return rc;
 
-	while (ph->inflight > 0)
+	while (ph->inflight > 0 || (b->opt.rate > 0 && phase_has_more(b, now_ns())))
 	{
-		int			n = epoll_wait(b->epfd, b->events, b->nconns, 1000);
+		int			n = epoll_wait(b->epfd, b->events, b->nconns + 1, 1000);
 
 		if (n < 0)
 		{
@@ -1152,6 +1215,17 @@ net_run_phase(bench *b)
 			dyn_frame	reply;
 			int64_t		now;
 
+			if (b->events[i].data.ptr == &b->tfd)
+			{
+				uint64_t	expirations;
+
+				if (read(b->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+					return fail(BENCH_EXIT_FAILED, "timerfd: %s", strerror(errno));
+				if ((rc = rate_fill(b)) != BENCH_EXIT_OK)
+					return rc;
+				continue;
+			}
+
 			if (e & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				ready |= DYN_WAIT_READ;
 			if (e & (EPOLLOUT | EPOLLERR))
@@ -1169,7 +1243,59 @@ net_run_phase(bench *b)
 			if ((rc = conn_fill(b, bc)) != BENCH_EXIT_OK)
 				return rc;
 		}
+		if (b->opt.rate > 0 && (rc = rate_arm(b)) != BENCH_EXIT_OK)
+			return rc;
 	}
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * --rate: hand the requests due by now to the logical clients with room,
+ * in turn from where the last round stopped, so no connection is favoured.
+ */
+static int
+rate_fill(bench *b)
+{
+	int			groups = b->opt.connections;
+
+	for (int k = 0; k < groups && phase_may_issue(b, now_ns()); k++)
+	{
+		int			g = (b->next_group + k) % groups;
+		int			rc;
+
+		if (b->group_out[g] >= b->opt.pipeline)
+			continue;
+		if ((rc = conn_fill(b, &b->conns[g * b->members])) != BENCH_EXIT_OK)
+			return rc;
+		b->next_group = (g + 1) % groups;
+	}
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * --rate: wake up when the next request is due -- unless every logical
+ * client is full, when only a reply can make room (and a timer in the past
+ * would only spin).  Requests due meanwhile wait, and their wait counts.
+ */
+static int
+rate_arm(bench *b)
+{
+	struct itimerspec its = {0};
+	bool		room = false;
+	int64_t		due;
+
+	for (int g = 0; g < b->opt.connections && !room; g++)
+		room = b->group_out[g] < b->opt.pipeline;
+	if (room && phase_has_more(b, now_ns()))
+	{
+		due = phase_due(b, b->phase.issued);
+		its.it_value.tv_sec = due / 1000000000;
+		its.it_value.tv_nsec = due % 1000000000;
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;	/* zero would disarm */
+	}
+	if (timerfd_settime(b->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		return fail(BENCH_EXIT_FAILED, "timerfd_settime: %s", strerror(errno));
 	return BENCH_EXIT_OK;
 }
 
@@ -1190,6 +1316,8 @@ conn_fill(bench *b, bench_conn *bc)
 
 	while (b->group_out[bc->group] < b->opt.pipeline && phase_may_issue(b, now))
 	{
+		/* open loop: a request's clock starts when it was due */
+		int64_t		sent = b->opt.rate > 0 ? phase_due(b, ph->issued) : now;
 		bench_op	op = phase_next(b);
 		dyn_slice	key = {(const uint8_t *) b->key.buf, b->key.len};
 		uint32_t	reqid;
@@ -1226,7 +1354,7 @@ conn_fill(bench *b, bench_conn *bc)
 		s->reqid = reqid;
 		s->key_index = b->key_index;
 		s->op = (uint8_t) op;
-		s->sent_ns = now;
+		s->sent_ns = sent;
 		bc->outstanding++;
 		bc->queued = true;
 		b->group_out[bc->group]++;

@@ -28,4 +28,17 @@
 int			dyn_identity_from_text(dyn_identity *id, const char *text, size_t len,
 								   char *err, size_t errlen);
 
+/*
+ * Decode one secret key line (text[0..len), no surrounding blanks) into
+ * sk, checking that the public half stored in it is the one its seed
+ * makes.  Only the canonical spelling is accepted: libsodium 1.0.18's
+ * decoder reads every byte from 0x80 up as '_', so the text is encoded
+ * again and must come out byte for byte the same.  DYN_ERR_INVAL for a
+ * wrong length or spelling, DYN_ERR_PROTO for a key whose halves disagree;
+ * sk holds nothing on failure.  Shared by the key file loader
+ * (dyn_identity_load) and dyn_identity_from_text.
+ */
+int			dyn_secret_key_from_text(const char *text, size_t len,
+									 uint8_t sk[DYN_KEY_SECRET_BYTES]);
+
 #endif							/* DYNAMO_KEYTEXT_H */

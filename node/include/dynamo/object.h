@@ -57,7 +57,11 @@ typedef struct dyn_object
 
 void		dyn_object_init(dyn_object *o);
 void		dyn_object_free(dyn_object *o);
-/* Parse an encoded object; an empty slice is the empty object. */
+/*
+ * Parse an encoded object; an empty slice is the empty object.
+ * DYN_ERR_PROTO for anything the encoder cannot make, including versions
+ * that cover each other in a cycle.
+ */
 int			dyn_object_decode(dyn_slice bytes, dyn_object *o);
 void		dyn_object_encode(const dyn_object *o, dyn_buf *b);
 /* The context: the merge of every sibling's clock, tombstones included. */
@@ -83,9 +87,10 @@ uint64_t	dyn_object_bytes_newest_ms(dyn_slice encoded);
 /*
  * The coordinator's write: supersede the siblings covered by ctx and add a
  * new sibling (a tombstone when value is NULL) dotted by node_id.  The new
- * sibling's clock is ctx plus the dot, truncated to DYN_VCLOCK_KEEP entries
- * keeping the dot; it is copied to *written when that is not NULL (that clock
- * is what PUT returns as the new context).  DYN_ERR_TOOBIG past
+ * sibling's clock is all of ctx plus the dot, so that every replica that
+ * merges it drops what ctx covers (only a full ctx without node_id's entry
+ * loses one: see object.c); it is copied to *written when that is not NULL
+ * (that clock is what PUT returns as the new context).  DYN_ERR_TOOBIG past
  * DYN_SIBLINGS_MAX siblings, DYN_ERR_INVAL for a bad node id.
  */
 int			dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
@@ -95,7 +100,11 @@ int			dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 /*
  * Replica-to-replica merge of other into o (read repair, hints, handoff,
  * anti-entropy).  Siblings with the same dot are the same version and kept
- * once.  Returns DYN_OK; *changed (if not NULL) says whether o changed.
+ * once (of two different copies, the same one on every replica).  The
+ * merge is commutative, idempotent and absorbing (merging a side in again
+ * changes nothing).  DYN_OK, DYN_ERR_TOOBIG past DYN_SIBLINGS_MAX or
+ * DYN_ERR_NOMEM (o unchanged); *changed (if not NULL) says whether o
+ * changed.
  */
 int			dyn_object_merge(dyn_object *o, const dyn_object *other, bool *changed);
 

@@ -220,8 +220,14 @@ int			dyn_ring_preflist(const dyn_ring *ring, uint32_t partition,
 int			dyn_ring_preflist_key(const dyn_ring *ring, dyn_slice bucket,
 								  dyn_slice key, uint32_t *out, size_t max);
 /*
- * Whether member (an index) is one of the first min(N, members) entries of
- * the partition's preference list; false for anything out of range.
+ * How many replicas each partition has: min(N, members), the length of
+ * the preference lists' first part.  The one definition the coordinator,
+ * anti-entropy and handoff use (through dyn_ring_replicates or this).
+ */
+uint32_t	dyn_ring_replicas(const dyn_ring *ring);
+/*
+ * Whether member (an index) is one of the first dyn_ring_replicas entries
+ * of the partition's preference list; false for anything out of range.
  */
 bool		dyn_ring_replicates(const dyn_ring *ring, uint32_t partition,
 								uint32_t member);

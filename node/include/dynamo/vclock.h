@@ -4,9 +4,9 @@
  *
  * A dyn_vclock is a fixed-size value type (no heap): entries are kept sorted
  * by node id so that compare and merge are a single merge-walk and the
- * binary encoding is canonical.  A stored version's clock holds at most
- * DYN_VCLOCK_KEEP entries: past that, the entry with the oldest timestamp is
- * dropped (never the entry the caller asks to keep, i.e. the version's dot).
+ * binary encoding is canonical.  A clock holds at most DYN_VCLOCK_CAP
+ * entries; a merge past that drops the oldest timestamps (object.c says
+ * how a write keeps what its context covers).
  *
  * Binary encoding (compact, used in stored objects and as the opaque
  * context): u8 count, then per entry u8 idlen, id bytes, varint counter,
@@ -18,7 +18,6 @@
 #include "dynamo/buf.h"
 
 #define DYN_NODE_ID_MAX		32	/* bytes in a node id */
-#define DYN_VCLOCK_KEEP		10	/* entries a clock keeps after truncation */
 #define DYN_VCLOCK_CAP		32	/* entries a clock can hold at all */
 
 typedef struct dyn_vclock_entry
