@@ -70,7 +70,23 @@ sub get_here
 
 # ------------------------------------------------------------- workloads
 
-# Grow-only set in key gset/s: read, add "w.i", write back with the context.
+# Read a set of words kept in bucket/key through $a (every sibling's words:
+# the union resolves a conflict), add $e, write back with the read's
+# context.  Returns (versions read or undef when the read failed, whether
+# the PUT was acknowledged).
+sub add_to_set
+{
+	my ($a, $bucket, $key, $e) = @_;
+	my ($rc, $g) = get_here($a, $bucket, $key);
+	return (undef, 0) unless $g;
+	my %set = map { $_ => 1 } map { split / / } @{ $g->{values} };
+	$set{$e} = 1;
+	my ($prc) = cli_here($a, 'put', $bucket, $key, join(' ', sort keys %set),
+		($g->{context} ne '' ? ('--context', $g->{context}) : ()), '--w', '2');
+	return (scalar @{ $g->{values} }, $prc == 0);
+}
+
+# Grow-only set in key gset/s: add "w.i" by read-modify-write.
 sub gset_worker
 {
 	my ($w) = @_;
@@ -79,15 +95,9 @@ sub gset_worker
 	my $i = 0;
 	until (-e $stop)
 	{
-		my $a = $addr[ int rand @addr ];
-		my ($rc, $g) = get_here($a, 'gset', 's');
-		next unless $g;
-		my %set = map { $_ => 1 } map { split / / } @{ $g->{values} };
 		my $e = "$w." . $i++;
-		$set{$e} = 1;
-		my ($prc) = cli_here($a, 'put', 'gset', 's', join(' ', sort keys %set),
-			($g->{context} ne '' ? ('--context', $g->{context}) : ()), '--w', '2');
-		print $log "$e\n" if $prc == 0;
+		my (undef, $acked) = add_to_set($addr[ int rand @addr ], 'gset', 's', $e);
+		print $log "$e\n" if $acked;
 	}
 }
 
@@ -114,20 +124,11 @@ sub cart_worker
 	my $i = 0;
 	until (-e $stop)
 	{
-		my $a = $addr[ int rand @addr ];
-		my $cart = 'cart' . int(rand($carts));
-		my ($rc, $g) = get_here($a, 'carts', $cart);
-		next unless $g;
-		my $nv = @{ $g->{values} };
-		if ($nv > 0)
-		{
-			$c{reads}++;
-			$c{ $nv == 1 ? 'one' : 'more' }++;
-		}
-		my %items = map { $_ => 1 } map { split / / } @{ $g->{values} };
-		$items{ "$w." . $i++ } = 1;
-		cli_here($a, 'put', 'carts', $cart, join(' ', sort keys %items),
-			($g->{context} ne '' ? ('--context', $g->{context}) : ()), '--w', '2');
+		my ($nv) = add_to_set($addr[ int rand @addr ], 'carts', 'cart' . int(rand($carts)),
+			"$w." . $i++);
+		next unless $nv;    # a failed read, or a new cart
+		$c{reads}++;
+		$c{ $nv == 1 ? 'one' : 'more' }++;
 	}
 	open my $fh, '>', "$dir/cart.$w" or die;
 	print $fh join(' ', map { "$_=$c{$_}" } sort keys %c), "\n";

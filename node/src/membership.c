@@ -999,7 +999,7 @@ dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out)
 		dyn_buf_printf(out, ",\"status\":\"%s\",\"self\":%s,\"phi\":%.2f,"
 					   "\"generation\":%llu,\"heartbeat\":%llu,\"ring_version\":%llu,"
 					   "\"partitions\":%u,\"since_ms\":%llu,\"heard_ms\":%lld,"
-					   "\"failures\":%d}",
+					   "\"failures\":%d,\"reconnects\":%llu}",
 					   dyn_member_up(m) ? "up" : "down", m->self ? "true" : "false",
 					   m->self ? 0.0 : dyn_phi_value(&m->phi, now),
 					   (unsigned long long) (m->self ? ms->members[0]->generation : m->generation),
@@ -1008,7 +1008,8 @@ dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out)
 					   rix < 0 ? 0 : ms->ring.members[rix].owned,
 					   (unsigned long long) (now - m->changed_ms),
 					   m->self || m->heard_ms == 0 ? -1LL : (long long) (now - m->heard_ms),
-					   m->failures);
+					   m->failures,
+					   (unsigned long long) (m->peer != NULL ? dyn_peer_reconnects(m->peer) : 0));
 	}
 	dyn_buf_printf(out, "]");
 }
