@@ -86,34 +86,42 @@ sub add_to_set
 	return (scalar @{ $g->{values} }, $prc == 0);
 }
 
-# Grow-only set in key gset/s: add "w.i" by read-modify-write.
-sub gset_worker
+# Run $op->(i) for i = 0, 1, ... until told to stop; $op returns (a name,
+# whether its write was acknowledged), and the acknowledged names go to
+# $dir/$file as they are.
+sub ack_worker
 {
-	my ($w) = @_;
-	open my $log, '>', "$dir/gset.$w" or die;
+	my ($file, $op) = @_;
+	open my $log, '>', "$dir/$file" or die;
 	$log->autoflush(1);
 	my $i = 0;
 	until (-e $stop)
 	{
-		my $e = "$w." . $i++;
-		my (undef, $acked) = add_to_set($addr[ int rand @addr ], 'gset', 's', $e);
-		print $log "$e\n" if $acked;
+		my ($name, $acked) = $op->($i++);
+		print $log "$name\n" if $acked;
 	}
+}
+
+# Grow-only set in key gset/s: add "w.i" by read-modify-write.
+sub gset_worker
+{
+	my ($w) = @_;
+	ack_worker("gset.$w", sub {
+			my $e = "$w.$_[0]";
+			my (undef, $acked) = add_to_set($addr[ int rand @addr ], 'gset', 's', $e);
+			return ($e, $acked);
+		});
 }
 
 # Unique blind writes: b/w-i, each once.
 sub blind_worker
 {
 	my ($w) = @_;
-	open my $log, '>', "$dir/blind.$w" or die;
-	$log->autoflush(1);
-	my $i = 0;
-	until (-e $stop)
-	{
-		my $k = "w$w-" . $i++;
-		my ($rc) = cli_here($addr[ int rand @addr ], 'put', 'blind', $k, "v$k", '--w', '2');
-		print $log "$k\n" if $rc == 0;
-	}
+	ack_worker("blind.$w", sub {
+			my $k = "w$w-$_[0]";
+			my ($rc) = cli_here($addr[ int rand @addr ], 'put', 'blind', $k, "v$k", '--w', '2');
+			return ($k, $rc == 0);
+		});
 }
 
 # A cart: read (count the versions seen), add an item, write back.
