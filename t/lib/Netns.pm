@@ -34,6 +34,8 @@ use warnings;
 use Test::More;
 use POSIX qw(_exit);
 
+use DynamoTest ();
+
 my $PREFIX = "dyt$$";
 my @MINE;    # namespaces this process made, for END
 my $OWNER = $$;
@@ -248,13 +250,23 @@ sub _remove_ns
 	system("ip netns del $ns >/dev/null 2>&1");
 }
 
+# Whether process $pid exists and is not a zombie (a test killed by -9 may
+# wait a while for its parent to reap it).
+sub _running
+{
+	my ($pid) = @_;
+	return 0 unless kill 0, $pid;
+	my $stat = DynamoTest::slurp("/proc/$pid/stat");
+	return $stat !~ /^\d+ \(.*\) Z/s;
+}
+
 # Namespaces of an earlier run whose process is gone.
 sub cleanup_stale
 {
 	for my $ns (map { (split ' ')[0] } `ip netns list 2>/dev/null`)
 	{
 		next unless $ns =~ /^dyt(\d+)-/;
-		next if $1 == $$ || kill(0, $1);
+		next if $1 == $$ || _running($1);
 		diag("Netns: removing $ns left by an earlier run");
 		_remove_ns($ns);
 	}
