@@ -148,6 +148,7 @@ static DynQueueEntry *queue_find(DynConn *conn, const char *bucket, dyn_slice ke
 								 bool create);
 static QueuedBucket *queue_bucket(DynConn *conn, const char *bucket, size_t len,
 								  bool create);
+static void entry_remove(DynQueueEntry *e);
 
 /* Hash of a queue key: the connection and the bytes. */
 static uint32
@@ -381,6 +382,56 @@ queue_find(DynConn *conn, const char *bucket, dyn_slice key, bool create)
 	queue->bytes += k.len + sizeof(DynQueueEntry);
 	queue_bucket(conn, bucket, blen, true)->keys++;
 	return e;
+}
+
+/* Take an entry whose versions are all gone out of the queue. */
+static void
+entry_remove(DynQueueEntry *e)
+{
+	char	   *ptr = e->key.ptr;
+
+	queue->bytes -= e->key.len + sizeof(DynQueueEntry);
+	queue_bucket(e->key.conn, e->key.ptr, e->bucketlen, false)->keys--;
+	hash_search(queue->entries, &e->key, HASH_REMOVE, NULL);
+	pfree(ptr);
+}
+
+/*
+ * Before a write of bucket/key through conn that does not wait for COMMIT
+ * (write_mode 'immediate'): a queued write of the key, sent at COMMIT with
+ * a context that does not cover the immediate one, would come back beside
+ * it as a sibling, or bring back the key it deleted.  So the immediate
+ * write is refused while the transaction has queued one of its own; a
+ * queued merge write-back (best effort, not the user's) is dropped instead:
+ * the immediate write supersedes what it merged.
+ */
+void
+DynXactCheckImmediate(DynConn *conn, const char *relname, const char *bucket,
+					  dyn_slice key)
+{
+	DynQueueEntry *e;
+
+	if (queue == NULL || hash_get_num_entries(queue->entries) == 0)
+		return;
+	e = queue_find(conn, bucket, key, false);
+	if (e == NULL)
+		return;
+	if (!e->top->best_effort)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot write key \"%s\" of foreign table \"%s\" immediately: the transaction has queued a write of it",
+						DynKeyForMessage(key), relname),
+				 errdetail("The queued write is sent at COMMIT and would undo or fork the immediate one."),
+				 errhint("Write the key with write_mode 'commit' until the transaction ends, or COMMIT first.")));
+	/* a write-back is never pushed over the transaction's own writes: all are */
+	while (e->top != NULL)
+	{
+		DynQueued  *v = e->top;
+
+		e->top = v->older;
+		version_free(v);
+	}
+	entry_remove(e);
 }
 
 /*
@@ -818,13 +869,6 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		}
 		/* a key written only in the aborted subtransaction leaves the queue */
 		if (e->top == NULL)
-		{
-			char	   *ptr = e->key.ptr;
-
-			queue->bytes -= e->key.len + sizeof(DynQueueEntry);
-			queue_bucket(e->key.conn, e->key.ptr, e->bucketlen, false)->keys--;
-			hash_search(queue->entries, &e->key, HASH_REMOVE, NULL);
-			pfree(ptr);
-		}
+			entry_remove(e);
 	}
 }
