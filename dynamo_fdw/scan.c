@@ -287,11 +287,13 @@ scan_write_back(DynScanState *st, const dyn_vclock *ctx)
 	DynWriteMode mode = DynResolveWriteMode(st->opts);
 
 	/*
-	 * Sent now, over a version the transaction queued, the write-back would
-	 * meet that version again at COMMIT as a sibling: the queued write goes
-	 * alone, and the next read merges.
+	 * Sent now, beside a version the transaction queued (even one this
+	 * scan's snapshot does not see), the write-back would meet that version
+	 * again at COMMIT as a sibling: the queued write goes alone, and the
+	 * next read merges.
 	 */
-	if (mode == DYN_WRITE_IMMEDIATE && st->pending != NULL)
+	if (mode == DYN_WRITE_IMMEDIATE &&
+		DynXactLookup(st->conn, st->opts->bucket, st->item->key, InvalidCommandId) != NULL)
 		return;
 	dyn_buf_init(&enc);
 	dyn_vclock_encode(ctx, &enc);

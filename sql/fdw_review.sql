@@ -67,3 +67,13 @@ COMMIT;
 SELECT key, value, siblings FROM rj WHERE key = 'cart' ORDER BY value::text;
 SELECT key, value, siblings FROM rju WHERE key = 'cart';
 SELECT key, value, siblings FROM rj WHERE key = 'cart';
+-- the same through a cursor opened before the queued write
+INSERT INTO rj (key, value) VALUES ('cart2', '["a"]');
+INSERT INTO rj (key, value) VALUES ('cart2', '["b"]');
+BEGIN;
+DECLARE c CURSOR FOR SELECT key, value, siblings FROM rju WHERE key = 'cart2';
+INSERT INTO rj (key, value) VALUES ('cart2', '["c"]');
+SET LOCAL dynamo_fdw.write_mode = 'immediate';
+FETCH ALL FROM c;
+COMMIT;
+SELECT key, value, siblings FROM rj WHERE key = 'cart2' ORDER BY value::text;
