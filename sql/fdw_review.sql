@@ -77,3 +77,14 @@ SET LOCAL dynamo_fdw.write_mode = 'immediate';
 FETCH ALL FROM c;
 COMMIT;
 SELECT key, value, siblings FROM rj WHERE key = 'cart2' ORDER BY value::text;
+
+-- A merge function made VOLATILE after the option was set is refused when
+-- the table is read, as when the option is given.
+CREATE FUNCTION review_first(vals jsonb[], vclocks jsonb[]) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE AS $$ SELECT vals[1] $$;
+CREATE FOREIGN TABLE rjf (key text, value jsonb, siblings int, context text)
+  SERVER rv OPTIONS (bucket 'review_merge', merge_function 'review_first');
+SELECT key, siblings FROM rjf WHERE key = 'cart2';
+CREATE OR REPLACE FUNCTION review_first(vals jsonb[], vclocks jsonb[]) RETURNS jsonb
+  LANGUAGE sql VOLATILE AS $$ SELECT vals[1] $$;
+SELECT key, siblings FROM rjf WHERE key = 'cart2';
