@@ -139,6 +139,7 @@ static void version_free(DynQueued *v);
 static void queue_flush(void);
 static void flush_await(Flush *fl);
 static void flush_report(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
+static void flush_interrupted(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
 static dyn_slice entry_key(const DynQueueEntry *e);
 static void xact_callback(XactEvent event, void *arg);
 static void subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -728,6 +729,30 @@ flush_report(Flush *fl, long total, MemoryContext cxt)
 }
 
 /*
+ * Re-raise an error that interrupted a COMMIT's writes (a cancel, a
+ * backend terminated): its own message, and what had been sent by then,
+ * since the keys sent may be written though the transaction rolls back.
+ */
+static void
+flush_interrupted(Flush *fl, long total, MemoryContext cxt)
+{
+	ErrorData  *cause;
+
+	MemoryContextSwitchTo(cxt);
+	cause = CopyErrorData();
+	FlushErrorState();
+	ereport(ERROR,
+			(errcode(cause->sqlerrcode),
+			 errmsg("%s", cause->message),
+			 errdetail("%s%sCOMMIT was interrupted when %ld of %ld keys were known to be written and %ld more were sent; the transaction was rolled back, but the keys sent may be written too.",
+					   cause->detail ? cause->detail : "",
+					   cause->detail ? "  " : "",
+					   fl->written, total, fl->sent - fl->awaited),
+			 errhint("Dynamo has no two-phase commit: the keys written keep their new versions, each whole; read the transaction's keys and write them again."),
+			 cause->context ? errcontext("%s", cause->context) : 0));
+}
+
+/*
  * Send every queued write and wait for all replies; raise one error for
  * all that failed (see the file comment).
  */
@@ -740,46 +765,53 @@ queue_flush(void)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	HASH_SEQ_STATUS scan;
 	DynQueueEntry *e;
-	Flush		fl;
+	Flush	   *fl = palloc0(sizeof(Flush));	/* in memory: read after a longjmp */
 
-	memset(&fl, 0, sizeof(fl));
-	fl.w = MemoryContextAllocHuge(cxt, sizeof(FlushWrite) * Max(total, 1));
-	initStringInfo(&fl.named);
-	hash_seq_init(&scan, queue->entries);
-	while ((e = hash_seq_search(&scan)) != NULL)
+	fl->w = MemoryContextAllocHuge(cxt, sizeof(FlushWrite) * Max(total, 1));
+	initStringInfo(&fl->named);
+	PG_TRY();
 	{
-		DynQueued  *v = e->top;
-		FlushWrite *f = &fl.w[fl.sent];
-		char	   *bucket = pnstrdup(e->key.ptr, e->bucketlen);
-		dyn_put_req put;
-
-		if (v->deleted && v->contextlen == 0)
+		hash_seq_init(&scan, queue->entries);
+		while ((e = hash_seq_search(&scan)) != NULL)
 		{
-			/* a delete that covers nothing: the key was only ever queued */
-			fl.written++;
-			continue;
+			DynQueued  *v = e->top;
+			FlushWrite *f = &fl->w[fl->sent];
+			char	   *bucket = pnstrdup(e->key.ptr, e->bucketlen);
+			dyn_put_req put;
+
+			if (v->deleted && v->contextlen == 0)
+			{
+				/* a delete that covers nothing: the key was only ever queued */
+				fl->written++;
+				continue;
+			}
+			put.bucket = dyn_slice_str(bucket);
+			put.key = entry_key(e);
+			put.context = (dyn_slice) {(const uint8_t *) v->context, v->contextlen};
+			put.value = (dyn_slice) {(const uint8_t *) v->value, v->valuelen};
+			put.w = (uint8) v->w;
+			f->e = e;
+			DynInitRequest(&f->req, cxt);
+			DynSendPut(e->key.conn, DynNodeForKey(e->key.conn, bucket, put.key), &f->req,
+					   &put, v->deleted);
+			fl->sent++;
+			if (fl->sent - fl->awaited >= DYN_XACT_WINDOW)
+				flush_await(fl);
 		}
-		put.bucket = dyn_slice_str(bucket);
-		put.key = entry_key(e);
-		put.context = (dyn_slice) {(const uint8_t *) v->context, v->contextlen};
-		put.value = (dyn_slice) {(const uint8_t *) v->value, v->valuelen};
-		put.w = (uint8) v->w;
-		f->e = e;
-		DynInitRequest(&f->req, cxt);
-		DynSendPut(e->key.conn, DynNodeForKey(e->key.conn, bucket, put.key), &f->req,
-				   &put, v->deleted);
-		fl.sent++;
-		if (fl.sent - fl.awaited >= DYN_XACT_WINDOW)
-			flush_await(&fl);
+		while (fl->awaited < fl->sent)
+			flush_await(fl);
 	}
-	while (fl.awaited < fl.sent)
-		flush_await(&fl);
-	if (fl.failed > 0)
-		flush_report(&fl, total, cxt);
-	if (fl.write_backs_failed > 0)
+	PG_CATCH();
+	{
+		flush_interrupted(fl, total, cxt);
+	}
+	PG_END_TRY();
+	if (fl->failed > 0)
+		flush_report(fl, total, cxt);
+	if (fl->write_backs_failed > 0)
 		ereport(WARNING,
 				(errmsg("%ld merged keys could not be written back at COMMIT",
-						fl.write_backs_failed),
+						fl->write_backs_failed),
 				 errdetail("They keep their siblings; the next read merges them again.")));
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
