@@ -141,6 +141,7 @@ static void flush_await(Flush *fl);
 static void flush_report(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
 static void flush_interrupted(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
 static dyn_slice entry_key(const DynQueueEntry *e);
+static bool queue_only_write_backs(void);
 static void xact_callback(XactEvent event, void *arg);
 static void subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							 SubTransactionId parentSubid, void *arg);
@@ -818,8 +819,29 @@ queue_flush(void)
 }
 
 /*
- * Pre-commit sends the queue; pre-prepare refuses it; commit and abort
- * forget it (after an abort nothing was sent).
+ * Whether all the queue holds is merges' write-backs (best effort: a
+ * transaction that only read may still be prepared, without them).
+ */
+static bool
+queue_only_write_backs(void)
+{
+	HASH_SEQ_STATUS scan;
+	DynQueueEntry *e;
+
+	hash_seq_init(&scan, queue->entries);
+	while ((e = hash_seq_search(&scan)) != NULL)
+		if (!e->top->best_effort)
+		{
+			hash_seq_term(&scan);
+			return false;
+		}
+	return true;
+}
+
+/*
+ * Pre-commit sends the queue; pre-prepare refuses it, unless it holds only
+ * write-backs, which it drops; commit and abort forget it (after an abort
+ * nothing was sent).
  */
 static void
 xact_callback(XactEvent event, void *arg)
@@ -831,6 +853,8 @@ xact_callback(XactEvent event, void *arg)
 				queue_flush();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
+			if (queue != NULL && queue_only_write_backs())
+				queue_discard();
 			if (queue != NULL && hash_get_num_entries(queue->entries) > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -88,3 +88,15 @@ SELECT key, siblings FROM rjf WHERE key = 'cart2';
 CREATE OR REPLACE FUNCTION review_first(vals jsonb[], vclocks jsonb[]) RETURNS jsonb
   LANGUAGE sql VOLATILE AS $$ SELECT vals[1] $$;
 SELECT key, siblings FROM rjf WHERE key = 'cart2';
+
+-- A transaction that only read a table with merge_write_back is not
+-- refused PREPARE for the write-backs its reads queued: they are dropped
+-- (this server has max_prepared_transactions 0: PostgreSQL's own error).
+BEGIN;
+SELECT key, value, siblings FROM rju WHERE key = 'cart2';
+PREPARE TRANSACTION 'review_read_only';
+SELECT key, siblings FROM rj WHERE key = 'cart2' ORDER BY value::text;
+BEGIN;
+SELECT key, value, siblings FROM rju WHERE key = 'cart2';
+INSERT INTO rq (key, value) VALUES ('p1', 'queued');
+PREPARE TRANSACTION 'review_writes';
