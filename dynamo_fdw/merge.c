@@ -85,6 +85,7 @@ struct DynMerge
 	bool		typbyval;
 	char		typalign;
 	bool		write_back;
+	bool		row_format;		/* the result must be a JSON object */
 	MemoryContext cxt;			/* the write-backs in flight */
 	DynConn    *conn;			/* ... which go through this connection */
 	List	   *inflight;		/* MergeWrite */
@@ -209,6 +210,7 @@ DynMergeCreate(DynTableOptions *opts, DynConvert *cv)
 	m->name = opts->merge_function;
 	m->relname = opts->relname;
 	m->write_back = opts->merge_write_back;
+	m->row_format = opts->format == DYN_FORMAT_ROW;
 	m->fn = merge_resolve(opts->merge_function, valtype, &polymorphic);
 	if (!OidIsValid(m->fn))
 		ereport(ERROR,
@@ -322,6 +324,19 @@ DynMergeSiblings(DynMerge *m, DynConvert *cv, dyn_slice key, const dyn_object *o
 	result = FunctionCallInvoke(fcinfo);
 	if (!fcinfo->isnull)
 	{
+		/*
+		 * In the row format the result is the stored object: anything else
+		 * would be written back over the siblings though no read of the
+		 * table's columns can take it.
+		 */
+		if (m->row_format && !JB_ROOT_IS_OBJECT(DatumGetJsonbP(result)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge function %s returned a JSON value that is not an object",
+							format_procedure(m->fn)),
+					 errdetail("Foreign table \"%s\" has value_format 'row': a merged value is one JSON object of its columns.",
+							   m->relname),
+					 errhint("Return an object, or NULL to keep the siblings.")));
 		DynValueDatumBytes(cv, result, out);
 		m->merged++;
 	}

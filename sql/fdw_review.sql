@@ -100,3 +100,18 @@ BEGIN;
 SELECT key, value, siblings FROM rju WHERE key = 'cart2';
 INSERT INTO rq (key, value) VALUES ('p1', 'queued');
 PREPARE TRANSACTION 'review_writes';
+
+-- In the row format a merge that is not a JSON object is an error, even
+-- for a query that reads no value column: written back, it superseded the
+-- siblings with a value no read of the columns could take.
+CREATE FOREIGN TABLE rr (key text, value text, siblings int, context text)
+  SERVER rv OPTIONS (bucket 'review_row', insert_mode 'sibling');
+INSERT INTO rr (key, value) VALUES ('o', '{"a": 1, "keep": "x"}');
+INSERT INTO rr (key, value) VALUES ('o', '{"a": 2}');
+CREATE FUNCTION review_array(vals jsonb[], vclocks jsonb[]) RETURNS jsonb
+  LANGUAGE sql IMMUTABLE AS $$ SELECT '[1, 2]'::jsonb $$;
+CREATE FOREIGN TABLE rrm (key text, a int, siblings int, context text)
+  SERVER rv OPTIONS (bucket 'review_row', value_format 'row',
+                     merge_function 'review_array', merge_write_back 'on');
+SELECT key, siblings FROM rrm WHERE key = 'o';
+SELECT key, value, siblings FROM rr WHERE key = 'o' ORDER BY value;
