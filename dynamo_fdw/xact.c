@@ -150,7 +150,6 @@ static DynQueueEntry *queue_find(DynConn *conn, const char *bucket, dyn_slice ke
 								 bool create);
 static QueuedBucket *queue_bucket(DynConn *conn, const char *bucket, size_t len,
 								  bool create);
-static void entry_remove(DynQueueEntry *e);
 
 /* Hash of a queue key: the connection and the bytes. */
 static uint32
@@ -386,18 +385,6 @@ queue_find(DynConn *conn, const char *bucket, dyn_slice key, bool create)
 	return e;
 }
 
-/* Take an entry whose versions are all gone out of the queue. */
-static void
-entry_remove(DynQueueEntry *e)
-{
-	char	   *ptr = e->key.ptr;
-
-	queue->bytes -= e->key.len + sizeof(DynQueueEntry);
-	queue_bucket(e->key.conn, e->key.ptr, e->bucketlen, false)->keys--;
-	hash_search(queue->entries, &e->key, HASH_REMOVE, NULL);
-	pfree(ptr);
-}
-
 /*
  * Before a write of bucket/key through conn that does not wait for COMMIT
  * (write_mode 'immediate'): a queued write of the key, sent at COMMIT with
@@ -425,15 +412,16 @@ DynXactCheckImmediate(DynConn *conn, const char *relname, const char *bucket,
 						DynKeyForMessage(key), relname),
 				 errdetail("The queued write is sent at COMMIT and would undo or fork the immediate one."),
 				 errhint("Write the key with write_mode 'commit' until the transaction ends, or COMMIT first.")));
-	/* a write-back is never pushed over the transaction's own writes: all are */
-	while (e->top != NULL)
-	{
-		DynQueued  *v = e->top;
-
-		e->top = v->older;
-		version_free(v);
-	}
-	entry_remove(e);
+	/*
+	 * A write-back is never pushed over the transaction's own writes, so all
+	 * the key's versions are write-backs: the key leaves the queue.  Their
+	 * memory stays until the transaction ends: a scan of this statement may
+	 * still hold the version it read.
+	 */
+	for (DynQueued *v = e->top; v != NULL; v = v->older)
+		queue_count_level(v->level, -1);
+	queue_bucket(e->key.conn, e->key.ptr, e->bucketlen, false)->keys--;
+	hash_search(queue->entries, &e->key, HASH_REMOVE, NULL);
 }
 
 /*
@@ -925,6 +913,13 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		}
 		/* a key written only in the aborted subtransaction leaves the queue */
 		if (e->top == NULL)
-			entry_remove(e);
+		{
+			char	   *ptr = e->key.ptr;
+
+			queue->bytes -= e->key.len + sizeof(DynQueueEntry);
+			queue_bucket(e->key.conn, e->key.ptr, e->bucketlen, false)->keys--;
+			hash_search(queue->entries, &e->key, HASH_REMOVE, NULL);
+			pfree(ptr);
+		}
 	}
 }

@@ -115,3 +115,14 @@ CREATE FOREIGN TABLE rrm (key text, a int, siblings int, context text)
                      merge_function 'review_array', merge_write_back 'on');
 SELECT key, siblings FROM rrm WHERE key = 'o';
 SELECT key, value, siblings FROM rr WHERE key = 'o' ORDER BY value;
+
+-- A merge write-back queued by a read is dropped by an immediate write of
+-- the key (the write supersedes what it merged): COMMIT does not send it.
+INSERT INTO rj (key, value) VALUES ('cart3', '["a"]');
+INSERT INTO rj (key, value) VALUES ('cart3', '["b"]');
+BEGIN;
+SELECT key, value, siblings FROM rju WHERE key = 'cart3';
+SET LOCAL dynamo_fdw.write_mode = 'immediate';
+UPDATE rju SET value = '["z"]' WHERE key = 'cart3';
+COMMIT;
+SELECT key, value, siblings FROM rj WHERE key = 'cart3';
