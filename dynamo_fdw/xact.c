@@ -140,6 +140,7 @@ static void queue_flush(void);
 static void flush_await(Flush *fl);
 static void flush_report(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
 static void flush_interrupted(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
+static void flush_raise(ErrorData *cause, const char *what, const char *todo) pg_attribute_noreturn();
 static dyn_slice entry_key(const DynQueueEntry *e);
 static bool queue_only_write_backs(void);
 static void xact_callback(XactEvent event, void *arg);
@@ -704,17 +705,12 @@ flush_report(Flush *fl, long total, MemoryContext cxt)
 		FlushErrorState();
 	}
 	PG_END_TRY();
-	ereport(ERROR,
-			(errcode(cause->sqlerrcode),
-			 errmsg("%s", cause->message),
-			 errdetail("%s%sCOMMIT wrote %ld of %ld keys, then the transaction was rolled back; not written (or not known to be): %s%s.",
-					   cause->detail ? cause->detail : "",
-					   cause->detail ? "  " : "",
-					   fl->written, total, fl->named.data,
-					   fl->failed > DYN_XACT_FAILED_NAMED
-					   ? psprintf(" and %ld more", fl->failed - DYN_XACT_FAILED_NAMED) : ""),
-			 errhint("Dynamo has no two-phase commit: the keys written keep their new versions, each whole; read the keys named and write them again."),
-			 cause->context ? errcontext("%s", cause->context) : 0));
+	flush_raise(cause,
+				psprintf("COMMIT wrote %ld of %ld keys, then the transaction was rolled back; not written (or not known to be): %s%s.",
+						 fl->written, total, fl->named.data,
+						 fl->failed > DYN_XACT_FAILED_NAMED
+						 ? psprintf(" and %ld more", fl->failed - DYN_XACT_FAILED_NAMED) : ""),
+				"read the keys named and write them again.");
 }
 
 /*
@@ -730,14 +726,26 @@ flush_interrupted(Flush *fl, long total, MemoryContext cxt)
 	MemoryContextSwitchTo(cxt);
 	cause = CopyErrorData();
 	FlushErrorState();
+	flush_raise(cause,
+				psprintf("COMMIT was interrupted when %ld of %ld keys were known to be written and %ld more were sent; the transaction was rolled back, but the keys sent may be written too.",
+						 fl->written, total, fl->sent - fl->awaited),
+				"read the transaction's keys and write them again.");
+}
+
+/*
+ * Raise the error that failed a COMMIT (cause) with what COMMIT did after
+ * its own detail, and the hint that no two-phase commit undid it.
+ */
+static void
+flush_raise(ErrorData *cause, const char *what, const char *todo)
+{
 	ereport(ERROR,
 			(errcode(cause->sqlerrcode),
 			 errmsg("%s", cause->message),
-			 errdetail("%s%sCOMMIT was interrupted when %ld of %ld keys were known to be written and %ld more were sent; the transaction was rolled back, but the keys sent may be written too.",
-					   cause->detail ? cause->detail : "",
-					   cause->detail ? "  " : "",
-					   fl->written, total, fl->sent - fl->awaited),
-			 errhint("Dynamo has no two-phase commit: the keys written keep their new versions, each whole; read the transaction's keys and write them again."),
+			 errdetail("%s%s%s", cause->detail ? cause->detail : "",
+					   cause->detail ? "  " : "", what),
+			 errhint("Dynamo has no two-phase commit: the keys written keep their new versions, each whole; %s",
+					 todo),
 			 cause->context ? errcontext("%s", cause->context) : 0));
 }
 
