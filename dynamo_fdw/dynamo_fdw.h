@@ -310,6 +310,8 @@ extern int	DynXactVisible(const dyn_object *obj, const DynQueued *v, dyn_vclock 
 extern void DynXactQueueWriteBack(DynConn *conn, const char *relname, const char *bucket,
 								  dyn_slice key, dyn_slice value, dyn_slice context,
 								  int w);
+extern void DynXactCheckImmediate(DynConn *conn, const char *relname, const char *bucket,
+								  dyn_slice key);
 extern void DynXactForEachKey(DynConn *conn, const char *bucket, CommandId curcid,
 							  void (*fn) (dyn_slice key, const DynQueued *v, void *arg),
 							  void *arg);

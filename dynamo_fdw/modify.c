@@ -487,6 +487,7 @@ write_send(DynModifyState *fm, PendingWrite *pw, bool is_delete)
 		: (dyn_slice) {(const uint8_t *) pw->value.data, pw->value.len};
 	put.w = (uint8) fm->w;
 	write_check_size(fm, pw, is_delete);
+	DynXactCheckImmediate(fm->conn, fm->opts->relname, fm->opts->bucket, key);
 	DynInitRequest(&pw->req, CurrentMemoryContext);
 	fm->writes++;
 	DynSendPut(fm->conn, DynNodeForKey(fm->conn, fm->opts->bucket, key), &pw->req, &put,

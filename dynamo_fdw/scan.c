@@ -284,7 +284,17 @@ static void
 scan_write_back(DynScanState *st, const dyn_vclock *ctx)
 {
 	dyn_buf		enc;
+	DynWriteMode mode = DynResolveWriteMode(st->opts);
 
+	/*
+	 * Sent now, beside a version the transaction queued (even one this
+	 * scan's snapshot does not see), the write-back would meet that version
+	 * again at COMMIT as a sibling: the queued write goes alone, and the
+	 * next read merges.
+	 */
+	if (mode == DYN_WRITE_IMMEDIATE &&
+		DynXactLookup(st->conn, st->opts->bucket, st->item->key, InvalidCommandId) != NULL)
+		return;
 	dyn_buf_init(&enc);
 	dyn_vclock_encode(ctx, &enc);
 	if (enc.err)
@@ -292,7 +302,7 @@ scan_write_back(DynScanState *st, const dyn_vclock *ctx)
 		dyn_buf_free(&enc);
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
-	DynMergeWriteBack(st->merge, st->conn, DynResolveWriteMode(st->opts), st->opts->bucket,
+	DynMergeWriteBack(st->merge, st->conn, mode, st->opts->bucket,
 					  st->item->key,
 					  (dyn_slice) {(const uint8_t *) st->merged.data, st->merged.len},
 					  dyn_buf_slice(&enc), st->w);
