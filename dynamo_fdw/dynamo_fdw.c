@@ -33,6 +33,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	DynInitBatch();				/* before DynDefineGUCs reserves the prefix */
 	DynDefineGUCs();
 	DynInitConnections();
 	DynInitXact();

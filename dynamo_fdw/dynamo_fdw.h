@@ -16,6 +16,7 @@
  *		scan.c			executor callbacks for scans, EXPLAIN, ANALYZE
  *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
  *		xact.c			the transaction's queued writes, sent at COMMIT
+ *		batch.c			batched key lookups under a nested loop (custom scan)
  *		admin.c			the administration functions
  *
  *-------------------------------------------------------------------------
@@ -343,6 +344,14 @@ extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);
 extern uint64 DynFetchRequests(const DynFetch *f);
 
+/* The replies of a batch of keys, kept to serve later fetches (batch.c). */
+typedef struct DynFetchBatch DynFetchBatch;
+typedef struct DynBatchEntry DynBatchEntry;
+
+extern DynFetchBatch *DynFetchCollect(DynFetch *f, MemoryContext cxt);
+extern void DynFetchUseBatch(DynFetch *f, const DynFetchBatch *b);
+extern void DynFetchBatchCounts(const DynFetchBatch *b, uint64 *keys, uint64 *requests);
+
 /* ----------------------------------------------------------------
  * convert.c
  * ----------------------------------------------------------------
@@ -404,11 +413,62 @@ enum DynScanPrivate
 	DynScanPrivKeyIsArray,		/* Integer: 1 for key = ANY(array) */
 	DynScanPrivKeyCount,		/* Integer: keys when known at plan time, -1 */
 	DynScanPrivAttrsUsed,		/* List of Integer attnos the scan fills */
-	DynScanPrivKeyText			/* String: the key qual, for EXPLAIN VERBOSE */
+	DynScanPrivBatch			/* Integer: the batched lookup serving its keys, 0 none */
 };
 
 #define DYN_OP_GET		1		/* quorum GET of the keys fdw_exprs give */
 #define DYN_OP_SCAN		2		/* coverage scan of every partition */
+
+/*
+ * A nested loop's inner side that a batched lookup can serve (plan.c for
+ * batch.c): a dynamo_fdw table looked up by a key computed from the outer
+ * relation's columns.
+ */
+typedef struct DynJoinKey
+{
+	Relids		required_outer; /* the outer relations the key uses */
+	Expr	   *source;			/* the key (or array of keys), over outer columns */
+	bool		is_array;
+	int			fetch_size;		/* the inner table's: keys per batch */
+	double		rows;			/* inner rows per outer row */
+} DynJoinKey;
+
+extern bool DynJoinKeyFind(PlannerInfo *root, RelOptInfo *innerrel, RelOptInfo *outerrel,
+						   DynJoinKey *out);
+extern Path *DynJoinKeyPath(PlannerInfo *root, RelOptInfo *innerrel, const DynJoinKey *jk,
+							int batch);
+extern void DynBatchCost(const DynJoinKey *jk, double outer_rows, Cost *startup,
+						 Cost *run);
+
+/* ----------------------------------------------------------------
+ * batch.c
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * What joins a "Dynamo Batched Keys" custom scan to the inner Foreign Scan
+ * it fetches keys for (both plans carry token): the custom scan offers it
+ * when it starts, the scan takes it and says where to fetch from, and each
+ * batch the custom scan fetches is left here for the scan to serve its
+ * keys from.
+ */
+typedef struct DynBatchLink
+{
+	struct DynBatchLink *next;	/* offered, not taken yet */
+	int			token;
+	EState	   *estate;
+	bool		taken;
+	/* filled in by the scan that takes it */
+	DynConn    *conn;
+	const char *bucket;
+	int			r;
+	int			window;
+	/* the current batch, or NULL */
+	const DynFetchBatch *batch;
+} DynBatchLink;
+
+extern void DynInitBatch(void);
+extern DynBatchLink *DynBatchTake(EState *estate, int token);
 
 extern void dynamoBeginForeignScan(ForeignScanState *node, int eflags);
 extern TupleTableSlot *dynamoIterateForeignScan(ForeignScanState *node);

@@ -29,6 +29,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/nbtree.h"
 #include "access/sysattr.h"
 #include "access/table.h"
@@ -444,9 +446,109 @@ dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		fdw_exprs = list_make1(kq->source);
 
 	return make_foreignscan(tlist, local, baserel->relid, fdw_exprs,
-							list_make4(makeInteger(kq ? DYN_OP_GET : DYN_OP_SCAN),
+							list_make5(makeInteger(kq ? DYN_OP_GET : DYN_OP_SCAN),
 									   makeInteger(kq ? kq->is_array : 0),
 									   makeInteger(kq ? kq->nkeys : -1),
-									   attrs),
+									   attrs,
+									   makeInteger(kq && best_path->fdw_private != NIL
+												   ? intVal(linitial(best_path->fdw_private))
+												   : 0)),
 							NIL, NIL, outer_plan);
+}
+
+/*
+ * Whether a nested loop with outerrel outside can have innerrel's keys
+ * looked up in batches (batch.c): innerrel is a dynamo_fdw table without a
+ * key qual of its own, and one of its join clauses on the key computes the
+ * key from outerrel's columns.  Fills *out; the key is the one
+ * GetForeignPlan will pick among the parameterized path's clauses.
+ */
+bool
+DynJoinKeyFind(PlannerInfo *root, RelOptInfo *innerrel, RelOptInfo *outerrel,
+			   DynJoinKey *out)
+{
+	DynRelInfo *ri;
+	List	   *joinclauses;
+	ListCell   *lc;
+
+	if (innerrel->reloptkind != RELOPT_BASEREL || innerrel->rtekind != RTE_RELATION ||
+		innerrel->fdwroutine == NULL ||
+		innerrel->fdwroutine->GetForeignPaths != dynamoGetForeignPaths)
+		return false;
+	ri = (DynRelInfo *) innerrel->fdw_private;
+	if (ri == NULL || !OidIsValid(ri->key_opfamily) || ri->best != NULL ||
+		!bms_is_subset(innerrel->lateral_relids, outerrel->relids))
+		return false;
+
+	joinclauses = generate_implied_equalities_for_column(root, innerrel, ec_member_is_key,
+														 ri, innerrel->lateral_referencers);
+	foreach(lc, innerrel->joininfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (join_clause_is_movable_to(rinfo, innerrel))
+			joinclauses = lappend(joinclauses, rinfo);
+	}
+	foreach(lc, joinclauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		DynKeyQual	kq;
+		DynKeyQual *best;
+		Relids		outer;
+		ParamPathInfo *ppi;
+
+		if (!classify_key_qual(root, innerrel, ri, rinfo, true, &kq))
+			continue;
+		outer = bms_union(bms_difference(rinfo->clause_relids, innerrel->relids),
+						  innerrel->lateral_relids);
+		if (bms_is_empty(outer) || !bms_is_subset(outer, outerrel->relids))
+			continue;
+		ppi = get_baserel_parampathinfo(root, innerrel, outer);
+		best = best_key_qual(root, innerrel, ri, ppi->ppi_clauses, true);
+		if (best == NULL)
+			continue;
+		out->required_outer = outer;
+		out->source = best->source;
+		out->is_array = best->is_array;
+		out->fetch_size = ri->opts->fetch_size;
+		out->rows = Min(clamp_row_est(key_count_estimate(best) *
+									  clauselist_selectivity(root, innerrel->baserestrictinfo,
+															 innerrel->relid, JOIN_INNER,
+															 NULL)),
+						ppi->ppi_rows);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The inner path of a batched nested loop: the parameterized GET of
+ * DynJoinKeyFind's key, whose keys batch (a token both plans carry) has
+ * fetched already.  Its cost is what a rescan costs with the reply at
+ * hand -- finding it and building the rows; the round trips are the
+ * batch's (DynBatchCost).
+ */
+Path *
+DynJoinKeyPath(PlannerInfo *root, RelOptInfo *innerrel, const DynJoinKey *jk, int batch)
+{
+	return (Path *) create_foreignscan_path(root, innerrel, NULL, jk->rows, 0,
+											cpu_operator_cost + jk->rows * cpu_tuple_cost,
+											NIL, jk->required_outer, NULL,
+											list_make1(makeInteger(batch)));
+}
+
+/*
+ * What looking up the keys of outer_rows outer rows in batches of
+ * fetch_size costs: a round trip per batch (the first before the first
+ * row), a pipelined GET per key.
+ */
+void
+DynBatchCost(const DynJoinKey *jk, double outer_rows, Cost *startup, Cost *run)
+{
+	double		keys = outer_rows * (jk->is_array ? DYN_DEFAULT_ARRAY_KEYS : 1);
+	double		batches = ceil(outer_rows / Max(jk->fetch_size, 1));
+
+	*startup = DYN_STARTUP_COST + Min(keys, jk->fetch_size) * DYN_GET_COST;
+	*run = Max(batches - 1, 0) * DYN_STARTUP_COST +
+		Max(keys - jk->fetch_size, 0) * DYN_GET_COST + outer_rows * cpu_tuple_cost;
 }

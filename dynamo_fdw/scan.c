@@ -85,6 +85,7 @@ typedef struct DynScanState
 	HTAB	   *seen;			/* keys with a queued version a full scan returned */
 	List	   *unseen;			/* the others, returned after the scan (QueuedKey) */
 	DynFetchItem extra;			/* the item of such a key: no siblings */
+	DynBatchLink *batch;		/* the batched lookup serving the keys, or NULL */
 	/* for EXPLAIN ANALYZE, summed over rescans */
 	uint64		keys_requested;
 	uint64		requests;
@@ -98,6 +99,7 @@ typedef struct QueuedKey
 	const DynQueued *v;
 } QueuedKey;
 
+static void scan_take_batch(ForeignScanState *node, DynScanState *st);
 static void scan_start(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
@@ -169,9 +171,30 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 		}
 		getTypeOutputInfo(st->key_src_type, &fn, &varlena);
 		fmgr_info(fn, &st->key_out);
+		scan_take_batch(node, st);
 	}
 	st->fetch_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw scan",
 										  ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * A scan under a batched nested loop (batch.c) takes the link its custom
+ * scan offered, and says where the batches are to be fetched from: the
+ * same bucket, connection, R and window it would fetch with itself.
+ */
+static void
+scan_take_batch(ForeignScanState *node, DynScanState *st)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	int			token = list_length(fsplan->fdw_private) > DynScanPrivBatch
+		? intVal(list_nth(fsplan->fdw_private, DynScanPrivBatch)) : 0;
+
+	if (token == 0 || (st->batch = DynBatchTake(node->ss.ps.state, token)) == NULL)
+		return;
+	st->batch->conn = st->conn;
+	st->batch->bucket = st->opts->bucket;
+	st->batch->r = st->r;
+	st->batch->window = st->opts->fetch_size;
 }
 
 /*
@@ -202,6 +225,8 @@ scan_start(ForeignScanState *node, DynScanState *st)
 
 		st->fetch = DynFetchBeginKeys(st->conn, st->opts->bucket, st->r,
 									  st->opts->fetch_size, st->fetch_cxt);
+		if (st->batch != NULL && st->batch->batch != NULL)
+			DynFetchUseBatch(st->fetch, st->batch->batch);
 		initStringInfo(&key);
 		d = ExecEvalExpr(st->key_expr, econtext, &isnull);
 		if (!isnull && !st->key_is_array)
@@ -496,6 +521,8 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		else
 			ExplainPropertyText("Keys", st->key_is_array ? "array evaluated at run time"
 								: "1 per execution", es);
+		if (st->batch != NULL)
+			ExplainPropertyText("Keys Fetched By", "Dynamo Batched Keys", es);
 		ExplainPropertyInteger("R", NULL, r, es);
 		ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
 		ExplainPropertyInteger("N", NULL, info->n, es);
