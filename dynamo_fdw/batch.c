@@ -419,8 +419,7 @@ batch_fill(DynBatchState *st)
 
 	st->cur = 1 - st->cur;
 	MemoryContextReset(st->cxt[st->cur]);
-	old = MemoryContextSwitchTo(st->cxt[st->cur]);
-	st->rows = palloc(sizeof(MinimalTuple) * st->batch_size);
+	st->rows = MemoryContextAlloc(st->cxt[st->cur], sizeof(MinimalTuple) * st->batch_size);
 	st->nrows = 0;
 	st->next = 0;
 	if (link->taken && link->conn != NULL)
@@ -437,7 +436,10 @@ batch_fill(DynBatchState *st)
 			st->child_done = true;
 			break;
 		}
+		/* only the rows go to the batch's memory: the child allocates in its own */
+		old = MemoryContextSwitchTo(st->cxt[st->cur]);
 		st->rows[st->nrows++] = ExecCopySlotMinimalTuple(slot);
+		MemoryContextSwitchTo(old);
 		if (f == NULL)
 			continue;
 		ResetExprContext(econtext);
@@ -446,7 +448,6 @@ batch_fill(DynBatchState *st)
 		if (!isnull)
 			batch_add_keys(st, f, d);
 	}
-	MemoryContextSwitchTo(old);
 	if (f != NULL)
 	{
 		uint64		keys;
