@@ -313,6 +313,12 @@ batch_begin(CustomScanState *node, EState *estate, int eflags)
 
 	st->child = ExecInitNode(linitial(cscan->custom_plans), estate, eflags);
 	node->custom_ps = list_make1(st->child);
+	/*
+	 * The key is evaluated over the child's own slots (of whatever kind it
+	 * returns), not over the virtual scan slot the core made for this node:
+	 * the expression must deform what it is given.
+	 */
+	node->ss.ps.scanops = ExecGetResultSlotOps(st->child, &node->ss.ps.scanopsfixed);
 	st->key_expr = ExecInitExpr(src, &node->ss.ps);
 	st->is_array = intVal(list_nth(cscan->custom_private, DynBatchPrivIsArray)) != 0;
 	st->batch_size = Min(Max(intVal(list_nth(cscan->custom_private, DynBatchPrivSize)), 1),

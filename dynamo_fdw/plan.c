@@ -11,6 +11,7 @@
  *		key = expr				one key
  *		key IN (...)			the list (the parser's key = ANY(ARRAY[...]))
  *		key = ANY(array)		the array's elements
+ *		key = a OR key = b ...	every arm's keys (arms of the forms above)
  *
  * where expr is a constant, a parameter (including an InitPlan's result,
  * as in key = ANY(ARRAY(SELECT id FROM t))) or any stable expression over
@@ -49,6 +50,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/selfuncs.h"
@@ -72,6 +74,7 @@ typedef struct DynKeyQual
 	RestrictInfo *rinfo;
 	Expr	   *source;			/* the key, or array of keys */
 	bool		is_array;
+	Oid			elemtype;		/* the keys' type */
 	int			nkeys;			/* known count, or -1 */
 } DynKeyQual;
 
@@ -96,6 +99,11 @@ typedef struct DynRelInfo
 static bool is_key_var(DynRelInfo *ri, RelOptInfo *baserel, Node *node);
 static bool classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 							  RestrictInfo *rinfo, bool allow_outer, DynKeyQual *out);
+static bool classify_key_clause(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+								Expr *clause, bool allow_outer, DynKeyQual *out);
+static bool classify_key_or(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+							BoolExpr *or, bool allow_outer, DynKeyQual *out);
+static int	source_key_count(Expr *source, bool is_array);
 static DynKeyQual *best_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 								 List *clauses, bool allow_outer);
 static double key_count_estimate(const DynKeyQual *kq);
@@ -139,7 +147,22 @@ static bool
 classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 				  RestrictInfo *rinfo, bool allow_outer, DynKeyQual *out)
 {
-	Expr	   *clause = rinfo->clause;
+	if (!OidIsValid(ri->key_opfamily) || rinfo->pseudoconstant ||
+		!classify_key_clause(root, baserel, ri, rinfo->clause, allow_outer, out))
+		return false;
+	out->rinfo = rinfo;
+	return true;
+}
+
+/*
+ * Whether clause names keys: key = expr, key = ANY(array), or an OR of
+ * those (key = 'a' OR key = 'b' OR key IN (...)), whose keys are then the
+ * one array of every arm's keys.  Fills *out but its rinfo.
+ */
+static bool
+classify_key_clause(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+					Expr *clause, bool allow_outer, DynKeyQual *out)
+{
 	Node	   *keyside;
 	Node	   *source;
 	Oid			opno;
@@ -148,8 +171,8 @@ classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 	bool		is_array;
 	Relids		varnos;
 
-	if (!OidIsValid(ri->key_opfamily) || rinfo->pseudoconstant)
-		return false;
+	if (is_orclause(clause))
+		return classify_key_or(root, baserel, ri, (BoolExpr *) clause, allow_outer, out);
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
 	{
 		OpExpr	   *op = (OpExpr *) clause;
@@ -205,29 +228,90 @@ classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 		contain_subplans(source))
 		return false;
 
-	out->rinfo = rinfo;
+	out->rinfo = NULL;
 	out->source = (Expr *) source;
 	out->is_array = is_array;
-	out->nkeys = -1;
+	out->elemtype = srctype;
+	out->nkeys = source_key_count((Expr *) source, is_array);
+	return true;
+}
+
+/* The keys a key source names when that is known at plan time, else -1. */
+static int
+source_key_count(Expr *source, bool is_array)
+{
 	if (IsA(source, Const))
 	{
 		Const	   *c = (Const *) source;
+		ArrayType  *arr;
 
 		if (c->constisnull)
-			out->nkeys = 0;
-		else if (!is_array)
-			out->nkeys = 1;
-		else
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(c->constvalue);
-
-			out->nkeys = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-		}
+			return 0;
+		if (!is_array)
+			return 1;
+		arr = DatumGetArrayTypeP(c->constvalue);
+		return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	}
-	else if (!is_array)
-		out->nkeys = 1;
-	else if (IsA(source, ArrayExpr))
-		out->nkeys = list_length(((ArrayExpr *) source)->elements);
+	if (!is_array)
+		return 1;
+	if (IsA(source, ArrayExpr))
+		return list_length(((ArrayExpr *) source)->elements);
+	return -1;
+}
+
+/*
+ * An OR whose every arm names keys of one type: its keys are the array
+ * ARRAY[scalar arms] || array arm || ... (folded when constant), one
+ * multi-key GET instead of a coverage scan.
+ */
+static bool
+classify_key_or(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri, BoolExpr *or,
+				bool allow_outer, DynKeyQual *out)
+{
+	List	   *scalars = NIL;
+	Expr	   *array = NULL;
+	Oid			elemtype = InvalidOid;
+	Oid			arraytype;
+	ListCell   *lc;
+
+	foreach(lc, or->args)
+	{
+		DynKeyQual	arm;
+
+		if (!classify_key_clause(root, baserel, ri, lfirst(lc), allow_outer, &arm) ||
+			(OidIsValid(elemtype) && arm.elemtype != elemtype))
+			return false;
+		elemtype = arm.elemtype;
+		if (!arm.is_array)
+			scalars = lappend(scalars, arm.source);
+		else if (array == NULL)
+			array = arm.source;
+		else
+			array = (Expr *) makeFuncExpr(F_ARRAY_CAT, exprType((Node *) array),
+										  list_make2(array, arm.source), InvalidOid,
+										  InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+	if (!OidIsValid(elemtype) || !OidIsValid(arraytype = get_array_type(elemtype)))
+		return false;
+	if (scalars != NIL)
+	{
+		ArrayExpr  *ae = makeNode(ArrayExpr);
+
+		ae->array_typeid = arraytype;
+		ae->array_collid = InvalidOid;
+		ae->element_typeid = elemtype;
+		ae->elements = scalars;
+		ae->multidims = false;
+		ae->location = -1;
+		array = array == NULL ? (Expr *) ae
+			: (Expr *) makeFuncExpr(F_ARRAY_CAT, arraytype, list_make2(ae, array),
+									InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+	out->rinfo = NULL;
+	out->source = (Expr *) eval_const_expressions(root, (Node *) array);
+	out->is_array = true;
+	out->elemtype = elemtype;
+	out->nkeys = source_key_count(out->source, true);
 	return true;
 }
 

@@ -7,7 +7,8 @@
 #
 #	  point SELECT     pgbench, CLIENTS clients (8), BENCH_SQL_SECONDS each
 #	                   (10), prepared statements: SELECT value FROM t WHERE
-#	                   key = :k on random keys of KEYS (100,000), against
+#	                   key = :k on random keys of KEYS (BENCH_SQL_KEYS,
+#	                   100,000), against
 #	                     (a) a local heap table with a primary key,
 #	                     (b) postgres_fdw to a loopback PostgreSQL holding (a),
 #	                     (c) dynamo_fdw on a 3-node secure cluster (N=3,
@@ -18,6 +19,12 @@
 #	                   (key = ANY(ARRAY(SELECT id FROM local))), against the
 #	                   same 1,000 keys read by 1,000 single-key SELECTs from
 #	                   one client; target: the join >= 10 x faster
+#	  join as written  the same join written SELECT ... FROM j_local l JOIN
+#	                   t_dyn d ON d.key = l.id (a batched nested loop:
+#	                   keys fetched fetch_size outer rows at a time), and
+#	                   with dynamo_fdw.enable_batched_join off (one GET per
+#	                   outer row); target: batched within 1.5 x of the
+#	                   = ANY(ARRAY(SELECT ...)) form
 #	  writes           WRITE_ROWS (10,000) rows by INSERT ... SELECT, by
 #	                   COPY, then UPDATE of every row and DELETE of every
 #	                   row, each one statement (write_mode commit: sent at
@@ -175,6 +182,18 @@ printf '  %d single-key SELECTs, psql script      %10.2f ms\n' "$JOIN_KEYS" "$SI
 printf '  %d single-key SELECTs, pgbench prepared %10.2f ms\n' "$JOIN_KEYS" "$SINGLES_PGBENCH_MS"
 
 echo
+echo "== the join as written: JOIN ... ON d.key = l.id (batched nested loop) vs = ANY(ARRAY(...))"
+PLAIN_JOIN_SQL="SELECT count(*), sum(length(d.value)) FROM j_local l JOIN t_dyn d ON d.key = l.id"
+psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $PLAIN_JOIN_SQL"
+printf '%s;\n' "$PLAIN_JOIN_SQL" >"$TMP/plain_join.sql"
+printf 'SET dynamo_fdw.enable_batched_join = off;\n%s;\n' "$PLAIN_JOIN_SQL" >"$TMP/plain_join_off.sql"
+PLAIN_JOIN_MS=$(echo "1000 / $(pgbench_tps "$TMP/plain_join.sql" 1 -T "$SECONDS_EACH")" | bc -l)
+UNBATCHED_JOIN_MS=$(echo "1000 / $(pgbench_tps "$TMP/plain_join_off.sql" 1 -T "$SECONDS_EACH")" | bc -l)
+printf '  JOIN ... ON d.key = l.id, batched        %10.2f ms\n' "$PLAIN_JOIN_MS"
+printf '  JOIN ... ON d.key = l.id, not batched    %10.2f ms\n' "$UNBATCHED_JOIN_MS"
+printf '  key = ANY(ARRAY(SELECT id FROM j_local)) %10.2f ms\n' "$JOIN_MS"
+
+echo
 echo "== ratios"
 POINT_RATIO=$(echo "${TPS[t_dyn]} / ${TPS[t_pgfdw]}" | bc -l)
 JOIN_RATIO=$(echo "$SINGLES_PGBENCH_MS / $JOIN_MS" | bc -l)
@@ -183,6 +202,8 @@ printf '  point SELECT dynamo_fdw / postgres_fdw   %6.2f x   (target >= 1.2)\n' 
 printf '  point SELECT dynamo_fdw / heap table     %6.2f x\n' "$(echo "${TPS[t_dyn]} / ${TPS[t_local]}" | bc -l)"
 printf '  join vs single SELECTs (pgbench)         %6.2f x   (target >= 10)\n' "$JOIN_RATIO"
 printf '  join vs single SELECTs (psql script)     %6.2f x\n' "$JOIN_RATIO_PSQL"
+printf '  JOIN as written / ANY(ARRAY) form        %6.2f x   (target <= 1.5)\n' "$(echo "$PLAIN_JOIN_MS / $JOIN_MS" | bc -l)"
+printf '  JOIN not batched / batched               %6.2f x\n' "$(echo "$UNBATCHED_JOIN_MS / $PLAIN_JOIN_MS" | bc -l)"
 
 # sql_ms SQL: how long one statement takes (psql's \timing), in ms
 sql_ms() {
