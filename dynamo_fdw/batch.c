@@ -454,7 +454,9 @@ batch_fill(DynBatchState *st)
 		if (!isnull)
 			batch_add_keys(st, f, d);
 	}
-	if (f != NULL)
+	if (f != NULL && st->nrows == 0)
+		DynFetchEnd(f);			/* the outer rows had ended: no batch */
+	else if (f != NULL)
 	{
 		uint64		keys;
 		uint64		requests;

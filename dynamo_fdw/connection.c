@@ -103,6 +103,7 @@ struct DynConn
 	int			capnodes;
 	int			primary;		/* node used for routing 'any' and STATUS, -1 */
 	int			nusers;			/* scans and modifies holding it */
+	bool		keep;			/* server option keep_connections: kept after the transaction */
 	bool		invalidated;
 	uint32		server_hashvalue;
 	uint32		mapping_hashvalue;
@@ -140,6 +141,8 @@ static void node_dispatch(DynConn *conn, int node);
 static void conn_wait(DynConn *conn, long timeout_ms);
 static void conn_flush_all(DynConn *conn);
 static int	conn_primary(DynConn *conn, int avoid);
+static int	conn_find_primary(DynConn *conn, int avoid);
+static bool conn_close_server(Oid serverid);
 static void conn_refresh_info(DynConn *conn);
 static void conn_refresh_keys(DynConn *conn);
 static void conn_map_members(DynConn *conn);
@@ -150,6 +153,7 @@ static void request_fail(DynRequest *req, const char *why, uint16 code);
 
 PG_FUNCTION_INFO_V1(dynamo_fdw_get_connections);
 PG_FUNCTION_INFO_V1(dynamo_fdw_disconnect);
+PG_FUNCTION_INFO_V1(dynamo_fdw_disconnect_all);
 
 /*
  * Set up the cache and the callbacks that keep it right; called from
@@ -255,6 +259,7 @@ conn_create(ForeignServer *server, UserMapping *user)
 	conn->servername = pstrdup(server->servername);
 	conn->primary = -1;
 	conn->opts = o = DynGetServerOptions(server, user);
+	conn->keep = DynOptionBool(NIL, server->options, "keep_connections", true);
 	dyn_trust_init(&conn->trust);
 	dyn_routing_init(&conn->info.rt);
 
@@ -376,7 +381,9 @@ conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 /*
  * At the end of a transaction nothing holds a connection any more (an
  * aborted scan never released it); at abort, node connections with
- * requests in flight are closed.  Invalidated connections go.
+ * requests in flight are closed.  Invalidated connections go, and those of
+ * servers with keep_connections off (postgres_fdw's option: every
+ * transaction connects afresh).
  */
 static void
 conn_xact_callback(XactEvent event, void *arg)
@@ -399,7 +406,7 @@ conn_xact_callback(XactEvent event, void *arg)
 			continue;
 		conn->nusers = 0;
 		conn_abandon(conn, 0);
-		if (conn->invalidated)
+		if (conn->invalidated || !conn->keep)
 		{
 			conn_discard(conn);
 			entry->conn = NULL;
@@ -679,6 +686,17 @@ node_usable(DynConn *conn, int node)
 static int
 conn_primary(DynConn *conn, int avoid)
 {
+	int			node = conn_find_primary(conn, avoid);
+
+	if (node < 0)
+		conn_report_unreachable(conn);
+	return node;
+}
+
+/* conn_primary without the error: -1 when no node connects. */
+static int
+conn_find_primary(DynConn *conn, int avoid)
+{
 	TimestampTz now = GetCurrentTimestamp();
 	bool	   *tried;
 
@@ -698,13 +716,14 @@ conn_primary(DynConn *conn, int avoid)
 			tried[i] = true;
 			if (node_usable(conn, i))
 			{
-					pfree(tried);
+				pfree(tried);
 				conn->primary = i;
 				return i;
 			}
 		}
 	}
-	conn_report_unreachable(conn);
+	pfree(tried);
+	return -1;
 }
 
 /*
@@ -766,6 +785,19 @@ DynGetClusterInfo(DynConn *conn, bool with_keys)
 		 TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS)))
 		conn_refresh_keys(conn);
 	return &conn->info;
+}
+
+/*
+ * What the planner and a plain EXPLAIN use, which must not need the
+ * cluster: DynGetClusterInfo when a node connects, else what this backend
+ * learnt last (however old), else NULL -- nothing known.
+ */
+const DynClusterInfo *
+DynTryClusterInfo(DynConn *conn, bool with_keys)
+{
+	if (conn_find_primary(conn, -1) >= 0)
+		return DynGetClusterInfo(conn, with_keys);
+	return conn->have_info ? &conn->info : NULL;
 }
 
 /*
@@ -1588,18 +1620,39 @@ dynamo_fdw_disconnect(PG_FUNCTION_ARGS)
 {
 	ForeignServer *server = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 												   false);
+
+	PG_RETURN_BOOL(conn_close_server(server->serverid));
+}
+
+/*
+ * dynamo_fdw_disconnect_all(): close every connection of this backend not
+ * in use; true if any was closed.
+ */
+Datum
+dynamo_fdw_disconnect_all(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(conn_close_server(InvalidOid));
+}
+
+/*
+ * Close the cached connections to a server (InvalidOid: to every server).
+ * One in use (a cursor holds it) is marked, and closed once released.
+ */
+static bool
+conn_close_server(Oid serverid)
+{
 	HASH_SEQ_STATUS scan;
 	DynConnEntry *entry;
 	bool		closed = false;
 
 	if (ConnectionHash == NULL)
-		PG_RETURN_BOOL(false);
+		return false;
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = hash_seq_search(&scan)) != NULL)
 	{
 		DynConn    *conn = entry->conn;
 
-		if (conn == NULL || conn->serverid != server->serverid)
+		if (conn == NULL || (OidIsValid(serverid) && conn->serverid != serverid))
 			continue;
 		if (conn->nusers > 0)
 		{
@@ -1610,5 +1663,5 @@ dynamo_fdw_disconnect(PG_FUNCTION_ARGS)
 		entry->conn = NULL;
 		closed = true;
 	}
-	PG_RETURN_BOOL(closed);
+	return closed;
 }

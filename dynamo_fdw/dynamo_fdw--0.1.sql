@@ -92,3 +92,10 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 REVOKE ALL ON FUNCTION dynamo_repair(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dynamo_remove_node(text, text) FROM PUBLIC;
+
+-- Close every connection of this backend (postgres_fdw's
+-- postgres_fdw_disconnect_all).
+CREATE FUNCTION dynamo_fdw_disconnect_all()
+RETURNS boolean
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT PARALLEL RESTRICTED;

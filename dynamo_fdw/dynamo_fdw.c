@@ -48,6 +48,7 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignRelSize = dynamoGetForeignRelSize;
 	routine->GetForeignPaths = dynamoGetForeignPaths;
 	routine->GetForeignPlan = dynamoGetForeignPlan;
+	routine->GetForeignRowMarkType = dynamoGetForeignRowMarkType;
 	routine->BeginForeignScan = dynamoBeginForeignScan;
 	routine->IterateForeignScan = dynamoIterateForeignScan;
 	routine->ReScanForeignScan = dynamoReScanForeignScan;

@@ -172,6 +172,8 @@ extern const char *DynColumnRoleName(DynColumnRole role);
 extern DynWriteMode DynResolveWriteMode(const DynTableOptions *topts);
 extern const char *DynWriteModeName(DynWriteMode mode);
 extern const char *DynInsertModeName(DynInsertMode mode);
+extern bool DynOptionBool(List *table_options, List *server_options, const char *name,
+						  bool dflt);
 
 /* ----------------------------------------------------------------
  * connection.c
@@ -231,6 +233,7 @@ extern const char *DynConnServerName(DynConn *conn);
 extern const DynClusterInfo *DynGetClusterInfo(DynConn *conn, bool with_keys);
 extern void DynForgetKeyCount(DynConn *conn);
 extern void DynForgetClusterInfo(DynConn *conn);
+extern const DynClusterInfo *DynTryClusterInfo(DynConn *conn, bool with_keys);
 
 extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
 extern int	DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key,
@@ -401,6 +404,8 @@ extern void dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 									Oid foreigntableid);
 extern void dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 								  Oid foreigntableid);
+extern RowMarkType dynamoGetForeignRowMarkType(RangeTblEntry *rte,
+												LockClauseStrength strength);
 extern ForeignScan *dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 										 Oid foreigntableid, ForeignPath *best_path,
 										 List *tlist, List *scan_clauses,

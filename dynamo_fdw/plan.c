@@ -394,11 +394,13 @@ dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntable
 		ri->tuples = DYN_DEFAULT_TUPLES;	/* no need to ask the cluster */
 	else
 	{
+		/* planning never needs the cluster: what was learnt last, or defaults */
 		DynConn    *conn = DynGetConnection(ri->server, ri->user);
-		const DynClusterInfo *info = DynGetClusterInfo(conn, true);
+		const DynClusterInfo *info = DynTryClusterInfo(conn, true);
 
-		ri->tuples = info->keys >= 0 ? Max(info->keys, 1.0) : DYN_DEFAULT_TUPLES;
-		ri->q = info->q;
+		ri->tuples = info != NULL && info->keys >= 0 ? Max(info->keys, 1.0)
+			: DYN_DEFAULT_TUPLES;
+		ri->q = info != NULL ? info->q : 0;
 		DynReleaseConnection(conn);
 	}
 	baserel->tuples = ri->tuples;
@@ -485,6 +487,24 @@ dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 										 rows * cpu_tuple_cost,
 										 NIL, outer, NULL, NIL));
 	}
+}
+
+/*
+ * GetForeignRowMarkType: SELECT ... FOR UPDATE / FOR SHARE is refused --
+ * Dynamo cannot lock a key, and accepting the clause would promise what
+ * nothing keeps.  Rows of other statements (UPDATE ... FROM) are copied.
+ */
+RowMarkType
+dynamoGetForeignRowMarkType(RangeTblEntry *rte, LockClauseStrength strength)
+{
+	if (strength != LCS_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("SELECT ... FOR UPDATE/SHARE is not supported on dynamo_fdw foreign table \"%s\"",
+						get_rel_name(rte->relid)),
+				 errdetail("Dynamo cannot lock a key."),
+				 errhint("UPDATE and DELETE check optimistically instead: they write back with the context the row was read with, so a concurrent write is kept as a sibling, never lost.")));
+	return ROW_MARK_COPY;
 }
 
 /*

@@ -100,6 +100,7 @@ typedef struct QueuedKey
 } QueuedKey;
 
 static void scan_take_batch(ForeignScanState *node, DynScanState *st);
+static void explain_unreached(DynScanState *st, ExplainState *es);
 static void scan_start(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
@@ -508,9 +509,16 @@ void
 dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	DynScanState *st = (DynScanState *) node->fdw_state;
-	const DynClusterInfo *info = DynGetClusterInfo(st->conn, false);
+	const DynClusterInfo *info = es->analyze ? DynGetClusterInfo(st->conn, false)
+		: DynTryClusterInfo(st->conn, false);
 	const DynServerOptions *so = DynConnOptions(st->conn);
 
+	if (info == NULL)
+	{
+		/* plain EXPLAIN, no node answers, nothing learnt before */
+		explain_unreached(st, es);
+		return;
+	}
 	if (st->op == DYN_OP_GET)
 	{
 		int			r = st->r > 0 ? st->r : info->default_r;
@@ -573,6 +581,25 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyUInteger(st->op == DYN_OP_GET ? "GET Requests" : "SCAN Requests",
 								NULL, requests, es);
 	}
+}
+
+/*
+ * EXPLAIN of a scan when the cluster could not be asked: the operation and
+ * what the options say, without the cluster's defaults, N or partitions.
+ */
+static void
+explain_unreached(DynScanState *st, ExplainState *es)
+{
+	ExplainPropertyText("Dynamo Operation",
+						st->op == DYN_OP_GET ? "quorum GET" : "coverage scan", es);
+	if (st->op == DYN_OP_GET && st->plan_nkeys >= 0)
+		ExplainPropertyInteger("Keys", NULL, st->plan_nkeys, es);
+	if (st->r > 0)
+		ExplainPropertyInteger("R", NULL, st->r, es);
+	ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
+	ExplainPropertyText("Cluster", "not reached: no node answered", es);
+	if (es->verbose)
+		ExplainPropertyText("Bucket", st->opts->bucket, es);
 }
 
 /*
