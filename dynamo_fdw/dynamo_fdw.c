@@ -69,6 +69,7 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignInsert = dynamoEndForeignInsert;
 	routine->IsForeignRelUpdatable = dynamoIsForeignRelUpdatable;
 	routine->ExplainForeignModify = dynamoExplainForeignModify;
+	routine->ExecForeignTruncate = dynamoExecForeignTruncate;
 
 	PG_RETURN_POINTER(routine);
 }

@@ -17,6 +17,7 @@
  *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
  *		xact.c			the transaction's queued writes, sent at COMMIT
  *		batch.c			batched key lookups under a nested loop (custom scan)
+ *		truncate.c		TRUNCATE: a coverage scan, then a tombstone per key
  *		admin.c			the administration functions
  *
  *-------------------------------------------------------------------------
@@ -508,6 +509,7 @@ extern void dynamoEndForeignModify(EState *estate, ResultRelInfo *rinfo);
 extern void dynamoBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo);
 extern void dynamoEndForeignInsert(EState *estate, ResultRelInfo *rinfo);
 extern int	dynamoIsForeignRelUpdatable(Relation rel);
+extern void dynamoExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs);
 extern void dynamoExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 									   List *fdw_private, int subplan_index,
 									   struct ExplainState *es);
