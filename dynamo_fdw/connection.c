@@ -1441,6 +1441,33 @@ DynAwait(DynConn *conn, DynRequest *req)
 	}
 }
 
+/*
+ * Send what every node has queued and take the replies that have arrived,
+ * without waiting (an async scan's step: the executor does the waiting).
+ */
+void
+DynPoll(DynConn *conn)
+{
+	conn_flush_all(conn);
+	conn_wait(conn, 0);
+}
+
+/*
+ * The socket of node's connection and the connection's generation (a new
+ * connection has a new one), or PGINVALID_SOCKET when it has none: what an
+ * async scan waits on.
+ */
+pgsocket
+DynNodeSocket(DynConn *conn, int node, uint64 *generation)
+{
+	DynNode    *n = &conn->nodes[node];
+
+	*generation = n->generation;
+	if (n->client == NULL || dyn_client_socket(n->client) < 0)
+		return PGINVALID_SOCKET;
+	return (pgsocket) dyn_client_socket(n->client);
+}
+
 /* The owner no longer wants req's reply (it may still arrive: it is dropped). */
 void
 DynForget(DynConn *conn, DynRequest *req)

@@ -55,6 +55,10 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = dynamoEndForeignScan;
 	routine->ExplainForeignScan = dynamoExplainForeignScan;
 	routine->AnalyzeForeignTable = dynamoAnalyzeForeignTable;
+	routine->IsForeignPathAsyncCapable = dynamoIsForeignPathAsyncCapable;
+	routine->ForeignAsyncRequest = dynamoForeignAsyncRequest;
+	routine->ForeignAsyncConfigureWait = dynamoForeignAsyncConfigureWait;
+	routine->ForeignAsyncNotify = dynamoForeignAsyncNotify;
 
 	routine->AddForeignUpdateTargets = dynamoAddForeignUpdateTargets;
 	routine->PlanForeignModify = dynamoPlanForeignModify;

@@ -258,6 +258,8 @@ extern void DynSendFrame(DynConn *conn, int node, DynRequest *req, uint8 type,
 						 dyn_slice body, bool unbounded);
 extern void DynInitRequest(DynRequest *req, MemoryContext cxt);
 extern void DynAwait(DynConn *conn, DynRequest *req);
+extern void DynPoll(DynConn *conn);
+extern pgsocket DynNodeSocket(DynConn *conn, int node, uint64 *generation);
 extern void DynForget(DynConn *conn, DynRequest *req);
 extern void DynReleaseReply(DynRequest *req);
 extern void DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
@@ -347,6 +349,7 @@ extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
 extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);
 extern uint64 DynFetchRequests(const DynFetch *f);
+extern const DynRequest *DynFetchBlocker(DynFetch *f);
 
 /* The replies of a batch of keys, kept to serve later fetches (batch.c). */
 typedef struct DynFetchBatch DynFetchBatch;
@@ -475,6 +478,11 @@ typedef struct DynBatchLink
 
 extern void DynInitBatch(void);
 extern DynBatchLink *DynBatchTake(EState *estate, int token);
+
+extern bool dynamoIsForeignPathAsyncCapable(ForeignPath *path);
+extern void dynamoForeignAsyncRequest(AsyncRequest *areq);
+extern void dynamoForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void dynamoForeignAsyncNotify(AsyncRequest *areq);
 
 extern void dynamoBeginForeignScan(ForeignScanState *node, int eflags);
 extern TupleTableSlot *dynamoIterateForeignScan(ForeignScanState *node);

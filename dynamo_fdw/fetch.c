@@ -161,6 +161,9 @@ static void fetch_free_item(void *arg);
 static int	fetch_key_cmp(const void *a, const void *b);
 static bool fetch_send_key(DynFetch *f, FetchKey *k);
 static bool fetch_next_key(DynFetch *f);
+static void fetch_sort_keys(DynFetch *f);
+static void fetch_send_window(DynFetch *f);
+static const DynRequest *coverage_blocker(DynFetch *f);
 static bool fetch_decode(DynFetch *f, FetchKey *k, dyn_slice object);
 static void batch_keep(DynFetch *f, FetchKey *k, dyn_slice object);
 static void scan_start(DynFetch *f, uint32 p);
@@ -313,6 +316,33 @@ fetch_send_key(DynFetch *f, FetchKey *k)
 	return true;
 }
 
+/* Sort the keys and remove duplicates, once, before the first send. */
+static void
+fetch_sort_keys(DynFetch *f)
+{
+	int			n = 0;
+
+	if (f->sorted)
+		return;
+	if (f->nkeys > 1)
+	{
+		qsort(f->keys, f->nkeys, sizeof(FetchKey), fetch_key_cmp);
+		for (int i = 0; i < f->nkeys; i++)
+			if (n == 0 || fetch_key_cmp(&f->keys[n - 1], &f->keys[i]) != 0)
+				f->keys[n++] = f->keys[i];
+		f->nkeys = n;
+	}
+	f->sorted = true;
+}
+
+/* Send the GETs of the window ahead of the next key handed out. */
+static void
+fetch_send_window(DynFetch *f)
+{
+	while (f->next_send < f->nkeys && f->next_send < f->next_out + f->window)
+		(void) fetch_send_key(f, &f->keys[f->next_send++]);
+}
+
 /*
  * The next key that exists (has a live sibling) into f->item; false when
  * the keys are exhausted.
@@ -320,27 +350,13 @@ fetch_send_key(DynFetch *f, FetchKey *k)
 static bool
 fetch_next_key(DynFetch *f)
 {
-	if (!f->sorted)
-	{
-		int			n = 0;
-
-		if (f->nkeys > 1)
-		{
-			qsort(f->keys, f->nkeys, sizeof(FetchKey), fetch_key_cmp);
-			for (int i = 0; i < f->nkeys; i++)
-				if (n == 0 || fetch_key_cmp(&f->keys[n - 1], &f->keys[i]) != 0)
-					f->keys[n++] = f->keys[i];
-			f->nkeys = n;
-		}
-		f->sorted = true;
-	}
+	fetch_sort_keys(f);
 	while (f->next_out < f->nkeys)
 	{
 		FetchKey   *k = &f->keys[f->next_out];
 		dyn_slice	object;
 
-		while (f->next_send < f->nkeys && f->next_send < f->next_out + f->window)
-			(void) fetch_send_key(f, &f->keys[f->next_send++]);
+		fetch_send_window(f);
 		if (k->cached != NULL)
 		{
 			f->next_out++;
@@ -756,6 +772,66 @@ fetch_next_coverage(DynFetch *f)
 		return true;
 	}
 	return false;
+}
+
+/*
+ * The request the next DynFetchNext would wait for, or NULL when it would
+ * not wait (a reply or page at hand, a failure to handle, or the end).  The
+ * requests it needs are sent first (queued on the connection: the caller
+ * flushes them, DynPoll).  An async scan (scan.c) waits for that request's
+ * node before asking for its next row.  A key or page that fails is
+ * handled (resent, or raised) by DynFetchNext.
+ */
+const DynRequest *
+DynFetchBlocker(DynFetch *f)
+{
+	if (f->kind == FETCH_COVERAGE)
+		return coverage_blocker(f);
+	fetch_sort_keys(f);
+	fetch_send_window(f);
+	if (f->next_out >= f->nkeys)
+		return NULL;
+	{
+		FetchKey   *k = &f->keys[f->next_out];
+
+		return k->cached != NULL || k->req.done ? NULL : &k->req;
+	}
+}
+
+/*
+ * DynFetchBlocker of a coverage scan: the page in flight of the first
+ * stream of the current partition that has no item at hand; a partition
+ * whose streams are all done passes to the next, which is started if need
+ * be (as fetch_next_coverage would).
+ */
+static const DynRequest *
+coverage_blocker(DynFetch *f)
+{
+	for (uint32 p = f->cur_part; p < f->q; p++)
+	{
+		ScanPart   *part = &f->parts[p];
+		bool		live = false;
+
+		for (uint32 ahead = p; ahead < f->q && ahead < p + DYN_SCAN_PREFETCH; ahead++)
+			if (!f->parts[ahead].started)
+				scan_start(f, ahead);
+		for (int i = 0; i < f->r; i++)
+		{
+			ScanStream *st = &part->s[i];
+			ScanPage   *page = &st->page[st->reading ? 1 - st->cur : st->cur];
+
+			if (st->has_head || (st->reading && st->left > 0))
+				return NULL;	/* an item at hand */
+			if (st->done || !page->inflight)
+				continue;		/* this stream is over (or will be found so) */
+			if (!page->req.done)
+				return &page->req;
+			live = true;		/* a page has arrived */
+		}
+		if (live)
+			return NULL;
+	}
+	return NULL;
 }
 
 /*

@@ -94,6 +94,7 @@ typedef struct DynRelInfo
 	double		tuples;
 	uint32		q;
 	Bitmapset  *attrs_used;
+	bool		async_capable;	/* option async_capable, table else server */
 } DynRelInfo;
 
 static bool is_key_var(DynRelInfo *ri, RelOptInfo *baserel, Node *node);
@@ -365,6 +366,8 @@ dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntable
 	Selectivity sel;
 
 	ri->server = GetForeignServer(table->serverid);
+	ri->async_capable = DynOptionBool(table->options, ri->server->options, "async_capable",
+									  false);
 	rel = table_open(foreigntableid, NoLock);
 	ri->opts = DynGetTableOptions(rel, ri->server);
 	ri->user = GetUserMapping(userid, table->serverid);
@@ -655,4 +658,17 @@ DynBatchCost(const DynJoinKey *jk, double outer_rows, Cost *startup, Cost *run)
 	*startup = DYN_STARTUP_COST + Min(keys, jk->fetch_size) * DYN_GET_COST;
 	*run = Max(batches - 1, 0) * DYN_STARTUP_COST +
 		Max(keys - jk->fetch_size, 0) * DYN_GET_COST + outer_rows * cpu_tuple_cost;
+}
+
+/*
+ * IsForeignPathAsyncCapable: an Append may run this scan concurrently with
+ * its other children when the option async_capable (table, else server)
+ * is true -- off by default, as in postgres_fdw.
+ */
+bool
+dynamoIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	DynRelInfo *ri = (DynRelInfo *) path->path.parent->fdw_private;
+
+	return ri != NULL && ri->async_capable;
 }

@@ -32,9 +32,13 @@
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "commands/vacuum.h"
+#include "executor/execAsync.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -86,6 +90,12 @@ typedef struct DynScanState
 	List	   *unseen;			/* the others, returned after the scan (QueuedKey) */
 	DynFetchItem extra;			/* the item of such a key: no siblings */
 	DynBatchLink *batch;		/* the batched lookup serving the keys, or NULL */
+	/* a child of an async Append: rows only when they need no wait */
+	bool		async;
+	bool		blocked;		/* the last row asked for needs a reply first */
+	pgsocket   *socks;			/* per node: a dup of its socket, to wait on */
+	uint64	   *sock_gen;		/* ... of this connection generation */
+	int			nsocks;
 	/* for EXPLAIN ANALYZE, summed over rescans */
 	uint64		keys_requested;
 	uint64		requests;
@@ -101,6 +111,9 @@ typedef struct QueuedKey
 
 static void scan_take_batch(ForeignScanState *node, DynScanState *st);
 static void explain_unreached(DynScanState *st, ExplainState *es);
+static void async_produce(AsyncRequest *areq);
+static pgsocket async_socket(DynScanState *st, int node);
+static void async_close_sockets(DynScanState *st);
 static void scan_start(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
@@ -176,6 +189,7 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 	st->fetch_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw scan",
 										  ALLOCSET_DEFAULT_SIZES);
+	st->async = fsplan->scan.plan.async_capable;
 }
 
 /*
@@ -345,6 +359,11 @@ scan_next_item(DynScanState *st)
 {
 	MemoryContext old;
 
+	if (st->async && st->fetch != NULL && DynFetchBlocker(st->fetch) != NULL)
+	{
+		st->blocked = true;		/* async: no row until the reply is in */
+		return false;
+	}
 	if (st->fetch != NULL && DynFetchNext(st->fetch, &st->item))
 	{
 		st->pending = st->overlay
@@ -496,8 +515,169 @@ dynamoEndForeignScan(ForeignScanState *node)
 	if (st == NULL)
 		return;
 	scan_stop(st);
+	async_close_sockets(st);
 	DynReleaseConnection(st->conn);
 	st->conn = NULL;
+}
+
+/*
+ * Async Append (PostgreSQL 14+): the Append asks each async child for a
+ * row (ForeignAsyncRequest); a scan whose next row needs a reply that has
+ * not arrived says so (pending), and names the socket to wait on
+ * (ForeignAsyncConfigureWait): the node that reply comes from.  The
+ * Append waits on all its children's sockets at once and tells a child
+ * when its socket is readable (ForeignAsyncNotify), which takes what has
+ * arrived and tries again.  Scans of one server share the connection and
+ * its node sockets, so whichever scan is woken takes the replies of all
+ * of them; each names a duplicate of the node's socket (dup), since one
+ * wait set cannot hold a descriptor twice.  A wait in an async Append has
+ * no reply deadline of its own (as postgres_fdw's): a node that stops
+ * answering without closing its connection holds the query until it
+ * answers or the connection breaks.
+ */
+void
+dynamoForeignAsyncRequest(AsyncRequest *areq)
+{
+	async_produce(areq);
+}
+
+/*
+ * ForeignAsyncConfigureWait: take what has arrived; if the next row is at
+ * hand now, hand it out, else wait on the socket of the node its reply
+ * comes from.
+ */
+void
+dynamoForeignAsyncConfigureWait(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	DynScanState *st = (DynScanState *) node->fdw_state;
+	const DynRequest *req;
+	pgsocket	sock;
+
+	DynPoll(st->conn);
+	req = st->fetch != NULL ? DynFetchBlocker(st->fetch) : NULL;
+	if (req == NULL || (sock = async_socket(st, req->node)) == PGINVALID_SOCKET)
+	{
+		/*
+		 * A row is at hand, or the node's connection is gone (a resend):
+		 * complete the request here -- unlike a notification, clearing the
+		 * callback flag, delivering the response and counting the row
+		 * ourselves (as postgres_fdw does).
+		 */
+		areq->callback_pending = false;
+		async_produce(areq);
+		ExecAsyncResponse(areq);
+		if (areq->requestee->instrument)
+			InstrUpdateTupleCount(areq->requestee->instrument,
+								  TupIsNull(areq->result) ? 0.0 : 1.0);
+		if (!areq->callback_pending)
+			return;
+		/* pending again: wait for what it needs now */
+		req = st->fetch != NULL ? DynFetchBlocker(st->fetch) : NULL;
+		if (req == NULL || (sock = async_socket(st, req->node)) == PGINVALID_SOCKET)
+			return;				/* the Append polls again */
+	}
+	AddWaitEventToSet(((AppendState *) areq->requestor)->as_eventset, WL_SOCKET_READABLE,
+					  sock, NULL, areq);
+}
+
+/* ForeignAsyncNotify: the node's socket is readable. */
+void
+dynamoForeignAsyncNotify(AsyncRequest *areq)
+{
+	DynScanState *st = (DynScanState *) ((ForeignScanState *) areq->requestee)->fdw_state;
+
+	DynPoll(st->conn);
+	async_produce(areq);
+}
+
+/*
+ * The next row for the Append if it needs no wait (the scan's own row
+ * loop, with its quals and projection), the end, or pending.
+ */
+static void
+async_produce(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	DynScanState *st = (DynScanState *) node->fdw_state;
+	TupleTableSlot *slot;
+
+	st->blocked = false;
+	/* the node itself, not its instrumentation wrapper: the caller counts */
+	slot = node->ss.ps.ExecProcNodeReal((PlanState *) node);
+	if (TupIsNull(slot) && st->blocked)
+	{
+		DynPoll(st->conn);		/* the scan's first requests go out now */
+		ExecAsyncRequestPending(areq);
+	}
+	else
+		ExecAsyncRequestDone(areq, slot);
+}
+
+/*
+ * A descriptor of node's socket for this scan to wait on (made again when
+ * the node was reconnected), or PGINVALID_SOCKET when it has none.
+ */
+static pgsocket
+async_socket(DynScanState *st, int node)
+{
+	uint64		gen;
+	pgsocket	sock = DynNodeSocket(st->conn, node, &gen);
+
+	if (node >= st->nsocks)
+	{
+		int			n = Max(node + 1, 4);
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+
+		st->socks = st->socks ? repalloc(st->socks, sizeof(pgsocket) * n)
+			: palloc(sizeof(pgsocket) * n);
+		st->sock_gen = st->sock_gen ? repalloc(st->sock_gen, sizeof(uint64) * n)
+			: palloc(sizeof(uint64) * n);
+		for (int i = st->nsocks; i < n; i++)
+			st->socks[i] = PGINVALID_SOCKET;
+		st->nsocks = n;
+		MemoryContextSwitchTo(old);
+	}
+	if (st->socks[node] != PGINVALID_SOCKET && st->sock_gen[node] == gen)
+		return st->socks[node];
+	if (st->socks[node] != PGINVALID_SOCKET)
+	{
+		close(st->socks[node]);
+		ReleaseExternalFD();
+		st->socks[node] = PGINVALID_SOCKET;
+	}
+	if (sock == PGINVALID_SOCKET)
+		return PGINVALID_SOCKET;
+	if (!AcquireExternalFD())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("no file descriptor left for an async scan of foreign table \"%s\"",
+						RelationGetRelationName(st->rel)),
+				 errhint("Raise max_files_per_process, or set the option async_capable to false.")));
+	if ((st->socks[node] = dup(sock)) < 0)
+	{
+		ReleaseExternalFD();
+		st->socks[node] = PGINVALID_SOCKET;
+		ereport(ERROR,
+				(errcode_for_socket_access(),
+				 errmsg("could not duplicate the socket of node %s: %m",
+						DynNodeAddress(st->conn, node))));
+	}
+	st->sock_gen[node] = gen;
+	return st->socks[node];
+}
+
+/* Close the scan's socket duplicates. */
+static void
+async_close_sockets(DynScanState *st)
+{
+	for (int i = 0; i < st->nsocks; i++)
+		if (st->socks[i] != PGINVALID_SOCKET)
+		{
+			close(st->socks[i]);
+			ReleaseExternalFD();
+			st->socks[i] = PGINVALID_SOCKET;
+		}
 }
 
 /*
