@@ -25,6 +25,10 @@
 #	                   with dynamo_fdw.enable_batched_join off (one GET per
 #	                   outer row); target: batched within 1.5 x of the
 #	                   = ANY(ARRAY(SELECT ...)) form
+#	  async Append     UNION ALL of 4 foreign tables (ASYNC_KEYS, 20,000
+#	                   keys each, 4 buckets) counted, with async_capable
+#	                   (the 4 coverage scans concurrently) and with
+#	                   enable_async_append off (one after another)
 #	  writes           WRITE_ROWS (10,000) rows by INSERT ... SELECT, by
 #	                   COPY, then UPDATE of every row and DELETE of every
 #	                   row, each one statement (write_mode commit: sent at
@@ -47,6 +51,7 @@ CLIENTS=${BENCH_SQL_CLIENTS:-8}
 KEYS=${BENCH_SQL_KEYS:-100000}
 JOIN_KEYS=1000
 WRITE_ROWS=${BENCH_SQL_WRITE_ROWS:-10000}
+ASYNC_KEYS=${BENCH_SQL_ASYNC_KEYS:-20000}
 
 PGBIN=$(pg_config --bindir)
 SHAREDIR=$(pg_config --sharedir)
@@ -194,6 +199,30 @@ printf '  JOIN ... ON d.key = l.id, not batched    %10.2f ms\n' "$UNBATCHED_JOIN
 printf '  key = ANY(ARRAY(SELECT id FROM j_local)) %10.2f ms\n' "$JOIN_MS"
 
 echo
+echo "== UNION ALL over 4 foreign tables of $ASYNC_KEYS keys each: async Append vs one after another"
+psql_q <<SQL
+CREATE SERVER ring_async FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes '$DYNAMO_FDW_NODES', batch_size '500', async_capable 'true');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ring_async OPTIONS (key_file '$DYNAMO_FDW_KEYS/admin.key');
+CREATE FOREIGN TABLE u1 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u1');
+CREATE FOREIGN TABLE u2 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u2');
+CREATE FOREIGN TABLE u3 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u3');
+CREATE FOREIGN TABLE u4 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u4');
+INSERT INTO u1 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+INSERT INTO u2 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+INSERT INTO u3 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+INSERT INTO u4 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+SQL
+UNION_SQL="SELECT count(*), sum(length(value)) FROM (SELECT value FROM u1 UNION ALL SELECT value FROM u2 UNION ALL SELECT value FROM u3 UNION ALL SELECT value FROM u4) u"
+psql_q -c "EXPLAIN (COSTS OFF) $UNION_SQL" | grep -E 'Append|Foreign Scan'
+printf '%s;\n' "$UNION_SQL" >"$TMP/union_async.sql"
+printf 'SET enable_async_append = off;\n%s;\n' "$UNION_SQL" >"$TMP/union_serial.sql"
+UNION_ASYNC_MS=$(echo "1000 / $(pgbench_tps "$TMP/union_async.sql" 1 -T "$SECONDS_EACH")" | bc -l)
+UNION_SERIAL_MS=$(echo "1000 / $(pgbench_tps "$TMP/union_serial.sql" 1 -T "$SECONDS_EACH")" | bc -l)
+printf '  async Append (4 scans at once)           %10.2f ms\n' "$UNION_ASYNC_MS"
+printf '  one after another                        %10.2f ms\n' "$UNION_SERIAL_MS"
+
+echo
 echo "== ratios"
 POINT_RATIO=$(echo "${TPS[t_dyn]} / ${TPS[t_pgfdw]}" | bc -l)
 JOIN_RATIO=$(echo "$SINGLES_PGBENCH_MS / $JOIN_MS" | bc -l)
@@ -204,6 +233,7 @@ printf '  join vs single SELECTs (pgbench)         %6.2f x   (target >= 10)\n' "
 printf '  join vs single SELECTs (psql script)     %6.2f x\n' "$JOIN_RATIO_PSQL"
 printf '  JOIN as written / ANY(ARRAY) form        %6.2f x   (target <= 1.5)\n' "$(echo "$PLAIN_JOIN_MS / $JOIN_MS" | bc -l)"
 printf '  JOIN not batched / batched               %6.2f x\n' "$(echo "$UNBATCHED_JOIN_MS / $PLAIN_JOIN_MS" | bc -l)"
+printf '  UNION ALL one after another / async      %6.2f x\n' "$(echo "$UNION_SERIAL_MS / $UNION_ASYNC_MS" | bc -l)"
 
 # sql_ms SQL: how long one statement takes (psql's \timing), in ms
 sql_ms() {
