@@ -1443,13 +1443,25 @@ DynAwait(DynConn *conn, DynRequest *req)
 
 /*
  * Send what every node has queued and take the replies that have arrived,
- * without waiting (an async scan's step: the executor does the waiting).
+ * without waiting (an async scan woken by its socket: the executor does
+ * the waiting).
  */
 void
 DynPoll(DynConn *conn)
 {
 	conn_flush_all(conn);
 	conn_wait(conn, 0);
+}
+
+/*
+ * Send what every node has queued, reading nothing: an async scan about to
+ * be waited for must not take replies off a socket another scan of the
+ * same wait is registered on (that socket would not wake it).
+ */
+void
+DynFlush(DynConn *conn)
+{
+	conn_flush_all(conn);
 }
 
 /*

@@ -259,6 +259,7 @@ extern void DynSendFrame(DynConn *conn, int node, DynRequest *req, uint8 type,
 extern void DynInitRequest(DynRequest *req, MemoryContext cxt);
 extern void DynAwait(DynConn *conn, DynRequest *req);
 extern void DynPoll(DynConn *conn);
+extern void DynFlush(DynConn *conn);
 extern pgsocket DynNodeSocket(DynConn *conn, int node, uint64 *generation);
 extern void DynForget(DynConn *conn, DynRequest *req);
 extern void DynReleaseReply(DynRequest *req);

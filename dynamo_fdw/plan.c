@@ -111,6 +111,8 @@ static double key_count_estimate(const DynKeyQual *kq);
 static bool ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 							 EquivalenceMember *em, void *arg);
 static bool relids_listed(List *list, Relids relids);
+static List *key_join_clauses(PlannerInfo *root, RelOptInfo *rel, DynRelInfo *ri);
+static Relids key_qual_outer(RelOptInfo *rel, RestrictInfo *rinfo);
 
 /*
  * Whether list holds a set equal to relids (list_member cannot say: in
@@ -426,6 +428,34 @@ ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 }
 
 /*
+ * The join clauses that may name rel's keys: from equivalence classes
+ * (k.key = l.id), and the others that can move to rel's scan.
+ */
+static List *
+key_join_clauses(PlannerInfo *root, RelOptInfo *rel, DynRelInfo *ri)
+{
+	List	   *clauses = generate_implied_equalities_for_column(root, rel, ec_member_is_key,
+																 ri, rel->lateral_referencers);
+	ListCell   *lc;
+
+	foreach(lc, rel->joininfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (join_clause_is_movable_to(rinfo, rel))
+			clauses = lappend(clauses, rinfo);
+	}
+	return clauses;
+}
+
+/* The outer relations a join key qual of rel needs (its parameterization). */
+static Relids
+key_qual_outer(RelOptInfo *rel, RestrictInfo *rinfo)
+{
+	return bms_union(bms_difference(rinfo->clause_relids, rel->relids), rel->lateral_relids);
+}
+
+/*
  * GetForeignPaths: the base path (GETs of the base key qual's keys, or a
  * coverage scan), and one path parameterized by each set of outer
  * relations a join clause on the key needs -- GETs one outer row at a
@@ -454,16 +484,7 @@ dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 	if (!OidIsValid(ri->key_opfamily))
 		return;
 
-	/* join clauses on the key: from equivalence classes, and the others */
-	joinclauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_key,
-														 ri, baserel->lateral_referencers);
-	foreach(lc, baserel->joininfo)
-	{
-		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
-
-		if (join_clause_is_movable_to(rinfo, baserel))
-			joinclauses = lappend(joinclauses, rinfo);
-	}
+	joinclauses = key_join_clauses(root, baserel, ri);
 	foreach(lc, joinclauses)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
@@ -474,8 +495,7 @@ dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 
 		if (!classify_key_qual(root, baserel, ri, rinfo, true, &kq))
 			continue;
-		outer = bms_union(bms_difference(rinfo->clause_relids, baserel->relids),
-						  baserel->lateral_relids);
+		outer = key_qual_outer(baserel, rinfo);
 		if (bms_is_empty(outer) || relids_listed(done, outer))
 			continue;
 		done = lappend(done, outer);
@@ -587,15 +607,7 @@ DynJoinKeyFind(PlannerInfo *root, RelOptInfo *innerrel, RelOptInfo *outerrel,
 		!bms_is_subset(innerrel->lateral_relids, outerrel->relids))
 		return false;
 
-	joinclauses = generate_implied_equalities_for_column(root, innerrel, ec_member_is_key,
-														 ri, innerrel->lateral_referencers);
-	foreach(lc, innerrel->joininfo)
-	{
-		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
-
-		if (join_clause_is_movable_to(rinfo, innerrel))
-			joinclauses = lappend(joinclauses, rinfo);
-	}
+	joinclauses = key_join_clauses(root, innerrel, ri);
 	foreach(lc, joinclauses)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
@@ -606,8 +618,7 @@ DynJoinKeyFind(PlannerInfo *root, RelOptInfo *innerrel, RelOptInfo *outerrel,
 
 		if (!classify_key_qual(root, innerrel, ri, rinfo, true, &kq))
 			continue;
-		outer = bms_union(bms_difference(rinfo->clause_relids, innerrel->relids),
-						  innerrel->lateral_relids);
+		outer = key_qual_outer(innerrel, rinfo);
 		if (bms_is_empty(outer) || !bms_is_subset(outer, outerrel->relids))
 			continue;
 		ppi = get_baserel_parampathinfo(root, innerrel, outer);

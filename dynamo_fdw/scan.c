@@ -529,8 +529,9 @@ dynamoEndForeignScan(ForeignScanState *node)
  * when its socket is readable (ForeignAsyncNotify), which takes what has
  * arrived and tries again.  Scans of one server share the connection and
  * its node sockets, so whichever scan is woken takes the replies of all
- * of them; each names a duplicate of the node's socket (dup), since one
- * wait set cannot hold a descriptor twice.  A wait in an async Append has
+ * of them (DynPoll; the others find theirs taken at the next wait); each
+ * names a duplicate of the node's socket (dup), since one wait set cannot
+ * hold a descriptor twice.  A wait in an async Append has
  * no reply deadline of its own (as postgres_fdw's): a node that stops
  * answering without closing its connection holds the query until it
  * answers or the connection breaks.
@@ -542,9 +543,12 @@ dynamoForeignAsyncRequest(AsyncRequest *areq)
 }
 
 /*
- * ForeignAsyncConfigureWait: take what has arrived; if the next row is at
- * hand now, hand it out, else wait on the socket of the node its reply
- * comes from.
+ * ForeignAsyncConfigureWait: if the next row is at hand now (its reply
+ * taken already, by this scan or another of the connection), hand it out,
+ * else wait on the socket of the node its reply comes from.  Nothing is
+ * read here: a reply taken off a socket that an earlier child of this wait
+ * registered would leave that child waiting on a socket with nothing left
+ * to read.
  */
 void
 dynamoForeignAsyncConfigureWait(AsyncRequest *areq)
@@ -554,7 +558,7 @@ dynamoForeignAsyncConfigureWait(AsyncRequest *areq)
 	const DynRequest *req;
 	pgsocket	sock;
 
-	DynPoll(st->conn);
+	DynFlush(st->conn);
 	req = st->fetch != NULL ? DynFetchBlocker(st->fetch) : NULL;
 	if (req == NULL || (sock = async_socket(st, req->node)) == PGINVALID_SOCKET)
 	{
@@ -607,7 +611,7 @@ async_produce(AsyncRequest *areq)
 	slot = node->ss.ps.ExecProcNodeReal((PlanState *) node);
 	if (TupIsNull(slot) && st->blocked)
 	{
-		DynPoll(st->conn);		/* the scan's first requests go out now */
+		DynFlush(st->conn);		/* its requests go out now */
 		ExecAsyncRequestPending(areq);
 	}
 	else

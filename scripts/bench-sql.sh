@@ -149,6 +149,13 @@ pgbench_tps() {
 	echo "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
 }
 
+# pgbench_ms NAME SQL [SETTING]: one client's mean time of SQL in ms (SET
+# SETTING first, in the same transaction, when given)
+pgbench_ms() {
+	{ [ -n "${3:-}" ] && printf 'SET %s;\n' "$3"; printf '%s;\n' "$2"; } >"$TMP/$1.sql"
+	echo "1000 / $(pgbench_tps "$TMP/$1.sql" 1 -T "$SECONDS_EACH")" | bc -l
+}
+
 echo
 echo "== point SELECT: $CLIENTS clients, ${SECONDS_EACH}s each, random keys of $KEYS"
 declare -A TPS
@@ -190,10 +197,8 @@ echo
 echo "== the join as written: JOIN ... ON d.key = l.id (batched nested loop) vs = ANY(ARRAY(...))"
 PLAIN_JOIN_SQL="SELECT count(*), sum(length(d.value)) FROM j_local l JOIN t_dyn d ON d.key = l.id"
 psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $PLAIN_JOIN_SQL"
-printf '%s;\n' "$PLAIN_JOIN_SQL" >"$TMP/plain_join.sql"
-printf 'SET dynamo_fdw.enable_batched_join = off;\n%s;\n' "$PLAIN_JOIN_SQL" >"$TMP/plain_join_off.sql"
-PLAIN_JOIN_MS=$(echo "1000 / $(pgbench_tps "$TMP/plain_join.sql" 1 -T "$SECONDS_EACH")" | bc -l)
-UNBATCHED_JOIN_MS=$(echo "1000 / $(pgbench_tps "$TMP/plain_join_off.sql" 1 -T "$SECONDS_EACH")" | bc -l)
+PLAIN_JOIN_MS=$(pgbench_ms plain_join "$PLAIN_JOIN_SQL")
+UNBATCHED_JOIN_MS=$(pgbench_ms plain_join_off "$PLAIN_JOIN_SQL" "dynamo_fdw.enable_batched_join = off")
 printf '  JOIN ... ON d.key = l.id, batched        %10.2f ms\n' "$PLAIN_JOIN_MS"
 printf '  JOIN ... ON d.key = l.id, not batched    %10.2f ms\n' "$UNBATCHED_JOIN_MS"
 printf '  key = ANY(ARRAY(SELECT id FROM j_local)) %10.2f ms\n' "$JOIN_MS"
@@ -215,10 +220,8 @@ INSERT INTO u4 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
 SQL
 UNION_SQL="SELECT count(*), sum(length(value)) FROM (SELECT value FROM u1 UNION ALL SELECT value FROM u2 UNION ALL SELECT value FROM u3 UNION ALL SELECT value FROM u4) u"
 psql_q -c "EXPLAIN (COSTS OFF) $UNION_SQL" | grep -E 'Append|Foreign Scan'
-printf '%s;\n' "$UNION_SQL" >"$TMP/union_async.sql"
-printf 'SET enable_async_append = off;\n%s;\n' "$UNION_SQL" >"$TMP/union_serial.sql"
-UNION_ASYNC_MS=$(echo "1000 / $(pgbench_tps "$TMP/union_async.sql" 1 -T "$SECONDS_EACH")" | bc -l)
-UNION_SERIAL_MS=$(echo "1000 / $(pgbench_tps "$TMP/union_serial.sql" 1 -T "$SECONDS_EACH")" | bc -l)
+UNION_ASYNC_MS=$(pgbench_ms union_async "$UNION_SQL")
+UNION_SERIAL_MS=$(pgbench_ms union_serial "$UNION_SQL" "enable_async_append = off")
 printf '  async Append (4 scans at once)           %10.2f ms\n' "$UNION_ASYNC_MS"
 printf '  one after another                        %10.2f ms\n' "$UNION_SERIAL_MS"
 
