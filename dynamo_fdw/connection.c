@@ -795,6 +795,15 @@ DynGetClusterInfo(DynConn *conn, bool with_keys)
 const DynClusterInfo *
 DynTryClusterInfo(DynConn *conn, bool with_keys)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
+	/* fresh enough: no node is asked (or probed) at all */
+	if (conn->have_info &&
+		!TimestampDifferenceExceeds(conn->info.fetched_at, now, DYN_RING_REFRESH_MS) &&
+		(!with_keys ||
+		 (conn->info.keys_at != 0 &&
+		  !TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS))))
+		return &conn->info;
 	if (conn_find_primary(conn, -1) >= 0)
 		return DynGetClusterInfo(conn, with_keys);
 	return conn->have_info ? &conn->info : NULL;

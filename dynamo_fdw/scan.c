@@ -90,9 +90,9 @@ typedef struct DynScanState
 	List	   *unseen;			/* the others, returned after the scan (QueuedKey) */
 	DynFetchItem extra;			/* the item of such a key: no siblings */
 	DynBatchLink *batch;		/* the batched lookup serving the keys, or NULL */
-	/* a child of an async Append: rows only when they need no wait */
-	bool		async;
-	bool		blocked;		/* the last row asked for needs a reply first */
+	/* a child of an async Append, asked for a row: only one that needs no wait */
+	bool		async_step;
+	bool		blocked;		/* the row asked for needs a reply first */
 	pgsocket   *socks;			/* per node: a dup of its socket, to wait on */
 	uint64	   *sock_gen;		/* ... of this connection generation */
 	int			nsocks;
@@ -189,7 +189,6 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	}
 	st->fetch_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw scan",
 										  ALLOCSET_DEFAULT_SIZES);
-	st->async = fsplan->scan.plan.async_capable;
 }
 
 /*
@@ -359,7 +358,7 @@ scan_next_item(DynScanState *st)
 {
 	MemoryContext old;
 
-	if (st->async && st->fetch != NULL && DynFetchBlocker(st->fetch) != NULL)
+	if (st->async_step && st->fetch != NULL && DynFetchBlocker(st->fetch) != NULL)
 	{
 		st->blocked = true;		/* async: no row until the reply is in */
 		return false;
@@ -606,14 +605,20 @@ async_produce(AsyncRequest *areq)
 	DynScanState *st = (DynScanState *) node->fdw_state;
 	TupleTableSlot *slot;
 
+	/*
+	 * Only here may the row loop stop short at a reply not in yet (a
+	 * synchronous caller waits for it; an empty slot would end its scan).
+	 * The node itself is run, not its instrumentation wrapper: the caller
+	 * counts the row.
+	 */
 	st->blocked = false;
-	/* the node itself, not its instrumentation wrapper: the caller counts */
+	st->async_step = true;
 	slot = node->ss.ps.ExecProcNodeReal((PlanState *) node);
+	st->async_step = false;
+	/* what the row loop asked for (the next pages, keys) goes out now */
+	DynFlush(st->conn);
 	if (TupIsNull(slot) && st->blocked)
-	{
-		DynFlush(st->conn);		/* its requests go out now */
 		ExecAsyncRequestPending(areq);
-	}
 	else
 		ExecAsyncRequestDone(areq, slot);
 }
