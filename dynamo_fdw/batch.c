@@ -49,7 +49,6 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/paths.h"
-#include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -77,12 +76,7 @@ typedef struct DynBatchState
 	TupleTableSlot *rowslot;	/* a kept row, as the minimal tuple it is */
 	DynBatchLink *link;
 	ExprState  *key_expr;
-	bool		is_array;
-	Oid			key_type;		/* of the key, or of the array's elements */
-	FmgrInfo	key_out;
-	int16		elmlen;
-	bool		elmbyval;
-	char		elmalign;
+	DynKeySource keysrc;		/* as the inner scan converts its key */
 	int			batch_size;
 	/*
 	 * Two batches' memory, used in turn: the inner scan may still hold a
@@ -115,7 +109,6 @@ static Node *batch_create_state(CustomScan *cscan);
 static void batch_begin(CustomScanState *node, EState *estate, int eflags);
 static TupleTableSlot *batch_exec(CustomScanState *node);
 static bool batch_fill(DynBatchState *st);
-static void batch_add_keys(DynBatchState *st, DynFetch *f, Datum d);
 static void batch_end(CustomScanState *node);
 static void batch_rescan(CustomScanState *node);
 static void batch_explain(CustomScanState *node, List *ancestors, ExplainState *es);
@@ -308,8 +301,6 @@ batch_begin(CustomScanState *node, EState *estate, int eflags)
 	DynBatchState *st = (DynBatchState *) node;
 	CustomScan *cscan = (CustomScan *) node->ss.ps.plan;
 	Expr	   *src = linitial(cscan->custom_exprs);
-	Oid			fn;
-	bool		varlena;
 
 	st->child = ExecInitNode(linitial(cscan->custom_plans), estate, eflags);
 	node->custom_ps = list_make1(st->child);
@@ -320,17 +311,10 @@ batch_begin(CustomScanState *node, EState *estate, int eflags)
 	 */
 	node->ss.ps.scanops = ExecGetResultSlotOps(st->child, &node->ss.ps.scanopsfixed);
 	st->key_expr = ExecInitExpr(src, &node->ss.ps);
-	st->is_array = intVal(list_nth(cscan->custom_private, DynBatchPrivIsArray)) != 0;
+	DynKeySourceInit(&st->keysrc, exprType((Node *) src),
+					 intVal(list_nth(cscan->custom_private, DynBatchPrivIsArray)) != 0);
 	st->batch_size = Min(Max(intVal(list_nth(cscan->custom_private, DynBatchPrivSize)), 1),
 						 DYN_FETCH_SIZE_MAX);
-	st->key_type = exprType((Node *) src);
-	if (st->is_array)
-	{
-		st->key_type = get_element_type(st->key_type);
-		get_typlenbyvalalign(st->key_type, &st->elmlen, &st->elmbyval, &st->elmalign);
-	}
-	getTypeOutputInfo(st->key_type, &fn, &varlena);
-	fmgr_info(fn, &st->key_out);
 	/*
 	 * The rows are handed up as the minimal tuples they are kept as; with
 	 * no projection (the target list is the child's) the parent is told so.
@@ -450,9 +434,11 @@ batch_fill(DynBatchState *st)
 			continue;
 		ResetExprContext(econtext);
 		econtext->ecxt_scantuple = slot;
-		d = ExecEvalExprSwitchContext(st->key_expr, econtext, &isnull);
+		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		d = ExecEvalExpr(st->key_expr, econtext, &isnull);
 		if (!isnull)
-			batch_add_keys(st, f, d);
+			DynKeySourceAdd(&st->keysrc, d, f);	/* the inner scan's key bytes */
+		MemoryContextSwitchTo(old);
 	}
 	if (f != NULL && st->nrows == 0)
 		DynFetchEnd(f);			/* the outer rows had ended: no batch */
@@ -469,42 +455,6 @@ batch_fill(DynBatchState *st)
 		st->requests += requests;
 	}
 	return st->nrows > 0;
-}
-
-/*
- * Add the key (or the array's keys) d to f, in the bytes the inner scan
- * sends for it (DynKeyFromDatum); NULL elements name no key.  f removes
- * duplicates.
- */
-static void
-batch_add_keys(DynBatchState *st, DynFetch *f, Datum d)
-{
-	MemoryContext old = MemoryContextSwitchTo(st->css.ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
-	StringInfoData key;
-
-	initStringInfo(&key);
-	if (!st->is_array)
-	{
-		DynKeyFromDatum(st->key_type, &st->key_out, d, &key);
-		DynFetchAddKey(f, key.data, key.len);
-	}
-	else
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		deconstruct_array(DatumGetArrayTypeP(d), st->key_type, st->elmlen, st->elmbyval,
-						  st->elmalign, &elems, &nulls, &n);
-		for (int i = 0; i < n; i++)
-		{
-			if (nulls[i])
-				continue;
-			DynKeyFromDatum(st->key_type, &st->key_out, elems[i], &key);
-			DynFetchAddKey(f, key.data, key.len);
-		}
-	}
-	MemoryContextSwitchTo(old);
 }
 
 /* EndCustomScan: end the outer plan; the batches go with the query's memory. */

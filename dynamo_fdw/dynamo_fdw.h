@@ -389,6 +389,24 @@ extern void DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib,
 						  int live_siblings, dyn_slice context,
 						  Datum *values, bool *nulls);
 extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
+
+/*
+ * How the value of a key source (a qual's key expression: one key, or an
+ * array of keys) becomes the keys a fetch asks for -- the same bytes for a
+ * scan and for the batched lookup that serves it.
+ */
+typedef struct DynKeySource
+{
+	bool		is_array;
+	Oid			type;			/* of the key, or of the array's elements */
+	FmgrInfo	out;
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+} DynKeySource;
+
+extern void DynKeySourceInit(DynKeySource *ks, Oid exprtype, bool is_array);
+extern void DynKeySourceAdd(const DynKeySource *ks, Datum d, DynFetch *f);
 extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
 extern void DynValueFromSlotMerging(DynConvert *cv, TupleTableSlot *slot,
 									dyn_slice old_value, StringInfo buf);

@@ -65,11 +65,7 @@ typedef struct DynScanState
 	bool		key_is_array;
 	int			plan_nkeys;		/* keys known at plan time, -1 */
 	ExprState  *key_expr;
-	Oid			key_src_type;	/* type of the key (or of the array's elements) */
-	FmgrInfo	key_out;
-	int16		elmlen;
-	bool		elmbyval;
-	char		elmalign;
+	DynKeySource keysrc;
 	int			r;
 	DynQuorumSource r_source;
 	bool		keep_old;		/* row format, ctid asked for: an UPDATE's target */
@@ -173,18 +169,9 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	if (st->op == DYN_OP_GET)
 	{
 		Expr	   *src = (Expr *) linitial(fsplan->fdw_exprs);
-		Oid			fn;
-		bool		varlena;
 
 		st->key_expr = ExecInitExpr(src, (PlanState *) node);
-		st->key_src_type = exprType((Node *) src);
-		if (st->key_is_array)
-		{
-			st->key_src_type = get_element_type(st->key_src_type);
-			get_typlenbyvalalign(st->key_src_type, &st->elmlen, &st->elmbyval, &st->elmalign);
-		}
-		getTypeOutputInfo(st->key_src_type, &fn, &varlena);
-		fmgr_info(fn, &st->key_out);
+		DynKeySourceInit(&st->keysrc, exprType((Node *) src), st->key_is_array);
 		scan_take_batch(node, st);
 	}
 	st->fetch_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw scan",
@@ -233,7 +220,6 @@ scan_start(ForeignScanState *node, DynScanState *st)
 	if (st->op == DYN_OP_GET)
 	{
 		MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-		StringInfoData key;
 		bool		isnull;
 		Datum		d;
 
@@ -241,30 +227,9 @@ scan_start(ForeignScanState *node, DynScanState *st)
 									  st->opts->fetch_size, st->fetch_cxt);
 		if (st->batch != NULL && st->batch->batch != NULL)
 			DynFetchUseBatch(st->fetch, st->batch->batch);
-		initStringInfo(&key);
 		d = ExecEvalExpr(st->key_expr, econtext, &isnull);
-		if (!isnull && !st->key_is_array)
-		{
-			DynKeyFromDatum(st->key_src_type, &st->key_out, d, &key);
-			DynFetchAddKey(st->fetch, key.data, key.len);
-		}
-		else if (!isnull)
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(d);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-
-			deconstruct_array(arr, st->key_src_type, st->elmlen, st->elmbyval,
-							  st->elmalign, &elems, &nulls, &n);
-			for (int i = 0; i < n; i++)
-			{
-				if (nulls[i])
-					continue;	/* key = NULL is never true */
-				DynKeyFromDatum(st->key_src_type, &st->key_out, elems[i], &key);
-				DynFetchAddKey(st->fetch, key.data, key.len);
-			}
-		}
+		if (!isnull)
+			DynKeySourceAdd(&st->keysrc, d, st->fetch);	/* key = NULL is never true */
 		MemoryContextSwitchTo(old);
 	}
 	else
