@@ -23,6 +23,11 @@
  * timeout has its connection closed and its requests failed; their owners
  * decide whether to retry elsewhere (reads) or to report (writes).
  *
+ * Async scans (scan.c) wait in the executor's own WaitEventSet instead:
+ * they flush (DynFlush), name a node's socket (DynNodeSocket) and, woken,
+ * take what has arrived (DynPoll).  The planner and plain EXPLAIN ask for
+ * the cluster's shape only when a node answers (DynTryClusterInfo).
+ *
  * The transaction's queued writes are xact.c's (it holds the connections
  * they go through until the transaction ends); here, at abort, node
  * connections with requests still in flight are closed, so a later

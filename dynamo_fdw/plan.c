@@ -24,7 +24,13 @@
  *
  * Row counts: the keys asked for (one row per key, siblings being rare);
  * for scans, the table's reltuples once ANALYZEd, else the cluster's key
- * count (the nodes' STATUS, summed over N).
+ * count (the nodes' STATUS, summed over N) -- what the backend learnt last
+ * when no node answers, else a default: planning never needs the cluster.
+ *
+ * Also here: what batch.c's batched nested loop asks of the inner table
+ * (DynJoinKeyFind, DynJoinKeyPath, DynBatchCost), whether a scan may run
+ * in an async Append (option async_capable), and the refusal of SELECT ...
+ * FOR UPDATE (no key can be locked).
  *
  *-------------------------------------------------------------------------
  */

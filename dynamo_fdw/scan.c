@@ -15,6 +15,12 @@
  * a statement never reads its own.  A full scan ends with the keys the
  * transaction wrote that the cluster does not hold yet.
  *
+ * Under a batched nested loop (batch.c) a key scan takes its key's reply
+ * from the batch its custom scan fetched, and sends nothing; as a child of
+ * an async Append it hands out only rows that need no wait, and says which
+ * node's socket to wait on for the others (the ForeignAsync callbacks at
+ * the end).  Either way the rows come from the same loop.
+ *
  * R is decided when the scan starts (GUC, table, server, cluster default,
  * DynResolveQuorum), so SET LOCAL dynamo_fdw.r applies to a plan cached
  * before it; a coverage scan reads every partition from R replicas and
@@ -37,9 +43,9 @@
 #include "executor/instrument.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "storage/fd.h"
 #include "storage/latch.h"
-#include "nodes/nodeFuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
