@@ -1494,6 +1494,34 @@ DynNodeSocket(DynConn *conn, int node, uint64 *generation)
 	return (pgsocket) dyn_client_socket(n->client);
 }
 
+/*
+ * Whether req is done, without waiting or reading: what DynAwait checks
+ * before it waits -- a request whose connection was replaced fails, one
+ * past its deadline fails its node (an async scan asks before each wait).
+ */
+bool
+DynCheck(DynConn *conn, DynRequest *req)
+{
+	DynNode    *n;
+
+	if (req->done)
+		return true;
+	if (!req->registered || req->node < 0)
+		return false;
+	n = &conn->nodes[req->node];
+	if (n->generation != req->generation)
+		request_fail(req, "the connection to the node was reset", 0);
+	else if (req->deadline != DT_NOEND && GetCurrentTimestamp() >= req->deadline)
+	{
+		char		why[256];
+
+		snprintf(why, sizeof(why), "no reply from node %s within %d ms",
+				 n->addr, conn_timeout_ms(conn));
+		node_fail(conn, req->node, why, 0);
+	}
+	return req->done;
+}
+
 /* The owner no longer wants req's reply (it may still arrive: it is dropped). */
 void
 DynForget(DynConn *conn, DynRequest *req)

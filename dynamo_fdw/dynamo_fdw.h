@@ -260,6 +260,7 @@ extern void DynInitRequest(DynRequest *req, MemoryContext cxt);
 extern void DynAwait(DynConn *conn, DynRequest *req);
 extern void DynPoll(DynConn *conn);
 extern void DynFlush(DynConn *conn);
+extern bool DynCheck(DynConn *conn, DynRequest *req);
 extern pgsocket DynNodeSocket(DynConn *conn, int node, uint64 *generation);
 extern void DynForget(DynConn *conn, DynRequest *req);
 extern void DynReleaseReply(DynRequest *req);
@@ -351,6 +352,7 @@ extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);
 extern uint64 DynFetchRequests(const DynFetch *f);
 extern const DynRequest *DynFetchBlocker(DynFetch *f);
+extern bool DynFetchNextNoWait(DynFetch *f, DynFetchItem **item, bool *blocked);
 
 /* The replies of a batch of keys, kept to serve later fetches (batch.c). */
 typedef struct DynFetchBatch DynFetchBatch;

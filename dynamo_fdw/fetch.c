@@ -138,6 +138,8 @@ struct DynFetch
 	DynFetchItem item;
 	bool		have_item;
 	bool		keep_dead;		/* hand out absent and deleted keys too */
+	bool		nowait;			/* DynFetchNextNoWait: never wait for a reply */
+	bool		blocked;		/* ... and the next one needs a reply not in yet */
 	DynFetchBatch *collect;		/* keep every reply here (DynFetchCollect) */
 	const DynFetchBatch *batch; /* serve the keys it holds from it */
 	MemoryContextCallback free_cb;
@@ -164,6 +166,7 @@ static bool fetch_next_key(DynFetch *f);
 static void fetch_sort_keys(DynFetch *f);
 static void fetch_send_window(DynFetch *f);
 static const DynRequest *coverage_blocker(DynFetch *f);
+static bool fetch_would_wait(DynFetch *f, DynRequest *req);
 static bool fetch_decode(DynFetch *f, FetchKey *k, dyn_slice object);
 static void batch_keep(DynFetch *f, FetchKey *k, dyn_slice object);
 static void scan_start(DynFetch *f, uint32 p);
@@ -364,6 +367,8 @@ fetch_next_key(DynFetch *f)
 				continue;
 			return true;
 		}
+		if (fetch_would_wait(f, &k->req))
+			return false;
 		DynAwait(f->conn, &k->req);
 		if (k->req.failed && k->req.fail_code == 0 && k->attempts < DYN_FETCH_ATTEMPTS)
 		{
@@ -603,6 +608,8 @@ scan_receive(DynFetch *f, uint32 p, ScanStream *st)
 		return false;
 	for (;;)
 	{
+		if (fetch_would_wait(f, &page->req))
+			return false;		/* not over: blocked (f->blocked) */
 		DynAwait(f->conn, &page->req);
 		if (page->req.failed && page->req.fail_code == 0 && page->attempts < DYN_FETCH_ATTEMPTS)
 		{
@@ -667,6 +674,8 @@ scan_head(DynFetch *f, uint32 p, ScanStream *st)
 		{
 			if (!scan_receive(f, p, st))
 			{
+				if (f->blocked)
+					return false;
 				/* no page in flight: the replica has no keys left */
 				if (st->reading)
 					DynReleaseReply(&st->page[st->cur].req);
@@ -750,6 +759,8 @@ fetch_next_coverage(DynFetch *f)
 				(min == NULL || dyn_slice_cmp(st->head_key, min->head_key) < 0))
 				min = st;
 		}
+		if (f->blocked)
+			return false;		/* every stream's head is needed for the smallest */
 		if (min == NULL)
 		{
 			f->cur_part++;		/* every stream is done */
@@ -775,6 +786,35 @@ fetch_next_coverage(DynFetch *f)
 }
 
 /*
+ * DynFetchNext that never waits: false with *blocked when the next key
+ * needs a reply that has not arrived (nothing is lost: the next call goes
+ * on from there), false without it at the end.  Nothing is read from the
+ * network either (an async scan: another scan's reply must stay on the
+ * socket it waits on).
+ */
+bool
+DynFetchNextNoWait(DynFetch *f, DynFetchItem **item, bool *blocked)
+{
+	bool		found;
+
+	f->nowait = true;
+	found = DynFetchNext(f, item);
+	f->nowait = false;
+	*blocked = !found && f->blocked;
+	return found;
+}
+
+/* In a DynFetchNextNoWait: whether req is not in yet (the fetch is blocked). */
+static bool
+fetch_would_wait(DynFetch *f, DynRequest *req)
+{
+	if (!f->nowait || DynCheck(f->conn, req))
+		return false;
+	f->blocked = true;
+	return true;
+}
+
+/*
  * The request the next DynFetchNext would wait for, or NULL when it would
  * not wait (a reply or page at hand, a failure to handle, or the end).  The
  * requests it needs are sent first (queued on the connection: the caller
@@ -794,7 +834,7 @@ DynFetchBlocker(DynFetch *f)
 	{
 		FetchKey   *k = &f->keys[f->next_out];
 
-		return k->cached != NULL || k->req.done ? NULL : &k->req;
+		return k->cached != NULL || DynCheck(f->conn, &k->req) ? NULL : &k->req;
 	}
 }
 
@@ -815,18 +855,20 @@ coverage_blocker(DynFetch *f)
 		for (uint32 ahead = p; ahead < f->q && ahead < p + DYN_SCAN_PREFETCH; ahead++)
 			if (!f->parts[ahead].started)
 				scan_start(f, ahead);
+		/* the smallest key needs every stream's head: a page of any */
 		for (int i = 0; i < f->r; i++)
 		{
 			ScanStream *st = &part->s[i];
 			ScanPage   *page = &st->page[st->reading ? 1 - st->cur : st->cur];
 
 			if (st->has_head || (st->reading && st->left > 0))
-				return NULL;	/* an item at hand */
-			if (st->done || !page->inflight)
+				live = true;	/* an item at hand */
+			else if (st->done || !page->inflight)
 				continue;		/* this stream is over (or will be found so) */
-			if (!page->req.done)
+			else if (!DynCheck(f->conn, &page->req))
 				return &page->req;
-			live = true;		/* a page has arrived */
+			else
+				live = true;	/* a page has arrived */
 		}
 		if (live)
 			return NULL;
@@ -844,6 +886,7 @@ DynFetchNext(DynFetch *f, DynFetchItem **item)
 {
 	bool		found;
 
+	f->blocked = false;
 	fetch_free_item(f);
 	if (f->kind == FETCH_KEYS && f->next_out > 0)
 		DynReleaseReply(&f->keys[f->next_out - 1].req);

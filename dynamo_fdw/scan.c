@@ -98,6 +98,7 @@ typedef struct DynScanState
 	pgsocket   *socks;			/* per node: a dup of its socket, to wait on */
 	uint64	   *sock_gen;		/* ... of this connection generation */
 	int			nsocks;
+	MemoryContextCallback socks_cb; /* closes them when an error ends the query */
 	/* for EXPLAIN ANALYZE, summed over rescans */
 	uint64		keys_requested;
 	uint64		requests;
@@ -116,6 +117,7 @@ static void explain_unreached(DynScanState *st, ExplainState *es);
 static void async_produce(AsyncRequest *areq);
 static pgsocket async_socket(DynScanState *st, int node);
 static void async_close_sockets(DynScanState *st);
+static void async_close_callback(void *arg);
 static void scan_start(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
@@ -329,12 +331,10 @@ scan_next_item(DynScanState *st)
 {
 	MemoryContext old;
 
-	if (st->async_step && st->fetch != NULL && DynFetchBlocker(st->fetch) != NULL)
-	{
-		st->blocked = true;		/* async: no row until the reply is in */
-		return false;
-	}
-	if (st->fetch != NULL && DynFetchNext(st->fetch, &st->item))
+	/* async: the next key without any wait, or none yet (blocked) */
+	if (st->fetch != NULL &&
+		(st->async_step ? DynFetchNextNoWait(st->fetch, &st->item, &st->blocked)
+		 : DynFetchNext(st->fetch, &st->item)))
 	{
 		st->pending = st->overlay
 			? DynXactLookup(st->conn, st->opts->bucket, st->item->key, st->curcid) : NULL;
@@ -342,7 +342,7 @@ scan_next_item(DynScanState *st)
 			seen_add(st, st->item->key);
 		return true;
 	}
-	if (st->seen == NULL)
+	if (st->blocked || st->seen == NULL)
 		return false;
 	if (st->fetch != NULL && st->unseen == NIL)
 	{
@@ -609,6 +609,13 @@ async_socket(DynScanState *st, int node)
 		int			n = Max(node + 1, 4);
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
 
+		if (st->socks == NULL)
+		{
+			/* EndForeignScan closes them; an abort frees the query's memory */
+			st->socks_cb.func = async_close_callback;
+			st->socks_cb.arg = st;
+			MemoryContextRegisterResetCallback(GetMemoryChunkContext(st), &st->socks_cb);
+		}
 		st->socks = st->socks ? repalloc(st->socks, sizeof(pgsocket) * n)
 			: palloc(sizeof(pgsocket) * n);
 		st->sock_gen = st->sock_gen ? repalloc(st->sock_gen, sizeof(uint64) * n)
@@ -645,6 +652,13 @@ async_socket(DynScanState *st, int node)
 	}
 	st->sock_gen[node] = gen;
 	return st->socks[node];
+}
+
+/* The memory context callback: close what EndForeignScan did not. */
+static void
+async_close_callback(void *arg)
+{
+	async_close_sockets((DynScanState *) arg);
 }
 
 /* Close the scan's socket duplicates. */

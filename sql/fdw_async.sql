@@ -53,6 +53,9 @@ INSERT INTO a2 (key, value) VALUES ('new', 'two new');
 DELETE FROM a3 WHERE key = 'k1';
 SELECT t, count(*) FROM every GROUP BY t ORDER BY t;
 ROLLBACK;
+-- an error in one child ends the query; the session goes on
+SELECT CASE WHEN key = 'k5' THEN 1 / 0 ELSE 1 END FROM a1 UNION ALL SELECT 1 FROM a2;
+SELECT t, count(*) FROM every GROUP BY t ORDER BY t;
 -- a partitioned table of foreign partitions
 CREATE TABLE parted (key text, value text) PARTITION BY LIST (key);
 CREATE FOREIGN TABLE parted_a PARTITION OF parted FOR VALUES IN ('k1', 'k2', 'k3')
