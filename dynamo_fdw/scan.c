@@ -501,10 +501,15 @@ dynamoEndForeignScan(ForeignScanState *node)
  * its node sockets, so whichever scan is woken takes the replies of all
  * of them (DynPoll; the others find theirs taken at the next wait); each
  * names a duplicate of the node's socket (dup), since one wait set cannot
- * hold a descriptor twice.  A wait in an async Append has
- * no reply deadline of its own (as postgres_fdw's): a node that stops
- * answering without closing its connection holds the query until it
- * answers or the connection breaks.
+ * hold a descriptor twice.  Only a notified scan reads: a row is made
+ * without waiting or reading (DynFetchNextNoWait), since a reply read off a
+ * socket that another child registered would leave that child asleep on a
+ * socket with nothing left on it.  A request whose connection was replaced
+ * or whose deadline passed is failed before the scan waits for it
+ * (DynCheck), but the Append's wait itself has no reply deadline (as
+ * postgres_fdw's): a node that stops answering without closing its
+ * connection holds the query until it answers, the connection breaks, or
+ * a cancel ends the wait.
  */
 void
 dynamoForeignAsyncRequest(AsyncRequest *areq)
