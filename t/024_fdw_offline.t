@@ -2,7 +2,9 @@
 #	dynamo_fdw without a reachable node, and TRUNCATE seen from outside
 #	PostgreSQL, on a 3-node secure cluster of its own: TRUNCATE of a table
 #	leaves none of its keys (dynamo-cli get says not found on every node,
-#	R=3), other buckets untouched; then, with every node stopped, planning
+#	R=3), other buckets untouched; an async Append waiting on a node
+#	stopped with SIGSTOP is ended by statement_timeout; then, with every
+#	node stopped, planning
 #	and plain EXPLAIN still work -- a backend that talked to the cluster
 #	shows what it learnt (R, N, partitions), a fresh backend says the
 #	cluster was not reached, joins are planned (the batched nested loop, from
@@ -12,6 +14,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use Time::HiRes qw(time);
 
 use DynamoTest ();
 use DynamoCluster qw(start_cluster);
@@ -58,6 +61,31 @@ subtest 'TRUNCATE leaves none of the keys on any node' => sub {
 	($rc, $out, $err) = $n1->cli('get', 'off_kept', 'k7', '--r', '3');
 	is($rc, 0, 'another bucket keeps its keys') or diag($err);
 	like($out, qr/v7/, '... with their values');
+};
+
+subtest 'an async Append waiting on a stopped node is ended by statement_timeout' => sub {
+	$pg->psql_ok(<<"SQL", 'an async server and two tables');
+CREATE SERVER ring_async FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes '$nodes', timeout_ms '60000', async_capable 'true');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ring_async OPTIONS (key \$k\$$key\$k\$, trust \$t\$$trust\$t\$);
+CREATE FOREIGN TABLE as1 (key text, value text) SERVER ring_async OPTIONS (bucket 'off_as1');
+CREATE FOREIGN TABLE as2 (key text, value text) SERVER ring_async OPTIONS (bucket 'off_as2');
+INSERT INTO as1 SELECT i::text, 'v' FROM generate_series(1, 500) AS i;
+INSERT INTO as2 SELECT i::text, 'v' FROM generate_series(1, 500) AS i;
+SQL
+	my $sql = q{SELECT count(*) FROM (SELECT key FROM as1 UNION ALL SELECT key FROM as2) u};
+	my $o = $pg->psql_ok("EXPLAIN (COSTS OFF) $sql", 'EXPLAIN');
+	like($o, qr/Async Foreign Scan on as1.*Async Foreign Scan on as2/s, 'both scans async');
+	kill 'STOP', $n[1]->pid;
+	my $t0 = time;
+	my ($rc, $out, $err) = $pg->psql("SET statement_timeout = '2s'; $sql", timeout => 60);
+	my $secs = time - $t0;
+	kill 'CONT', $n[1]->pid;
+	like($err, qr/canceling statement due to statement timeout/, 'the wait is cancelled')
+	  or diag("rc $rc: $out$err");
+	cmp_ok($secs, '<', 10, "... after ${\ sprintf('%.1f', $secs)} s, not the 60 s timeout_ms");
+	$o = $pg->psql_ok($sql, 'the node answers again');
+	is($o, "1000\n", '... and the async Append counts every row');
 };
 
 # a backend that has talked to the cluster, kept open across the stop
