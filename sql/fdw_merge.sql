@@ -19,6 +19,7 @@ CREATE FOREIGN TABLE carts (key text, value jsonb, vclock jsonb, siblings int, c
   SERVER mrg OPTIONS (bucket 'merge_carts', merge_function 'dynamo_merge_union');
 CREATE TABLE shoppers (id text, name text);
 INSERT INTO shoppers VALUES ('alice', 'Alice'), ('bob', 'Bob');
+ANALYZE shoppers;
 
 -- two writes from one context make two siblings
 INSERT INTO carts_raw (key, value) VALUES ('alice', '{"items": ["apple"]}');
@@ -34,6 +35,13 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM carts WHERE 
 -- the same through a join, IN, and a full scan
 INSERT INTO carts_raw (key, value) VALUES ('bob', '{"items": ["bread"]}');
 SELECT s.name, c.value, c.siblings FROM shoppers s JOIN carts c ON c.key = s.id ORDER BY s.name;
+-- ... the batched nested loop too (the inner scan merges the batch's replies)
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+EXPLAIN (COSTS OFF) SELECT s.name, c.value, c.siblings FROM shoppers s LEFT JOIN carts c ON c.key = s.id;
+SELECT s.name, c.value, c.siblings FROM shoppers s LEFT JOIN carts c ON c.key = s.id ORDER BY s.name;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
 SELECT key, value, siblings FROM carts WHERE key IN ('alice', 'bob') ORDER BY key;
 SELECT key, value, siblings FROM carts ORDER BY key;
 -- an UPDATE sees the merged row, and with its context collapses the siblings
