@@ -22,7 +22,10 @@
  * versions and context covering all of them, so an UPDATE (or a write with
  * that context) collapses them.  A NULL result keeps the versions as rows.
  *
- * The function is resolved and checked when the option is given (it must
+ * A name without a schema means the extension's schema (where the shipped
+ * functions are), not the reader's search_path, so every reader calls the
+ * function that was checked; a function of one's own is named with its
+ * schema.  The function is resolved and checked when the option is given (it must
  * exist with that shape, be IMMUTABLE or STABLE, and the user giving the
  * option must be allowed to EXECUTE it: readers of the table need not be),
  * and again, against the table's value type and for its volatility, when a
@@ -43,6 +46,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
+#include "foreign/foreign.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "miscadmin.h"
@@ -98,6 +102,7 @@ struct DynMerge
 };
 
 static Oid	merge_resolve(const char *name, Oid valtype, bool *polymorphic);
+static Oid	merge_extension_schema(void);
 static void merge_check_volatility(Oid fn);
 static void merge_error_callback(void *arg);
 static Datum sibling_clock_json(const dyn_sibling *sib);
@@ -115,8 +120,18 @@ static Oid
 merge_resolve(const char *name, Oid valtype, bool *polymorphic)
 {
 	List	   *names = stringToQualifiedNameList(name);
-	FuncCandidateList c = FuncnameGetCandidates(names, 2, NIL, false, false, false, true);
+	FuncCandidateList c;
 	Oid			poly = InvalidOid;
+
+	/*
+	 * An unqualified name means the extension's own schema, never the
+	 * reader's search_path: every reader must call the function the option
+	 * was checked against.
+	 */
+	if (list_length(names) == 1)
+		names = list_make2(makeString(get_namespace_name(merge_extension_schema())),
+						   linitial(names));
+	c = FuncnameGetCandidates(names, 2, NIL, false, false, false, true);
 
 	for (; c != NULL; c = c->next)
 	{
@@ -159,6 +174,16 @@ merge_check_volatility(Oid fn)
 }
 
 /*
+ * The schema the extension (and its merge functions) lives in: its FDW
+ * handler's, which CREATE EXTENSION made there.
+ */
+static Oid
+merge_extension_schema(void)
+{
+	return get_func_namespace(GetForeignDataWrapperByName("dynamo_fdw", false)->fdwhandler);
+}
+
+/*
  * Check the option merge_function when it is given: the function exists
  * with the shape a merge function has, is not VOLATILE, and the current
  * user may execute it.
@@ -174,6 +199,10 @@ DynMergeCheckOption(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("merge function %s(values[], vclocks jsonb[]) does not exist", name),
+				 strchr(name, '.') == NULL
+				 ? errdetail("An unqualified name is looked up in the extension's schema \"%s\" only, whatever the reader's search_path; qualify the name of a function of your own: merge_function 'myschema.%s'.",
+							 get_namespace_name(merge_extension_schema()), name)
+				 : 0,
 				 errhint("A merge function takes an array of the table's values (jsonb in the row format) and an array of their clocks as jsonb, and returns one value of the same type, or NULL to keep the siblings: CREATE FUNCTION f(vals jsonb[], vclocks jsonb[]) RETURNS jsonb ...")));
 	merge_check_volatility(fn);
 	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
