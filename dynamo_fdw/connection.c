@@ -23,6 +23,11 @@
  * timeout has its connection closed and its requests failed; their owners
  * decide whether to retry elsewhere (reads) or to report (writes).
  *
+ * Async scans (scan.c) wait in the executor's own WaitEventSet instead:
+ * they flush (DynFlush), name a node's socket (DynNodeSocket) and, woken,
+ * take what has arrived (DynPoll).  The planner and plain EXPLAIN ask for
+ * the cluster's shape only when a node answers (DynTryClusterInfo).
+ *
  * The transaction's queued writes are xact.c's (it holds the connections
  * they go through until the transaction ends); here, at abort, node
  * connections with requests still in flight are closed, so a later
@@ -103,6 +108,7 @@ struct DynConn
 	int			capnodes;
 	int			primary;		/* node used for routing 'any' and STATUS, -1 */
 	int			nusers;			/* scans and modifies holding it */
+	bool		keep;			/* server option keep_connections: kept after the transaction */
 	bool		invalidated;
 	uint32		server_hashvalue;
 	uint32		mapping_hashvalue;
@@ -140,6 +146,8 @@ static void node_dispatch(DynConn *conn, int node);
 static void conn_wait(DynConn *conn, long timeout_ms);
 static void conn_flush_all(DynConn *conn);
 static int	conn_primary(DynConn *conn, int avoid);
+static int	conn_find_primary(DynConn *conn, int avoid);
+static bool conn_close_server(Oid serverid);
 static void conn_refresh_info(DynConn *conn);
 static void conn_refresh_keys(DynConn *conn);
 static void conn_map_members(DynConn *conn);
@@ -150,6 +158,7 @@ static void request_fail(DynRequest *req, const char *why, uint16 code);
 
 PG_FUNCTION_INFO_V1(dynamo_fdw_get_connections);
 PG_FUNCTION_INFO_V1(dynamo_fdw_disconnect);
+PG_FUNCTION_INFO_V1(dynamo_fdw_disconnect_all);
 
 /*
  * Set up the cache and the callbacks that keep it right; called from
@@ -255,6 +264,7 @@ conn_create(ForeignServer *server, UserMapping *user)
 	conn->servername = pstrdup(server->servername);
 	conn->primary = -1;
 	conn->opts = o = DynGetServerOptions(server, user);
+	conn->keep = DynOptionBool(NIL, server->options, "keep_connections", true);
 	dyn_trust_init(&conn->trust);
 	dyn_routing_init(&conn->info.rt);
 
@@ -376,7 +386,9 @@ conn_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 /*
  * At the end of a transaction nothing holds a connection any more (an
  * aborted scan never released it); at abort, node connections with
- * requests in flight are closed.  Invalidated connections go.
+ * requests in flight are closed.  Invalidated connections go, and those of
+ * servers with keep_connections off (postgres_fdw's option: every
+ * transaction connects afresh).
  */
 static void
 conn_xact_callback(XactEvent event, void *arg)
@@ -399,7 +411,7 @@ conn_xact_callback(XactEvent event, void *arg)
 			continue;
 		conn->nusers = 0;
 		conn_abandon(conn, 0);
-		if (conn->invalidated)
+		if (conn->invalidated || !conn->keep)
 		{
 			conn_discard(conn);
 			entry->conn = NULL;
@@ -679,6 +691,17 @@ node_usable(DynConn *conn, int node)
 static int
 conn_primary(DynConn *conn, int avoid)
 {
+	int			node = conn_find_primary(conn, avoid);
+
+	if (node < 0)
+		conn_report_unreachable(conn);
+	return node;
+}
+
+/* conn_primary without the error: -1 when no node connects. */
+static int
+conn_find_primary(DynConn *conn, int avoid)
+{
 	TimestampTz now = GetCurrentTimestamp();
 	bool	   *tried;
 
@@ -698,13 +721,14 @@ conn_primary(DynConn *conn, int avoid)
 			tried[i] = true;
 			if (node_usable(conn, i))
 			{
-					pfree(tried);
+				pfree(tried);
 				conn->primary = i;
 				return i;
 			}
 		}
 	}
-	conn_report_unreachable(conn);
+	pfree(tried);
+	return -1;
 }
 
 /*
@@ -766,6 +790,28 @@ DynGetClusterInfo(DynConn *conn, bool with_keys)
 		 TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS)))
 		conn_refresh_keys(conn);
 	return &conn->info;
+}
+
+/*
+ * What the planner and a plain EXPLAIN use, which must not need the
+ * cluster: DynGetClusterInfo when a node connects, else what this backend
+ * learnt last (however old), else NULL -- nothing known.
+ */
+const DynClusterInfo *
+DynTryClusterInfo(DynConn *conn, bool with_keys)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	/* fresh enough: no node is asked (or probed) at all */
+	if (conn->have_info &&
+		!TimestampDifferenceExceeds(conn->info.fetched_at, now, DYN_RING_REFRESH_MS) &&
+		(!with_keys ||
+		 (conn->info.keys_at != 0 &&
+		  !TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS))))
+		return &conn->info;
+	if (conn_find_primary(conn, -1) >= 0)
+		return DynGetClusterInfo(conn, with_keys);
+	return conn->have_info ? &conn->info : NULL;
 }
 
 /*
@@ -1409,6 +1455,73 @@ DynAwait(DynConn *conn, DynRequest *req)
 	}
 }
 
+/*
+ * Send what every node has queued and take the replies that have arrived,
+ * without waiting (an async scan woken by its socket: the executor does
+ * the waiting).
+ */
+void
+DynPoll(DynConn *conn)
+{
+	conn_flush_all(conn);
+	conn_wait(conn, 0);
+}
+
+/*
+ * Send what every node has queued, reading nothing: an async scan about to
+ * be waited for must not take replies off a socket another scan of the
+ * same wait is registered on (that socket would not wake it).
+ */
+void
+DynFlush(DynConn *conn)
+{
+	conn_flush_all(conn);
+}
+
+/*
+ * The socket of node's connection and the connection's generation (a new
+ * connection has a new one), or PGINVALID_SOCKET when it has none: what an
+ * async scan waits on.
+ */
+pgsocket
+DynNodeSocket(DynConn *conn, int node, uint64 *generation)
+{
+	DynNode    *n = &conn->nodes[node];
+
+	*generation = n->generation;
+	if (n->client == NULL || dyn_client_socket(n->client) < 0)
+		return PGINVALID_SOCKET;
+	return (pgsocket) dyn_client_socket(n->client);
+}
+
+/*
+ * Whether req is done, without waiting or reading: what DynAwait checks
+ * before it waits -- a request whose connection was replaced fails, one
+ * past its deadline fails its node (an async scan asks before each wait).
+ */
+bool
+DynCheck(DynConn *conn, DynRequest *req)
+{
+	DynNode    *n;
+
+	if (req->done)
+		return true;
+	if (!req->registered || req->node < 0)
+		return false;
+	n = &conn->nodes[req->node];
+	if (n->generation != req->generation)
+		request_fail(req, "the connection to the node was reset", 0);
+	else if (req->deadline != DT_NOEND && GetCurrentTimestamp() >= req->deadline)
+	{
+		char		why[256];
+
+		snprintf(why, sizeof(why), "no reply from node %s within %d ms",
+				 n->addr, conn_timeout_ms(conn));
+		node_fail(conn, req->node, why, 0);
+	}
+	return req->done;
+}
+
 /* The owner no longer wants req's reply (it may still arrive: it is dropped). */
 void
 DynForget(DynConn *conn, DynRequest *req)
@@ -1588,18 +1701,39 @@ dynamo_fdw_disconnect(PG_FUNCTION_ARGS)
 {
 	ForeignServer *server = GetForeignServerByName(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 												   false);
+
+	PG_RETURN_BOOL(conn_close_server(server->serverid));
+}
+
+/*
+ * dynamo_fdw_disconnect_all(): close every connection of this backend not
+ * in use; true if any was closed.
+ */
+Datum
+dynamo_fdw_disconnect_all(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(conn_close_server(InvalidOid));
+}
+
+/*
+ * Close the cached connections to a server (InvalidOid: to every server).
+ * One in use (a cursor holds it) is marked, and closed once released.
+ */
+static bool
+conn_close_server(Oid serverid)
+{
 	HASH_SEQ_STATUS scan;
 	DynConnEntry *entry;
 	bool		closed = false;
 
 	if (ConnectionHash == NULL)
-		PG_RETURN_BOOL(false);
+		return false;
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = hash_seq_search(&scan)) != NULL)
 	{
 		DynConn    *conn = entry->conn;
 
-		if (conn == NULL || conn->serverid != server->serverid)
+		if (conn == NULL || (OidIsValid(serverid) && conn->serverid != serverid))
 			continue;
 		if (conn->nusers > 0)
 		{
@@ -1610,5 +1744,5 @@ dynamo_fdw_disconnect(PG_FUNCTION_ARGS)
 		entry->conn = NULL;
 		closed = true;
 	}
-	PG_RETURN_BOOL(closed);
+	return closed;
 }

@@ -530,6 +530,53 @@ convert_row(void *arg)
 	cv->cur_attno = 0;
 }
 
+/* Prepare converting values of a key source of type exprtype. */
+void
+DynKeySourceInit(DynKeySource *ks, Oid exprtype, bool is_array)
+{
+	Oid			fn;
+	bool		varlena;
+
+	ks->is_array = is_array;
+	ks->type = is_array ? get_element_type(exprtype) : exprtype;
+	if (is_array)
+		get_typlenbyvalalign(ks->type, &ks->elmlen, &ks->elmbyval, &ks->elmalign);
+	getTypeOutputInfo(ks->type, &fn, &varlena);
+	fmgr_info(fn, &ks->out);
+}
+
+/*
+ * Add the keys a (non-NULL) value of the key source names to f: the key,
+ * or the array's elements but its NULLs (key = NULL is never true).
+ * Allocates in the current memory context; f copies the keys and removes
+ * duplicates.
+ */
+void
+DynKeySourceAdd(const DynKeySource *ks, Datum d, DynFetch *f)
+{
+	StringInfoData key;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	initStringInfo(&key);
+	if (!ks->is_array)
+	{
+		DynKeyFromDatum(ks->type, (FmgrInfo *) &ks->out, d, &key);
+		DynFetchAddKey(f, key.data, key.len);
+		return;
+	}
+	deconstruct_array(DatumGetArrayTypeP(d), ks->type, ks->elmlen, ks->elmbyval,
+					  ks->elmalign, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;
+		DynKeyFromDatum(ks->type, (FmgrInfo *) &ks->out, elems[i], &key);
+		DynFetchAddKey(f, key.data, key.len);
+	}
+}
+
 /* The key bytes of a datum of type typid: raw for bytea, else its text. */
 void
 DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf)

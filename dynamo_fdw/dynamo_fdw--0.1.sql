@@ -148,3 +148,10 @@ AS $$
             (c -> 'clock' ->> (c ->> 'dot'))::numeric DESC NULLS FIRST
    LIMIT 1
 $$;
+
+-- Close every connection of this backend (postgres_fdw's
+-- postgres_fdw_disconnect_all).
+CREATE FUNCTION dynamo_fdw_disconnect_all()
+RETURNS boolean
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT PARALLEL RESTRICTED;

@@ -33,6 +33,7 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	DynInitBatch();				/* before DynDefineGUCs reserves the prefix */
 	DynDefineGUCs();
 	DynInitConnections();
 	DynInitXact();
@@ -47,12 +48,17 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignRelSize = dynamoGetForeignRelSize;
 	routine->GetForeignPaths = dynamoGetForeignPaths;
 	routine->GetForeignPlan = dynamoGetForeignPlan;
+	routine->GetForeignRowMarkType = dynamoGetForeignRowMarkType;
 	routine->BeginForeignScan = dynamoBeginForeignScan;
 	routine->IterateForeignScan = dynamoIterateForeignScan;
 	routine->ReScanForeignScan = dynamoReScanForeignScan;
 	routine->EndForeignScan = dynamoEndForeignScan;
 	routine->ExplainForeignScan = dynamoExplainForeignScan;
 	routine->AnalyzeForeignTable = dynamoAnalyzeForeignTable;
+	routine->IsForeignPathAsyncCapable = dynamoIsForeignPathAsyncCapable;
+	routine->ForeignAsyncRequest = dynamoForeignAsyncRequest;
+	routine->ForeignAsyncConfigureWait = dynamoForeignAsyncConfigureWait;
+	routine->ForeignAsyncNotify = dynamoForeignAsyncNotify;
 
 	routine->AddForeignUpdateTargets = dynamoAddForeignUpdateTargets;
 	routine->PlanForeignModify = dynamoPlanForeignModify;
@@ -67,6 +73,7 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignInsert = dynamoEndForeignInsert;
 	routine->IsForeignRelUpdatable = dynamoIsForeignRelUpdatable;
 	routine->ExplainForeignModify = dynamoExplainForeignModify;
+	routine->ExecForeignTruncate = dynamoExecForeignTruncate;
 
 	PG_RETURN_POINTER(routine);
 }

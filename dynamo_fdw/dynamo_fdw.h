@@ -17,6 +17,8 @@
  *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
  *		xact.c			the transaction's queued writes, sent at COMMIT
  *		merge.c			a table's merge_function: siblings as one row, write-back
+ *		batch.c			batched key lookups under a nested loop (custom scan)
+ *		truncate.c		TRUNCATE: a coverage scan, then a tombstone per key
  *		admin.c			the administration functions
  *
  *-------------------------------------------------------------------------
@@ -174,6 +176,8 @@ extern const char *DynColumnRoleName(DynColumnRole role);
 extern DynWriteMode DynResolveWriteMode(const DynTableOptions *topts);
 extern const char *DynWriteModeName(DynWriteMode mode);
 extern const char *DynInsertModeName(DynInsertMode mode);
+extern bool DynOptionBool(List *table_options, List *server_options, const char *name,
+						  bool dflt);
 
 /* ----------------------------------------------------------------
  * connection.c
@@ -233,6 +237,7 @@ extern const char *DynConnServerName(DynConn *conn);
 extern const DynClusterInfo *DynGetClusterInfo(DynConn *conn, bool with_keys);
 extern void DynForgetKeyCount(DynConn *conn);
 extern void DynForgetClusterInfo(DynConn *conn);
+extern const DynClusterInfo *DynTryClusterInfo(DynConn *conn, bool with_keys);
 
 extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
 extern int	DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key,
@@ -256,6 +261,10 @@ extern void DynSendFrame(DynConn *conn, int node, DynRequest *req, uint8 type,
 						 dyn_slice body, bool unbounded);
 extern void DynInitRequest(DynRequest *req, MemoryContext cxt);
 extern void DynAwait(DynConn *conn, DynRequest *req);
+extern void DynPoll(DynConn *conn);
+extern void DynFlush(DynConn *conn);
+extern bool DynCheck(DynConn *conn, DynRequest *req);
+extern pgsocket DynNodeSocket(DynConn *conn, int node, uint64 *generation);
 extern void DynForget(DynConn *conn, DynRequest *req);
 extern void DynReleaseReply(DynRequest *req);
 extern void DynReportFailure(DynConn *conn, DynRequest *req, const char *op,
@@ -310,6 +319,8 @@ extern int	DynXactVisible(const dyn_object *obj, const DynQueued *v, dyn_vclock 
 extern void DynXactQueueWriteBack(DynConn *conn, const char *relname, const char *bucket,
 								  dyn_slice key, dyn_slice value, dyn_slice context,
 								  int w);
+extern void DynXactCheckImmediate(DynConn *conn, const char *relname, const char *bucket,
+								  dyn_slice key);
 extern void DynXactForEachKey(DynConn *conn, const char *bucket, CommandId curcid,
 							  void (*fn) (dyn_slice key, const DynQueued *v, void *arg),
 							  void *arg);
@@ -349,6 +360,16 @@ extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
 extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);
 extern uint64 DynFetchRequests(const DynFetch *f);
+extern const DynRequest *DynFetchBlocker(DynFetch *f);
+extern bool DynFetchNextNoWait(DynFetch *f, DynFetchItem **item, bool *blocked);
+
+/* The replies of a batch of keys, kept to serve later fetches (batch.c). */
+typedef struct DynFetchBatch DynFetchBatch;
+typedef struct DynBatchEntry DynBatchEntry;
+
+extern DynFetchBatch *DynFetchCollect(DynFetch *f, MemoryContext cxt);
+extern void DynFetchUseBatch(DynFetch *f, const DynFetchBatch *b);
+extern void DynFetchBatchCounts(const DynFetchBatch *b, uint64 *keys, uint64 *requests);
 
 /* ----------------------------------------------------------------
  * convert.c
@@ -379,6 +400,24 @@ extern void DynConvertRow(DynConvert *cv, dyn_slice key, const dyn_sibling *sib,
 						  int live_siblings, dyn_slice context,
 						  Datum *values, bool *nulls);
 extern void DynKeyFromDatum(Oid typid, FmgrInfo *out, Datum d, StringInfo buf);
+
+/*
+ * How the value of a key source (a qual's key expression: one key, or an
+ * array of keys) becomes the keys a fetch asks for -- the same bytes for a
+ * scan and for the batched lookup that serves it.
+ */
+typedef struct DynKeySource
+{
+	bool		is_array;
+	Oid			type;			/* of the key, or of the array's elements */
+	FmgrInfo	out;
+	int16		elmlen;
+	bool		elmbyval;
+	char		elmalign;
+} DynKeySource;
+
+extern void DynKeySourceInit(DynKeySource *ks, Oid exprtype, bool is_array);
+extern void DynKeySourceAdd(const DynKeySource *ks, Datum d, DynFetch *f);
 extern void DynValueFromSlot(DynConvert *cv, TupleTableSlot *slot, StringInfo buf);
 extern Datum DynValueDatum(DynConvert *cv, dyn_slice bytes);
 extern void DynValueDatumBytes(DynConvert *cv, Datum d, StringInfo buf);
@@ -419,6 +458,8 @@ extern void dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 									Oid foreigntableid);
 extern void dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 								  Oid foreigntableid);
+extern RowMarkType dynamoGetForeignRowMarkType(RangeTblEntry *rte,
+												LockClauseStrength strength);
 extern ForeignScan *dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 										 Oid foreigntableid, ForeignPath *best_path,
 										 List *tlist, List *scan_clauses,
@@ -431,11 +472,67 @@ enum DynScanPrivate
 	DynScanPrivKeyIsArray,		/* Integer: 1 for key = ANY(array) */
 	DynScanPrivKeyCount,		/* Integer: keys when known at plan time, -1 */
 	DynScanPrivAttrsUsed,		/* List of Integer attnos the scan fills */
-	DynScanPrivKeyText			/* String: the key qual, for EXPLAIN VERBOSE */
+	DynScanPrivBatch			/* Integer: the batched lookup serving its keys, 0 none */
 };
 
 #define DYN_OP_GET		1		/* quorum GET of the keys fdw_exprs give */
 #define DYN_OP_SCAN		2		/* coverage scan of every partition */
+
+/*
+ * A nested loop's inner side that a batched lookup can serve (plan.c for
+ * batch.c): a dynamo_fdw table looked up by a key computed from the outer
+ * relation's columns.
+ */
+typedef struct DynJoinKey
+{
+	Relids		required_outer; /* the outer relations the key uses */
+	Expr	   *source;			/* the key (or array of keys), over outer columns */
+	bool		is_array;
+	int			fetch_size;		/* the inner table's: keys per batch */
+	double		rows;			/* inner rows per outer row */
+} DynJoinKey;
+
+extern bool DynJoinKeyFind(PlannerInfo *root, RelOptInfo *innerrel, RelOptInfo *outerrel,
+						   DynJoinKey *out);
+extern Path *DynJoinKeyPath(PlannerInfo *root, RelOptInfo *innerrel, const DynJoinKey *jk,
+							int batch);
+extern void DynBatchCost(const DynJoinKey *jk, double outer_rows, Cost *startup,
+						 Cost *run);
+
+/* ----------------------------------------------------------------
+ * batch.c
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * What joins a "Dynamo Batched Keys" custom scan to the inner Foreign Scan
+ * it fetches keys for (both plans carry token): the custom scan offers it
+ * when it starts, the scan takes it and says where to fetch from, and each
+ * batch the custom scan fetches is left here for the scan to serve its
+ * keys from.
+ */
+typedef struct DynBatchLink
+{
+	struct DynBatchLink *next;	/* offered, not taken yet */
+	int			token;
+	EState	   *estate;
+	bool		taken;
+	/* filled in by the scan that takes it */
+	DynConn    *conn;
+	const char *bucket;
+	int			r;
+	int			window;
+	/* the current batch, or NULL */
+	const DynFetchBatch *batch;
+} DynBatchLink;
+
+extern void DynInitBatch(void);
+extern DynBatchLink *DynBatchTake(EState *estate, int token);
+
+extern bool dynamoIsForeignPathAsyncCapable(ForeignPath *path);
+extern void dynamoForeignAsyncRequest(AsyncRequest *areq);
+extern void dynamoForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void dynamoForeignAsyncNotify(AsyncRequest *areq);
 
 extern void dynamoBeginForeignScan(ForeignScanState *node, int eflags);
 extern TupleTableSlot *dynamoIterateForeignScan(ForeignScanState *node);
@@ -470,6 +567,7 @@ extern void dynamoEndForeignModify(EState *estate, ResultRelInfo *rinfo);
 extern void dynamoBeginForeignInsert(ModifyTableState *mtstate, ResultRelInfo *rinfo);
 extern void dynamoEndForeignInsert(EState *estate, ResultRelInfo *rinfo);
 extern int	dynamoIsForeignRelUpdatable(Relation rel);
+extern void dynamoExecForeignTruncate(List *rels, DropBehavior behavior, bool restart_seqs);
 extern void dynamoExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 									   List *fdw_private, int subplan_index,
 									   struct ExplainState *es);

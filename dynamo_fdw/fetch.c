@@ -25,6 +25,12 @@
  * mid-partition is replaced by another replica the partition is not read
  * from yet, resuming after the last key received from it.
  *
+ * A key fetch can also keep what it read for later fetches (batched
+ * lookups under a nested loop, batch.c): DynFetchCollect reads every key
+ * and keeps each reply's encoded sibling set by key, and a fetch given
+ * that batch (DynFetchUseBatch) serves the keys it holds from it, without
+ * a request, and sends the others.
+ *
  * Sibling sets are decoded with libdynamo (malloc'd sibling arrays); a
  * reset callback on the fetch's memory context frees the current one even
  * when an error unwinds the scan.
@@ -50,14 +56,35 @@ typedef enum FetchKind
 	FETCH_COVERAGE
 } FetchKind;
 
-/* One key of a key fetch and its GET. */
+/* One key of a key fetch and its GET (or its reply from a batch). */
 typedef struct FetchKey
 {
 	char	   *key;
 	size_t		len;
 	int			attempts;
+	const DynBatchEntry *cached;	/* served from the batch: no GET */
 	DynRequest	req;
 } FetchKey;
+
+/*
+ * A key's encoded sibling set kept by a batch (DynFetchCollect), by key:
+ * what a GET of it replied, tombstones included.
+ */
+struct DynBatchEntry
+{
+	DynBytesKey key;			/* hash key: the batch's copy of the key */
+	uint8	   *object;
+	size_t		len;
+};
+
+/* The replies of a batch of keys, read once (DynFetchCollect). */
+struct DynFetchBatch
+{
+	HTAB	   *entries;		/* DynBatchEntry by key */
+	MemoryContext cxt;			/* where the entries' bytes are */
+	uint64		keys;
+	uint64		requests;
+};
 
 /*
  * One page request of a coverage scan: the key it resumes after (kept for
@@ -111,6 +138,10 @@ struct DynFetch
 	DynFetchItem item;
 	bool		have_item;
 	bool		keep_dead;		/* hand out absent and deleted keys too */
+	bool		nowait;			/* DynFetchNextNoWait: never wait for a reply */
+	bool		blocked;		/* ... and the next one needs a reply not in yet */
+	DynFetchBatch *collect;		/* keep every reply here (DynFetchCollect) */
+	const DynFetchBatch *batch; /* serve the keys it holds from it */
 	MemoryContextCallback free_cb;
 	/* keys */
 	int			r;
@@ -132,6 +163,12 @@ static void fetch_free_item(void *arg);
 static int	fetch_key_cmp(const void *a, const void *b);
 static bool fetch_send_key(DynFetch *f, FetchKey *k);
 static bool fetch_next_key(DynFetch *f);
+static void fetch_sort_keys(DynFetch *f);
+static void fetch_send_window(DynFetch *f);
+static const DynRequest *coverage_blocker(DynFetch *f);
+static bool fetch_would_wait(DynFetch *f, DynRequest *req);
+static bool fetch_decode(DynFetch *f, FetchKey *k, dyn_slice object);
+static void batch_keep(DynFetch *f, FetchKey *k, dyn_slice object);
 static void scan_start(DynFetch *f, uint32 p);
 static void scan_send(DynFetch *f, uint32 p, ScanStream *st, int slot, const char *after,
 					  size_t afterlen);
@@ -257,9 +294,18 @@ fetch_send_key(DynFetch *f, FetchKey *k)
 {
 	dyn_get_req get;
 	dyn_slice	key = {(const uint8_t *) k->key, k->len};
-	int			node = k->attempts == 0 ? DynNodeForKey(f->conn, f->bucket, key)
-		: DynNodeForKeyAvoiding(f->conn, f->bucket, key, k->req.node);
+	int			node;
 
+	if (f->batch != NULL && k->attempts == 0)
+	{
+		DynBytesKey hk = {k->key, k->len};
+
+		k->cached = hash_search(f->batch->entries, &hk, HASH_FIND, NULL);
+		if (k->cached != NULL)
+			return true;
+	}
+	node = k->attempts == 0 ? DynNodeForKey(f->conn, f->bucket, key)
+		: DynNodeForKeyAvoiding(f->conn, f->bucket, key, k->req.node);
 	if (node < 0)
 		return false;
 
@@ -273,6 +319,33 @@ fetch_send_key(DynFetch *f, FetchKey *k)
 	return true;
 }
 
+/* Sort the keys and remove duplicates, once, before the first send. */
+static void
+fetch_sort_keys(DynFetch *f)
+{
+	int			n = 0;
+
+	if (f->sorted)
+		return;
+	if (f->nkeys > 1)
+	{
+		qsort(f->keys, f->nkeys, sizeof(FetchKey), fetch_key_cmp);
+		for (int i = 0; i < f->nkeys; i++)
+			if (n == 0 || fetch_key_cmp(&f->keys[n - 1], &f->keys[i]) != 0)
+				f->keys[n++] = f->keys[i];
+		f->nkeys = n;
+	}
+	f->sorted = true;
+}
+
+/* Send the GETs of the window ahead of the next key handed out. */
+static void
+fetch_send_window(DynFetch *f)
+{
+	while (f->next_send < f->nkeys && f->next_send < f->next_out + f->window)
+		(void) fetch_send_key(f, &f->keys[f->next_send++]);
+}
+
 /*
  * The next key that exists (has a live sibling) into f->item; false when
  * the keys are exhausted.
@@ -280,27 +353,22 @@ fetch_send_key(DynFetch *f, FetchKey *k)
 static bool
 fetch_next_key(DynFetch *f)
 {
-	if (!f->sorted)
-	{
-		int			n = 0;
-
-		if (f->nkeys > 1)
-		{
-			qsort(f->keys, f->nkeys, sizeof(FetchKey), fetch_key_cmp);
-			for (int i = 0; i < f->nkeys; i++)
-				if (n == 0 || fetch_key_cmp(&f->keys[n - 1], &f->keys[i]) != 0)
-					f->keys[n++] = f->keys[i];
-			f->nkeys = n;
-		}
-		f->sorted = true;
-	}
+	fetch_sort_keys(f);
 	while (f->next_out < f->nkeys)
 	{
 		FetchKey   *k = &f->keys[f->next_out];
 		dyn_slice	object;
 
-		while (f->next_send < f->nkeys && f->next_send < f->next_out + f->window)
-			(void) fetch_send_key(f, &f->keys[f->next_send++]);
+		fetch_send_window(f);
+		if (k->cached != NULL)
+		{
+			f->next_out++;
+			if (!fetch_decode(f, k, (dyn_slice) {k->cached->object, k->cached->len}))
+				continue;
+			return true;
+		}
+		if (fetch_would_wait(f, &k->req))
+			return false;
 		DynAwait(f->conn, &k->req);
 		if (k->req.failed && k->req.fail_code == 0 && k->attempts < DYN_FETCH_ATTEMPTS)
 		{
@@ -318,24 +386,111 @@ fetch_next_key(DynFetch *f)
 			DynReportFailure(f->conn, &k->req, "get", f->bucket,
 							 (dyn_slice) {(const uint8_t *) k->key, k->len});
 		f->next_out++;
-		if (dyn_get_reply_decode((dyn_slice) {k->req.body, k->req.len}, &object) != DYN_OK ||
-			dyn_object_decode(object, &f->item.obj) != DYN_OK)
+		if (dyn_get_reply_decode((dyn_slice) {k->req.body, k->req.len}, &object) != DYN_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_ERROR),
 					 errmsg("node %s sent a malformed reply to the get of key \"%s\"",
 							DynNodeAddress(f->conn, k->req.node), k->key)));
-		f->have_item = true;
-		if (!f->keep_dead && dyn_object_live(&f->item.obj) == 0)
+		if (f->collect != NULL)
+			batch_keep(f, k, object);
+		if (!fetch_decode(f, k, object))
 		{
-			/* absent, or deleted: every sibling a tombstone */
-			fetch_free_item(f);
 			DynReleaseReply(&k->req);
 			continue;
 		}
-		f->item.key = (dyn_slice) {(const uint8_t *) k->key, k->len};
 		return true;
 	}
 	return false;
+}
+
+/*
+ * Decode k's sibling set into f->item; false (nothing kept) when the key
+ * is absent or deleted and the fetch hands out only live keys.
+ */
+static bool
+fetch_decode(DynFetch *f, FetchKey *k, dyn_slice object)
+{
+	if (dyn_object_decode(object, &f->item.obj) != DYN_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 k->cached != NULL
+				 ? errmsg("the batched reply to the get of key \"%s\" is malformed", k->key)
+				 : errmsg("node %s sent a malformed reply to the get of key \"%s\"",
+						  DynNodeAddress(f->conn, k->req.node), k->key)));
+	f->have_item = true;
+	if (!f->keep_dead && dyn_object_live(&f->item.obj) == 0)
+	{
+		/* absent, or deleted: every sibling a tombstone */
+		fetch_free_item(f);
+		return false;
+	}
+	f->item.key = (dyn_slice) {(const uint8_t *) k->key, k->len};
+	return true;
+}
+
+/* Keep k's encoded sibling set in the batch being collected (copied). */
+static void
+batch_keep(DynFetch *f, FetchKey *k, dyn_slice object)
+{
+	DynFetchBatch *b = f->collect;
+	MemoryContext cxt = b->cxt;
+	DynBytesKey hk = {k->key, k->len};
+	bool		found;
+	DynBatchEntry *e = hash_search(b->entries, &hk, HASH_ENTER, &found);
+
+	if (found)
+		return;
+	e->key.ptr = MemoryContextAlloc(cxt, k->len + 1);
+	memcpy(e->key.ptr, k->key, k->len + 1);
+	e->key.len = k->len;
+	e->object = MemoryContextAlloc(cxt, Max(object.len, 1));
+	memcpy(e->object, object.ptr, object.len);
+	e->len = object.len;
+}
+
+/*
+ * Read every key of the key fetch f (pipelined, as DynFetchNext would)
+ * and keep each one's reply in a batch allocated in cxt, absent and
+ * deleted keys included; then end f.  The batch serves later fetches of
+ * the same keys (DynFetchUseBatch).
+ */
+DynFetchBatch *
+DynFetchCollect(DynFetch *f, MemoryContext cxt)
+{
+	DynFetchBatch *b = MemoryContextAllocZero(cxt, sizeof(DynFetchBatch));
+	DynFetchItem *item;
+
+	Assert(f->kind == FETCH_KEYS && f->next_out == 0);
+	b->cxt = cxt;
+	b->entries = DynBytesHashCreate("dynamo_fdw batch", f->nkeys,
+									sizeof(DynBatchEntry), cxt);
+	f->collect = b;
+	f->keep_dead = true;
+	while (DynFetchNext(f, &item))
+		;
+	b->keys = f->nkeys;
+	b->requests = f->nrequests;
+	DynFetchEnd(f);
+	return b;
+}
+
+/*
+ * Serve the keys of key fetch f that batch b holds from b (no request);
+ * b must outlive f.
+ */
+void
+DynFetchUseBatch(DynFetch *f, const DynFetchBatch *b)
+{
+	Assert(f->kind == FETCH_KEYS && f->next_send == 0);
+	f->batch = b;
+}
+
+/* The keys a batch read and the GETs that took (for EXPLAIN ANALYZE). */
+void
+DynFetchBatchCounts(const DynFetchBatch *b, uint64 *keys, uint64 *requests)
+{
+	*keys = b->keys;
+	*requests = b->requests;
 }
 
 /*
@@ -453,6 +608,8 @@ scan_receive(DynFetch *f, uint32 p, ScanStream *st)
 		return false;
 	for (;;)
 	{
+		if (fetch_would_wait(f, &page->req))
+			return false;		/* not over: blocked (f->blocked) */
 		DynAwait(f->conn, &page->req);
 		if (page->req.failed && page->req.fail_code == 0 && page->attempts < DYN_FETCH_ATTEMPTS)
 		{
@@ -517,6 +674,8 @@ scan_head(DynFetch *f, uint32 p, ScanStream *st)
 		{
 			if (!scan_receive(f, p, st))
 			{
+				if (f->blocked)
+					return false;
 				/* no page in flight: the replica has no keys left */
 				if (st->reading)
 					DynReleaseReply(&st->page[st->cur].req);
@@ -600,6 +759,8 @@ fetch_next_coverage(DynFetch *f)
 				(min == NULL || dyn_slice_cmp(st->head_key, min->head_key) < 0))
 				min = st;
 		}
+		if (f->blocked)
+			return false;		/* every stream's head is needed for the smallest */
 		if (min == NULL)
 		{
 			f->cur_part++;		/* every stream is done */
@@ -625,6 +786,97 @@ fetch_next_coverage(DynFetch *f)
 }
 
 /*
+ * DynFetchNext that never waits: false with *blocked when the next key
+ * needs a reply that has not arrived (nothing is lost: the next call goes
+ * on from there), false without it at the end.  Nothing is read from the
+ * network either (an async scan: another scan's reply must stay on the
+ * socket it waits on).
+ */
+bool
+DynFetchNextNoWait(DynFetch *f, DynFetchItem **item, bool *blocked)
+{
+	bool		found;
+
+	f->nowait = true;
+	found = DynFetchNext(f, item);
+	f->nowait = false;
+	*blocked = !found && f->blocked;
+	return found;
+}
+
+/* In a DynFetchNextNoWait: whether req is not in yet (the fetch is blocked). */
+static bool
+fetch_would_wait(DynFetch *f, DynRequest *req)
+{
+	if (!f->nowait || DynCheck(f->conn, req))
+		return false;
+	f->blocked = true;
+	return true;
+}
+
+/*
+ * The request the next DynFetchNext would wait for, or NULL when it would
+ * not wait (a reply or page at hand, a failure to handle, or the end).  The
+ * requests it needs are sent first (queued on the connection: the caller
+ * flushes them, DynPoll).  An async scan (scan.c) waits for that request's
+ * node before asking for its next row.  A key or page that fails is
+ * handled (resent, or raised) by DynFetchNext.
+ */
+const DynRequest *
+DynFetchBlocker(DynFetch *f)
+{
+	if (f->kind == FETCH_COVERAGE)
+		return coverage_blocker(f);
+	fetch_sort_keys(f);
+	fetch_send_window(f);
+	if (f->next_out >= f->nkeys)
+		return NULL;
+	{
+		FetchKey   *k = &f->keys[f->next_out];
+
+		return k->cached != NULL || DynCheck(f->conn, &k->req) ? NULL : &k->req;
+	}
+}
+
+/*
+ * DynFetchBlocker of a coverage scan: the page in flight of the first
+ * stream of the current partition that has no item at hand; a partition
+ * whose streams are all done passes to the next, which is started if need
+ * be (as fetch_next_coverage would).
+ */
+static const DynRequest *
+coverage_blocker(DynFetch *f)
+{
+	for (uint32 p = f->cur_part; p < f->q; p++)
+	{
+		ScanPart   *part = &f->parts[p];
+		bool		live = false;
+
+		for (uint32 ahead = p; ahead < f->q && ahead < p + DYN_SCAN_PREFETCH; ahead++)
+			if (!f->parts[ahead].started)
+				scan_start(f, ahead);
+		/* the smallest key needs every stream's head: a page of any */
+		for (int i = 0; i < f->r; i++)
+		{
+			ScanStream *st = &part->s[i];
+			ScanPage   *page = &st->page[st->reading ? 1 - st->cur : st->cur];
+
+			if (st->has_head || (st->reading && st->left > 0))
+				live = true;	/* an item at hand */
+			else if (st->done || !page->inflight)
+				continue;		/* this stream is over (or will be found so) */
+			else if (!DynCheck(f->conn, &page->req))
+				return &page->req;
+			else
+				live = true;	/* a page has arrived */
+		}
+		if (live)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
  * The next key with at least one live sibling (with DynFetchKeepDead, the
  * next key); *item (key and sibling set) stays valid until the next call
  * or DynFetchEnd.  false at the end.
@@ -634,6 +886,7 @@ DynFetchNext(DynFetch *f, DynFetchItem **item)
 {
 	bool		found;
 
+	f->blocked = false;
 	fetch_free_item(f);
 	if (f->kind == FETCH_KEYS && f->next_out > 0)
 		DynReleaseReply(&f->keys[f->next_out - 1].req);

@@ -22,10 +22,14 @@
  * versions and context covering all of them, so an UPDATE (or a write with
  * that context) collapses them.  A NULL result keeps the versions as rows.
  *
- * The function is resolved and checked when the option is given (it must
+ * A name without a schema means the extension's schema (where the shipped
+ * functions are), not the reader's search_path, so every reader calls the
+ * function that was checked; a function of one's own is named with its
+ * schema.  The function is resolved and checked when the option is given (it must
  * exist with that shape, be IMMUTABLE or STABLE, and the user giving the
  * option must be allowed to EXECUTE it: readers of the table need not be),
- * and again, against the table's value type, when a scan starts.
+ * and again, against the table's value type and for its volatility, when a
+ * scan starts.
  *
  * Write-back (merge_write_back 'on') writes the merged value with the
  * context the read saw, like read repair does for replicas: queued for
@@ -42,6 +46,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
+#include "foreign/foreign.h"
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "miscadmin.h"
@@ -84,6 +89,7 @@ struct DynMerge
 	bool		typbyval;
 	char		typalign;
 	bool		write_back;
+	bool		row_format;		/* the result must be a JSON object */
 	MemoryContext cxt;			/* the write-backs in flight */
 	DynConn    *conn;			/* ... which go through this connection */
 	List	   *inflight;		/* MergeWrite */
@@ -96,6 +102,8 @@ struct DynMerge
 };
 
 static Oid	merge_resolve(const char *name, Oid valtype, bool *polymorphic);
+static Oid	merge_extension_schema(void);
+static void merge_check_volatility(Oid fn);
 static void merge_error_callback(void *arg);
 static Datum sibling_clock_json(const dyn_sibling *sib);
 static Datum pending_clock_json(void);
@@ -112,8 +120,18 @@ static Oid
 merge_resolve(const char *name, Oid valtype, bool *polymorphic)
 {
 	List	   *names = stringToQualifiedNameList(name);
-	FuncCandidateList c = FuncnameGetCandidates(names, 2, NIL, false, false, false, true);
+	FuncCandidateList c;
 	Oid			poly = InvalidOid;
+
+	/*
+	 * An unqualified name means the extension's own schema, never the
+	 * reader's search_path: every reader must call the function the option
+	 * was checked against.
+	 */
+	if (list_length(names) == 1)
+		names = list_make2(makeString(get_namespace_name(merge_extension_schema())),
+						   linitial(names));
+	c = FuncnameGetCandidates(names, 2, NIL, false, false, false, true);
 
 	for (; c != NULL; c = c->next)
 	{
@@ -140,6 +158,32 @@ merge_resolve(const char *name, Oid valtype, bool *polymorphic)
 }
 
 /*
+ * Refuse a VOLATILE merge function: when the option is given, and again
+ * when a scan starts (CREATE OR REPLACE may have made it VOLATILE since).
+ */
+static void
+merge_check_volatility(Oid fn)
+{
+	if (func_volatile(fn) == PROVOLATILE_VOLATILE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+				 errmsg("merge function %s is VOLATILE", format_procedure(fn)),
+				 errdetail("A merge function is called by every read of a key with siblings, as often as the plan reads it; its result must depend on its arguments only."),
+				 errhint("Declare it IMMUTABLE (or STABLE): ALTER FUNCTION %s IMMUTABLE.",
+						 format_procedure(fn))));
+}
+
+/*
+ * The schema the extension (and its merge functions) lives in: its FDW
+ * handler's, which CREATE EXTENSION made there.
+ */
+static Oid
+merge_extension_schema(void)
+{
+	return get_func_namespace(GetForeignDataWrapperByName("dynamo_fdw", false)->fdwhandler);
+}
+
+/*
  * Check the option merge_function when it is given: the function exists
  * with the shape a merge function has, is not VOLATILE, and the current
  * user may execute it.
@@ -155,14 +199,12 @@ DynMergeCheckOption(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("merge function %s(values[], vclocks jsonb[]) does not exist", name),
+				 strchr(name, '.') == NULL
+				 ? errdetail("An unqualified name is looked up in the extension's schema \"%s\" only, whatever the reader's search_path; qualify the name of a function of your own: merge_function 'myschema.%s'.",
+							 get_namespace_name(merge_extension_schema()), name)
+				 : 0,
 				 errhint("A merge function takes an array of the table's values (jsonb in the row format) and an array of their clocks as jsonb, and returns one value of the same type, or NULL to keep the siblings: CREATE FUNCTION f(vals jsonb[], vclocks jsonb[]) RETURNS jsonb ...")));
-	if (func_volatile(fn) == PROVOLATILE_VOLATILE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
-				 errmsg("merge function %s is VOLATILE", format_procedure(fn)),
-				 errdetail("A merge function is called by every read of a key with siblings, as often as the plan reads it; its result must depend on its arguments only."),
-				 errhint("Declare it IMMUTABLE (or STABLE): ALTER FUNCTION %s IMMUTABLE.",
-						 format_procedure(fn))));
+	merge_check_volatility(fn);
 	if (pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -197,6 +239,7 @@ DynMergeCreate(DynTableOptions *opts, DynConvert *cv)
 	m->name = opts->merge_function;
 	m->relname = opts->relname;
 	m->write_back = opts->merge_write_back;
+	m->row_format = opts->format == DYN_FORMAT_ROW;
 	m->fn = merge_resolve(opts->merge_function, valtype, &polymorphic);
 	if (!OidIsValid(m->fn))
 		ereport(ERROR,
@@ -204,6 +247,7 @@ DynMergeCreate(DynTableOptions *opts, DynConvert *cv)
 				 errmsg("merge function %s(%s[], jsonb[]) of foreign table \"%s\" does not exist",
 						opts->merge_function, format_type_be(valtype), opts->relname),
 				 errhint("The merge function takes and returns the table's value type (jsonb in the row format).")));
+	merge_check_volatility(m->fn);
 	arraytype = get_array_type(valtype);
 	m->valtype = valtype;
 	m->collation = get_typcollation(valtype);
@@ -309,6 +353,19 @@ DynMergeSiblings(DynMerge *m, DynConvert *cv, dyn_slice key, const dyn_object *o
 	result = FunctionCallInvoke(fcinfo);
 	if (!fcinfo->isnull)
 	{
+		/*
+		 * In the row format the result is the stored object: anything else
+		 * would be written back over the siblings though no read of the
+		 * table's columns can take it.
+		 */
+		if (m->row_format && !JB_ROOT_IS_OBJECT(DatumGetJsonbP(result)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merge function %s returned a JSON value that is not an object",
+							format_procedure(m->fn)),
+					 errdetail("Foreign table \"%s\" has value_format 'row': a merged value is one JSON object of its columns.",
+							   m->relname),
+					 errhint("Return an object, or NULL to keep the siblings.")));
 		DynValueDatumBytes(cv, result, out);
 		m->merged++;
 	}

@@ -487,6 +487,7 @@ write_send(DynModifyState *fm, PendingWrite *pw, bool is_delete)
 		: (dyn_slice) {(const uint8_t *) pw->value.data, pw->value.len};
 	put.w = (uint8) fm->w;
 	write_check_size(fm, pw, is_delete);
+	DynXactCheckImmediate(fm->conn, fm->opts->relname, fm->opts->bucket, key);
 	DynInitRequest(&pw->req, CurrentMemoryContext);
 	fm->writes++;
 	DynSendPut(fm->conn, DynNodeForKey(fm->conn, fm->opts->bucket, key), &pw->req, &put,
@@ -1186,10 +1187,18 @@ dynamoEndForeignInsert(EState *estate, ResultRelInfo *rinfo)
 	dynamoEndForeignModify(estate, rinfo);
 }
 
-/* IsForeignRelUpdatable: INSERT, UPDATE and DELETE all work. */
+/*
+ * IsForeignRelUpdatable: INSERT, UPDATE and DELETE all work, unless the
+ * option updatable (table, else server) is false.
+ */
 int
 dynamoIsForeignRelUpdatable(Relation rel)
 {
+	ForeignTable *table = GetForeignTable(RelationGetRelid(rel));
+
+	if (!DynOptionBool(table->options, GetForeignServer(table->serverid)->options,
+					   "updatable", true))
+		return 0;
 	return (1 << CMD_INSERT) | (1 << CMD_UPDATE) | (1 << CMD_DELETE);
 }
 
@@ -1207,12 +1216,17 @@ dynamoExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 
 	if (fm == NULL)
 		return;
-	info = DynGetClusterInfo(fm->conn, false);
+	/* plain EXPLAIN does without the cluster when no node answers */
+	info = es->analyze ? DynGetClusterInfo(fm->conn, false) : DynTryClusterInfo(fm->conn, false);
 	ExplainPropertyText("Dynamo Operation",
 						fm->op == CMD_DELETE ? "quorum DELETE" : "quorum PUT", es);
-	ExplainPropertyInteger("W", NULL, fm->w > 0 ? fm->w : info->default_w, es);
+	if (fm->w > 0 || info != NULL)
+		ExplainPropertyInteger("W", NULL, fm->w > 0 ? fm->w : info->default_w, es);
 	ExplainPropertyText("W From", DynQuorumSourceName(fm->w_source, true), es);
-	ExplainPropertyInteger("N", NULL, info->n, es);
+	if (info != NULL)
+		ExplainPropertyInteger("N", NULL, info->n, es);
+	else
+		ExplainPropertyText("Cluster", "not reached: no node answered", es);
 	ExplainPropertyText("Write Mode", DynWriteModeName(fm->write_mode), es);
 	if (fm->op == CMD_INSERT)
 	{

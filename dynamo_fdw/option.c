@@ -66,6 +66,9 @@ static const DynOption dyn_options[] = {
 	{"trust", ForeignServerRelationId},
 	{"write_mode", ForeignServerRelationId},
 	{"insert_mode", ForeignServerRelationId},
+	{"updatable", ForeignServerRelationId},
+	{"keep_connections", ForeignServerRelationId},
+	{"async_capable", ForeignServerRelationId},
 	/* user mappings */
 	{"key_file", UserMappingRelationId},
 	{"key", UserMappingRelationId},
@@ -82,6 +85,8 @@ static const DynOption dyn_options[] = {
 	{"insert_mode", ForeignTableRelationId},
 	{"merge_function", ForeignTableRelationId},
 	{"merge_write_back", ForeignTableRelationId},
+	{"updatable", ForeignTableRelationId},
+	{"async_capable", ForeignTableRelationId},
 	/* columns */
 	{"role", AttributeRelationId},
 	{"column_name", AttributeRelationId},
@@ -193,6 +198,9 @@ dynamo_fdw_validator(PG_FUNCTION_ARGS)
 			DynMergeCheckOption(defGetString(def));
 		else if (strcmp(name, "merge_write_back") == 0)
 			(void) option_bool(def);
+		else if (strcmp(name, "updatable") == 0 || strcmp(name, "keep_connections") == 0 ||
+				 strcmp(name, "async_capable") == 0)
+			(void) defGetBoolean(def);
 		else if (strcmp(name, "bucket") == 0)
 		{
 			const char *v = defGetString(def);
@@ -899,4 +907,23 @@ DynDefineGUCs(void)
 							&dynamo_fdw_write_queue_mb, DYN_DEFAULT_WRITE_QUEUE_MB, 1, MAX_KILOBYTES / 1024,
 							PGC_USERSET, GUC_UNIT_MB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("dynamo_fdw");
+}
+
+/*
+ * A boolean option (updatable, keep_connections, async_capable): the
+ * table's (table_options; NIL for a server-only option), else the
+ * server's, else dflt.
+ */
+bool
+DynOptionBool(List *table_options, List *server_options, const char *name, bool dflt)
+{
+	ListCell   *lc;
+
+	foreach(lc, table_options)
+		if (strcmp(((DefElem *) lfirst(lc))->defname, name) == 0)
+			return defGetBoolean((DefElem *) lfirst(lc));
+	foreach(lc, server_options)
+		if (strcmp(((DefElem *) lfirst(lc))->defname, name) == 0)
+			return defGetBoolean((DefElem *) lfirst(lc));
+	return dflt;
 }

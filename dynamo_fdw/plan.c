@@ -11,6 +11,7 @@
  *		key = expr				one key
  *		key IN (...)			the list (the parser's key = ANY(ARRAY[...]))
  *		key = ANY(array)		the array's elements
+ *		key = a OR key = b ...	every arm's keys (arms of the forms above)
  *
  * where expr is a constant, a parameter (including an InitPlan's result,
  * as in key = ANY(ARRAY(SELECT id FROM t))) or any stable expression over
@@ -23,11 +24,19 @@
  *
  * Row counts: the keys asked for (one row per key, siblings being rare);
  * for scans, the table's reltuples once ANALYZEd, else the cluster's key
- * count (the nodes' STATUS, summed over N).
+ * count (the nodes' STATUS, summed over N) -- what the backend learnt last
+ * when no node answers, else a default: planning never needs the cluster.
+ *
+ * Also here: what batch.c's batched nested loop asks of the inner table
+ * (DynJoinKeyFind, DynJoinKeyPath, DynBatchCost), whether a scan may run
+ * in an async Append (option async_capable), and the refusal of SELECT ...
+ * FOR UPDATE (no key can be locked).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/nbtree.h"
 #include "access/sysattr.h"
@@ -47,6 +56,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/selfuncs.h"
@@ -70,6 +80,7 @@ typedef struct DynKeyQual
 	RestrictInfo *rinfo;
 	Expr	   *source;			/* the key, or array of keys */
 	bool		is_array;
+	Oid			elemtype;		/* the keys' type */
 	int			nkeys;			/* known count, or -1 */
 } DynKeyQual;
 
@@ -89,17 +100,25 @@ typedef struct DynRelInfo
 	double		tuples;
 	uint32		q;
 	Bitmapset  *attrs_used;
+	bool		async_capable;	/* option async_capable, table else server */
 } DynRelInfo;
 
 static bool is_key_var(DynRelInfo *ri, RelOptInfo *baserel, Node *node);
 static bool classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 							  RestrictInfo *rinfo, bool allow_outer, DynKeyQual *out);
+static bool classify_key_clause(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+								Expr *clause, bool allow_outer, DynKeyQual *out);
+static bool classify_key_or(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+							BoolExpr *or, bool allow_outer, DynKeyQual *out);
+static int	source_key_count(Expr *source, bool is_array);
 static DynKeyQual *best_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 								 List *clauses, bool allow_outer);
 static double key_count_estimate(const DynKeyQual *kq);
 static bool ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 							 EquivalenceMember *em, void *arg);
 static bool relids_listed(List *list, Relids relids);
+static List *key_join_clauses(PlannerInfo *root, RelOptInfo *rel, DynRelInfo *ri);
+static Relids key_qual_outer(RelOptInfo *rel, RestrictInfo *rinfo);
 
 /*
  * Whether list holds a set equal to relids (list_member cannot say: in
@@ -137,7 +156,22 @@ static bool
 classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 				  RestrictInfo *rinfo, bool allow_outer, DynKeyQual *out)
 {
-	Expr	   *clause = rinfo->clause;
+	if (!OidIsValid(ri->key_opfamily) || rinfo->pseudoconstant ||
+		!classify_key_clause(root, baserel, ri, rinfo->clause, allow_outer, out))
+		return false;
+	out->rinfo = rinfo;
+	return true;
+}
+
+/*
+ * Whether clause names keys: key = expr, key = ANY(array), or an OR of
+ * those (key = 'a' OR key = 'b' OR key IN (...)), whose keys are then the
+ * one array of every arm's keys.  Fills *out but its rinfo.
+ */
+static bool
+classify_key_clause(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
+					Expr *clause, bool allow_outer, DynKeyQual *out)
+{
 	Node	   *keyside;
 	Node	   *source;
 	Oid			opno;
@@ -146,8 +180,8 @@ classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 	bool		is_array;
 	Relids		varnos;
 
-	if (!OidIsValid(ri->key_opfamily) || rinfo->pseudoconstant)
-		return false;
+	if (is_orclause(clause))
+		return classify_key_or(root, baserel, ri, (BoolExpr *) clause, allow_outer, out);
 	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
 	{
 		OpExpr	   *op = (OpExpr *) clause;
@@ -203,29 +237,90 @@ classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 		contain_subplans(source))
 		return false;
 
-	out->rinfo = rinfo;
+	out->rinfo = NULL;
 	out->source = (Expr *) source;
 	out->is_array = is_array;
-	out->nkeys = -1;
+	out->elemtype = srctype;
+	out->nkeys = source_key_count((Expr *) source, is_array);
+	return true;
+}
+
+/* The keys a key source names when that is known at plan time, else -1. */
+static int
+source_key_count(Expr *source, bool is_array)
+{
 	if (IsA(source, Const))
 	{
 		Const	   *c = (Const *) source;
+		ArrayType  *arr;
 
 		if (c->constisnull)
-			out->nkeys = 0;
-		else if (!is_array)
-			out->nkeys = 1;
-		else
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(c->constvalue);
-
-			out->nkeys = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-		}
+			return 0;
+		if (!is_array)
+			return 1;
+		arr = DatumGetArrayTypeP(c->constvalue);
+		return ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	}
-	else if (!is_array)
-		out->nkeys = 1;
-	else if (IsA(source, ArrayExpr))
-		out->nkeys = list_length(((ArrayExpr *) source)->elements);
+	if (!is_array)
+		return 1;
+	if (IsA(source, ArrayExpr))
+		return list_length(((ArrayExpr *) source)->elements);
+	return -1;
+}
+
+/*
+ * An OR whose every arm names keys of one type: its keys are the array
+ * ARRAY[scalar arms] || array arm || ... (folded when constant), one
+ * multi-key GET instead of a coverage scan.
+ */
+static bool
+classify_key_or(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri, BoolExpr *or,
+				bool allow_outer, DynKeyQual *out)
+{
+	List	   *scalars = NIL;
+	Expr	   *array = NULL;
+	Oid			elemtype = InvalidOid;
+	Oid			arraytype;
+	ListCell   *lc;
+
+	foreach(lc, or->args)
+	{
+		DynKeyQual	arm;
+
+		if (!classify_key_clause(root, baserel, ri, lfirst(lc), allow_outer, &arm) ||
+			(OidIsValid(elemtype) && arm.elemtype != elemtype))
+			return false;
+		elemtype = arm.elemtype;
+		if (!arm.is_array)
+			scalars = lappend(scalars, arm.source);
+		else if (array == NULL)
+			array = arm.source;
+		else
+			array = (Expr *) makeFuncExpr(F_ARRAY_CAT, exprType((Node *) array),
+										  list_make2(array, arm.source), InvalidOid,
+										  InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+	if (!OidIsValid(elemtype) || !OidIsValid(arraytype = get_array_type(elemtype)))
+		return false;
+	if (scalars != NIL)
+	{
+		ArrayExpr  *ae = makeNode(ArrayExpr);
+
+		ae->array_typeid = arraytype;
+		ae->array_collid = InvalidOid;
+		ae->element_typeid = elemtype;
+		ae->elements = scalars;
+		ae->multidims = false;
+		ae->location = -1;
+		array = array == NULL ? (Expr *) ae
+			: (Expr *) makeFuncExpr(F_ARRAY_CAT, arraytype, list_make2(ae, array),
+									InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	}
+	out->rinfo = NULL;
+	out->source = (Expr *) eval_const_expressions(root, (Node *) array);
+	out->is_array = true;
+	out->elemtype = elemtype;
+	out->nkeys = source_key_count(out->source, true);
 	return true;
 }
 
@@ -279,6 +374,8 @@ dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntable
 	Selectivity sel;
 
 	ri->server = GetForeignServer(table->serverid);
+	ri->async_capable = DynOptionBool(table->options, ri->server->options, "async_capable",
+									  false);
 	rel = table_open(foreigntableid, NoLock);
 	ri->opts = DynGetTableOptions(rel, ri->server);
 	ri->user = GetUserMapping(userid, table->serverid);
@@ -308,11 +405,13 @@ dynamoGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntable
 		ri->tuples = DYN_DEFAULT_TUPLES;	/* no need to ask the cluster */
 	else
 	{
+		/* planning never needs the cluster: what was learnt last, or defaults */
 		DynConn    *conn = DynGetConnection(ri->server, ri->user);
-		const DynClusterInfo *info = DynGetClusterInfo(conn, true);
+		const DynClusterInfo *info = DynTryClusterInfo(conn, true);
 
-		ri->tuples = info->keys >= 0 ? Max(info->keys, 1.0) : DYN_DEFAULT_TUPLES;
-		ri->q = info->q;
+		ri->tuples = info != NULL && info->keys >= 0 ? Max(info->keys, 1.0)
+			: DYN_DEFAULT_TUPLES;
+		ri->q = info != NULL ? info->q : 0;
 		DynReleaseConnection(conn);
 	}
 	baserel->tuples = ri->tuples;
@@ -332,6 +431,34 @@ ec_member_is_key(PlannerInfo *root, RelOptInfo *rel, EquivalenceClass *ec,
 	DynRelInfo *ri = (DynRelInfo *) arg;
 
 	return is_key_var(ri, rel, (Node *) em->em_expr);
+}
+
+/*
+ * The join clauses that may name rel's keys: from equivalence classes
+ * (k.key = l.id), and the others that can move to rel's scan.
+ */
+static List *
+key_join_clauses(PlannerInfo *root, RelOptInfo *rel, DynRelInfo *ri)
+{
+	List	   *clauses = generate_implied_equalities_for_column(root, rel, ec_member_is_key,
+																 ri, rel->lateral_referencers);
+	ListCell   *lc;
+
+	foreach(lc, rel->joininfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (join_clause_is_movable_to(rinfo, rel))
+			clauses = lappend(clauses, rinfo);
+	}
+	return clauses;
+}
+
+/* The outer relations a join key qual of rel needs (its parameterization). */
+static Relids
+key_qual_outer(RelOptInfo *rel, RestrictInfo *rinfo)
+{
+	return bms_union(bms_difference(rinfo->clause_relids, rel->relids), rel->lateral_relids);
 }
 
 /*
@@ -363,16 +490,7 @@ dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 	if (!OidIsValid(ri->key_opfamily))
 		return;
 
-	/* join clauses on the key: from equivalence classes, and the others */
-	joinclauses = generate_implied_equalities_for_column(root, baserel, ec_member_is_key,
-														 ri, baserel->lateral_referencers);
-	foreach(lc, baserel->joininfo)
-	{
-		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
-
-		if (join_clause_is_movable_to(rinfo, baserel))
-			joinclauses = lappend(joinclauses, rinfo);
-	}
+	joinclauses = key_join_clauses(root, baserel, ri);
 	foreach(lc, joinclauses)
 	{
 		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
@@ -383,8 +501,7 @@ dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 
 		if (!classify_key_qual(root, baserel, ri, rinfo, true, &kq))
 			continue;
-		outer = bms_union(bms_difference(rinfo->clause_relids, baserel->relids),
-						  baserel->lateral_relids);
+		outer = key_qual_outer(baserel, rinfo);
 		if (bms_is_empty(outer) || relids_listed(done, outer))
 			continue;
 		done = lappend(done, outer);
@@ -399,6 +516,24 @@ dynamoGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 										 rows * cpu_tuple_cost,
 										 NIL, outer, NULL, NIL));
 	}
+}
+
+/*
+ * GetForeignRowMarkType: SELECT ... FOR UPDATE / FOR SHARE is refused --
+ * Dynamo cannot lock a key, and accepting the clause would promise what
+ * nothing keeps.  Rows of other statements (UPDATE ... FROM) are copied.
+ */
+RowMarkType
+dynamoGetForeignRowMarkType(RangeTblEntry *rte, LockClauseStrength strength)
+{
+	if (strength != LCS_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("SELECT ... FOR UPDATE/SHARE is not supported on dynamo_fdw foreign table \"%s\"",
+						get_rel_name(rte->relid)),
+				 errdetail("Dynamo cannot lock a key."),
+				 errhint("UPDATE and DELETE check optimistically instead: they write back with the context the row was read with, so a concurrent write is kept as a sibling, never lost.")));
+	return ROW_MARK_COPY;
 }
 
 /*
@@ -444,9 +579,113 @@ dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 		fdw_exprs = list_make1(kq->source);
 
 	return make_foreignscan(tlist, local, baserel->relid, fdw_exprs,
-							list_make4(makeInteger(kq ? DYN_OP_GET : DYN_OP_SCAN),
+							list_make5(makeInteger(kq ? DYN_OP_GET : DYN_OP_SCAN),
 									   makeInteger(kq ? kq->is_array : 0),
 									   makeInteger(kq ? kq->nkeys : -1),
-									   attrs),
+									   attrs,
+									   makeInteger(kq && best_path->fdw_private != NIL
+												   ? intVal(linitial(best_path->fdw_private))
+												   : 0)),
 							NIL, NIL, outer_plan);
+}
+
+/*
+ * Whether a nested loop with outerrel outside can have innerrel's keys
+ * looked up in batches (batch.c): innerrel is a dynamo_fdw table without a
+ * key qual of its own, and one of its join clauses on the key computes the
+ * key from outerrel's columns.  Fills *out; the key is the one
+ * GetForeignPlan will pick among the parameterized path's clauses.
+ */
+bool
+DynJoinKeyFind(PlannerInfo *root, RelOptInfo *innerrel, RelOptInfo *outerrel,
+			   DynJoinKey *out)
+{
+	DynRelInfo *ri;
+	List	   *joinclauses;
+	ListCell   *lc;
+
+	if (innerrel->reloptkind != RELOPT_BASEREL || innerrel->rtekind != RTE_RELATION ||
+		innerrel->fdwroutine == NULL ||
+		innerrel->fdwroutine->GetForeignPaths != dynamoGetForeignPaths)
+		return false;
+	ri = (DynRelInfo *) innerrel->fdw_private;
+	if (ri == NULL || !OidIsValid(ri->key_opfamily) || ri->best != NULL ||
+		!bms_is_subset(innerrel->lateral_relids, outerrel->relids))
+		return false;
+
+	joinclauses = key_join_clauses(root, innerrel, ri);
+	foreach(lc, joinclauses)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		DynKeyQual	kq;
+		DynKeyQual *best;
+		Relids		outer;
+		ParamPathInfo *ppi;
+
+		if (!classify_key_qual(root, innerrel, ri, rinfo, true, &kq))
+			continue;
+		outer = key_qual_outer(innerrel, rinfo);
+		if (bms_is_empty(outer) || !bms_is_subset(outer, outerrel->relids))
+			continue;
+		ppi = get_baserel_parampathinfo(root, innerrel, outer);
+		best = best_key_qual(root, innerrel, ri, ppi->ppi_clauses, true);
+		if (best == NULL)
+			continue;
+		out->required_outer = outer;
+		out->source = best->source;
+		out->is_array = best->is_array;
+		out->fetch_size = ri->opts->fetch_size;
+		out->rows = Min(clamp_row_est(key_count_estimate(best) *
+									  clauselist_selectivity(root, innerrel->baserestrictinfo,
+															 innerrel->relid, JOIN_INNER,
+															 NULL)),
+						ppi->ppi_rows);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The inner path of a batched nested loop: the parameterized GET of
+ * DynJoinKeyFind's key, whose keys batch (a token both plans carry) has
+ * fetched already.  Its cost is what a rescan costs with the reply at
+ * hand -- finding it and building the rows; the round trips are the
+ * batch's (DynBatchCost).
+ */
+Path *
+DynJoinKeyPath(PlannerInfo *root, RelOptInfo *innerrel, const DynJoinKey *jk, int batch)
+{
+	return (Path *) create_foreignscan_path(root, innerrel, NULL, jk->rows, 0,
+											cpu_operator_cost + jk->rows * cpu_tuple_cost,
+											NIL, jk->required_outer, NULL,
+											list_make1(makeInteger(batch)));
+}
+
+/*
+ * What looking up the keys of outer_rows outer rows in batches of
+ * fetch_size costs: a round trip per batch (the first before the first
+ * row), a pipelined GET per key.
+ */
+void
+DynBatchCost(const DynJoinKey *jk, double outer_rows, Cost *startup, Cost *run)
+{
+	double		keys = outer_rows * (jk->is_array ? DYN_DEFAULT_ARRAY_KEYS : 1);
+	double		batches = ceil(outer_rows / Max(jk->fetch_size, 1));
+
+	*startup = DYN_STARTUP_COST + Min(keys, jk->fetch_size) * DYN_GET_COST;
+	*run = Max(batches - 1, 0) * DYN_STARTUP_COST +
+		Max(keys - jk->fetch_size, 0) * DYN_GET_COST + outer_rows * cpu_tuple_cost;
+}
+
+/*
+ * IsForeignPathAsyncCapable: an Append may run this scan concurrently with
+ * its other children when the option async_capable (table, else server)
+ * is true -- off by default, as in postgres_fdw.
+ */
+bool
+dynamoIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	DynRelInfo *ri = (DynRelInfo *) path->path.parent->fdw_private;
+
+	return ri != NULL && ri->async_capable;
 }

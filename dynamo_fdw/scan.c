@@ -15,6 +15,12 @@
  * a statement never reads its own.  A full scan ends with the keys the
  * transaction wrote that the cluster does not hold yet.
  *
+ * Under a batched nested loop (batch.c) a key scan takes its key's reply
+ * from the batch its custom scan fetched, and sends nothing; as a child of
+ * an async Append it hands out only rows that need no wait, and says which
+ * node's socket to wait on for the others (the ForeignAsync callbacks at
+ * the end).  Either way the rows come from the same loop.
+ *
  * R is decided when the scan starts (GUC, table, server, cluster default,
  * DynResolveQuorum), so SET LOCAL dynamo_fdw.r applies to a plan cached
  * before it; a coverage scan reads every partition from R replicas and
@@ -34,10 +40,14 @@
 #include "catalog/pg_type.h"
 #include "commands/explain.h"
 #include "commands/vacuum.h"
+#include "executor/execAsync.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
 #include "foreign/fdwapi.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -64,11 +74,7 @@ typedef struct DynScanState
 	bool		key_is_array;
 	int			plan_nkeys;		/* keys known at plan time, -1 */
 	ExprState  *key_expr;
-	Oid			key_src_type;	/* type of the key (or of the array's elements) */
-	FmgrInfo	key_out;
-	int16		elmlen;
-	bool		elmbyval;
-	char		elmalign;
+	DynKeySource keysrc;
 	int			r;
 	DynQuorumSource r_source;
 	bool		keep_old;		/* row format, ctid asked for: an UPDATE's target */
@@ -94,6 +100,14 @@ typedef struct DynScanState
 	int			w;				/* ... with this W */
 	bool		merged_row;		/* the current key's merged row is still to be returned */
 	StringInfoData merged;		/* its value's bytes (per-tuple memory) */
+	DynBatchLink *batch;		/* the batched lookup serving the keys, or NULL */
+	/* a child of an async Append, asked for a row: only one that needs no wait */
+	bool		async_step;
+	bool		blocked;		/* the row asked for needs a reply first */
+	pgsocket   *socks;			/* per node: a dup of its socket, to wait on */
+	uint64	   *sock_gen;		/* ... of this connection generation */
+	int			nsocks;
+	MemoryContextCallback socks_cb; /* closes them when an error ends the query */
 	/* for EXPLAIN ANALYZE, summed over rescans */
 	uint64		keys_requested;
 	uint64		requests;
@@ -107,6 +121,12 @@ typedef struct QueuedKey
 	const DynQueued *v;
 } QueuedKey;
 
+static void scan_take_batch(ForeignScanState *node, DynScanState *st);
+static void explain_unreached(DynScanState *st, ExplainState *es);
+static void async_produce(AsyncRequest *areq);
+static pgsocket async_socket(DynScanState *st, int node);
+static void async_close_sockets(DynScanState *st);
+static void async_close_callback(void *arg);
 static void scan_start(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
@@ -178,21 +198,33 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	if (st->op == DYN_OP_GET)
 	{
 		Expr	   *src = (Expr *) linitial(fsplan->fdw_exprs);
-		Oid			fn;
-		bool		varlena;
 
 		st->key_expr = ExecInitExpr(src, (PlanState *) node);
-		st->key_src_type = exprType((Node *) src);
-		if (st->key_is_array)
-		{
-			st->key_src_type = get_element_type(st->key_src_type);
-			get_typlenbyvalalign(st->key_src_type, &st->elmlen, &st->elmbyval, &st->elmalign);
-		}
-		getTypeOutputInfo(st->key_src_type, &fn, &varlena);
-		fmgr_info(fn, &st->key_out);
+		DynKeySourceInit(&st->keysrc, exprType((Node *) src), st->key_is_array);
+		scan_take_batch(node, st);
 	}
 	st->fetch_cxt = AllocSetContextCreate(estate->es_query_cxt, "dynamo_fdw scan",
 										  ALLOCSET_DEFAULT_SIZES);
+}
+
+/*
+ * A scan under a batched nested loop (batch.c) takes the link its custom
+ * scan offered, and says where the batches are to be fetched from: the
+ * same bucket, connection, R and window it would fetch with itself.
+ */
+static void
+scan_take_batch(ForeignScanState *node, DynScanState *st)
+{
+	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
+	int			token = list_length(fsplan->fdw_private) > DynScanPrivBatch
+		? intVal(list_nth(fsplan->fdw_private, DynScanPrivBatch)) : 0;
+
+	if (token == 0 || (st->batch = DynBatchTake(node->ss.ps.state, token)) == NULL)
+		return;
+	st->batch->conn = st->conn;
+	st->batch->bucket = st->opts->bucket;
+	st->batch->r = st->r;
+	st->batch->window = st->opts->fetch_size;
 }
 
 /*
@@ -217,36 +249,16 @@ scan_start(ForeignScanState *node, DynScanState *st)
 	if (st->op == DYN_OP_GET)
 	{
 		MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-		StringInfoData key;
 		bool		isnull;
 		Datum		d;
 
 		st->fetch = DynFetchBeginKeys(st->conn, st->opts->bucket, st->r,
 									  st->opts->fetch_size, st->fetch_cxt);
-		initStringInfo(&key);
+		if (st->batch != NULL && st->batch->batch != NULL)
+			DynFetchUseBatch(st->fetch, st->batch->batch);
 		d = ExecEvalExpr(st->key_expr, econtext, &isnull);
-		if (!isnull && !st->key_is_array)
-		{
-			DynKeyFromDatum(st->key_src_type, &st->key_out, d, &key);
-			DynFetchAddKey(st->fetch, key.data, key.len);
-		}
-		else if (!isnull)
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(d);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-
-			deconstruct_array(arr, st->key_src_type, st->elmlen, st->elmbyval,
-							  st->elmalign, &elems, &nulls, &n);
-			for (int i = 0; i < n; i++)
-			{
-				if (nulls[i])
-					continue;	/* key = NULL is never true */
-				DynKeyFromDatum(st->key_src_type, &st->key_out, elems[i], &key);
-				DynFetchAddKey(st->fetch, key.data, key.len);
-			}
-		}
+		if (!isnull)
+			DynKeySourceAdd(&st->keysrc, d, st->fetch);	/* key = NULL is never true */
 		MemoryContextSwitchTo(old);
 	}
 	else
@@ -284,7 +296,17 @@ static void
 scan_write_back(DynScanState *st, const dyn_vclock *ctx)
 {
 	dyn_buf		enc;
+	DynWriteMode mode = DynResolveWriteMode(st->opts);
 
+	/*
+	 * Sent now, beside a version the transaction queued (even one this
+	 * scan's snapshot does not see), the write-back would meet that version
+	 * again at COMMIT as a sibling: the queued write goes alone, and the
+	 * next read merges.
+	 */
+	if (mode == DYN_WRITE_IMMEDIATE &&
+		DynXactLookup(st->conn, st->opts->bucket, st->item->key, InvalidCommandId) != NULL)
+		return;
 	dyn_buf_init(&enc);
 	dyn_vclock_encode(ctx, &enc);
 	if (enc.err)
@@ -292,7 +314,7 @@ scan_write_back(DynScanState *st, const dyn_vclock *ctx)
 		dyn_buf_free(&enc);
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	}
-	DynMergeWriteBack(st->merge, st->conn, DynResolveWriteMode(st->opts), st->opts->bucket,
+	DynMergeWriteBack(st->merge, st->conn, mode, st->opts->bucket,
 					  st->item->key,
 					  (dyn_slice) {(const uint8_t *) st->merged.data, st->merged.len},
 					  dyn_buf_slice(&enc), st->w);
@@ -364,7 +386,10 @@ scan_next_item(DynScanState *st)
 {
 	MemoryContext old;
 
-	if (st->fetch != NULL && DynFetchNext(st->fetch, &st->item))
+	/* async: the next key without any wait, or none yet (blocked) */
+	if (st->fetch != NULL &&
+		(st->async_step ? DynFetchNextNoWait(st->fetch, &st->item, &st->blocked)
+		 : DynFetchNext(st->fetch, &st->item)))
 	{
 		st->pending = st->overlay
 			? DynXactLookup(st->conn, st->opts->bucket, st->item->key, st->curcid) : NULL;
@@ -372,7 +397,7 @@ scan_next_item(DynScanState *st)
 			seen_add(st, st->item->key);
 		return true;
 	}
-	if (st->seen == NULL)
+	if (st->blocked || st->seen == NULL)
 		return false;
 	if (st->fetch != NULL && st->unseen == NIL)
 	{
@@ -550,8 +575,198 @@ dynamoEndForeignScan(ForeignScanState *node)
 	if (st == NULL)
 		return;
 	scan_stop(st);
+	async_close_sockets(st);
 	DynReleaseConnection(st->conn);
 	st->conn = NULL;
+}
+
+/*
+ * Async Append (PostgreSQL 14+): the Append asks each async child for a
+ * row (ForeignAsyncRequest); a scan whose next row needs a reply that has
+ * not arrived says so (pending), and names the socket to wait on
+ * (ForeignAsyncConfigureWait): the node that reply comes from.  The
+ * Append waits on all its children's sockets at once and tells a child
+ * when its socket is readable (ForeignAsyncNotify), which takes what has
+ * arrived and tries again.  Scans of one server share the connection and
+ * its node sockets, so whichever scan is woken takes the replies of all
+ * of them (DynPoll; the others find theirs taken at the next wait); each
+ * names a duplicate of the node's socket (dup), since one wait set cannot
+ * hold a descriptor twice.  Only a notified scan reads: a row is made
+ * without waiting or reading (DynFetchNextNoWait), since a reply read off a
+ * socket that another child registered would leave that child asleep on a
+ * socket with nothing left on it.  A request whose connection was replaced
+ * or whose deadline passed is failed before the scan waits for it
+ * (DynCheck), but the Append's wait itself has no reply deadline (as
+ * postgres_fdw's): a node that stops answering without closing its
+ * connection holds the query until it answers, the connection breaks, or
+ * a cancel ends the wait.
+ */
+void
+dynamoForeignAsyncRequest(AsyncRequest *areq)
+{
+	async_produce(areq);
+}
+
+/*
+ * ForeignAsyncConfigureWait: if the next row is at hand now (its reply
+ * taken already, by this scan or another of the connection), hand it out,
+ * else wait on the socket of the node its reply comes from.  Nothing is
+ * read here: a reply taken off a socket that an earlier child of this wait
+ * registered would leave that child waiting on a socket with nothing left
+ * to read.
+ */
+void
+dynamoForeignAsyncConfigureWait(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	DynScanState *st = (DynScanState *) node->fdw_state;
+	const DynRequest *req;
+	pgsocket	sock;
+
+	DynFlush(st->conn);
+	req = st->fetch != NULL ? DynFetchBlocker(st->fetch) : NULL;
+	if (req == NULL || (sock = async_socket(st, req->node)) == PGINVALID_SOCKET)
+	{
+		/*
+		 * A row is at hand, or the node's connection is gone (a resend):
+		 * complete the request here -- unlike a notification, clearing the
+		 * callback flag, delivering the response and counting the row
+		 * ourselves (as postgres_fdw does).
+		 */
+		areq->callback_pending = false;
+		async_produce(areq);
+		ExecAsyncResponse(areq);
+		if (areq->requestee->instrument)
+			InstrUpdateTupleCount(areq->requestee->instrument,
+								  TupIsNull(areq->result) ? 0.0 : 1.0);
+		if (!areq->callback_pending)
+			return;
+		/* pending again: wait for what it needs now */
+		req = st->fetch != NULL ? DynFetchBlocker(st->fetch) : NULL;
+		if (req == NULL || (sock = async_socket(st, req->node)) == PGINVALID_SOCKET)
+			return;				/* the Append polls again */
+	}
+	AddWaitEventToSet(((AppendState *) areq->requestor)->as_eventset, WL_SOCKET_READABLE,
+					  sock, NULL, areq);
+}
+
+/* ForeignAsyncNotify: the node's socket is readable. */
+void
+dynamoForeignAsyncNotify(AsyncRequest *areq)
+{
+	DynScanState *st = (DynScanState *) ((ForeignScanState *) areq->requestee)->fdw_state;
+
+	DynPoll(st->conn);
+	async_produce(areq);
+}
+
+/*
+ * The next row for the Append if it needs no wait (the scan's own row
+ * loop, with its quals and projection), the end, or pending.
+ */
+static void
+async_produce(AsyncRequest *areq)
+{
+	ForeignScanState *node = (ForeignScanState *) areq->requestee;
+	DynScanState *st = (DynScanState *) node->fdw_state;
+	TupleTableSlot *slot;
+
+	/*
+	 * Only here may the row loop stop short at a reply not in yet (a
+	 * synchronous caller waits for it; an empty slot would end its scan).
+	 * The node itself is run, not its instrumentation wrapper: the caller
+	 * counts the row.
+	 */
+	st->blocked = false;
+	st->async_step = true;
+	slot = node->ss.ps.ExecProcNodeReal((PlanState *) node);
+	st->async_step = false;
+	/* what the row loop asked for (the next pages, keys) goes out now */
+	DynFlush(st->conn);
+	if (TupIsNull(slot) && st->blocked)
+		ExecAsyncRequestPending(areq);
+	else
+		ExecAsyncRequestDone(areq, slot);
+}
+
+/*
+ * A descriptor of node's socket for this scan to wait on (made again when
+ * the node was reconnected), or PGINVALID_SOCKET when it has none.
+ */
+static pgsocket
+async_socket(DynScanState *st, int node)
+{
+	uint64		gen;
+	pgsocket	sock = DynNodeSocket(st->conn, node, &gen);
+
+	if (node >= st->nsocks)
+	{
+		int			n = Max(node + 1, 4);
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+
+		if (st->socks == NULL)
+		{
+			/* EndForeignScan closes them; an abort frees the query's memory */
+			st->socks_cb.func = async_close_callback;
+			st->socks_cb.arg = st;
+			MemoryContextRegisterResetCallback(GetMemoryChunkContext(st), &st->socks_cb);
+		}
+		st->socks = st->socks ? repalloc(st->socks, sizeof(pgsocket) * n)
+			: palloc(sizeof(pgsocket) * n);
+		st->sock_gen = st->sock_gen ? repalloc(st->sock_gen, sizeof(uint64) * n)
+			: palloc(sizeof(uint64) * n);
+		for (int i = st->nsocks; i < n; i++)
+			st->socks[i] = PGINVALID_SOCKET;
+		st->nsocks = n;
+		MemoryContextSwitchTo(old);
+	}
+	if (st->socks[node] != PGINVALID_SOCKET && st->sock_gen[node] == gen)
+		return st->socks[node];
+	if (st->socks[node] != PGINVALID_SOCKET)
+	{
+		close(st->socks[node]);
+		ReleaseExternalFD();
+		st->socks[node] = PGINVALID_SOCKET;
+	}
+	if (sock == PGINVALID_SOCKET)
+		return PGINVALID_SOCKET;
+	if (!AcquireExternalFD())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("no file descriptor left for an async scan of foreign table \"%s\"",
+						RelationGetRelationName(st->rel)),
+				 errhint("Raise max_files_per_process, or set the option async_capable to false.")));
+	if ((st->socks[node] = dup(sock)) < 0)
+	{
+		ReleaseExternalFD();
+		st->socks[node] = PGINVALID_SOCKET;
+		ereport(ERROR,
+				(errcode_for_socket_access(),
+				 errmsg("could not duplicate the socket of node %s: %m",
+						DynNodeAddress(st->conn, node))));
+	}
+	st->sock_gen[node] = gen;
+	return st->socks[node];
+}
+
+/* The memory context callback: close what EndForeignScan did not. */
+static void
+async_close_callback(void *arg)
+{
+	async_close_sockets((DynScanState *) arg);
+}
+
+/* Close the scan's socket duplicates. */
+static void
+async_close_sockets(DynScanState *st)
+{
+	for (int i = 0; i < st->nsocks; i++)
+		if (st->socks[i] != PGINVALID_SOCKET)
+		{
+			close(st->socks[i]);
+			ReleaseExternalFD();
+			st->socks[i] = PGINVALID_SOCKET;
+		}
 }
 
 /*
@@ -563,9 +778,16 @@ void
 dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 {
 	DynScanState *st = (DynScanState *) node->fdw_state;
-	const DynClusterInfo *info = DynGetClusterInfo(st->conn, false);
+	const DynClusterInfo *info = es->analyze ? DynGetClusterInfo(st->conn, false)
+		: DynTryClusterInfo(st->conn, false);
 	const DynServerOptions *so = DynConnOptions(st->conn);
 
+	if (info == NULL)
+	{
+		/* plain EXPLAIN, no node answers, nothing learnt before */
+		explain_unreached(st, es);
+		return;
+	}
 	if (st->op == DYN_OP_GET)
 	{
 		int			r = st->r > 0 ? st->r : info->default_r;
@@ -576,6 +798,8 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		else
 			ExplainPropertyText("Keys", st->key_is_array ? "array evaluated at run time"
 								: "1 per execution", es);
+		if (st->batch != NULL)
+			ExplainPropertyText("Keys Fetched By", "Dynamo Batched Keys", es);
 		ExplainPropertyInteger("R", NULL, r, es);
 		ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
 		ExplainPropertyInteger("N", NULL, info->n, es);
@@ -627,6 +851,25 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyUInteger(st->op == DYN_OP_GET ? "GET Requests" : "SCAN Requests",
 								NULL, requests, es);
 	}
+}
+
+/*
+ * EXPLAIN of a scan when the cluster could not be asked: the operation and
+ * what the options say, without the cluster's defaults, N or partitions.
+ */
+static void
+explain_unreached(DynScanState *st, ExplainState *es)
+{
+	ExplainPropertyText("Dynamo Operation",
+						st->op == DYN_OP_GET ? "quorum GET" : "coverage scan", es);
+	if (st->op == DYN_OP_GET && st->plan_nkeys >= 0)
+		ExplainPropertyInteger("Keys", NULL, st->plan_nkeys, es);
+	if (st->r > 0)
+		ExplainPropertyInteger("R", NULL, st->r, es);
+	ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
+	ExplainPropertyText("Cluster", "not reached: no node answered", es);
+	if (es->verbose)
+		ExplainPropertyText("Bucket", st->opts->bucket, es);
 }
 
 /*

@@ -139,7 +139,10 @@ static void version_free(DynQueued *v);
 static void queue_flush(void);
 static void flush_await(Flush *fl);
 static void flush_report(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
+static void flush_interrupted(Flush *fl, long total, MemoryContext cxt) pg_attribute_noreturn();
+static void flush_raise(ErrorData *cause, const char *what, const char *todo) pg_attribute_noreturn();
 static dyn_slice entry_key(const DynQueueEntry *e);
+static bool queue_only_write_backs(void);
 static void xact_callback(XactEvent event, void *arg);
 static void subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 							 SubTransactionId parentSubid, void *arg);
@@ -381,6 +384,45 @@ queue_find(DynConn *conn, const char *bucket, dyn_slice key, bool create)
 	queue->bytes += k.len + sizeof(DynQueueEntry);
 	queue_bucket(conn, bucket, blen, true)->keys++;
 	return e;
+}
+
+/*
+ * Before a write of bucket/key through conn that does not wait for COMMIT
+ * (write_mode 'immediate'): a queued write of the key, sent at COMMIT with
+ * a context that does not cover the immediate one, would come back beside
+ * it as a sibling, or bring back the key it deleted.  So the immediate
+ * write is refused while the transaction has queued one of its own; a
+ * queued merge write-back (best effort, not the user's) is dropped instead:
+ * the immediate write supersedes what it merged.
+ */
+void
+DynXactCheckImmediate(DynConn *conn, const char *relname, const char *bucket,
+					  dyn_slice key)
+{
+	DynQueueEntry *e;
+
+	if (queue == NULL || hash_get_num_entries(queue->entries) == 0)
+		return;
+	e = queue_find(conn, bucket, key, false);
+	if (e == NULL)
+		return;
+	if (!e->top->best_effort)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot write key \"%s\" of foreign table \"%s\" immediately: the transaction has queued a write of it",
+						DynKeyForMessage(key), relname),
+				 errdetail("The queued write is sent at COMMIT and would undo or fork the immediate one."),
+				 errhint("Write the key with write_mode 'commit' until the transaction ends, or COMMIT first.")));
+	/*
+	 * A write-back is never pushed over the transaction's own writes, so all
+	 * the key's versions are write-backs: the key leaves the queue.  Their
+	 * memory stays until the transaction ends: a scan of this statement may
+	 * still hold the version it read.
+	 */
+	for (DynQueued *v = e->top; v != NULL; v = v->older)
+		queue_count_level(v->level, -1);
+	queue_bucket(e->key.conn, e->key.ptr, e->bucketlen, false)->keys--;
+	hash_search(queue->entries, &e->key, HASH_REMOVE, NULL);
 }
 
 /*
@@ -663,16 +705,47 @@ flush_report(Flush *fl, long total, MemoryContext cxt)
 		FlushErrorState();
 	}
 	PG_END_TRY();
+	flush_raise(cause,
+				psprintf("COMMIT wrote %ld of %ld keys, then the transaction was rolled back; not written (or not known to be): %s%s.",
+						 fl->written, total, fl->named.data,
+						 fl->failed > DYN_XACT_FAILED_NAMED
+						 ? psprintf(" and %ld more", fl->failed - DYN_XACT_FAILED_NAMED) : ""),
+				"read the keys named and write them again.");
+}
+
+/*
+ * Re-raise an error that interrupted a COMMIT's writes (a cancel, a
+ * backend terminated): its own message, and what had been sent by then,
+ * since the keys sent may be written though the transaction rolls back.
+ */
+static void
+flush_interrupted(Flush *fl, long total, MemoryContext cxt)
+{
+	ErrorData  *cause;
+
+	MemoryContextSwitchTo(cxt);
+	cause = CopyErrorData();
+	FlushErrorState();
+	flush_raise(cause,
+				psprintf("COMMIT was interrupted when %ld of %ld keys were known to be written and %ld more were sent; the transaction was rolled back, but the keys sent may be written too.",
+						 fl->written, total, fl->sent - fl->awaited),
+				"read the transaction's keys and write them again.");
+}
+
+/*
+ * Raise the error that failed a COMMIT (cause) with what COMMIT did after
+ * its own detail, and the hint that no two-phase commit undid it.
+ */
+static void
+flush_raise(ErrorData *cause, const char *what, const char *todo)
+{
 	ereport(ERROR,
 			(errcode(cause->sqlerrcode),
 			 errmsg("%s", cause->message),
-			 errdetail("%s%sCOMMIT wrote %ld of %ld keys, then the transaction was rolled back; not written (or not known to be): %s%s.",
-					   cause->detail ? cause->detail : "",
-					   cause->detail ? "  " : "",
-					   fl->written, total, fl->named.data,
-					   fl->failed > DYN_XACT_FAILED_NAMED
-					   ? psprintf(" and %ld more", fl->failed - DYN_XACT_FAILED_NAMED) : ""),
-			 errhint("Dynamo has no two-phase commit: the keys written keep their new versions, each whole; read the keys named and write them again."),
+			 errdetail("%s%s%s", cause->detail ? cause->detail : "",
+					   cause->detail ? "  " : "", what),
+			 errhint("Dynamo has no two-phase commit: the keys written keep their new versions, each whole; %s",
+					 todo),
 			 cause->context ? errcontext("%s", cause->context) : 0));
 }
 
@@ -689,54 +762,82 @@ queue_flush(void)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	HASH_SEQ_STATUS scan;
 	DynQueueEntry *e;
-	Flush		fl;
+	Flush	   *fl = palloc0(sizeof(Flush));	/* in memory: read after a longjmp */
 
-	memset(&fl, 0, sizeof(fl));
-	fl.w = MemoryContextAllocHuge(cxt, sizeof(FlushWrite) * Max(total, 1));
-	initStringInfo(&fl.named);
-	hash_seq_init(&scan, queue->entries);
-	while ((e = hash_seq_search(&scan)) != NULL)
+	fl->w = MemoryContextAllocHuge(cxt, sizeof(FlushWrite) * Max(total, 1));
+	initStringInfo(&fl->named);
+	PG_TRY();
 	{
-		DynQueued  *v = e->top;
-		FlushWrite *f = &fl.w[fl.sent];
-		char	   *bucket = pnstrdup(e->key.ptr, e->bucketlen);
-		dyn_put_req put;
-
-		if (v->deleted && v->contextlen == 0)
+		hash_seq_init(&scan, queue->entries);
+		while ((e = hash_seq_search(&scan)) != NULL)
 		{
-			/* a delete that covers nothing: the key was only ever queued */
-			fl.written++;
-			continue;
+			DynQueued  *v = e->top;
+			FlushWrite *f = &fl->w[fl->sent];
+			char	   *bucket = pnstrdup(e->key.ptr, e->bucketlen);
+			dyn_put_req put;
+
+			if (v->deleted && v->contextlen == 0)
+			{
+				/* a delete that covers nothing: the key was only ever queued */
+				fl->written++;
+				continue;
+			}
+			put.bucket = dyn_slice_str(bucket);
+			put.key = entry_key(e);
+			put.context = (dyn_slice) {(const uint8_t *) v->context, v->contextlen};
+			put.value = (dyn_slice) {(const uint8_t *) v->value, v->valuelen};
+			put.w = (uint8) v->w;
+			f->e = e;
+			DynInitRequest(&f->req, cxt);
+			DynSendPut(e->key.conn, DynNodeForKey(e->key.conn, bucket, put.key), &f->req,
+					   &put, v->deleted);
+			fl->sent++;
+			if (fl->sent - fl->awaited >= DYN_XACT_WINDOW)
+				flush_await(fl);
 		}
-		put.bucket = dyn_slice_str(bucket);
-		put.key = entry_key(e);
-		put.context = (dyn_slice) {(const uint8_t *) v->context, v->contextlen};
-		put.value = (dyn_slice) {(const uint8_t *) v->value, v->valuelen};
-		put.w = (uint8) v->w;
-		f->e = e;
-		DynInitRequest(&f->req, cxt);
-		DynSendPut(e->key.conn, DynNodeForKey(e->key.conn, bucket, put.key), &f->req,
-				   &put, v->deleted);
-		fl.sent++;
-		if (fl.sent - fl.awaited >= DYN_XACT_WINDOW)
-			flush_await(&fl);
+		while (fl->awaited < fl->sent)
+			flush_await(fl);
 	}
-	while (fl.awaited < fl.sent)
-		flush_await(&fl);
-	if (fl.failed > 0)
-		flush_report(&fl, total, cxt);
-	if (fl.write_backs_failed > 0)
+	PG_CATCH();
+	{
+		flush_interrupted(fl, total, cxt);
+	}
+	PG_END_TRY();
+	if (fl->failed > 0)
+		flush_report(fl, total, cxt);
+	if (fl->write_backs_failed > 0)
 		ereport(WARNING,
 				(errmsg("%ld merged keys could not be written back at COMMIT",
-						fl.write_backs_failed),
+						fl->write_backs_failed),
 				 errdetail("They keep their siblings; the next read merges them again.")));
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
 }
 
 /*
- * Pre-commit sends the queue; pre-prepare refuses it; commit and abort
- * forget it (after an abort nothing was sent).
+ * Whether all the queue holds is merges' write-backs (best effort: a
+ * transaction that only read may still be prepared, without them).
+ */
+static bool
+queue_only_write_backs(void)
+{
+	HASH_SEQ_STATUS scan;
+	DynQueueEntry *e;
+
+	hash_seq_init(&scan, queue->entries);
+	while ((e = hash_seq_search(&scan)) != NULL)
+		if (!e->top->best_effort)
+		{
+			hash_seq_term(&scan);
+			return false;
+		}
+	return true;
+}
+
+/*
+ * Pre-commit sends the queue; pre-prepare refuses it, unless it holds only
+ * write-backs, which it drops; commit and abort forget it (after an abort
+ * nothing was sent).
  */
 static void
 xact_callback(XactEvent event, void *arg)
@@ -748,6 +849,8 @@ xact_callback(XactEvent event, void *arg)
 				queue_flush();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
+			if (queue != NULL && queue_only_write_backs())
+				queue_discard();
 			if (queue != NULL && hash_get_num_entries(queue->entries) > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

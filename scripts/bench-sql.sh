@@ -7,7 +7,8 @@
 #
 #	  point SELECT     pgbench, CLIENTS clients (8), BENCH_SQL_SECONDS each
 #	                   (10), prepared statements: SELECT value FROM t WHERE
-#	                   key = :k on random keys of KEYS (100,000), against
+#	                   key = :k on random keys of KEYS (BENCH_SQL_KEYS,
+#	                   100,000), against
 #	                     (a) a local heap table with a primary key,
 #	                     (b) postgres_fdw to a loopback PostgreSQL holding (a),
 #	                     (c) dynamo_fdw on a 3-node secure cluster (N=3,
@@ -18,12 +19,24 @@
 #	                   (key = ANY(ARRAY(SELECT id FROM local))), against the
 #	                   same 1,000 keys read by 1,000 single-key SELECTs from
 #	                   one client; target: the join >= 10 x faster
+#	  join as written  the same join written SELECT ... FROM j_local l JOIN
+#	                   t_dyn d ON d.key = l.id (a batched nested loop:
+#	                   keys fetched fetch_size outer rows at a time), and
+#	                   with dynamo_fdw.enable_batched_join off (one GET per
+#	                   outer row); target: batched within 1.5 x of the
+#	                   = ANY(ARRAY(SELECT ...)) form
+#	  async Append     UNION ALL of 4 foreign tables (ASYNC_KEYS, 20,000
+#	                   keys each, 4 buckets) counted, with async_capable
+#	                   (the 4 coverage scans concurrently) and with
+#	                   enable_async_append off (one after another), reading
+#	                   the values and counting the keys only
 #	  writes           WRITE_ROWS (10,000) rows by INSERT ... SELECT, by
 #	                   COPY, then UPDATE of every row and DELETE of every
 #	                   row, each one statement (write_mode commit: sent at
 #	                   COMMIT, pipelined); the same INSERT with write_mode
-#	                   immediate; target: COPY, UPDATE and DELETE within
-#	                   1.5 x of the INSERT
+#	                   immediate; best of 3 rounds each (fresh buckets);
+#	                   target: COPY, UPDATE and DELETE within 1.5 x of the
+#	                   INSERT
 #	  merge            point SELECT (pgbench, as above) of keys holding two
 #	                   siblings each, without and with a merge_function
 #	                   (dynamo_merge_union): the cost of calling it
@@ -43,6 +56,8 @@ CLIENTS=${BENCH_SQL_CLIENTS:-8}
 KEYS=${BENCH_SQL_KEYS:-100000}
 JOIN_KEYS=1000
 WRITE_ROWS=${BENCH_SQL_WRITE_ROWS:-10000}
+WRITE_ROUNDS=${BENCH_SQL_WRITE_ROUNDS:-3}
+ASYNC_KEYS=${BENCH_SQL_ASYNC_KEYS:-20000}
 
 PGBIN=$(pg_config --bindir)
 SHAREDIR=$(pg_config --sharedir)
@@ -140,6 +155,13 @@ pgbench_tps() {
 	echo "$out" | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
 }
 
+# pgbench_ms NAME SQL [SETTING]: one client's mean time of SQL in ms (SET
+# SETTING first, in the same transaction, when given)
+pgbench_ms() {
+	{ [ -n "${3:-}" ] && printf 'SET %s;\n' "$3"; printf '%s;\n' "$2"; } >"$TMP/$1.sql"
+	echo "1000 / $(pgbench_tps "$TMP/$1.sql" 1 -T "$SECONDS_EACH")" | bc -l
+}
+
 echo
 echo "== point SELECT: $CLIENTS clients, ${SECONDS_EACH}s each, random keys of $KEYS"
 declare -A TPS
@@ -178,6 +200,45 @@ printf '  %d single-key SELECTs, psql script      %10.2f ms\n' "$JOIN_KEYS" "$SI
 printf '  %d single-key SELECTs, pgbench prepared %10.2f ms\n' "$JOIN_KEYS" "$SINGLES_PGBENCH_MS"
 
 echo
+echo "== the join as written: JOIN ... ON d.key = l.id (batched nested loop) vs = ANY(ARRAY(...))"
+PLAIN_JOIN_SQL="SELECT count(*), sum(length(d.value)) FROM j_local l JOIN t_dyn d ON d.key = l.id"
+psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $PLAIN_JOIN_SQL"
+PLAIN_JOIN_MS=$(pgbench_ms plain_join "$PLAIN_JOIN_SQL")
+UNBATCHED_JOIN_MS=$(pgbench_ms plain_join_off "$PLAIN_JOIN_SQL" "dynamo_fdw.enable_batched_join = off")
+printf '  JOIN ... ON d.key = l.id, batched        %10.2f ms\n' "$PLAIN_JOIN_MS"
+printf '  JOIN ... ON d.key = l.id, not batched    %10.2f ms\n' "$UNBATCHED_JOIN_MS"
+printf '  key = ANY(ARRAY(SELECT id FROM j_local)) %10.2f ms\n' "$JOIN_MS"
+
+echo
+echo "== UNION ALL over 4 foreign tables of $ASYNC_KEYS keys each: async Append vs one after another"
+psql_q <<SQL
+CREATE SERVER ring_async FOREIGN DATA WRAPPER dynamo_fdw
+  OPTIONS (nodes '$DYNAMO_FDW_NODES', batch_size '500', async_capable 'true');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ring_async OPTIONS (key_file '$DYNAMO_FDW_KEYS/admin.key');
+CREATE FOREIGN TABLE u1 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u1');
+CREATE FOREIGN TABLE u2 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u2');
+CREATE FOREIGN TABLE u3 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u3');
+CREATE FOREIGN TABLE u4 (key text, value text) SERVER ring_async OPTIONS (bucket 'bench_u4');
+INSERT INTO u1 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+INSERT INTO u2 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+INSERT INTO u3 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+INSERT INTO u4 SELECT key, value FROM t_local WHERE key::int <= $ASYNC_KEYS;
+SQL
+UNION_SQL="SELECT count(*), sum(length(value)) FROM (SELECT value FROM u1 UNION ALL SELECT value FROM u2 UNION ALL SELECT value FROM u3 UNION ALL SELECT value FROM u4) u"
+psql_q -c "EXPLAIN (COSTS OFF) $UNION_SQL" | grep -E 'Append|Foreign Scan'
+UNION_ASYNC_MS=$(pgbench_ms union_async "$UNION_SQL")
+UNION_SERIAL_MS=$(pgbench_ms union_serial "$UNION_SQL" "enable_async_append = off")
+# the same without the values (count(*) converts none): less work per row,
+# so the waits on the nodes weigh more
+UNION_KEYS_SQL="SELECT count(*) FROM (SELECT key FROM u1 UNION ALL SELECT key FROM u2 UNION ALL SELECT key FROM u3 UNION ALL SELECT key FROM u4) u"
+UNION_KEYS_ASYNC_MS=$(pgbench_ms union_keys_async "$UNION_KEYS_SQL")
+UNION_KEYS_SERIAL_MS=$(pgbench_ms union_keys_serial "$UNION_KEYS_SQL" "enable_async_append = off")
+printf '  values: async Append (4 scans at once)   %10.2f ms\n' "$UNION_ASYNC_MS"
+printf '  values: one after another               %10.2f ms\n' "$UNION_SERIAL_MS"
+printf '  count(*): async Append                   %10.2f ms\n' "$UNION_KEYS_ASYNC_MS"
+printf '  count(*): one after another              %10.2f ms\n' "$UNION_KEYS_SERIAL_MS"
+
+echo
 echo "== ratios"
 POINT_RATIO=$(echo "${TPS[t_dyn]} / ${TPS[t_pgfdw]}" | bc -l)
 JOIN_RATIO=$(echo "$SINGLES_PGBENCH_MS / $JOIN_MS" | bc -l)
@@ -186,6 +247,10 @@ printf '  point SELECT dynamo_fdw / postgres_fdw   %6.2f x   (target >= 1.2)\n' 
 printf '  point SELECT dynamo_fdw / heap table     %6.2f x\n' "$(echo "${TPS[t_dyn]} / ${TPS[t_local]}" | bc -l)"
 printf '  join vs single SELECTs (pgbench)         %6.2f x   (target >= 10)\n' "$JOIN_RATIO"
 printf '  join vs single SELECTs (psql script)     %6.2f x\n' "$JOIN_RATIO_PSQL"
+printf '  JOIN as written / ANY(ARRAY) form        %6.2f x   (target <= 1.5)\n' "$(echo "$PLAIN_JOIN_MS / $JOIN_MS" | bc -l)"
+printf '  JOIN not batched / batched               %6.2f x\n' "$(echo "$UNBATCHED_JOIN_MS / $PLAIN_JOIN_MS" | bc -l)"
+printf '  UNION ALL one after another / async      %6.2f x   (values)\n' "$(echo "$UNION_SERIAL_MS / $UNION_ASYNC_MS" | bc -l)"
+printf '  UNION ALL one after another / async      %6.2f x   (count(*))\n' "$(echo "$UNION_KEYS_SERIAL_MS / $UNION_KEYS_ASYNC_MS" | bc -l)"
 
 # sql_ms SQL: how long one statement takes (psql's \timing), in ms
 sql_ms() {
@@ -193,29 +258,36 @@ sql_ms() {
 }
 
 echo
-echo "== writes of $WRITE_ROWS rows, one statement each (write_mode commit unless said)"
+echo "== writes of $WRITE_ROWS rows, one statement each, best of $WRITE_ROUNDS rounds (write_mode commit unless said)"
 psql_q <<SQL
 CREATE TABLE w_src AS SELECT 'w' || i AS key, md5(i::text) || md5((i * 7)::text) AS value
   FROM generate_series(1, $WRITE_ROWS) AS i;
-CREATE FOREIGN TABLE w_ins (key text, value text, context text) SERVER ring OPTIONS (bucket 'bench_w_ins');
-CREATE FOREIGN TABLE w_copy (key text, value text) SERVER ring OPTIONS (bucket 'bench_w_copy');
-CREATE FOREIGN TABLE w_imm (key text, value text) SERVER ring
-  OPTIONS (bucket 'bench_w_imm', write_mode 'immediate');
 SQL
 psql_q -Atc "COPY w_src TO STDOUT" >"$TMP/w_src.tsv"
 [ "$(id -u)" -eq 0 ] && chown postgres "$TMP/w_src.tsv"
-INS_MS=$(sql_ms "INSERT INTO w_ins (key, value) SELECT key, value FROM w_src")
-COPY_MS=$(sql_ms "COPY w_copy (key, value) FROM '$TMP/w_src.tsv'")
-UPD_MS=$(sql_ms "UPDATE w_ins SET value = value || '!'")
-DEL_MS=$(sql_ms "DELETE FROM w_ins")
-IMM_MS=$(sql_ms "INSERT INTO w_imm (key, value) SELECT key, value FROM w_src")
-psql_q -Atc "SELECT 'rows read back: copied ' || (SELECT count(*) FROM w_copy) || ', inserted (immediate) ' || (SELECT count(*) FROM w_imm) || ', left after DELETE ' || (SELECT count(*) FROM w_ins)"
+# min_ms A B: the smaller of two times (an empty A is none yet)
+min_ms() { if [ -z "$1" ]; then echo "$2"; else echo "if ($1 < $2) $1 else $2" | bc -l; fi; }
+INS_MS='' COPY_MS='' UPD_MS='' DEL_MS='' IMM_MS=''
+for r in $(seq 1 "$WRITE_ROUNDS"); do
+	# fresh buckets each round: every statement writes keys nobody holds yet
+	psql_q <<SQL
+CREATE FOREIGN TABLE w_ins$r (key text, value text, context text) SERVER ring OPTIONS (bucket 'bench_w_ins$r');
+CREATE FOREIGN TABLE w_copy$r (key text, value text) SERVER ring OPTIONS (bucket 'bench_w_copy$r');
+CREATE FOREIGN TABLE w_imm$r (key text, value text) SERVER ring
+  OPTIONS (bucket 'bench_w_imm$r', write_mode 'immediate');
+SQL
+	INS_MS=$(min_ms "$INS_MS" "$(sql_ms "INSERT INTO w_ins$r (key, value) SELECT key, value FROM w_src")")
+	COPY_MS=$(min_ms "$COPY_MS" "$(sql_ms "COPY w_copy$r (key, value) FROM '$TMP/w_src.tsv'")")
+	UPD_MS=$(min_ms "$UPD_MS" "$(sql_ms "UPDATE w_ins$r SET value = value || '!'")")
+	DEL_MS=$(min_ms "$DEL_MS" "$(sql_ms "DELETE FROM w_ins$r")")
+	IMM_MS=$(min_ms "$IMM_MS" "$(sql_ms "INSERT INTO w_imm$r (key, value) SELECT key, value FROM w_src")")
+done
+psql_q -Atc "SELECT 'rows read back: copied ' || (SELECT count(*) FROM w_copy1) || ', inserted (immediate) ' || (SELECT count(*) FROM w_imm1) || ', left after DELETE ' || (SELECT count(*) FROM w_ins1)"
 printf '  INSERT ... SELECT                       %10.1f ms\n' "$INS_MS"
 printf '  COPY FROM                               %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$COPY_MS" "$(echo "$COPY_MS / $INS_MS" | bc -l)"
 printf '  UPDATE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$UPD_MS" "$(echo "$UPD_MS / $INS_MS" | bc -l)"
 printf '  DELETE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$DEL_MS" "$(echo "$DEL_MS / $INS_MS" | bc -l)"
 printf '  INSERT ... SELECT, write_mode immediate %10.1f ms   %5.2f x commit\n' "$IMM_MS" "$(echo "$IMM_MS / $INS_MS" | bc -l)"
-
 echo
 echo "== point SELECT of keys with 2 siblings: without and with merge_function (dynamo_merge_union)"
 MERGE_KEYS=10000

@@ -19,6 +19,7 @@ CREATE FOREIGN TABLE carts (key text, value jsonb, vclock jsonb, siblings int, c
   SERVER mrg OPTIONS (bucket 'merge_carts', merge_function 'dynamo_merge_union');
 CREATE TABLE shoppers (id text, name text);
 INSERT INTO shoppers VALUES ('alice', 'Alice'), ('bob', 'Bob');
+ANALYZE shoppers;
 
 -- two writes from one context make two siblings
 INSERT INTO carts_raw (key, value) VALUES ('alice', '{"items": ["apple"]}');
@@ -34,6 +35,13 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM carts WHERE 
 -- the same through a join, IN, and a full scan
 INSERT INTO carts_raw (key, value) VALUES ('bob', '{"items": ["bread"]}');
 SELECT s.name, c.value, c.siblings FROM shoppers s JOIN carts c ON c.key = s.id ORDER BY s.name;
+-- ... the batched nested loop too (the inner scan merges the batch's replies)
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+EXPLAIN (COSTS OFF) SELECT s.name, c.value, c.siblings FROM shoppers s LEFT JOIN carts c ON c.key = s.id;
+SELECT s.name, c.value, c.siblings FROM shoppers s LEFT JOIN carts c ON c.key = s.id ORDER BY s.name;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
 SELECT key, value, siblings FROM carts WHERE key IN ('alice', 'bob') ORDER BY key;
 SELECT key, value, siblings FROM carts ORDER BY key;
 -- an UPDATE sees the merged row, and with its context collapses the siblings
@@ -96,7 +104,7 @@ SELECT value, siblings FROM notes WHERE key = 'n';
 -- user-defined merges: SQL (the longest text) and plpgsql (a counter's sum)
 CREATE FUNCTION longest(vals text[], vclocks jsonb[]) RETURNS text
   LANGUAGE sql IMMUTABLE AS $$ SELECT v FROM unnest(vals) v ORDER BY length(v) DESC, v LIMIT 1 $$;
-ALTER FOREIGN TABLE notes OPTIONS (SET merge_function 'longest');
+ALTER FOREIGN TABLE notes OPTIONS (SET merge_function 'public.longest');
 SELECT value, siblings FROM notes WHERE key = 'n';
 CREATE FOREIGN TABLE counters_raw (key text, value int, siblings int, context text)
   SERVER mrg OPTIONS (bucket 'merge_counters');
@@ -122,41 +130,55 @@ CREATE FUNCTION describe(vals int[], vclocks jsonb[]) RETURNS int LANGUAGE sql I
   SELECT count(*)::int FROM unnest(vclocks) c
    WHERE c ? 'clock' AND (c ->> 'dot') IS NOT NULL AND (c ->> 'ts_ms')::bigint > 1700000000000
      AND (c -> 'clock' ->> (c ->> 'dot'))::int > 0 $$;
-ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'describe');
+ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'public.describe');
 SELECT value AS well_formed_clocks, siblings FROM counters WHERE key = 'c';
 
 -- a NULL result keeps the siblings as rows
 CREATE FUNCTION undecided(vals int[], vclocks jsonb[]) RETURNS int
   LANGUAGE sql IMMUTABLE AS $$ SELECT NULL::int $$;
-ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'undecided');
+ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'public.undecided');
 SELECT value, siblings FROM counters WHERE key = 'c' ORDER BY value;
 -- an error inside the function fails the query and names the key
 CREATE FUNCTION picky(vals int[], vclocks jsonb[]) RETURNS int
   LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RAISE EXCEPTION 'cannot merge % versions', cardinality(vals); END $$;
-ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'picky');
+ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'public.picky');
 SELECT value FROM counters WHERE key = 'c';
 
 -- refused when the option is given
 CREATE FUNCTION coin(vals int[], vclocks jsonb[]) RETURNS int
   LANGUAGE sql VOLATILE AS $$ SELECT vals[1 + floor(random() * cardinality(vals))::int] $$;
-ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'coin');
+ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'public.coin');
 ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'no_such_merge');
 ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'length');
 ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'dynamo_merge_union');
 ALTER FOREIGN TABLE counters OPTIONS (ADD merge_write_back 'maybe');
 -- a function for another value type is refused when the table is read
 SELECT value FROM counters WHERE key = 'c';
+-- a name without a schema is the extension's schema's, whatever the
+-- search_path: every reader calls the function that was checked
+CREATE SCHEMA app;
+CREATE SCHEMA other;
+CREATE FUNCTION app.pick(vals int[], vclocks jsonb[]) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;
+CREATE FUNCTION other.pick(vals int[], vclocks jsonb[]) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 2 $$;
+SET search_path = app, public;
+ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'pick');
+ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'app.pick');
+SET search_path = other, public;
+SELECT value, siblings FROM counters WHERE key = 'c';
+RESET search_path;
+DROP SCHEMA app CASCADE;
+DROP SCHEMA other CASCADE;
 -- only who may EXECUTE the function may name it; readers need not
 CREATE ROLE merge_reader;
 CREATE SCHEMA reader_s AUTHORIZATION merge_reader;
 GRANT USAGE ON FOREIGN SERVER mrg TO merge_reader;
 CREATE USER MAPPING FOR merge_reader SERVER mrg OPTIONS (key_file :'key_file');
 REVOKE EXECUTE ON FUNCTION add_up(int[], jsonb[]) FROM PUBLIC;
-ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'add_up');
+ALTER FOREIGN TABLE counters OPTIONS (SET merge_function 'public.add_up');
 GRANT SELECT ON counters TO merge_reader;
 SET ROLE merge_reader;
 SELECT value, siblings FROM counters WHERE key = 'c';
-CREATE FOREIGN TABLE reader_s.mine (key text, value int) SERVER mrg OPTIONS (merge_function 'add_up');
+CREATE FOREIGN TABLE reader_s.mine (key text, value int) SERVER mrg OPTIONS (merge_function 'public.add_up');
 RESET ROLE;
 
 DROP SERVER mrg CASCADE;

@@ -69,8 +69,9 @@ EXPLAIN (COSTS OFF) DELETE FROM items WHERE (value->>'n')::int > 295;
 DELETE FROM items WHERE (value->>'n')::int > 295;
 SELECT count(*) FROM items;
 
--- a joined local table larger than the lookups are worth: a scan and a hash join
-CREATE TABLE wanted AS SELECT 'item' || i AS id FROM generate_series(1, 250) AS i;
+-- a joined local table larger than the lookups are worth (even batched,
+-- fetch_size keys a round trip): a scan and a hash join
+CREATE TABLE wanted AS SELECT 'item' || i AS id FROM generate_series(1, 1000) AS i;
 ANALYZE wanted;
 ANALYZE items;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM wanted w JOIN items i ON i.key = w.id;

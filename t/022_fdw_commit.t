@@ -115,6 +115,8 @@ INSERT INTO audit VALUES ('never')});
 	my ($sout, $serr, $secs) = $s->wait_done(30);
 	kill 'CONT', $n2->pid;
 	like($serr, qr/canceling statement due to user request/, 'the COMMIT is cancelled') or diag($serr);
+	like($serr, qr/DETAIL:  COMMIT was interrupted when \d+ of 50 keys were known to be written and \d+ more were sent/,
+		'the error says what COMMIT had sent') or diag($serr);
 	cmp_ok($secs, '<', 15, sprintf('%.1f s after it was sent', $secs));
 	($out, $err) = $s->query(q{SELECT count(*) FROM audit});
 	is($out, "1\n", 'the transaction is rolled back, and the session is usable') or diag($err);
