@@ -17,10 +17,13 @@ package Netns;
 #	namespace is joined to it by a veth pair made inside the bridge's
 #	namespace (so no interface ever exists in the host's namespace), with
 #	an address 10.77.0.x/24 that exists only in these namespaces.  Cuts are
-#	an nftables set of blocked destinations in each sender's output hook:
-#	dropping a sender's packets to a peer is a one-way cut, doing it on
-#	both sides a full one.  The host's interfaces, routes and firewall are
-#	never touched.
+#	an nftables set of blocked sources in each receiver's input hook:
+#	dropping what one member receives from another is a one-way cut, doing
+#	it on both sides a full one.  Dropping at the receiver is what a lost
+#	packet looks like to the sender (silence, retransmissions); dropping in
+#	the sender's output hook would not be -- the sender's own kernel would
+#	refuse its connects and sends at once (EPERM).  The host's interfaces,
+#	routes and firewall are never touched.
 #
 #	Cleanup: every namespace of this process is deleted (its processes
 #	killed first) in an END block, which also runs after die and, through
@@ -68,8 +71,8 @@ sub new
 		_sh('ip', '-n', $ns, 'link', 'set', 'eth0', 'up');
 		_nft($ns, "add table inet dyncut\n"
 			  . "add set inet dyncut blocked { type ipv4_addr; }\n"
-			  . "add chain inet dyncut out { type filter hook output priority 0; policy accept; }\n"
-			  . "add rule inet dyncut out ip daddr \@blocked drop\n");
+			  . "add chain inet dyncut in { type filter hook input priority 0; policy accept; }\n"
+			  . "add rule inet dyncut in ip saddr \@blocked drop\n");
 	}
 	return $self;
 }
@@ -120,12 +123,12 @@ sub _ns_of
 	return $who =~ /^c(\d+)$/ ? $self->client_ns($1) : $self->node_ns($who);
 }
 
-# Drop every packet from $from to $to (one way).
+# Drop every packet from $from to $to (one way), as $to receives it.
 sub cut_oneway
 {
 	my ($self, $from, $to) = @_;
-	my $ns = $self->_ns_of($from);
-	my $ip = $self->ip_of($self->_ns_of($to));
+	my $ns = $self->_ns_of($to);
+	my $ip = $self->ip_of($self->_ns_of($from));
 	return if $self->{blocked}{$ns}{$ip}++;
 	_nft($ns, "add element inet dyncut blocked { $ip }\n");
 }
@@ -150,21 +153,6 @@ sub cut_links
 {
 	my ($self, @pairs) = @_;
 	$self->cut([ $_->[0] ], [ $_->[1] ]) for @pairs;
-}
-
-# The directed links dropped now, as "from>to" strings (nodes only).
-sub cut_pairs
-{
-	my ($self) = @_;
-	my @p;
-	for my $i (1 .. $self->{nodes})
-	{
-		for my $j (1 .. $self->{nodes})
-		{
-			push @p, [ $i, $j ] if $self->{blocked}{ $self->node_ns($i) }{ $self->node_ip($j) };
-		}
-	}
-	return @p;
 }
 
 # Every link works again.
