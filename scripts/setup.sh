@@ -10,6 +10,7 @@ PACKAGES=(
   libipc-run-perl libjson-pp-perl
   redis-server redis-tools tcpdump valgrind
   clang-14 libclang-rt-14-dev libfuzzer-14-dev
+  iproute2 nftables
 )
 
 missing=()

@@ -165,7 +165,11 @@ client_split_addr(const char *addr, char *host, size_t hostlen,
 /*
  * Resolve addr and start a non-blocking connect to its first address.  The
  * socket gets TCP_NODELAY because requests are small and latency matters
- * more than packet count (pipelining already batches).
+ * more than packet count (pipelining already batches).  It also gets a
+ * TCP_USER_TIMEOUT and keepalives (DYN_CLIENT_TCP_*): a connection whose
+ * bytes go unacknowledged, or that is idle across a cut, fails within
+ * seconds instead of after the kernel's retransmissions (minutes), so a
+ * long-lived client (the FDW's) reconnects once the network heals.
  */
 int
 dyn_client_connect_start(dyn_client *c, const char *addr)
@@ -213,6 +217,18 @@ dyn_client_connect_start(dyn_client *c, const char *addr)
 						   strerror(errno));
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	{
+		unsigned int user_timeout = DYN_CLIENT_TCP_USER_TIMEOUT_MS;
+		int			idle = DYN_CLIENT_TCP_KEEPIDLE_S;
+		int			intvl = DYN_CLIENT_TCP_KEEPINTVL_S;
+		int			cnt = DYN_CLIENT_TCP_KEEPCNT;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+		setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	}
 	c->fd = fd;
 	rc = connect(fd, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);

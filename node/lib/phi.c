@@ -34,6 +34,20 @@ dyn_phi_heartbeat(dyn_phi *p, uint64_t now_ms)
 }
 
 /*
+ * Failures are this node's own evidence; phi must still be raised so that
+ * one request lost in a burst, from a peer that answers on time, is not a
+ * verdict.  Two failures need only a slightly late answer (phi > 1): under
+ * a cut every heartbeat times out, and the peer is judged within about two
+ * heartbeat timeouts instead of waiting for phi alone.
+ */
+bool
+dyn_phi_down(double phi, int failures)
+{
+	return phi > DYN_PHI_THRESHOLD || (failures >= 1 && phi > DYN_PHI_SUSPECT) ||
+		(failures >= 2 && phi > 1.0);
+}
+
+/*
  * phi for the time elapsed since the last heartbeat: the normal tail
  * probability of an interval that long, from the clamped window statistics
  * plus the acceptable pause.

@@ -13,6 +13,10 @@
  * its hint from the coordinator itself, so every owner eventually receives
  * every acknowledged write (hints.c delivers when it is back).
  *
+ * A GET answers when dyn_read_decide (dynamo/quorum.h) says so: an empty
+ * answer from a stand-in does not count towards R for "not found", so a
+ * coordinator cut off from a key's owners does not call it absent.
+ *
  * Read repair: when every target of a GET has answered, the ones that are
  * owners and answered a sibling set other than the merged one (objects are
  * canonical: equal sets have equal bytes) get the merged set.  The client's
@@ -34,6 +38,7 @@
 #include <string.h>
 
 #include "dynamo/object.h"
+#include "dynamo/quorum.h"
 
 /* Request records kept for reuse (each holds its buffers' memory). */
 #define COORD_FREE_MAX	256
@@ -81,6 +86,8 @@ typedef struct coord_req
 	dyn_object	merged;			/* GET: what the replicas answered, merged */
 	coord_target *first;		/* GET: the first replica that answered */
 	bool		same;			/* GET: every answer so far is first's bytes */
+	bool		first_has_data; /* GET: first's set holds a sibling */
+	dyn_read_tally tally;		/* GET: who answered what, for dyn_read_decide */
 	struct coord_req *next_free;	/* on the node's free list */
 	int			ntargets;
 	coord_target t[DYN_RING_N_MAX];
@@ -165,6 +172,7 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	r->nfwd = r->fwd_next = 0;
 	r->fwd_error[0] = '\0';
 	r->merged.n = 0;
+	memset(&r->tally, 0, sizeof(r->tally));
 	dyn_buf_reset(&r->keys);
 	dyn_buf_reset(&r->object);
 	dyn_buf_reset(&r->context);
@@ -301,10 +309,22 @@ answer_error(coord_req *r, dyn_error_code code, int replied, int needed,
 	dyn_buf_free(&b);
 }
 
-/* "quorum not met: 1 of 3 replicas acknowledged (2 needed)". */
+/*
+ * "quorum not met: 1 of 3 replicas acknowledged (2 needed)"; a GET whose
+ * answers were enough in number but not in authority says so.
+ */
 static void
 answer_quorum_failure(coord_req *r)
 {
+	if (r->is_get && r->ok >= r->need)
+	{
+		answer_error(r, DYN_E_QUORUM, r->tally.authoritative, r->need,
+					 "quorum not met: %d of %d replicas answered, none with the key, and "
+					 "only %d of them can tell it is absent (%d needed: a stand-in "
+					 "without a hint for the key cannot)", r->ok, r->n,
+					 r->tally.authoritative, r->need);
+		return;
+	}
 	answer_error(r, DYN_E_QUORUM, r->ok, r->need,
 				 "quorum not met: %d of %d replicas %s (%d needed)", r->ok, r->n,
 				 r->is_get ? "answered" : "acknowledged", r->need);
@@ -518,12 +538,15 @@ get_merge(coord_req *r, coord_target *t)
 		}
 		r->first = t;
 		r->same = true;
+		r->first_has_data = o->n > 0;
 		r->ok++;
+		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
 		return;
 	}
 	if (r->same && dyn_slice_eq(dyn_buf_slice(&t->reply), dyn_buf_slice(&r->first->reply)))
 	{
 		r->ok++;
+		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
 		return;
 	}
 	if (r->same)
@@ -540,6 +563,7 @@ get_merge(coord_req *r, coord_target *t)
 		return;
 	}
 	r->ok++;
+	dyn_read_tally_add(&r->tally, t->owner, o->n > 0);
 }
 
 /* A REPLICA_GET answer (or failure). */
@@ -576,7 +600,11 @@ get_on_reply(void *arg, int status, const dyn_frame *reply)
 static void
 get_progress(coord_req *r)
 {
-	if (!r->answered && r->ok >= r->need)
+	dyn_read_verdict v;
+
+	r->tally.outstanding = r->outstanding;
+	v = dyn_read_decide(&r->tally, r->need);
+	if (!r->answered && v == DYN_READ_ANSWER)
 	{
 		dyn_buf    *frame = &r->node->coord_answer;
 		size_t		start;
@@ -597,7 +625,7 @@ get_progress(coord_req *r)
 		dyn_frame_end(frame, start);
 		answer_frame(r, frame);
 	}
-	else if (!r->answered && r->outstanding == 0)
+	else if (!r->answered && v == DYN_READ_FAIL)
 		answer_quorum_failure(r);	/* after every answer: the count is final */
 	if (r->outstanding == 0)
 	{

@@ -35,11 +35,16 @@ static int	ring_adopt(dyn_membership *ms, dyn_ring *incoming);
 static int	ring_consider(dyn_membership *ms, dyn_slice bytes);
 static int	ring_ensure_self(dyn_membership *ms);
 static void view_encode(dyn_membership *ms, uint8_t type, uint32_t reqid,
-						bool local_status, dyn_buf *out);
-static int	view_merge(dyn_membership *ms, dyn_slice body);
+						bool local_status, bool self_only, dyn_buf *out);
+static int	view_merge(dyn_membership *ms, dyn_slice body, dyn_member *from);
+static void member_heard(dyn_member *m, uint64_t now);
+static void gossip_send(dyn_membership *ms, dyn_peer *p, dyn_member *m, bool self_only);
 static void gossip_to(dyn_membership *ms, dyn_member *m);
 static void gossip_to_seed(dyn_membership *ms, int i);
 static void gossip_on_reply(void *arg, int status, const dyn_frame *reply);
+static void gossip_on_seed_reply(void *arg, int status, const dyn_frame *reply);
+static void heartbeat_on_timer(uv_timer_t *t);
+static bool gossip_is_heartbeat(const dyn_membership *ms, dyn_slice body);
 static void gossip_on_timer(uv_timer_t *t);
 static void detect_on_timer(uv_timer_t *t);
 static void parse_seeds(dyn_membership *ms, const char *seeds);
@@ -430,12 +435,13 @@ dyn_membership_set_ring(dyn_membership *ms, dyn_ring *ring)
  */
 static void
 view_encode(dyn_membership *ms, uint8_t type, uint32_t reqid, bool local_status,
-			dyn_buf *out)
+			bool self_only, dyn_buf *out)
 {
 	size_t		start = dyn_view_begin(out, type, reqid);
 	uint16_t	count = 0;
+	size_t		upto = self_only ? 1 : ms->nmembers;
 
-	for (size_t i = 0; i < ms->nmembers && count < UINT16_MAX; i++)
+	for (size_t i = 0; i < upto && count < UINT16_MAX; i++)
 	{
 		const dyn_member *m = ms->members[i];
 		dyn_member_entry e = {
@@ -452,16 +458,22 @@ view_encode(dyn_membership *ms, uint8_t type, uint32_t reqid, bool local_status,
 		dyn_view_add(out, &e);
 		count++;
 	}
-	dyn_view_end(out, start, count, dyn_buf_slice(&ms->ring_bytes));
+	dyn_view_end(out, start, count,
+				 self_only ? dyn_slice_str("") : dyn_buf_slice(&ms->ring_bytes));
 }
 
 /*
  * Merge a received view: the ring first (it may bring members and
- * addresses), then each member by (generation, heartbeat).  A fresher
- * heartbeat is what the failure detector feeds on.
+ * addresses), then each member by (generation, heartbeat).  This spreads
+ * what members say of themselves, not whether they are alive: liveness is
+ * fed only by member_heard, for the member that answered one of our own
+ * requests (from; NULL for a request that came in, or a seed's answer).
+ * A heartbeat relayed by a third node proves nothing about our link to
+ * the member, and taking it as proof kept unreachable peers "up" under
+ * partial partitions.
  */
 static int
-view_merge(dyn_membership *ms, dyn_slice body)
+view_merge(dyn_membership *ms, dyn_slice body, dyn_member *from)
 {
 	dyn_view_msg msg;
 	dyn_reader	r;
@@ -495,71 +507,109 @@ view_merge(dyn_membership *ms, dyn_slice body)
 		if (e.generation < m->generation ||
 			(e.generation == m->generation && e.heartbeat <= m->heartbeat))
 			continue;
-		if (e.generation != m->generation)
-		{
-			if (m->generation != 0)
-				dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s restarted", m->id);
-			dyn_phi_init(&m->phi);	/* a new incarnation: a new rhythm */
-		}
+		if (e.generation != m->generation && m->generation != 0)
+			dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s restarted", m->id);
 		member_set_address(m, e.address);
 		m->status = e.status;
 		m->generation = e.generation;
 		m->heartbeat = e.heartbeat;
 		m->ring_version = e.ring_version;
-		m->failures = 0;
-		dyn_phi_heartbeat(&m->phi, now);
-		member_mark(m, true, "fresh heartbeat");
 	}
+	if (from != NULL)
+		member_heard(from, now);
 	ms->gossip_received++;
 	return DYN_OK;
+}
+
+/*
+ * m answered a request of ours: the evidence the failure detector feeds
+ * on.  Its failures are forgiven and it is up again at once.
+ */
+static void
+member_heard(dyn_member *m, uint64_t now)
+{
+	m->failures = 0;
+	dyn_phi_heartbeat(&m->phi, now);
+	m->heard_ms = now;
+	member_mark(m, true, "it answered");
+}
+
+/*
+ * Whether a GOSSIP is a heartbeat that a heartbeat answers: the sender's
+ * entry alone, no ring, and the sender already at our ring version.  A
+ * joining node's gossip looks the same but carries ring version 0 (or an
+ * older one after a restart), and gets our whole view and ring.
+ */
+static bool
+gossip_is_heartbeat(const dyn_membership *ms, dyn_slice body)
+{
+	dyn_view_msg msg;
+	dyn_reader	r;
+	dyn_member_entry e;
+
+	if (ms->ring.nmembers == 0 || dyn_view_decode(body, &msg) != DYN_OK ||
+		msg.count != 1 || msg.ring.len != 0)
+		return false;
+	dyn_reader_init(&r, msg.members);
+	return dyn_view_next(&r, &e) == DYN_OK && e.ring_version == ms->ring.version;
 }
 
 int
 dyn_membership_on_gossip(dyn_membership *ms, dyn_slice body, uint32_t reqid, dyn_buf *out)
 {
-	int			rc = view_merge(ms, body);
+	int			rc = view_merge(ms, body, NULL);
 
 	if (rc == DYN_ERR_PROTO)
 		return rc;
-	view_encode(ms, DYN_MSG_GOSSIP_REPLY, reqid, false, out);
+	view_encode(ms, DYN_MSG_GOSSIP_REPLY, reqid, false, gossip_is_heartbeat(ms, body), out);
 	return DYN_OK;
 }
 
 void
 dyn_membership_ring_reply(dyn_membership *ms, uint32_t reqid, dyn_buf *out)
 {
-	view_encode(ms, DYN_MSG_RING_REPLY, reqid, true, out);
+	view_encode(ms, DYN_MSG_RING_REPLY, reqid, true, false, out);
 }
 
 
 /* ---------------------------------------------------------------- gossip */
+
+/*
+ * Send our view on p: all of it with the ring (gossip), or only our own
+ * entry (a heartbeat: a few dozen bytes, answered with the other's whole
+ * view).  m is the member p leads to, NULL for a seed.
+ */
+static void
+gossip_send(dyn_membership *ms, dyn_peer *p, dyn_member *m, bool self_only)
+{
+	dyn_slice	body;
+
+	dyn_buf_reset(&ms->scratch);
+	view_encode(ms, DYN_MSG_GOSSIP, 0, false, self_only, &ms->scratch);
+	if (ms->scratch.err)
+		return;
+	body.ptr = ms->scratch.data + DYN_FRAME_HEADER_LEN;
+	body.len = ms->scratch.len - DYN_FRAME_HEADER_LEN;
+	if (dyn_peer_send(p, DYN_MSG_GOSSIP, body, DYN_GOSSIP_TIMEOUT_MS,
+					  m != NULL ? gossip_on_reply : gossip_on_seed_reply,
+					  m != NULL ? (void *) m : (void *) ms) == DYN_OK)
+		ms->gossip_sent++;
+}
 
 /* One push-pull exchange with m. */
 static void
 gossip_to(dyn_membership *ms, dyn_member *m)
 {
 	dyn_peer   *p = member_peer(m);
-	dyn_slice	body;
 
-	if (p == NULL)
-		return;
-	dyn_buf_reset(&ms->scratch);
-	view_encode(ms, DYN_MSG_GOSSIP, 0, false, &ms->scratch);
-	if (ms->scratch.err)
-		return;
-	body.ptr = ms->scratch.data + DYN_FRAME_HEADER_LEN;
-	body.len = ms->scratch.len - DYN_FRAME_HEADER_LEN;
-	if (dyn_peer_send(p, DYN_MSG_GOSSIP, body, DYN_GOSSIP_TIMEOUT_MS,
-					  gossip_on_reply, ms) == DYN_OK)
-		ms->gossip_sent++;
+	if (p != NULL)
+		gossip_send(ms, p, m, false);
 }
 
 /* A seed we have no id for yet: its own connection, by address. */
 static void
 gossip_to_seed(dyn_membership *ms, int i)
 {
-	dyn_slice	body;
-
 	if (ms->seed_peers[i] == NULL)
 	{
 		dyn_peer_config pc = {
@@ -573,28 +623,58 @@ gossip_to_seed(dyn_membership *ms, int i)
 		if (ms->seed_peers[i] == NULL)
 			return;
 	}
-	dyn_buf_reset(&ms->scratch);
-	view_encode(ms, DYN_MSG_GOSSIP, 0, false, &ms->scratch);
-	if (ms->scratch.err)
-		return;
-	body.ptr = ms->scratch.data + DYN_FRAME_HEADER_LEN;
-	body.len = ms->scratch.len - DYN_FRAME_HEADER_LEN;
-	(void) dyn_peer_send(ms->seed_peers[i], DYN_MSG_GOSSIP, body, DYN_GOSSIP_TIMEOUT_MS,
-						 gossip_on_reply, ms);
+	gossip_send(ms, ms->seed_peers[i], NULL, false);
 }
 
-/* The other side's view: merge it (failures are the detector's business). */
+/*
+ * m's answer to our gossip or heartbeat: merge its view, and m itself is
+ * heard (its failures are counted by the peer's on_fail instead).
+ */
 static void
 gossip_on_reply(void *arg, int status, const dyn_frame *reply)
 {
-	dyn_membership *ms = arg;
+	dyn_member *m = arg;
+	dyn_membership *ms = m->ms;
 
 	if (status != DYN_OK || ms->stopping)
 		return;
 	if (reply->type != DYN_MSG_GOSSIP_REPLY)
 		return;					/* an error frame: the peer refused, nothing to merge */
-	if (view_merge(ms, reply->body) == DYN_ERR_PROTO)
+	if (view_merge(ms, reply->body, m) == DYN_ERR_PROTO)
+		dyn_log(ms->cfg.log, DYN_LOG_WARNING, "malformed gossip reply from %s ignored", m->id);
+}
+
+/* A seed's answer: its view, but no member to credit (we lack its id). */
+static void
+gossip_on_seed_reply(void *arg, int status, const dyn_frame *reply)
+{
+	dyn_membership *ms = arg;
+
+	if (status != DYN_OK || ms->stopping || reply->type != DYN_MSG_GOSSIP_REPLY)
+		return;
+	if (view_merge(ms, reply->body, NULL) == DYN_ERR_PROTO)
 		dyn_log(ms->cfg.log, DYN_LOG_WARNING, "malformed gossip reply ignored");
+}
+
+/*
+ * Every DYN_HEARTBEAT_INTERVAL_MS: a heartbeat (our own entry only) to
+ * every member, up or down.  Each answer is direct evidence of the link
+ * from this node to that member, which is what the detector judges; a
+ * down member is asked as often, so it is seen up again within one
+ * interval of the network letting its answer through.
+ */
+static void
+heartbeat_on_timer(uv_timer_t *t)
+{
+	dyn_membership *ms = t->data;
+
+	for (size_t i = 1; i < ms->nmembers; i++)
+	{
+		dyn_peer   *p = member_peer(ms->members[i]);
+
+		if (p != NULL)
+			gossip_send(ms, p, ms->members[i], true);
+	}
 }
 
 /*
@@ -639,12 +719,12 @@ gossip_on_timer(uv_timer_t *t)
 }
 
 /*
- * The detector: a member is down when its phi passes the threshold, or
- * when requests to it fail and its heartbeat is late as well.  A member
- * whose heartbeat is late gets a direct gossip exchange (a probe) every
- * DYN_PROBE_INTERVAL_MS: a crashed node refuses it at once, a live one
- * answers with a fresh heartbeat, so a crash is judged on evidence well
- * before phi alone would cross its threshold.
+ * The detector: a member is down when the phi of its answers to our
+ * heartbeats passes the threshold, or when requests to it fail (time out,
+ * or its connection is refused or lost) and its answers are late as well.
+ * Every member is asked every DYN_HEARTBEAT_INTERVAL_MS, so a crashed node
+ * refuses at once and a cut link times out within DYN_GOSSIP_TIMEOUT_MS:
+ * judged on evidence well before phi alone would cross its threshold.
  */
 static void
 detect_on_timer(uv_timer_t *t)
@@ -661,17 +741,10 @@ detect_on_timer(uv_timer_t *t)
 		if (!m->up)
 			continue;
 		phi = dyn_phi_value(&m->phi, now);
-		if (phi > DYN_PHI_THRESHOLD ||
-			(m->failures >= 1 && phi > DYN_SUSPECT_PHI) || (m->failures >= 2 && phi > 1.0))
+		if (dyn_phi_down(phi, m->failures))
 		{
 			snprintf(why, sizeof(why), "phi %.1f, %d failed requests", phi, m->failures);
 			member_mark(m, false, why);
-		}
-		else if (phi > DYN_PROBE_PHI && now - m->probe_ms >= DYN_PROBE_INTERVAL_MS)
-		{
-			/* late: ask it directly rather than wait for gossip to pass by */
-			m->probe_ms = now;
-			gossip_to(ms, m);
 		}
 	}
 }
@@ -791,10 +864,14 @@ dyn_membership_start(dyn_membership *ms, const dyn_membership_config *cfg,
 
 	uv_timer_init(cfg->loop, &ms->gossip_timer);
 	uv_timer_init(cfg->loop, &ms->detect_timer);
+	uv_timer_init(cfg->loop, &ms->heartbeat_timer);
 	ms->gossip_timer.data = ms;
 	ms->detect_timer.data = ms;
+	ms->heartbeat_timer.data = ms;
 	ms->timers = true;
 	uv_timer_start(&ms->gossip_timer, gossip_on_timer, 0, DYN_GOSSIP_INTERVAL_MS);
+	uv_timer_start(&ms->heartbeat_timer, heartbeat_on_timer, DYN_HEARTBEAT_INTERVAL_MS,
+				   DYN_HEARTBEAT_INTERVAL_MS);
 	uv_timer_start(&ms->detect_timer, detect_on_timer, DYN_DETECT_INTERVAL_MS,
 				   DYN_DETECT_INTERVAL_MS);
 	/* tell every known member at once that we are (back) up */
@@ -814,6 +891,7 @@ dyn_membership_stop(dyn_membership *ms)
 	{
 		uv_close((uv_handle_t *) &ms->gossip_timer, NULL);
 		uv_close((uv_handle_t *) &ms->detect_timer, NULL);
+		uv_close((uv_handle_t *) &ms->heartbeat_timer, NULL);
 	}
 	for (size_t i = 0; i < ms->nmembers; i++)
 	{
@@ -920,14 +998,18 @@ dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out)
 		dyn_buf_put_json_string(out, dyn_slice_str(m->zone));
 		dyn_buf_printf(out, ",\"status\":\"%s\",\"self\":%s,\"phi\":%.2f,"
 					   "\"generation\":%llu,\"heartbeat\":%llu,\"ring_version\":%llu,"
-					   "\"partitions\":%u,\"since_ms\":%llu}",
+					   "\"partitions\":%u,\"since_ms\":%llu,\"heard_ms\":%lld,"
+					   "\"failures\":%d,\"reconnects\":%llu}",
 					   dyn_member_up(m) ? "up" : "down", m->self ? "true" : "false",
 					   m->self ? 0.0 : dyn_phi_value(&m->phi, now),
 					   (unsigned long long) (m->self ? ms->members[0]->generation : m->generation),
 					   (unsigned long long) m->heartbeat,
 					   (unsigned long long) m->ring_version,
 					   rix < 0 ? 0 : ms->ring.members[rix].owned,
-					   (unsigned long long) (now - m->changed_ms));
+					   (unsigned long long) (now - m->changed_ms),
+					   m->self || m->heard_ms == 0 ? -1LL : (long long) (now - m->heard_ms),
+					   m->failures,
+					   (unsigned long long) (m->peer != NULL ? dyn_peer_reconnects(m->peer) : 0));
 	}
 	dyn_buf_printf(out, "]");
 }

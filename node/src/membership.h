@@ -12,11 +12,17 @@
  * higher version wins and equal versions are ordered by their bytes, which
  * every node compares the same way.
  *
- * Liveness is local: a member is up while the phi of its heartbeat arrivals
- * stays under DYN_PHI_THRESHOLD, and down past it -- or sooner, when
- * requests to it time out or its connections are refused while its
- * heartbeat is late (a late member is probed directly for that reason).
- * A fresher heartbeat brings it back up at once.  No leader, no central
+ * Liveness is local, as in the paper (A thinks B failed when B does not
+ * answer A): every DYN_HEARTBEAT_INTERVAL_MS each node sends every member a
+ * heartbeat (a GOSSIP carrying only its own entry), and a member is up
+ * while the phi of its *answers* to this node's requests stays under
+ * DYN_PHI_THRESHOLD, down past it -- or sooner, when this node's requests
+ * to it time out or its connections are refused while its answers are
+ * late.  Its next answer brings it back up at once.  Gossip relayed by
+ * other nodes spreads membership, generations and ring versions, never
+ * liveness: under a partial partition a node's verdicts are about its own
+ * links.  A one-way cut is judged the same way: a member whose answers do
+ * not come back is down, whatever it sends us.  No leader, no central
  * monitor.
  *
  * Joining: a node started with --seeds and no ring of its own gossips to the
@@ -44,16 +50,13 @@
 #include "peer.h"
 
 #define DYN_GOSSIP_INTERVAL_MS	1000
-/* Deadline of a gossip exchange; past it the peer is suspected. */
+/* Deadline of a gossip exchange or heartbeat; past it the peer is suspected. */
 #define DYN_GOSSIP_TIMEOUT_MS	1000
+/* How often every member gets a direct heartbeat (and answers it). */
+#define DYN_HEARTBEAT_INTERVAL_MS	500
 /* How often every member's phi is recomputed. */
 #define DYN_DETECT_INTERVAL_MS	100
 #define DYN_SEEDS_MAX			16
-/* phi from which a member is probed directly, and how often. */
-#define DYN_PROBE_PHI			2.0
-#define DYN_PROBE_INTERVAL_MS	500
-/* phi from which one failed request is enough to judge a member down. */
-#define DYN_SUSPECT_PHI			2.5
 
 typedef struct dyn_membership dyn_membership;
 
@@ -72,9 +75,9 @@ typedef struct dyn_member
 	/* local judgment */
 	bool		up;
 	dyn_phi		phi;
-	int			failures;		/* failed requests since the last heartbeat */
+	int			failures;		/* failed requests since it last answered us */
 	uint64_t	changed_ms;		/* when up last flipped (monotonic) */
-	uint64_t	probe_ms;		/* when it was last probed (monotonic) */
+	uint64_t	heard_ms;		/* when it last answered us (monotonic; 0: never) */
 	dyn_peer   *peer;			/* the connection to it (NULL for self) */
 	dyn_membership *ms;
 } dyn_member;
@@ -113,6 +116,7 @@ struct dyn_membership
 	int			nseeds;
 	uv_timer_t	gossip_timer;
 	uv_timer_t	detect_timer;
+	uv_timer_t	heartbeat_timer;
 	bool		timers;
 	bool		stopping;
 	uint64_t	rng;			/* xorshift state for peer choice */

@@ -18,6 +18,17 @@
  * queued in that iteration with one send() after the loop's I/O callbacks;
  * only what the socket does not take then is left to the poll handle
  * (writability), so a busy peer costs no epoll changes per request.
+ *
+ * Following the network: a connection is only as good as its last answer.
+ * One that is not connected and through its handshake within
+ * DYN_PEER_CONNECT_TIMEOUT_MS, or on which a request times out with nothing
+ * at all received since that request was sent, is dropped (its requests
+ * fail) and made anew at the next request, after a backoff that doubles
+ * from DYN_PEER_RETRY_MS to DYN_PEER_RETRY_MAX_MS and starts over at the
+ * first answer.  Keeping it would leave later requests behind the kernel's
+ * retransmission backoff: after a long cut TCP retries a queued segment
+ * only every tens of seconds, so a healed link would stay silent that long.
+ * A slow peer that still answers other requests keeps its connection.
  */
 #include "peer.h"
 
@@ -30,14 +41,17 @@
 #define PEER_SLOTS			(2 * DYN_PEER_MAX_PENDING)
 /* How often outstanding requests are checked against their deadlines. */
 #define PEER_SWEEP_MS		50
-/* After a failed connection, how long new requests fail without retrying. */
-#define DYN_PEER_RETRY_MS	100
+/* After a failed connection, how long new requests fail without retrying
+ * (doubling up to the maximum while connections keep failing). */
+#define DYN_PEER_RETRY_MS		100
+#define DYN_PEER_RETRY_MAX_MS	1000
 
 /* One outstanding request; reqid 0 marks a free slot. */
 typedef struct peer_slot
 {
 	uint32_t	reqid;
 	int			failed;			/* a failure decided already, delivered by the sweep */
+	uint64_t	replies_before;	/* the connection's reply count when it was sent */
 	uint64_t	deadline_ms;
 	dyn_peer_cb cb;
 	void	   *arg;
@@ -61,6 +75,10 @@ struct dyn_peer
 	size_t		outstanding;
 	uint32_t	next_fake_reqid;	/* ids for requests failed before sending */
 	uint64_t	retry_after_ms;
+	uint64_t	retry_ms;		/* the pause after the next failure (backoff) */
+	uint64_t	connect_ms;		/* when the current connection was started */
+	uint64_t	replies;		/* replies the current connection delivered */
+	uint64_t	reconnects;		/* connections dropped for silence */
 	bool		closing;
 };
 
@@ -82,6 +100,7 @@ static void peer_on_handle_close(uv_handle_t *h);
 static void peer_on_flush(uv_check_t *h);
 static void peer_on_wake(uv_idle_t *h);
 static void peer_fail_all(dyn_peer *p, int status);
+static void peer_backoff(dyn_peer *p);
 
 /* A peer that will connect to address at its first request. */
 dyn_peer *
@@ -101,6 +120,7 @@ dyn_peer_new(const dyn_peer_config *cfg, const char *id, const char *address)
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	snprintf(p->address, sizeof(p->address), "%s", address);
 	p->next_fake_reqid = 1;
+	p->retry_ms = DYN_PEER_RETRY_MS;
 	uv_timer_init(cfg->loop, &p->sweep);
 	p->sweep.data = p;
 	uv_check_init(cfg->loop, &p->flusher);
@@ -133,6 +153,26 @@ size_t
 dyn_peer_outstanding(const dyn_peer *p)
 {
 	return p->outstanding;
+}
+
+uint64_t
+dyn_peer_reconnects(const dyn_peer *p)
+{
+	return p->reconnects;
+}
+
+/*
+ * Whether a connection should be dropped: still connecting (TCP or the
+ * handshake) DYN_PEER_CONNECT_TIMEOUT_MS after it was started, or
+ * connected but silent: a request timed out with no reply at all
+ * delivered on the connection since it was sent.
+ */
+bool
+dyn_peer_stalled(bool connected, uint64_t connect_ms, bool silent, uint64_t now)
+{
+	if (!connected)
+		return now >= connect_ms + DYN_PEER_CONNECT_TIMEOUT_MS;
+	return silent;
 }
 
 static uint64_t
@@ -251,6 +291,7 @@ dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
 		return DYN_ERR_AGAIN;	/* out of memory queueing: refuse like a full peer */
 	s = slot_insert(p, reqid);
 	s->failed = 0;
+	s->replies_before = p->replies;
 	s->deadline_ms = now + (uint64_t) timeout_ms;
 	s->cb = cb;
 	s->arg = arg;
@@ -282,7 +323,7 @@ peer_connect(dyn_peer *p)
 		dyn_log(p->cfg.log, DYN_LOG_DEBUG, "cannot connect to %s at %s: %s",
 				p->id, p->address, dyn_client_errmsg(c));
 		dyn_client_free(c);
-		p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+		peer_backoff(p);
 		if (p->cfg.on_fail)
 			p->cfg.on_fail(p->cfg.owner, p, DYN_ERR_IO);
 		return;
@@ -300,6 +341,18 @@ peer_connect(dyn_peer *p)
 	}
 	p->poll->data = p;
 	p->poll_events = 0;
+	p->connect_ms = peer_now_ms();
+	p->replies = 0;
+}
+
+/* The next connection waits; each failure in a row doubles the wait. */
+static void
+peer_backoff(dyn_peer *p)
+{
+	p->retry_after_ms = peer_now_ms() + p->retry_ms;
+	p->retry_ms *= 2;
+	if (p->retry_ms > DYN_PEER_RETRY_MAX_MS)
+		p->retry_ms = DYN_PEER_RETRY_MAX_MS;
 }
 
 /*
@@ -395,6 +448,8 @@ peer_dispatch_replies(dyn_peer *p)
 		dyn_peer_cb cb;
 		void	   *arg;
 
+		p->replies++;			/* even a late answer: the link works */
+		p->retry_ms = DYN_PEER_RETRY_MS;
 		if (s == NULL || s->failed != 0)
 			continue;			/* timed out already: the answer is too late */
 		cb = s->cb;
@@ -434,7 +489,7 @@ static void
 peer_broken(dyn_peer *p, int status)
 {
 	peer_drop_socket(p);
-	p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+	peer_backoff(p);
 	if (p->cfg.on_fail)
 		p->cfg.on_fail(p->cfg.owner, p, status);
 	peer_fail_all(p, status);
@@ -489,7 +544,9 @@ peer_arm_sweep(dyn_peer *p, uint64_t timeout)
 /*
  * Fail what is due: requests failed at send time, and requests past their
  * deadline.  A timeout is reported to the failure detector once per sweep,
- * however many requests ran out together.
+ * however many requests ran out together.  Then the connection itself: one
+ * still connecting past its deadline, or silent since a request that timed
+ * out was sent, is dropped (see the opening comment).
  */
 static void
 peer_on_sweep(uv_timer_t *t)
@@ -497,6 +554,7 @@ peer_on_sweep(uv_timer_t *t)
 	dyn_peer   *p = t->data;
 	uint64_t	now = peer_now_ms();
 	bool		timed_out = false;
+	bool		silent = false;
 	size_t		i = 0;
 
 	while (i < PEER_SLOTS && p->outstanding > 0)
@@ -512,10 +570,24 @@ peer_on_sweep(uv_timer_t *t)
 		due = *s;
 		slot_remove(p, s);		/* may shift another slot into i: look again */
 		if (due.failed == 0)
+		{
 			timed_out = true;
+			silent |= p->replies == due.replies_before;
+		}
 		due.cb(due.arg, due.failed ? due.failed : DYN_ERR_TIMEOUT, NULL);
 		if (p->closing)
 			return;
+	}
+	if (p->client != NULL &&
+		dyn_peer_stalled(dyn_client_connected(p->client), p->connect_ms, silent, now))
+	{
+		dyn_log(p->cfg.log, DYN_LOG_INFO, "connection to %s at %s %s: reconnecting",
+				p->id, p->address, dyn_client_connected(p->client) ?
+				"answered nothing before a request's deadline" :
+				"was not established in time");
+		p->reconnects++;
+		peer_broken(p, DYN_ERR_TIMEOUT);	/* tells the detector */
+		timed_out = false;
 	}
 	if (timed_out && p->cfg.on_fail)
 		p->cfg.on_fail(p->cfg.owner, p, DYN_ERR_TIMEOUT);

@@ -72,6 +72,13 @@ int			dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
 						  dyn_peer_cb cb, void *arg);
 /* Requests waiting for a reply. */
 size_t		dyn_peer_outstanding(const dyn_peer *p);
+/* Connections dropped because they went silent or never came up. */
+uint64_t	dyn_peer_reconnects(const dyn_peer *p);
+
+/* Deadline of a connection's TCP connect and handshake. */
+#define DYN_PEER_CONNECT_TIMEOUT_MS	1000
+/* The drop decision (pure; see peer.c's opening comment). */
+bool		dyn_peer_stalled(bool connected, uint64_t connect_ms, bool silent, uint64_t now);
 /* Fail everything outstanding with DYN_ERR_CLOSED and free the peer. */
 void		dyn_peer_close(dyn_peer *p);
 

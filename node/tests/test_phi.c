@@ -18,6 +18,7 @@ static void test_monotonic(void **state);
 static void test_down_within_budget(void **state);
 static void test_jitter_is_not_down(void **state);
 static void test_window_wraps(void **state);
+static void test_verdict_with_failures(void **state);
 
 /* Milliseconds of silence after the last heartbeat until phi > threshold. */
 static uint64_t
@@ -137,6 +138,41 @@ test_window_wraps(void **state)
 	assert_true(silence_until_down(&p) < 2000);
 }
 
+/*
+ * The membership's rhythm: answers every 500 ms, then a cut from which
+ * every heartbeat times out after 1 s.  Down within 2 s of the last answer
+ * on failures; without them phi alone takes longer but stays inside 5 s;
+ * a peer answering on time is never down for one or two lost requests.
+ */
+static void
+test_verdict_with_failures(void **state)
+{
+	dyn_phi		p;
+	uint64_t	t = 1;
+	uint64_t	last;
+	uint64_t	down_at = 0;
+
+	(void) state;
+	dyn_phi_init(&p);
+	for (int i = 0; i < DYN_PHI_WINDOW; i++)
+		dyn_phi_heartbeat(&p, t += 500 + (uint64_t) (i % 4) * 20);
+	last = t;
+	assert_false(dyn_phi_down(dyn_phi_value(&p, last + 100), 2));
+	assert_false(dyn_phi_down(dyn_phi_value(&p, last + 500), 1));
+	for (uint64_t dt = 0; dt <= 5000 && down_at == 0; dt += 100)
+	{
+		/* heartbeats sent every 500 ms each fail 1 s later */
+		int			failures = dt < 1000 ? 0 : (int) ((dt - 1000) / 500) + 1;
+
+		if (dyn_phi_down(dyn_phi_value(&p, last + dt), failures))
+			down_at = dt;
+	}
+	assert_true(down_at > 0 && down_at <= 2000);
+	assert_false(dyn_phi_down(dyn_phi_value(&p, last + 1000), 0));
+	assert_true(silence_until_down(&p) <= 5000);
+	assert_false(dyn_phi_down(0.0, 100));
+}
+
 int
 main(void)
 {
@@ -146,6 +182,7 @@ main(void)
 		cmocka_unit_test(test_down_within_budget),
 		cmocka_unit_test(test_jitter_is_not_down),
 		cmocka_unit_test(test_window_wraps),
+		cmocka_unit_test(test_verdict_with_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

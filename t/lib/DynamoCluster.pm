@@ -30,9 +30,11 @@ our @EXPORT_OK = qw(start_cluster wait_until wait_converged status_of member_of
   preflist);
 
 # start_cluster($count, engine => ..., zones => [...], args => [...],
-#               n => N, prefix => 'n', secure => 1) -> list of nodes,
-# converged.  secure => 1 makes a key per node and an admin key, and one
-# trust file listing every node as role node, which every node reads.
+#               n => N, prefix => 'n', secure => 1, net => $netns) -> list
+# of nodes, converged.  net => a Netns harness puts node i in the harness's
+# namespace node_ns(i) at node_ip(i).  secure => 1 makes a key per node and
+# an admin key, and one trust file listing every node as role node, which
+# every node reads.
 sub start_cluster
 {
 	my ($count, %o) = @_;
@@ -61,6 +63,7 @@ sub start_cluster
 			(@zones ? ('--zone', $zones[ ($i - 1) % @zones ]) : ()),
 			($i > 1 ? ('--seeds', $nodes[0]->addr) : ()));
 		push @nodes, DynamoTest::Node->start(
+			($o{net} ? (netns => $o{net}->node_ns($i), ip => $o{net}->node_ip($i)) : ()),
 			id     => "$prefix$i",
 			engine => $o{engine} // 'wiredtiger',
 			args   => \@args,

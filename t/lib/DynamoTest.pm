@@ -167,7 +167,8 @@ sub run_cmd
 
 # dynamo-cli against any address: cli_at('127.0.0.1:PORT', 'get', 'b', 'k').
 # A leading hash ref holds options: { stdin => BYTES, timeout => S,
-# key => FILE, trust => FILE }; without key the connection is --insecure.
+# key => FILE, trust => FILE, netns => NS }; without key the connection is
+# --insecure; with netns the cli runs inside that network namespace.
 sub cli_at
 {
 	my ($addr, @args) = @_;
@@ -176,7 +177,8 @@ sub cli_at
 	  ? ('--key', $opt->{key}, (defined $opt->{trust} ? ('--trust', $opt->{trust}) : ()))
 	  : ('--insecure');
 	return run_cmd(
-		cmd     => [ bin('dynamo-cli'), '--node', $addr, @auth, @args ],
+		cmd     => [ (defined $opt->{netns} ? ('ip', 'netns', 'exec', $opt->{netns}) : ()),
+			bin('dynamo-cli'), '--node', $addr, @auth, @args ],
 		stdin   => $opt->{stdin},
 		timeout => $opt->{timeout} // 30);
 }
@@ -235,14 +237,17 @@ sub get_frame_body
 	return pack('C/a* n/a* C', $bucket, $key, $r // 0);
 }
 
+# raw_connect(PORT) on loopback, or raw_connect('HOST:PORT').
 sub raw_connect
 {
-	my ($port) = @_;
+	my ($port, $timeout) = @_;
+	my $host = '127.0.0.1';
+	($host, $port) = ($1, $2) if $port =~ /^(.*):(\d+)$/;
 	my $s = IO::Socket::INET->new(
-		PeerAddr => '127.0.0.1',
+		PeerAddr => $host,
 		PeerPort => $port,
 		Proto    => 'tcp',
-		Timeout  => 5) or return undef;
+		Timeout  => $timeout // 5) or return undef;
 	binmode $s;
 	$s->autoflush(1);
 	return $s;
@@ -667,6 +672,10 @@ my $SEQ = 0;
 #                         secure => 1, trust => [[PUBKEY, ROLE, NAME], ...])
 # or, with keys of the caller's (nodes of one secure cluster):
 #                         secure => 1, key_file => K, trust_file => T, admin_key => A
+# In a network namespace of the partition harness (t/lib/Netns.pm):
+#                         netns => NS, ip => ADDRESS (port 7700 unless port => P);
+# the node runs under ip netns exec NS, and its own cli runs in NS too
+# (its own address is never cut there).
 sub start
 {
 	my ($class, %o) = @_;
@@ -678,6 +687,9 @@ sub start
 		timeout    => $o{timeout} // 10,
 		secure     => $o{secure} ? 1 : 0,
 		owner      => $$,
+		netns      => $o{netns},
+		ip         => $o{ip},
+		port       => $o{port} // ($o{netns} ? 7700 : undef),
 	}, $class;
 	$self->{dir} = tempdir('dynamo-node-XXXXXX', TMPDIR => 1, CLEANUP => !$ENV{DYNAMO_KEEP});
 	$self->{data} = "$self->{dir}/data";
@@ -708,13 +720,15 @@ sub start
 
 sub port { $_[0]{port} }
 sub pid  { $_[0]{pid} }
-sub addr { "127.0.0.1:$_[0]{port}" }
+sub addr { ($_[0]{ip} // '127.0.0.1') . ":$_[0]{port}" }
+sub netns { $_[0]{netns} }
 
 sub _launch
 {
 	my ($self) = @_;
 	$self->{port} = DynamoTest::free_port() unless $self->{port};
-	my @cmd = (DynamoTest::bin('dynamod'),
+	my @cmd = (($self->{netns} ? ('ip', 'netns', 'exec', $self->{netns}) : ()),
+		DynamoTest::bin('dynamod'),
 		'--id', $self->{id}, '--listen', $self->addr, '--data', $self->{data},
 		($self->{secure} ? ('--key', $self->{key}, '--trust', $self->{trust}) : ('--insecure')),
 		'--engine', $self->{engine},
@@ -832,6 +846,12 @@ sub cli
 {
 	my ($self, @args) = @_;
 	return $self->cli_as($self->{admin_key}, @args) if $self->{secure};
+	if ($self->{netns})
+	{
+		my $opt = ref $args[0] eq 'HASH' ? { %{ shift @args } } : {};
+		$opt->{netns} //= $self->{netns};
+		unshift @args, $opt;
+	}
 	return DynamoTest::cli_at($self->addr, @args);
 }
 
@@ -843,6 +863,7 @@ sub cli_as
 	my $opt = ref $args[0] eq 'HASH' ? { %{ shift @args } } : {};
 	$opt->{key} = $key;
 	$opt->{trust} //= $self->{trust};
+	$opt->{netns} //= $self->{netns} if $self->{netns};
 	return DynamoTest::cli_at($self->addr, $opt, @args);
 }
 

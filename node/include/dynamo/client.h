@@ -32,6 +32,16 @@
 #define DYN_WAIT_READ	1
 #define DYN_WAIT_WRITE	2
 
+/*
+ * Every connection's TCP options: sent bytes unacknowledged this long fail
+ * the connection (TCP_USER_TIMEOUT), and an idle one is probed after
+ * KEEPIDLE s, every KEEPINTVL s, and fails after KEEPCNT lost probes.
+ */
+#define DYN_CLIENT_TCP_USER_TIMEOUT_MS	10000
+#define DYN_CLIENT_TCP_KEEPIDLE_S		5
+#define DYN_CLIENT_TCP_KEEPINTVL_S		2
+#define DYN_CLIENT_TCP_KEEPCNT			3
+
 typedef struct dyn_client dyn_client;
 
 /* A new unconnected client, or NULL when out of memory. */

@@ -46,4 +46,13 @@ void		dyn_phi_heartbeat(dyn_phi *p, uint64_t now_ms);
 /* phi at now_ms (0 before any heartbeat; capped at 100). */
 double		dyn_phi_value(const dyn_phi *p, uint64_t now_ms);
 
+/* phi from which one failed request is enough to judge a peer down. */
+#define DYN_PHI_SUSPECT		2.5
+/*
+ * The verdict from phi and the count of this node's requests to the peer
+ * that failed (timed out, refused, connection lost) since it last answered:
+ * down past the threshold, or sooner when failures back a late answer.
+ */
+bool		dyn_phi_down(double phi, int failures);
+
 #endif							/* DYNAMO_PHI_H */
