@@ -733,7 +733,7 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 
 	if (check_quorum_arg(node, c, reqid, req->w, "w", &need) != 0)
 		return;
-	r = req_new(node, c, reqid, type | 0x80, req->bucket, req->key);
+	r = req_new(node, c, reqid, DYN_MSG_REPLY_OF(type), req->bucket, req->key);
 	if (r == NULL)
 	{
 		send_error(node, c, reqid, DYN_E_INTERNAL, 0, need, "out of memory");
@@ -774,7 +774,7 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 				if (!ext[i]->self && dyn_member_up(ext[i]) == (pass == 0))
 					r->fwd[r->nfwd++] = ext[i];
 		r->fwd_type = is_put ? DYN_MSG_COORD_PUT : DYN_MSG_COORD_DELETE;
-		r->reply_type = type | 0x80;
+		r->reply_type = DYN_MSG_REPLY_OF(type);
 		dyn_buf_append(&r->fwd_body, body.ptr, body.len);
 		node->cluster.forwarded++;
 		forward_next(r);

@@ -1004,7 +1004,7 @@ test_type_names(void **state)
 	assert_string_equal(dyn_msg_type_name(0x42), "unknown");
 	assert_true(DYN_MSG_IS_REPLY(DYN_MSG_GET_REPLY));
 	assert_false(DYN_MSG_IS_REPLY(DYN_MSG_GET));
-	assert_int_equal(DYN_MSG_GET | 0x80, DYN_MSG_GET_REPLY);
+	assert_int_equal(DYN_MSG_REPLY_OF(DYN_MSG_GET), DYN_MSG_GET_REPLY);
 }
 
 /* Run every test of this file. */

@@ -34,7 +34,11 @@
  */
 #define DYN_VALUE_MAX			(DYN_FRAME_MAX_BODY - 64 * 1024)
 
-/* Frame types.  Replies have the high bit set: reply = request | 0x80. */
+/* A request type's reply type: the same with the high bit set. */
+#define DYN_MSG_REPLY_BIT		0x80
+#define DYN_MSG_REPLY_OF(t)		((uint8_t) ((t) | DYN_MSG_REPLY_BIT))
+
+/* Frame types.  Replies have the high bit set (DYN_MSG_REPLY_OF). */
 typedef enum dyn_msg_type
 {
 	DYN_MSG_GET = 0x01,
