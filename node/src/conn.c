@@ -1136,7 +1136,7 @@ conn_flush(dyn_conn *c)
 	if (c->closing)
 		return;
 	ready = conn_releasable(c);
-	if (c->writing)
+	if (c->writing || c->closing)
 		return;
 	if (c->out.err || c->wire.err)
 	{
@@ -1191,7 +1191,9 @@ conn_flush(dyn_conn *c)
  * the bytes added since the last look wait for the generation a reply
  * made now needs (every write before it durable); if some must wait, the
  * connection goes on the durable list, which holds it, to be flushed
- * again when they may go.  Without group commit everything may go.
+ * again when they may go.  After a failed sync they never may: the
+ * connection is closed with them unsent (group.h).  Without group commit
+ * everything may go.
  */
 static size_t
 conn_releasable(dyn_conn *c)
@@ -1202,6 +1204,13 @@ conn_releasable(dyn_conn *c)
 		return c->out.len;
 	dyn_release_tag(&c->rel, c->out.len, dyn_group_need(&node->group),
 					dyn_group_durable(&node->group));
+	if (dyn_release_held(&c->rel) && dyn_group_failed(&node->group))
+	{
+		dyn_buf_reset(&c->out);
+		dyn_release_reset(&c->rel);
+		conn_close(c);
+		return 0;
+	}
 	if (dyn_release_held(&c->rel) && !c->durable_queued)
 	{
 		c->durable_queued = true;
