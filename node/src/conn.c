@@ -571,7 +571,11 @@ conn_input_pause(dyn_conn *c, bool paused)
 
 /*
  * Count what c's input buffers hold now (after a read and the frames it
- * completed); an empty buffer that a large frame grew is freed.  Past the
+ * completed); an empty buffer that a large frame grew is freed.  A
+ * connection holding no part of a frame counts nothing: its buffers are
+ * within the one read every connection is allowed, and counting them
+ * would let idle connections fill the bound (4,096 of them at 64 KiB each
+ * make 256 MiB), refusing every large frame of the others.  Past the
  * bound, shed; below it, wake the paused.
  */
 static void
@@ -582,7 +586,8 @@ conn_input_account(dyn_conn *c)
 
 	if (c->in.len == 0 && c->in.cap > DYN_CONN_INPUT_FREE)
 		dyn_buf_free(&c->in);
-	held = c->in.cap + dyn_channel_recv_held(c->ch);
+	held = c->in.len == 0 && dyn_channel_recv_pending(c->ch) == 0 ? 0 :
+		c->in.cap + dyn_channel_recv_held(c->ch);
 	node->input_held = node->input_held - c->in_held + held;
 	c->in_held = held;
 	if (node->input_held > node->stats.input_peak)
