@@ -1,8 +1,8 @@
 /*
  * fsync_fault.c
- *		LD_PRELOAD shim for TAP tests: fsync and fdatasync fail with EIO
- *		while the file named by DYNAMO_FSYNC_FAULT exists, as a disk that
- *		fails under the node would.  Otherwise they are the real calls.
+ *		LD_PRELOAD shim for TAP tests (005): fsync and fdatasync fail with
+ *		EIO while the file named by DYNAMO_FSYNC_FAULT exists, as a disk that
+ *		fails under the node would; otherwise they are the real calls.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -10,42 +10,40 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int	faulty(void);
+typedef int (*sync_fn) (int);
 
-static int
-faulty(void)
-{
-	const char *path = getenv("DYNAMO_FSYNC_FAULT");
-
-	return path != NULL && access(path, F_OK) == 0;
-}
+int			fsync(int fd);
+int			fdatasync(int fd);
+static int	fail_or_call(sync_fn *real, const char *name, int fd);
 
 int
 fsync(int fd)
 {
-	static int (*real) (int);
+	static sync_fn real;
 
-	if (faulty())
-	{
-		errno = EIO;
-		return -1;
-	}
-	if (real == NULL)
-		real = (int (*) (int)) dlsym(RTLD_NEXT, "fsync");
-	return real(fd);
+	return fail_or_call(&real, "fsync", fd);
 }
 
 int
 fdatasync(int fd)
 {
-	static int (*real) (int);
+	static sync_fn real;
 
-	if (faulty())
+	return fail_or_call(&real, "fdatasync", fd);
+}
+
+/* EIO while the fault file exists, else the libc call (looked up once). */
+static int
+fail_or_call(sync_fn *real, const char *name, int fd)
+{
+	const char *path = getenv("DYNAMO_FSYNC_FAULT");
+
+	if (path != NULL && access(path, F_OK) == 0)
 	{
 		errno = EIO;
 		return -1;
 	}
-	if (real == NULL)
-		real = (int (*) (int)) dlsym(RTLD_NEXT, "fdatasync");
-	return real(fd);
+	if (*real == NULL)
+		*real = (sync_fn) dlsym(RTLD_NEXT, name);
+	return (*real) (fd);
 }
