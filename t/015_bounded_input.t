@@ -8,6 +8,8 @@
 #	back-pressure) and are answered, or, when none of the waiting could
 #	complete, the largest is told to retry.  Before its handshake completes a
 #	connection to a secure node holds a few hundred bytes, whatever it sends.
+#	Idle connections (no part of a frame held) count nothing: 300 of them
+#	leave room for a 1 MiB frame under --max-input-mb 16.
 #
 #	The floods run against --insecure nodes (a plaintext client is all a
 #	test needs to send frames; the bound counts the same buffers on a
@@ -243,6 +245,35 @@ subtest 'before the handshake a connection holds a few hundred bytes, whatever i
 	my ($rc, undef, $err) = $node->cli('status');
 	is($rc, 0, 'the node answers') or diag($err);
 	is($node->stop, 0, 'and stops cleanly');
+};
+
+subtest 'idle connections hold no part of a frame and count nothing' => sub {
+	# each connection's read buffer (64 KiB) once counted whether it held
+	# anything or not: 300 idle clients filled --max-input-mb 16, and every
+	# frame over one read was refused ("short of input memory") on a node
+	# with a few MiB of RSS
+	my $node = DynamoTest::Node->start(engine => 'memory', args => [ '--max-input-mb', 16 ]);
+	my @idle;
+	for my $i (1 .. 300)
+	{
+		my $s = raw_connect($node->port) or return fail("connect: $!");
+		syswrite($s, frame(0x02, 1, pack('C/a* n/a* n/a* C N/a*', 'idle', "k$i", '', 0, 'x' x 100)));
+		my $f = read_frame($s, 10);
+		return fail("idle client $i: no answer ($@)") unless $f && $f->{type} == 0x82;
+		push @idle, $s;
+	}
+	my $in = $node->status->{input};
+	diag(sprintf('300 idle connections: input counted %.1f MiB', $in->{held} / $MIB));
+	cmp_ok($in->{held}, '<=', 128 * 1024, 'they count nothing (the status read at most)');
+	my $s = raw_connect($node->port) or return fail("connect: $!");
+	syswrite($s, frame(0x02, 2, pack('C/a* n/a* n/a* C N/a*', 'big', 'one', '', 0, 'y' x $MIB)));
+	my $f = read_frame($s, 10);
+	my $e = $f && $f->{type} == 0xFF ? DynamoTest::decode_error($f->{body}) : undef;
+	ok($f && $f->{type} == 0x82, 'a 1 MiB PUT beside them is answered')
+	  or diag($e ? "error: $e->{message}" : 'no answer');
+	is($node->status->{input}{shed}, 0, 'no connection was shed');
+	close $_ for $s, @idle;
+	is($node->stop, 0, 'the node stops cleanly');
 };
 
 done_testing();

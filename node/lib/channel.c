@@ -608,6 +608,12 @@ dyn_channel_recv_held(const dyn_channel *ch)
 	return ch->in.cap;
 }
 
+size_t
+dyn_channel_recv_pending(const dyn_channel *ch)
+{
+	return ch->in.len;
+}
+
 int
 dyn_channel_recv_done(dyn_channel *ch, dyn_buf *plain, size_t n)
 {

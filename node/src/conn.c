@@ -571,7 +571,11 @@ conn_input_pause(dyn_conn *c, bool paused)
 
 /*
  * Count what c's input buffers hold now (after a read and the frames it
- * completed); an empty buffer that a large frame grew is freed.  Past the
+ * completed); an empty buffer that a large frame grew is freed.  A
+ * connection holding no part of a frame counts nothing: its buffers are
+ * within the one read every connection is allowed, and counting them
+ * would let idle connections fill the bound (4,096 of them at 64 KiB each
+ * make 256 MiB), refusing every large frame of the others.  Past the
  * bound, shed; below it, wake the paused.
  */
 static void
@@ -582,7 +586,8 @@ conn_input_account(dyn_conn *c)
 
 	if (c->in.len == 0 && c->in.cap > DYN_CONN_INPUT_FREE)
 		dyn_buf_free(&c->in);
-	held = c->in.cap + dyn_channel_recv_held(c->ch);
+	held = c->in.len == 0 && dyn_channel_recv_pending(c->ch) == 0 ? 0 :
+		c->in.cap + dyn_channel_recv_held(c->ch);
 	node->input_held = node->input_held - c->in_held + held;
 	c->in_held = held;
 	if (node->input_held > node->stats.input_peak)
@@ -1136,7 +1141,7 @@ conn_flush(dyn_conn *c)
 	if (c->closing)
 		return;
 	ready = conn_releasable(c);
-	if (c->writing)
+	if (c->writing || c->closing)
 		return;
 	if (c->out.err || c->wire.err)
 	{
@@ -1191,7 +1196,9 @@ conn_flush(dyn_conn *c)
  * the bytes added since the last look wait for the generation a reply
  * made now needs (every write before it durable); if some must wait, the
  * connection goes on the durable list, which holds it, to be flushed
- * again when they may go.  Without group commit everything may go.
+ * again when they may go.  After a failed sync they never may: the
+ * connection is closed with them unsent (group.h).  Without group commit
+ * everything may go.
  */
 static size_t
 conn_releasable(dyn_conn *c)
@@ -1202,6 +1209,13 @@ conn_releasable(dyn_conn *c)
 		return c->out.len;
 	dyn_release_tag(&c->rel, c->out.len, dyn_group_need(&node->group),
 					dyn_group_durable(&node->group));
+	if (dyn_release_held(&c->rel) && dyn_group_failed(&node->group))
+	{
+		dyn_buf_reset(&c->out);
+		dyn_release_reset(&c->rel);
+		conn_close(c);
+		return 0;
+	}
 	if (dyn_release_held(&c->rel) && !c->durable_queued)
 	{
 		c->durable_queued = true;

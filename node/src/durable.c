@@ -22,6 +22,8 @@ dyn_durable_init(dyn_durable *d, uint64_t writes)
 uint64_t
 dyn_durable_need(const dyn_durable *d, uint64_t writes)
 {
+	if (d->failed)
+		return UINT64_MAX;
 	if (writes != d->synced_writes)
 		return d->next;
 	return d->in_flight ? d->flying : d->durable;
@@ -45,8 +47,16 @@ dyn_durable_done(dyn_durable *d)
 {
 	if (!d->in_flight)
 		return;
-	d->durable = d->flying;
+	if (!d->failed)
+		d->durable = d->flying;
 	d->in_flight = false;
+}
+
+void
+dyn_durable_fail(dyn_durable *d)
+{
+	d->in_flight = false;
+	d->failed = true;
 }
 
 bool

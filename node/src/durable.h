@@ -44,6 +44,7 @@ typedef struct dyn_durable
 	uint64_t	synced_writes;
 	uint64_t	recent[DYN_DURABLE_RECENT];
 	unsigned	recent_n;		/* syncs started, the next slot of recent */
+	bool		failed;			/* a sync failed: nothing is durable from it on */
 } dyn_durable;
 
 /* A clock with nothing to sync; writes is the engine's count now. */
@@ -53,7 +54,7 @@ void		dyn_durable_init(dyn_durable *d, uint64_t writes);
  * The generation a reply produced now must wait for, with the engine at
  * writes: the next sync if anything was written since the last one
  * started, else the one in flight, else none (a generation already
- * durable).
+ * durable).  After a failed sync, UINT64_MAX: a generation never reached.
  */
 uint64_t	dyn_durable_need(const dyn_durable *d, uint64_t writes);
 
@@ -63,8 +64,19 @@ uint64_t	dyn_durable_need(const dyn_durable *d, uint64_t writes);
  */
 bool		dyn_durable_start(dyn_durable *d, uint64_t writes);
 
-/* The sync in flight has ended: its generation is durable (or failed). */
+/* The sync in flight has ended: its generation is durable. */
 void		dyn_durable_done(dyn_durable *d);
+
+/*
+ * The sync in flight has failed: its writes are committed (a GET may read
+ * them) but not durable, and no later sync can be trusted to cover them
+ * (after a failed fsync the kernel may have dropped the pages it did not
+ * write, and the next fsync succeeds without them).  So durable never
+ * advances again and every reply from now on waits for a generation that
+ * is never reached: the node acknowledges nothing until it is restarted
+ * and recovery has read what the disk holds.
+ */
+void		dyn_durable_fail(dyn_durable *d);
 
 /*
  * Whether a sync that could start now should wait a little for more

@@ -67,6 +67,12 @@ dyn_group_on(const dyn_group *g)
 	return g->kind != DYN_SYNC_NONE;
 }
 
+bool
+dyn_group_failed(const dyn_group *g)
+{
+	return g->clock.failed;
+}
+
 uint64_t
 dyn_group_need(const dyn_group *g)
 {
@@ -162,7 +168,10 @@ group_done(dyn_group *g, int rc, const char *err)
 {
 	uint64_t	us = (uv_hrtime() - g->started_ns) / 1000;
 
-	dyn_durable_done(&g->clock);
+	if (rc == DYN_OK)
+		dyn_durable_done(&g->clock);
+	else
+		dyn_durable_fail(&g->clock);
 	g->syncs++;
 	g->sync_us += us;
 	if (g->writes_at_start > g->max_writes)
@@ -172,9 +181,11 @@ group_done(dyn_group *g, int rc, const char *err)
 		g->sync_failures++;
 		dyn_log(&g->node->log, DYN_LOG_ERROR,
 				"could not make %" PRIu64 " writes durable: %s; closing the connections "
-				"waiting for them, unanswered", g->writes_at_start, err);
+				"waiting for them, unanswered, and every connection given a reply from "
+				"now on (no later sync can be trusted to cover them): restart the node",
+				g->writes_at_start, err);
 	}
-	dyn_conn_on_durable(g->node, rc != DYN_OK);
+	dyn_conn_on_durable(g->node, g->clock.failed);
 }
 
 void

@@ -17,7 +17,11 @@
  *
  * A sync that fails has made nothing durable: the connections whose
  * replies waited for it are closed without them (the client sees its
- * requests unanswered, not a false acknowledgement).
+ * requests unanswered, not a false acknowledgement).  Its writes are still
+ * committed, so any later reply could depend on them (a GET reads one, a
+ * coordinated PUT whose last replica ack arrives after the failure), and
+ * no later sync can be trusted to cover them: from then on every
+ * connection given a reply is closed instead, until the node restarts.
  */
 #ifndef DYNAMOD_GROUP_H
 #define DYNAMOD_GROUP_H
@@ -57,6 +61,8 @@ void		dyn_group_start(dyn_group *g, dyn_node *node);
 void		dyn_group_stop(dyn_group *g);
 /* Whether replies wait for syncs. */
 bool		dyn_group_on(const dyn_group *g);
+/* Whether a sync has failed: no reply may leave again (dyn_durable_fail). */
+bool		dyn_group_failed(const dyn_group *g);
 /* The generation a reply produced now waits for, and the durable one. */
 uint64_t	dyn_group_need(const dyn_group *g);
 uint64_t	dyn_group_durable(const dyn_group *g);

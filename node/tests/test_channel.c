@@ -879,6 +879,7 @@ test_receive_buffer_held(void **state)
 	seal_to(&i, &wire);
 	assert_int_equal(dyn_channel_recv(r.ch, wire.data, wire.len / 2, &r.in), DYN_OK);
 	assert_true(dyn_channel_recv_held(r.ch) >= wire.len / 2);
+	assert_int_equal(dyn_channel_recv_pending(r.ch), wire.len / 2);	/* part of a record */
 	assert_int_equal(r.in.len, 0);
 	assert_int_equal(dyn_channel_recv_buf(r.ch, &r.in, 1, &p, &room), DYN_OK);
 	assert_int_equal(dyn_channel_recv_room(r.ch, &r.in), room);
@@ -893,6 +894,7 @@ test_receive_buffer_held(void **state)
 	assert_int_equal(deliver(&wire, &r, 0), DYN_OK);
 	assert_true(dyn_channel_recv_held(r.ch) > 0);
 	assert_true(dyn_channel_recv_held(r.ch) <= 256 * 1024);
+	assert_int_equal(dyn_channel_recv_pending(r.ch), 0);	/* a whole record: opened */
 
 	/* a plaintext channel holds nothing of its own: bytes land in plain */
 	end_free(&i);

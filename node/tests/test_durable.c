@@ -165,12 +165,49 @@ test_release_marks_merge(void **state)
 	assert_false(dyn_release_held(&r));
 }
 
+/*
+ * A failed sync makes nothing durable, then or later: its writes are
+ * committed, so a reply made after the failure -- a GET that reads one,
+ * a coordinated PUT whose replica ack came in after it -- must not leave,
+ * and a later sync that succeeds does not cover them either (the failed
+ * fsync may have dropped their pages).  Before dyn_durable_fail the
+ * failed generation counted as durable and such replies were released.
+ */
+static void
+test_failed_sync_releases_nothing(void **state)
+{
+	dyn_durable d;
+	dyn_release r = {0};
+	uint64_t	g1;
+
+	(void) state;
+	dyn_durable_init(&d, 0);
+	g1 = dyn_durable_need(&d, 1);		/* a PUT's reply, held */
+	dyn_release_tag(&r, 10, g1, d.durable);
+	assert_true(dyn_durable_start(&d, 1));
+	dyn_durable_fail(&d);
+	assert_false(d.in_flight);
+	assert_true(d.durable < g1);
+	assert_int_equal(dyn_release_advance(&r, d.durable), 0);
+	/* nothing written since: a GET's reply would read the failed write */
+	assert_true(dyn_durable_need(&d, 1) > d.durable);
+	dyn_release_tag(&r, 20, dyn_durable_need(&d, 1), d.durable);
+	assert_int_equal(r.ready, 0);
+	/* a later sync that succeeds does not release them */
+	assert_true(dyn_durable_start(&d, 2));
+	dyn_durable_done(&d);
+	assert_true(dyn_durable_need(&d, 2) > d.durable);
+	assert_int_equal(dyn_release_advance(&r, d.durable), 0);
+	assert_true(dyn_release_held(&r));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idle_needs_nothing),
 		cmocka_unit_test(test_one_sync_at_a_time),
+		cmocka_unit_test(test_failed_sync_releases_nothing),
 		cmocka_unit_test(test_forming),
 		cmocka_unit_test(test_release_in_order),
 		cmocka_unit_test(test_release_step_by_step),

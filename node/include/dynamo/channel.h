@@ -148,6 +148,8 @@ size_t		dyn_channel_recv_room(const dyn_channel *ch, const dyn_buf *plain);
  * growing past a few hundred KiB.
  */
 size_t		dyn_channel_recv_held(const dyn_channel *ch);
+/* Bytes received and not yet opened (part of a record; 0 for plaintext). */
+size_t		dyn_channel_recv_pending(const dyn_channel *ch);
 
 /*
  * n bytes were written where dyn_channel_recv_buf said: run the handshake
