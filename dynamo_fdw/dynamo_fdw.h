@@ -356,6 +356,7 @@ extern void DynFetchKeepDead(DynFetch *f);
 extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket, int r,
 									   int fetch_size, MemoryContext cxt);
 extern int	DynFetchReplicas(const DynFetch *f);
+extern void DynFetchNoValues(DynFetch *f);
 extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
 extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);

@@ -673,14 +673,18 @@ dyn_view_next(dyn_reader *r, dyn_member_entry *out)
 
 /* ------------------------------------------------------------------ scan */
 
-/* SCAN: partition, bucket, the key to resume after, the page size. */
+/*
+ * SCAN: partition, bucket, the key to resume after, the page size, and the
+ * flags byte only when a flag is set.
+ */
 void
 dyn_scan_req_encode(dyn_buf *b, uint32_t reqid, const dyn_scan_req *req)
 {
 	size_t		start;
 
 	if (req->bucket.len == 0 || req->bucket.len > DYN_BUCKET_MAX ||
-		req->after.len > DYN_KEY_MAX || req->limit == 0)
+		req->after.len > DYN_KEY_MAX || req->limit == 0 ||
+		(req->flags & ~DYN_SCAN_FLAGS_KNOWN) != 0)
 	{
 		fail_buf(b, DYN_ERR_INVAL);
 		return;
@@ -691,6 +695,8 @@ dyn_scan_req_encode(dyn_buf *b, uint32_t reqid, const dyn_scan_req *req)
 	dyn_buf_append(b, req->bucket.ptr, req->bucket.len);
 	dyn_buf_put_blob16(b, req->after);
 	dyn_buf_put_u16(b, req->limit);
+	if (req->flags != 0)
+		dyn_buf_put_u8(b, req->flags);
 	dyn_frame_end(b, start);
 }
 
@@ -707,9 +713,11 @@ dyn_scan_req_decode(dyn_slice body, dyn_scan_req *out)
 	out->bucket = dyn_rd_bytes(&r, blen);
 	out->after = dyn_rd_blob16(&r);
 	out->limit = dyn_rd_u16(&r);
+	if (!r.err && dyn_rd_left(&r) > 0)
+		out->flags = dyn_rd_u8(&r);
 	if (r.err)
 		return DYN_ERR_PROTO;
-	if (blen == 0 || out->limit == 0)
+	if (blen == 0 || out->limit == 0 || (out->flags & ~DYN_SCAN_FLAGS_KNOWN) != 0)
 		return DYN_ERR_PROTO;
 	if (out->after.len > DYN_KEY_MAX)
 		return DYN_ERR_TOOBIG;

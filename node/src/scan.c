@@ -24,6 +24,10 @@ typedef struct scan_page
 	uint16_t	count;
 	size_t		bytes;			/* item bytes added so far */
 	bool		more;			/* stopped with keys left in the range */
+	bool		no_values;		/* send sibling sets with empty values */
+	dyn_object	obj;			/* ... decoded here, */
+	dyn_buf		bare;			/* ... and encoded again here (reused per key) */
+	int			err;			/* why the callback stopped the scan */
 } scan_page;
 
 static int	scan_add(void *arg, dyn_slice key, dyn_slice value);
@@ -35,7 +39,8 @@ dyn_scan_page(dyn_store *st, uint32_t reqid, const dyn_scan_req *req, dyn_buf *o
 {
 	dyn_buf		start;
 	dyn_buf		end;
-	scan_page	page = {out, 0, req->limit, 0, 0, false};
+	scan_page	page = {out, 0, req->limit, 0, 0, false,
+	(req->flags & DYN_SCAN_NO_VALUES) != 0, {0}, {0}, DYN_OK};
 	size_t		frame;
 	size_t		mark = out->len;
 	int			rc;
@@ -44,6 +49,8 @@ dyn_scan_page(dyn_store *st, uint32_t reqid, const dyn_scan_req *req, dyn_buf *o
 		return DYN_ERR_INVAL;
 	dyn_buf_init(&start);
 	dyn_buf_init(&end);
+	dyn_object_init(&page.obj);
+	dyn_buf_init(&page.bare);
 	dyn_buf_put_u16(&start, req->partition);
 	dyn_buf_put_u8(&start, (uint8_t) req->bucket.len);
 	dyn_buf_append(&start, req->bucket.ptr, req->bucket.len);
@@ -64,6 +71,8 @@ dyn_scan_page(dyn_store *st, uint32_t reqid, const dyn_scan_req *req, dyn_buf *o
 		frame = dyn_scan_reply_begin(out, reqid);
 		rc = dyn_engine_scan(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&start),
 							 dyn_buf_slice(&end), scan_add, &page);
+		if (rc == DYN_OK && page.err != DYN_OK)
+			rc = page.err;
 		if (rc == DYN_OK)
 			dyn_scan_reply_end(out, frame, page.count, page.more);
 	}
@@ -71,6 +80,8 @@ dyn_scan_page(dyn_store *st, uint32_t reqid, const dyn_scan_req *req, dyn_buf *o
 		out->len = mark;		/* drop the half-built reply */
 	dyn_buf_free(&start);
 	dyn_buf_free(&end);
+	dyn_object_free(&page.obj);
+	dyn_buf_free(&page.bare);
 	return rc == DYN_OK && out->err ? DYN_ERR_NOMEM : rc;
 }
 
@@ -86,6 +97,22 @@ scan_add(void *arg, dyn_slice key, dyn_slice value)
 	scan_page  *page = arg;
 	dyn_slice	user_key = {key.ptr + page->prefix_len, key.len - page->prefix_len};
 
+	if (page->no_values && page->count < page->limit)
+	{
+		/* a stored set that does not decode is not sent half-read */
+		if ((page->err = dyn_object_decode(value, &page->obj)) != DYN_OK)
+			return 1;
+		for (size_t i = 0; i < page->obj.n; i++)
+			page->obj.s[i].value = (dyn_slice) {NULL, 0};
+		dyn_buf_reset(&page->bare);
+		dyn_object_encode(&page->obj, &page->bare);
+		if (page->bare.err)
+		{
+			page->err = DYN_ERR_NOMEM;
+			return 1;
+		}
+		value = dyn_buf_slice(&page->bare);
+	}
 	if (page->count == page->limit ||
 		(page->count > 0 && page->bytes + key.len + value.len > DYN_SCAN_PAGE_BYTES))
 	{

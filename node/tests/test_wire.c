@@ -256,7 +256,7 @@ test_scan_round_trip(void **state)
 {
 	dyn_buf		b;
 	dyn_frame	f;
-	dyn_scan_req in = {7, dyn_slice_str("carts"), dyn_slice_str("alice"), 100};
+	dyn_scan_req in = {7, dyn_slice_str("carts"), dyn_slice_str("alice"), 100, 0};
 	dyn_scan_req out;
 	dyn_scan_reply rep;
 	dyn_reader	r;
@@ -287,6 +287,54 @@ test_scan_round_trip(void **state)
 	in.limit = 0;
 	dyn_scan_req_encode(&b, 11, &in);
 	assert_int_equal(b.err, DYN_ERR_INVAL);
+
+	/*
+	 * The no-values flag: one byte more, round trips, every cut refused
+	 * but the one that drops just the flag (a plain SCAN, as before it).
+	 * A plain SCAN has no flags byte; unknown bits are refused both ways.
+	 */
+	dyn_buf_reset(&b);
+	in.limit = 100;
+	in.after = dyn_slice_str("alice");
+	dyn_scan_req_encode(&b, 13, &in);
+	f = parse_one(&b, DYN_MSG_SCAN, 13);
+	assert_int_equal(f.body.len, 2 + 1 + 5 + 2 + 5 + 2);
+	dyn_buf_reset(&b);
+	in.flags = DYN_SCAN_NO_VALUES;
+	dyn_scan_req_encode(&b, 14, &in);
+	f = parse_one(&b, DYN_MSG_SCAN, 14);
+	assert_int_equal(f.body.len, 2 + 1 + 5 + 2 + 5 + 2 + 1);
+	assert_int_equal(dyn_scan_req_decode(f.body, &out), DYN_OK);
+	assert_int_equal(out.flags, DYN_SCAN_NO_VALUES);
+	assert_int_equal(out.limit, 100);
+	assert_true(dyn_slice_eq(out.after, in.after));
+	for (size_t cut = 0; cut < f.body.len; cut++)
+	{
+		int			rc = dyn_scan_req_decode(bytes_of(f.body.ptr, cut), &out);
+
+		if (cut == f.body.len - 1)
+		{
+			assert_int_equal(rc, DYN_OK);
+			assert_int_equal(out.flags, 0);
+		}
+		else
+			assert_int_not_equal(rc, DYN_OK);
+	}
+	{
+		uint8_t		bad[64];
+
+		memcpy(bad, f.body.ptr, f.body.len);
+		bad[f.body.len - 1] = 0x02;
+		assert_int_equal(dyn_scan_req_decode(bytes_of(bad, f.body.len), &out), DYN_ERR_PROTO);
+		bad[f.body.len - 1] = DYN_SCAN_NO_VALUES;
+		bad[f.body.len] = 0;
+		assert_int_equal(dyn_scan_req_decode(bytes_of(bad, f.body.len + 1), &out), DYN_ERR_PROTO);
+	}
+	dyn_buf_reset(&b);
+	in.flags = 0x80;
+	dyn_scan_req_encode(&b, 15, &in);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+	in.flags = 0;
 
 	dyn_buf_reset(&b);
 	start = dyn_scan_reply_begin(&b, 12);

@@ -290,12 +290,22 @@ void		dyn_object_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
  * keys -- fewer when the page reaches DYN_SCAN_PAGE_BYTES.
  *
  *		u16 partition, u8 bucket_len, bucket, u16 after_len, after, u16 limit
+ *		[, u8 flags]
+ *
+ * flags is optional (absent: 0), so a reader's plain SCAN is byte for byte
+ * what nodes before it accepted; a node that predates it refuses a SCAN
+ * that carries it as malformed rather than ignoring it.  Unknown bits are
+ * refused.  DYN_SCAN_NO_VALUES: every sibling's value is sent empty (the
+ * clocks, dots and tombstone flags as stored), for a count that needs to
+ * know only which versions are live (the FDW's pushed-down count(*)).
  *
  * SCAN_REPLY: u8 more (1 when the partition has keys after this page),
  * u16 count, then count items: u16 key_len, key, u32 object_len, object
  * (the stored sibling set, tombstones included: the reader hides them).
  */
 #define DYN_SCAN_PAGE_BYTES		(1024 * 1024)
+#define DYN_SCAN_NO_VALUES		0x01
+#define DYN_SCAN_FLAGS_KNOWN	DYN_SCAN_NO_VALUES
 
 typedef struct dyn_scan_req
 {
@@ -303,6 +313,7 @@ typedef struct dyn_scan_req
 	dyn_slice	bucket;
 	dyn_slice	after;
 	uint16_t	limit;			/* 1 .. 65535 */
+	uint8_t		flags;			/* DYN_SCAN_*; 0 is encoded as no byte */
 } dyn_scan_req;
 
 typedef struct dyn_scan_reply
