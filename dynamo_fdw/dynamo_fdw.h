@@ -465,6 +465,10 @@ extern ForeignScan *dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 										 Oid foreigntableid, ForeignPath *best_path,
 										 List *tlist, List *scan_clauses,
 										 Plan *outer_plan);
+extern void dynamoGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									   RelOptInfo *input_rel, RelOptInfo *output_rel,
+									   void *extra);
+extern bool dynamo_fdw_enable_count_pushdown;
 
 /* fdw_private of a ForeignScan, by position */
 enum DynScanPrivate
@@ -478,6 +482,7 @@ enum DynScanPrivate
 
 #define DYN_OP_GET		1		/* quorum GET of the keys fdw_exprs give */
 #define DYN_OP_SCAN		2		/* coverage scan of every partition */
+#define DYN_OP_COUNT	3		/* ... without values, counted: one row of count(*)s */
 
 /*
  * A nested loop's inner side that a batched lookup can serve (plan.c for
