@@ -1048,6 +1048,10 @@ conn_do_scan(dyn_conn *c, const dyn_frame *f)
 		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 0,
 						 "partition %u does not exist: the cluster has %u partitions",
 						 req.partition, c->node->store.partitions);
+	else if (rc == DYN_ERR_PROTO)	/* a page without values decodes each set */
+		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1,
+						 "could not scan partition %u: a stored sibling set does not decode",
+						 req.partition);
 	else if (rc != DYN_OK)
 		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not scan partition %u: %s",
 						 req.partition, dyn_engine_errmsg(c->node->engine));
