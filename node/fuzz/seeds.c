@@ -278,6 +278,11 @@ main(int argc, char **argv)
 		dyn_scan_req_encode(&f, 9, &sq);
 		EMIT("scan_novalues", DYN_MSG_SCAN);
 		sq.flags = 0;
+		start = dyn_buckets_reply_begin(&f, 9);
+		dyn_buckets_reply_add(&f, dyn_slice_str("carts"));
+		dyn_buckets_reply_add(&f, dyn_slice_str("users"));
+		dyn_buckets_reply_end(&f, start, 2);
+		EMIT("buckets_reply", DYN_MSG_BUCKETS_REPLY);
 		start = dyn_scan_reply_begin(&f, 9);
 		dyn_scan_reply_add(&f, dyn_slice_str("alice"), dyn_buf_slice(&obj[0]));
 		dyn_scan_reply_add(&f, dyn_slice_str("bob"), dyn_buf_slice(&obj[1]));

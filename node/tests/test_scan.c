@@ -34,6 +34,7 @@ static int	scan_partition(fixture *f, const char *bucket, uint16_t partition,
 static void test_pages_cover_the_partition(void **state);
 static void test_bad_partition(void **state);
 static void test_no_values(void **state);
+static void test_buckets(void **state);
 
 /* A store of Q partitions on a fresh memory engine, with keys in two buckets. */
 static int
@@ -196,6 +197,54 @@ test_bad_partition(void **state)
 }
 
 /*
+ * BUCKETS: every bucket once, in byte order, whatever the partitions they
+ * are in -- a name that extends another, one of 0xff bytes, a one-key
+ * bucket in a single partition.
+ */
+static void
+test_buckets(void **state)
+{
+	fixture    *f = *state;
+	const uint8_t ff[] = {0xff, 0xff, 0xff};
+	const char *const want[] = {"a.b c", "carts", "cartsx", "z"};
+	dyn_slice	none = {NULL, 0};
+	dyn_slice	v = dyn_slice_str("v");
+	dyn_vclock	written;
+	dyn_buf		out;
+	dyn_frame	frame;
+	size_t		used;
+	uint16_t	count;
+	dyn_slice	names;
+	dyn_reader	r;
+	dyn_slice	name;
+
+	assert_int_equal(dyn_store_write(&f->store, dyn_slice_str("z"), dyn_slice_str("one"),
+									 none, &v, &written), DYN_OK);
+	assert_int_equal(dyn_store_write(&f->store, dyn_slice_str("a.b c"), dyn_slice_str("k"),
+									 none, NULL, &written), DYN_OK);	/* a tombstone */
+	assert_int_equal(dyn_store_write(&f->store, (dyn_slice) {ff, sizeof(ff)},
+									 dyn_slice_str("k"), none, &v, &written), DYN_OK);
+	dyn_buf_init(&out);
+	dyn_buf_put_u8(&out, 0xaa);
+	assert_int_equal(dyn_scan_buckets(&f->store, 5, &out), DYN_OK);
+	assert_int_equal(dyn_frame_parse(out.data + 1, out.len - 1, DYN_FRAME_MAX_BODY, &frame, &used),
+					 DYN_OK);
+	assert_int_equal(frame.type, DYN_MSG_BUCKETS_REPLY);
+	assert_int_equal(frame.reqid, 5);
+	assert_int_equal(dyn_buckets_reply_decode(frame.body, &count, &names), DYN_OK);
+	assert_int_equal(count, 5);
+	dyn_reader_init(&r, names);
+	for (size_t i = 0; i < 4; i++)
+	{
+		assert_int_equal(dyn_buckets_next(&r, &name), DYN_OK);
+		assert_true(dyn_slice_eq(name, dyn_slice_str(want[i])));
+	}
+	assert_int_equal(dyn_buckets_next(&r, &name), DYN_OK);
+	assert_true(dyn_slice_eq(name, ((dyn_slice) {ff, sizeof(ff)})));
+	dyn_buf_free(&out);
+}
+
+/*
  * A page without values is the page with values where every sibling's
  * value is cut: the same keys, the same siblings, clocks and tombstones
  * (byte for byte once the values are emptied), across page sizes.
@@ -297,6 +346,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pages_cover_the_partition),
 		cmocka_unit_test(test_bad_partition),
+		cmocka_unit_test(test_buckets),
 		cmocka_unit_test(test_no_values),
 	};
 
