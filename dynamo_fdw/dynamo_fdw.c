@@ -75,6 +75,7 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->IsForeignRelUpdatable = dynamoIsForeignRelUpdatable;
 	routine->ExplainForeignModify = dynamoExplainForeignModify;
 	routine->ExecForeignTruncate = dynamoExecForeignTruncate;
+	routine->ImportForeignSchema = dynamoImportForeignSchema;
 
 	PG_RETURN_POINTER(routine);
 }

@@ -19,6 +19,7 @@
  *		merge.c			a table's merge_function: siblings as one row, write-back
  *		batch.c			batched key lookups under a nested loop (custom scan)
  *		truncate.c		TRUNCATE: a coverage scan, then a tombstone per key
+ *		import.c		IMPORT FOREIGN SCHEMA: a table per bucket the nodes list
  *		admin.c			the administration functions
  *
  *-------------------------------------------------------------------------
@@ -469,6 +470,7 @@ extern void dynamoGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stag
 									   RelOptInfo *input_rel, RelOptInfo *output_rel,
 									   void *extra);
 extern bool dynamo_fdw_enable_count_pushdown;
+extern List *dynamoImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
 
 /* fdw_private of a ForeignScan, by position */
 enum DynScanPrivate
