@@ -145,6 +145,11 @@ DynInitBatch(void)
 							 "off: one round trip per outer row, as a plain parameterized nested loop.",
 							 &dynamo_fdw_enable_batched_join, true,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("dynamo_fdw.enable_count_pushdown",
+							 "Plans count(*) of a whole dynamo_fdw table as a coverage count that ships no values.",
+							 "off: the coverage scan ships every value and PostgreSQL counts the rows.",
+							 &dynamo_fdw_enable_count_pushdown, true,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	RegisterCustomScanMethods(&batch_scan_methods);
 	prev_join_pathlist_hook = set_join_pathlist_hook;
 	set_join_pathlist_hook = batch_join_paths;

@@ -49,6 +49,7 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->GetForeignPaths = dynamoGetForeignPaths;
 	routine->GetForeignPlan = dynamoGetForeignPlan;
 	routine->GetForeignRowMarkType = dynamoGetForeignRowMarkType;
+	routine->GetForeignUpperPaths = dynamoGetForeignUpperPaths;
 	routine->BeginForeignScan = dynamoBeginForeignScan;
 	routine->IterateForeignScan = dynamoIterateForeignScan;
 	routine->ReScanForeignScan = dynamoReScanForeignScan;
@@ -74,6 +75,7 @@ dynamo_fdw_handler(PG_FUNCTION_ARGS)
 	routine->IsForeignRelUpdatable = dynamoIsForeignRelUpdatable;
 	routine->ExplainForeignModify = dynamoExplainForeignModify;
 	routine->ExecForeignTruncate = dynamoExecForeignTruncate;
+	routine->ImportForeignSchema = dynamoImportForeignSchema;
 
 	PG_RETURN_POINTER(routine);
 }

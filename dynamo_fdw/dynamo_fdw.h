@@ -19,6 +19,7 @@
  *		merge.c			a table's merge_function: siblings as one row, write-back
  *		batch.c			batched key lookups under a nested loop (custom scan)
  *		truncate.c		TRUNCATE: a coverage scan, then a tombstone per key
+ *		import.c		IMPORT FOREIGN SCHEMA: a table per bucket the nodes list
  *		admin.c			the administration functions
  *
  *-------------------------------------------------------------------------
@@ -356,6 +357,7 @@ extern void DynFetchKeepDead(DynFetch *f);
 extern DynFetch *DynFetchBeginCoverage(DynConn *conn, const char *bucket, int r,
 									   int fetch_size, MemoryContext cxt);
 extern int	DynFetchReplicas(const DynFetch *f);
+extern void DynFetchNoValues(DynFetch *f);
 extern bool DynFetchNext(DynFetch *f, DynFetchItem **item);
 extern void DynFetchEnd(DynFetch *f);
 extern int	DynFetchKeyCount(const DynFetch *f);
@@ -464,6 +466,11 @@ extern ForeignScan *dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel,
 										 Oid foreigntableid, ForeignPath *best_path,
 										 List *tlist, List *scan_clauses,
 										 Plan *outer_plan);
+extern void dynamoGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									   RelOptInfo *input_rel, RelOptInfo *output_rel,
+									   void *extra);
+extern bool dynamo_fdw_enable_count_pushdown;
+extern List *dynamoImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
 
 /* fdw_private of a ForeignScan, by position */
 enum DynScanPrivate
@@ -477,6 +484,7 @@ enum DynScanPrivate
 
 #define DYN_OP_GET		1		/* quorum GET of the keys fdw_exprs give */
 #define DYN_OP_SCAN		2		/* coverage scan of every partition */
+#define DYN_OP_COUNT	3		/* ... without values, counted: one row of count(*)s */
 
 /*
  * A nested loop's inner side that a batched lookup can serve (plan.c for

@@ -154,6 +154,7 @@ struct DynFetch
 	int			next_out;
 	/* coverage (r: replicas read per partition) */
 	int			fetch_size;
+	bool		no_values;		/* pages with every value empty (a count) */
 	uint32		q;
 	uint32		cur_part;
 	ScanPart   *parts;
@@ -512,6 +513,17 @@ DynFetchBeginCoverage(DynConn *conn, const char *bucket, int r, int fetch_size,
 	return f;
 }
 
+/*
+ * Ask a coverage scan's pages without values (before its first item): the
+ * items have every sibling, clock and tombstone, and empty values.
+ */
+void
+DynFetchNoValues(DynFetch *f)
+{
+	Assert(f->kind == FETCH_COVERAGE && !f->have_item);
+	f->no_values = true;
+}
+
 /* The replicas a coverage scan reads each partition from. */
 int
 DynFetchReplicas(const DynFetch *f)
@@ -580,6 +592,7 @@ scan_send(DynFetch *f, uint32 p, ScanStream *st, int slot, const char *after,
 	scan.bucket = dyn_slice_str(f->bucket);
 	scan.after = (dyn_slice) {(const uint8_t *) page->after, page->afterlen};
 	scan.limit = (uint16) f->fetch_size;
+	scan.flags = f->no_values ? DYN_SCAN_NO_VALUES : 0;
 	DynInitRequest(&page->req, f->cxt);
 	page->inflight = true;
 	page->attempts++;

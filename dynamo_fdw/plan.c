@@ -32,6 +32,14 @@
  * in an async Append (option async_capable), and the refusal of SELECT ...
  * FOR UPDATE (no key can be locked).
  *
+ * count(*) of a whole table (no qual at all, no GROUP BY, no HAVING, only
+ * count(*) in the target list) is planned as a coverage count
+ * (GetForeignUpperPaths): the same coverage scan asking pages without
+ * values, counted in the FDW as the scan's rows would be (scan.c), and not
+ * when the table has a merge_function (a merge may keep the siblings or
+ * not, which only calling it with the values tells).
+ * dynamo_fdw.enable_count_pushdown = off plans the plain scan instead.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -103,7 +111,13 @@ typedef struct DynRelInfo
 	bool		async_capable;	/* option async_capable, table else server */
 } DynRelInfo;
 
+bool		dynamo_fdw_enable_count_pushdown = true;
+
 static bool is_key_var(DynRelInfo *ri, RelOptInfo *baserel, Node *node);
+static bool is_count_star(Node *node);
+static ForeignScan *dyn_plan_rel(PlannerInfo *root, RelOptInfo *baserel,
+								 ForeignPath *best_path, List *scan_clauses, List *tlist,
+								 Plan *outer_plan);
 static bool classify_key_qual(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
 							  RestrictInfo *rinfo, bool allow_outer, DynKeyQual *out);
 static bool classify_key_clause(PlannerInfo *root, RelOptInfo *baserel, DynRelInfo *ri,
@@ -546,6 +560,74 @@ dynamoGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 					 ForeignPath *best_path, List *tlist, List *scan_clauses,
 					 Plan *outer_plan)
 {
+	if (baserel->reloptkind == RELOPT_UPPER_REL)
+	{
+		/*
+		 * A coverage count: no scanned relation (scanrelid 0), one row of
+		 * the counts, whose target list is the count(*) Aggrefs themselves
+		 * (setrefs points the plan's target list at them).  The counted
+		 * table is the one base rel of fs_relids (createplan.c sets it to
+		 * all_baserels for an upper rel; setrefs offsets it in subqueries).
+		 */
+		return make_foreignscan(tlist, NIL, 0, NIL,
+								list_make5(makeInteger(DYN_OP_COUNT), makeInteger(0),
+										   makeInteger(-1), NIL, makeInteger(0)),
+								tlist, NIL, outer_plan);
+	}
+	return dyn_plan_rel(root, baserel, best_path, scan_clauses, tlist, outer_plan);
+}
+
+/*
+ * GetForeignUpperPaths: a coverage count for SELECT count(*) FROM t with
+ * no qual (see the file comment).  Costed as the scan less the values:
+ * the pages (fewer bytes, the same requests) and no row building.
+ */
+void
+dynamoGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+						   RelOptInfo *input_rel, RelOptInfo *output_rel, void *extra)
+{
+	DynRelInfo *ri = (DynRelInfo *) input_rel->fdw_private;
+	Query	   *parse = root->parse;
+	ListCell   *lc;
+	Cost		startup = DYN_STARTUP_COST;
+	Cost		total;
+
+	if (stage != UPPERREL_GROUP_AGG || !dynamo_fdw_enable_count_pushdown ||
+		ri == NULL || input_rel->reloptkind != RELOPT_BASEREL ||
+		output_rel->fdw_private != NULL ||
+		input_rel->baserestrictinfo != NIL || ri->opts->merge_function != NULL ||
+		bms_membership(root->all_baserels) != BMS_SINGLETON ||
+		parse->groupClause != NIL || parse->groupingSets != NIL ||
+		parse->havingQual != NULL || !parse->hasAggs || parse->hasWindowFuncs ||
+		parse->hasTargetSRFs || output_rel->reltarget->exprs == NIL)
+		return;
+	foreach(lc, output_rel->reltarget->exprs)
+		if (!is_count_star((Node *) lfirst(lc)))
+			return;
+	output_rel->fdw_private = ri;	/* asked once per rel */
+	total = startup + (ri->q ? ri->q : DYN_PARTITIONS_DEFAULT) * DYN_PAGE_COST +
+		ri->tuples * DYN_SCAN_ROW_COST * 0.5;
+	add_path(output_rel, (Path *)
+			 create_foreign_upper_path(root, output_rel, output_rel->reltarget, 1,
+									   startup, total, NIL, NULL, NIL));
+}
+
+/* Whether node is a plain count(*): no FILTER, DISTINCT or ORDER BY. */
+static bool
+is_count_star(Node *node)
+{
+	Aggref	   *a = (Aggref *) node;
+
+	return IsA(node, Aggref) && a->aggfnoid == F_COUNT_ && a->aggstar &&
+		a->aggfilter == NULL && a->aggdistinct == NIL && a->aggorder == NIL &&
+		a->agglevelsup == 0 && a->aggsplit == AGGSPLIT_SIMPLE;
+}
+
+/* GetForeignPlan of a base rel (see dynamoGetForeignPlan). */
+static ForeignScan *
+dyn_plan_rel(PlannerInfo *root, RelOptInfo *baserel, ForeignPath *best_path,
+			 List *scan_clauses, List *tlist, Plan *outer_plan)
+{
 	DynRelInfo *ri = (DynRelInfo *) baserel->fdw_private;
 	bool		parameterized = best_path->path.param_info != NULL;
 	DynKeyQual *kq = best_key_qual(root, baserel, ri, scan_clauses, parameterized);
@@ -687,5 +769,7 @@ dynamoIsForeignPathAsyncCapable(ForeignPath *path)
 {
 	DynRelInfo *ri = (DynRelInfo *) path->path.parent->fdw_private;
 
-	return ri != NULL && ri->async_capable;
+	/* a coverage count returns its one row at the end: nothing to overlap */
+	return ri != NULL && ri->async_capable &&
+		path->path.parent->reloptkind != RELOPT_UPPER_REL;
 }

@@ -128,6 +128,7 @@ static pgsocket async_socket(DynScanState *st, int node);
 static void async_close_sockets(DynScanState *st);
 static void async_close_callback(void *arg);
 static void scan_start(ForeignScanState *node, DynScanState *st);
+static TupleTableSlot *count_rows(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
 static void scan_write_back(DynScanState *st, const dyn_vclock *ctx);
@@ -149,7 +150,11 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	ForeignScan *fsplan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
 	DynScanState *st = palloc0(sizeof(DynScanState));
-	RangeTblEntry *rte = exec_rt_fetch(fsplan->scan.scanrelid, estate);
+	int			op = intVal(list_nth(fsplan->fdw_private, DynScanPrivOperation));
+	/* a count's table: the one base rel it covers (setrefs offsets fs_relids) */
+	Index		rtindex = op == DYN_OP_COUNT
+		? (Index) bms_singleton_member(fsplan->fs_relids) : fsplan->scan.scanrelid;
+	RangeTblEntry *rte = exec_rt_fetch(rtindex, estate);
 	Oid			userid = OidIsValid(rte->checkAsUser) ? rte->checkAsUser : GetUserId();
 	ForeignTable *table;
 	ForeignServer *server;
@@ -158,7 +163,9 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	ListCell   *lc;
 
 	node->fdw_state = st;
-	st->rel = node->ss.ss_currentRelation;
+	/* a count scans no relation of its own (scanrelid 0): open the table */
+	st->rel = op == DYN_OP_COUNT ? ExecOpenScanRelation(estate, rtindex, eflags)
+		: node->ss.ss_currentRelation;
 	table = GetForeignTable(RelationGetRelid(st->rel));
 	server = GetForeignServer(table->serverid);
 	st->opts = DynGetTableOptions(st->rel, server);
@@ -166,7 +173,7 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	st->r = DynResolveQuorum(false, st->opts, DynConnOptions(st->conn), &st->r_source);
 	st->curcid = estate->es_snapshot->curcid;
 
-	st->op = intVal(list_nth(fsplan->fdw_private, DynScanPrivOperation));
+	st->op = op;
 	st->key_is_array = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyIsArray)) != 0;
 	st->plan_nkeys = intVal(list_nth(fsplan->fdw_private, DynScanPrivKeyCount));
 	attrs = (List *) list_nth(fsplan->fdw_private, DynScanPrivAttrsUsed);
@@ -181,6 +188,12 @@ dynamoBeginForeignScan(ForeignScanState *node, int eflags)
 	st->cv = DynConvertCreate(st->rel, st->opts, used);
 	st->merge = DynMergeCreate(st->opts, st->cv);
 	/* an UPDATE or DELETE of the table writes the keys itself */
+	if (op == DYN_OP_COUNT && st->merge != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_ERROR),
+				 errmsg("a count(*) of \"%s\" was planned without its merge_function",
+						RelationGetRelationName(st->rel)),
+				 errhint("Run the query again: it is planned again with the merge function.")));
 	st->write_back = DynMergeWritesBack(st->merge) && !XactReadOnly &&
 		!RecoveryInProgress() && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
 		!ExecRelationIsTargetRelation(estate, fsplan->scan.scanrelid);
@@ -265,6 +278,8 @@ scan_start(ForeignScanState *node, DynScanState *st)
 	{
 		st->fetch = DynFetchBeginCoverage(st->conn, st->opts->bucket, st->r,
 										  st->opts->fetch_size, st->fetch_cxt);
+		if (st->op == DYN_OP_COUNT)
+			DynFetchNoValues(st->fetch);
 		if (st->overlay)
 			st->seen = DynBytesHashCreate("dynamo_fdw scan queued keys", 64,
 										  sizeof(DynBytesKey), st->fetch_cxt);
@@ -475,6 +490,8 @@ dynamoIterateForeignScan(ForeignScanState *node)
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	MemoryContext old;
 
+	if (st->op == DYN_OP_COUNT)
+		return count_rows(node, st);
 	if (!st->started)
 		scan_start(node, st);
 	ExecClearTuple(slot);
@@ -552,6 +569,38 @@ dynamoIterateForeignScan(ForeignScanState *node)
 	}
 	MemoryContextSwitchTo(old);
 	return slot;
+}
+
+/*
+ * A coverage count's one row: every count(*) of it is the number of rows
+ * the plain scan would return -- each key's live versions with the
+ * transaction's queued version laid over them (DynXactVisible, as
+ * scan_take_item counts them), the keys only the transaction holds
+ * included (scan_next_item) -- from pages without values.  Then no more.
+ */
+static TupleTableSlot *
+count_rows(ForeignScanState *node, DynScanState *st)
+{
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	int64		rows = 0;
+	dyn_vclock	ctx;
+
+	ExecClearTuple(slot);
+	if (st->started)
+		return slot;			/* the row was returned */
+	scan_start(node, st);
+	while (scan_next_item(st))
+	{
+		CHECK_FOR_INTERRUPTS();
+		rows += DynXactVisible(&st->item->obj, st->pending, &ctx);
+	}
+	st->item = NULL;
+	for (int i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		slot->tts_values[i] = Int64GetDatum(rows);
+		slot->tts_isnull[i] = false;
+	}
+	return ExecStoreVirtualTuple(slot);
 }
 
 /*
@@ -819,7 +868,10 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	{
 		int			r = Max(st->r > 0 ? st->r : info->default_r, 1);
 
-		ExplainPropertyText("Dynamo Operation", "coverage scan", es);
+		ExplainPropertyText("Dynamo Operation",
+							st->op == DYN_OP_COUNT ? "coverage count" : "coverage scan", es);
+		if (st->op == DYN_OP_COUNT)
+			ExplainPropertyText("Values", "not shipped", es);
 		ExplainPropertyInteger("Partitions", NULL, info->q, es);
 		ExplainPropertyText("Replicas Read", psprintf("%d per partition", r), es);
 		ExplainPropertyText("R From", DynQuorumSourceName(st->r_source, false), es);
@@ -831,7 +883,7 @@ dynamoExplainForeignScan(ForeignScanState *node, ExplainState *es)
 	{
 		ExplainPropertyText("Bucket", st->opts->bucket, es);
 		ExplainPropertyText("Routing",
-							st->op == DYN_OP_SCAN ? "replica of each partition" :
+							st->op != DYN_OP_GET ? "replica of each partition" :
 							so->routing == DYN_ROUTE_ANY ? "any" : "preflist", es);
 	}
 	DynMergeExplain(st->merge, es);
@@ -861,7 +913,8 @@ static void
 explain_unreached(DynScanState *st, ExplainState *es)
 {
 	ExplainPropertyText("Dynamo Operation",
-						st->op == DYN_OP_GET ? "quorum GET" : "coverage scan", es);
+						st->op == DYN_OP_GET ? "quorum GET" :
+						st->op == DYN_OP_COUNT ? "coverage count" : "coverage scan", es);
 	if (st->op == DYN_OP_GET && st->plan_nkeys >= 0)
 		ExplainPropertyInteger("Keys", NULL, st->plan_nkeys, es);
 	if (st->r > 0)

@@ -25,6 +25,10 @@
 #	                   with dynamo_fdw.enable_batched_join off (one GET per
 #	                   outer row); target: batched within 1.5 x of the
 #	                   = ANY(ARRAY(SELECT ...)) form
+#	  count(*)         SELECT count(*) FROM t_dyn (the KEYS keys): pushed
+#	                   down as a coverage count (pages without values) vs
+#	                   dynamo_fdw.enable_count_pushdown off (the coverage
+#	                   scan ships every value, PostgreSQL counts)
 #	  async Append     UNION ALL of 4 foreign tables (ASYNC_KEYS, 20,000
 #	                   keys each, 4 buckets) counted, with async_capable
 #	                   (the 4 coverage scans concurrently) and with
@@ -210,6 +214,17 @@ printf '  JOIN ... ON d.key = l.id, not batched    %10.2f ms\n' "$UNBATCHED_JOIN
 printf '  key = ANY(ARRAY(SELECT id FROM j_local)) %10.2f ms\n' "$JOIN_MS"
 
 echo
+echo "== count(*) of the $KEYS keys: coverage count (no values) vs the full scan"
+COUNT_SQL="SELECT count(*) FROM t_dyn"
+psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $COUNT_SQL"
+COUNT_PUSHED_MS=$(pgbench_ms count_pushed "$COUNT_SQL")
+COUNT_SCAN_MS=$(pgbench_ms count_scan "$COUNT_SQL" "dynamo_fdw.enable_count_pushdown = off")
+printf '  count(*) pushed down (no values)         %10.2f ms
+' "$COUNT_PUSHED_MS"
+printf '  count(*) over the full scan              %10.2f ms
+' "$COUNT_SCAN_MS"
+
+echo
 echo "== UNION ALL over 4 foreign tables of $ASYNC_KEYS keys each: async Append vs one after another"
 psql_q <<SQL
 CREATE SERVER ring_async FOREIGN DATA WRAPPER dynamo_fdw
@@ -249,6 +264,7 @@ printf '  join vs single SELECTs (pgbench)         %6.2f x   (target >= 10)\n' "
 printf '  join vs single SELECTs (psql script)     %6.2f x\n' "$JOIN_RATIO_PSQL"
 printf '  JOIN as written / ANY(ARRAY) form        %6.2f x   (target <= 1.5)\n' "$(echo "$PLAIN_JOIN_MS / $JOIN_MS" | bc -l)"
 printf '  JOIN not batched / batched               %6.2f x\n' "$(echo "$UNBATCHED_JOIN_MS / $PLAIN_JOIN_MS" | bc -l)"
+printf '  count(*) full scan / pushed down         %6.2f x\n' "$(echo "$COUNT_SCAN_MS / $COUNT_PUSHED_MS" | bc -l)"
 printf '  UNION ALL one after another / async      %6.2f x   (values)\n' "$(echo "$UNION_SERIAL_MS / $UNION_ASYNC_MS" | bc -l)"
 printf '  UNION ALL one after another / async      %6.2f x   (count(*))\n' "$(echo "$UNION_KEYS_SERIAL_MS / $UNION_KEYS_ASYNC_MS" | bc -l)"
 

@@ -124,6 +124,15 @@ INSERT INTO carts (key, value) VALUES ('w3', 'needs three');
 	ok(defined wait_until(15, sub { status_of($n1, 'n3') eq 'down' }), 'n1 sees n3 down');
 	($out) = $s->query(q{SELECT id || ':' || status FROM dynamo_nodes('ring') ORDER BY id});
 	is($out, "n1:up\nn2:up\nn3:down\n", 'dynamo_nodes shows n3 down');
+	# IMPORT FOREIGN SCHEMA with one of N=3 members silent: the others hold every bucket
+	($out, $err) = $s->query(q{CREATE SCHEMA imp;
+IMPORT FOREIGN SCHEMA dynamo LIMIT TO (fdw_faults) FROM SERVER ring INTO imp;
+SELECT (SELECT count(DISTINCT key) FROM imp.fdw_faults) || ' ' || (SELECT count(DISTINCT key) FROM carts);
+DROP SCHEMA imp CASCADE});
+	like($out, qr/^(\d+) \1\n$/, 'IMPORT FOREIGN SCHEMA with n3 dead: the bucket is imported, it reads every key carts does')
+	  or diag("out: $out err: $err");
+	like($err, qr/WARNING:  node \S+ did not list its buckets/, '... with a WARNING naming the silent node')
+	  or diag($err);
 	($out) = $s->query(q{SELECT count(*) FROM dynamo_nodes('ring') WHERE keys IS NULL});
 	is($out, "1\n", 'only the dead node has no key count');
 	($out) = $s->query(q{SELECT sum(pending) > 0 FROM dynamo_hints('ring') WHERE target = 'n3'});

@@ -21,6 +21,7 @@
 static void expect_frame(dyn_buf *b, uint8_t type, dyn_slice body);
 static bool check_view(uint8_t type, dyn_slice body);
 static bool check_scan_reply(dyn_slice body);
+static bool check_buckets_reply(dyn_slice body);
 static bool check_sync_keys_reply(dyn_slice body, bool objects);
 static bool check_reap(dyn_slice body);
 static uint16_t *u16_list(dyn_slice list, uint16_t count);
@@ -272,6 +273,34 @@ check_scan_reply(dyn_slice body)
 	return true;
 }
 
+/* BUCKETS_REPLY: every name, encoded again the same. */
+static bool
+check_buckets_reply(dyn_slice body)
+{
+	uint16_t	count;
+	dyn_slice	names;
+	dyn_reader	r;
+	dyn_buf		b;
+	size_t		start;
+
+	if (dyn_buckets_reply_decode(body, &count, &names) != DYN_OK)
+		return false;
+	dyn_buf_init(&b);
+	start = dyn_buckets_reply_begin(&b, 0);
+	dyn_reader_init(&r, names);
+	for (uint16_t i = 0; i < count; i++)
+	{
+		dyn_slice	name;
+
+		FUZZ_CHECK(dyn_buckets_next(&r, &name) == DYN_OK, "name %u of a checked reply", i);
+		dyn_buckets_reply_add(&b, name);
+	}
+	dyn_buckets_reply_end(&b, start, count);
+	expect_frame(&b, DYN_MSG_BUCKETS_REPLY, body);
+	dyn_buf_free(&b);
+	return true;
+}
+
 /* SYNC_KEYS_REPLY in either item shape. */
 static bool
 check_sync_keys_reply(dyn_slice body, bool objects)
@@ -382,6 +411,14 @@ fuzz_check_body(uint8_t type, dyn_slice body)
 			if ((ok = dyn_status_req_decode(body) == DYN_OK))
 				dyn_status_req_encode(&b, 0);
 			break;
+		case DYN_MSG_BUCKETS:
+			if ((ok = dyn_buckets_req_decode(body) == DYN_OK))
+				dyn_buckets_req_encode(&b, 0);
+			break;
+		case DYN_MSG_BUCKETS_REPLY:
+			ok = check_buckets_reply(body);
+			dyn_buf_free(&b);
+			return ok;
 		case DYN_MSG_RING:
 		case DYN_MSG_REPAIR:
 		case DYN_MSG_REPLICA_PUT_REPLY:

@@ -234,7 +234,7 @@ main(int argc, char **argv)
 		dyn_replica_get_req rg = {dyn_slice_str("users"), dyn_slice_str("bob")};
 		dyn_replica_put_req rp = {dyn_slice_str("users"), dyn_slice_str("bob"),
 		dyn_slice_str("n2"), dyn_buf_slice(&obj[1])};
-		dyn_scan_req sq = {3, dyn_slice_str("users"), dyn_slice_str("alice"), 100};
+		dyn_scan_req sq = {3, dyn_slice_str("users"), dyn_slice_str("alice"), 100, 0};
 		dyn_member_entry m = {dyn_slice_str("n1"), dyn_slice_str("127.0.0.1:7400"),
 		dyn_slice_str("a"), DYN_MEMBER_UP, 1700000000000ULL, 42, 3};
 		uint16_t	idx[] = {0, 1, 5};
@@ -274,6 +274,15 @@ main(int argc, char **argv)
 		EMIT("gossip", DYN_MSG_GOSSIP);
 		dyn_scan_req_encode(&f, 9, &sq);
 		EMIT("scan", DYN_MSG_SCAN);
+		sq.flags = DYN_SCAN_NO_VALUES;
+		dyn_scan_req_encode(&f, 9, &sq);
+		EMIT("scan_novalues", DYN_MSG_SCAN);
+		sq.flags = 0;
+		start = dyn_buckets_reply_begin(&f, 9);
+		dyn_buckets_reply_add(&f, dyn_slice_str("carts"));
+		dyn_buckets_reply_add(&f, dyn_slice_str("users"));
+		dyn_buckets_reply_end(&f, start, 2);
+		EMIT("buckets_reply", DYN_MSG_BUCKETS_REPLY);
 		start = dyn_scan_reply_begin(&f, 9);
 		dyn_scan_reply_add(&f, dyn_slice_str("alice"), dyn_buf_slice(&obj[0]));
 		dyn_scan_reply_add(&f, dyn_slice_str("bob"), dyn_buf_slice(&obj[1]));

@@ -53,6 +53,7 @@ typedef struct role_rule
 static const role_rule role_rules[] = {
 	{DYN_MSG_GET, ROLES_READ},
 	{DYN_MSG_SCAN, ROLES_READ},
+	{DYN_MSG_BUCKETS, ROLES_READ},
 	{DYN_MSG_STATUS, ROLES_READ | ROLES_NODE},
 	{DYN_MSG_RING, ROLES_READ | ROLES_NODE},	/* partition-aware clients too */
 	{DYN_MSG_PUT, ROLES_WRITE},

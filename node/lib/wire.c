@@ -14,6 +14,8 @@
  *	PUT_REPLY,
  *	DELETE_REPLY	u16 context_len, context
  *	STATUS_REPLY	u32 json_len, json
+ *	BUCKETS			empty
+ *	BUCKETS_REPLY	u16 count, count x (u8 len, name), increasing
  *	ERROR			u16 code, u8 replied, u8 needed, u16 msg_len, msg
  *
  * Node to node (see wire.h for what each is for):
@@ -64,6 +66,8 @@ msg_type_known(uint8_t type)
 		case DYN_MSG_REPAIR_REPLY:
 		case DYN_MSG_REMOVE:
 		case DYN_MSG_REMOVE_REPLY:
+		case DYN_MSG_BUCKETS:
+		case DYN_MSG_BUCKETS_REPLY:
 		case DYN_MSG_MERKLE:
 		case DYN_MSG_MERKLE_REPLY:
 		case DYN_MSG_SYNC_KEYS:
@@ -673,14 +677,18 @@ dyn_view_next(dyn_reader *r, dyn_member_entry *out)
 
 /* ------------------------------------------------------------------ scan */
 
-/* SCAN: partition, bucket, the key to resume after, the page size. */
+/*
+ * SCAN: partition, bucket, the key to resume after, the page size, and the
+ * flags byte only when a flag is set.
+ */
 void
 dyn_scan_req_encode(dyn_buf *b, uint32_t reqid, const dyn_scan_req *req)
 {
 	size_t		start;
 
 	if (req->bucket.len == 0 || req->bucket.len > DYN_BUCKET_MAX ||
-		req->after.len > DYN_KEY_MAX || req->limit == 0)
+		req->after.len > DYN_KEY_MAX || req->limit == 0 ||
+		(req->flags & ~DYN_SCAN_FLAGS_KNOWN) != 0)
 	{
 		fail_buf(b, DYN_ERR_INVAL);
 		return;
@@ -691,6 +699,8 @@ dyn_scan_req_encode(dyn_buf *b, uint32_t reqid, const dyn_scan_req *req)
 	dyn_buf_append(b, req->bucket.ptr, req->bucket.len);
 	dyn_buf_put_blob16(b, req->after);
 	dyn_buf_put_u16(b, req->limit);
+	if (req->flags != 0)
+		dyn_buf_put_u8(b, req->flags);
 	dyn_frame_end(b, start);
 }
 
@@ -707,9 +717,11 @@ dyn_scan_req_decode(dyn_slice body, dyn_scan_req *out)
 	out->bucket = dyn_rd_bytes(&r, blen);
 	out->after = dyn_rd_blob16(&r);
 	out->limit = dyn_rd_u16(&r);
+	if (!r.err && dyn_rd_left(&r) > 0 && (out->flags = dyn_rd_u8(&r)) == 0)
+		return DYN_ERR_PROTO;	/* canonical: no flags is no byte */
 	if (r.err)
 		return DYN_ERR_PROTO;
-	if (blen == 0 || out->limit == 0)
+	if (blen == 0 || out->limit == 0 || (out->flags & ~DYN_SCAN_FLAGS_KNOWN) != 0)
 		return DYN_ERR_PROTO;
 	if (out->after.len > DYN_KEY_MAX)
 		return DYN_ERR_TOOBIG;
@@ -791,6 +803,94 @@ dyn_scan_next(dyn_reader *r, dyn_slice *key, dyn_slice *object)
 	return DYN_OK;
 }
 
+/* --------------------------------------------------------------- buckets */
+
+/* BUCKETS has no body. */
+void
+dyn_buckets_req_encode(dyn_buf *b, uint32_t reqid)
+{
+	size_t		start = dyn_frame_begin(b, DYN_MSG_BUCKETS, reqid);
+
+	dyn_frame_end(b, start);
+}
+
+int
+dyn_buckets_req_decode(dyn_slice body)
+{
+	return body.len == 0 ? DYN_OK : DYN_ERR_PROTO;
+}
+
+/* Start a BUCKETS_REPLY; the count is patched by _end. */
+size_t
+dyn_buckets_reply_begin(dyn_buf *b, uint32_t reqid)
+{
+	size_t		start = dyn_frame_begin(b, DYN_MSG_BUCKETS_REPLY, reqid);
+
+	dyn_buf_put_u16(b, 0);
+	return start;
+}
+
+void
+dyn_buckets_reply_add(dyn_buf *b, dyn_slice name)
+{
+	if (name.len == 0 || name.len > DYN_BUCKET_MAX)
+	{
+		fail_buf(b, DYN_ERR_INVAL);
+		return;
+	}
+	dyn_buf_put_u8(b, (uint8_t) name.len);
+	dyn_buf_append(b, name.ptr, name.len);
+}
+
+void
+dyn_buckets_reply_end(dyn_buf *b, size_t start, uint16_t count)
+{
+	size_t		body = start + DYN_FRAME_HEADER_LEN;
+
+	if (b->err)
+		return;
+	b->data[body] = (uint8_t) (count >> 8);
+	b->data[body + 1] = (uint8_t) count;
+	dyn_frame_end(b, start);
+}
+
+int
+dyn_buckets_reply_decode(dyn_slice body, uint16_t *count, dyn_slice *names)
+{
+	dyn_reader	r;
+	dyn_reader	items;
+	dyn_slice	prev = {NULL, 0};
+
+	dyn_reader_init(&r, body);
+	*count = dyn_rd_u16(&r);
+	if (r.err)
+		return DYN_ERR_PROTO;
+	names->ptr = r.p;
+	names->len = dyn_rd_left(&r);
+	dyn_reader_init(&items, *names);
+	for (uint16_t i = 0; i < *count; i++)
+	{
+		dyn_slice	name;
+
+		if (dyn_buckets_next(&items, &name) != DYN_OK ||
+			(i > 0 && dyn_slice_cmp(prev, name) >= 0))
+			return DYN_ERR_PROTO;
+		prev = name;
+	}
+	return dyn_reader_finish(&items);
+}
+
+int
+dyn_buckets_next(dyn_reader *r, dyn_slice *name)
+{
+	uint8_t		len = dyn_rd_u8(r);
+
+	*name = dyn_rd_bytes(r, len);
+	if (r->err || len == 0)
+		return DYN_ERR_PROTO;
+	return DYN_OK;
+}
+
 /* A lower-case name for a message type, for logs; "unknown" otherwise. */
 const char *
 dyn_msg_type_name(uint8_t type)
@@ -809,6 +909,10 @@ dyn_msg_type_name(uint8_t type)
 			return "scan";
 		case DYN_MSG_SCAN_REPLY:
 			return "scan_reply";
+		case DYN_MSG_BUCKETS:
+			return "buckets";
+		case DYN_MSG_BUCKETS_REPLY:
+			return "buckets_reply";
 		case DYN_MSG_GET_REPLY:
 			return "get_reply";
 		case DYN_MSG_PUT_REPLY:

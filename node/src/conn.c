@@ -166,6 +166,7 @@ static void conn_do_get(dyn_conn *c, const dyn_frame *f);
 static void conn_do_write(dyn_conn *c, const dyn_frame *f);
 static void conn_do_status(dyn_conn *c, const dyn_frame *f);
 static void conn_do_scan(dyn_conn *c, const dyn_frame *f);
+static void conn_do_buckets(dyn_conn *c, const dyn_frame *f);
 static void conn_burst(dyn_conn *c);
 static void conn_resume(dyn_conn *c);
 static void conn_free(dyn_conn *c);
@@ -934,6 +935,9 @@ conn_dispatch(dyn_conn *c, const dyn_frame *f)
 		case DYN_MSG_SCAN:
 			conn_do_scan(c, f);
 			break;
+		case DYN_MSG_BUCKETS:
+			conn_do_buckets(c, f);
+			break;
 		case DYN_MSG_REPLICA_GET:
 			if (dyn_replica_get(c->node, c, f) != DYN_OK)
 				conn_fatal(c, DYN_E_BADREQ, "malformed replica_get request");
@@ -1053,9 +1057,29 @@ conn_do_scan(dyn_conn *c, const dyn_frame *f)
 		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 0,
 						 "partition %u does not exist: the cluster has %u partitions",
 						 req.partition, c->node->store.partitions);
+	else if (rc == DYN_ERR_PROTO)	/* a page without values decodes each set */
+		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1,
+						 "could not scan partition %u: a stored sibling set does not decode",
+						 req.partition);
 	else if (rc != DYN_OK)
 		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not scan partition %u: %s",
 						 req.partition, dyn_engine_errmsg(c->node->engine));
+}
+
+/* BUCKETS: the buckets this node's store holds keys of (scan.c). */
+static void
+conn_do_buckets(dyn_conn *c, const dyn_frame *f)
+{
+	int			rc;
+
+	if (dyn_buckets_req_decode(f->body) != DYN_OK)
+	{
+		conn_fatal(c, DYN_E_BADREQ, "malformed buckets request: it has no body");
+		return;
+	}
+	if ((rc = dyn_scan_buckets(&c->node->store, f->reqid, &c->out)) != DYN_OK)
+		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not list the buckets: %s",
+						 rc == DYN_ERR_TOOBIG ? "more than 65535" : dyn_strerror(rc));
 }
 
 /* Queue an error reply to one request; the connection stays open. */

@@ -18,4 +18,11 @@
 int			dyn_scan_page(dyn_store *st, uint32_t reqid, const dyn_scan_req *req,
 						  dyn_buf *out);
 
+/*
+ * Append to out the BUCKETS_REPLY frame (request id reqid): the buckets the
+ * store holds keys of, in increasing order.  DYN_ERR_TOOBIG when there are
+ * more than 65535; DYN_ERR_ENGINE (out unchanged) when the engine fails.
+ */
+int			dyn_scan_buckets(dyn_store *st, uint32_t reqid, dyn_buf *out);
+
 #endif							/* DYNAMOD_SCAN_H */

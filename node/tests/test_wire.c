@@ -25,6 +25,7 @@ static void test_replica_round_trip(void **state);
 static void test_view_round_trip(void **state);
 static void test_coord_round_trip(void **state);
 static void test_scan_round_trip(void **state);
+static void test_buckets_round_trip(void **state);
 
 /* A slice over n bytes at p. */
 static dyn_slice
@@ -256,7 +257,7 @@ test_scan_round_trip(void **state)
 {
 	dyn_buf		b;
 	dyn_frame	f;
-	dyn_scan_req in = {7, dyn_slice_str("carts"), dyn_slice_str("alice"), 100};
+	dyn_scan_req in = {7, dyn_slice_str("carts"), dyn_slice_str("alice"), 100, 0};
 	dyn_scan_req out;
 	dyn_scan_reply rep;
 	dyn_reader	r;
@@ -288,6 +289,56 @@ test_scan_round_trip(void **state)
 	dyn_scan_req_encode(&b, 11, &in);
 	assert_int_equal(b.err, DYN_ERR_INVAL);
 
+	/*
+	 * The no-values flag: one byte more, round trips, every cut refused
+	 * but the one that drops just the flag (a plain SCAN, as before it).
+	 * A plain SCAN has no flags byte; unknown bits are refused both ways.
+	 */
+	dyn_buf_reset(&b);
+	in.limit = 100;
+	in.after = dyn_slice_str("alice");
+	dyn_scan_req_encode(&b, 13, &in);
+	f = parse_one(&b, DYN_MSG_SCAN, 13);
+	assert_int_equal(f.body.len, 2 + 1 + 5 + 2 + 5 + 2);
+	dyn_buf_reset(&b);
+	in.flags = DYN_SCAN_NO_VALUES;
+	dyn_scan_req_encode(&b, 14, &in);
+	f = parse_one(&b, DYN_MSG_SCAN, 14);
+	assert_int_equal(f.body.len, 2 + 1 + 5 + 2 + 5 + 2 + 1);
+	assert_int_equal(dyn_scan_req_decode(f.body, &out), DYN_OK);
+	assert_int_equal(out.flags, DYN_SCAN_NO_VALUES);
+	assert_int_equal(out.limit, 100);
+	assert_true(dyn_slice_eq(out.after, in.after));
+	for (size_t cut = 0; cut < f.body.len; cut++)
+	{
+		int			rc = dyn_scan_req_decode(bytes_of(f.body.ptr, cut), &out);
+
+		if (cut == f.body.len - 1)
+		{
+			assert_int_equal(rc, DYN_OK);
+			assert_int_equal(out.flags, 0);
+		}
+		else
+			assert_int_not_equal(rc, DYN_OK);
+	}
+	{
+		uint8_t		bad[64];
+
+		memcpy(bad, f.body.ptr, f.body.len);
+		bad[f.body.len - 1] = 0x02;
+		assert_int_equal(dyn_scan_req_decode(bytes_of(bad, f.body.len), &out), DYN_ERR_PROTO);
+		bad[f.body.len - 1] = 0;	/* no flags is no byte, not a 0 byte */
+		assert_int_equal(dyn_scan_req_decode(bytes_of(bad, f.body.len), &out), DYN_ERR_PROTO);
+		bad[f.body.len - 1] = DYN_SCAN_NO_VALUES;
+		bad[f.body.len] = 0;
+		assert_int_equal(dyn_scan_req_decode(bytes_of(bad, f.body.len + 1), &out), DYN_ERR_PROTO);
+	}
+	dyn_buf_reset(&b);
+	in.flags = 0x80;
+	dyn_scan_req_encode(&b, 15, &in);
+	assert_int_equal(b.err, DYN_ERR_INVAL);
+	in.flags = 0;
+
 	dyn_buf_reset(&b);
 	start = dyn_scan_reply_begin(&b, 12);
 	dyn_scan_reply_add(&b, dyn_slice_str("a"), dyn_slice_str("obj-a"));
@@ -306,6 +357,81 @@ test_scan_round_trip(void **state)
 	assert_int_equal(obj.len, 0);
 	for (size_t cut = 0; cut < f.body.len; cut++)
 		assert_int_not_equal(dyn_scan_reply_decode(bytes_of(f.body.ptr, cut), &rep), DYN_OK);
+	dyn_buf_free(&b);
+}
+
+/*
+ * BUCKETS and BUCKETS_REPLY: round trips, every cut and a padded body
+ * refused, names out of order or repeated refused, bad names not encoded.
+ */
+static void
+test_buckets_round_trip(void **state)
+{
+	dyn_buf		b;
+	dyn_frame	f;
+	size_t		start;
+	uint16_t	count;
+	dyn_slice	names;
+	dyn_slice	name;
+	dyn_reader	r;
+	uint8_t		bad[64];
+
+	(void) state;
+	dyn_buf_init(&b);
+	dyn_buckets_req_encode(&b, 3);
+	f = parse_one(&b, DYN_MSG_BUCKETS, 3);
+	assert_int_equal(f.body.len, 0);
+	assert_int_equal(dyn_buckets_req_decode(f.body), DYN_OK);
+	assert_int_equal(dyn_buckets_req_decode(dyn_slice_str("x")), DYN_ERR_PROTO);
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_BUCKETS), "buckets");
+	assert_string_equal(dyn_msg_type_name(DYN_MSG_BUCKETS_REPLY), "buckets_reply");
+
+	dyn_buf_reset(&b);
+	start = dyn_buckets_reply_begin(&b, 4);
+	dyn_buckets_reply_add(&b, dyn_slice_str("Carts"));
+	dyn_buckets_reply_add(&b, dyn_slice_str("carts"));
+	dyn_buckets_reply_add(&b, dyn_slice_str("carts x"));
+	dyn_buckets_reply_end(&b, start, 3);
+	f = parse_one(&b, DYN_MSG_BUCKETS_REPLY, 4);
+	assert_int_equal(dyn_buckets_reply_decode(f.body, &count, &names), DYN_OK);
+	assert_int_equal(count, 3);
+	dyn_reader_init(&r, names);
+	assert_int_equal(dyn_buckets_next(&r, &name), DYN_OK);
+	assert_true(dyn_slice_eq(name, dyn_slice_str("Carts")));
+	assert_int_equal(dyn_buckets_next(&r, &name), DYN_OK);
+	assert_true(dyn_slice_eq(name, dyn_slice_str("carts")));
+	assert_int_equal(dyn_buckets_next(&r, &name), DYN_OK);
+	assert_true(dyn_slice_eq(name, dyn_slice_str("carts x")));
+	for (size_t cut = 0; cut < f.body.len; cut++)
+		assert_int_not_equal(dyn_buckets_reply_decode(bytes_of(f.body.ptr, cut), &count, &names),
+							 DYN_OK);
+	memcpy(bad, f.body.ptr, f.body.len);
+	bad[f.body.len] = 0;
+	assert_int_equal(dyn_buckets_reply_decode(bytes_of(bad, f.body.len + 1), &count, &names),
+					 DYN_ERR_PROTO);
+	/* the same name twice, names out of order, an empty name: refused */
+	{
+		const uint8_t twice[] = {0, 2, 1, 'a', 1, 'a'};
+		const uint8_t order[] = {0, 2, 1, 'b', 1, 'a'};
+		const uint8_t empty[] = {0, 1, 0};
+
+		assert_int_equal(dyn_buckets_reply_decode(bytes_of(twice, sizeof(twice)), &count, &names),
+						 DYN_ERR_PROTO);
+		assert_int_equal(dyn_buckets_reply_decode(bytes_of(order, sizeof(order)), &count, &names),
+						 DYN_ERR_PROTO);
+		assert_int_equal(dyn_buckets_reply_decode(bytes_of(empty, sizeof(empty)), &count, &names),
+						 DYN_ERR_PROTO);
+	}
+	/* no buckets */
+	dyn_buf_reset(&b);
+	start = dyn_buckets_reply_begin(&b, 5);
+	dyn_buckets_reply_end(&b, start, 0);
+	f = parse_one(&b, DYN_MSG_BUCKETS_REPLY, 5);
+	assert_int_equal(dyn_buckets_reply_decode(f.body, &count, &names), DYN_OK);
+	assert_int_equal(count, 0);
+	dyn_buf_reset(&b);
+	dyn_buckets_reply_add(&b, bytes_of(NULL, 0));
+	assert_int_equal(b.err, DYN_ERR_INVAL);
 	dyn_buf_free(&b);
 }
 
@@ -664,7 +790,7 @@ test_frame_header_checks(void **state)
 	hdr[0] = hdr[1] = hdr[2] = hdr[3] = 0;
 	hdr[4] = 0x00;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
-	hdr[4] = 0x08;
+	hdr[4] = 0x09;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
 	hdr[4] = 0x80;
 	assert_int_equal(dyn_frame_parse(hdr, sizeof(hdr), 100, &f, &used), DYN_ERR_PROTO);
@@ -1020,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_view_round_trip),
 		cmocka_unit_test(test_coord_round_trip),
 		cmocka_unit_test(test_scan_round_trip),
+		cmocka_unit_test(test_buckets_round_trip),
 		cmocka_unit_test(test_pipelined_frames),
 		cmocka_unit_test(test_truncation_everywhere),
 		cmocka_unit_test(test_frame_header_checks),

@@ -48,6 +48,7 @@ typedef enum dyn_msg_type
 	DYN_MSG_SCAN = 0x05,
 	DYN_MSG_REPAIR = 0x06,		/* admin: a full anti-entropy round now */
 	DYN_MSG_REMOVE = 0x07,		/* admin: hand a node's partitions away */
+	DYN_MSG_BUCKETS = 0x08,		/* read: the buckets this node holds keys of */
 
 	/*
 	 * Node to node (and RING for partition-aware clients).  REPLICA_GET and
@@ -74,6 +75,7 @@ typedef enum dyn_msg_type
 	DYN_MSG_SCAN_REPLY = 0x85,
 	DYN_MSG_REPAIR_REPLY = 0x86,
 	DYN_MSG_REMOVE_REPLY = 0x87,
+	DYN_MSG_BUCKETS_REPLY = 0x88,
 	DYN_MSG_REPLICA_GET_REPLY = 0x90,
 	DYN_MSG_REPLICA_PUT_REPLY = 0x91,
 	DYN_MSG_GOSSIP_REPLY = 0x92,
@@ -294,12 +296,22 @@ void		dyn_object_reply_encode(dyn_buf *b, uint8_t type, uint32_t reqid,
  * keys -- fewer when the page reaches DYN_SCAN_PAGE_BYTES.
  *
  *		u16 partition, u8 bucket_len, bucket, u16 after_len, after, u16 limit
+ *		[, u8 flags]
+ *
+ * flags is optional (absent: 0), so a reader's plain SCAN is byte for byte
+ * what nodes before it accepted; a node that predates it refuses a SCAN
+ * that carries it as malformed rather than ignoring it.  Unknown bits,
+ * and a flags byte of 0 (no flags is no byte: one encoding), are refused.  DYN_SCAN_NO_VALUES: every sibling's value is sent empty (the
+ * clocks, dots and tombstone flags as stored), for a count that needs to
+ * know only which versions are live (the FDW's pushed-down count(*)).
  *
  * SCAN_REPLY: u8 more (1 when the partition has keys after this page),
  * u16 count, then count items: u16 key_len, key, u32 object_len, object
  * (the stored sibling set, tombstones included: the reader hides them).
  */
 #define DYN_SCAN_PAGE_BYTES		(1024 * 1024)
+#define DYN_SCAN_NO_VALUES		0x01
+#define DYN_SCAN_FLAGS_KNOWN	DYN_SCAN_NO_VALUES
 
 typedef struct dyn_scan_req
 {
@@ -307,6 +319,7 @@ typedef struct dyn_scan_req
 	dyn_slice	bucket;
 	dyn_slice	after;
 	uint16_t	limit;			/* 1 .. 65535 */
+	uint8_t		flags;			/* DYN_SCAN_*; 0 is encoded as no byte */
 } dyn_scan_req;
 
 typedef struct dyn_scan_reply
@@ -329,6 +342,25 @@ void		dyn_scan_reply_end(dyn_buf *b, size_t start, uint16_t count, bool more);
 int			dyn_scan_reply_decode(dyn_slice body, dyn_scan_reply *out);
 /* Read the next item of a checked reply (init a reader on out->items). */
 int			dyn_scan_next(dyn_reader *r, dyn_slice *key, dyn_slice *object);
+
+/*
+ * BUCKETS: the names of the buckets this node's store holds keys of (live
+ * or tombstones), for IMPORT FOREIGN SCHEMA.  The request has no body.
+ *
+ * BUCKETS_REPLY: u16 count, then count names, each u8 len (1 ..
+ * DYN_BUCKET_MAX), name, in strictly increasing byte order (no duplicates).
+ */
+void		dyn_buckets_req_encode(dyn_buf *b, uint32_t reqid);
+/* A BUCKETS request has an empty body; anything else is DYN_ERR_PROTO. */
+int			dyn_buckets_req_decode(dyn_slice body);
+/* Build a reply: _begin, one _add per name in increasing order, _end. */
+size_t		dyn_buckets_reply_begin(dyn_buf *b, uint32_t reqid);
+void		dyn_buckets_reply_add(dyn_buf *b, dyn_slice name);
+void		dyn_buckets_reply_end(dyn_buf *b, size_t start, uint16_t count);
+/* Check a whole reply (order included); *count and *names for _next. */
+int			dyn_buckets_reply_decode(dyn_slice body, uint16_t *count, dyn_slice *names);
+/* Read the next name of a checked reply (init a reader on names). */
+int			dyn_buckets_next(dyn_reader *r, dyn_slice *name);
 
 /*
  * Anti-entropy (node to node).  A replica compares its Merkle tree of a
