@@ -146,8 +146,13 @@ subtest '500 connections each sending 8 MiB of a 16 MiB frame' => sub {
 	is($opened, 500, 'the flooder opened 500 connections');
 	cmp_ok($sent + $closed, '==', 500, 'each either sent its 8 MiB or was closed by the node');
 	cmp_ok($in->{shed} // 0, '>=', 400, 'the node shed most of them');
-	cmp_ok($max_rss - $rss0, '<', $limit + 48 * $MIB,
-		'node RSS grew by less than the bound (plus 48 MiB: allocator slack)');
+	# every connection may always hold one read's worth (128 KiB) beyond the
+	# bound, so a new or steady client is never starved; what the allocator
+	# keeps of freed buffers comes on top
+	my $allowance = 500 * 128 * 1024;
+	cmp_ok($max_rss - $rss0, '<', $limit + $allowance + 32 * $MIB,
+		sprintf('node RSS grew by less than the bound plus each connection\'s read allowance '
+			. '(%.1f MiB) and 32 MiB of allocator slack', $allowance / $MIB));
 	cmp_ok($in->{peak} // 0, '<=', $limit + 32 * $MIB,
 		'the input counted never passed the bound by more than one buffer\'s growth');
 	cmp_ok($tried, '>=', 10, 'the normal client tried again and again during the flood');
