@@ -132,6 +132,8 @@ static TupleTableSlot *count_rows(ForeignScanState *node, DynScanState *st);
 static void scan_stop(DynScanState *st);
 static void scan_stop_fetch(DynScanState *st);
 static void scan_write_back(DynScanState *st, const dyn_vclock *ctx);
+static void scan_store_unclocked(ForeignScanState *node, DynScanState *st,
+								 TupleTableSlot *slot, dyn_slice value, dyn_slice context);
 static bool scan_next_item(DynScanState *st);
 static void scan_take_item(DynScanState *st);
 static void seen_add(DynScanState *st, dyn_slice key);
@@ -480,6 +482,30 @@ scan_take_item(DynScanState *st)
 }
 
 /*
+ * Store a row of the current key whose value has no clock of its own (a
+ * merge, or a write queued for COMMIT): vclock NULL, siblings and context
+ * those of the key.
+ */
+static void
+scan_store_unclocked(ForeignScanState *node, DynScanState *st, TupleTableSlot *slot,
+					 dyn_slice value, dyn_slice context)
+{
+	dyn_sibling sib;
+	AttrNumber	vc = st->opts->attno[DYNCOL_VCLOCK];
+
+	memset(&sib, 0, sizeof(sib));
+	sib.value = value;
+	DynConvertRow(st->cv, st->item->key, &sib, st->live, context,
+				  slot->tts_values, slot->tts_isnull);
+	if (vc != 0)
+		slot->tts_isnull[vc - 1] = true;
+	ExecStoreVirtualTuple(slot);
+	if (st->keep_old)
+		DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel), value,
+							&slot->tts_tid);
+}
+
+/*
  * IterateForeignScan: the next live sibling as a row (in the per-tuple
  * memory, which the executor resets before each call), or an empty slot.
  */
@@ -518,44 +544,18 @@ dynamoIterateForeignScan(ForeignScanState *node)
 				MemoryContextSwitchTo(old);
 				return slot;
 			}
-			if (st->merged_row)
+			if (st->merged_row || st->pending_row)
 			{
-				/* the merge function's row: a value no version has (yet) */
-				dyn_sibling sib;
-				AttrNumber	vc = st->opts->attno[DYNCOL_VCLOCK];
+				/*
+				 * The merge function's row, or the transaction's own queued
+				 * version: a value no stored version carries with a clock.
+				 */
+				dyn_slice	value = st->merged_row
+					? (dyn_slice) {(const uint8_t *) st->merged.data, st->merged.len}
+					: (dyn_slice) {(const uint8_t *) st->pending->value, st->pending->valuelen};
 
-				memset(&sib, 0, sizeof(sib));
-				sib.value = (dyn_slice) {(const uint8_t *) st->merged.data, st->merged.len};
-				st->merged_row = false;
-				DynConvertRow(st->cv, st->item->key, &sib, st->live, context,
-							  slot->tts_values, slot->tts_isnull);
-				if (vc != 0)
-					slot->tts_isnull[vc - 1] = true;
-				ExecStoreVirtualTuple(slot);
-				if (st->keep_old)
-					DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel),
-										sib.value, &slot->tts_tid);
-				MemoryContextSwitchTo(old);
-				return slot;
-			}
-			if (st->pending_row)
-			{
-				/* the transaction's own version: no clock until COMMIT */
-				dyn_sibling sib;
-				AttrNumber	vc = st->opts->attno[DYNCOL_VCLOCK];
-
-				memset(&sib, 0, sizeof(sib));
-				sib.value = (dyn_slice) {(const uint8_t *) st->pending->value,
-				st->pending->valuelen};
-				st->pending_row = false;
-				DynConvertRow(st->cv, st->item->key, &sib, st->live, context,
-							  slot->tts_values, slot->tts_isnull);
-				if (vc != 0)
-					slot->tts_isnull[vc - 1] = true;
-				ExecStoreVirtualTuple(slot);
-				if (st->keep_old)
-					DynOldValueRemember(node->ss.ps.state, RelationGetRelid(st->rel),
-										sib.value, &slot->tts_tid);
+				st->merged_row = st->pending_row = false;
+				scan_store_unclocked(node, st, slot, value, context);
 				MemoryContextSwitchTo(old);
 				return slot;
 			}
