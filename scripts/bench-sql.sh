@@ -44,8 +44,10 @@
 #	  merge            point SELECT (pgbench, as above) of keys holding two
 #	                   siblings each, without and with a merge_function
 #	                   (dynamo_merge_union): the cost of calling it
-#	                   (BENCH_SQL_ONLY=merge: this line alone, with
-#	                   the extension version it ran with)
+#	                   (BENCH_SQL_ONLY=merge: this line alone;
+#	                   BENCH_SQL_EXT_VERSION=0.1: the extension created
+#	                   at that version -- 0.1's dynamo_merge_union is
+#	                   plpgsql, 0.2's C -- the version is printed)
 #
 #	PostgreSQL runs as the postgres user (it refuses root); dynamod as the
 #	caller.  Assumes `make` and `make install` (the extension must be
@@ -107,7 +109,7 @@ psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d bench "$@"; }
 "$PGBIN/createdb" bench
 
 psql_q <<SQL
-CREATE EXTENSION dynamo_fdw;
+CREATE EXTENSION dynamo_fdw${BENCH_SQL_EXT_VERSION:+ VERSION '$BENCH_SQL_EXT_VERSION'};
 CREATE SERVER ring FOREIGN DATA WRAPPER dynamo_fdw
   OPTIONS (nodes '$DYNAMO_FDW_NODES', batch_size '500');
 CREATE USER MAPPING FOR CURRENT_USER SERVER ring OPTIONS (key_file '$DYNAMO_FDW_KEYS/admin.key');

@@ -17,6 +17,7 @@
 
 static void build_reply(dyn_buf *b, const dyn_ring *ring, const uint8_t *status);
 static void make_ring(dyn_ring *ring);
+static void load_view(dyn_routing *rt, dyn_buf *b, const dyn_ring *ring, const uint8_t *status);
 static void test_decode_and_route(void **state);
 static void test_refuses_bad_bodies(void **state);
 static void test_empty(void **state);
@@ -62,6 +63,19 @@ build_reply(dyn_buf *b, const dyn_ring *ring, const uint8_t *status)
 	dyn_buf_free(&enc);
 }
 
+/* Decode into rt the RING_REPLY of ring with these statuses (built in b). */
+static void
+load_view(dyn_routing *rt, dyn_buf *b, const dyn_ring *ring, const uint8_t *status)
+{
+	dyn_slice	body;
+
+	dyn_buf_reset(b);
+	build_reply(b, ring, status);
+	body.ptr = b->data + DYN_FRAME_HEADER_LEN;
+	body.len = b->len - DYN_FRAME_HEADER_LEN;
+	assert_int_equal(dyn_routing_decode(body, rt), DYN_OK);
+}
+
 /*
  * The coordinator of every key is its first preference-list node while
  * all are up, and the second when the first is down.
@@ -96,11 +110,7 @@ test_decode_and_route(void **state)
 		int			c;
 
 		snprintf(key, sizeof(key), "k%d", k);
-		dyn_buf_reset(&b);
-		build_reply(&b, &ring, all_up);
-		body.ptr = b.data + DYN_FRAME_HEADER_LEN;
-		body.len = b.len - DYN_FRAME_HEADER_LEN;
-		assert_int_equal(dyn_routing_decode(body, &rt), DYN_OK);
+		load_view(&rt, &b, &ring, all_up);
 		assert_int_equal(dyn_ring_preflist_key(&ring, dyn_slice_str("b"), dyn_slice_str(key),
 											   pl, 4), 4);
 		assert_int_equal(dyn_routing_coordinator(&rt, dyn_slice_str("b"), dyn_slice_str(key)),
@@ -109,21 +119,13 @@ test_decode_and_route(void **state)
 		/* the first owner down: the second owner coordinates */
 		memcpy(status, all_up, sizeof(status));
 		status[pl[0]] = DYN_MEMBER_DOWN;
-		dyn_buf_reset(&b);
-		build_reply(&b, &ring, status);
-		body.ptr = b.data + DYN_FRAME_HEADER_LEN;
-		body.len = b.len - DYN_FRAME_HEADER_LEN;
-		assert_int_equal(dyn_routing_decode(body, &rt), DYN_OK);
+		load_view(&rt, &b, &ring, status);
 		c = dyn_routing_coordinator(&rt, dyn_slice_str("b"), dyn_slice_str(key));
 		assert_int_equal(c, (int) pl[1]);
 
 		/* both owners down: the first owner all the same (never a stand-in) */
 		status[pl[1]] = DYN_MEMBER_DOWN;
-		dyn_buf_reset(&b);
-		build_reply(&b, &ring, status);
-		body.ptr = b.data + DYN_FRAME_HEADER_LEN;
-		body.len = b.len - DYN_FRAME_HEADER_LEN;
-		assert_int_equal(dyn_routing_decode(body, &rt), DYN_OK);
+		load_view(&rt, &b, &ring, status);
 		assert_int_equal(dyn_routing_coordinator(&rt, dyn_slice_str("b"), dyn_slice_str(key)),
 						 (int) pl[0]);
 		(void) c;
@@ -218,7 +220,6 @@ test_usable(void **state)
 	dyn_routing rt;
 	dyn_buf		b;
 	uint8_t		status[4] = {DYN_MEMBER_UP, DYN_MEMBER_UP, DYN_MEMBER_UP, DYN_MEMBER_UP};
-	dyn_slice	body;
 
 	(void) state;
 	make_ring(&ring);
@@ -236,11 +237,7 @@ test_usable(void **state)
 		snprintf(key, sizeof(key), "k%d", k);
 		assert_int_equal(dyn_ring_preflist_key(&ring, bucket, dyn_slice_str(key), pl, 4), 4);
 		status[0] = status[1] = status[2] = status[3] = DYN_MEMBER_UP;
-		dyn_buf_reset(&b);
-		build_reply(&b, &ring, status);
-		body.ptr = b.data + DYN_FRAME_HEADER_LEN;
-		body.len = b.len - DYN_FRAME_HEADER_LEN;
-		assert_int_equal(dyn_routing_decode(body, &rt), DYN_OK);
+		load_view(&rt, &b, &ring, status);
 
 		/* all usable: the first owner, the only one asked about */
 		assert_int_equal(dyn_routing_coordinator_usable(&rt, bucket, dyn_slice_str(key),
@@ -268,11 +265,7 @@ test_usable(void **state)
 
 		/* the first owner down in the table: not asked about, the second chosen */
 		status[pl[0]] = DYN_MEMBER_DOWN;
-		dyn_buf_reset(&b);
-		build_reply(&b, &ring, status);
-		body.ptr = b.data + DYN_FRAME_HEADER_LEN;
-		body.len = b.len - DYN_FRAME_HEADER_LEN;
-		assert_int_equal(dyn_routing_decode(body, &rt), DYN_OK);
+		load_view(&rt, &b, &ring, status);
 		p = (usable_probe) {0};
 		assert_int_equal(dyn_routing_coordinator_usable(&rt, bucket, dyn_slice_str(key),
 														usable_except, &p), (int) pl[1]);
@@ -280,11 +273,7 @@ test_usable(void **state)
 		assert_int_equal(p.asked[0], (int) pl[1]);
 		/* ... and both down: -1, where dyn_routing_coordinator says the first owner */
 		status[pl[1]] = DYN_MEMBER_DOWN;
-		dyn_buf_reset(&b);
-		build_reply(&b, &ring, status);
-		body.ptr = b.data + DYN_FRAME_HEADER_LEN;
-		body.len = b.len - DYN_FRAME_HEADER_LEN;
-		assert_int_equal(dyn_routing_decode(body, &rt), DYN_OK);
+		load_view(&rt, &b, &ring, status);
 		assert_int_equal(dyn_routing_coordinator_usable(&rt, bucket, dyn_slice_str(key),
 														usable_except, &p), -1);
 		assert_int_equal(dyn_routing_coordinator(&rt, bucket, dyn_slice_str(key)), (int) pl[0]);
