@@ -18,6 +18,7 @@
  *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
  *		xact.c			the transaction's queued writes, sent at COMMIT
  *		merge.c			a table's merge_function: siblings as one row, write-back
+ *		merge_union.c	the shipped dynamo_merge_union, in C
  *		batch.c			batched key lookups under a nested loop (custom scan)
  *		truncate.c		TRUNCATE: a coverage scan, then a tombstone per key
  *		import.c		IMPORT FOREIGN SCHEMA: a table per bucket the nodes list
