@@ -43,7 +43,9 @@
 #	                   INSERT
 #	  merge            point SELECT (pgbench, as above) of keys holding two
 #	                   siblings each, without and with a merge_function
-#	                   (dynamo_merge_union): the cost of calling it
+#	                   (dynamo_merge_union): the cost of calling it; and
+#	                   the function's own time a call (one client, two
+#	                   one-item carts)
 #	                   (BENCH_SQL_ONLY=merge: this line alone;
 #	                   BENCH_SQL_EXT_VERSION=0.1: the extension created
 #	                   at that version -- 0.1's dynamo_merge_union is
@@ -337,3 +339,10 @@ done
 printf '  2 siblings, one row each          %12s tps\n' "${TPS[m_raw]}"
 printf '  2 siblings, merged into one row   %12s tps   %5.2f x without\n' "${TPS[m_merged]}" \
 	"$(echo "${TPS[m_merged]} / ${TPS[m_raw]}" | bc -l)"
+# the function alone, one client: 1,000 calls on two one-item carts a
+# statement, less the same statement building the carts without merging
+CARTS="ARRAY[jsonb_build_object('items', jsonb_build_array('a' || i)), jsonb_build_object('items', jsonb_build_array('b' || i))]"
+MERGE_CALLS_MS=$(pgbench_ms merge_calls "SELECT count(dynamo_merge_union($CARTS, NULL)) FROM generate_series(1, 1000) i")
+MERGE_BASE_MS=$(pgbench_ms merge_base "SELECT count($CARTS) FROM generate_series(1, 1000) i")
+printf '  dynamo_merge_union alone          %12.2f us a call (two carts)\n' \
+	"$(echo "$MERGE_CALLS_MS - $MERGE_BASE_MS" | bc -l)"

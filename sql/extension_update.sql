@@ -67,13 +67,14 @@ SELECT l.lanname, p.provolatile, p.proisstrict
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.proname = 'dynamo_merge_union';
 
--- every case as 0.2 merges it (the small ones in full)
+-- every case as 0.2 merges it: the small ones in full (but 26, whose order
+-- is the database's collation), the big ones by a digest
 SELECT id, what, dynamo_merge_union(vals, NULL) AS merged
-  FROM merge_cases WHERE id <= 30 ORDER BY id;
-SELECT id, what, md5(dynamo_merge_union(vals, NULL)::text) AS merged_md5,
+  FROM merge_cases WHERE id <= 30 AND id <> 26 ORDER BY id;
+SELECT id, what, CASE WHEN id > 30 THEN md5(dynamo_merge_union(vals, NULL)::text) END AS merged_md5,
        jsonb_array_length(coalesce(dynamo_merge_union(vals, NULL) -> 'items',
                                    dynamo_merge_union(vals, NULL))) AS elements
-  FROM merge_cases WHERE id > 30 ORDER BY id;
+  FROM merge_cases WHERE id > 30 OR id = 26 ORDER BY id;
 -- ... and every case the same as 0.1's, with clocks and without (no rows)
 SELECT c.id, o.result AS plpgsql, dynamo_merge_union(c.vals, NULL)::text AS c_function
   FROM merge_cases c JOIN merged_0_1 o USING (id)
