@@ -10,8 +10,10 @@
  * the user mapping changes (syscache invalidation) and closed on DROP
  * SERVER.  It holds one libdynamo client per node it has talked to, made
  * on first use: with routing 'preflist' each key goes to the first healthy
- * node of its preference list, so a statement may use every node; with
- * 'any' point requests go to the first reachable node of the nodes option.
+ * owner of its key, so a statement may use every node; with 'any' point
+ * requests go to the first reachable node of the nodes option (the
+ * primary).  What the connection knows of the ring, and which node a
+ * request goes to, is cluster.c's; it asks here whether a node is usable.
  *
  * Requests are pipelined: DynSend* queues a request on a node's client and
  * registers it by request id; DynAwait flushes every node's queue and waits
@@ -53,11 +55,7 @@
 #include "dynamo_fdw.h"
 #include "dynamo/identity.h"
 #include "dynamo/keytext.h"
-#include "dynamo/ring.h"
 
-/* How long cluster knowledge is trusted before it is fetched again. */
-#define DYN_RING_REFRESH_MS		10000
-#define DYN_KEYS_REFRESH_MS		30000
 /* How long a node that failed is avoided when another can serve. */
 #define DYN_NODE_DOWN_MS		5000
 /* How long one wait lasts for a request without a deadline (it loops). */
@@ -112,10 +110,7 @@ struct DynConn
 	bool		invalidated;
 	uint32		server_hashvalue;
 	uint32		mapping_hashvalue;
-	bool		have_info;
-	DynClusterInfo info;
-	int		   *member_node;	/* ring member index -> node index */
-	int			nmember_node;
+	DynCluster *cluster;		/* what it knows of the ring (cluster.c) */
 };
 
 /* Hash entry of the connection cache. */
@@ -134,9 +129,7 @@ static void conn_xact_callback(XactEvent event, void *arg);
 static void conn_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								  SubTransactionId parentSubid, void *arg);
 static void conn_abandon(DynConn *conn, int nest_level);
-static int	node_find_or_add(DynConn *conn, const char *addr);
 static bool node_connect(DynConn *conn, int node);
-static bool node_usable(DynConn *conn, int node);
 static void node_close(DynConn *conn, int node);
 static void node_reset(DynConn *conn, int node, const char *why, uint16 code,
 					   bool mark_down);
@@ -145,12 +138,7 @@ static void node_pump(DynConn *conn, int node, int ready);
 static void node_dispatch(DynConn *conn, int node);
 static void conn_wait(DynConn *conn, long timeout_ms);
 static void conn_flush_all(DynConn *conn);
-static int	conn_primary(DynConn *conn, int avoid);
-static int	conn_find_primary(DynConn *conn, int avoid);
 static bool conn_close_server(Oid serverid);
-static void conn_refresh_info(DynConn *conn);
-static void conn_refresh_keys(DynConn *conn);
-static void conn_map_members(DynConn *conn);
 static void conn_report_unreachable(DynConn *conn) pg_attribute_noreturn();
 static int	conn_timeout_ms(DynConn *conn);
 static void request_register(DynConn *conn, int node, DynRequest *req, uint32 reqid);
@@ -241,6 +229,20 @@ DynConnServerName(DynConn *conn)
 	return conn->servername;
 }
 
+/* What the connection knows of its cluster (cluster.c's). */
+DynCluster *
+DynConnCluster(DynConn *conn)
+{
+	return conn->cluster;
+}
+
+/* How many nodes the connection knows: the seeds, then ring members. */
+int
+DynConnNodeCount(DynConn *conn)
+{
+	return conn->nnodes;
+}
+
 /*
  * Build a connection: resolve the options and load the identity and trust
  * it will authenticate with.  Everything is built in a context of its own
@@ -266,7 +268,7 @@ conn_create(ForeignServer *server, UserMapping *user)
 	conn->opts = o = DynGetServerOptions(server, user);
 	conn->keep = DynOptionBool(NIL, server->options, "keep_connections", true);
 	dyn_trust_init(&conn->trust);
-	dyn_routing_init(&conn->info.rt);
+	conn->cluster = DynClusterCreate(cxt);
 
 	if (o->key != NULL || o->key_file != NULL)
 	{
@@ -320,7 +322,7 @@ conn_create(ForeignServer *server, UserMapping *user)
 	}
 
 	foreach(lc, o->nodes)
-		(void) node_find_or_add(conn, (const char *) lfirst(lc));
+		(void) DynNodeAdd(conn, (const char *) lfirst(lc));
 
 	conn->server_hashvalue = GetSysCacheHashValue1(FOREIGNSERVEROID,
 												   ObjectIdGetDatum(server->serverid));
@@ -344,7 +346,7 @@ conn_discard(DynConn *conn)
 	}
 	dyn_identity_clear(&conn->identity);
 	dyn_trust_free(&conn->trust);
-	dyn_routing_free(&conn->info.rt);
+	DynClusterFree(conn->cluster);
 	MemoryContextDelete(conn->cxt);
 }
 
@@ -474,8 +476,8 @@ conn_abandon(DynConn *conn, int nest_level)
 }
 
 /* The index of the node at addr, added (unconnected) if new. */
-static int
-node_find_or_add(DynConn *conn, const char *addr)
+int
+DynNodeAdd(DynConn *conn, const char *addr)
 {
 	MemoryContext old;
 	DynNode    *n;
@@ -574,6 +576,13 @@ request_fail(DynRequest *req, const char *why, uint16 code)
 	req->errmsg = MemoryContextStrdup(req->cxt, why);
 }
 
+/* Whether a node failed lately (it is avoided until DYN_NODE_DOWN_MS after). */
+bool
+DynNodeFailedLately(DynConn *conn, int node, TimestampTz now)
+{
+	return conn->nodes[node].down_until > now;
+}
+
 /* Avoid a node for a while, closing it (a reader saw it misbehave). */
 void
 DynMarkNodeDown(DynConn *conn, int node, const char *why)
@@ -666,8 +675,8 @@ failed:
  * connection the node closed while we were not looking is replaced before
  * a write goes out on it.
  */
-static bool
-node_usable(DynConn *conn, int node)
+bool
+DynNodeUsable(DynConn *conn, int node)
 {
 	DynNode    *n = &conn->nodes[node];
 
@@ -688,25 +697,25 @@ node_usable(DynConn *conn, int node)
  * else any member of the ring that does; nodes recently failed are tried
  * last.
  */
-static int
-conn_primary(DynConn *conn, int avoid)
+int
+DynPrimaryNode(DynConn *conn, int avoid)
 {
-	int			node = conn_find_primary(conn, avoid);
+	int			node = DynFindPrimaryNode(conn, avoid);
 
 	if (node < 0)
 		conn_report_unreachable(conn);
 	return node;
 }
 
-/* conn_primary without the error: -1 when no node connects. */
-static int
-conn_find_primary(DynConn *conn, int avoid)
+/* DynPrimaryNode without the error: -1 when no node connects. */
+int
+DynFindPrimaryNode(DynConn *conn, int avoid)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool	   *tried;
 
 	if (conn->primary >= 0 && conn->primary != avoid &&
-		conn->nodes[conn->primary].client != NULL && node_usable(conn, conn->primary))
+		conn->nodes[conn->primary].client != NULL && DynNodeUsable(conn, conn->primary))
 		return conn->primary;
 	tried = palloc0(sizeof(bool) * conn->nnodes);
 	/* nodes[] holds the seeds first, in the order given, then ring members */
@@ -719,7 +728,7 @@ conn_find_primary(DynConn *conn, int avoid)
 			if (tried[i] || i == avoid || failed_lately != (pass == 1))
 				continue;
 			tried[i] = true;
-			if (node_usable(conn, i))
+			if (DynNodeUsable(conn, i))
 			{
 				pfree(tried);
 				conn->primary = i;
@@ -771,342 +780,6 @@ conn_timeout_ms(DynConn *conn)
 	return dynamo_fdw_timeout_ms > 0 ? dynamo_fdw_timeout_ms : conn->opts->timeout_ms;
 }
 
-/*
- * What the cluster looks like, fetched from the primary node when not
- * known or older than DYN_RING_REFRESH_MS; with_keys also asks every
- * member for its key count (older than DYN_KEYS_REFRESH_MS), for the
- * planner's estimates.
- */
-const DynClusterInfo *
-DynGetClusterInfo(DynConn *conn, bool with_keys)
-{
-	TimestampTz now = GetCurrentTimestamp();
-
-	if (!conn->have_info ||
-		TimestampDifferenceExceeds(conn->info.fetched_at, now, DYN_RING_REFRESH_MS))
-		conn_refresh_info(conn);
-	if (with_keys &&
-		(conn->info.keys_at == 0 ||
-		 TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS)))
-		conn_refresh_keys(conn);
-	return &conn->info;
-}
-
-/*
- * What the planner and a plain EXPLAIN use, which must not need the
- * cluster: DynGetClusterInfo when a node connects, else what this backend
- * learnt last (however old), else NULL -- nothing known.
- */
-const DynClusterInfo *
-DynTryClusterInfo(DynConn *conn, bool with_keys)
-{
-	TimestampTz now = GetCurrentTimestamp();
-
-	/* fresh enough: no node is asked (or probed) at all */
-	if (conn->have_info &&
-		!TimestampDifferenceExceeds(conn->info.fetched_at, now, DYN_RING_REFRESH_MS) &&
-		(!with_keys ||
-		 (conn->info.keys_at != 0 &&
-		  !TimestampDifferenceExceeds(conn->info.keys_at, now, DYN_KEYS_REFRESH_MS))))
-		return &conn->info;
-	if (conn_find_primary(conn, -1) >= 0)
-		return DynGetClusterInfo(conn, with_keys);
-	return conn->have_info ? &conn->info : NULL;
-}
-
-/*
- * Forget what is known of the cluster (the ring changed): the next
- * DynGetClusterInfo asks a node again.
- */
-void
-DynForgetClusterInfo(DynConn *conn)
-{
-	conn->have_info = false;
-	conn->info.keys_at = 0;
-}
-
-/*
- * Forget the cached key count: this backend is writing, so the planner's
- * next estimate asks the nodes again.
- */
-void
-DynForgetKeyCount(DynConn *conn)
-{
-	conn->info.keys_at = 0;
-}
-
-/*
- * Ask the primary for STATUS and RING (pipelined).  A node that does not
- * answer RING is taken as a cluster of one: a ring with itself as the only
- * member, built from its STATUS.  A primary that fails meanwhile is
- * replaced and asked again.
- */
-static void
-conn_refresh_info(DynConn *conn)
-{
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "dynamo_fdw status",
-											  ALLOCSET_SMALL_SIZES);
-	DynRequest	status;
-	DynRequest	ring;
-	int			attempts = 0;
-	int			node;
-
-	for (;;)
-	{
-		node = conn_primary(conn, -1);
-		DynInitRequest(&status, tmp);
-		DynInitRequest(&ring, tmp);
-		DynSendStatus(conn, node, &status);
-		DynSendRing(conn, node, &ring);
-		DynAwait(conn, &status);
-		DynAwait(conn, &ring);
-		if (!status.failed && !ring.failed)
-			break;
-		if ((status.failed && status.fail_code != 0) || ++attempts > conn->nnodes)
-			DynReportFailure(conn, status.failed ? &status : &ring, "status request", NULL,
-							 (dyn_slice) {NULL, 0});
-		DynForget(conn, &status);
-		DynForget(conn, &ring);
-	}
-
-	{
-		Jsonb	   *js = DynParseStatus(conn, node, &status);
-		JsonbContainer *root = &js->root;
-		int64		q = 0,
-					n = 0,
-					r = 0,
-					w = 0;
-		dyn_routing rt;
-		bool		from_node = false;
-
-		if (!DynJsonInt(root, "partitions", &q) || !DynJsonInt(root, "n", &n))
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_ERROR),
-					 errmsg("node %s of server \"%s\" sent a status without partitions or n",
-							conn->nodes[node].addr, conn->servername)));
-		(void) DynJsonInt(root, "default_r", &r);
-		(void) DynJsonInt(root, "default_w", &w);
-		dyn_routing_init(&rt);
-		if (ring.reply_type == DYN_MSG_RING_REPLY &&
-			dyn_routing_decode((dyn_slice) {ring.body, ring.len}, &rt) == DYN_OK &&
-			rt.ring.nmembers > 0)
-			from_node = true;
-		else
-		{
-			/* a cluster of one: the node itself owns every partition */
-			char	   *id = DynJsonText(root, "id");
-			char	   *zone = DynJsonText(root, "zone");
-
-			dyn_routing_free(&rt);
-			dyn_routing_init(&rt);
-			if (id == NULL ||
-				dyn_ring_init(&rt.ring, (uint32) q, (uint32) Max(n, 1)) != DYN_OK ||
-				dyn_ring_add_member(&rt.ring, dyn_slice_str(id),
-									dyn_slice_str(conn->nodes[node].addr),
-									dyn_slice_str(zone ? zone : "")) != DYN_OK ||
-				(rt.up = malloc(sizeof(bool))) == NULL)
-			{
-				dyn_routing_free(&rt);
-				ereport(ERROR,
-						(errcode(ERRCODE_FDW_ERROR),
-						 errmsg("could not make a ring from the status of node %s",
-								conn->nodes[node].addr)));
-			}
-			rt.up[0] = true;
-		}
-		dyn_routing_free(&conn->info.rt);
-		conn->info.rt = rt;
-		conn->info.q = rt.ring.q;
-		conn->info.n = (int) rt.ring.n;
-		conn->info.default_r = (int) r;
-		conn->info.default_w = (int) w;
-		conn->info.ring_from_node = from_node;
-		conn->info.fetched_at = GetCurrentTimestamp();
-		conn->have_info = true;
-		conn_map_members(conn);
-	}
-	DynForget(conn, &status);
-	DynForget(conn, &ring);
-	MemoryContextDelete(tmp);
-}
-
-/* Map each ring member to a node (by address), adding nodes as needed. */
-static void
-conn_map_members(DynConn *conn)
-{
-	const dyn_ring *ring = &conn->info.rt.ring;
-
-	if (conn->member_node)
-		pfree(conn->member_node);
-	conn->member_node = MemoryContextAlloc(conn->cxt, sizeof(int) * Max(ring->nmembers, 1));
-	conn->nmember_node = (int) ring->nmembers;
-	for (uint32 i = 0; i < ring->nmembers; i++)
-		conn->member_node[i] = node_find_or_add(conn, ring->members[i].address);
-}
-
-/*
- * Ask every ring member that is up for its STATUS (pipelined) and estimate
- * the distinct keys as the sum of their key counts over N.  Members that
- * cannot be reached are left out; none at all leaves the estimate unknown.
- */
-static void
-conn_refresh_keys(DynConn *conn)
-{
-	MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "dynamo_fdw keys",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(tmp);
-	int			nm = conn->nmember_node;
-	DynRequest *reqs = palloc0(sizeof(DynRequest) * Max(nm, 1));
-	double		total = 0;
-	int			answered = 0;
-
-	for (int m = 0; m < nm; m++)
-	{
-		int			node = conn->member_node[m];
-
-		DynInitRequest(&reqs[m], tmp);
-		if (!conn->info.rt.up[m] || !node_usable(conn, node))
-		{
-			reqs[m].done = true;
-			reqs[m].failed = true;
-			continue;
-		}
-		DynSendStatus(conn, node, &reqs[m]);
-	}
-	for (int m = 0; m < nm; m++)
-	{
-		int64		keys;
-
-		DynAwait(conn, &reqs[m]);
-		if (reqs[m].failed || reqs[m].reply_type != DYN_MSG_STATUS_REPLY)
-			continue;
-		if (DynJsonInt(&DynParseStatus(conn, conn->member_node[m], &reqs[m])->root,
-					   "keys", &keys))
-		{
-			total += (double) keys;
-			answered++;
-		}
-	}
-	for (int m = 0; m < nm; m++)
-		DynForget(conn, &reqs[m]);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(tmp);
-	conn->info.keys = answered > 0 ? total / Max(Min(conn->info.n, nm), 1) : -1;
-	conn->info.keys_at = GetCurrentTimestamp();
-}
-
-/*
- * The node a request for bucket/key goes to.  routing 'preflist': the
- * first node of the key's (extended) preference list that the cluster
- * says is up, we have not seen fail lately, and connects; routing 'any',
- * or when none of those works: the primary (which forwards as needed).
- */
-int
-DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key)
-{
-	return DynNodeForKeyAvoiding(conn, bucket, key, -1);
-}
-
-/*
- * The same, never choosing node avoid (the node a read just failed on);
- * -1 when no other node can be reached.
- */
-int
-DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key, int avoid)
-{
-	const DynClusterInfo *info;
-	uint32		pref[DYN_RING_MEMBERS_MAX];
-	int			count;
-	TimestampTz now;
-
-	if (conn->opts->routing == DYN_ROUTE_ANY)
-		return conn_primary(conn, avoid);
-	info = DynGetClusterInfo(conn, false);
-	count = dyn_ring_preflist_key(&info->rt.ring, dyn_slice_str(bucket), key, pref,
-								  lengthof(pref));
-	now = GetCurrentTimestamp();
-	for (int i = 0; i < count; i++)
-	{
-		int			m = (int) pref[i];
-		int			node;
-
-		if (m >= conn->nmember_node || !info->rt.up[m])
-			continue;
-		node = conn->member_node[m];
-		if (node == avoid || conn->nodes[node].down_until > now)
-			continue;
-		if (node_usable(conn, node))
-			return node;
-	}
-	return conn_primary(conn, avoid);
-}
-
-/*
- * The node to read partition from in a coverage scan: the first of the
- * partition's N replicas that is up and connects (those that failed
- * lately, as a last resort), never one of the navoid nodes avoid lists
- * (those the scan reads the partition from already, and the one a page
- * just failed on).  *member is set to its ring member index.  -1 when no
- * replica can be reached.
- */
-int
-DynNodeForPartition(DynConn *conn, uint32 partition, const int *avoid, int navoid,
-					int *member)
-{
-	const DynClusterInfo *info = DynGetClusterInfo(conn, false);
-	uint32		pref[DYN_RING_MEMBERS_MAX];
-	int			count = dyn_ring_preflist(&info->rt.ring, partition, pref, lengthof(pref));
-	int			replicas = Min(count, (int) info->rt.ring.n);
-	TimestampTz now = GetCurrentTimestamp();
-
-	for (int pass = 0; pass < 2; pass++)
-	{
-		for (int i = 0; i < replicas; i++)
-		{
-			int			m = (int) pref[i];
-			int			node;
-
-			if (m >= conn->nmember_node)
-				continue;
-			node = conn->member_node[m];
-			for (int a = 0; a < navoid && node >= 0; a++)
-				if (avoid[a] == node)
-					node = -1;
-			if (node < 0)
-				continue;
-			/* first pass: healthy ones; second: the rest, as a last resort */
-			if ((pass == 0) != (info->rt.up[m] && conn->nodes[node].down_until <= now))
-				continue;
-			if (node_usable(conn, node))
-			{
-				*member = m;
-				return node;
-			}
-		}
-	}
-	return -1;
-}
-
-/* The node of ring member m (connected or not). */
-int
-DynNodeForMember(DynConn *conn, int member)
-{
-	(void) DynGetClusterInfo(conn, false);
-	if (member < 0 || member >= conn->nmember_node)
-		return -1;
-	return conn->member_node[member];
-}
-
-/* The ring member a node is, or -1. */
-int
-DynNodeMember(DynConn *conn, int node)
-{
-	for (int m = 0; m < conn->nmember_node; m++)
-		if (conn->member_node[m] == node)
-			return m;
-	return -1;
-}
-
 /* Prepare a request whose reply will be copied into cxt. */
 void
 DynInitRequest(DynRequest *req, MemoryContext cxt)
@@ -1146,7 +819,7 @@ request_register(DynConn *conn, int node, DynRequest *req, uint32 reqid)
 void
 DynSendGet(DynConn *conn, int node, DynRequest *req, const dyn_get_req *get)
 {
-	if (!node_usable(conn, node))
+	if (!DynNodeUsable(conn, node))
 	{
 		req->node = node;
 		request_fail(req, conn->nodes[node].last_error, 0);
@@ -1162,7 +835,7 @@ DynSendPut(DynConn *conn, int node, DynRequest *req, const dyn_put_req *put,
 {
 	dyn_client *c;
 
-	if (!node_usable(conn, node))
+	if (!DynNodeUsable(conn, node))
 	{
 		req->node = node;
 		request_fail(req, conn->nodes[node].last_error, 0);
@@ -1182,7 +855,7 @@ DynSendScan(DynConn *conn, int node, DynRequest *req, const dyn_scan_req *scan)
 	size_t		used;
 	uint32		id;
 
-	if (!node_usable(conn, node))
+	if (!DynNodeUsable(conn, node))
 	{
 		req->node = node;
 		request_fail(req, conn->nodes[node].last_error, 0);
@@ -1207,7 +880,7 @@ DynSendScan(DynConn *conn, int node, DynRequest *req, const dyn_scan_req *scan)
 void
 DynSendStatus(DynConn *conn, int node, DynRequest *req)
 {
-	if (!node_usable(conn, node))
+	if (!DynNodeUsable(conn, node))
 	{
 		req->node = node;
 		request_fail(req, conn->nodes[node].last_error, 0);
@@ -1228,7 +901,7 @@ DynSendFrame(DynConn *conn, int node, DynRequest *req, uint8 type, dyn_slice bod
 {
 	uint32		id;
 
-	if (!node_usable(conn, node))
+	if (!DynNodeUsable(conn, node))
 	{
 		req->node = node;
 		request_fail(req, conn->nodes[node].last_error, 0);
@@ -1246,7 +919,7 @@ DynSendFrame(DynConn *conn, int node, DynRequest *req, uint8 type, dyn_slice bod
 void
 DynSendRing(DynConn *conn, int node, DynRequest *req)
 {
-	if (!node_usable(conn, node))
+	if (!DynNodeUsable(conn, node))
 	{
 		req->node = node;
 		request_fail(req, conn->nodes[node].last_error, 0);

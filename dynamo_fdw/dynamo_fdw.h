@@ -9,6 +9,7 @@
  *		dynamo_fdw.c	handler, GUCs, dynamo_key_partition
  *		option.c		option validation and resolution (R, W, roles)
  *		connection.c	connection cache, waits, requests and replies
+ *		cluster.c		the ring as the nodes report it; the node a request goes to
  *		status.c		the STATUS JSON of a node, read with jsonb
  *		fetch.c			quorum GETs (pipelined) and coverage scans (paged)
  *		convert.c		Dynamo objects <-> rows (raw and row formats)
@@ -17,6 +18,7 @@
  *		modify.c		INSERT/COPY (batched), UPDATE, DELETE
  *		xact.c			the transaction's queued writes, sent at COMMIT
  *		merge.c			a table's merge_function: siblings as one row, write-back
+ *		merge_union.c	the shipped dynamo_merge_union, in C
  *		batch.c			batched key lookups under a nested loop (custom scan)
  *		truncate.c		TRUNCATE: a coverage scan, then a tombstone per key
  *		import.c		IMPORT FOREIGN SCHEMA: a table per bucket the nodes list
@@ -39,6 +41,8 @@
 #include "dynamo/client.h"
 #include "dynamo/object.h"
 #include "dynamo/routing.h"
+
+#include "cluster.h"
 
 /* ----------------------------------------------------------------
  * option.c
@@ -211,43 +215,20 @@ typedef struct DynRequest
 	char	   *errmsg;			/* why it failed (palloc'd in cxt) */
 } DynRequest;
 
-/*
- * What the FDW knows of the cluster, cached per connection and refreshed
- * every few seconds: the ring (from a RING request, or built from STATUS
- * for a node that does not answer RING), each member's health as the node
- * sees it, and the defaults the node reports.
- */
-typedef struct DynClusterInfo
-{
-	uint32		q;				/* partitions */
-	int			n;				/* replicas per key */
-	int			default_r;
-	int			default_w;
-	bool		ring_from_node; /* false: a one-member ring built from STATUS */
-	dyn_routing rt;
-	TimestampTz fetched_at;
-	double		keys;			/* distinct keys (all buckets), -1 unknown */
-	TimestampTz keys_at;
-} DynClusterInfo;
-
 extern DynConn *DynGetConnection(ForeignServer *server, UserMapping *user);
 extern DynConn *DynHoldConnection(DynConn *conn);
 extern void DynReleaseConnection(DynConn *conn);
 extern const DynServerOptions *DynConnOptions(DynConn *conn);
 extern const char *DynConnServerName(DynConn *conn);
-extern const DynClusterInfo *DynGetClusterInfo(DynConn *conn, bool with_keys);
-extern void DynForgetKeyCount(DynConn *conn);
-extern void DynForgetClusterInfo(DynConn *conn);
-extern const DynClusterInfo *DynTryClusterInfo(DynConn *conn, bool with_keys);
-
-extern int	DynNodeForKey(DynConn *conn, const char *bucket, dyn_slice key);
-extern int	DynNodeForKeyAvoiding(DynConn *conn, const char *bucket, dyn_slice key,
-								  int avoid);
-extern int	DynNodeForPartition(DynConn *conn, uint32 partition, const int *avoid,
-								int navoid, int *member);
-extern int	DynNodeForMember(DynConn *conn, int member);
-extern int	DynNodeMember(DynConn *conn, int node);
 extern const char *DynNodeAddress(DynConn *conn, int node);
+/* for cluster.c: the nodes as it chooses among them */
+extern DynCluster *DynConnCluster(DynConn *conn);
+extern int	DynConnNodeCount(DynConn *conn);
+extern int	DynNodeAdd(DynConn *conn, const char *addr);
+extern bool DynNodeUsable(DynConn *conn, int node);
+extern bool DynNodeFailedLately(DynConn *conn, int node, TimestampTz now);
+extern int	DynPrimaryNode(DynConn *conn, int avoid);
+extern int	DynFindPrimaryNode(DynConn *conn, int avoid);
 extern void DynMarkNodeDown(DynConn *conn, int node, const char *why);
 
 extern void DynSendGet(DynConn *conn, int node, DynRequest *req,

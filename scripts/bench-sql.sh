@@ -43,7 +43,13 @@
 #	                   INSERT
 #	  merge            point SELECT (pgbench, as above) of keys holding two
 #	                   siblings each, without and with a merge_function
-#	                   (dynamo_merge_union): the cost of calling it
+#	                   (dynamo_merge_union): the cost of calling it; and
+#	                   the function's own time a call (one client, two
+#	                   one-item carts)
+#	                   (BENCH_SQL_ONLY=merge: this line alone;
+#	                   BENCH_SQL_EXT_VERSION=0.1: the extension created
+#	                   at that version -- 0.1's dynamo_merge_union is
+#	                   plpgsql, 0.2's C -- the version is printed)
 #
 #	PostgreSQL runs as the postgres user (it refuses root); dynamod as the
 #	caller.  Assumes `make` and `make install` (the extension must be
@@ -62,6 +68,7 @@ JOIN_KEYS=1000
 WRITE_ROWS=${BENCH_SQL_WRITE_ROWS:-10000}
 WRITE_ROUNDS=${BENCH_SQL_WRITE_ROUNDS:-3}
 ASYNC_KEYS=${BENCH_SQL_ASYNC_KEYS:-20000}
+declare -A TPS
 
 PGBIN=$(pg_config --bindir)
 SHAREDIR=$(pg_config --sharedir)
@@ -103,44 +110,13 @@ export PGHOST=127.0.0.1 PGPORT PGUSER=postgres
 psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d bench "$@"; }
 "$PGBIN/createdb" bench
 
-echo "== loading $KEYS keys into a heap table, postgres_fdw (loopback) and dynamo_fdw"
 psql_q <<SQL
-CREATE EXTENSION postgres_fdw;
-CREATE EXTENSION dynamo_fdw;
-CREATE TABLE t_local (key text PRIMARY KEY, value text);
-INSERT INTO t_local SELECT i::text, md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text)
-  FROM generate_series(1, $KEYS) AS i;
-VACUUM ANALYZE t_local;
-CREATE SERVER loopback FOREIGN DATA WRAPPER postgres_fdw
-  OPTIONS (host '127.0.0.1', port '$PGPORT', dbname 'bench');
-CREATE USER MAPPING FOR CURRENT_USER SERVER loopback OPTIONS (user 'postgres');
-CREATE FOREIGN TABLE t_pgfdw (key text, value text) SERVER loopback
-  OPTIONS (table_name 't_local');
+CREATE EXTENSION dynamo_fdw${BENCH_SQL_EXT_VERSION:+ VERSION '$BENCH_SQL_EXT_VERSION'};
 CREATE SERVER ring FOREIGN DATA WRAPPER dynamo_fdw
   OPTIONS (nodes '$DYNAMO_FDW_NODES', batch_size '500');
 CREATE USER MAPPING FOR CURRENT_USER SERVER ring OPTIONS (key_file '$DYNAMO_FDW_KEYS/admin.key');
-CREATE FOREIGN TABLE t_dyn (key text, value text) SERVER ring OPTIONS (bucket 'bench');
-INSERT INTO t_dyn SELECT key, value FROM t_local;
-ANALYZE t_pgfdw;
-ANALYZE t_dyn;
-CREATE TABLE j_local (id text PRIMARY KEY);
-INSERT INTO j_local SELECT DISTINCT ((i * 7919) % $KEYS + 1)::text FROM generate_series(1, $JOIN_KEYS) AS i;
-ANALYZE j_local;
 SQL
-psql_q -Atc "SELECT 'heap rows: ' || count(*) FROM t_local"
-psql_q -Atc "SELECT 'dynamo keys read back by a coverage scan: ' || count(*) FROM t_dyn"
-psql_q -Atc "SELECT 'join keys: ' || count(*) FROM j_local"
-
-echo
-echo "== plans"
-for t in t_local t_pgfdw t_dyn; do
-	echo "-- $t"
-	psql_q -c "EXPLAIN (COSTS OFF) SELECT value FROM $t WHERE key = '42'"
-done
-JOIN_SQL="SELECT count(*), sum(length(d.value)) FROM j_local l
-  JOIN (SELECT key, value FROM t_dyn WHERE key = ANY (ARRAY(SELECT id FROM j_local))) d ON d.key = l.id"
-echo "-- the join"
-psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $JOIN_SQL"
+psql_q -Atc "SELECT 'dynamo_fdw ' || extversion FROM pg_extension WHERE extname = 'dynamo_fdw'"
 
 # pgbench SCRIPT_FILE CLIENTS ARGS...: the tps figure (excluding connections)
 pgbench_tps() {
@@ -166,9 +142,45 @@ pgbench_ms() {
 	echo "1000 / $(pgbench_tps "$TMP/$1.sql" 1 -T "$SECONDS_EACH")" | bc -l
 }
 
+# BENCH_SQL_ONLY=merge: the merge line alone (it needs none of the data below)
+if [ "${BENCH_SQL_ONLY:-}" != merge ]; then
+echo "== loading $KEYS keys into a heap table, postgres_fdw (loopback) and dynamo_fdw"
+psql_q <<SQL
+CREATE EXTENSION postgres_fdw;
+CREATE TABLE t_local (key text PRIMARY KEY, value text);
+INSERT INTO t_local SELECT i::text, md5(i::text) || md5((i * 7)::text) || md5((i * 13)::text)
+  FROM generate_series(1, $KEYS) AS i;
+VACUUM ANALYZE t_local;
+CREATE SERVER loopback FOREIGN DATA WRAPPER postgres_fdw
+  OPTIONS (host '127.0.0.1', port '$PGPORT', dbname 'bench');
+CREATE USER MAPPING FOR CURRENT_USER SERVER loopback OPTIONS (user 'postgres');
+CREATE FOREIGN TABLE t_pgfdw (key text, value text) SERVER loopback
+  OPTIONS (table_name 't_local');
+CREATE FOREIGN TABLE t_dyn (key text, value text) SERVER ring OPTIONS (bucket 'bench');
+INSERT INTO t_dyn SELECT key, value FROM t_local;
+ANALYZE t_pgfdw;
+ANALYZE t_dyn;
+CREATE TABLE j_local (id text PRIMARY KEY);
+INSERT INTO j_local SELECT DISTINCT ((i * 7919) % $KEYS + 1)::text FROM generate_series(1, $JOIN_KEYS) AS i;
+ANALYZE j_local;
+SQL
+psql_q -Atc "SELECT 'heap rows: ' || count(*) FROM t_local"
+psql_q -Atc "SELECT 'dynamo keys read back by a coverage scan: ' || count(*) FROM t_dyn"
+psql_q -Atc "SELECT 'join keys: ' || count(*) FROM j_local"
+
+echo
+echo "== plans"
+for t in t_local t_pgfdw t_dyn; do
+	echo "-- $t"
+	psql_q -c "EXPLAIN (COSTS OFF) SELECT value FROM $t WHERE key = '42'"
+done
+JOIN_SQL="SELECT count(*), sum(length(d.value)) FROM j_local l
+  JOIN (SELECT key, value FROM t_dyn WHERE key = ANY (ARRAY(SELECT id FROM j_local))) d ON d.key = l.id"
+echo "-- the join"
+psql_q -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $JOIN_SQL"
+
 echo
 echo "== point SELECT: $CLIENTS clients, ${SECONDS_EACH}s each, random keys of $KEYS"
-declare -A TPS
 for t in t_local t_pgfdw t_dyn; do
 	cat >"$TMP/point_$t.sql" <<SQL
 \set k random(1, $KEYS)
@@ -304,6 +316,7 @@ printf '  COPY FROM                               %10.1f ms   %5.2f x INSERT   (
 printf '  UPDATE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$UPD_MS" "$(echo "$UPD_MS / $INS_MS" | bc -l)"
 printf '  DELETE of every row                     %10.1f ms   %5.2f x INSERT   (target <= 1.5)\n' "$DEL_MS" "$(echo "$DEL_MS / $INS_MS" | bc -l)"
 printf '  INSERT ... SELECT, write_mode immediate %10.1f ms   %5.2f x commit\n' "$IMM_MS" "$(echo "$IMM_MS / $INS_MS" | bc -l)"
+fi
 echo
 echo "== point SELECT of keys with 2 siblings: without and with merge_function (dynamo_merge_union)"
 MERGE_KEYS=10000
@@ -326,3 +339,10 @@ done
 printf '  2 siblings, one row each          %12s tps\n' "${TPS[m_raw]}"
 printf '  2 siblings, merged into one row   %12s tps   %5.2f x without\n' "${TPS[m_merged]}" \
 	"$(echo "${TPS[m_merged]} / ${TPS[m_raw]}" | bc -l)"
+# the function alone, one client: 1,000 calls on two one-item carts a
+# statement, less the same statement building the carts without merging
+CARTS="ARRAY[jsonb_build_object('items', jsonb_build_array('a' || i)), jsonb_build_object('items', jsonb_build_array('b' || i))]"
+MERGE_CALLS_MS=$(pgbench_ms merge_calls "SELECT count(dynamo_merge_union($CARTS, NULL)) FROM generate_series(1, 1000) i")
+MERGE_BASE_MS=$(pgbench_ms merge_base "SELECT count($CARTS) FROM generate_series(1, 1000) i")
+printf '  dynamo_merge_union alone          %12.2f us a call (two carts)\n' \
+	"$(echo "$MERGE_CALLS_MS - $MERGE_BASE_MS" | bc -l)"

@@ -3,7 +3,8 @@
 # its own once the tree is built and installed (make && make install):
 # starts a throw-away dynamod cluster (scripts/dynamo-cluster.sh, 3 nodes,
 # or DYNAMO_FDW_TEST_NODES) and a throw-away PostgreSQL run as "postgres",
-# runs the suites in sql/ (or those named in REGRESS="a b"), prints
+# runs the suites in sql/ (or those named in REGRESS="a b") against the
+# PostgreSQL that PG_CONFIG names (default: pg_config on PATH), prints
 # regression.diffs on failure, and stops both.  The suites read the
 # cluster's addresses and keys with \getenv: DYNAMO_FDW_NODES,
 # DYNAMO_FDW_NODE1, DYNAMO_FDW_KEYS.
@@ -11,7 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/dynamo-cluster.sh
 
-PGBIN=$(pg_config --bindir)
+# PG_CONFIG: the PostgreSQL to test against (default: pg_config on PATH),
+# where the extension must be installed (make PG_CONFIG=... install)
+PG_CONFIG=${PG_CONFIG:-pg_config}
+PGBIN=$("$PG_CONFIG" --bindir)
 PGTMP=$(mktemp -d /tmp/dynamo_fdw_pg.XXXXXX)
 CLTMP=$(mktemp -d /tmp/dynamo_fdw_cluster.XXXXXX)
 cleanup() {
@@ -30,7 +34,7 @@ run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@";
 run_pg "$PGBIN/initdb" -D "$PGTMP/data" -U postgres --auth=trust >/dev/null
 run_pg "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/log" -w \
   -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGTMP" start >/dev/null
-if ! make -s installcheck PGHOST=127.0.0.1 PGPORT="$PGPORT" PGUSER=postgres \
+if ! make -s installcheck PG_CONFIG="$PG_CONFIG" PGHOST=127.0.0.1 PGPORT="$PGPORT" PGUSER=postgres \
      ${REGRESS:+REGRESS="$REGRESS"}; then
   cat regression.diffs 2>/dev/null || true
   exit 1

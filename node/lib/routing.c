@@ -77,8 +77,17 @@ dyn_routing_decode(dyn_slice body, dyn_routing *rt)
 	return DYN_OK;
 }
 
-int
-dyn_routing_coordinator(const dyn_routing *rt, dyn_slice bucket, dyn_slice key)
+/*
+ * The one definition of "the node a key goes to" (the node, dynamo-bench
+ * and dynamo_fdw all route by it): the key's owners in preference-list
+ * order, the first that is up and usable.  Past the owners no node is
+ * better than another -- a non-owner forwards a write to an owner -- so
+ * the extended list is not walked.  first_if_none: what to answer when no owner
+ * qualifies (-1, or the first owner).
+ */
+static int
+routing_pick(const dyn_routing *rt, dyn_slice bucket, dyn_slice key,
+			 dyn_routing_usable_fn usable, void *arg, bool first_if_none)
 {
 	uint32_t	ix[DYN_RING_N_MAX];
 	int			n;
@@ -92,7 +101,20 @@ dyn_routing_coordinator(const dyn_routing *rt, dyn_slice bucket, dyn_slice key)
 	if (n <= 0)
 		return -1;
 	for (int i = 0; i < n; i++)
-		if (rt->up[ix[i]])
+		if (rt->up[ix[i]] && (usable == NULL || usable(arg, (int) ix[i])))
 			return (int) ix[i];
-	return (int) ix[0];
+	return first_if_none ? (int) ix[0] : -1;
+}
+
+int
+dyn_routing_coordinator(const dyn_routing *rt, dyn_slice bucket, dyn_slice key)
+{
+	return routing_pick(rt, bucket, key, NULL, NULL, true);
+}
+
+int
+dyn_routing_coordinator_usable(const dyn_routing *rt, dyn_slice bucket, dyn_slice key,
+							   dyn_routing_usable_fn usable, void *arg)
+{
+	return routing_pick(rt, bucket, key, usable, arg, false);
 }

@@ -43,4 +43,21 @@ int			dyn_routing_decode(dyn_slice body, dyn_routing *rt);
  */
 int			dyn_routing_coordinator(const dyn_routing *rt, dyn_slice bucket, dyn_slice key);
 
+/*
+ * Whether a client can send to ring member `member` now, by what it knows
+ * and the table does not (its own connections, nodes it saw fail).  It
+ * may connect; it must not change rt.
+ */
+typedef bool (*dyn_routing_usable_fn) (void *arg, int member);
+
+/*
+ * The same choice for a client with a view of its own: the first of the
+ * key's owners that is up and that usable(arg, member) accepts.  -1 when
+ * none is (or the table has no members): the client then sends to any
+ * node it can reach, which forwards to an owner.
+ */
+int			dyn_routing_coordinator_usable(const dyn_routing *rt, dyn_slice bucket,
+										   dyn_slice key, dyn_routing_usable_fn usable,
+										   void *arg);
+
 #endif							/* DYNAMO_ROUTING_H */
