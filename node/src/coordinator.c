@@ -132,6 +132,7 @@ static int	write_standin(coord_req *r, const dyn_put_req *req, bool is_put,
 						  dyn_member *owner, dyn_vclock *written);
 static uint64_t coord_now_ms(void);
 static void put_on_reply(void *arg, int status, const dyn_frame *reply);
+static void put_replace(coord_req *r, coord_target *failed);
 static void put_progress(coord_req *r);
 static void put_hint_locally(coord_req *r, dyn_member *owner);
 static int	send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
@@ -917,7 +918,8 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 		return;
 	}
 
-	for (int i = 0; i < r->ntargets; i++)
+	/* (a replacement put_replace adds is sent there, not here) */
+	for (int i = 0, first = r->ntargets; i < first; i++)
 	{
 		coord_target *t = &r->t[i];
 		dyn_slice	hint = {NULL, 0};
@@ -938,6 +940,7 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 		{
 			t->state = T_FAILED;
 			put_hint_locally(r, t->hint_for != NULL ? t->hint_for : t->m);
+			put_replace(r, t);
 		}
 	}
 	/* down owners no stand-in took: this node keeps their hints */
@@ -1039,8 +1042,51 @@ put_on_reply(void *arg, int status, const dyn_frame *reply)
 		/* the write must still reach that owner: keep it as a hint here */
 		if (status != DYN_ERR_CLOSED)
 			put_hint_locally(r, t->hint_for != NULL ? t->hint_for : t->m);
+		if (!r->answered)
+			put_replace(r, t);
 	}
 	put_progress(r);
+}
+
+/*
+ * A target failed before W was met: the next healthy node of the extended
+ * list that is not a target yet stands in for the owner it was (or stood
+ * in for), as Dynamo's sloppy quorum walks on (section 4.6), so a replica
+ * cut off after this node last judged it up costs a timeout, not the
+ * write.  At most DYN_RING_N_MAX targets in all.
+ */
+static void
+put_replace(coord_req *r, coord_target *failed)
+{
+	dyn_member *ext[DYN_RING_MEMBERS_MAX];
+	dyn_member *owner = failed->hint_for != NULL ? failed->hint_for : failed->m;
+	int			owners;
+	int			count;
+
+	if (r->ntargets >= DYN_RING_N_MAX || r->node->stopping)
+		return;
+	count = dyn_membership_preflist(&r->node->members, r->bucket, r->key, ext,
+									DYN_RING_MEMBERS_MAX, &owners);
+	for (int i = owners; i < count; i++)
+	{
+		coord_target *t = &r->t[r->ntargets];
+		bool		used = ext[i]->self || !dyn_member_up(ext[i]);
+
+		for (int j = 0; j < r->ntargets && !used; j++)
+			used = r->t[j].m == ext[i];
+		if (used)
+			continue;
+		t->m = ext[i];
+		t->hint_for = owner;
+		t->owner = false;
+		t->state = T_PENDING;
+		if (send_replica_put(r->node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
+							 dyn_slice_str(owner->id), put_on_reply, t) != DYN_OK)
+			continue;
+		r->ntargets++;
+		r->outstanding++;
+		return;
+	}
 }
 
 /* Answer when dyn_write_decide says so. */
