@@ -1,7 +1,8 @@
 /*
  * coordinator.c
  *		Quorum reads and writes across the preference list (see
- *		coordinator.h for why writes are coordinated by owners only).
+ *		coordinator.h for who coordinates a write and why its dots stay
+ *		unique).
  *
  * A coord_req lives from the request until every replica has answered or
  * timed out (the client may have had its answer long before: at R or W).
