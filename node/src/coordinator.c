@@ -820,6 +820,7 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 		req_maybe_free(r);
 		return;
 	}
+	node->cluster.forwarded++;
 	forward_next(r);
 }
 
