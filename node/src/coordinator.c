@@ -37,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dynamo/actor.h"
 #include "dynamo/object.h"
@@ -131,7 +130,6 @@ static void write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, i
 					   int owners, bool as_owner);
 static int	write_standin(coord_req *r, const dyn_put_req *req, bool is_put,
 						  dyn_member *owner, dyn_vclock *written);
-static uint64_t coord_now_ms(void);
 static void put_on_reply(void *arg, int status, const dyn_frame *reply);
 static void put_replace(coord_req *r, coord_target *failed);
 static void put_progress(coord_req *r);
@@ -981,7 +979,7 @@ write_standin(coord_req *r, const dyn_put_req *req, bool is_put, dyn_member *own
 	rc = dyn_hints_gather(&node->hints, r->bucket, r->key, &o, &bufs, &nbufs);
 	if (rc == DYN_OK)
 		rc = dyn_object_put_above(&o, dyn_slice_str(a->id), dyn_actor_floor(a), &ctx,
-								  is_put ? &req->value : NULL, coord_now_ms(), written);
+								  is_put ? &req->value : NULL, dyn_store_now_ms(), written);
 	if (rc == DYN_OK)
 	{
 		/* issued even if keeping it fails below: counters only go up */
@@ -996,16 +994,6 @@ write_standin(coord_req *r, const dyn_put_req *req, bool is_put, dyn_member *own
 	dyn_object_free(&o);
 	dyn_hints_gather_free(bufs, nbufs);
 	return rc;
-}
-
-/* Wall-clock milliseconds: clock entries are stamped for truncation order. */
-static uint64_t
-coord_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 /* Keep the shipped sibling set as a hint for owner, here. */

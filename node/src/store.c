@@ -43,7 +43,6 @@ static void store_partition_range(uint32_t partition, uint8_t lo[2], uint8_t hi[
  * changes nothing: positive, so no engine or store status can mean it.
  */
 #define STORE_UNCHANGED		1
-static uint64_t store_now_ms(void);
 
 /*
  * What one change of a DYN_NS_OBJECT record does to the store's summaries,
@@ -738,7 +737,7 @@ store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result)
 		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
 	old_tomb = store_all_tombstones(&st->obj);
 	rc = dyn_object_put_above(&st->obj, a->actor, a->floor, a->ctx, a->value,
-							  store_now_ms(), a->written);
+							  dyn_store_now_ms(), a->written);
 	if (rc != DYN_OK)
 		return rc;
 	dyn_buf_reset(&st->encoded);
@@ -788,8 +787,8 @@ dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor, dyn_slice buc
 }
 
 /* Wall-clock milliseconds: clock entries are stamped for truncation order. */
-static uint64_t
-store_now_ms(void)
+uint64_t
+dyn_store_now_ms(void)
 {
 	struct timespec ts;
 

@@ -47,6 +47,7 @@
 #define OWNERS		3
 #define MAX_VERSIONS 1500
 #define STEPS		1200
+#define SEEDS		6
 #define MAX_EDGES	(MAX_VERSIONS * 64)
 
 /* One version ever made: its dot, its value, and what became of it. */
@@ -547,86 +548,74 @@ free_model(model *m)
 		}
 }
 
-/* The rules of coordinator.h: no collision, nothing lost, nothing undone. */
-static void
-test_model_new_rules(void **state)
+/* What the histories of SEEDS seeds showed: how many had each fault. */
+typedef struct sweep_result
+{
+	int			collided;		/* histories with a dot given twice */
+	int			lost;			/* with an acknowledged write lost */
+	int			undone;			/* with a superseded version back */
+	int			truncated;		/* with a clock past DYN_VCLOCK_CAP */
+	int			acked;			/* acknowledged writes in all */
+} sweep_result;
+
+/* Run SEEDS histories under the rules named, printing each one's figures. */
+static sweep_result
+sweep(const char *name, bool old_rules, bool no_retire)
 {
 	static model m;
-	int			truncated = 0;
-	int			acked = 0;
+	sweep_result res = {0};
 
-	(void) state;
-	for (uint64_t seed = 1; seed <= 6; seed++)
+	for (uint64_t seed = 1; seed <= SEEDS; seed++)
 	{
 		int			lost;
 		int			undone;
 
-		run(&m, seed, false, false);
+		run(&m, seed, old_rules, no_retire);
 		check(&m, &lost, &undone);
 		for (int i = 0; i < m.nv; i++)
-			acked += m.v[i].acked;
-		if (m.collisions || lost || undone)
-			print_error("seed %llu: %d versions, %d dot collisions, %d lost, %d undone, "
-						"%d full contexts\n", (unsigned long long) seed, m.nv, m.collisions,
-						lost, undone, m.full_contexts);
-		assert_int_equal(m.collisions, 0);
-		assert_int_equal(lost, 0);
-		assert_int_equal(undone, 0);
-		truncated += m.full_contexts > 0;
-		print_message("new rules, seed %llu: %d versions, %d dot collisions, %d lost, "
-					  "%d undone, %d writes with a full context\n", (unsigned long long) seed,
-					  m.nv, m.collisions, lost, undone, m.full_contexts);
+			res.acked += m.v[i].acked;
+		res.collided += m.collisions > 0;
+		res.lost += lost > 0;
+		res.undone += undone > 0;
+		res.truncated += m.full_contexts > 0;
+		print_message("%s, seed %llu: %d versions, %d dot collisions, %d acknowledged lost, "
+					  "%d superseded back, %d writes with a full context\n", name,
+					  (unsigned long long) seed, m.nv, m.collisions, lost, undone,
+					  m.full_contexts);
 		free_model(&m);
 	}
+	return res;
+}
+
+/* The rules of coordinator.h: no collision, nothing lost, nothing undone. */
+static void
+test_model_new_rules(void **state)
+{
+	sweep_result res = sweep("new rules", false, false);
+
+	(void) state;
+	assert_int_equal(res.collided, 0);
+	assert_int_equal(res.lost, 0);
+	assert_int_equal(res.undone, 0);
 	/* the histories reach clocks past DYN_VCLOCK_CAP, or truncation is untested */
-	assert_true(truncated > 0);
-	assert_true(acked > 1000);
+	assert_true(res.truncated > 0);
+	assert_true(res.acked > 1000);
 }
 
 /* Node ids only, per-key counters: a stand-in issues a dot twice. */
 static void
 test_old_rules_collide(void **state)
 {
-	static model m;
-	int			caught = 0;
-
 	(void) state;
-	for (uint64_t seed = 1; seed <= 6; seed++)
-	{
-		int			lost;
-		int			undone;
-
-		run(&m, seed, true, false);
-		check(&m, &lost, &undone);
-		caught += m.collisions > 0;
-		print_message("old rules, seed %llu: %d versions, %d dot collisions, %d lost, "
-					  "%d undone\n", (unsigned long long) seed, m.nv, m.collisions, lost, undone);
-		free_model(&m);
-	}
-	assert_true(caught > 0);
+	assert_true(sweep("old rules", true, false).collided > 0);
 }
 
 /* Incarnations, but a stand-in actor kept after its hints went: a write lost. */
 static void
 test_no_retire_loses(void **state)
 {
-	static model m;
-	int			caught = 0;
-
 	(void) state;
-	for (uint64_t seed = 1; seed <= 6; seed++)
-	{
-		int			lost;
-		int			undone;
-
-		run(&m, seed, false, true);
-		check(&m, &lost, &undone);
-		caught += lost > 0;
-		print_message("no retirement, seed %llu: %d versions, %d dot collisions, %d lost\n",
-					  (unsigned long long) seed, m.nv, m.collisions, lost);
-		free_model(&m);
-	}
-	assert_true(caught > 0);
+	assert_true(sweep("no retirement", false, true).lost > 0);
 }
 
 int
