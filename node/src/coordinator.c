@@ -754,7 +754,7 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 		dyn_handoff_check_recovery(node);
 	count = dyn_membership_preflist(&node->members, r->bucket, r->key, ext,
 									DYN_RING_MEMBERS_MAX, &owners);
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count && self == NULL; i++)
 	{
 		if (ext[i]->self)
 		{
@@ -910,6 +910,10 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 						 DYN_SIBLINGS_MAX);
 		else if (rc == DYN_ERR_NOMEM)
 			answer_error(r, DYN_E_INTERNAL, 0, r->need, "out of memory");
+		else if (rc == DYN_ERR_INVAL)
+			answer_error(r, DYN_E_QUORUM, 0, r->need,
+						 "quorum not met: 0 of %d replicas acknowledged (%d needed): "
+						 "this node knows no owner of the key to keep a hint for", r->n, r->need);
 		else
 			answer_error(r, DYN_E_INTERNAL, 0, r->need, "could not write key: %s",
 						 dyn_engine_errmsg(node->engine));
