@@ -29,8 +29,9 @@
  *   supersedes it (whose clock carries its entry): it was written here
  *   first, a merge drops a version only for one whose clock covers it,
  *   handoff brings a partition's data before the node owns it, a node
- *   that lost its data dots as an incarnation from then on, and clock
- *   truncation drops incarnation entries before node ids.
+ *   that lost data or drops a partition dots as an incarnation from then
+ *   on (handoff.c), and clock truncation drops incarnation entries before
+ *   node ids.
  *
  *   No context covers a version its reader did not see.  A new version's
  *   clock is the context plus the dot.  The context covers what the

@@ -433,9 +433,10 @@ dyn_node_finish(dyn_node *node)
 }
 
 /*
- * The owner actor: the node id, unless this data directory is one that
- * replaced lost data (DYN_META_LOST_DATA, recorded when handoff found the
- * loss): then an incarnation, new at every start (dynamo/actor.h).
+ * The owner actor: the node id, unless this data directory lacks versions
+ * it dotted (DYN_META_LOST_DATA, recorded by handoff.c when it found the
+ * data lost or dropped a partition): then an incarnation, new at every
+ * start (dynamo/actor.h).
  */
 static int
 node_start_actors(dyn_node *node)
@@ -457,7 +458,7 @@ node_start_actors(dyn_node *node)
 		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory for the actors of %u partitions",
 				node->cfg.partitions);
 	else if (lost)
-		dyn_log(&node->log, DYN_LOG_INFO, "this data directory replaced lost data: "
+		dyn_log(&node->log, DYN_LOG_INFO, "this data directory lost or dropped data once: "
 				"writes coordinated here are dotted as %s", node->actors.owner.id);
 	return rc;
 }

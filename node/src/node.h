@@ -92,8 +92,9 @@ typedef struct dyn_cluster_stats
 } dyn_cluster_stats;
 
 /*
- * Metadata key recorded in a data directory that replaced lost data: its
- * node coordinates under a new incarnation at every start (actor.h).
+ * Metadata key recorded in a data directory that lacks versions its node
+ * id dotted (it replaced lost data, or dropped a partition): its node
+ * dots under a new incarnation at every start (actor.h).
  */
 #define DYN_META_LOST_DATA	"lost_data"
 

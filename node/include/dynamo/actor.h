@@ -13,9 +13,10 @@
  * So an actor is an identity of a data set, not of a node (Riak's vnode ids
  * and fallback vnodes, riak_kv_vnode):
  *
- *	- the owner actor: the node id while the node keeps the data it was
- *	  born with; after it lost them (a wiped data directory, a `memory`
- *	  engine restarted) an incarnation, drawn anew at every start;
+ *	- the owner actor: the node id while the node keeps every version it
+ *	  dotted; once it lost data (a wiped data directory, a `memory` engine
+ *	  restarted) or dropped a partition it may own again, an incarnation,
+ *	  drawn then and anew at every start;
  *	- a stand-in actor per partition: an incarnation drawn when the node
  *	  first coordinates a write of that partition as a stand-in (its copy
  *	  kept as a hint), retired as soon as any hint of the partition is
