@@ -9,7 +9,8 @@
  *		two nodes or none, shipped to random other nodes (owners merge it,
  *		stand-ins keep it as a hint), hints delivered in any order,
  *		anti-entropy merges, `memory` nodes restarting empty, restarts that
- *		keep the data, and clocks past DYN_VCLOCK_CAP entries.  Every step
+ *		keep the data, a partition dropped and pulled back from one replica,
+ *		and clocks past DYN_VCLOCK_CAP entries.  Every step
  *		uses the library's own dyn_object_put_above, dyn_object_merge and
  *		clock code; the model only decides who does what.  Checked:
  *
@@ -93,6 +94,8 @@ typedef struct model
 	int			by_old[MAX_EDGES];	/* check: superseders grouped by what they superseded */
 	int			from[MAX_VERSIONS + 1];	/* check: version i's in by_old[from[i]..from[i+1]) */
 	int			collisions;
+	int			losses;			/* nodes that lost their data */
+	int			regains;		/* partitions dropped and pulled back */
 	int			full_contexts;	/* writes whose clock had to drop an entry */
 } model;
 
@@ -109,6 +112,7 @@ static void deliver_one(model *m);
 static void exchange_one(model *m);
 static bool held_elsewhere(model *m, int nd);
 static void restart(model *m, int nd, bool lose_data);
+static void drop_and_regain(model *m);
 static void converge(model *m);
 static void check(model *m, int *lost, int *undone);
 static void run(model *m, uint64_t seed, bool old_rules, bool no_retire);
@@ -365,12 +369,17 @@ exchange_one(model *m)
 	merge_into(&m->n[b].store[key], &m->n[a].store[key]);
 }
 
-/* Whether every acknowledged version not superseded has a copy off nd. */
+/*
+ * Whether every acknowledged version is held off nd, or covered there (by
+ * a version superseding it): then losing nd's copies loses no write the
+ * rules keep.
+ */
 static bool
 held_elsewhere(model *m, int nd)
 {
 	dyn_object	o;
 	dyn_buf		b;
+	dyn_vclock	ctx;
 	bool		all = true;
 
 	dyn_object_init(&o);
@@ -386,6 +395,8 @@ held_elsewhere(model *m, int nd)
 			if (x == nd)
 				continue;
 			copy_of(m, x, m->v[i].key, &o, &b);
+			dyn_object_context(&o, &ctx);
+			found = dyn_vclock_covers(&ctx, dyn_slice_str(m->v[i].actor), m->v[i].counter);
 			for (size_t s = 0; s < o.n && !found; s++)
 				found = dyn_slice_eq(o.s[s].value, dyn_slice_str(m->v[i].value));
 		}
@@ -409,6 +420,7 @@ restart(model *m, int nd, bool lose_data)
 
 	for (int k = 0; k < KEYS; k++)
 		memset(&x->standin[k], 0, sizeof(dyn_actor));
+	m->losses += lose_data;
 	if (lose_data)
 		for (int k = 0; k < KEYS; k++)
 		{
@@ -420,6 +432,28 @@ restart(model *m, int nd, bool lose_data)
 		return;
 	if (lose_data || x->owner.incarnation)
 		draw(m, x, &x->owner);
+}
+
+/*
+ * A ring change takes a key's partition from an owner, which drops its
+ * copy (the owner actor retires: handoff_retire_owner), and a later one
+ * gives it back, pulled from one other owner that may lack versions a
+ * third one holds (it was down during the pull).
+ */
+static void
+drop_and_regain(model *m)
+{
+	int			key = (int) roll(m, KEYS);
+	int			nd = (key + (int) roll(m, OWNERS)) % NODES;
+	int			from = (key + (int) roll(m, OWNERS)) % NODES;
+
+	if (nd == from || !held_elsewhere(m, nd))
+		return;
+	m->regains++;
+	dyn_buf_reset(&m->n[nd].store[key]);
+	if (!m->old_rules)
+		draw(m, &m->n[nd], &m->n[nd].owner);
+	merge_into(&m->n[nd].store[key], &m->n[from].store[key]);
 }
 
 /* The faults stop: every hint delivered, owners merged pairwise twice. */
@@ -522,8 +556,10 @@ run(model *m, uint64_t seed, bool old_rules, bool no_retire)
 			write_one(m);
 		else if (what < 75)
 			deliver_one(m);
-		else if (what < 95)
+		else if (what < 93)
 			exchange_one(m);
+		else if (what < 95)
+			drop_and_regain(m);
 		else
 		{
 			int			nd = (int) roll(m, NODES);
@@ -578,10 +614,10 @@ sweep(const char *name, bool old_rules, bool no_retire)
 		res.lost += lost > 0;
 		res.undone += undone > 0;
 		res.truncated += m.full_contexts > 0;
-		print_message("%s, seed %llu: %d versions, %d dot collisions, %d acknowledged lost, "
-					  "%d superseded back, %d writes with a full context\n", name,
-					  (unsigned long long) seed, m.nv, m.collisions, lost, undone,
-					  m.full_contexts);
+		print_message("%s, seed %llu: %d versions, %d disks lost, %d partitions pulled back, "
+					  "%d writes with a full context: %d dot collisions, %d acknowledged lost, "
+					  "%d superseded back\n", name, (unsigned long long) seed, m.nv, m.losses,
+					  m.regains, m.full_contexts, m.collisions, lost, undone);
 		free_model(&m);
 	}
 	return res;
