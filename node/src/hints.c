@@ -233,7 +233,7 @@ dyn_hints_gather(dyn_hints *h, dyn_slice bucket, dyn_slice key, dyn_object *obj,
 
 	*bufs = NULL;
 	*nbufs = 0;
-	if (h->total == 0)
+	if (h->total == 0 || h->ntargets == 0)
 		return DYN_OK;
 	if ((*bufs = calloc(h->ntargets, sizeof(dyn_buf))) == NULL)
 		return DYN_ERR_NOMEM;
