@@ -29,7 +29,8 @@
  * test_old_rules_collide shows the checker catches the dot collisions (and
  * the writes they lose); test_no_retire_loses that a stand-in actor kept
  * past the hand-off of its hints loses a write (its next dot covers a
- * version it no longer holds).
+ * version it no longer holds); test_owner_kept_at_drop_loses the same of
+ * an owner actor kept past a dropped partition (handoff_retire_owner).
  * Seeds are fixed, so a failure names the history that shows it.
  */
 #include <stdarg.h>
@@ -86,6 +87,7 @@ typedef struct model
 	uint64_t	rng;
 	bool		old_rules;		/* before issue 11: node ids only */
 	bool		no_retire;		/* a stand-in actor outlives its handed-off hints */
+	bool		keep_owner;		/* the owner actor outlives a dropped partition */
 	node		n[NODES];
 	version		v[MAX_VERSIONS];
 	int			nv;
@@ -115,10 +117,11 @@ static void restart(model *m, int nd, bool lose_data);
 static void drop_and_regain(model *m);
 static void converge(model *m);
 static void check(model *m, int *lost, int *undone);
-static void run(model *m, uint64_t seed, bool old_rules, bool no_retire);
+static void run(model *m, uint64_t seed, bool old_rules, bool no_retire, bool keep_owner);
 static void test_model_new_rules(void **state);
 static void test_old_rules_collide(void **state);
 static void test_no_retire_loses(void **state);
+static void test_owner_kept_at_drop_loses(void **state);
 
 /* xorshift64*: a fixed seed makes a fixed history */
 static unsigned
@@ -451,7 +454,7 @@ drop_and_regain(model *m)
 		return;
 	m->regains++;
 	dyn_buf_reset(&m->n[nd].store[key]);
-	if (!m->old_rules)
+	if (!m->old_rules && !m->keep_owner)
 		draw(m, &m->n[nd], &m->n[nd].owner);
 	merge_into(&m->n[nd].store[key], &m->n[from].store[key]);
 }
@@ -531,12 +534,13 @@ check(model *m, int *lost, int *undone)
 
 /* One history of STEPS steps from seed. */
 static void
-run(model *m, uint64_t seed, bool old_rules, bool no_retire)
+run(model *m, uint64_t seed, bool old_rules, bool no_retire, bool keep_owner)
 {
 	memset(m, 0, sizeof(*m));
 	m->rng = seed * 0x9E3779B97F4A7C15ULL + 1;
 	m->old_rules = old_rules;
 	m->no_retire = no_retire;
+	m->keep_owner = keep_owner;
 	for (int nd = 0; nd < NODES; nd++)
 	{
 		snprintf(m->n[nd].id, sizeof(m->n[nd].id), "m%d", nd);
@@ -596,7 +600,7 @@ typedef struct sweep_result
 
 /* Run SEEDS histories under the rules named, printing each one's figures. */
 static sweep_result
-sweep(const char *name, bool old_rules, bool no_retire)
+sweep(const char *name, bool old_rules, bool no_retire, bool keep_owner)
 {
 	static model m;
 	sweep_result res = {0};
@@ -606,7 +610,7 @@ sweep(const char *name, bool old_rules, bool no_retire)
 		int			lost;
 		int			undone;
 
-		run(&m, seed, old_rules, no_retire);
+		run(&m, seed, old_rules, no_retire, keep_owner);
 		check(&m, &lost, &undone);
 		for (int i = 0; i < m.nv; i++)
 			res.acked += m.v[i].acked;
@@ -627,7 +631,7 @@ sweep(const char *name, bool old_rules, bool no_retire)
 static void
 test_model_new_rules(void **state)
 {
-	sweep_result res = sweep("new rules", false, false);
+	sweep_result res = sweep("new rules", false, false, false);
 
 	(void) state;
 	assert_int_equal(res.collided, 0);
@@ -643,7 +647,7 @@ static void
 test_old_rules_collide(void **state)
 {
 	(void) state;
-	assert_true(sweep("old rules", true, false).collided > 0);
+	assert_true(sweep("old rules", true, false, false).collided > 0);
 }
 
 /* Incarnations, but a stand-in actor kept after its hints went: a write lost. */
@@ -651,7 +655,15 @@ static void
 test_no_retire_loses(void **state)
 {
 	(void) state;
-	assert_true(sweep("no retirement", false, true).lost > 0);
+	assert_true(sweep("no retirement", false, true, false).lost > 0);
+}
+
+/* An owner that keeps dotting as before after dropping a partition: lost. */
+static void
+test_owner_kept_at_drop_loses(void **state)
+{
+	(void) state;
+	assert_true(sweep("owner kept at a drop", false, false, true).lost > 0);
 }
 
 int
@@ -661,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_model_new_rules),
 		cmocka_unit_test(test_old_rules_collide),
 		cmocka_unit_test(test_no_retire_loses),
+		cmocka_unit_test(test_owner_kept_at_drop_loses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
