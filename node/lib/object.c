@@ -22,6 +22,8 @@
 
 #include "dynamo/object.h"
 
+#include "dynamo/actor.h"
+
 /* Flag bits of a sibling in the encoding; the others must be zero. */
 #define SIBLING_TOMBSTONE	0x01
 
@@ -464,7 +466,10 @@ note_id(dyn_vclock_entry *ids, size_t *n, const dyn_vclock_entry *e)
  * A full clock (DYN_VCLOCK_CAP entries) that must take the entry of
  * node_id: drop one entry, the oldest by timestamp that is not the dot of
  * a sibling this write superseded (those versions are certainly still
- * held somewhere: here a moment ago), or the oldest of all when every
+ * held somewhere: here a moment ago), an incarnation's before a node id's
+ * (an incarnation never issues a counter twice, while a node id picks its
+ * counters from what the key shows, so forgetting a node id's entry could
+ * let it issue one again: dynamo/actor.h), or the oldest of all when every
  * entry is one.  See the note on clock length at dyn_object_put.
  */
 static void
@@ -472,6 +477,8 @@ make_room(dyn_vclock *clock, const dyn_vclock_entry *superseded, size_t nsuperse
 		  dyn_slice node_id)
 {
 	size_t		victim = SIZE_MAX;
+	bool		victim_incarnation = false;
+	bool		incarnation;
 	size_t		oldest = 0;
 	size_t		i;
 
@@ -486,9 +493,16 @@ make_room(dyn_vclock *clock, const dyn_vclock_entry *superseded, size_t nsuperse
 				memcmp(superseded[k].id, e->id, e->idlen) == 0;
 		if (e->ts_ms < clock->e[oldest].ts_ms)
 			oldest = i;
-		if (!needed && !dyn_slice_eq(id, node_id) &&
-			(victim == SIZE_MAX || e->ts_ms < clock->e[victim].ts_ms))
+		if (needed || dyn_slice_eq(id, node_id))
+			continue;
+		/* an incarnation goes first: it never issues a counter twice */
+		if (victim == SIZE_MAX ||
+			(incarnation = dyn_actor_is_incarnation(id)) > victim_incarnation ||
+			(incarnation == victim_incarnation && e->ts_ms < clock->e[victim].ts_ms))
+		{
 			victim = i;
+			victim_incarnation = dyn_actor_is_incarnation(id);
+		}
 	}
 	if (victim == SIZE_MAX)
 		victim = oldest;
@@ -532,6 +546,14 @@ int
 dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 			   const dyn_slice *value, uint64_t now_ms, dyn_vclock *written)
 {
+	return dyn_object_put_above(o, node_id, 0, ctx, value, now_ms, written);
+}
+
+int
+dyn_object_put_above(dyn_object *o, dyn_slice node_id, uint64_t floor,
+					 const dyn_vclock *ctx, const dyn_slice *value, uint64_t now_ms,
+					 dyn_vclock *written)
+{
 	dyn_vclock	seen = *ctx;
 	uint64_t	counter = dyn_vclock_get(&seen, node_id);
 	bool		full = seen.n == DYN_VCLOCK_CAP && counter == 0;	/* no entry of ours */
@@ -558,6 +580,8 @@ dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 			counter = c;
 		survivors += !dot_covered(&seen, &o->s[i]);
 	}
+	if (floor > counter)
+		counter = floor;
 	if (counter == UINT64_MAX)
 		return DYN_ERR_INVAL;
 	counter++;

@@ -1,6 +1,6 @@
 /*
  * quorum.c
- *		When a quorum read may answer (see quorum.h).
+ *		When a quorum read or write may answer (see quorum.h).
  */
 #include "dynamo/quorum.h"
 
@@ -12,4 +12,16 @@ dyn_read_decide(const dyn_read_tally *t, int r)
 	if (t->outstanding > 0)
 		return DYN_READ_WAIT;
 	return DYN_READ_FAIL;
+}
+
+dyn_write_verdict
+dyn_write_decide(const dyn_write_tally *t, int w, int n)
+{
+	if (t->local_failed || w > n)
+		return DYN_WRITE_FAIL;
+	if (t->acks >= w)
+		return DYN_WRITE_ANSWER;
+	if (t->outstanding > 0)
+		return DYN_WRITE_WAIT;
+	return DYN_WRITE_FAIL;
 }

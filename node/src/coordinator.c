@@ -1,7 +1,8 @@
 /*
  * coordinator.c
  *		Quorum reads and writes across the preference list (see
- *		coordinator.h for why writes are coordinated by owners only).
+ *		coordinator.h for who coordinates a write and why its dots stay
+ *		unique).
  *
  * A coord_req lives from the request until every replica has answered or
  * timed out (the client may have had its answer long before: at R or W).
@@ -37,8 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dynamo/actor.h"
 #include "dynamo/object.h"
 #include "dynamo/quorum.h"
+#include "handoff.h"
 
 /* Request records kept for reuse (each holds its buffers' memory). */
 #define COORD_FREE_MAX	256
@@ -88,6 +91,8 @@ typedef struct coord_req
 	bool		same;			/* GET: every answer so far is first's bytes */
 	bool		first_has_data; /* GET: first's set holds a sibling */
 	dyn_read_tally tally;		/* GET: who answered what, for dyn_read_decide */
+	int			standin_ok;		/* PUT: of ok, stand-ins (this node too) */
+	uint8_t		orig_type;		/* PUT: the frame type it came in (fwd_body's) */
 	struct coord_req *next_free;	/* on the node's free list */
 	int			ntargets;
 	coord_target t[DYN_RING_N_MAX];
@@ -96,7 +101,7 @@ typedef struct coord_req
 	dyn_buf		fwd_body;
 	int			nfwd;
 	int			fwd_next;
-	dyn_member *fwd[DYN_RING_N_MAX];
+	dyn_member *fwd[2 * DYN_RING_N_MAX + 1];	/* owners, stand-ins, this node */
 	char		fwd_error[160];
 } coord_req;
 
@@ -121,13 +126,19 @@ static void get_merge(coord_req *r, coord_target *t);
 static void get_on_reply(void *arg, int status, const dyn_frame *reply);
 static void get_progress(coord_req *r);
 static void get_repair(coord_req *r);
+static void write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count,
+					   int owners, bool as_owner);
+static int	write_standin(coord_req *r, const dyn_put_req *req, bool is_put,
+						  dyn_member *owner, dyn_vclock *written);
 static void put_on_reply(void *arg, int status, const dyn_frame *reply);
+static void put_replace(coord_req *r, coord_target *failed);
 static void put_progress(coord_req *r);
 static void put_hint_locally(coord_req *r, dyn_member *owner);
 static int	send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
 							 dyn_slice object, dyn_slice hint, dyn_peer_cb cb, void *arg);
 static void repair_on_reply(void *arg, int status, const dyn_frame *reply);
 static void forward_next(coord_req *r);
+static void write_self(coord_req *r);
 static void forward_on_reply(void *arg, int status, const dyn_frame *reply);
 
 
@@ -168,7 +179,7 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	r->n = dyn_membership_n(&node->members);
 	r->is_get = r->answered = r->same = false;
 	r->first = NULL;
-	r->need = r->ok = r->outstanding = r->ntargets = 0;
+	r->need = r->ok = r->standin_ok = r->outstanding = r->ntargets = 0;
 	r->nfwd = r->fwd_next = 0;
 	r->fwd_error[0] = '\0';
 	r->merged.n = 0;
@@ -709,27 +720,24 @@ send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
 }
 
 /*
- * A write: coordinate it here if this node owns the key, else forward it
- * to an owner.
+ * A write: coordinate it here when this node may (coordinator.h says who),
+ * else forward it to one that may, the next one on failure.
  */
 void
 dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 				const dyn_put_req *req, dyn_slice body)
 {
 	dyn_member *ext[DYN_RING_MEMBERS_MAX];
-	dyn_member *down[DYN_RING_N_MAX];
-	int			ndown = 0;
+	dyn_member *self = NULL;
 	int			owners;
 	int			count;
 	int			need;
-	bool		is_put = (type == DYN_MSG_PUT || type == DYN_MSG_COORD_PUT);
+	int			healthy = 0;
 	bool		forwarded_here = (type == DYN_MSG_COORD_PUT || type == DYN_MSG_COORD_DELETE);
 	bool		self_owner = false;
-	bool		defer = false;	/* recovering: let another owner coordinate */
-	int			standin = 0;
-	dyn_vclock	written;
+	bool		self_listed = false;	/* among the first N healthy */
+	bool		defer = false;	/* recovering: let an owner that kept its data coordinate */
 	coord_req  *r;
-	int			rc;
 
 	if (check_quorum_arg(node, c, reqid, req->w, "w", &need) != 0)
 		return;
@@ -740,88 +748,182 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 		return;
 	}
 	r->need = need;
+	r->orig_type = type;
+	/* a write may come before the handoff timer looked: dot it right */
+	if (!node->recovery_checked)
+		dyn_handoff_check_recovery(node);
 	count = dyn_membership_preflist(&node->members, r->bucket, r->key, ext,
 									DYN_RING_MEMBERS_MAX, &owners);
-	for (int i = 0; i < owners; i++)
-		self_owner |= ext[i]->self;
+	for (int i = 0; i < count && self == NULL; i++)
+	{
+		if (ext[i]->self)
+		{
+			self = ext[i];
+			self_owner = i < owners;
+			self_listed = healthy < owners;
+		}
+		healthy += dyn_member_up(ext[i]);
+	}
 	/*
-	 * A node repairing lost data leaves the dot to an owner that kept its
-	 * counters (see handoff_check_recovery), when one is up: a client's
-	 * write goes on to that owner, a forwarded one goes back to its
-	 * forwarder, which tries the next owner (a forwarded write is never
-	 * forwarded twice).
+	 * A node repairing lost data dots its writes with a new incarnation,
+	 * which is safe, but an owner that kept its data holds the key's
+	 * siblings and makes none needlessly: a client's write goes to such an
+	 * owner when one is up (this node is the last resort), a forwarded
+	 * one goes back to its forwarder, which tries the next.
 	 */
 	if (self_owner && node->recovering)
 		for (int i = 0; i < owners; i++)
 			if (!ext[i]->self && dyn_member_up(ext[i]))
 				defer = true;
-	if (defer)
-		self_owner = false;
 	if (defer && forwarded_here)
 	{
 		answer_error(r, DYN_E_UNAVAILABLE, 0, need,
-					 "%s is rebuilding lost data and does not coordinate writes: "
-					 "try another owner", node->cfg.id);
+					 "%s is rebuilding lost data: try another owner", node->cfg.id);
 		req_maybe_free(r);
 		return;
 	}
-
-	if (!self_owner && !forwarded_here)
+	/* a forwarded write is never forwarded again */
+	if ((self_owner && !defer) || forwarded_here)
 	{
-		/* healthy owners first, then the others in case our view is stale */
-		for (int pass = 0; pass < 2; pass++)
-			for (int i = 0; i < owners && r->nfwd < DYN_RING_N_MAX; i++)
-				if (!ext[i]->self && dyn_member_up(ext[i]) == (pass == 0))
-					r->fwd[r->nfwd++] = ext[i];
-		r->fwd_type = is_put ? DYN_MSG_COORD_PUT : DYN_MSG_COORD_DELETE;
-		r->reply_type = DYN_MSG_REPLY_OF(type);
-		dyn_buf_append(&r->fwd_body, body.ptr, body.len);
-		node->cluster.forwarded++;
-		forward_next(r);
+		write_here(r, req, ext, count, owners, self_owner);
 		return;
 	}
 
-	/* the local write: the new version and the sibling set to ship */
-	node->cluster.coord_puts++;
-	if (dyn_conn_batch(c) != DYN_OK)
+	/* owners this node reaches first: they keep a key's actors few */
+	for (int i = 0; i < owners; i++)
+		if (!ext[i]->self && dyn_member_up(ext[i]))
+			r->fwd[r->nfwd++] = ext[i];
+	if (r->nfwd == 0 && self_listed)
 	{
-		answer_error(r, DYN_E_INTERNAL, 0, need, "could not start a write: %s",
-					 dyn_engine_errmsg(node->engine));
-		req_maybe_free(r);
+		write_here(r, req, ext, count, owners, false);	/* a stand-in, no owner reached */
 		return;
 	}
-	rc = dyn_store_write(&node->store, r->bucket, r->key, req->context,
-						 is_put ? &req->value : NULL, &written);
-	if (rc != DYN_OK)
+	/* then the stand-ins of the first N healthy, then this node itself */
+	healthy = 0;
+	for (int i = 0; i < count && healthy < owners; i++)
 	{
-		if (rc == DYN_ERR_PROTO)
-			answer_error(r, DYN_E_INVAL, 0, need,
-						 "invalid context: not one this cluster issued");
-		else if (rc == DYN_ERR_TOOBIG)
-			answer_error(r, DYN_E_INVAL, 0, need,
-						 "key has %d siblings already: read it and write with its context",
-						 DYN_SIBLINGS_MAX);
-		else
-			answer_error(r, DYN_E_INTERNAL, 0, need, "could not write key: %s",
-						 dyn_engine_errmsg(node->engine));
-		req_maybe_free(r);
-		return;
+		if (!dyn_member_up(ext[i]))
+			continue;
+		healthy++;
+		if (i >= owners && !ext[i]->self)
+			r->fwd[r->nfwd++] = ext[i];
 	}
-	{
-		dyn_slice	obj = dyn_store_object(&node->store);
-
-		dyn_buf_append(&r->object, obj.ptr, obj.len);
-		dyn_vclock_encode(&written, &r->context);
-	}
-	if (r->object.err || r->context.err)
+	if (self != NULL)
+		r->fwd[r->nfwd++] = self;
+	r->fwd_type = (type == DYN_MSG_PUT) ? DYN_MSG_COORD_PUT : DYN_MSG_COORD_DELETE;
+	dyn_buf_append(&r->fwd_body, body.ptr, body.len);
+	if (r->fwd_body.err)
 	{
 		answer_error(r, DYN_E_INTERNAL, 0, need, "out of memory");
 		req_maybe_free(r);
 		return;
 	}
+	node->cluster.forwarded++;
+	forward_next(r);
+}
 
+/*
+ * Coordinate the write on this node: as an owner (its owner actor, its
+ * store) or as a stand-in (its stand-in actor for the key's partition, its
+ * copy a hint).  The copy here is made before anything is shipped, and a
+ * failure to make it fails the write.
+ */
+static void
+write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, int owners,
+		   bool as_owner)
+{
+	dyn_node   *node = r->node;
+	dyn_member *down[DYN_RING_N_MAX];
+	dyn_member *hint_here = NULL;	/* a stand-in: whose hint this node's copy is */
+	coord_target *self_t = NULL;
+	bool		is_put = (r->orig_type == DYN_MSG_PUT || r->orig_type == DYN_MSG_COORD_PUT);
+	int			ndown = 0;
+	int			standin = 0;
+	dyn_vclock	written;
+	int			rc;
+
+	r->nfwd = r->fwd_next = 0;
+	node->cluster.coord_puts++;
+	if (dyn_conn_batch(r->conn) != DYN_OK)
+	{
+		answer_error(r, DYN_E_INTERNAL, 0, r->need, "could not start a write: %s",
+					 dyn_engine_errmsg(node->engine));
+		req_maybe_free(r);
+		return;
+	}
+	/* the first N healthy are the targets; stand-ins take down owners' hints in order */
 	pick_targets(r, ext, count, owners, down, &ndown);
 	for (int i = 0; i < r->ntargets; i++)
+	{
+		coord_target *t = &r->t[i];
+
+		if (!t->owner && standin < ndown)
+			t->hint_for = down[standin++];
+		if (t->m->self)
+			self_t = t;
+	}
+	if (as_owner)
+	{
+		dyn_actor  *a = &node->actors.owner;
+
+		rc = dyn_store_write_as(&node->store, dyn_slice_str(a->id), dyn_actor_floor(a),
+								r->bucket, r->key, req->context,
+								is_put ? &req->value : NULL, &written);
+		if (rc == DYN_OK)
+		{
+			dyn_slice	obj = dyn_store_object(&node->store);
+
+			dyn_actor_issued(a, dyn_vclock_get(&written, dyn_slice_str(a->id)));
+			dyn_buf_append(&r->object, obj.ptr, obj.len);
+			if (r->object.err)
+				rc = DYN_ERR_NOMEM;
+		}
+	}
+	else
+	{
+		/* this node's copy: a hint for the owner it stands in for, else one owner */
+		if (self_t != NULL && self_t->hint_for != NULL)
+			hint_here = self_t->hint_for;
+		else if (ndown > 0)
+			hint_here = down[0];
+		else
+			for (int i = 0; i < owners && hint_here == NULL; i++)
+				if (!ext[i]->self)
+					hint_here = ext[i];
+		rc = hint_here != NULL ? write_standin(r, req, is_put, hint_here, &written) :
+			DYN_ERR_INVAL;
+	}
+	if (rc == DYN_OK)
+	{
+		dyn_vclock_encode(&written, &r->context);
+		if (r->context.err)
+			rc = DYN_ERR_NOMEM;
+	}
+	if (rc != DYN_OK)
+	{
+		if (rc == DYN_ERR_PROTO)
+			answer_error(r, DYN_E_INVAL, 0, r->need,
+						 "invalid context: not one this cluster issued");
+		else if (rc == DYN_ERR_TOOBIG)
+			answer_error(r, DYN_E_INVAL, 0, r->need,
+						 "key has %d siblings already: read it and write with its context",
+						 DYN_SIBLINGS_MAX);
+		else if (rc == DYN_ERR_NOMEM)
+			answer_error(r, DYN_E_INTERNAL, 0, r->need, "out of memory");
+		else if (rc == DYN_ERR_INVAL)
+			answer_error(r, DYN_E_QUORUM, 0, r->need,
+						 "quorum not met: 0 of %d replicas acknowledged (%d needed): "
+						 "this node knows no owner of the key to keep a hint for", r->n, r->need);
+		else
+			answer_error(r, DYN_E_INTERNAL, 0, r->need, "could not write key: %s",
+						 dyn_engine_errmsg(node->engine));
+		r->ntargets = 0;
+		req_maybe_free(r);
+		return;
+	}
+
+	/* (a replacement put_replace adds is sent there, not here) */
+	for (int i = 0, first = r->ntargets; i < first; i++)
 	{
 		coord_target *t = &r->t[i];
 		dyn_slice	hint = {NULL, 0};
@@ -830,13 +932,11 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 		{
 			t->state = T_OK;
 			r->ok++;
+			r->standin_ok += !t->owner;
 			continue;
 		}
-		if (!t->owner && standin < ndown)
-		{
-			t->hint_for = down[standin++];
+		if (t->hint_for != NULL)
 			hint = dyn_slice_str(t->hint_for->id);
-		}
 		if (send_replica_put(node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
 							 hint, put_on_reply, t) == DYN_OK)
 			r->outstanding++;
@@ -844,12 +944,60 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 		{
 			t->state = T_FAILED;
 			put_hint_locally(r, t->hint_for != NULL ? t->hint_for : t->m);
+			put_replace(r, t);
 		}
 	}
 	/* down owners no stand-in took: this node keeps their hints */
 	for (; standin < ndown; standin++)
-		put_hint_locally(r, down[standin]);
+		if (down[standin] != hint_here)
+			put_hint_locally(r, down[standin]);
 	put_progress(r);
+}
+
+/*
+ * A stand-in's write: its dot from the key's stand-in actor, above every
+ * counter of that actor in the hints held here for the key (all of them:
+ * dyn_hints_gather fails rather than miss one) and above every counter the
+ * actor issued; the resulting set, hints and new version, is kept as a
+ * hint for owner and shipped.
+ */
+static int
+write_standin(coord_req *r, const dyn_put_req *req, bool is_put, dyn_member *owner,
+			  dyn_vclock *written)
+{
+	dyn_node   *node = r->node;
+	uint32_t	part = dyn_partition_of(dyn_key_position(r->bucket, r->key),
+										node->store.partitions);
+	dyn_actor  *a = dyn_actors_standin(&node->actors, part);
+	dyn_vclock	ctx;
+	dyn_object	o;
+	dyn_buf    *bufs = NULL;
+	size_t		nbufs = 0;
+	int			rc;
+
+	if (a == NULL)
+		return DYN_ERR_INVAL;
+	if (dyn_vclock_decode(req->context, &ctx) != DYN_OK)
+		return DYN_ERR_PROTO;
+	dyn_object_init(&o);
+	rc = dyn_hints_gather(&node->hints, r->bucket, r->key, &o, &bufs, &nbufs);
+	if (rc == DYN_OK)
+		rc = dyn_object_put_above(&o, dyn_slice_str(a->id), dyn_actor_floor(a), &ctx,
+								  is_put ? &req->value : NULL, dyn_store_now_ms(), written);
+	if (rc == DYN_OK)
+	{
+		/* issued even if keeping it fails below: counters only go up */
+		dyn_actor_issued(a, dyn_vclock_get(written, dyn_slice_str(a->id)));
+		dyn_object_encode(&o, &r->object);
+		rc = r->object.err ? DYN_ERR_NOMEM :
+			dyn_hints_store(&node->hints, dyn_slice_str(owner->id), r->bucket, r->key,
+							dyn_buf_slice(&r->object));
+	}
+	if (rc == DYN_OK)
+		node->cluster.hinted++;
+	dyn_object_free(&o);
+	dyn_hints_gather_free(bufs, nbufs);
+	return rc;
 }
 
 /* Keep the shipped sibling set as a hint for owner, here. */
@@ -880,6 +1028,7 @@ put_on_reply(void *arg, int status, const dyn_frame *reply)
 	{
 		t->state = T_OK;
 		r->ok++;
+		r->standin_ok += !t->owner;
 	}
 	else
 	{
@@ -887,18 +1036,62 @@ put_on_reply(void *arg, int status, const dyn_frame *reply)
 		/* the write must still reach that owner: keep it as a hint here */
 		if (status != DYN_ERR_CLOSED)
 			put_hint_locally(r, t->hint_for != NULL ? t->hint_for : t->m);
+		if (!r->answered)
+			put_replace(r, t);
 	}
 	put_progress(r);
 }
 
 /*
- * Answer at W; a failure only once every target has answered or failed,
- * so that "1 of 3 replicas acknowledged" is the true count.
+ * A target failed before W was met: the next healthy node of the extended
+ * list that is not a target yet stands in for the owner it was (or stood
+ * in for), as Dynamo's sloppy quorum walks on (section 4.6), so a replica
+ * cut off after this node last judged it up costs a timeout, not the
+ * write.  At most DYN_RING_N_MAX targets in all.
  */
+static void
+put_replace(coord_req *r, coord_target *failed)
+{
+	dyn_member *ext[DYN_RING_MEMBERS_MAX];
+	dyn_member *owner = failed->hint_for != NULL ? failed->hint_for : failed->m;
+	int			owners;
+	int			count;
+
+	if (r->ntargets >= DYN_RING_N_MAX || r->node->stopping)
+		return;
+	count = dyn_membership_preflist(&r->node->members, r->bucket, r->key, ext,
+									DYN_RING_MEMBERS_MAX, &owners);
+	for (int i = owners; i < count; i++)
+	{
+		coord_target *t = &r->t[r->ntargets];
+		bool		used = ext[i]->self || !dyn_member_up(ext[i]);
+
+		for (int j = 0; j < r->ntargets && !used; j++)
+			used = r->t[j].m == ext[i];
+		if (used)
+			continue;
+		t->m = ext[i];
+		t->hint_for = owner;
+		t->owner = false;
+		t->state = T_PENDING;
+		if (send_replica_put(r->node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
+							 dyn_slice_str(owner->id), put_on_reply, t) != DYN_OK)
+			continue;
+		r->ntargets++;
+		r->outstanding++;
+		return;
+	}
+}
+
+/* Answer when dyn_write_decide says so. */
 static void
 put_progress(coord_req *r)
 {
-	if (!r->answered && r->ok >= r->need)
+	dyn_write_tally t = {false, r->ok, r->standin_ok,
+	r->ntargets - r->ok - r->outstanding, r->outstanding};
+	dyn_write_verdict v = dyn_write_decide(&t, r->need, r->n);
+
+	if (!r->answered && v == DYN_WRITE_ANSWER)
 	{
 		dyn_buf    *frame = &r->node->coord_answer;
 
@@ -906,7 +1099,7 @@ put_progress(coord_req *r)
 		dyn_put_reply_encode(frame, r->reply_type, r->reqid, dyn_buf_slice(&r->context));
 		answer_frame(r, frame);
 	}
-	else if (!r->answered && r->outstanding == 0)
+	else if (!r->answered && v == DYN_WRITE_FAIL)
 		answer_quorum_failure(r);	/* after every answer: the count is final */
 	req_maybe_free(r);
 }
@@ -914,15 +1107,21 @@ put_progress(coord_req *r)
 
 /* ------------------------------------------------------------ forwarding */
 
-/* Hand the write to the next owner to try. */
+/* Hand the write to the next node to try (this node itself: coordinate here). */
 static void
 forward_next(coord_req *r)
 {
 	while (r->fwd_next < r->nfwd)
 	{
 		dyn_member *m = r->fwd[r->fwd_next++];
-		dyn_peer   *p = dyn_membership_peer(m);
+		dyn_peer   *p;
 
+		if (m->self)
+		{
+			write_self(r);
+			return;
+		}
+		p = dyn_membership_peer(m);
 		if (p != NULL &&
 			dyn_peer_send(p, r->fwd_type, dyn_buf_slice(&r->fwd_body),
 						  DYN_FORWARD_TIMEOUT_MS, forward_on_reply, r) == DYN_OK)
@@ -934,15 +1133,44 @@ forward_next(coord_req *r)
 	}
 	answer_error(r, DYN_E_QUORUM, 0, r->need,
 				 "quorum not met: 0 of %d replicas acknowledged (%d needed): "
-				 "no owner of the key could coordinate the write (%s)",
+				 "no node of the key's preference list could coordinate the write (%s)",
 				 r->n, r->need, r->fwd_error[0] ? r->fwd_error : "none reachable");
 	req_maybe_free(r);
 }
 
 /*
- * The owner's answer, relayed as the client's.  A connection failure means
- * the write never reached that owner, so the next one is tried; a timeout
- * does not (the write may have happened: retrying would write twice).
+ * Every node tried failed: coordinate here after all (the ring may have
+ * changed while the write was away, so who this node is for the key is
+ * looked up again).
+ */
+static void
+write_self(coord_req *r)
+{
+	dyn_member *ext[DYN_RING_MEMBERS_MAX];
+	dyn_put_req req;
+	int			owners;
+	int			count;
+	bool		self_owner = false;
+
+	if (dyn_put_req_decode(dyn_buf_slice(&r->fwd_body), r->orig_type, &req) != DYN_OK)
+	{
+		answer_error(r, DYN_E_INTERNAL, 0, r->need, "could not decode the write again");
+		req_maybe_free(r);
+		return;
+	}
+	count = dyn_membership_preflist(&r->node->members, r->bucket, r->key, ext,
+									DYN_RING_MEMBERS_MAX, &owners);
+	for (int i = 0; i < owners; i++)
+		self_owner |= ext[i]->self;
+	write_here(r, &req, ext, count, owners, self_owner);
+}
+
+/*
+ * The coordinator's answer, relayed as the client's.  A refusal (a node
+ * rebuilding lost data), a failed connection or a timeout passes the write
+ * on to the next node: after a timeout the write may have been applied
+ * there as well, which makes a second version of one value (a sibling),
+ * never a lost one, and Dynamo's promise is that the write is taken.
  */
 static void
 forward_on_reply(void *arg, int status, const dyn_frame *reply)
@@ -981,16 +1209,16 @@ forward_on_reply(void *arg, int status, const dyn_frame *reply)
 		req_maybe_free(r);
 		return;
 	}
-	if (status == DYN_ERR_TIMEOUT || status == DYN_ERR_CLOSED)
+	if (r->node->stopping)
 	{
 		answer_error(r, DYN_E_QUORUM, 0, r->need,
 					 "quorum not met: 0 of %d replicas acknowledged (%d needed): "
-					 "%s, the key's coordinator, %s", r->n, r->need, m->id,
-					 status == DYN_ERR_TIMEOUT ? "did not answer in time" : "is shutting down");
+					 "%s is shutting down", r->n, r->need, r->node->cfg.id);
 		req_maybe_free(r);
 		return;
 	}
 	snprintf(r->fwd_error, sizeof(r->fwd_error), "%s: %s", m->id,
+			 status == DYN_ERR_TIMEOUT ? "did not answer in time" :
 			 status == DYN_ERR_AGAIN ? "overloaded" : "connection failed");
 	forward_next(r);
 }

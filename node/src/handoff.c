@@ -18,7 +18,7 @@
 static void handoff_on_tick(uv_timer_t *t);
 static int	handoff_self(const dyn_ring *ring, const dyn_node *node);
 static bool handoff_replicates(const dyn_ring *ring, uint32_t p, int ix);
-static void handoff_check_recovery(dyn_node *node);
+static void handoff_retire_owner(dyn_node *node);
 static void handoff_replan_removals(dyn_node *node);
 static bool handoff_prune(dyn_node *node);
 static bool handoff_start_batch(dyn_node *node);
@@ -98,7 +98,7 @@ handoff_on_tick(uv_timer_t *t)
 	if (node->stopping || !dyn_membership_ready(&node->members))
 		return;
 	if (!node->recovery_checked)
-		handoff_check_recovery(node);
+		dyn_handoff_check_recovery(node);
 	/*
 	 * A member left the ring: the copies it held are gone from the
 	 * preference lists, and a key it shared with only one other replica
@@ -123,25 +123,48 @@ handoff_on_tick(uv_timer_t *t)
 
 /*
  * A new data directory under an id the ring already gives partitions to
- * (other members beside it) means this node lost its data: its dots
- * counters are gone too, so until a repair round has brought its keys
- * back it must not coordinate writes (it could issue a dot twice), and
- * the round starts now.  A founder owns everything at birth, and a node
- * that joins owns nothing until its transfers complete: neither is this.
+ * (other members beside it) means this node lost its data: the versions
+ * its node id dotted are gone from here, so it could issue one of those
+ * dots again.  From now on its writes are dotted by a new incarnation
+ * (dynamo/actor.h; the directory records the loss, so every later start
+ * draws one too), and a repair round starts now; while it runs, writes
+ * go to an owner that kept its data when one is up (fewer siblings).  A
+ * founder owns everything at birth, and a node that joins owns nothing
+ * until its transfers complete: neither is this.
  */
-static void
-handoff_check_recovery(dyn_node *node)
+void
+dyn_handoff_check_recovery(dyn_node *node)
 {
 	dyn_ring   *ring = &node->members.ring;
 
 	node->recovery_checked = true;
 	if (!node->fresh_store || ring->nmembers < 2 || dyn_membership_owned(&node->members) == 0)
 		return;
+	handoff_retire_owner(node);
 	dyn_log(&node->log, DYN_LOG_WARNING,
 			"the data directory is new but the ring gives this node %u partitions: "
-			"its data was lost; repairing from the other replicas before coordinating writes",
-			dyn_membership_owned(&node->members));
+			"its data was lost; repairing from the other replicas, writes dotted as %s",
+			dyn_membership_owned(&node->members), node->actors.owner.id);
 	dyn_ae_recover(node);
+}
+
+/*
+ * The owner actor no longer holds everything it dotted: the node lost its
+ * data, or is about to drop a partition it may own again later (a ring
+ * change mid-drop keeps what is left, a later one may give it back).  From
+ * now on writes are dotted by a new incarnation, and the data directory
+ * records it, so every later start draws one too (dynamo/actor.h).
+ */
+static void
+handoff_retire_owner(dyn_node *node)
+{
+	dyn_actors_incarnate_owner(&node->actors);
+	if (dyn_engine_put(node->engine, DYN_NS_META, dyn_slice_str(DYN_META_LOST_DATA),
+					   dyn_slice_str("1")) != DYN_OK)
+		dyn_log(&node->log, DYN_LOG_WARNING, "could not record that this data directory "
+				"lacks versions it dotted: %s", dyn_engine_errmsg(node->engine));
+	dyn_log(&node->log, DYN_LOG_INFO, "writes coordinated here are dotted as %s from now on",
+			node->actors.owner.id);
 }
 
 /* A leave this node planned that a concurrent ring change lost: plan again. */
@@ -481,6 +504,7 @@ handoff_next_drop_exchange(dyn_node *node)
 				"reconciled with %d replica%s, dropping it", h->drop, h->ok_sources,
 				h->ok_sources == 1 ? "" : "s");
 		h->drop_synced = true;	/* the ticks delete it, chunk by chunk */
+		handoff_retire_owner(node);
 		return;
 	}
 	h->state[h->drop] = DYN_HANDOFF_IDLE;

@@ -93,6 +93,13 @@ typedef struct dyn_handoff
 int			dyn_handoff_start(dyn_node *node);
 void		dyn_handoff_stop(dyn_node *node);
 void		dyn_handoff_free(dyn_node *node);
+/*
+ * Once the ring is known: whether this node lost its data (a new data
+ * directory under partitions the ring gives it); then its owner actor
+ * becomes an incarnation and a repair round starts.  Idempotent; the
+ * handoff timer calls it, and so does a write that comes first.
+ */
+void		dyn_handoff_check_recovery(dyn_node *node);
 
 /* REMOVE from an admin: plan the leave and answer at once. */
 void		dyn_handoff_on_remove(dyn_node *node, dyn_conn *c, const dyn_frame *f);

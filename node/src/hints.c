@@ -223,6 +223,51 @@ dyn_hints_merge_into(dyn_hints *h, dyn_slice bucket, dyn_slice key, dyn_object *
 	return used;
 }
 
+int
+dyn_hints_gather(dyn_hints *h, dyn_slice bucket, dyn_slice key, dyn_object *obj,
+				 dyn_buf **bufs, size_t *nbufs)
+{
+	dyn_object	tmp;
+	size_t		n = 0;
+	int			rc = DYN_OK;
+
+	*bufs = NULL;
+	*nbufs = 0;
+	if (h->total == 0 || h->ntargets == 0)
+		return DYN_OK;
+	if ((*bufs = calloc(h->ntargets, sizeof(dyn_buf))) == NULL)
+		return DYN_ERR_NOMEM;
+	dyn_object_init(&tmp);
+	for (size_t i = 0; i < h->ntargets && rc == DYN_OK; i++)
+	{
+		dyn_hint_target *t = &h->targets[i];
+		dyn_buf    *b = &(*bufs)[n];
+
+		if (t->pending == 0)
+			continue;
+		hint_key(&h->key, h->store->partitions, dyn_slice_str(t->id), bucket, key);
+		dyn_buf_init(b);
+		n++;
+		if (h->key.err)
+			rc = DYN_ERR_NOMEM;
+		else if ((rc = dyn_engine_get(h->store->engine, DYN_NS_HINT,
+									  dyn_buf_slice(&h->key), b)) == DYN_ERR_NOTFOUND)
+			rc = DYN_OK;
+		else if (rc == DYN_OK && (rc = dyn_object_decode(dyn_buf_slice(b), &tmp)) == DYN_OK)
+			rc = dyn_object_merge(obj, &tmp, NULL);
+	}
+	dyn_object_free(&tmp);
+	*nbufs = n;
+	return rc;
+}
+
+void
+dyn_hints_gather_free(dyn_buf *bufs, size_t nbufs)
+{
+	for (size_t i = 0; i < nbufs; i++)
+		dyn_buf_free(&bufs[i]);
+	free(bufs);
+}
 
 /* -------------------------------------------------------------- delivery */
 
@@ -355,7 +400,12 @@ deliver_on_reply(void *arg, int status, const dyn_frame *reply)
 							  dyn_buf_slice(&it->key)) == DYN_OK)
 		{
 			dyn_hint_target *t = target_get(h, dyn_slice_str(b->target), false);
+			dyn_slice	skey = {it->key.data + 1 + it->key.data[0],
+			it->key.len - 1 - it->key.data[0]};
 
+			/* the store key starts with its partition, a u16 */
+			if (h->actors != NULL && skey.len >= 2)
+				dyn_actors_retire(h->actors, ((uint32_t) skey.ptr[0] << 8) | skey.ptr[1]);
 			if (t != NULL && t->pending > 0)
 			{
 				t->pending--;

@@ -19,12 +19,17 @@
  * the old one was on its way is delivered in the next batch).  One batch per
  * target is in flight at a time: delivery cannot flood a node that has just
  * come back.
+ *
+ * A hint deleted after delivery retires the stand-in actor of its
+ * partition (dynamo/actor.h): that actor no longer holds every version it
+ * dotted, so it must never issue another dot.
  */
 #ifndef DYNAMOD_HINTS_H
 #define DYNAMOD_HINTS_H
 
 #include <uv.h>
 
+#include "dynamo/actor.h"
 #include "membership.h"
 #include "store.h"
 
@@ -47,6 +52,7 @@ typedef struct dyn_hints
 	dyn_store  *store;
 	dyn_membership *ms;
 	const dyn_logger *log;
+	dyn_actors *actors;			/* a delivered hint retires its partition's stand-in actor */
 	dyn_hint_target *targets;
 	size_t		ntargets;
 	size_t		cap;
@@ -81,6 +87,18 @@ int			dyn_hints_store(dyn_hints *h, dyn_slice target, dyn_slice bucket,
  */
 int			dyn_hints_merge_into(dyn_hints *h, dyn_slice bucket, dyn_slice key,
 								 dyn_object *obj, dyn_buf *bufs, int nbufs);
+
+/*
+ * The same for a stand-in that coordinates a write of bucket/key: every
+ * hint held for the key must be in obj, since its dot's counter and the
+ * siblings shipped beside it come from them, so any hint that cannot be
+ * read or merged fails the call (DYN_ERR_ENGINE, DYN_ERR_PROTO, DYN_ERR_
+ * NOMEM, DYN_ERR_TOOBIG).  The merged values point into *bufs, an array of
+ * *nbufs buffers this allocates; free it with dyn_hints_gather_free.
+ */
+int			dyn_hints_gather(dyn_hints *h, dyn_slice bucket, dyn_slice key,
+							 dyn_object *obj, dyn_buf **bufs, size_t *nbufs);
+void		dyn_hints_gather_free(dyn_buf *bufs, size_t nbufs);
 
 /* A target was seen up: deliver its hints now. */
 void		dyn_hints_kick(dyn_hints *h, dyn_slice target);

@@ -26,6 +26,7 @@ static int	node_start_cluster(dyn_node *node);
 static int	node_start_background(dyn_node *node);
 static dyn_client *node_new_peer_client(void *arg);
 static void node_on_member_up(void *arg, dyn_member *m);
+static int	node_start_actors(dyn_node *node);
 
 static const char *const durability_names[] = {"none", "flush", "fsync"};
 
@@ -79,6 +80,8 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 				node->cfg.data_dir, err);
 		return rc;
 	}
+	if ((rc = node_start_actors(node)) != DYN_OK)
+		return rc;
 
 	dyn_group_start(&node->group, node);
 	if ((rc = node_start_cluster(node)) != DYN_OK)
@@ -340,6 +343,7 @@ node_start_cluster(dyn_node *node)
 		return rc;
 	}
 	node->hints_on = true;
+	node->hints.actors = &node->actors;
 	return node_start_background(node);
 }
 
@@ -420,11 +424,43 @@ dyn_node_finish(dyn_node *node)
 	dyn_buf_free(&node->coord_answer);
 	dyn_object_free(&node->coord_obj);
 	dyn_store_close(&node->store);
+	dyn_actors_free(&node->actors);
 	dyn_engine_close(node->engine);
 	node->engine = NULL;
 	dyn_buf_free(&node->scratch);
 	dyn_throttle_table_free(&node->hs_address);
 	dyn_log(&node->log, DYN_LOG_INFO, "stopped");
+}
+
+/*
+ * The owner actor: the node id, unless this data directory lacks versions
+ * it dotted (DYN_META_LOST_DATA, recorded by handoff.c when it found the
+ * data lost or dropped a partition): then an incarnation, new at every
+ * start (dynamo/actor.h).
+ */
+static int
+node_start_actors(dyn_node *node)
+{
+	dyn_buf		probe;
+	bool		lost;
+	int			rc;
+
+	dyn_buf_init(&probe);
+	lost = dyn_engine_get(node->engine, DYN_NS_META, dyn_slice_str(DYN_META_LOST_DATA),
+						  &probe) == DYN_OK;
+	dyn_buf_free(&probe);
+	rc = dyn_actors_init(&node->actors, node->cfg.id, node->cfg.partitions, lost);
+	if (rc == DYN_ERR_INVAL)
+		dyn_log(&node->log, DYN_LOG_ERROR, "--id \"%s\" holds '%c', which names the "
+				"incarnations of a node's actors: choose another id",
+				node->cfg.id, DYN_ACTOR_SEP);
+	else if (rc != DYN_OK)
+		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory for the actors of %u partitions",
+				node->cfg.partitions);
+	else if (lost)
+		dyn_log(&node->log, DYN_LOG_INFO, "this data directory lost or dropped data once: "
+				"writes coordinated here are dotted as %s", node->actors.owner.id);
+	return rc;
 }
 
 /*
@@ -496,6 +532,11 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 		dyn_buf_put_u8(out, ',');
 		dyn_handoff_status_json(node, out);
 	}
+	dyn_buf_append(out, ",\"actors\":{\"owner\":", 19);
+	dyn_buf_put_json_string(out, dyn_slice_str(node->actors.owner.id));
+	dyn_buf_printf(out, ",\"drawn\":%llu,\"retired\":%llu}",
+				   (unsigned long long) node->actors.drawn,
+				   (unsigned long long) node->actors.retired);
 	dyn_buf_printf(out, ",\"recovering\":%s,\"tombstones\":%llu,\"partition_keys\":[",
 				   node->recovering ? "true" : "false",
 				   (unsigned long long) node->store.tombstones);

@@ -15,6 +15,7 @@
 #include "group.h"
 #include "handoff.h"
 #include "hints.h"
+#include "dynamo/actor.h"
 #include "latency.h"
 #include "log.h"
 #include "membership.h"
@@ -90,6 +91,13 @@ typedef struct dyn_cluster_stats
 	uint64_t	inflight;		/* requests being coordinated now */
 } dyn_cluster_stats;
 
+/*
+ * Metadata key recorded in a data directory that lacks versions its node
+ * id dotted (it replaced lost data, or dropped a partition): its node
+ * dots under a new incarnation at every start (actor.h).
+ */
+#define DYN_META_LOST_DATA	"lost_data"
+
 /* The node process: one per dynamod, owned by main(). */
 struct dyn_node
 {
@@ -150,6 +158,7 @@ struct dyn_node
 	bool		fresh_store;	/* the data directory was new at this start */
 	bool		recovery_checked;	/* fresh_store looked at against the ring */
 	bool		recovering;		/* lost its data: repairing, not coordinating writes */
+	dyn_actors	actors;			/* who dots the writes this node coordinates */
 	dyn_buf		reap_keys;		/* tombstones being reaped (anti-entropy) */
 };
 

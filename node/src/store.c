@@ -43,7 +43,6 @@ static void store_partition_range(uint32_t partition, uint8_t lo[2], uint8_t hi[
  * changes nothing: positive, so no engine or store status can mean it.
  */
 #define STORE_UNCHANGED		1
-static uint64_t store_now_ms(void);
 
 /*
  * What one change of a DYN_NS_OBJECT record does to the store's summaries,
@@ -708,6 +707,8 @@ dyn_store_get(dyn_store *st, dyn_slice bucket, dyn_slice key, dyn_buf *out)
 typedef struct store_write_args
 {
 	dyn_store  *st;
+	dyn_slice	actor;
+	uint64_t	floor;
 	const dyn_vclock *ctx;
 	const dyn_slice *value;
 	dyn_vclock *written;
@@ -735,8 +736,8 @@ store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result)
 	if (dyn_object_decode(old, &st->obj) != DYN_OK)
 		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
 	old_tomb = store_all_tombstones(&st->obj);
-	rc = dyn_object_put(&st->obj, dyn_slice_str(st->node_id), a->ctx, a->value,
-						store_now_ms(), a->written);
+	rc = dyn_object_put_above(&st->obj, a->actor, a->floor, a->ctx, a->value,
+							  dyn_store_now_ms(), a->written);
 	if (rc != DYN_OK)
 		return rc;
 	dyn_buf_reset(&st->encoded);
@@ -757,8 +758,18 @@ int
 dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 				dyn_slice context, const dyn_slice *value, dyn_vclock *written)
 {
+	return dyn_store_write_as(st, dyn_slice_str(st->node_id), 0, bucket, key, context,
+							  value, written);
+}
+
+int
+dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor, dyn_slice bucket,
+				   dyn_slice key, dyn_slice context, const dyn_slice *value,
+				   dyn_vclock *written)
+{
 	dyn_vclock	ctx;
-	store_write_args args = {st, &ctx, value, written, {NULL, 0}, {true, 0, {0}}};
+	store_write_args args = {st, actor, floor, &ctx, value, written, {NULL, 0},
+	{true, 0, {0}}};
 	bool		existed = false;
 	int			rc;
 
@@ -776,8 +787,8 @@ dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 }
 
 /* Wall-clock milliseconds: clock entries are stamped for truncation order. */
-static uint64_t
-store_now_ms(void)
+uint64_t
+dyn_store_now_ms(void)
 {
 	struct timespec ts;
 

@@ -69,6 +69,16 @@ int			dyn_store_get(dyn_store *st, dyn_slice bucket, dyn_slice key, dyn_buf *out
 int			dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 							dyn_slice context, const dyn_slice *value,
 							dyn_vclock *written);
+/*
+ * The same under another actor than the node id (an incarnation after the
+ * node lost its data: dynamo/actor.h), the dot's counter above floor.
+ */
+int			dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor,
+							   dyn_slice bucket, dyn_slice key, dyn_slice context,
+							   const dyn_slice *value, dyn_vclock *written);
+
+/* Wall-clock milliseconds, what a new dot's clock entry is stamped with. */
+uint64_t	dyn_store_now_ms(void);
 
 /*
  * The sibling set the last successful dyn_store_write or dyn_store_merge

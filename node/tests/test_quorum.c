@@ -1,7 +1,7 @@
 /*
  * test_quorum.c
- *		Unit tests for quorum.c: when a GET may answer, and when "not found"
- *		may be its answer.
+ *		Unit tests for quorum.c: when a GET may answer, when "not found"
+ *		may be its answer, and when a write is acknowledged.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +27,11 @@ static void test_tombstone_is_data(void **state);
 static void test_standin_with_hint(void **state);
 static void test_differing_answers(void **state);
 static void test_failures(void **state);
+static dyn_write_verdict wafter(const char *acks, int w, int n);
+static void test_write_owners(void **state);
+static void test_write_standins(void **state);
+static void test_write_unreachable(void **state);
+static void test_write_local_failed(void **state);
 
 /* The verdict once the first count of asked replicas answered as in a. */
 static dyn_read_verdict
@@ -139,6 +144,75 @@ test_failures(void **state)
 	assert_int_equal(after(a, 0, 0, 1), DYN_READ_FAIL);
 }
 
+/*
+ * The verdict after answers: one letter per target, in order, the
+ * coordinator's own copy first: 'o' an owner acknowledged, 's' a stand-in
+ * kept a hint, 'f' failed or timed out, '.' still to answer, 'L' the
+ * coordinator's own copy failed.
+ */
+static dyn_write_verdict
+wafter(const char *acks, int w, int n)
+{
+	dyn_write_tally t = {0};
+
+	for (const char *p = acks; *p; p++)
+	{
+		t.acks += *p == 'o' || *p == 's';
+		t.standin_acks += *p == 's';
+		t.failed += *p == 'f' || *p == 'L';
+		t.outstanding += *p == '.';
+		t.local_failed |= *p == 'L';
+	}
+	return dyn_write_decide(&t, w, n);
+}
+
+/* Owners alone, as without partitions. */
+static void
+test_write_owners(void **state)
+{
+	(void) state;
+	assert_int_equal(wafter("o..", 2, 3), DYN_WRITE_WAIT);
+	assert_int_equal(wafter("oo.", 2, 3), DYN_WRITE_ANSWER);
+	assert_int_equal(wafter("o", 1, 3), DYN_WRITE_ANSWER);
+	assert_int_equal(wafter("oof", 3, 3), DYN_WRITE_FAIL);
+}
+
+/* Every owner cut off: stand-ins make W (the always-writeable promise). */
+static void
+test_write_standins(void **state)
+{
+	(void) state;
+	/* a stand-in coordinating, its copy a hint, another stand-in beside */
+	assert_int_equal(wafter("s..", 2, 3), DYN_WRITE_WAIT);
+	assert_int_equal(wafter("ss.", 2, 3), DYN_WRITE_ANSWER);
+	assert_int_equal(wafter("sss", 3, 3), DYN_WRITE_ANSWER);
+	/* one owner and one stand-in */
+	assert_int_equal(wafter("of.", 2, 3), DYN_WRITE_WAIT);
+	assert_int_equal(wafter("ofs", 2, 3), DYN_WRITE_ANSWER);
+}
+
+/* Too few reachable: fail, but only once every answer is in. */
+static void
+test_write_unreachable(void **state)
+{
+	(void) state;
+	assert_int_equal(wafter("sf.", 3, 3), DYN_WRITE_WAIT);
+	assert_int_equal(wafter("sff", 2, 3), DYN_WRITE_FAIL);
+	/* fewer targets than W (a node that reaches nobody) */
+	assert_int_equal(wafter("s", 2, 3), DYN_WRITE_FAIL);
+	/* W above N is never met */
+	assert_int_equal(wafter("ooo", 4, 3), DYN_WRITE_FAIL);
+}
+
+/* The coordinator's own copy failed: nothing was shipped, fail at once. */
+static void
+test_write_local_failed(void **state)
+{
+	(void) state;
+	assert_int_equal(wafter("L..", 2, 3), DYN_WRITE_FAIL);
+	assert_int_equal(wafter("Loo", 2, 3), DYN_WRITE_FAIL);
+}
+
 int
 main(void)
 {
@@ -151,6 +225,10 @@ main(void)
 		cmocka_unit_test(test_standin_with_hint),
 		cmocka_unit_test(test_differing_answers),
 		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_write_owners),
+		cmocka_unit_test(test_write_standins),
+		cmocka_unit_test(test_write_unreachable),
+		cmocka_unit_test(test_write_local_failed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

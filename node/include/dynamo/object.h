@@ -96,6 +96,13 @@ uint64_t	dyn_object_bytes_newest_ms(dyn_slice encoded);
 int			dyn_object_put(dyn_object *o, dyn_slice node_id, const dyn_vclock *ctx,
 						   const dyn_slice *value, uint64_t now_ms,
 						   dyn_vclock *written);
+/*
+ * The same with the dot's counter also above floor: an incarnation's
+ * counters never go down (dynamo/actor.h), whatever the key still shows.
+ */
+int			dyn_object_put_above(dyn_object *o, dyn_slice node_id, uint64_t floor,
+								 const dyn_vclock *ctx, const dyn_slice *value,
+								 uint64_t now_ms, dyn_vclock *written);
 
 /*
  * Replica-to-replica merge of other into o (read repair, hints, handoff,

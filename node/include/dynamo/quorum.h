@@ -1,7 +1,8 @@
 /*
  * quorum.h
- *		When a quorum read may answer: the decision of a GET's coordinator
- *		from the tally of its replicas' answers, as a pure function.
+ *		When a quorum read or write may answer: the decisions of a
+ *		coordinator from the tally of its replicas' answers, as pure
+ *		functions.
  *
  * Why: under a partition the first N healthy nodes a coordinator reaches
  * include stand-ins, which hold nothing for a key unless a hint brought it.
@@ -55,5 +56,39 @@ dyn_read_tally_add(dyn_read_tally *t, bool owner, bool has_data)
 	t->authoritative += owner || has_data;
 	t->found += has_data;
 }
+
+/*
+ * A PUT's or DELETE's acknowledgements so far.  Sloppy quorum (Dynamo
+ * section 4.6): a stand-in that kept the write as a hint for a down owner
+ * counts towards W like an owner, since hinted handoff brings the version
+ * to that owner; so a write succeeds while any W nodes of the key's
+ * extended preference list reach the coordinator, its owners all cut off
+ * included.  The coordinator's own copy comes first and is not optional:
+ * it is the copy every later dot of its actor is picked from (dynamo/
+ * actor.h), so when it fails nothing was shipped and the write fails.
+ */
+typedef struct dyn_write_tally
+{
+	bool		local_failed;	/* the coordinator's own copy could not be kept */
+	int			acks;			/* copies kept: the coordinator's, replicas' */
+	int			standin_acks;	/* of those, kept by stand-ins as hints */
+	int			failed;			/* replicas that refused, failed or timed out */
+	int			outstanding;	/* replicas still to answer */
+} dyn_write_tally;
+
+typedef enum dyn_write_verdict
+{
+	DYN_WRITE_WAIT,				/* not yet: more acknowledgements may come */
+	DYN_WRITE_ANSWER,			/* W copies kept: acknowledge the write */
+	DYN_WRITE_FAIL				/* quorum not met */
+} dyn_write_verdict;
+
+/*
+ * The verdict for w acknowledgements wanted of n replicas (1 <= w).  A
+ * failure waits for every outstanding answer, so that the count the error
+ * gives ("1 of 3 replicas acknowledged") is final; a local failure or w > n
+ * fails at once.
+ */
+dyn_write_verdict dyn_write_decide(const dyn_write_tally *t, int w, int n);
 
 #endif							/* DYNAMO_QUORUM_H */
