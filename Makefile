@@ -68,6 +68,11 @@ STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
 
+# test_dispatch runs the real handlers: every server object but main's.
+$(BUILD)/tests/test_dispatch: $(BUILD)/tests/test_dispatch.o \
+                              $(filter-out $(BUILD)/src/main.o,$(SERVER_OBJS)) $(LIBSTORE) $(LIBDYNAMO)
+	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
 

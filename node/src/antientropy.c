@@ -4,7 +4,6 @@
  */
 #include "antientropy.h"
 
-#include "conn.h"
 #include "node.h"
 
 #include <stdlib.h>
@@ -19,8 +18,7 @@
 /* A REPAIR request waiting for the end of a round. */
 struct ae_waiter
 {
-	dyn_conn   *conn;
-	uint32_t	reqid;
+	dyn_deferred answer;
 	uint64_t	round;			/* answered at the end of this round */
 	ae_waiter  *next;
 };
@@ -121,28 +119,26 @@ dyn_ae_recover(dyn_node *node)
  * REPAIR: wait for a full round that starts from now -- the next one if a
  * round is half way through.
  */
-void
-dyn_ae_on_repair(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+int
+dyn_ae_on_repair(dyn_request *req)
 {
+	dyn_node   *node = req->node;
 	dyn_ae	   *ae = &node->ae;
 	ae_waiter  *w = malloc(sizeof(*w));
 
 	if (w == NULL)
 	{
-		dyn_error_msg err = {DYN_E_INTERNAL, 0, 0, dyn_slice_str("out of memory")};
-
-		dyn_error_encode(dyn_conn_out(c), f->reqid, &err);
-		return;
+		dyn_reply_error(node, req->out, req->reqid, DYN_E_INTERNAL, 0, 0, "out of memory");
+		return DYN_OK;
 	}
-	w->conn = c;
-	w->reqid = f->reqid;
 	/* the round that starts now, or the one after the round under way */
 	w->round = ae->round_id + 1;
 	w->next = ae->waiters;
 	ae->waiters = w;
-	dyn_conn_hold(c);
+	w->answer = dyn_request_defer(req);
 	if (!ae->running)
 		ae_round_start(node);
+	return DYN_OK;
 }
 
 static void
@@ -508,16 +504,13 @@ ae_answer(dyn_node *node, ae_waiter *w, bool ok)
 					   (unsigned long long) ae->round_reaped,
 					   (unsigned long long) node->store.tombstones,
 					   (unsigned long long) ae->last_round_ms);
-		dyn_json_reply_encode(&frame, DYN_MSG_REPAIR_REPLY, w->reqid, dyn_buf_slice(json));
+		dyn_json_reply_encode(&frame, DYN_MSG_REPAIR_REPLY, w->answer.reqid,
+							  dyn_buf_slice(json));
 	}
 	else
-	{
-		dyn_error_msg err = {DYN_E_INTERNAL, 0, 0,
-		dyn_slice_str("the node is stopping: repair round abandoned")};
-
-		dyn_error_encode(&frame, w->reqid, &err);
-	}
-	dyn_conn_answer(w->conn, dyn_buf_slice(&frame));
+		dyn_reply_error(node, &frame, w->answer.reqid, DYN_E_INTERNAL, 0, 0,
+						"the node is stopping: repair round abandoned");
+	dyn_deferred_answer(w->answer, dyn_buf_slice(&frame));
 	dyn_buf_free(&frame);
 	free(w);
 }

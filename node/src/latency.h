@@ -17,6 +17,15 @@
 #define DYN_LATENCY_POWERS	32
 #define DYN_LATENCY_BUCKETS	(DYN_LATENCY_SUB * DYN_LATENCY_POWERS)
 
+/* The histograms STATUS reports, one per coordinated operation (dispatch.c). */
+enum
+{
+	DYN_LATENCY_GET,
+	DYN_LATENCY_PUT,
+	DYN_LATENCY_DELETE,
+	DYN_LATENCY_OPS
+};
+
 typedef struct dyn_latency
 {
 	uint64_t	count;

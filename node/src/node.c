@@ -14,6 +14,7 @@
 
 #include "conn.h"
 #include "coordinator.h"
+#include "dispatch.h"
 
 static void node_on_connection(uv_stream_t *server, int status);
 static void node_on_signal(uv_signal_t *h, int signum);
@@ -540,34 +541,25 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 				   (unsigned long long) s->unauthorized,
 				   (unsigned long long) s->handshake_failures);
 	dyn_buf_printf(out, ",\"latency_ms\":{");
-	node_latency_json(out, "get", &node->latency[0]);
+	node_latency_json(out, "get", &node->latency[DYN_LATENCY_GET]);
 	dyn_buf_put_u8(out, ',');
-	node_latency_json(out, "put", &node->latency[1]);
+	node_latency_json(out, "put", &node->latency[DYN_LATENCY_PUT]);
 	dyn_buf_put_u8(out, ',');
-	node_latency_json(out, "delete", &node->latency[2]);
+	node_latency_json(out, "delete", &node->latency[DYN_LATENCY_DELETE]);
 	dyn_buf_printf(out, "}}");
 }
 
-/* The latency histogram a reply type belongs to. */
+/*
+ * The latency histogram a reply type belongs to: its request's row of the
+ * command table (a reply without one is timed as a PUT).
+ */
 void
 dyn_node_record_latency(dyn_node *node, uint8_t reply_type, uint64_t us)
 {
-	int			op;
+	const dyn_command *cmd = dyn_command_of((uint8_t) (reply_type & ~DYN_MSG_REPLY_BIT));
 
-	switch (reply_type)
-	{
-		case DYN_MSG_GET_REPLY:
-			op = 0;
-			break;
-		case DYN_MSG_DELETE_REPLY:
-		case DYN_MSG_COORD_DELETE_REPLY:
-			op = 2;
-			break;
-		default:
-			op = 1;
-			break;
-	}
-	dyn_latency_record(&node->latency[op], us);
+	dyn_latency_record(&node->latency[cmd != NULL && cmd->latency >= 0 ?
+									  cmd->latency : DYN_LATENCY_PUT], us);
 }
 
 /* "get":{"p50":0.123,"p99":1.5} (null percentiles before any request). */

@@ -121,7 +121,7 @@ struct dyn_node
 	dyn_membership members;		/* gossip, failure detection, the ring */
 	dyn_hints	hints;
 	dyn_cluster_stats cluster;
-	dyn_latency	latency[3];		/* coordinated GET, PUT, DELETE, as answered */
+	dyn_latency	latency[DYN_LATENCY_OPS];	/* coordinated GET, PUT, DELETE, as answered */
 	bool		members_on;		/* membership started: stop it at shutdown */
 	bool		hints_on;
 	struct coord_req *coord_free;	/* request records kept for reuse */

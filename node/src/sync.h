@@ -28,10 +28,7 @@
 
 #include "dynamo/wire.h"
 #include "membership.h"
-
-/* node.h includes this file: the node and its connections are opaque here. */
-typedef struct dyn_node dyn_node;
-typedef struct dyn_conn dyn_conn;
+#include "request.h"
 
 #define DYN_SYNC_WINDOW			32		/* key transfers in flight per exchange */
 #define DYN_SYNC_TIMEOUT_MS		10000	/* deadline of one request of an exchange */
@@ -87,9 +84,9 @@ void		dyn_sync_counts_json(const dyn_sync_counts *c, dyn_buf *out);
  * The answering side: MERKLE, SYNC_KEYS and REAP requests of another node.
  * DYN_ERR_PROTO for a malformed body (the caller closes the connection).
  */
-int			dyn_sync_on_merkle(dyn_node *node, dyn_conn *c, const dyn_frame *f);
-int			dyn_sync_on_keys(dyn_node *node, dyn_conn *c, const dyn_frame *f);
-int			dyn_sync_on_reap(dyn_node *node, dyn_conn *c, const dyn_frame *f);
+int			dyn_sync_on_merkle(dyn_request *req);
+int			dyn_sync_on_keys(dyn_request *req);
+int			dyn_sync_on_reap(dyn_request *req);
 
 /* Whether this node holds nothing of partition (its tree is empty). */
 bool		dyn_sync_partition_empty(dyn_node *node, uint32_t partition);
