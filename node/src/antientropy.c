@@ -235,7 +235,7 @@ ae_on_exchange(void *arg, const dyn_sync_result *res)
 	if (res->status != DYN_OK)
 		dyn_log(&node->log, DYN_LOG_WARNING,
 				"anti-entropy of partition %u with %s failed: %s", res->partition,
-				res->peer, dyn_strerror(res->status));
+				res->peer, dyn_sync_result_why(res));
 	else if (!res->equal)
 		dyn_log(&node->log, DYN_LOG_DEBUG,
 				"anti-entropy of partition %u with %s: %llu keys compared, "

@@ -355,7 +355,7 @@ handoff_on_sync(void *arg, const dyn_sync_result *res)
 		h->ok_sources++;
 	else
 		dyn_log(&node->log, DYN_LOG_WARNING, "handoff of partition %u from %s failed: %s",
-				res->partition, res->peer, dyn_strerror(res->status));
+				res->partition, res->peer, dyn_sync_result_why(res));
 	h->si++;
 	if (node->stopping)
 	{
@@ -494,7 +494,12 @@ handoff_on_drop_sync(void *arg, const dyn_sync_result *res)
 	if (res->status == DYN_OK)
 		h->ok_sources++;
 	else
+	{
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"reconciling partition %u with %s before dropping it failed (not dropped): %s",
+				res->partition, res->peer, dyn_sync_result_why(res));
 		h->failed = true;
+	}
 	h->si++;
 	if (node->stopping)
 	{

@@ -23,6 +23,7 @@
 
 #include "node.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,15 +278,26 @@ sync_reply_ok(sync_op *op, int status, const dyn_frame *reply, uint8_t type)
 	{
 		dyn_error_msg err;
 
-		if (reply->type == DYN_MSG_ERROR && dyn_error_decode(reply->body, &err) == DYN_OK)
-			dyn_log(&op->node->log, DYN_LOG_WARNING,
-					"anti-entropy with %s, partition %u: %.*s", op->member->id,
-					op->partition, (int) err.message.len, err.message.ptr);
-		op->res.status = DYN_ERR_PROTO;
+		/* the first failure is the one reported: later ones follow from it */
+		if (op->res.status == DYN_OK && reply->type == DYN_MSG_ERROR &&
+			dyn_error_decode(reply->body, &err) == DYN_OK)
+		{
+			snprintf(op->res.remote, sizeof(op->res.remote), "%s answered: %.*s",
+					 op->member->id, (int) err.message.len, (const char *) err.message.ptr);
+			op->res.status = DYN_ERR_REMOTE;
+		}
+		else if (op->res.status == DYN_OK)
+			op->res.status = DYN_ERR_PROTO;
 		op->failed = true;
 		return false;
 	}
 	return true;
+}
+
+const char *
+dyn_sync_result_why(const dyn_sync_result *res)
+{
+	return res->status == DYN_ERR_REMOTE ? res->remote : dyn_strerror(res->status);
 }
 
 /* The next request of the state the exchange is in. */

@@ -51,6 +51,7 @@ typedef struct dyn_sync_counts
 typedef struct dyn_sync_result
 {
 	int			status;			/* DYN_OK, or why it stopped */
+	char		remote[160];	/* DYN_ERR_REMOTE: the peer's error message */
 	bool		equal;			/* the roots matched: nothing differed */
 	uint32_t	partition;
 	char		peer[DYN_NODE_ID_MAX + 1];
@@ -74,6 +75,12 @@ typedef void (*dyn_sync_done_fn) (void *arg, const dyn_sync_result *res);
  */
 int			dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
 						   int direction, dyn_sync_done_fn done, void *arg);
+
+/*
+ * Why an exchange failed, for a log line: the peer's own message when it
+ * answered with an error frame (DYN_ERR_REMOTE), else dyn_strerror's.
+ */
+const char *dyn_sync_result_why(const dyn_sync_result *res);
 
 /* Add b's counts to a's. */
 void		dyn_sync_counts_add(dyn_sync_counts *a, const dyn_sync_counts *b);
