@@ -8,7 +8,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dynamo/merkle.h"
 #include "dynamo/object.h"
@@ -43,17 +42,7 @@ static void ae_on_reaped(void *arg, int status, const dyn_frame *reply);
 static void ae_reap_local(dyn_node *node);
 static void ae_round_end(dyn_node *node);
 static void ae_answer(dyn_node *node, ae_waiter *w, bool ok);
-static uint64_t ae_wall_ms(void);
 static int	ae_collect_tombstone(void *arg, dyn_slice key, dyn_slice object);
-
-static uint64_t
-ae_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 void
 dyn_ae_start(dyn_node *node)
@@ -306,7 +295,7 @@ ae_reap(dyn_node *node)
 
 	dyn_buf_init(&req);
 	dyn_buf_reset(&node->reap_keys);
-	s.older_than = ae_wall_ms() - ae->grace_ms;
+	s.older_than = dyn_clock_wall_ms() - ae->grace_ms;
 	s.req = &req;
 	s.keys = &node->reap_keys;
 	s.count = 0;

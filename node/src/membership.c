@@ -16,12 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define META_RING	"ring"
 
-static uint64_t ms_mono_ms(void);
-static uint64_t ms_wall_ms(void);
 static uint64_t ms_random(dyn_membership *ms);
 static dyn_member *member_add(dyn_membership *ms, dyn_slice id, dyn_slice address,
 							  dyn_slice zone);
@@ -51,25 +48,6 @@ static void parse_seeds(dyn_membership *ms, const char *seeds);
 
 
 /* --------------------------------------------------------------- helpers */
-
-static uint64_t
-ms_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-/* Wall clock: a generation must beat the one before a restart or reboot. */
-static uint64_t
-ms_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 /* xorshift64: which peer to gossip with (no global state, no libc rand). */
 static uint64_t
@@ -120,9 +98,9 @@ member_add(dyn_membership *ms, dyn_slice id, dyn_slice address, dyn_slice zone)
 	m->ms = ms;
 	m->status = DYN_MEMBER_UP;
 	m->up = true;
-	m->changed_ms = ms_mono_ms();
+	m->changed_ms = dyn_clock_mono_ms();
 	dyn_phi_init(&m->phi);
-	dyn_phi_heartbeat(&m->phi, ms_mono_ms());
+	dyn_phi_heartbeat(&m->phi, dyn_clock_mono_ms());
 	ms->members[ms->nmembers++] = m;
 	if (ms->nmembers > 1)
 		dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s at %s%s%s", m->id, m->address,
@@ -177,7 +155,7 @@ member_mark(dyn_member *m, bool up, const char *why)
 	if (m->up == up)
 		return;
 	m->up = up;
-	m->changed_ms = ms_mono_ms();
+	m->changed_ms = dyn_clock_mono_ms();
 	dyn_log(ms->cfg.log, up ? DYN_LOG_INFO : DYN_LOG_WARNING, "member %s at %s is %s (%s)",
 			m->id, m->address, up ? "up" : "down", why);
 	if (up && ms->cfg.on_up != NULL)
@@ -477,7 +455,7 @@ view_merge(dyn_membership *ms, dyn_slice body, dyn_member *from)
 {
 	dyn_view_msg msg;
 	dyn_reader	r;
-	uint64_t	now = ms_mono_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 	int			rc;
 
 	if ((rc = dyn_view_decode(body, &msg)) != DYN_OK)
@@ -730,7 +708,7 @@ static void
 detect_on_timer(uv_timer_t *t)
 {
 	dyn_membership *ms = t->data;
-	uint64_t	now = ms_mono_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 
 	for (size_t i = 1; i < ms->nmembers; i++)
 	{
@@ -791,7 +769,7 @@ dyn_membership_start(dyn_membership *ms, const dyn_membership_config *cfg,
 	ms->cfg = *cfg;
 	dyn_buf_init(&ms->ring_bytes);
 	dyn_buf_init(&ms->scratch);
-	ms->rng = ms_wall_ms() ^ ((uint64_t) (uintptr_t) ms << 16) ^ 0x9e3779b97f4a7c15ULL;
+	ms->rng = dyn_clock_wall_ms() ^ ((uint64_t) (uintptr_t) ms << 16) ^ 0x9e3779b97f4a7c15ULL;
 	if (ms->rng == 0)
 		ms->rng = 1;
 	parse_seeds(ms, cfg->seeds);
@@ -808,7 +786,8 @@ dyn_membership_start(dyn_membership *ms, const dyn_membership_config *cfg,
 		return DYN_ERR_NOMEM;
 	}
 	self->self = true;
-	self->generation = ms_wall_ms();
+	/* wall clock: a generation must beat the one before a restart or reboot */
+	self->generation = dyn_clock_wall_ms();
 
 	dyn_buf_init(&stored);
 	rc = dyn_engine_get(cfg->engine, DYN_NS_META, dyn_slice_str(META_RING), &stored);
@@ -979,7 +958,7 @@ dyn_membership_owned(const dyn_membership *ms)
 void
 dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out)
 {
-	uint64_t	now = ms_mono_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 
 	dyn_buf_printf(out, "\"ring_version\":%llu,\"ring_members\":%u,\"ring_pending\":%u,"
 				   "\"left\":%s,\"members\":[",

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "conn.h"
 #include "coordinator.h"
@@ -22,7 +21,6 @@ static void node_on_sighup(uv_signal_t *h, int signum);
 static void node_log_trust(dyn_node *node);
 static void node_reload_key(dyn_node *node);
 static void node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l);
-static uint64_t node_now_ms(void);
 static int	node_start_cluster(dyn_node *node);
 static int	node_start_background(dyn_node *node);
 static dyn_client *node_new_peer_client(void *arg);
@@ -44,7 +42,7 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 
 	node->loop = loop;
 	node->log.node_id = node->cfg.id;
-	node->started_ms = node_now_ms();
+	node->started_ms = dyn_clock_mono_ms();
 	dyn_buf_init(&node->scratch);
 
 	if (mkdir(node->cfg.data_dir, 0700) != 0 && errno != EEXIST)
@@ -506,7 +504,7 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 	dyn_buf_put_u8(out, ']');
 	dyn_buf_printf(out, ",\"keys\":%llu,\"uptime_s\":%llu",
 				   (unsigned long long) node->store.keys,
-				   (unsigned long long) ((node_now_ms() - node->started_ms) / 1000));
+				   (unsigned long long) ((dyn_clock_mono_ms() - node->started_ms) / 1000));
 	dyn_buf_printf(out, ",\"security\":\"%s\"", node->secure ? "authenticated" : "insecure");
 	if (node->secure)
 		dyn_buf_printf(out, ",\"public_key\":\"%s\"", node->key_text);
@@ -576,11 +574,3 @@ node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l)
 					   (unsigned long long) l->count, p50, p99);
 }
 
-static uint64_t
-node_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dynamo/ring.h"
 #include "dynamo/wire.h"
@@ -43,7 +42,6 @@ static void store_partition_range(uint32_t partition, uint8_t lo[2], uint8_t hi[
  * changes nothing: positive, so no engine or store status can mean it.
  */
 #define STORE_UNCHANGED		1
-static uint64_t store_now_ms(void);
 
 /*
  * What one change of a DYN_NS_OBJECT record does to the store's summaries,
@@ -735,8 +733,9 @@ store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result)
 	if (dyn_object_decode(old, &st->obj) != DYN_OK)
 		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
 	old_tomb = store_all_tombstones(&st->obj);
+	/* wall clock: clock entries are stamped for truncation order, across nodes */
 	rc = dyn_object_put(&st->obj, dyn_slice_str(st->node_id), a->ctx, a->value,
-						store_now_ms(), a->written);
+						dyn_clock_wall_ms(), a->written);
 	if (rc != DYN_OK)
 		return rc;
 	dyn_buf_reset(&st->encoded);
@@ -775,12 +774,3 @@ dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 	return rc;
 }
 
-/* Wall-clock milliseconds: clock entries are stamped for truncation order. */
-static uint64_t
-store_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}

@@ -110,18 +110,10 @@ static void sync_on_pulled(void *arg, int status, const dyn_frame *reply);
 static void sync_on_pushed(void *arg, int status, const dyn_frame *reply);
 static int	sync_push(sync_op *op, dyn_slice engine_key, bool loaded);
 static bool sync_reply_ok(sync_op *op, int status, const dyn_frame *reply, uint8_t type);
-static uint64_t sync_now_ms(void);
 static void sync_local_digest(sync_op *op, dyn_slice engine_key, uint8_t *out);
 static int	sync_collect_local(void *arg, dyn_slice key, dyn_slice object);
 static int	sync_add_move(sync_op *op, size_t *cap, dyn_slice key, const uint8_t *digest);
 static int	sync_answer_key(void *arg, dyn_slice key, dyn_slice object);
-
-/* Monotonic milliseconds, for pacing and timing. */
-static uint64_t
-sync_now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
 
 void
 dyn_sync_counts_add(dyn_sync_counts *a, const dyn_sync_counts *b)
@@ -182,7 +174,7 @@ dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
 	op->depth = dyn_store_tree(&node->store, partition)->depth;
 	op->done = done;
 	op->arg = arg;
-	op->started_ms = sync_now_ms();
+	op->started_ms = dyn_clock_mono_ms();
 	op->res.partition = partition;
 	snprintf(op->res.peer, sizeof(op->res.peer), "%s", peer->id);
 	dyn_buf_init(&op->after);
@@ -202,7 +194,7 @@ dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
 static void
 sync_wait_then_next(sync_op *op)
 {
-	uint64_t	delay = dyn_throttle_delay(&op->node->throttle, sync_now_ms());
+	uint64_t	delay = dyn_throttle_delay(&op->node->throttle, dyn_clock_mono_ms());
 
 	if (op->node->stopping)
 	{
@@ -253,7 +245,7 @@ sync_send(sync_op *op, uint8_t type, dyn_peer_cb cb, void *arg, bool compare)
 	op->res.counts.bytes_sent += op->req.len;
 	if (compare)
 		op->res.counts.compare_bytes += op->req.len;
-	dyn_throttle_charge(&op->node->throttle, op->req.len, sync_now_ms());
+	dyn_throttle_charge(&op->node->throttle, op->req.len, dyn_clock_mono_ms());
 	return DYN_OK;
 }
 
@@ -273,7 +265,7 @@ sync_reply_ok(sync_op *op, int status, const dyn_frame *reply, uint8_t type)
 	}
 	op->res.counts.bytes_received += DYN_FRAME_HEADER_LEN + reply->body.len;
 	dyn_throttle_charge(&op->node->throttle, DYN_FRAME_HEADER_LEN + reply->body.len,
-						sync_now_ms());
+						dyn_clock_mono_ms());
 	if (reply->type != type)
 	{
 		dyn_error_msg err;
@@ -696,7 +688,7 @@ sync_move_some(sync_op *op)
 		dyn_slice	key = {op->plan.data + m->key_off, m->key_len};
 		int			rc;
 
-		if (dyn_throttle_delay(&op->node->throttle, sync_now_ms()) > 0 && op->inflight > 0)
+		if (dyn_throttle_delay(&op->node->throttle, dyn_clock_mono_ms()) > 0 && op->inflight > 0)
 			return;				/* a reply will come back here */
 		op->next_move++;
 		if (m->pull)
@@ -842,7 +834,7 @@ sync_finish(sync_op *op, int status)
 	op->res.status = status;
 	op->res.counts.exchanges = 1;
 	op->res.counts.failed = status != DYN_OK;
-	op->res.counts.ms = sync_now_ms() - op->started_ms;
+	op->res.counts.ms = dyn_clock_mono_ms() - op->started_ms;
 	op->done(op->arg, &op->res);
 	uv_timer_stop(&op->timer);
 	uv_close((uv_handle_t *) &op->timer, sync_free);
