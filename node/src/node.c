@@ -557,7 +557,7 @@ dyn_node_record_latency(dyn_node *node, uint8_t reply_type, uint64_t us)
 	const dyn_command *cmd = dyn_command_of((uint8_t) (reply_type & ~DYN_MSG_REPLY_BIT));
 
 	dyn_latency_record(&node->latency[cmd != NULL && cmd->latency >= 0 ?
-									  cmd->latency : DYN_LATENCY_PUT], us);
+									  cmd->latency : DYN_LATENCY_PUT], us * 1000);
 }
 
 /* "get":{"p50":0.123,"p99":1.5} (null percentiles before any request). */

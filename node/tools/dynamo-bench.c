@@ -33,8 +33,9 @@
  *
  * Latency is measured from the moment a request is queued (just before the
  * write that sends it) to the moment its reply has been read, and recorded
- * in a log-linear histogram (about 1.5% resolution).  ops/s is completed
- * requests over the phase's wall time.  A request answered with an ERROR
+ * in the node's own histogram (latency.h: 1.6% buckets, nearest rank), so
+ * its percentiles and STATUS's latency_ms are the same measure.  ops/s is
+ * completed requests over the phase's wall time.  A request answered with an ERROR
  * frame is a failed operation: failures are counted by kind, printed at the
  * end, and make the exit status 1.
  *
@@ -61,7 +62,6 @@
  * It is one thread and one operation at a time; latency is one store call.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +78,7 @@
 #include "dynamo/ring.h"
 #include "dynamo/wire.h"
 #include "engine.h"
+#include "latency.h"
 #include "store.h"
 
 /* Exit statuses. */
@@ -97,15 +98,6 @@
 /* A phase with requests outstanding and no reply for this long has stalled. */
 #define BENCH_STALL_NS		(INT64_C(10) * 1000000000)
 #define BENCH_CONNECT_MS	5000
-
-/*
- * The histogram: values below 2 * SUB are counted exactly; above, each power
- * of two is cut into SUB equal buckets, so a bucket is at most 1/SUB of its
- * value wide.  Indexes cover every uint64 value.
- */
-#define BENCH_HIST_SUB_BITS 6
-#define BENCH_HIST_SUB		(1 << BENCH_HIST_SUB_BITS)
-#define BENCH_HIST_BUCKETS	((64 - BENCH_HIST_SUB_BITS) * BENCH_HIST_SUB + BENCH_HIST_SUB)
 
 /* Distinct kinds of failure remembered with their first message. */
 #define BENCH_ERROR_KINDS	16
@@ -154,22 +146,10 @@ typedef struct bench_options
 	bool		durability_set;
 } bench_options;
 
-/*
- * Latency counts, in nanoseconds, with no allocation per value: a fixed
- * array of log-linear buckets plus the exact maximum, which caps what a
- * percentile reports from the top bucket.
- */
-typedef struct bench_hist
-{
-	uint64_t	total;
-	uint64_t	max;
-	uint64_t	counts[BENCH_HIST_BUCKETS];
-} bench_hist;
-
 /* What one operation did during one phase. */
 typedef struct bench_opstats
 {
-	bench_hist	hist;			/* latency of the successful requests */
+	dyn_latency hist;			/* latency of the successful requests, ns */
 	uint64_t	done;			/* successful requests */
 	uint64_t	failed;			/* requests answered with an error */
 	uint64_t	misses;			/* GETs that found no value */
@@ -269,7 +249,7 @@ typedef struct bench
 	 */
 	uint8_t    *contexts;
 	bench_phase phase;
-	bench_hist	merged;			/* scratch: a mixed phase's two ops together */
+	dyn_latency merged;			/* scratch: a mixed phase's two ops together */
 	uint64_t	put_drawn;		/* keys the last PUT phase drew: GET replays them */
 	bench_error_kind errors[BENCH_ERROR_KINDS];
 	int			nerror_kinds;
@@ -291,11 +271,7 @@ static int	fail(int status, const char *fmt,...) __attribute__((format(printf, 2
 static int64_t now_ns(void);
 static uint64_t rng_next(uint64_t *state);
 static uint64_t rng_below(uint64_t *state, uint64_t n);
-static void hist_reset(bench_hist *h);
-static void hist_record(bench_hist *h, uint64_t ns);
-static void hist_add(bench_hist *into, const bench_hist *from);
-static uint64_t hist_value(const bench_hist *h, size_t idx);
-static double hist_percentile_ms(const bench_hist *h, double q);
+static double bench_quantile_ms(const dyn_latency *l, double q);
 static void key_init(bench_key *k, bool fresh);
 static void key_format(bench_key *k, uint64_t n);
 static dyn_slice context_of(const bench *b, uint32_t key_index);
@@ -308,7 +284,7 @@ static int	rate_fill(bench *b);
 static int	rate_arm(bench *b);
 static bench_op phase_next(bench *b);
 static void phase_report(bench *b);
-static void report_line(const bench *b, const char *name, const bench_hist *h,
+static void report_line(const bench *b, const char *name, const dyn_latency *h,
 						uint64_t done, double secs);
 static void error_add(bench *b, bench_op op, int code, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
@@ -718,88 +694,11 @@ rng_below(uint64_t *state, uint64_t n)
 	return (uint64_t) (((unsigned __int128) rng_next(state) * n) >> 64);
 }
 
-/* Empty a histogram (the arrays are reused, never reallocated). */
-static void
-hist_reset(bench_hist *h)
-{
-	memset(h, 0, sizeof(*h));
-}
-
-/*
- * Count one value.  Below 2 * SUB the index is the value; above, it is the
- * power of two (how far the top SUB_BITS+1 bits had to be shifted down)
- * times SUB plus those top bits.
- */
-static void
-hist_record(bench_hist *h, uint64_t ns)
-{
-	size_t		idx;
-
-	if (ns < 2 * BENCH_HIST_SUB)
-		idx = (size_t) ns;
-	else
-	{
-		int			shift = 63 - __builtin_clzll(ns) - BENCH_HIST_SUB_BITS;
-
-		idx = (size_t) shift * BENCH_HIST_SUB + (size_t) (ns >> shift);
-	}
-	h->counts[idx]++;
-	h->total++;
-	if (ns > h->max)
-		h->max = ns;
-}
-
-/* Add one histogram's counts to another's (a mixed phase's total line). */
-static void
-hist_add(bench_hist *into, const bench_hist *from)
-{
-	for (size_t i = 0; i < BENCH_HIST_BUCKETS; i++)
-		into->counts[i] += from->counts[i];
-	into->total += from->total;
-	if (from->max > into->max)
-		into->max = from->max;
-}
-
-/*
- * The value a bucket stands for: its midpoint, but never more than the
- * largest value seen (so p99.9 of a short run is not above the maximum).
- */
-static uint64_t
-hist_value(const bench_hist *h, size_t idx)
-{
-	uint64_t	v;
-
-	if (idx < 2 * BENCH_HIST_SUB)
-		v = idx;
-	else
-	{
-		int			shift = (int) (idx / BENCH_HIST_SUB) - 1;
-		uint64_t	top = idx % BENCH_HIST_SUB + BENCH_HIST_SUB;
-
-		v = (top << shift) + ((UINT64_C(1) << shift) >> 1);
-	}
-	return v < h->max ? v : h->max;
-}
-
-/* The q-quantile (0 < q <= 1) in milliseconds; 0 for an empty histogram. */
+/* A quantile for the report: 0 for an empty histogram (latency.h's rule). */
 static double
-hist_percentile_ms(const bench_hist *h, double q)
+bench_quantile_ms(const dyn_latency *l, double q)
 {
-	uint64_t	target;
-	uint64_t	seen = 0;
-
-	if (h->total == 0)
-		return 0.0;
-	target = (uint64_t) ceil(q * (double) h->total);
-	if (target < 1)
-		target = 1;
-	for (size_t i = 0; i < BENCH_HIST_BUCKETS; i++)
-	{
-		seen += h->counts[i];
-		if (seen >= target)
-			return (double) hist_value(h, i) / 1e6;
-	}
-	return (double) h->max / 1e6;
+	return l->count == 0 ? 0.0 : dyn_latency_quantile_ms(l, q);
 }
 
 /*
@@ -966,9 +865,9 @@ phase_report(bench *b)
 
 	if (ph->kind == BENCH_PHASE_MIXED)
 	{
-		hist_reset(&b->merged);
-		hist_add(&b->merged, &get->hist);
-		hist_add(&b->merged, &put->hist);
+		memset(&b->merged, 0, sizeof(b->merged));
+		dyn_latency_add(&b->merged, &get->hist);
+		dyn_latency_add(&b->merged, &put->hist);
 		report_line(b, "MIXED", &b->merged, get->done + put->done, secs);
 		report_line(b, "GET", &get->hist, get->done, secs);
 		report_line(b, "PUT", &put->hist, put->done, secs);
@@ -986,19 +885,19 @@ phase_report(bench *b)
 
 /* One result line, human or CSV. */
 static void
-report_line(const bench *b, const char *name, const bench_hist *h,
+report_line(const bench *b, const char *name, const dyn_latency *h,
 			uint64_t done, double secs)
 {
 	double		ops = secs > 0 ? (double) done / secs : 0.0;
 
 	if (b->opt.csv)
 		printf("%s,%.2f,%.3f,%.3f,%.3f\n", name, ops,
-			   hist_percentile_ms(h, 0.50), hist_percentile_ms(h, 0.99),
-			   hist_percentile_ms(h, 0.999));
+			   bench_quantile_ms(h, 0.50), bench_quantile_ms(h, 0.99),
+			   bench_quantile_ms(h, 0.999));
 	else
 		printf("%-6s%6.0f ops/s   p50 %.3f ms   p99 %.3f ms   p99.9 %.3f ms\n",
-			   name, ops, hist_percentile_ms(h, 0.50), hist_percentile_ms(h, 0.99),
-			   hist_percentile_ms(h, 0.999));
+			   name, ops, bench_quantile_ms(h, 0.50), bench_quantile_ms(h, 0.99),
+			   bench_quantile_ms(h, 0.999));
 }
 
 /*
@@ -1512,7 +1411,7 @@ conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f, int64_t now)
 	}
 	else
 		context_keep(b, s->key_index, body);
-	hist_record(&ph->stats[op].hist, (uint64_t) (now - sent));
+	dyn_latency_record(&ph->stats[op].hist, (uint64_t) (now - sent));
 	ph->stats[op].done++;
 }
 
@@ -1634,7 +1533,7 @@ inproc_run_phase(bench *b)
 					  dyn_engine_errmsg(b->engine));
 			continue;
 		}
-		hist_record(&ph->stats[op].hist, (uint64_t) (now - t0));
+		dyn_latency_record(&ph->stats[op].hist, (uint64_t) (now - t0));
 		ph->stats[op].done++;
 	}
 	ph->last_reply_ns = now;
