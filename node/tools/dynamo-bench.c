@@ -62,6 +62,7 @@
  * It is one thread and one operation at a time; latency is one store call.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,6 +442,42 @@ print_header(const bench *b)
 	fflush(stdout);
 }
 
+/* The long flags (getopt_long); each value is checked in parse_options. */
+enum
+{
+	OPT_NODE = 256, OPT_INSECURE, OPT_KEY, OPT_TRUST, OPT_CONNECTIONS, OPT_PIPELINE,
+	OPT_OP, OPT_GET_RATIO, OPT_KEYS, OPT_VALUE_SIZE, OPT_PUTS, OPT_SEQUENTIAL,
+	OPT_FRESH_KEYS, OPT_REQUESTS, OPT_DURATION, OPT_RATE, OPT_BUCKET, OPT_CSV,
+	OPT_ROUTE, OPT_INPROC, OPT_DATA, OPT_DURABILITY
+};
+
+static const struct option bench_flags[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"node", required_argument, NULL, OPT_NODE},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"trust", required_argument, NULL, OPT_TRUST},
+	{"connections", required_argument, NULL, OPT_CONNECTIONS},
+	{"pipeline", required_argument, NULL, OPT_PIPELINE},
+	{"op", required_argument, NULL, OPT_OP},
+	{"get-ratio", required_argument, NULL, OPT_GET_RATIO},
+	{"keys", required_argument, NULL, OPT_KEYS},
+	{"value-size", required_argument, NULL, OPT_VALUE_SIZE},
+	{"puts", required_argument, NULL, OPT_PUTS},
+	{"sequential", no_argument, NULL, OPT_SEQUENTIAL},
+	{"fresh-keys", no_argument, NULL, OPT_FRESH_KEYS},
+	{"requests", required_argument, NULL, OPT_REQUESTS},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"bucket", required_argument, NULL, OPT_BUCKET},
+	{"csv", no_argument, NULL, OPT_CSV},
+	{"route", no_argument, NULL, OPT_ROUTE},
+	{"inproc", required_argument, NULL, OPT_INPROC},
+	{"data", required_argument, NULL, OPT_DATA},
+	{"durability", required_argument, NULL, OPT_DURABILITY},
+	{NULL, 0, NULL, 0}
+};
+
 /*
  * Parse argv into o, with the defaults of the usage text.  Every value is
  * range-checked so that later code can trust it.
@@ -461,152 +498,138 @@ parse_options(bench_options *o, int argc, char **argv)
 	o->bucket = "bench";
 	o->durability = DYN_DURABILITY_NONE;
 
-	for (int i = 1; i < argc; i++)
+	opterr = 0;					/* our messages, not getopt's */
+	optind = 1;
+	for (;;)
 	{
-		const char *a = argv[i];
-		const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
+		int			opt = getopt_long(argc, argv, "+:h", bench_flags, NULL);
+		const char *a = argv[optind - 1];
+		const char *val = optarg;
 
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		if (opt == -1)
+			break;
+		switch (opt)
 		{
-			usage(stdout);
-			exit(BENCH_EXIT_OK);
-		}
-		if (strcmp(a, "--insecure") == 0)
-		{
-			o->insecure = true;
-			continue;
-		}
-		if (strcmp(a, "--csv") == 0)
-		{
-			o->csv = true;
-			continue;
-		}
-		if (strcmp(a, "--route") == 0)
-		{
-			o->route = true;
-			continue;
-		}
-		if (strcmp(a, "--fresh-keys") == 0)
-		{
-			o->fresh_keys = true;
-			continue;
-		}
-		if (strcmp(a, "--sequential") == 0)
-		{
-			o->sequential = true;
-			continue;
-		}
-		if (strncmp(a, "--", 2) != 0)
-			return fail(BENCH_EXIT_USAGE, "unexpected argument \"%s\" (see --help)", a);
-		if (val == NULL)
-			return fail(BENCH_EXIT_USAGE, "flag %s needs a value", a);
-		i++;
-		if (strcmp(a, "--puts") == 0)
-		{
-			if (strcmp(val, "context") != 0 && strcmp(val, "blind") != 0)
-				return fail(BENCH_EXIT_USAGE, "invalid --puts \"%s\": valid values are context, blind",
-							val);
-			o->blind_puts = strcmp(val, "blind") == 0;
-			continue;
-		}
-		if (strcmp(a, "--node") == 0)
-			o->node = val;
-		else if (strcmp(a, "--key") == 0)
-			o->key_file = val;
-		else if (strcmp(a, "--trust") == 0)
-			o->trust_file = val;
-		else if (strcmp(a, "--connections") == 0)
-		{
-			if (parse_uint(a, val, 1, 10000, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->connections = (int) v;
-		}
-		else if (strcmp(a, "--pipeline") == 0)
-		{
-			if (parse_uint(a, val, 1, 65536, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->pipeline = (int) v;
-		}
-		else if (strcmp(a, "--op") == 0)
-		{
-			if (strcmp(val, "put") != 0 && strcmp(val, "get") != 0 &&
-				strcmp(val, "mixed") != 0)
-				return fail(BENCH_EXIT_USAGE, "invalid --op \"%s\": expected put, get or mixed",
-							val);
-			o->op = val;
-		}
-		else if (strcmp(a, "--get-ratio") == 0)
-		{
-			if (parse_uint(a, val, 0, 100, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->get_ratio = (int) v;
-		}
-		else if (strcmp(a, "--keys") == 0)
-		{
-			if (parse_uint(a, val, 1, BENCH_KEYS_MAX, &o->keys) != 0)
-				return BENCH_EXIT_USAGE;
-		}
-		else if (strcmp(a, "--value-size") == 0)
-		{
-			/* leave room in the frame for the bucket, key and clock */
-			if (parse_uint(a, val, 0, DYN_FRAME_MAX_BODY - 8192, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->value_size = (size_t) v;
-		}
-		else if (strcmp(a, "--requests") == 0)
-		{
-			if (parse_uint(a, val, 1, UINT64_MAX / 2, &o->requests) != 0)
-				return BENCH_EXIT_USAGE;
-		}
-		else if (strcmp(a, "--duration") == 0)
-		{
-			char	   *end;
+			case 'h':
+				usage(stdout);
+				exit(BENCH_EXIT_OK);
+			case ':':
+				return fail(BENCH_EXIT_USAGE, "flag %s needs a value", a);
+			case '?':
+				return fail(BENCH_EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
+			case OPT_INSECURE:
+				o->insecure = true;
+				break;
+			case OPT_CSV:
+				o->csv = true;
+				break;
+			case OPT_ROUTE:
+				o->route = true;
+				break;
+			case OPT_FRESH_KEYS:
+				o->fresh_keys = true;
+				break;
+			case OPT_SEQUENTIAL:
+				o->sequential = true;
+				break;
+			case OPT_PUTS:
+				if (strcmp(val, "context") != 0 && strcmp(val, "blind") != 0)
+					return fail(BENCH_EXIT_USAGE,
+								"invalid --puts \"%s\": valid values are context, blind", val);
+				o->blind_puts = strcmp(val, "blind") == 0;
+				break;
+			case OPT_NODE:
+				o->node = val;
+				break;
+			case OPT_KEY:
+				o->key_file = val;
+				break;
+			case OPT_TRUST:
+				o->trust_file = val;
+				break;
+			case OPT_CONNECTIONS:
+				if (parse_uint("--connections", val, 1, 10000, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->connections = (int) v;
+				break;
+			case OPT_PIPELINE:
+				if (parse_uint("--pipeline", val, 1, 65536, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->pipeline = (int) v;
+				break;
+			case OPT_OP:
+				if (strcmp(val, "put") != 0 && strcmp(val, "get") != 0 &&
+					strcmp(val, "mixed") != 0)
+					return fail(BENCH_EXIT_USAGE,
+								"invalid --op \"%s\": expected put, get or mixed", val);
+				o->op = val;
+				break;
+			case OPT_GET_RATIO:
+				if (parse_uint("--get-ratio", val, 0, 100, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->get_ratio = (int) v;
+				break;
+			case OPT_KEYS:
+				if (parse_uint("--keys", val, 1, BENCH_KEYS_MAX, &o->keys) != 0)
+					return BENCH_EXIT_USAGE;
+				break;
+			case OPT_VALUE_SIZE:
+				/* leave room in the frame for the bucket, key and clock */
+				if (parse_uint("--value-size", val, 0, DYN_FRAME_MAX_BODY - 8192, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->value_size = (size_t) v;
+				break;
+			case OPT_REQUESTS:
+				if (parse_uint("--requests", val, 1, UINT64_MAX / 2, &o->requests) != 0)
+					return BENCH_EXIT_USAGE;
+				break;
+			case OPT_DURATION:
+				{
+					char	   *end;
 
-			errno = 0;
-			o->duration = strtod(val, &end);
-			if (errno != 0 || end == val || *end != '\0' ||
-				!(o->duration > 0 && o->duration <= 86400))
-				return fail(BENCH_EXIT_USAGE, "invalid --duration \"%s\": expected seconds "
-							"(more than 0, at most 86400)", val);
+					errno = 0;
+					o->duration = strtod(val, &end);
+					if (errno != 0 || end == val || *end != '\0' ||
+						!(o->duration > 0 && o->duration <= 86400))
+						return fail(BENCH_EXIT_USAGE, "invalid --duration \"%s\": expected "
+									"seconds (more than 0, at most 86400)", val);
+					break;
+				}
+			case OPT_RATE:
+				if (parse_uint("--rate", val, 1, 100000000, &o->rate) != 0)
+					return BENCH_EXIT_USAGE;
+				break;
+			case OPT_BUCKET:
+				if (strlen(val) == 0 || strlen(val) > DYN_BUCKET_MAX)
+					return fail(BENCH_EXIT_USAGE, "--bucket must be 1 to %d bytes",
+								DYN_BUCKET_MAX);
+				o->bucket = val;
+				break;
+			case OPT_INPROC:
+				if (strcmp(val, "wiredtiger") != 0 && strcmp(val, "memory") != 0)
+					return fail(BENCH_EXIT_USAGE, "invalid --inproc \"%s\": valid engines are "
+								"wiredtiger, memory", val);
+				o->inproc = val;
+				break;
+			case OPT_DATA:
+				o->data_dir = val;
+				break;
+			case OPT_DURABILITY:
+				if (strcmp(val, "none") == 0)
+					o->durability = DYN_DURABILITY_NONE;
+				else if (strcmp(val, "flush") == 0)
+					o->durability = DYN_DURABILITY_FLUSH;
+				else if (strcmp(val, "fsync") == 0)
+					o->durability = DYN_DURABILITY_FSYNC;
+				else
+					return fail(BENCH_EXIT_USAGE, "invalid --durability \"%s\": valid values "
+								"are none, flush, fsync", val);
+				o->durability_set = true;
+				break;
 		}
-		else if (strcmp(a, "--rate") == 0)
-		{
-			if (parse_uint(a, val, 1, 100000000, &o->rate) != 0)
-				return BENCH_EXIT_USAGE;
-		}
-		else if (strcmp(a, "--bucket") == 0)
-		{
-			size_t		len = strlen(val);
-
-			if (len == 0 || len > DYN_BUCKET_MAX)
-				return fail(BENCH_EXIT_USAGE, "--bucket must be 1 to %d bytes", DYN_BUCKET_MAX);
-			o->bucket = val;
-		}
-		else if (strcmp(a, "--inproc") == 0)
-		{
-			if (strcmp(val, "wiredtiger") != 0 && strcmp(val, "memory") != 0)
-				return fail(BENCH_EXIT_USAGE, "invalid --inproc \"%s\": valid engines are "
-							"wiredtiger, memory", val);
-			o->inproc = val;
-		}
-		else if (strcmp(a, "--data") == 0)
-			o->data_dir = val;
-		else if (strcmp(a, "--durability") == 0)
-		{
-			if (strcmp(val, "none") == 0)
-				o->durability = DYN_DURABILITY_NONE;
-			else if (strcmp(val, "flush") == 0)
-				o->durability = DYN_DURABILITY_FLUSH;
-			else if (strcmp(val, "fsync") == 0)
-				o->durability = DYN_DURABILITY_FSYNC;
-			else
-				return fail(BENCH_EXIT_USAGE, "invalid --durability \"%s\": valid values are "
-							"none, flush, fsync", val);
-			o->durability_set = true;
-		}
-		else
-			return fail(BENCH_EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
 	}
+	if (optind < argc)
+		return fail(BENCH_EXIT_USAGE, "unexpected argument \"%s\" (see --help)", argv[optind]);
 
 	if (o->inproc != NULL)
 	{
