@@ -759,8 +759,6 @@ static void
 conn_channel_failed(dyn_conn *c, bool was_established)
 {
 	dyn_node   *node = c->node;
-	dyn_error_msg err = {0};
-	char		msg[256];
 
 	if (!was_established)
 		node->stats.handshake_failures++;
@@ -771,11 +769,9 @@ conn_channel_failed(dyn_conn *c, bool was_established)
 		conn_close(c);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "node %s accepts authenticated connections only: "
-			 "connect with --key FILE", node->cfg.id);
-	err.code = DYN_E_UNAUTHORIZED;
-	err.message = dyn_slice_str(msg);
-	dyn_error_encode(&c->wire, 0, &err);
+	dyn_reply_error(node, &c->wire, 0, DYN_E_UNAUTHORIZED, 0, 0,
+					"node %s accepts authenticated connections only: "
+					"connect with --key FILE", node->cfg.id);
 	c->close_after_write = true;
 	if (c->reading)
 	{
@@ -801,19 +797,13 @@ conn_authorize(dyn_conn *c)
 	dyn_key_to_text(dyn_channel_peer_key(c->ch), key);
 	if (e == NULL)
 	{
-		char		msg[256];
-		dyn_error_msg err = {0};
-
 		snprintf(c->who, sizeof(c->who), " (unknown key %s)", key);
 		node->stats.unauthorized++;
 		dyn_log(&node->log, DYN_LOG_WARNING,
 				"refused connection from %s: key %s is not in the trust file %s",
 				c->peer, key, node->cfg.trust_file);
-		snprintf(msg, sizeof(msg), "not authorised: key %s is not trusted by node %s",
-				 key, node->cfg.id);
-		err.code = DYN_E_UNAUTHORIZED;
-		err.message = dyn_slice_str(msg);
-		dyn_error_encode(&c->out, 0, &err);
+		dyn_reply_error(node, &c->out, 0, DYN_E_UNAUTHORIZED, 0, 0,
+						"not authorised: key %s is not trusted by node %s", key, node->cfg.id);
 		c->close_after_write = true;
 		if (c->reading)
 		{
