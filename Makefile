@@ -28,7 +28,7 @@ STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c no
               node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
 TEST_SRCS   = $(wildcard node/tests/test_*.c)
-HEADERS     = $(wildcard node/include/dynamo/*.h node/src/*.h node/tools/*.h)
+HEADERS     = $(wildcard node/include/dynamo/*.h node/lib/*.h node/src/*.h node/tools/*.h)
 
 LIB_OBJS    = $(patsubst node/%.c,$(BUILD)/%.o,$(LIB_SRCS))
 STORE_OBJS  = $(patsubst node/%.c,$(BUILD)/%.o,$(STORE_SRCS))
