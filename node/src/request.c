@@ -14,13 +14,21 @@ void
 dyn_reply_error(dyn_node *node, dyn_buf *out, uint32_t reqid, dyn_error_code code,
 				int replied, int needed, const char *fmt,...)
 {
-	char		msg[512];
-	dyn_error_msg err;
 	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	dyn_reply_verror(node, out, reqid, code, replied, needed, fmt, ap);
 	va_end(ap);
+}
+
+void
+dyn_reply_verror(dyn_node *node, dyn_buf *out, uint32_t reqid, dyn_error_code code,
+				 int replied, int needed, const char *fmt, va_list ap)
+{
+	char		msg[512];
+	dyn_error_msg err;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	node->stats.errors++;
 	if (code == DYN_E_QUORUM)
 		node->cluster.quorum_failures++;

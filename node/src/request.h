@@ -20,6 +20,8 @@
 #ifndef DYNAMOD_REQUEST_H
 #define DYNAMOD_REQUEST_H
 
+#include <stdarg.h>
+
 #include "dynamo/buf.h"
 #include "dynamo/wire.h"
 
@@ -72,5 +74,10 @@ void		dyn_reply_error(dyn_node *node, dyn_buf *out, uint32_t reqid,
 							dyn_error_code code, int replied, int needed,
 							const char *fmt,...)
 			__attribute__((format(printf, 7, 8)));
+/* The same with the arguments as a va_list (for a caller's own variadic wrapper). */
+void		dyn_reply_verror(dyn_node *node, dyn_buf *out, uint32_t reqid,
+							 dyn_error_code code, int replied, int needed,
+							 const char *fmt, va_list ap)
+			__attribute__((format(printf, 7, 0)));
 
 #endif							/* DYNAMOD_REQUEST_H */
