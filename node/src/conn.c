@@ -179,6 +179,13 @@ static int	conn_seal(dyn_conn *c, size_t ready);
 static void conn_flush(dyn_conn *c);
 static void conn_close(dyn_conn *c);
 
+const dyn_transport dyn_conn_transport = {
+	.accept = dyn_conn_accept,
+	.close_all = dyn_conn_close_all,
+	.retrust = dyn_conn_retrust,
+	.on_durable = dyn_conn_on_durable,
+};
+
 /* Accept one pending connection from the node's listener. */
 void
 dyn_conn_accept(dyn_node *node)

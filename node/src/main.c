@@ -27,6 +27,7 @@
 
 #include "dynamo/identity.h"
 #include "dynamo/ring.h"
+#include "conn.h"
 #include "node.h"
 
 /* Where a flag came from, for error messages. */
@@ -79,6 +80,7 @@ main(int argc, char **argv)
 
 	mallopt(M_MMAP_THRESHOLD, DYN_MMAP_THRESHOLD);
 	memset(&node, 0, sizeof(node));
+	node.transport = &dyn_conn_transport;
 	strcpy(node.cfg.engine, "wiredtiger");
 	node.cfg.partitions = DYN_PARTITIONS_DEFAULT;
 	node.cfg.n = 3;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "conn.h"
 #include "coordinator.h"
 #include "dispatch.h"
 
@@ -152,7 +151,7 @@ node_on_connection(uv_stream_t *server, int status)
 		dyn_log(&node->log, DYN_LOG_WARNING, "accept failed: %s", uv_strerror(status));
 		return;
 	}
-	dyn_conn_accept(node);
+	node->transport->accept(node);
 }
 
 /* SIGTERM or SIGINT: stop cleanly. */
@@ -210,7 +209,7 @@ dyn_node_reload(dyn_node *node)
 	dyn_log(&node->log, DYN_LOG_INFO, "received SIGHUP: reloaded the trust file %s",
 			node->cfg.trust_file);
 	node_log_trust(node);
-	dyn_conn_retrust(node);
+	node->transport->retrust(node);
 }
 
 /* The key file again: a new key replaces ours when it loads. */
@@ -276,7 +275,7 @@ dyn_node_stop(dyn_node *node)
 		uv_close((uv_handle_t *) &node->sigint, NULL);
 		uv_close((uv_handle_t *) &node->sighup, NULL);
 	}
-	dyn_conn_close_all(node);
+	node->transport->close_all(node);
 	if (node->ae_on)
 		dyn_ae_stop(node);
 	if (node->handoff_on)

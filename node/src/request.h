@@ -80,4 +80,25 @@ void		dyn_reply_verror(dyn_node *node, dyn_buf *out, uint32_t reqid,
 							 const char *fmt, va_list ap)
 			__attribute__((format(printf, 7, 0)));
 
+/*
+ * The same by connection, as the coordinator holds its requests (conn.c;
+ * dyn_request_defer and dyn_deferred_answer are these with a token).  A
+ * request answered later holds its connection: dyn_conn_hold when it
+ * starts, and exactly one dyn_conn_answer with the whole reply frame when
+ * it ends.  The connection is not freed while held; an answer for a
+ * connection that closed meanwhile is dropped.  A connection holding
+ * DYN_CONN_MAX_HELD requests stops reading new ones until half of them are
+ * answered (back-pressure).
+ */
+#define DYN_CONN_MAX_HELD	1024
+void		dyn_conn_hold(dyn_conn *c);
+void		dyn_conn_answer(dyn_conn *c, dyn_slice frame);
+/* The connection's output, for answers given inside the burst. */
+dyn_buf    *dyn_conn_out(dyn_conn *c);
+/*
+ * Open the burst's storage batch (writes share one commit); DYN_OK.  With
+ * group commit there is none: each write commits alone, the group syncs.
+ */
+int			dyn_conn_batch(dyn_conn *c);
+
 #endif							/* DYNAMOD_REQUEST_H */
