@@ -61,23 +61,25 @@ int
 dyn_dispatch(dyn_request *req, char *why, size_t whylen)
 {
 	const dyn_command *cmd = dyn_command_of(req->type);
-	const char *name = dyn_msg_type_name(req->type);
 	int			rc;
 
 	if (cmd == NULL)
 	{
-		snprintf(why, whylen, "unexpected %s frame from a client", name);
+		snprintf(why, whylen, "unexpected %s frame from a client",
+				 dyn_msg_type_name(req->type));
 		return DYN_ERR_PROTO;
 	}
 	if (cmd->stat != 0)
 		(*(uint64_t *) ((char *) &req->node->stats + cmd->stat - 1))++;
 	if ((cmd->flags & DYN_CMD_EMPTY) && req->body.len != 0)
 	{
-		snprintf(why, whylen, "malformed %s request: unexpected body", name);
+		snprintf(why, whylen, "malformed %s request: unexpected body",
+				 dyn_msg_type_name(req->type));
 		return DYN_ERR_PROTO;
 	}
 	if ((rc = cmd->handle(req)) != DYN_OK)
-		snprintf(why, whylen, "malformed %s request: %s", name, dyn_strerror(rc));
+		snprintf(why, whylen, "malformed %s request: %s", dyn_msg_type_name(req->type),
+				 dyn_strerror(rc));
 	return rc;
 }
 
