@@ -28,7 +28,7 @@ STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c no
               node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
 TEST_SRCS   = $(wildcard node/tests/test_*.c)
-HEADERS     = $(wildcard node/include/dynamo/*.h node/src/*.h node/tools/*.h)
+HEADERS     = $(wildcard node/include/dynamo/*.h node/lib/*.h node/src/*.h node/tools/*.h)
 
 LIB_OBJS    = $(patsubst node/%.c,$(BUILD)/%.o,$(LIB_SRCS))
 STORE_OBJS  = $(patsubst node/%.c,$(BUILD)/%.o,$(STORE_SRCS))
@@ -66,6 +66,11 @@ STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests
               $(BUILD)/tests/test_durable \
               $(BUILD)/tests/test_throttle
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)
+	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
+
+# test_dispatch runs the real handlers: every server object but main's.
+$(BUILD)/tests/test_dispatch: $(BUILD)/tests/test_dispatch.o \
+                              $(filter-out $(BUILD)/src/main.o,$(SERVER_OBJS)) $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBDYNAMO)

@@ -21,6 +21,7 @@ make -s -j"$(nproc)"
 make -s install >/dev/null
 
 step "unit tests"
+bash scripts/check-includes.sh
 make -s check-unit
 
 step "unit tests under ASan + UBSan"

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dynamo/channel.h"
@@ -65,7 +64,6 @@ static int	client_write(dyn_client *c);
 static int	client_read(dyn_client *c);
 static int	client_poll(dyn_client *c, int timeout_ms);
 static uint32_t client_queued(dyn_client *c, size_t mark, uint32_t id);
-static int64_t client_now_ms(void);
 
 /* Allocate an unconnected client. */
 dyn_client *
@@ -249,12 +247,12 @@ dyn_client_connect_start(dyn_client *c, const char *addr)
 int
 dyn_client_connect(dyn_client *c, const char *addr, int timeout_ms)
 {
-	int64_t		deadline = client_now_ms() + timeout_ms;
+	int64_t		deadline = (int64_t) dyn_clock_mono_ms() + timeout_ms;
 	int			rc = dyn_client_connect_start(c, addr);
 
 	while (rc == DYN_OK && !dyn_client_connected(c))
 	{
-		int64_t		left = deadline - client_now_ms();
+		int64_t		left = deadline - (int64_t) dyn_clock_mono_ms();
 		int			ready;
 
 		if (c->fd < 0)
@@ -506,14 +504,14 @@ dyn_client_next_reply(dyn_client *c, dyn_frame *reply)
 int
 dyn_client_await(dyn_client *c, int timeout_ms, dyn_frame *reply)
 {
-	int64_t		deadline = client_now_ms() + timeout_ms;
+	int64_t		deadline = (int64_t) dyn_clock_mono_ms() + timeout_ms;
 	int			rc;
 
 	if (c->fd >= 0 && (rc = dyn_client_io(c, 0)) != DYN_OK)
 		return rc;
 	while ((rc = dyn_client_next_reply(c, reply)) == DYN_ERR_AGAIN)
 	{
-		int64_t		left = deadline - client_now_ms();
+		int64_t		left = deadline - (int64_t) dyn_clock_mono_ms();
 		int			ready;
 
 		if (c->fd < 0)
@@ -651,11 +649,3 @@ dyn_client_errmsg(const dyn_client *c)
 	return c->errmsg;
 }
 
-static int64_t
-client_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

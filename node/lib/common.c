@@ -1,11 +1,14 @@
 /*
  * common.c
- *		Byte slices and status descriptions, the vocabulary every other part
- *		of libdynamo is written in.
+ *		Byte slices, status descriptions and the two clocks, the vocabulary
+ *		every other part of libdynamo is written in.
  */
 #include <string.h>
+#include <time.h>
 
 #include "dynamo/common.h"
+
+static uint64_t clock_ms(clockid_t id);
 
 /*
  * A slice over the bytes of a NUL-terminated string, without the NUL.
@@ -79,4 +82,25 @@ dyn_strerror(int status)
 			return "error reported by peer";
 	}
 	return "unknown error";
+}
+
+static uint64_t
+clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+uint64_t
+dyn_clock_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+uint64_t
+dyn_clock_wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
 }

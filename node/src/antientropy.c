@@ -4,12 +4,10 @@
  */
 #include "antientropy.h"
 
-#include "conn.h"
 #include "node.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dynamo/merkle.h"
 #include "dynamo/object.h"
@@ -19,8 +17,7 @@
 /* A REPAIR request waiting for the end of a round. */
 struct ae_waiter
 {
-	dyn_conn   *conn;
-	uint32_t	reqid;
+	dyn_deferred answer;
 	uint64_t	round;			/* answered at the end of this round */
 	ae_waiter  *next;
 };
@@ -45,17 +42,7 @@ static void ae_on_reaped(void *arg, int status, const dyn_frame *reply);
 static void ae_reap_local(dyn_node *node);
 static void ae_round_end(dyn_node *node);
 static void ae_answer(dyn_node *node, ae_waiter *w, bool ok);
-static uint64_t ae_wall_ms(void);
 static int	ae_collect_tombstone(void *arg, dyn_slice key, dyn_slice object);
-
-static uint64_t
-ae_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 void
 dyn_ae_start(dyn_node *node)
@@ -121,28 +108,26 @@ dyn_ae_recover(dyn_node *node)
  * REPAIR: wait for a full round that starts from now -- the next one if a
  * round is half way through.
  */
-void
-dyn_ae_on_repair(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+int
+dyn_ae_on_repair(dyn_request *req)
 {
+	dyn_node   *node = req->node;
 	dyn_ae	   *ae = &node->ae;
 	ae_waiter  *w = malloc(sizeof(*w));
 
 	if (w == NULL)
 	{
-		dyn_error_msg err = {DYN_E_INTERNAL, 0, 0, dyn_slice_str("out of memory")};
-
-		dyn_error_encode(dyn_conn_out(c), f->reqid, &err);
-		return;
+		dyn_reply_error(node, req->out, req->reqid, DYN_E_INTERNAL, 0, 0, "out of memory");
+		return DYN_OK;
 	}
-	w->conn = c;
-	w->reqid = f->reqid;
 	/* the round that starts now, or the one after the round under way */
 	w->round = ae->round_id + 1;
 	w->next = ae->waiters;
 	ae->waiters = w;
-	dyn_conn_hold(c);
+	w->answer = dyn_request_defer(req);
 	if (!ae->running)
 		ae_round_start(node);
+	return DYN_OK;
 }
 
 static void
@@ -239,7 +224,7 @@ ae_on_exchange(void *arg, const dyn_sync_result *res)
 	if (res->status != DYN_OK)
 		dyn_log(&node->log, DYN_LOG_WARNING,
 				"anti-entropy of partition %u with %s failed: %s", res->partition,
-				res->peer, dyn_strerror(res->status));
+				res->peer, dyn_sync_result_why(res));
 	else if (!res->equal)
 		dyn_log(&node->log, DYN_LOG_DEBUG,
 				"anti-entropy of partition %u with %s: %llu keys compared, "
@@ -310,7 +295,7 @@ ae_reap(dyn_node *node)
 
 	dyn_buf_init(&req);
 	dyn_buf_reset(&node->reap_keys);
-	s.older_than = ae_wall_ms() - ae->grace_ms;
+	s.older_than = dyn_clock_wall_ms() - ae->grace_ms;
 	s.req = &req;
 	s.keys = &node->reap_keys;
 	s.count = 0;
@@ -508,16 +493,13 @@ ae_answer(dyn_node *node, ae_waiter *w, bool ok)
 					   (unsigned long long) ae->round_reaped,
 					   (unsigned long long) node->store.tombstones,
 					   (unsigned long long) ae->last_round_ms);
-		dyn_json_reply_encode(&frame, DYN_MSG_REPAIR_REPLY, w->reqid, dyn_buf_slice(json));
+		dyn_json_reply_encode(&frame, DYN_MSG_REPAIR_REPLY, w->answer.reqid,
+							  dyn_buf_slice(json));
 	}
 	else
-	{
-		dyn_error_msg err = {DYN_E_INTERNAL, 0, 0,
-		dyn_slice_str("the node is stopping: repair round abandoned")};
-
-		dyn_error_encode(&frame, w->reqid, &err);
-	}
-	dyn_conn_answer(w->conn, dyn_buf_slice(&frame));
+		dyn_reply_error(node, &frame, w->answer.reqid, DYN_E_INTERNAL, 0, 0,
+						"the node is stopping: repair round abandoned");
+	dyn_deferred_answer(w->answer, dyn_buf_slice(&frame));
 	dyn_buf_free(&frame);
 	free(w);
 }

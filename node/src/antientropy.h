@@ -81,8 +81,11 @@ void		dyn_ae_recover(dyn_node *node);
 /* Start a round now unless one is going (a member left the ring). */
 void		dyn_ae_kick(dyn_node *node);
 
-/* REPAIR from an admin: answered (held connection) when a full round ends. */
-void		dyn_ae_on_repair(dyn_node *node, dyn_conn *c, const dyn_frame *f);
+/*
+ * REPAIR from an admin (its body checked empty by the command table):
+ * answered, deferred, when a full round ends.  @return DYN_OK.
+ */
+int			dyn_ae_on_repair(dyn_request *req);
 
 /* Append "anti_entropy":{...} (no braces around it) for STATUS. */
 void		dyn_ae_status_json(const dyn_node *node, dyn_buf *out);

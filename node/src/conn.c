@@ -1,7 +1,13 @@
 /*
  * conn.c
- *		Client connections: reading frames, answering requests, writing
- *		replies, on the node's libuv loop.
+ *		Client connections, the node's transport: accepting, the secure
+ *		channel, framing, bursts and back-pressure, on the node's libuv loop.
+ *
+ * conn.c answers nothing itself: each whole frame becomes a dyn_request
+ * (request.h) handed to the command table (dispatch.h), and the services
+ * answer through it, into `out` or later through a deferred token.  A
+ * frame the table does not take, or a malformed body, closes the
+ * connection (conn_fatal), for every type alike.
  *
  * A connection reads into one growing input buffer and handles every whole
  * frame it finds before going back to the loop, appending the replies to an
@@ -77,9 +83,7 @@
 
 #include "dynamo/channel.h"
 #include "dynamo/object.h"
-#include "coordinator.h"
-#include "replica.h"
-#include "scan.h"
+#include "dispatch.h"
 
 /* How much input to ask libuv for at a time. */
 #define DYN_CONN_READ_CHUNK		(64 * 1024)
@@ -162,19 +166,11 @@ static bool conn_allowed(dyn_conn *c, const dyn_frame *f);
 static size_t conn_pending(const dyn_conn *c);
 static void conn_handle_frames(dyn_conn *c);
 static void conn_dispatch(dyn_conn *c, const dyn_frame *f);
-static void conn_do_get(dyn_conn *c, const dyn_frame *f);
-static void conn_do_write(dyn_conn *c, const dyn_frame *f);
-static void conn_do_status(dyn_conn *c, const dyn_frame *f);
-static void conn_do_scan(dyn_conn *c, const dyn_frame *f);
-static void conn_do_buckets(dyn_conn *c, const dyn_frame *f);
 static void conn_burst(dyn_conn *c);
 static void conn_resume(dyn_conn *c);
 static void conn_free(dyn_conn *c);
 static bool conn_drop_hold(dyn_conn *c);
 static void conn_on_check(uv_check_t *h);
-static void conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
-							 uint8_t replied, uint8_t needed, const char *fmt,...)
-			__attribute__((format(printf, 6, 7)));
 static void conn_fatal(dyn_conn *c, dyn_error_code code, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 static void conn_commit(dyn_conn *c);
@@ -182,6 +178,13 @@ static size_t conn_releasable(dyn_conn *c);
 static int	conn_seal(dyn_conn *c, size_t ready);
 static void conn_flush(dyn_conn *c);
 static void conn_close(dyn_conn *c);
+
+const dyn_transport dyn_conn_transport = {
+	.accept = dyn_conn_accept,
+	.close_all = dyn_conn_close_all,
+	.retrust = dyn_conn_retrust,
+	.on_durable = dyn_conn_on_durable,
+};
 
 /* Accept one pending connection from the node's listener. */
 void
@@ -369,9 +372,9 @@ dyn_conn_retrust(dyn_node *node)
 			dyn_log(&node->log, DYN_LOG_WARNING,
 					"closing connection from %s%s: the reloaded trust file %s no longer "
 					"lists key %s", c->peer, c->who, node->cfg.trust_file, key);
-			conn_reply_error(c, 0, DYN_E_UNAUTHORIZED, 0, 0,
-							 "not authorised: key %s was removed from the trust file "
-							 "of node %s", key, node->cfg.id);
+			dyn_reply_error(c->node, &c->out, 0, DYN_E_UNAUTHORIZED, 0, 0,
+							"not authorised: key %s was removed from the trust file "
+							"of node %s", key, node->cfg.id);
 			c->authorized = false;
 			c->close_after_write = true;
 			conn_stop_reading(c);
@@ -653,9 +656,9 @@ conn_input_drop(dyn_conn *c, const char *why)
 			"complete) and the input buffers of all connections are full (%zu bytes "
 			"counted against --max-input-mb %llu)", c->peer, c->who, why, held,
 			node->input_held, (unsigned long long) node->cfg.max_input_mb);
-	conn_reply_error(c, 0, DYN_E_UNAVAILABLE, 0, 0,
-					 "node %s is short of input memory and this connection %s (%zu bytes "
-					 "of a frame not yet complete): retry later", node->cfg.id, why, held);
+	dyn_reply_error(c->node, &c->out, 0, DYN_E_UNAVAILABLE, 0, 0,
+					"node %s is short of input memory and this connection %s (%zu bytes "
+					"of a frame not yet complete): retry later", node->cfg.id, why, held);
 	c->close_after_write = true;
 	conn_input_release(c);
 	dyn_buf_free(&c->in);
@@ -763,8 +766,6 @@ static void
 conn_channel_failed(dyn_conn *c, bool was_established)
 {
 	dyn_node   *node = c->node;
-	dyn_error_msg err = {0};
-	char		msg[256];
 
 	if (!was_established)
 		node->stats.handshake_failures++;
@@ -775,11 +776,9 @@ conn_channel_failed(dyn_conn *c, bool was_established)
 		conn_close(c);
 		return;
 	}
-	snprintf(msg, sizeof(msg), "node %s accepts authenticated connections only: "
-			 "connect with --key FILE", node->cfg.id);
-	err.code = DYN_E_UNAUTHORIZED;
-	err.message = dyn_slice_str(msg);
-	dyn_error_encode(&c->wire, 0, &err);
+	dyn_reply_error(node, &c->wire, 0, DYN_E_UNAUTHORIZED, 0, 0,
+					"node %s accepts authenticated connections only: "
+					"connect with --key FILE", node->cfg.id);
 	c->close_after_write = true;
 	if (c->reading)
 	{
@@ -805,19 +804,13 @@ conn_authorize(dyn_conn *c)
 	dyn_key_to_text(dyn_channel_peer_key(c->ch), key);
 	if (e == NULL)
 	{
-		char		msg[256];
-		dyn_error_msg err = {0};
-
 		snprintf(c->who, sizeof(c->who), " (unknown key %s)", key);
 		node->stats.unauthorized++;
 		dyn_log(&node->log, DYN_LOG_WARNING,
 				"refused connection from %s: key %s is not in the trust file %s",
 				c->peer, key, node->cfg.trust_file);
-		snprintf(msg, sizeof(msg), "not authorised: key %s is not trusted by node %s",
-				 key, node->cfg.id);
-		err.code = DYN_E_UNAUTHORIZED;
-		err.message = dyn_slice_str(msg);
-		dyn_error_encode(&c->out, 0, &err);
+		dyn_reply_error(node, &c->out, 0, DYN_E_UNAUTHORIZED, 0, 0,
+						"not authorised: key %s is not trusted by node %s", key, node->cfg.id);
 		c->close_after_write = true;
 		if (c->reading)
 		{
@@ -862,9 +855,9 @@ conn_allowed(dyn_conn *c, const dyn_frame *f)
 				what, c->peer, c->who, roles,
 				++c->refusals_logged == DYN_CONN_REFUSALS_LOGGED ?
 				" (further refusals on this connection are not logged)" : "");
-	conn_reply_error(c, f->reqid, DYN_E_UNAUTHORIZED, 0, 0,
-					 "not authorised: %s needs role %s, and this key has role %s",
-					 what, roles, dyn_role_name(c->role));
+	dyn_reply_error(c->node, &c->out, f->reqid, DYN_E_UNAUTHORIZED, 0, 0,
+					"not authorised: %s needs role %s, and this key has role %s",
+					what, roles, dyn_role_name(c->role));
 	return false;
 }
 
@@ -910,196 +903,18 @@ conn_handle_frames(dyn_conn *c)
 	dyn_buf_consume(&c->in, off);
 }
 
-/* Route one request frame to its handler. */
+/*
+ * Hand one request frame to the command table (dispatch.h); a frame it does
+ * not take, or a malformed body, closes the connection.
+ */
 static void
 conn_dispatch(dyn_conn *c, const dyn_frame *f)
 {
-	if (!conn_allowed(c, f))
-		return;
-	switch (f->type)
-	{
-		case DYN_MSG_GET:
-			conn_do_get(c, f);
-			break;
-		case DYN_MSG_PUT:
-		case DYN_MSG_DELETE:
-			conn_do_write(c, f);
-			break;
-		case DYN_MSG_COORD_PUT:
-		case DYN_MSG_COORD_DELETE:
-			conn_do_write(c, f);
-			break;
-		case DYN_MSG_STATUS:
-			conn_do_status(c, f);
-			break;
-		case DYN_MSG_SCAN:
-			conn_do_scan(c, f);
-			break;
-		case DYN_MSG_BUCKETS:
-			conn_do_buckets(c, f);
-			break;
-		case DYN_MSG_REPLICA_GET:
-			if (dyn_replica_get(c->node, c, f) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed replica_get request");
-			break;
-		case DYN_MSG_REPLICA_PUT:
-			if (dyn_replica_put(c->node, c, f) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed replica_put request");
-			break;
-		case DYN_MSG_GOSSIP:
-			if (dyn_membership_on_gossip(&c->node->members, f->body, f->reqid,
-										 &c->out) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed gossip request");
-			break;
-		case DYN_MSG_MERKLE:
-			if (dyn_sync_on_merkle(c->node, c, f) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed merkle request");
-			break;
-		case DYN_MSG_SYNC_KEYS:
-			if (dyn_sync_on_keys(c->node, c, f) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed sync_keys request");
-			break;
-		case DYN_MSG_REAP:
-			if (dyn_sync_on_reap(c->node, c, f) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed reap request");
-			break;
-		case DYN_MSG_REPAIR:
-			if (dyn_empty_decode(f->body) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed repair request: unexpected body");
-			else
-				dyn_ae_on_repair(c->node, c, f);
-			break;
-		case DYN_MSG_REMOVE:
-			dyn_handoff_on_remove(c->node, c, f);
-			break;
-		case DYN_MSG_RING:
-			if (dyn_empty_decode(f->body) != DYN_OK)
-				conn_fatal(c, DYN_E_BADREQ, "malformed ring request: unexpected body");
-			else
-				dyn_membership_ring_reply(&c->node->members, f->reqid, &c->out);
-			break;
-		default:
-			conn_fatal(c, DYN_E_BADREQ, "unexpected %s frame from a client",
-					   dyn_msg_type_name(f->type));
-			break;
-	}
-}
+	dyn_request req = {c->node, c, f->type, f->reqid, f->body, &c->out};
+	char		why[256];
 
-/* GET: decoded here, coordinated by coordinator.c (answered later). */
-static void
-conn_do_get(dyn_conn *c, const dyn_frame *f)
-{
-	dyn_get_req req;
-	int			rc;
-
-	c->node->stats.gets++;
-	if ((rc = dyn_get_req_decode(f->body, &req)) != DYN_OK)
-	{
-		conn_fatal(c, DYN_E_BADREQ, "malformed get request: %s", dyn_strerror(rc));
-		return;
-	}
-	dyn_coord_get(c->node, c, f->reqid, &req);
-}
-
-/* PUT and DELETE, from clients or forwarded by a node (COORD_*). */
-static void
-conn_do_write(dyn_conn *c, const dyn_frame *f)
-{
-	dyn_put_req req;
-	int			rc;
-
-	if (f->type == DYN_MSG_PUT || f->type == DYN_MSG_COORD_PUT)
-		c->node->stats.puts++;
-	else
-		c->node->stats.deletes++;
-	if ((rc = dyn_put_req_decode(f->body, f->type, &req)) != DYN_OK)
-	{
-		conn_fatal(c, DYN_E_BADREQ, "malformed %s request: %s",
-				   dyn_msg_type_name(f->type), dyn_strerror(rc));
-		return;
-	}
-	dyn_coord_write(c->node, c, f->type, f->reqid, &req, f->body);
-}
-
-/* STATUS: the node's state as a JSON object. */
-static void
-conn_do_status(dyn_conn *c, const dyn_frame *f)
-{
-	c->node->stats.statuses++;
-	if (f->body.len != 0)
-	{
-		conn_fatal(c, DYN_E_BADREQ, "malformed status request: unexpected body");
-		return;
-	}
-	dyn_buf_reset(&c->node->scratch);
-	dyn_node_status_json(c->node, &c->node->scratch);
-	dyn_status_reply_encode(&c->out, f->reqid, dyn_buf_slice(&c->node->scratch));
-}
-
-/*
- * SCAN: one page of a partition's keys of a bucket from this node's store
- * (a coverage query picks one healthy replica per partition).
- */
-static void
-conn_do_scan(dyn_conn *c, const dyn_frame *f)
-{
-	dyn_scan_req req;
-	int			rc;
-
-	c->node->stats.scans++;
-	if ((rc = dyn_scan_req_decode(f->body, &req)) != DYN_OK)
-	{
-		conn_fatal(c, DYN_E_BADREQ, "malformed scan request: %s", dyn_strerror(rc));
-		return;
-	}
-	rc = dyn_scan_page(&c->node->store, f->reqid, &req, &c->out);
-	if (rc == DYN_ERR_INVAL)
-		conn_reply_error(c, f->reqid, DYN_E_INVAL, 0, 0,
-						 "partition %u does not exist: the cluster has %u partitions",
-						 req.partition, c->node->store.partitions);
-	else if (rc == DYN_ERR_PROTO)	/* a page without values decodes each set */
-		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1,
-						 "could not scan partition %u: a stored sibling set does not decode",
-						 req.partition);
-	else if (rc != DYN_OK)
-		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not scan partition %u: %s",
-						 req.partition, dyn_engine_errmsg(c->node->engine));
-}
-
-/* BUCKETS: the buckets this node's store holds keys of (scan.c). */
-static void
-conn_do_buckets(dyn_conn *c, const dyn_frame *f)
-{
-	int			rc;
-
-	if (dyn_buckets_req_decode(f->body) != DYN_OK)
-	{
-		conn_fatal(c, DYN_E_BADREQ, "malformed buckets request: it has no body");
-		return;
-	}
-	if ((rc = dyn_scan_buckets(&c->node->store, f->reqid, &c->out)) != DYN_OK)
-		conn_reply_error(c, f->reqid, DYN_E_INTERNAL, 0, 1, "could not list the buckets: %s",
-						 rc == DYN_ERR_TOOBIG ? "more than 65535" : dyn_strerror(rc));
-}
-
-/* Queue an error reply to one request; the connection stays open. */
-static void
-conn_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
-				 uint8_t replied, uint8_t needed, const char *fmt,...)
-{
-	char		msg[512];
-	dyn_error_msg err;
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->node->stats.errors++;
-	err.code = (uint16_t) code;
-	err.replied = replied;
-	err.needed = needed;
-	err.message = dyn_slice_str(msg);
-	dyn_error_encode(&c->out, reqid, &err);
+	if (conn_allowed(c, f) && dyn_dispatch(&req, why, sizeof(why)) != DYN_OK)
+		conn_fatal(c, DYN_E_BADREQ, "%s", why);
 }
 
 /*
@@ -1118,7 +933,7 @@ conn_fatal(dyn_conn *c, dyn_error_code code, const char *fmt,...)
 	c->node->stats.bad_frames++;
 	dyn_log(&c->node->log, DYN_LOG_WARNING, "closing connection from %s: %s",
 			c->peer, msg);
-	conn_reply_error(c, 0, code, 0, 0, "%s", msg);
+	dyn_reply_error(c->node, &c->out, 0, code, 0, 0, "%s", msg);
 	c->close_after_write = true;
 	if (c->reading)
 	{
@@ -1398,6 +1213,27 @@ dyn_buf *
 dyn_conn_out(dyn_conn *c)
 {
 	return &c->out;
+}
+
+int
+dyn_request_batch(const dyn_request *req)
+{
+	return dyn_conn_batch(req->conn);
+}
+
+dyn_deferred
+dyn_request_defer(const dyn_request *req)
+{
+	dyn_deferred d = {req->conn, req->reqid};
+
+	dyn_conn_hold(req->conn);
+	return d;
+}
+
+void
+dyn_deferred_answer(dyn_deferred d, dyn_slice frame)
+{
+	dyn_conn_answer(d.conn, frame);
 }
 
 /* A request of c will be answered later: keep c alive until then. */

@@ -282,10 +282,10 @@ answer_frame(coord_req *r, dyn_buf *frame)
 	if (frame->err)
 	{
 		dyn_buf		err;
-		dyn_error_msg m = {DYN_E_INTERNAL, 0, 0, dyn_slice_str("out of memory building the reply")};
 
 		dyn_buf_init(&err);
-		dyn_error_encode(&err, r->reqid, &m);
+		dyn_reply_error(r->node, &err, r->reqid, DYN_E_INTERNAL, 0, 0,
+						"out of memory building the reply");
 		dyn_conn_answer(r->conn, dyn_buf_slice(&err));
 		dyn_buf_free(&err);
 		return;
@@ -297,25 +297,15 @@ static void
 answer_error(coord_req *r, dyn_error_code code, int replied, int needed,
 			 const char *fmt,...)
 {
-	char		msg[512];
-	dyn_error_msg err;
 	dyn_buf		b;
 	va_list		ap;
 
 	if (r->answered)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	r->node->stats.errors++;
-	if (code == DYN_E_QUORUM)
-		r->node->cluster.quorum_failures++;
-	err.code = (uint16_t) code;
-	err.replied = (uint8_t) (replied > 255 ? 255 : replied);
-	err.needed = (uint8_t) (needed > 255 ? 255 : needed);
-	err.message = dyn_slice_str(msg);
 	dyn_buf_init(&b);
-	dyn_error_encode(&b, r->reqid, &err);
+	va_start(ap, fmt);
+	dyn_reply_verror(r->node, &b, r->reqid, code, replied, needed, fmt, ap);
+	va_end(ap);
 	answer_frame(r, &b);
 	dyn_buf_free(&b);
 }
@@ -346,23 +336,13 @@ static void
 send_error(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
 		   int replied, int needed, const char *fmt,...)
 {
-	char		msg[512];
-	dyn_error_msg err;
 	dyn_buf		b;
 	va_list		ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	node->stats.errors++;
-	if (code == DYN_E_QUORUM)
-		node->cluster.quorum_failures++;
-	err.code = (uint16_t) code;
-	err.replied = (uint8_t) replied;
-	err.needed = (uint8_t) needed;
-	err.message = dyn_slice_str(msg);
 	dyn_buf_init(&b);
-	dyn_error_encode(&b, reqid, &err);
+	va_start(ap, fmt);
+	dyn_reply_verror(node, &b, reqid, code, replied, needed, fmt, ap);
+	va_end(ap);
 	dyn_conn_hold(c);
 	dyn_conn_answer(c, dyn_buf_slice(&b));
 	dyn_buf_free(&b);
@@ -983,7 +963,7 @@ write_standin(coord_req *r, const dyn_put_req *req, bool is_put, dyn_member *own
 	rc = dyn_hints_gather(&node->hints, r->bucket, r->key, &o, &bufs, &nbufs);
 	if (rc == DYN_OK)
 		rc = dyn_object_put_above(&o, dyn_slice_str(a->id), dyn_actor_floor(a), &ctx,
-								  is_put ? &req->value : NULL, dyn_store_now_ms(), written);
+								  is_put ? &req->value : NULL, dyn_clock_wall_ms(), written);
 	if (rc == DYN_OK)
 	{
 		/* issued even if keeping it fails below: counters only go up */

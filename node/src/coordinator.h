@@ -74,7 +74,7 @@
 #ifndef DYNAMOD_COORDINATOR_H
 #define DYNAMOD_COORDINATOR_H
 
-#include "conn.h"
+#include "request.h"
 #include "node.h"
 
 /* Deadline of one replica read or write. */

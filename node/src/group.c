@@ -21,7 +21,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "conn.h"
 #include "node.h"
 
 /* The longest a sync waits for a group to grow as large as recent ones. */
@@ -185,7 +184,7 @@ group_done(dyn_group *g, int rc, const char *err)
 				"now on (no later sync can be trusted to cover them): restart the node",
 				g->writes_at_start, err);
 	}
-	dyn_conn_on_durable(g->node, g->clock.failed);
+	g->node->transport->on_durable(g->node, g->clock.failed);
 }
 
 void

@@ -6,7 +6,6 @@
  */
 #include "handoff.h"
 
-#include "conn.h"
 #include "node.h"
 
 #include <stdlib.h>
@@ -32,8 +31,6 @@ static void handoff_next_drop_exchange(dyn_node *node);
 static void handoff_on_drop_sync(void *arg, const dyn_sync_result *res);
 static void handoff_drop_some(dyn_node *node);
 static bool handoff_wanted_here(dyn_node *node, uint32_t p);
-static void handoff_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code,
-								const char *msg);
 
 int
 dyn_handoff_start(dyn_node *node)
@@ -381,7 +378,7 @@ handoff_on_sync(void *arg, const dyn_sync_result *res)
 		h->ok_sources++;
 	else
 		dyn_log(&node->log, DYN_LOG_WARNING, "handoff of partition %u from %s failed: %s",
-				res->partition, res->peer, dyn_strerror(res->status));
+				res->partition, res->peer, dyn_sync_result_why(res));
 	h->si++;
 	if (node->stopping)
 	{
@@ -521,7 +518,12 @@ handoff_on_drop_sync(void *arg, const dyn_sync_result *res)
 	if (res->status == DYN_OK)
 		h->ok_sources++;
 	else
+	{
+		dyn_log(&node->log, DYN_LOG_WARNING,
+				"reconciling partition %u with %s before dropping it failed (not dropped): %s",
+				res->partition, res->peer, dyn_sync_result_why(res));
 		h->failed = true;
+	}
 	h->si++;
 	if (node->stopping)
 	{
@@ -606,47 +608,36 @@ handoff_drop_some(dyn_node *node)
 
 /* ---------------------------------------------------------------- remove */
 
-static void
-handoff_reply_error(dyn_conn *c, uint32_t reqid, dyn_error_code code, const char *msg)
+int
+dyn_handoff_on_remove(dyn_request *r)
 {
-	dyn_error_msg err = {(uint16_t) code, 0, 0, dyn_slice_str(msg)};
-
-	dyn_error_encode(dyn_conn_out(c), reqid, &err);
-}
-
-void
-dyn_handoff_on_remove(dyn_node *node, dyn_conn *c, const dyn_frame *f)
-{
+	dyn_node   *node = r->node;
 	dyn_handoff *h = &node->handoff;
 	dyn_ring   *ring = &node->members.ring;
 	dyn_slice	id;
 	char		idtext[DYN_NODE_ID_MAX + 1];
-	char		msg[256];
 	dyn_ring	copy;
 	uint32_t	owned;
 	int			ix;
 	int			rc;
 	dyn_buf    *json = &node->scratch;
 
-	if (dyn_remove_req_decode(f->body, &id) != DYN_OK)
-	{
-		handoff_reply_error(c, f->reqid, DYN_E_INVAL, "malformed remove request");
-		return;
-	}
+	if ((rc = dyn_remove_req_decode(r->body, &id)) != DYN_OK)
+		return rc;
 	snprintf(idtext, sizeof(idtext), "%.*s", (int) id.len, (const char *) id.ptr);
 	ix = dyn_ring_member_index(ring, id);
 	if (ix < 0)
 	{
-		snprintf(msg, sizeof(msg), "node \"%s\" is not a member of the ring", idtext);
-		handoff_reply_error(c, f->reqid, DYN_E_INVAL, msg);
-		return;
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0,
+						"node \"%s\" is not a member of the ring", idtext);
+		return DYN_OK;
 	}
 	if (ring->nmembers == 1)
 	{
-		snprintf(msg, sizeof(msg), "node \"%s\" is the only member of the ring: "
-				 "there is nobody to hand its partitions to", idtext);
-		handoff_reply_error(c, f->reqid, DYN_E_INVAL, msg);
-		return;
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0,
+						"node \"%s\" is the only member of the ring: "
+						"there is nobody to hand its partitions to", idtext);
+		return DYN_OK;
 	}
 	owned = ring->members[ix].owned;
 	if ((ring->members[ix].flags & DYN_RING_LEAVING) == 0)
@@ -660,10 +651,10 @@ dyn_handoff_on_remove(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 			dyn_ring_free(&copy);
 		if (rc != DYN_OK)
 		{
-			snprintf(msg, sizeof(msg), "could not plan the removal of \"%s\": %s",
-					 idtext, dyn_strerror(rc));
-			handoff_reply_error(c, f->reqid, DYN_E_INTERNAL, msg);
-			return;
+			dyn_reply_error(node, r->out, r->reqid, DYN_E_INTERNAL, 0, 0,
+							"could not plan the removal of \"%s\": %s", idtext,
+							dyn_strerror(rc));
+			return DYN_OK;
 		}
 		dyn_log(&node->log, DYN_LOG_INFO, "removing %s: %u partitions to hand over",
 				idtext, owned);
@@ -682,8 +673,8 @@ dyn_handoff_on_remove(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 	dyn_buf_put_json_string(json, id);
 	dyn_buf_printf(json, ",\"partitions\":%u,\"ring_version\":%llu}", owned,
 				   (unsigned long long) node->members.ring.version);
-	dyn_json_reply_encode(dyn_conn_out(c), DYN_MSG_REMOVE_REPLY, f->reqid,
-						  dyn_buf_slice(json));
+	dyn_json_reply_encode(r->out, DYN_MSG_REMOVE_REPLY, r->reqid, dyn_buf_slice(json));
+	return DYN_OK;
 }
 
 /* --------------------------------------------------------------- status */

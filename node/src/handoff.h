@@ -101,8 +101,11 @@ void		dyn_handoff_free(dyn_node *node);
  */
 void		dyn_handoff_check_recovery(dyn_node *node);
 
-/* REMOVE from an admin: plan the leave and answer at once. */
-void		dyn_handoff_on_remove(dyn_node *node, dyn_conn *c, const dyn_frame *f);
+/*
+ * REMOVE from an admin: plan the leave and answer at once.  @return DYN_OK,
+ * or DYN_ERR_PROTO for a malformed body (nothing answered: the caller closes).
+ */
+int			dyn_handoff_on_remove(dyn_request *req);
 
 /* Append "handoff":{...} (no braces around it) for STATUS. */
 void		dyn_handoff_status_json(const dyn_node *node, dyn_buf *out);

@@ -2,54 +2,62 @@
  * latency.c
  *		Log-linear latency histograms (see latency.h).
  *
- * Bucket b covers [lower(b), lower(b + 1)): below 16 us one bucket per
- * microsecond, above it 16 equal sub-buckets per power of two, so the error
- * of a reported quantile is bounded by the bucket width (at most 1/16 of the
- * value).  A quantile is reported as the bucket's upper bound, so it never
- * understates a latency.
+ * Below 2 * SUB the bucket is the value; above, it is the power of two (how
+ * far the value had to be shifted down to keep its top SUB_BITS + 1 bits)
+ * times SUB plus those top bits, the leading one included -- so bucket
+ * 2 * SUB starts at 2 * SUB and the buckets run on without a gap.
  */
 #include "latency.h"
 
-static unsigned latency_bucket(uint64_t us);
+#include <math.h>
+
+static unsigned latency_bucket(uint64_t ns);
 static uint64_t latency_upper(unsigned b);
 
-/* The bucket of a latency in microseconds. */
 static unsigned
-latency_bucket(uint64_t us)
+latency_bucket(uint64_t ns)
 {
-	unsigned	power;
-	unsigned	b;
+	int			shift;
 
-	if (us < DYN_LATENCY_SUB)
-		return (unsigned) us;
-	power = 63u - (unsigned) __builtin_clzll(us);	/* us >= 2^power */
-	/* the 4 bits below the leading one pick the sub-bucket */
-	b = (power - 3) * DYN_LATENCY_SUB + (unsigned) ((us >> (power - 4)) & (DYN_LATENCY_SUB - 1));
-	return b < DYN_LATENCY_BUCKETS ? b : DYN_LATENCY_BUCKETS - 1;
+	if (ns < 2 * DYN_LATENCY_SUB)
+		return (unsigned) ns;
+	shift = 63 - __builtin_clzll(ns) - DYN_LATENCY_SUB_BITS;
+	return (unsigned) shift * DYN_LATENCY_SUB + (unsigned) (ns >> shift);
 }
 
-/* The smallest latency (us) above bucket b's range. */
+/* The largest value of bucket b. */
 static uint64_t
 latency_upper(unsigned b)
 {
-	unsigned	power;
-	uint64_t	sub;
+	int			shift;
+	uint64_t	top;
 
-	if (b < DYN_LATENCY_SUB)
-		return b + 1;
-	power = b / DYN_LATENCY_SUB + 3;
-	sub = b % DYN_LATENCY_SUB;
-	return ((uint64_t) DYN_LATENCY_SUB + sub + 1) << (power - 4);
+	if (b < 2 * DYN_LATENCY_SUB)
+		return b;
+	shift = (int) (b / DYN_LATENCY_SUB) - 1;
+	top = b % DYN_LATENCY_SUB + DYN_LATENCY_SUB;
+	return (top << shift) + ((UINT64_C(1) << shift) - 1);
 }
 
 void
-dyn_latency_record(dyn_latency *l, uint64_t us)
+dyn_latency_record(dyn_latency *l, uint64_t ns)
 {
-	l->buckets[latency_bucket(us)]++;
+	l->buckets[latency_bucket(ns)]++;
 	l->count++;
+	if (ns > l->max)
+		l->max = ns;
 }
 
-/* Walk the buckets to the one holding the q-quantile. */
+void
+dyn_latency_add(dyn_latency *into, const dyn_latency *from)
+{
+	for (unsigned b = 0; b < DYN_LATENCY_BUCKETS; b++)
+		into->buckets[b] += from->buckets[b];
+	into->count += from->count;
+	if (from->max > into->max)
+		into->max = from->max;
+}
+
 double
 dyn_latency_quantile_ms(const dyn_latency *l, double q)
 {
@@ -58,14 +66,18 @@ dyn_latency_quantile_ms(const dyn_latency *l, double q)
 
 	if (l->count == 0)
 		return -1;
-	rank = (uint64_t) (q * (double) l->count + 0.5);
+	rank = (uint64_t) ceil(q * (double) l->count);
 	if (rank < 1)
 		rank = 1;
 	for (unsigned b = 0; b < DYN_LATENCY_BUCKETS; b++)
 	{
 		seen += l->buckets[b];
 		if (seen >= rank)
-			return (double) latency_upper(b) / 1000.0;
+		{
+			uint64_t	v = latency_upper(b);
+
+			return (double) (v < l->max ? v : l->max) / 1e6;
+		}
 	}
-	return (double) latency_upper(DYN_LATENCY_BUCKETS - 1) / 1000.0;
+	return (double) l->max / 1e6;
 }

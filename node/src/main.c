@@ -18,6 +18,7 @@
  * `dynamod keygen --out FILE` makes a key file and prints its public key.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 
 #include "dynamo/identity.h"
 #include "dynamo/ring.h"
+#include "conn.h"
 #include "node.h"
 
 /* Where a flag came from, for error messages. */
@@ -78,6 +80,7 @@ main(int argc, char **argv)
 
 	mallopt(M_MMAP_THRESHOLD, DYN_MMAP_THRESHOLD);
 	memset(&node, 0, sizeof(node));
+	node.transport = &dyn_conn_transport;
 	strcpy(node.cfg.engine, "wiredtiger");
 	node.cfg.partitions = DYN_PARTITIONS_DEFAULT;
 	node.cfg.n = 3;
@@ -202,36 +205,53 @@ parse_args(dyn_node_config *cfg, int argc, char **argv, bool *seen)
 {
 	flag_source cmdline = {NULL, 0};
 	bool		cli_seen[NFLAGS] = {false};
+	struct option longopts[NFLAGS + 1];
+	int			opt;
+	int			ix;
 
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc &&
-			load_config(cfg, argv[i + 1], seen) != 0)
-			return -1;
-
-	for (int i = 1; i < argc; i++)
+	/* getopt_long's table, from flag_names: apply_flag knows each flag */
+	memset(longopts, 0, sizeof(longopts));
+	for (size_t f = 0; f < NFLAGS; f++)
 	{
-		const char *arg = argv[i];
-		const char *value = NULL;
+		longopts[f].name = flag_names[f];
+		longopts[f].has_arg = strcmp(flag_names[f], "insecure") == 0 ?
+			no_argument : required_argument;
+		longopts[f].val = 'f';
+	}
+	opterr = 0;					/* our messages, not getopt's */
 
-		if (strncmp(arg, "--", 2) != 0)
+	/* two passes: the --config files first, then every other flag */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		optind = 1;
+		while ((opt = getopt_long(argc, argv, "+:", longopts, &ix)) != -1)
 		{
-			fprintf(stderr, "dynamod: unexpected argument \"%s\"\n", arg);
-			usage(stderr);
-			return -1;
-		}
-		if (strcmp(arg, "--insecure") != 0)
-		{
-			if (i + 1 >= argc)
+			const char *arg = argv[optind - 1];
+
+			if (opt == ':')
 			{
 				fprintf(stderr, "dynamod: flag %s needs a value\n", arg);
 				return -1;
 			}
-			value = argv[++i];
+			if (opt == '?' && pass == 0)
+				continue;		/* reported by the second pass, in order */
+			if (opt == '?' && strncmp(arg, "--", 2) == 0)
+				return flag_error(&cmdline, "unknown flag \"%s\"", arg);
+			if (opt == '?')
+				break;			/* a single dash: no short flags */
+			if ((strcmp(flag_names[ix], "config") == 0) != (pass == 0))
+				continue;
+			if (pass == 0 ? load_config(cfg, optarg, seen) != 0 :
+				apply_flag(cfg, flag_names[ix], optarg, &cmdline, cli_seen) != 0)
+				return -1;
 		}
-		if (strcmp(arg, "--config") == 0)
-			continue;
-		if (apply_flag(cfg, arg + 2, value, &cmdline, cli_seen) != 0)
-			return -1;
+	}
+	if (opt == '?' || optind < argc)
+	{
+		fprintf(stderr, "dynamod: unexpected argument \"%s\"\n",
+				argv[opt == '?' ? optind - 1 : optind]);
+		usage(stderr);
+		return -1;
 	}
 	for (size_t f = 0; f < NFLAGS; f++)
 		seen[f] = seen[f] || cli_seen[f];

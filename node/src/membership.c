@@ -3,8 +3,12 @@
  *		Gossip, failure detection and ring adoption (see membership.h).
  *
  * Members live in an array of pointers so that a dyn_member * handed to a
- * coordinator or a peer callback stays valid for the life of the node
- * (members are never removed yet: removal is the admin work still to come).
+ * coordinator or a peer callback stays valid for the life of the node.  A
+ * member that was in the ring and is not in a newer one has been removed
+ * (its partitions handed over): it leaves members[] for ms->retired, its
+ * connection is closed and gossip neither sends to it nor brings it back
+ * from another node's older view; only a ring that holds it again (a
+ * rejoin) does.  Its struct is freed when the node stops.
  *
  * The ring is the source of addresses: every ring member becomes a
  * dyn_member at once, with an optimistic "up" and a first heartbeat taken
@@ -16,13 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define META_RING	"ring"
 
-static uint64_t ms_mono_ms(void);
-static uint64_t ms_wall_ms(void);
 static uint64_t ms_random(dyn_membership *ms);
+static int	members_reserve(dyn_membership *ms);
 static dyn_member *member_add(dyn_membership *ms, dyn_slice id, dyn_slice address,
 							  dyn_slice zone);
 static void member_set_address(dyn_member *m, dyn_slice address);
@@ -30,6 +32,9 @@ static dyn_peer *member_peer(dyn_member *m);
 static void member_mark(dyn_member *m, bool up, const char *why);
 static void member_on_peer_fail(void *owner, dyn_peer *p, int status);
 static int	ring_sync_members(dyn_membership *ms);
+static void member_retire(dyn_membership *ms, size_t i);
+static dyn_member *member_revive(dyn_membership *ms, dyn_slice id);
+static bool member_is_retired(const dyn_membership *ms, dyn_slice id);
 static int	ring_store(dyn_membership *ms);
 static int	ring_adopt(dyn_membership *ms, dyn_ring *incoming);
 static int	ring_consider(dyn_membership *ms, dyn_slice bytes);
@@ -51,25 +56,6 @@ static void parse_seeds(dyn_membership *ms, const char *seeds);
 
 
 /* --------------------------------------------------------------- helpers */
-
-static uint64_t
-ms_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-/* Wall clock: a generation must beat the one before a restart or reboot. */
-static uint64_t
-ms_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 /* xorshift64: which peer to gossip with (no global state, no libc rand). */
 static uint64_t
@@ -95,22 +81,31 @@ copy_str(char *dst, size_t cap, dyn_slice s)
 
 /* --------------------------------------------------------------- members */
 
-/* A new member, optimistically up; NULL when out of memory. */
-static dyn_member *
-member_add(dyn_membership *ms, dyn_slice id, dyn_slice address, dyn_slice zone)
+/* Room in members[] for one more; DYN_ERR_NOMEM. */
+static int
+members_reserve(dyn_membership *ms)
 {
-	dyn_member *m;
-
 	if (ms->nmembers == ms->cap)
 	{
 		size_t		cap = ms->cap ? ms->cap * 2 : 8;
 		dyn_member **a = realloc(ms->members, cap * sizeof(*a));
 
 		if (a == NULL)
-			return NULL;
+			return DYN_ERR_NOMEM;
 		ms->members = a;
 		ms->cap = cap;
 	}
+	return DYN_OK;
+}
+
+/* A new member, optimistically up; NULL when out of memory. */
+static dyn_member *
+member_add(dyn_membership *ms, dyn_slice id, dyn_slice address, dyn_slice zone)
+{
+	dyn_member *m;
+
+	if (members_reserve(ms) != DYN_OK)
+		return NULL;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return NULL;
@@ -120,9 +115,9 @@ member_add(dyn_membership *ms, dyn_slice id, dyn_slice address, dyn_slice zone)
 	m->ms = ms;
 	m->status = DYN_MEMBER_UP;
 	m->up = true;
-	m->changed_ms = ms_mono_ms();
+	m->changed_ms = dyn_clock_mono_ms();
 	dyn_phi_init(&m->phi);
-	dyn_phi_heartbeat(&m->phi, ms_mono_ms());
+	dyn_phi_heartbeat(&m->phi, dyn_clock_mono_ms());
 	ms->members[ms->nmembers++] = m;
 	if (ms->nmembers > 1)
 		dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s at %s%s%s", m->id, m->address,
@@ -152,7 +147,7 @@ member_peer(dyn_member *m)
 {
 	dyn_membership *ms = m->ms;
 
-	if (m->peer == NULL && !m->self && !ms->stopping)
+	if (m->peer == NULL && !m->self && !m->removed && !ms->stopping)
 	{
 		dyn_peer_config pc = {
 			.loop = ms->cfg.loop,
@@ -177,7 +172,7 @@ member_mark(dyn_member *m, bool up, const char *why)
 	if (m->up == up)
 		return;
 	m->up = up;
-	m->changed_ms = ms_mono_ms();
+	m->changed_ms = dyn_clock_mono_ms();
 	dyn_log(ms->cfg.log, up ? DYN_LOG_INFO : DYN_LOG_WARNING, "member %s at %s is %s (%s)",
 			m->id, m->address, up ? "up" : "down", why);
 	if (up && ms->cfg.on_up != NULL)
@@ -210,6 +205,67 @@ dyn_membership_find(const dyn_membership *ms, dyn_slice id)
 	return NULL;
 }
 
+/*
+ * members[i] left the ring: close its connection (requests on it fail with
+ * CLOSED) and move it to ms->retired, the order of the others kept.  Out
+ * of memory for the retired list it stays where it is, connectionless.
+ */
+static void
+member_retire(dyn_membership *ms, size_t i)
+{
+	dyn_member *m = ms->members[i];
+	dyn_member **a = realloc(ms->retired, (ms->nretired + 1) * sizeof(*a));
+
+	dyn_peer_close(m->peer);
+	m->peer = NULL;
+	m->removed = true;
+	m->up = false;
+	if (a == NULL)
+		return;
+	ms->retired = a;
+	ms->retired[ms->nretired++] = m;
+	memmove(&ms->members[i], &ms->members[i + 1], (ms->nmembers - i - 1) * sizeof(*a));
+	ms->nmembers--;
+	dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s left the ring: no longer gossiped to",
+			m->id);
+}
+
+/* A retired member that a ring holds again: back in members[], up. */
+static dyn_member *
+member_revive(dyn_membership *ms, dyn_slice id)
+{
+	for (size_t i = 0; i < ms->nretired; i++)
+	{
+		dyn_member *m = ms->retired[i];
+
+		if (!dyn_slice_eq(dyn_slice_str(m->id), id))
+			continue;
+		if (members_reserve(ms) != DYN_OK)
+			return NULL;
+		ms->retired[i] = ms->retired[--ms->nretired];
+		ms->members[ms->nmembers++] = m;
+		m->removed = false;
+		m->in_ring = false;		/* set again below, now that the ring holds it */
+		m->failures = 0;
+		m->changed_ms = dyn_clock_mono_ms();
+		dyn_phi_init(&m->phi);
+		dyn_phi_heartbeat(&m->phi, m->changed_ms);
+		m->up = true;
+		dyn_log(ms->cfg.log, DYN_LOG_INFO, "member %s is in the ring again", m->id);
+		return m;
+	}
+	return NULL;
+}
+
+static bool
+member_is_retired(const dyn_membership *ms, dyn_slice id)
+{
+	for (size_t i = 0; i < ms->nretired; i++)
+		if (dyn_slice_eq(dyn_slice_str(ms->retired[i]->id), id))
+			return true;
+	return false;
+}
+
 
 /* ------------------------------------------------------------------ ring */
 
@@ -235,6 +291,8 @@ ring_sync_members(dyn_membership *ms)
 		dyn_member *m = dyn_membership_find(ms, id);
 
 		if (m == NULL)
+			m = member_revive(ms, id);
+		if (m == NULL)
 			m = member_add(ms, id, dyn_slice_str(rm->address), dyn_slice_str(rm->zone));
 		else if (!m->self)
 		{
@@ -249,6 +307,19 @@ ring_sync_members(dyn_membership *ms)
 		}
 		map[i] = m;
 	}
+	for (size_t i = ms->nmembers; i-- > 1;)
+	{
+		dyn_member *m = ms->members[i];
+		bool		found = false;
+
+		for (uint32_t k = 0; k < ms->ring.nmembers && !found; k++)
+			found = map[k] == m;
+		if (found)
+			m->in_ring = true;
+		else if (m->in_ring && !m->self)
+			member_retire(ms, i);	/* was in the ring, is not: removed */
+	}
+	ms->members[0]->in_ring = true;
 	free(ms->by_ring);
 	ms->by_ring = map;
 	dyn_buf_reset(&ms->ring_bytes);
@@ -477,7 +548,7 @@ view_merge(dyn_membership *ms, dyn_slice body, dyn_member *from)
 {
 	dyn_view_msg msg;
 	dyn_reader	r;
-	uint64_t	now = ms_mono_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 	int			rc;
 
 	if ((rc = dyn_view_decode(body, &msg)) != DYN_OK)
@@ -501,6 +572,8 @@ view_merge(dyn_membership *ms, dyn_slice body, dyn_member *from)
 		{
 			if (e.generation == 0)
 				continue;		/* a member nobody has heard from yet */
+			if (member_is_retired(ms, e.id))
+				continue;		/* removed: an older view still lists it */
 			if ((m = member_add(ms, e.id, e.address, e.zone)) == NULL)
 				return DYN_ERR_NOMEM;
 		}
@@ -730,7 +803,7 @@ static void
 detect_on_timer(uv_timer_t *t)
 {
 	dyn_membership *ms = t->data;
-	uint64_t	now = ms_mono_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 
 	for (size_t i = 1; i < ms->nmembers; i++)
 	{
@@ -791,7 +864,7 @@ dyn_membership_start(dyn_membership *ms, const dyn_membership_config *cfg,
 	ms->cfg = *cfg;
 	dyn_buf_init(&ms->ring_bytes);
 	dyn_buf_init(&ms->scratch);
-	ms->rng = ms_wall_ms() ^ ((uint64_t) (uintptr_t) ms << 16) ^ 0x9e3779b97f4a7c15ULL;
+	ms->rng = dyn_clock_wall_ms() ^ ((uint64_t) (uintptr_t) ms << 16) ^ 0x9e3779b97f4a7c15ULL;
 	if (ms->rng == 0)
 		ms->rng = 1;
 	parse_seeds(ms, cfg->seeds);
@@ -808,7 +881,8 @@ dyn_membership_start(dyn_membership *ms, const dyn_membership_config *cfg,
 		return DYN_ERR_NOMEM;
 	}
 	self->self = true;
-	self->generation = ms_wall_ms();
+	/* wall clock: a generation must beat the one before a restart or reboot */
+	self->generation = dyn_clock_wall_ms();
 
 	dyn_buf_init(&stored);
 	rc = dyn_engine_get(cfg->engine, DYN_NS_META, dyn_slice_str(META_RING), &stored);
@@ -910,7 +984,12 @@ dyn_membership_free(dyn_membership *ms)
 {
 	for (size_t i = 0; i < ms->nmembers; i++)
 		free(ms->members[i]);
+	for (size_t i = 0; i < ms->nretired; i++)
+		free(ms->retired[i]);
 	free(ms->members);
+	free(ms->retired);
+	ms->retired = NULL;
+	ms->nretired = 0;
 	free(ms->by_ring);
 	ms->members = NULL;
 	ms->by_ring = NULL;
@@ -979,7 +1058,7 @@ dyn_membership_owned(const dyn_membership *ms)
 void
 dyn_membership_status_json(const dyn_membership *ms, dyn_buf *out)
 {
-	uint64_t	now = ms_mono_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 
 	dyn_buf_printf(out, "\"ring_version\":%llu,\"ring_members\":%u,\"ring_pending\":%u,"
 				   "\"left\":%s,\"members\":[",

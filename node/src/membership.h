@@ -79,6 +79,8 @@ typedef struct dyn_member
 	uint64_t	changed_ms;		/* when up last flipped (monotonic) */
 	uint64_t	heard_ms;		/* when it last answered us (monotonic; 0: never) */
 	dyn_peer   *peer;			/* the connection to it (NULL for self) */
+	bool		in_ring;		/* in the ring we hold (or held, until removed) */
+	bool		removed;		/* left the ring: retired, no connection */
 	dyn_membership *ms;
 } dyn_member;
 
@@ -108,6 +110,13 @@ struct dyn_membership
 	dyn_member **members;		/* members[0] is this node; pointers stay put */
 	size_t		nmembers;
 	size_t		cap;
+	/*
+	 * Members removed from the ring: out of members[] (nobody gossips to
+	 * them or lists them), but not freed before the node stops, because a
+	 * request or an exchange under way may still hold one.
+	 */
+	dyn_member **retired;
+	size_t		nretired;
 	dyn_member **by_ring;		/* ring member index -> member */
 	dyn_ring	ring;
 	dyn_buf		ring_bytes;		/* the ring, encoded (gossip, compare, store) */

@@ -10,10 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-#include "conn.h"
 #include "coordinator.h"
+#include "dispatch.h"
 
 static void node_on_connection(uv_stream_t *server, int status);
 static void node_on_signal(uv_signal_t *h, int signum);
@@ -21,7 +20,6 @@ static void node_on_sighup(uv_signal_t *h, int signum);
 static void node_log_trust(dyn_node *node);
 static void node_reload_key(dyn_node *node);
 static void node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l);
-static uint64_t node_now_ms(void);
 static int	node_start_cluster(dyn_node *node);
 static int	node_start_background(dyn_node *node);
 static dyn_client *node_new_peer_client(void *arg);
@@ -44,7 +42,7 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 
 	node->loop = loop;
 	node->log.node_id = node->cfg.id;
-	node->started_ms = node_now_ms();
+	node->started_ms = dyn_clock_mono_ms();
 	dyn_buf_init(&node->scratch);
 
 	if (mkdir(node->cfg.data_dir, 0700) != 0 && errno != EEXIST)
@@ -156,7 +154,7 @@ node_on_connection(uv_stream_t *server, int status)
 		dyn_log(&node->log, DYN_LOG_WARNING, "accept failed: %s", uv_strerror(status));
 		return;
 	}
-	dyn_conn_accept(node);
+	node->transport->accept(node);
 }
 
 /* SIGTERM or SIGINT: stop cleanly. */
@@ -214,7 +212,7 @@ dyn_node_reload(dyn_node *node)
 	dyn_log(&node->log, DYN_LOG_INFO, "received SIGHUP: reloaded the trust file %s",
 			node->cfg.trust_file);
 	node_log_trust(node);
-	dyn_conn_retrust(node);
+	node->transport->retrust(node);
 }
 
 /* The key file again: a new key replaces ours when it loads. */
@@ -280,7 +278,7 @@ dyn_node_stop(dyn_node *node)
 		uv_close((uv_handle_t *) &node->sigint, NULL);
 		uv_close((uv_handle_t *) &node->sighup, NULL);
 	}
-	dyn_conn_close_all(node);
+	node->transport->close_all(node);
 	if (node->ae_on)
 		dyn_ae_stop(node);
 	if (node->handoff_on)
@@ -546,7 +544,7 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 	dyn_buf_put_u8(out, ']');
 	dyn_buf_printf(out, ",\"keys\":%llu,\"uptime_s\":%llu",
 				   (unsigned long long) node->store.keys,
-				   (unsigned long long) ((node_now_ms() - node->started_ms) / 1000));
+				   (unsigned long long) ((dyn_clock_mono_ms() - node->started_ms) / 1000));
 	dyn_buf_printf(out, ",\"security\":\"%s\"", node->secure ? "authenticated" : "insecure");
 	if (node->secure)
 		dyn_buf_printf(out, ",\"public_key\":\"%s\"", node->key_text);
@@ -581,34 +579,25 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 				   (unsigned long long) s->unauthorized,
 				   (unsigned long long) s->handshake_failures);
 	dyn_buf_printf(out, ",\"latency_ms\":{");
-	node_latency_json(out, "get", &node->latency[0]);
+	node_latency_json(out, "get", &node->latency[DYN_LATENCY_GET]);
 	dyn_buf_put_u8(out, ',');
-	node_latency_json(out, "put", &node->latency[1]);
+	node_latency_json(out, "put", &node->latency[DYN_LATENCY_PUT]);
 	dyn_buf_put_u8(out, ',');
-	node_latency_json(out, "delete", &node->latency[2]);
+	node_latency_json(out, "delete", &node->latency[DYN_LATENCY_DELETE]);
 	dyn_buf_printf(out, "}}");
 }
 
-/* The latency histogram a reply type belongs to. */
+/*
+ * The latency histogram a reply type belongs to: its request's row of the
+ * command table (a reply without one is timed as a PUT).
+ */
 void
 dyn_node_record_latency(dyn_node *node, uint8_t reply_type, uint64_t us)
 {
-	int			op;
+	const dyn_command *cmd = dyn_command_of((uint8_t) (reply_type & ~DYN_MSG_REPLY_BIT));
 
-	switch (reply_type)
-	{
-		case DYN_MSG_GET_REPLY:
-			op = 0;
-			break;
-		case DYN_MSG_DELETE_REPLY:
-		case DYN_MSG_COORD_DELETE_REPLY:
-			op = 2;
-			break;
-		default:
-			op = 1;
-			break;
-	}
-	dyn_latency_record(&node->latency[op], us);
+	dyn_latency_record(&node->latency[cmd != NULL && cmd->latency >= 0 ?
+									  cmd->latency : DYN_LATENCY_PUT], us * 1000);
 }
 
 /* "get":{"p50":0.123,"p99":1.5} (null percentiles before any request). */
@@ -625,11 +614,3 @@ node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l)
 					   (unsigned long long) l->count, p50, p99);
 }
 
-static uint64_t
-node_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}

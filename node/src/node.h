@@ -98,10 +98,25 @@ typedef struct dyn_cluster_stats
  */
 #define DYN_META_LOST_DATA	"lost_data"
 
+/*
+ * What the node asks of its transport (conn.c's dyn_conn_transport, set by
+ * main): node.c and group commit call through it, so that nothing but
+ * main.c includes conn.h and the include graph runs one way -- the
+ * services include request.h, which conn.c implements.
+ */
+typedef struct dyn_transport
+{
+	void		(*accept) (dyn_node *node);	/* one connection on the listener */
+	void		(*close_all) (dyn_node *node);
+	void		(*retrust) (dyn_node *node);	/* the trust file was reloaded */
+	void		(*on_durable) (dyn_node *node, bool failed);	/* a group sync ended */
+} dyn_transport;
+
 /* The node process: one per dynamod, owned by main(). */
 struct dyn_node
 {
 	dyn_node_config cfg;
+	const dyn_transport *transport;
 	dyn_logger	log;
 	uv_loop_t  *loop;
 	uv_tcp_t	listener;
@@ -129,7 +144,7 @@ struct dyn_node
 	dyn_membership members;		/* gossip, failure detection, the ring */
 	dyn_hints	hints;
 	dyn_cluster_stats cluster;
-	dyn_latency	latency[3];		/* coordinated GET, PUT, DELETE, as answered */
+	dyn_latency	latency[DYN_LATENCY_OPS];	/* coordinated GET, PUT, DELETE, as answered */
 	bool		members_on;		/* membership started: stop it at shutdown */
 	bool		hints_on;
 	struct coord_req *coord_free;	/* request records kept for reuse */

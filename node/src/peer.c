@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Slots of the request table: twice the bound keeps probe chains short. */
 #define PEER_SLOTS			(2 * DYN_PEER_MAX_PENDING)
@@ -82,7 +81,6 @@ struct dyn_peer
 	bool		closing;
 };
 
-static uint64_t peer_now_ms(void);
 static size_t slot_home(uint32_t reqid);
 static peer_slot *slot_find(dyn_peer *p, uint32_t reqid);
 static peer_slot *slot_insert(dyn_peer *p, uint32_t reqid);
@@ -175,15 +173,6 @@ dyn_peer_stalled(bool connected, uint64_t connect_ms, bool silent, uint64_t now)
 	return silent;
 }
 
-static uint64_t
-peer_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 
 /* ------------------------------------------------------- request table */
 
@@ -261,7 +250,7 @@ int
 dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
 			  dyn_peer_cb cb, void *arg)
 {
-	uint64_t	now = peer_now_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 	peer_slot  *s;
 	uint32_t	reqid;
 
@@ -315,7 +304,7 @@ peer_connect(dyn_peer *p)
 
 	if (c == NULL)
 	{
-		p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+		p->retry_after_ms = dyn_clock_mono_ms() + DYN_PEER_RETRY_MS;
 		return;
 	}
 	if (dyn_client_connect_start(c, p->address) != DYN_OK)
@@ -336,12 +325,12 @@ peer_connect(dyn_peer *p)
 		p->poll = NULL;
 		dyn_client_free(c);
 		p->client = NULL;
-		p->retry_after_ms = peer_now_ms() + DYN_PEER_RETRY_MS;
+		p->retry_after_ms = dyn_clock_mono_ms() + DYN_PEER_RETRY_MS;
 		return;
 	}
 	p->poll->data = p;
 	p->poll_events = 0;
-	p->connect_ms = peer_now_ms();
+	p->connect_ms = dyn_clock_mono_ms();
 	p->replies = 0;
 }
 
@@ -349,7 +338,7 @@ peer_connect(dyn_peer *p)
 static void
 peer_backoff(dyn_peer *p)
 {
-	p->retry_after_ms = peer_now_ms() + p->retry_ms;
+	p->retry_after_ms = dyn_clock_mono_ms() + p->retry_ms;
 	p->retry_ms *= 2;
 	if (p->retry_ms > DYN_PEER_RETRY_MAX_MS)
 		p->retry_ms = DYN_PEER_RETRY_MAX_MS;
@@ -552,7 +541,7 @@ static void
 peer_on_sweep(uv_timer_t *t)
 {
 	dyn_peer   *p = t->data;
-	uint64_t	now = peer_now_ms();
+	uint64_t	now = dyn_clock_mono_ms();
 	bool		timed_out = false;
 	bool		silent = false;
 	size_t		i = 0;

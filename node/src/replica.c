@@ -4,32 +4,9 @@
  */
 #include "replica.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "dynamo/object.h"
-
-static void replica_error(dyn_node *node, dyn_conn *c, uint32_t reqid,
-						  dyn_error_code code, const char *fmt,...)
-			__attribute__((format(printf, 5, 6)));
-
-/* An error answer to one request; the connection stays open. */
-static void
-replica_error(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
-			  const char *fmt,...)
-{
-	char		msg[512];
-	dyn_error_msg err = {(uint16_t) code, 0, 1, {NULL, 0}};
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	node->stats.errors++;
-	err.message = dyn_slice_str(msg);
-	dyn_error_encode(dyn_conn_out(c), reqid, &err);
-}
 
 /*
  * This node's copy, straight from the engine into the reply; hints this
@@ -37,18 +14,19 @@ replica_error(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
  * holds for the owner it stands in for).
  */
 int
-dyn_replica_get(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+dyn_replica_get(dyn_request *r)
 {
+	dyn_node   *node = r->node;
 	dyn_replica_get_req req;
-	dyn_buf    *out = dyn_conn_out(c);
+	dyn_buf    *out = r->out;
 	size_t		start;
 	size_t		lenpos;
 	int			rc;
 
-	if ((rc = dyn_replica_get_decode(f->body, &req)) != DYN_OK)
+	if ((rc = dyn_replica_get_decode(r->body, &req)) != DYN_OK)
 		return rc;
 	node->cluster.replica_gets++;
-	start = dyn_frame_begin(out, DYN_MSG_REPLICA_GET_REPLY, f->reqid);
+	start = dyn_frame_begin(out, DYN_MSG_REPLICA_GET_REPLY, r->reqid);
 	lenpos = out->len;
 	dyn_buf_put_u32(out, 0);
 	rc = dyn_store_get(&node->store, req.bucket, req.key, out);
@@ -79,8 +57,8 @@ dyn_replica_get(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 	if (rc != DYN_OK || out->err)
 	{
 		out->len = start;
-		replica_error(node, c, f->reqid, DYN_E_INTERNAL, "could not read key: %s",
-					  dyn_engine_errmsg(node->engine));
+		dyn_reply_error(node, out, r->reqid, DYN_E_INTERNAL, 0, 1, "could not read key: %s",
+						dyn_engine_errmsg(node->engine));
 		return DYN_OK;
 	}
 	dyn_buf_patch_u32(out, lenpos, (uint32_t) (out->len - lenpos - 4));
@@ -93,18 +71,19 @@ dyn_replica_get(dyn_node *node, dyn_conn *c, const dyn_frame *f)
  * when it names another node as its owner.
  */
 int
-dyn_replica_put(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+dyn_replica_put(dyn_request *r)
 {
+	dyn_node   *node = r->node;
 	dyn_replica_put_req req;
 	int			rc;
 
-	if ((rc = dyn_replica_put_decode(f->body, &req)) != DYN_OK)
+	if ((rc = dyn_replica_put_decode(r->body, &req)) != DYN_OK)
 		return rc;
 	node->cluster.replica_puts++;
-	if (dyn_conn_batch(c) != DYN_OK)
+	if (dyn_request_batch(r) != DYN_OK)
 	{
-		replica_error(node, c, f->reqid, DYN_E_INTERNAL, "could not start a write: %s",
-					  dyn_engine_errmsg(node->engine));
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INTERNAL, 0, 1,
+						"could not start a write: %s", dyn_engine_errmsg(node->engine));
 		return DYN_OK;
 	}
 	if (req.hint.len > 0 && !dyn_slice_eq(req.hint, dyn_slice_str(node->cfg.id)))
@@ -112,14 +91,14 @@ dyn_replica_put(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 	else
 		rc = dyn_store_merge(&node->store, req.bucket, req.key, req.object, NULL);
 	if (rc == DYN_ERR_PROTO)
-		replica_error(node, c, f->reqid, DYN_E_INVAL, "malformed sibling set");
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 1, "malformed sibling set");
 	else if (rc == DYN_ERR_TOOBIG)
-		replica_error(node, c, f->reqid, DYN_E_INVAL, "merge would pass %d siblings",
-					  DYN_SIBLINGS_MAX);
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 1,
+						"merge would pass %d siblings", DYN_SIBLINGS_MAX);
 	else if (rc != DYN_OK)
-		replica_error(node, c, f->reqid, DYN_E_INTERNAL, "could not merge key: %s",
-					  dyn_engine_errmsg(node->engine));
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INTERNAL, 0, 1,
+						"could not merge key: %s", dyn_engine_errmsg(node->engine));
 	else
-		dyn_empty_encode(dyn_conn_out(c), DYN_MSG_REPLICA_PUT_REPLY, f->reqid);
+		dyn_empty_encode(r->out, DYN_MSG_REPLICA_PUT_REPLY, r->reqid);
 	return DYN_OK;
 }

@@ -13,15 +13,15 @@
 #ifndef DYNAMOD_REPLICA_H
 #define DYNAMOD_REPLICA_H
 
-#include "conn.h"
 #include "node.h"
+#include "request.h"
 
 /*
- * Answer a REPLICA_GET or REPLICA_PUT frame on c.  DYN_ERR_PROTO for a
- * malformed body (the caller closes the connection); failures of this
- * node are answered with an error frame and return DYN_OK.
+ * Answer a REPLICA_GET or REPLICA_PUT request.  @return DYN_ERR_PROTO for
+ * a malformed body (nothing answered: the caller closes the connection);
+ * DYN_OK otherwise, failures of this node answered with an error frame.
  */
-int			dyn_replica_get(dyn_node *node, dyn_conn *c, const dyn_frame *f);
-int			dyn_replica_put(dyn_node *node, dyn_conn *c, const dyn_frame *f);
+int			dyn_replica_get(dyn_request *req);
+int			dyn_replica_put(dyn_request *req);
 
 #endif							/* DYNAMOD_REPLICA_H */

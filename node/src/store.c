@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dynamo/ring.h"
 #include "dynamo/wire.h"
@@ -736,8 +735,9 @@ store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result)
 	if (dyn_object_decode(old, &st->obj) != DYN_OK)
 		return DYN_ERR_ENGINE;	/* a stored object we cannot read: never overwrite it */
 	old_tomb = store_all_tombstones(&st->obj);
+	/* wall clock: clock entries are stamped for truncation order, across nodes */
 	rc = dyn_object_put_above(&st->obj, a->actor, a->floor, a->ctx, a->value,
-							  dyn_store_now_ms(), a->written);
+							  dyn_clock_wall_ms(), a->written);
 	if (rc != DYN_OK)
 		return rc;
 	dyn_buf_reset(&st->encoded);
@@ -786,12 +786,3 @@ dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor, dyn_slice buc
 	return rc;
 }
 
-/* Wall-clock milliseconds: clock entries are stamped for truncation order. */
-uint64_t
-dyn_store_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}

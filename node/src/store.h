@@ -77,9 +77,6 @@ int			dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor,
 							   dyn_slice bucket, dyn_slice key, dyn_slice context,
 							   const dyn_slice *value, dyn_vclock *written);
 
-/* Wall-clock milliseconds, what a new dot's clock entry is stamped with. */
-uint64_t	dyn_store_now_ms(void);
-
 /*
  * The sibling set the last successful dyn_store_write or dyn_store_merge
  * left stored (encoded).  The coordinator ships it to the other replicas.

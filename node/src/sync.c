@@ -21,9 +21,9 @@
  */
 #include "sync.h"
 
-#include "conn.h"
 #include "node.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,20 +110,10 @@ static void sync_on_pulled(void *arg, int status, const dyn_frame *reply);
 static void sync_on_pushed(void *arg, int status, const dyn_frame *reply);
 static int	sync_push(sync_op *op, dyn_slice engine_key, bool loaded);
 static bool sync_reply_ok(sync_op *op, int status, const dyn_frame *reply, uint8_t type);
-static uint64_t sync_now_ms(void);
 static void sync_local_digest(sync_op *op, dyn_slice engine_key, uint8_t *out);
 static int	sync_collect_local(void *arg, dyn_slice key, dyn_slice object);
 static int	sync_add_move(sync_op *op, size_t *cap, dyn_slice key, const uint8_t *digest);
-static void sync_refuse(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
-						const char *msg);
 static int	sync_answer_key(void *arg, dyn_slice key, dyn_slice object);
-
-/* Monotonic milliseconds, for pacing and timing. */
-static uint64_t
-sync_now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
 
 void
 dyn_sync_counts_add(dyn_sync_counts *a, const dyn_sync_counts *b)
@@ -184,7 +174,7 @@ dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
 	op->depth = dyn_store_tree(&node->store, partition)->depth;
 	op->done = done;
 	op->arg = arg;
-	op->started_ms = sync_now_ms();
+	op->started_ms = dyn_clock_mono_ms();
 	op->res.partition = partition;
 	snprintf(op->res.peer, sizeof(op->res.peer), "%s", peer->id);
 	dyn_buf_init(&op->after);
@@ -204,7 +194,7 @@ dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
 static void
 sync_wait_then_next(sync_op *op)
 {
-	uint64_t	delay = dyn_throttle_delay(&op->node->throttle, sync_now_ms());
+	uint64_t	delay = dyn_throttle_delay(&op->node->throttle, dyn_clock_mono_ms());
 
 	if (op->node->stopping)
 	{
@@ -255,7 +245,7 @@ sync_send(sync_op *op, uint8_t type, dyn_peer_cb cb, void *arg, bool compare)
 	op->res.counts.bytes_sent += op->req.len;
 	if (compare)
 		op->res.counts.compare_bytes += op->req.len;
-	dyn_throttle_charge(&op->node->throttle, op->req.len, sync_now_ms());
+	dyn_throttle_charge(&op->node->throttle, op->req.len, dyn_clock_mono_ms());
 	return DYN_OK;
 }
 
@@ -275,20 +265,31 @@ sync_reply_ok(sync_op *op, int status, const dyn_frame *reply, uint8_t type)
 	}
 	op->res.counts.bytes_received += DYN_FRAME_HEADER_LEN + reply->body.len;
 	dyn_throttle_charge(&op->node->throttle, DYN_FRAME_HEADER_LEN + reply->body.len,
-						sync_now_ms());
+						dyn_clock_mono_ms());
 	if (reply->type != type)
 	{
 		dyn_error_msg err;
 
-		if (reply->type == DYN_MSG_ERROR && dyn_error_decode(reply->body, &err) == DYN_OK)
-			dyn_log(&op->node->log, DYN_LOG_WARNING,
-					"anti-entropy with %s, partition %u: %.*s", op->member->id,
-					op->partition, (int) err.message.len, err.message.ptr);
-		op->res.status = DYN_ERR_PROTO;
+		/* the first failure is the one reported: later ones follow from it */
+		if (op->res.status == DYN_OK && reply->type == DYN_MSG_ERROR &&
+			dyn_error_decode(reply->body, &err) == DYN_OK)
+		{
+			snprintf(op->res.remote, sizeof(op->res.remote), "%s answered: %.*s",
+					 op->member->id, (int) err.message.len, (const char *) err.message.ptr);
+			op->res.status = DYN_ERR_REMOTE;
+		}
+		else if (op->res.status == DYN_OK)
+			op->res.status = DYN_ERR_PROTO;
 		op->failed = true;
 		return false;
 	}
 	return true;
+}
+
+const char *
+dyn_sync_result_why(const dyn_sync_result *res)
+{
+	return res->status == DYN_ERR_REMOTE ? res->remote : dyn_strerror(res->status);
 }
 
 /* The next request of the state the exchange is in. */
@@ -687,7 +688,7 @@ sync_move_some(sync_op *op)
 		dyn_slice	key = {op->plan.data + m->key_off, m->key_len};
 		int			rc;
 
-		if (dyn_throttle_delay(&op->node->throttle, sync_now_ms()) > 0 && op->inflight > 0)
+		if (dyn_throttle_delay(&op->node->throttle, dyn_clock_mono_ms()) > 0 && op->inflight > 0)
 			return;				/* a reply will come back here */
 		op->next_move++;
 		if (m->pull)
@@ -833,7 +834,7 @@ sync_finish(sync_op *op, int status)
 	op->res.status = status;
 	op->res.counts.exchanges = 1;
 	op->res.counts.failed = status != DYN_OK;
-	op->res.counts.ms = sync_now_ms() - op->started_ms;
+	op->res.counts.ms = dyn_clock_mono_ms() - op->started_ms;
 	op->done(op->arg, &op->res);
 	uv_timer_stop(&op->timer);
 	uv_close((uv_handle_t *) &op->timer, sync_free);
@@ -856,38 +857,28 @@ sync_free(uv_handle_t *h)
 
 /* ------------------------------------------------------------ answering */
 
-/* A refusal the asking node logs; the connection stays open. */
-static void
-sync_refuse(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_code code,
-			const char *msg)
-{
-	dyn_error_msg err = {(uint16_t) code, 0, 0, dyn_slice_str(msg)};
-
-	node->stats.errors++;
-	dyn_error_encode(dyn_conn_out(c), reqid, &err);
-}
-
 /* MERKLE: the root, or the two children of each listed node. */
 int
-dyn_sync_on_merkle(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+dyn_sync_on_merkle(dyn_request *r)
 {
+	dyn_node   *node = r->node;
 	dyn_merkle_req req;
 	dyn_merkle *tree;
-	dyn_buf    *out = dyn_conn_out(c);
+	dyn_buf    *out = r->out;
 	uint8_t		digest[DYN_MERKLE_DIGEST];
 	size_t		start;
 
-	if (dyn_merkle_req_decode(f->body, &req) != DYN_OK)
+	if (dyn_merkle_req_decode(r->body, &req) != DYN_OK)
 		return DYN_ERR_PROTO;
 	if (req.partition >= node->store.partitions)
 	{
-		sync_refuse(node, c, f->reqid, DYN_E_INVAL, "no such partition");
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0, "no such partition");
 		return DYN_OK;
 	}
 	tree = dyn_store_tree(&node->store, req.partition);
 	if (req.level > tree->depth)
 	{
-		sync_refuse(node, c, f->reqid, DYN_E_INVAL, "level below the leaves");
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0, "level below the leaves");
 		return DYN_OK;
 	}
 	/*
@@ -899,12 +890,12 @@ dyn_sync_on_merkle(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 			(dyn_u16_at(req.indices, i) >= (1u << (req.level - req.span)) ||
 			 (i > 0 && dyn_u16_at(req.indices, i) <= dyn_u16_at(req.indices, i - 1))))
 		{
-			sync_refuse(node, c, f->reqid, DYN_E_INVAL,
-						"node indices out of the tree or not increasing");
+			dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0,
+							"node indices out of the tree or not increasing");
 			return DYN_OK;
 		}
 	node->ae.merkle_requests++;
-	start = dyn_frame_begin(out, DYN_MSG_MERKLE_REPLY, f->reqid);
+	start = dyn_frame_begin(out, DYN_MSG_MERKLE_REPLY, r->reqid);
 	dyn_buf_put_u8(out, (uint8_t) tree->depth);
 	if (req.level == 0)
 	{
@@ -987,27 +978,28 @@ sync_answer_key(void *arg, dyn_slice key, dyn_slice object)
 
 /* SYNC_KEYS: one page of the partition's keys in the listed leaves. */
 int
-dyn_sync_on_keys(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+dyn_sync_on_keys(dyn_request *r)
 {
+	dyn_node   *node = r->node;
 	dyn_sync_keys_req req;
 	sync_keys_scan s = {0};
 	int			rc;
 
-	if (dyn_sync_keys_req_decode(f->body, &req) != DYN_OK)
+	if (dyn_sync_keys_req_decode(r->body, &req) != DYN_OK)
 		return DYN_ERR_PROTO;
 	if (req.partition >= node->store.partitions)
 	{
-		sync_refuse(node, c, f->reqid, DYN_E_INVAL, "no such partition");
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0, "no such partition");
 		return DYN_OK;
 	}
 	s.tree = dyn_store_tree(&node->store, req.partition);
 	s.objects = (req.flags & DYN_SYNC_OBJECTS) != 0;
-	s.out = dyn_conn_out(c);
+	s.out = r->out;
 	if (req.count > 0)
 	{
 		if ((s.leaves = calloc((s.tree->nleaves + 7) / 8, 1)) == NULL)
 		{
-			sync_refuse(node, c, f->reqid, DYN_E_INTERNAL, "out of memory");
+			dyn_reply_error(node, r->out, r->reqid, DYN_E_INTERNAL, 0, 0, "out of memory");
 			return DYN_OK;
 		}
 		for (uint16_t i = 0; i < req.count; i++)
@@ -1017,21 +1009,23 @@ dyn_sync_on_keys(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 			if (leaf >= s.tree->nleaves)
 			{
 				free(s.leaves);
-				sync_refuse(node, c, f->reqid, DYN_E_INVAL, "leaf out of the tree");
+				dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0,
+								"leaf out of the tree");
 				return DYN_OK;
 			}
 			s.leaves[leaf / 8] |= (uint8_t) (1u << (leaf % 8));
 		}
 	}
 	node->ae.key_requests++;
-	s.page_start = dyn_sync_keys_reply_begin(s.out, f->reqid);
+	s.page_start = dyn_sync_keys_reply_begin(s.out, r->reqid);
 	rc = dyn_store_scan_partition(&node->store, req.partition, req.after,
 								  sync_answer_key, &s);
 	free(s.leaves);
 	if (rc < 0)					/* a positive rc: the page is full */
 	{
 		s.out->len = s.page_start;
-		sync_refuse(node, c, f->reqid, DYN_E_INTERNAL, "could not scan the partition");
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INTERNAL, 0, 0,
+						"could not scan the partition");
 		return DYN_OK;
 	}
 	dyn_sync_keys_reply_end(s.out, s.page_start, s.count, s.more);
@@ -1040,37 +1034,38 @@ dyn_sync_on_keys(dyn_node *node, dyn_conn *c, const dyn_frame *f)
 
 /* REAP: drop the listed tombstones that are still exactly what was agreed. */
 int
-dyn_sync_on_reap(dyn_node *node, dyn_conn *c, const dyn_frame *f)
+dyn_sync_on_reap(dyn_request *r)
 {
+	dyn_node   *node = r->node;
 	uint16_t	partition;
 	uint16_t	count;
 	dyn_slice	items;
-	dyn_reader	r;
+	dyn_reader	rd;
 	uint32_t	reaped = 0;
 	size_t		start;
 
-	if (dyn_reap_req_decode(f->body, &partition, &count, &items) != DYN_OK)
+	if (dyn_reap_req_decode(r->body, &partition, &count, &items) != DYN_OK)
 		return DYN_ERR_PROTO;
 	if (partition >= node->store.partitions)
 	{
-		sync_refuse(node, c, f->reqid, DYN_E_INVAL, "no such partition");
+		dyn_reply_error(node, r->out, r->reqid, DYN_E_INVAL, 0, 0, "no such partition");
 		return DYN_OK;
 	}
-	(void) dyn_conn_batch(c);
-	dyn_reader_init(&r, items);
+	(void) dyn_request_batch(r);
+	dyn_reader_init(&rd, items);
 	for (uint16_t i = 0; i < count; i++)
 	{
 		dyn_slice	key;
 		dyn_slice	digest;
 		bool		done = false;
 
-		(void) dyn_reap_next(&r, &key, &digest);
+		(void) dyn_reap_next(&rd, &key, &digest);
 		if (dyn_store_reap(&node->store, key, digest.ptr, &done) == DYN_OK && done)
 			reaped++;
 	}
 	node->ae.tombstones_reaped += reaped;
-	start = dyn_frame_begin(dyn_conn_out(c), DYN_MSG_REAP_REPLY, f->reqid);
-	dyn_buf_put_u32(dyn_conn_out(c), reaped);
-	dyn_frame_end(dyn_conn_out(c), start);
+	start = dyn_frame_begin(r->out, DYN_MSG_REAP_REPLY, r->reqid);
+	dyn_buf_put_u32(r->out, reaped);
+	dyn_frame_end(r->out, start);
 	return DYN_OK;
 }

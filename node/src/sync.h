@@ -28,10 +28,7 @@
 
 #include "dynamo/wire.h"
 #include "membership.h"
-
-/* node.h includes this file: the node and its connections are opaque here. */
-typedef struct dyn_node dyn_node;
-typedef struct dyn_conn dyn_conn;
+#include "request.h"
 
 #define DYN_SYNC_WINDOW			32		/* key transfers in flight per exchange */
 #define DYN_SYNC_TIMEOUT_MS		10000	/* deadline of one request of an exchange */
@@ -54,6 +51,7 @@ typedef struct dyn_sync_counts
 typedef struct dyn_sync_result
 {
 	int			status;			/* DYN_OK, or why it stopped */
+	char		remote[160];	/* DYN_ERR_REMOTE: the peer's error message */
 	bool		equal;			/* the roots matched: nothing differed */
 	uint32_t	partition;
 	char		peer[DYN_NODE_ID_MAX + 1];
@@ -78,6 +76,12 @@ typedef void (*dyn_sync_done_fn) (void *arg, const dyn_sync_result *res);
 int			dyn_sync_start(dyn_node *node, dyn_member *peer, uint32_t partition,
 						   int direction, dyn_sync_done_fn done, void *arg);
 
+/*
+ * Why an exchange failed, for a log line: the peer's own message when it
+ * answered with an error frame (DYN_ERR_REMOTE), else dyn_strerror's.
+ */
+const char *dyn_sync_result_why(const dyn_sync_result *res);
+
 /* Add b's counts to a's. */
 void		dyn_sync_counts_add(dyn_sync_counts *a, const dyn_sync_counts *b);
 /* Append the counts as JSON members (no braces). */
@@ -87,9 +91,9 @@ void		dyn_sync_counts_json(const dyn_sync_counts *c, dyn_buf *out);
  * The answering side: MERKLE, SYNC_KEYS and REAP requests of another node.
  * DYN_ERR_PROTO for a malformed body (the caller closes the connection).
  */
-int			dyn_sync_on_merkle(dyn_node *node, dyn_conn *c, const dyn_frame *f);
-int			dyn_sync_on_keys(dyn_node *node, dyn_conn *c, const dyn_frame *f);
-int			dyn_sync_on_reap(dyn_node *node, dyn_conn *c, const dyn_frame *f);
+int			dyn_sync_on_merkle(dyn_request *req);
+int			dyn_sync_on_keys(dyn_request *req);
+int			dyn_sync_on_reap(dyn_request *req);
 
 /* Whether this node holds nothing of partition (its tree is empty). */
 bool		dyn_sync_partition_empty(dyn_node *node, uint32_t partition);

@@ -33,8 +33,9 @@
  *
  * Latency is measured from the moment a request is queued (just before the
  * write that sends it) to the moment its reply has been read, and recorded
- * in a log-linear histogram (about 1.5% resolution).  ops/s is completed
- * requests over the phase's wall time.  A request answered with an ERROR
+ * in the node's own histogram (latency.h: 1.6% buckets, nearest rank), so
+ * its percentiles and STATUS's latency_ms are the same measure.  ops/s is
+ * completed requests over the phase's wall time.  A request answered with an ERROR
  * frame is a failed operation: failures are counted by kind, printed at the
  * end, and make the exit status 1.
  *
@@ -61,7 +62,7 @@
  * It is one thread and one operation at a time; latency is one store call.
  */
 #include <errno.h>
-#include <math.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@
 #include "dynamo/ring.h"
 #include "dynamo/wire.h"
 #include "engine.h"
+#include "latency.h"
 #include "store.h"
 
 /* Exit statuses. */
@@ -97,15 +99,6 @@
 /* A phase with requests outstanding and no reply for this long has stalled. */
 #define BENCH_STALL_NS		(INT64_C(10) * 1000000000)
 #define BENCH_CONNECT_MS	5000
-
-/*
- * The histogram: values below 2 * SUB are counted exactly; above, each power
- * of two is cut into SUB equal buckets, so a bucket is at most 1/SUB of its
- * value wide.  Indexes cover every uint64 value.
- */
-#define BENCH_HIST_SUB_BITS 6
-#define BENCH_HIST_SUB		(1 << BENCH_HIST_SUB_BITS)
-#define BENCH_HIST_BUCKETS	((64 - BENCH_HIST_SUB_BITS) * BENCH_HIST_SUB + BENCH_HIST_SUB)
 
 /* Distinct kinds of failure remembered with their first message. */
 #define BENCH_ERROR_KINDS	16
@@ -154,22 +147,10 @@ typedef struct bench_options
 	bool		durability_set;
 } bench_options;
 
-/*
- * Latency counts, in nanoseconds, with no allocation per value: a fixed
- * array of log-linear buckets plus the exact maximum, which caps what a
- * percentile reports from the top bucket.
- */
-typedef struct bench_hist
-{
-	uint64_t	total;
-	uint64_t	max;
-	uint64_t	counts[BENCH_HIST_BUCKETS];
-} bench_hist;
-
 /* What one operation did during one phase. */
 typedef struct bench_opstats
 {
-	bench_hist	hist;			/* latency of the successful requests */
+	dyn_latency hist;			/* latency of the successful requests, ns */
 	uint64_t	done;			/* successful requests */
 	uint64_t	failed;			/* requests answered with an error */
 	uint64_t	misses;			/* GETs that found no value */
@@ -269,7 +250,7 @@ typedef struct bench
 	 */
 	uint8_t    *contexts;
 	bench_phase phase;
-	bench_hist	merged;			/* scratch: a mixed phase's two ops together */
+	dyn_latency merged;			/* scratch: a mixed phase's two ops together */
 	uint64_t	put_drawn;		/* keys the last PUT phase drew: GET replays them */
 	bench_error_kind errors[BENCH_ERROR_KINDS];
 	int			nerror_kinds;
@@ -291,11 +272,7 @@ static int	fail(int status, const char *fmt,...) __attribute__((format(printf, 2
 static int64_t now_ns(void);
 static uint64_t rng_next(uint64_t *state);
 static uint64_t rng_below(uint64_t *state, uint64_t n);
-static void hist_reset(bench_hist *h);
-static void hist_record(bench_hist *h, uint64_t ns);
-static void hist_add(bench_hist *into, const bench_hist *from);
-static uint64_t hist_value(const bench_hist *h, size_t idx);
-static double hist_percentile_ms(const bench_hist *h, double q);
+static double bench_quantile_ms(const dyn_latency *l, double q);
 static void key_init(bench_key *k, bool fresh);
 static void key_format(bench_key *k, uint64_t n);
 static dyn_slice context_of(const bench *b, uint32_t key_index);
@@ -308,7 +285,7 @@ static int	rate_fill(bench *b);
 static int	rate_arm(bench *b);
 static bench_op phase_next(bench *b);
 static void phase_report(bench *b);
-static void report_line(const bench *b, const char *name, const bench_hist *h,
+static void report_line(const bench *b, const char *name, const dyn_latency *h,
 						uint64_t done, double secs);
 static void error_add(bench *b, bench_op op, int code, const char *fmt,...)
 			__attribute__((format(printf, 4, 5)));
@@ -465,6 +442,42 @@ print_header(const bench *b)
 	fflush(stdout);
 }
 
+/* The long flags (getopt_long); each value is checked in parse_options. */
+enum
+{
+	OPT_NODE = 256, OPT_INSECURE, OPT_KEY, OPT_TRUST, OPT_CONNECTIONS, OPT_PIPELINE,
+	OPT_OP, OPT_GET_RATIO, OPT_KEYS, OPT_VALUE_SIZE, OPT_PUTS, OPT_SEQUENTIAL,
+	OPT_FRESH_KEYS, OPT_REQUESTS, OPT_DURATION, OPT_RATE, OPT_BUCKET, OPT_CSV,
+	OPT_ROUTE, OPT_INPROC, OPT_DATA, OPT_DURABILITY
+};
+
+static const struct option bench_flags[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"node", required_argument, NULL, OPT_NODE},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"trust", required_argument, NULL, OPT_TRUST},
+	{"connections", required_argument, NULL, OPT_CONNECTIONS},
+	{"pipeline", required_argument, NULL, OPT_PIPELINE},
+	{"op", required_argument, NULL, OPT_OP},
+	{"get-ratio", required_argument, NULL, OPT_GET_RATIO},
+	{"keys", required_argument, NULL, OPT_KEYS},
+	{"value-size", required_argument, NULL, OPT_VALUE_SIZE},
+	{"puts", required_argument, NULL, OPT_PUTS},
+	{"sequential", no_argument, NULL, OPT_SEQUENTIAL},
+	{"fresh-keys", no_argument, NULL, OPT_FRESH_KEYS},
+	{"requests", required_argument, NULL, OPT_REQUESTS},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"bucket", required_argument, NULL, OPT_BUCKET},
+	{"csv", no_argument, NULL, OPT_CSV},
+	{"route", no_argument, NULL, OPT_ROUTE},
+	{"inproc", required_argument, NULL, OPT_INPROC},
+	{"data", required_argument, NULL, OPT_DATA},
+	{"durability", required_argument, NULL, OPT_DURABILITY},
+	{NULL, 0, NULL, 0}
+};
+
 /*
  * Parse argv into o, with the defaults of the usage text.  Every value is
  * range-checked so that later code can trust it.
@@ -485,152 +498,138 @@ parse_options(bench_options *o, int argc, char **argv)
 	o->bucket = "bench";
 	o->durability = DYN_DURABILITY_NONE;
 
-	for (int i = 1; i < argc; i++)
+	opterr = 0;					/* our messages, not getopt's */
+	optind = 1;
+	for (;;)
 	{
-		const char *a = argv[i];
-		const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
+		int			opt = getopt_long(argc, argv, "+:h", bench_flags, NULL);
+		const char *a = argv[optind - 1];
+		const char *val = optarg;
 
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		if (opt == -1)
+			break;
+		switch (opt)
 		{
-			usage(stdout);
-			exit(BENCH_EXIT_OK);
-		}
-		if (strcmp(a, "--insecure") == 0)
-		{
-			o->insecure = true;
-			continue;
-		}
-		if (strcmp(a, "--csv") == 0)
-		{
-			o->csv = true;
-			continue;
-		}
-		if (strcmp(a, "--route") == 0)
-		{
-			o->route = true;
-			continue;
-		}
-		if (strcmp(a, "--fresh-keys") == 0)
-		{
-			o->fresh_keys = true;
-			continue;
-		}
-		if (strcmp(a, "--sequential") == 0)
-		{
-			o->sequential = true;
-			continue;
-		}
-		if (strncmp(a, "--", 2) != 0)
-			return fail(BENCH_EXIT_USAGE, "unexpected argument \"%s\" (see --help)", a);
-		if (val == NULL)
-			return fail(BENCH_EXIT_USAGE, "flag %s needs a value", a);
-		i++;
-		if (strcmp(a, "--puts") == 0)
-		{
-			if (strcmp(val, "context") != 0 && strcmp(val, "blind") != 0)
-				return fail(BENCH_EXIT_USAGE, "invalid --puts \"%s\": valid values are context, blind",
-							val);
-			o->blind_puts = strcmp(val, "blind") == 0;
-			continue;
-		}
-		if (strcmp(a, "--node") == 0)
-			o->node = val;
-		else if (strcmp(a, "--key") == 0)
-			o->key_file = val;
-		else if (strcmp(a, "--trust") == 0)
-			o->trust_file = val;
-		else if (strcmp(a, "--connections") == 0)
-		{
-			if (parse_uint(a, val, 1, 10000, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->connections = (int) v;
-		}
-		else if (strcmp(a, "--pipeline") == 0)
-		{
-			if (parse_uint(a, val, 1, 65536, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->pipeline = (int) v;
-		}
-		else if (strcmp(a, "--op") == 0)
-		{
-			if (strcmp(val, "put") != 0 && strcmp(val, "get") != 0 &&
-				strcmp(val, "mixed") != 0)
-				return fail(BENCH_EXIT_USAGE, "invalid --op \"%s\": expected put, get or mixed",
-							val);
-			o->op = val;
-		}
-		else if (strcmp(a, "--get-ratio") == 0)
-		{
-			if (parse_uint(a, val, 0, 100, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->get_ratio = (int) v;
-		}
-		else if (strcmp(a, "--keys") == 0)
-		{
-			if (parse_uint(a, val, 1, BENCH_KEYS_MAX, &o->keys) != 0)
-				return BENCH_EXIT_USAGE;
-		}
-		else if (strcmp(a, "--value-size") == 0)
-		{
-			/* leave room in the frame for the bucket, key and clock */
-			if (parse_uint(a, val, 0, DYN_FRAME_MAX_BODY - 8192, &v) != 0)
-				return BENCH_EXIT_USAGE;
-			o->value_size = (size_t) v;
-		}
-		else if (strcmp(a, "--requests") == 0)
-		{
-			if (parse_uint(a, val, 1, UINT64_MAX / 2, &o->requests) != 0)
-				return BENCH_EXIT_USAGE;
-		}
-		else if (strcmp(a, "--duration") == 0)
-		{
-			char	   *end;
+			case 'h':
+				usage(stdout);
+				exit(BENCH_EXIT_OK);
+			case ':':
+				return fail(BENCH_EXIT_USAGE, "flag %s needs a value", a);
+			case '?':
+				return fail(BENCH_EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
+			case OPT_INSECURE:
+				o->insecure = true;
+				break;
+			case OPT_CSV:
+				o->csv = true;
+				break;
+			case OPT_ROUTE:
+				o->route = true;
+				break;
+			case OPT_FRESH_KEYS:
+				o->fresh_keys = true;
+				break;
+			case OPT_SEQUENTIAL:
+				o->sequential = true;
+				break;
+			case OPT_PUTS:
+				if (strcmp(val, "context") != 0 && strcmp(val, "blind") != 0)
+					return fail(BENCH_EXIT_USAGE,
+								"invalid --puts \"%s\": valid values are context, blind", val);
+				o->blind_puts = strcmp(val, "blind") == 0;
+				break;
+			case OPT_NODE:
+				o->node = val;
+				break;
+			case OPT_KEY:
+				o->key_file = val;
+				break;
+			case OPT_TRUST:
+				o->trust_file = val;
+				break;
+			case OPT_CONNECTIONS:
+				if (parse_uint("--connections", val, 1, 10000, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->connections = (int) v;
+				break;
+			case OPT_PIPELINE:
+				if (parse_uint("--pipeline", val, 1, 65536, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->pipeline = (int) v;
+				break;
+			case OPT_OP:
+				if (strcmp(val, "put") != 0 && strcmp(val, "get") != 0 &&
+					strcmp(val, "mixed") != 0)
+					return fail(BENCH_EXIT_USAGE,
+								"invalid --op \"%s\": expected put, get or mixed", val);
+				o->op = val;
+				break;
+			case OPT_GET_RATIO:
+				if (parse_uint("--get-ratio", val, 0, 100, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->get_ratio = (int) v;
+				break;
+			case OPT_KEYS:
+				if (parse_uint("--keys", val, 1, BENCH_KEYS_MAX, &o->keys) != 0)
+					return BENCH_EXIT_USAGE;
+				break;
+			case OPT_VALUE_SIZE:
+				/* leave room in the frame for the bucket, key and clock */
+				if (parse_uint("--value-size", val, 0, DYN_FRAME_MAX_BODY - 8192, &v) != 0)
+					return BENCH_EXIT_USAGE;
+				o->value_size = (size_t) v;
+				break;
+			case OPT_REQUESTS:
+				if (parse_uint("--requests", val, 1, UINT64_MAX / 2, &o->requests) != 0)
+					return BENCH_EXIT_USAGE;
+				break;
+			case OPT_DURATION:
+				{
+					char	   *end;
 
-			errno = 0;
-			o->duration = strtod(val, &end);
-			if (errno != 0 || end == val || *end != '\0' ||
-				!(o->duration > 0 && o->duration <= 86400))
-				return fail(BENCH_EXIT_USAGE, "invalid --duration \"%s\": expected seconds "
-							"(more than 0, at most 86400)", val);
+					errno = 0;
+					o->duration = strtod(val, &end);
+					if (errno != 0 || end == val || *end != '\0' ||
+						!(o->duration > 0 && o->duration <= 86400))
+						return fail(BENCH_EXIT_USAGE, "invalid --duration \"%s\": expected "
+									"seconds (more than 0, at most 86400)", val);
+					break;
+				}
+			case OPT_RATE:
+				if (parse_uint("--rate", val, 1, 100000000, &o->rate) != 0)
+					return BENCH_EXIT_USAGE;
+				break;
+			case OPT_BUCKET:
+				if (strlen(val) == 0 || strlen(val) > DYN_BUCKET_MAX)
+					return fail(BENCH_EXIT_USAGE, "--bucket must be 1 to %d bytes",
+								DYN_BUCKET_MAX);
+				o->bucket = val;
+				break;
+			case OPT_INPROC:
+				if (strcmp(val, "wiredtiger") != 0 && strcmp(val, "memory") != 0)
+					return fail(BENCH_EXIT_USAGE, "invalid --inproc \"%s\": valid engines are "
+								"wiredtiger, memory", val);
+				o->inproc = val;
+				break;
+			case OPT_DATA:
+				o->data_dir = val;
+				break;
+			case OPT_DURABILITY:
+				if (strcmp(val, "none") == 0)
+					o->durability = DYN_DURABILITY_NONE;
+				else if (strcmp(val, "flush") == 0)
+					o->durability = DYN_DURABILITY_FLUSH;
+				else if (strcmp(val, "fsync") == 0)
+					o->durability = DYN_DURABILITY_FSYNC;
+				else
+					return fail(BENCH_EXIT_USAGE, "invalid --durability \"%s\": valid values "
+								"are none, flush, fsync", val);
+				o->durability_set = true;
+				break;
 		}
-		else if (strcmp(a, "--rate") == 0)
-		{
-			if (parse_uint(a, val, 1, 100000000, &o->rate) != 0)
-				return BENCH_EXIT_USAGE;
-		}
-		else if (strcmp(a, "--bucket") == 0)
-		{
-			size_t		len = strlen(val);
-
-			if (len == 0 || len > DYN_BUCKET_MAX)
-				return fail(BENCH_EXIT_USAGE, "--bucket must be 1 to %d bytes", DYN_BUCKET_MAX);
-			o->bucket = val;
-		}
-		else if (strcmp(a, "--inproc") == 0)
-		{
-			if (strcmp(val, "wiredtiger") != 0 && strcmp(val, "memory") != 0)
-				return fail(BENCH_EXIT_USAGE, "invalid --inproc \"%s\": valid engines are "
-							"wiredtiger, memory", val);
-			o->inproc = val;
-		}
-		else if (strcmp(a, "--data") == 0)
-			o->data_dir = val;
-		else if (strcmp(a, "--durability") == 0)
-		{
-			if (strcmp(val, "none") == 0)
-				o->durability = DYN_DURABILITY_NONE;
-			else if (strcmp(val, "flush") == 0)
-				o->durability = DYN_DURABILITY_FLUSH;
-			else if (strcmp(val, "fsync") == 0)
-				o->durability = DYN_DURABILITY_FSYNC;
-			else
-				return fail(BENCH_EXIT_USAGE, "invalid --durability \"%s\": valid values are "
-							"none, flush, fsync", val);
-			o->durability_set = true;
-		}
-		else
-			return fail(BENCH_EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
 	}
+	if (optind < argc)
+		return fail(BENCH_EXIT_USAGE, "unexpected argument \"%s\" (see --help)", argv[optind]);
 
 	if (o->inproc != NULL)
 	{
@@ -718,88 +717,11 @@ rng_below(uint64_t *state, uint64_t n)
 	return (uint64_t) (((unsigned __int128) rng_next(state) * n) >> 64);
 }
 
-/* Empty a histogram (the arrays are reused, never reallocated). */
-static void
-hist_reset(bench_hist *h)
-{
-	memset(h, 0, sizeof(*h));
-}
-
-/*
- * Count one value.  Below 2 * SUB the index is the value; above, it is the
- * power of two (how far the top SUB_BITS+1 bits had to be shifted down)
- * times SUB plus those top bits.
- */
-static void
-hist_record(bench_hist *h, uint64_t ns)
-{
-	size_t		idx;
-
-	if (ns < 2 * BENCH_HIST_SUB)
-		idx = (size_t) ns;
-	else
-	{
-		int			shift = 63 - __builtin_clzll(ns) - BENCH_HIST_SUB_BITS;
-
-		idx = (size_t) shift * BENCH_HIST_SUB + (size_t) (ns >> shift);
-	}
-	h->counts[idx]++;
-	h->total++;
-	if (ns > h->max)
-		h->max = ns;
-}
-
-/* Add one histogram's counts to another's (a mixed phase's total line). */
-static void
-hist_add(bench_hist *into, const bench_hist *from)
-{
-	for (size_t i = 0; i < BENCH_HIST_BUCKETS; i++)
-		into->counts[i] += from->counts[i];
-	into->total += from->total;
-	if (from->max > into->max)
-		into->max = from->max;
-}
-
-/*
- * The value a bucket stands for: its midpoint, but never more than the
- * largest value seen (so p99.9 of a short run is not above the maximum).
- */
-static uint64_t
-hist_value(const bench_hist *h, size_t idx)
-{
-	uint64_t	v;
-
-	if (idx < 2 * BENCH_HIST_SUB)
-		v = idx;
-	else
-	{
-		int			shift = (int) (idx / BENCH_HIST_SUB) - 1;
-		uint64_t	top = idx % BENCH_HIST_SUB + BENCH_HIST_SUB;
-
-		v = (top << shift) + ((UINT64_C(1) << shift) >> 1);
-	}
-	return v < h->max ? v : h->max;
-}
-
-/* The q-quantile (0 < q <= 1) in milliseconds; 0 for an empty histogram. */
+/* A quantile for the report: 0 for an empty histogram (latency.h's rule). */
 static double
-hist_percentile_ms(const bench_hist *h, double q)
+bench_quantile_ms(const dyn_latency *l, double q)
 {
-	uint64_t	target;
-	uint64_t	seen = 0;
-
-	if (h->total == 0)
-		return 0.0;
-	target = (uint64_t) ceil(q * (double) h->total);
-	if (target < 1)
-		target = 1;
-	for (size_t i = 0; i < BENCH_HIST_BUCKETS; i++)
-	{
-		seen += h->counts[i];
-		if (seen >= target)
-			return (double) hist_value(h, i) / 1e6;
-	}
-	return (double) h->max / 1e6;
+	return l->count == 0 ? 0.0 : dyn_latency_quantile_ms(l, q);
 }
 
 /*
@@ -966,9 +888,9 @@ phase_report(bench *b)
 
 	if (ph->kind == BENCH_PHASE_MIXED)
 	{
-		hist_reset(&b->merged);
-		hist_add(&b->merged, &get->hist);
-		hist_add(&b->merged, &put->hist);
+		memset(&b->merged, 0, sizeof(b->merged));
+		dyn_latency_add(&b->merged, &get->hist);
+		dyn_latency_add(&b->merged, &put->hist);
 		report_line(b, "MIXED", &b->merged, get->done + put->done, secs);
 		report_line(b, "GET", &get->hist, get->done, secs);
 		report_line(b, "PUT", &put->hist, put->done, secs);
@@ -986,19 +908,19 @@ phase_report(bench *b)
 
 /* One result line, human or CSV. */
 static void
-report_line(const bench *b, const char *name, const bench_hist *h,
+report_line(const bench *b, const char *name, const dyn_latency *h,
 			uint64_t done, double secs)
 {
 	double		ops = secs > 0 ? (double) done / secs : 0.0;
 
 	if (b->opt.csv)
 		printf("%s,%.2f,%.3f,%.3f,%.3f\n", name, ops,
-			   hist_percentile_ms(h, 0.50), hist_percentile_ms(h, 0.99),
-			   hist_percentile_ms(h, 0.999));
+			   bench_quantile_ms(h, 0.50), bench_quantile_ms(h, 0.99),
+			   bench_quantile_ms(h, 0.999));
 	else
 		printf("%-6s%6.0f ops/s   p50 %.3f ms   p99 %.3f ms   p99.9 %.3f ms\n",
-			   name, ops, hist_percentile_ms(h, 0.50), hist_percentile_ms(h, 0.99),
-			   hist_percentile_ms(h, 0.999));
+			   name, ops, bench_quantile_ms(h, 0.50), bench_quantile_ms(h, 0.99),
+			   bench_quantile_ms(h, 0.999));
 }
 
 /*
@@ -1512,7 +1434,7 @@ conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f, int64_t now)
 	}
 	else
 		context_keep(b, s->key_index, body);
-	hist_record(&ph->stats[op].hist, (uint64_t) (now - sent));
+	dyn_latency_record(&ph->stats[op].hist, (uint64_t) (now - sent));
 	ph->stats[op].done++;
 }
 
@@ -1634,7 +1556,7 @@ inproc_run_phase(bench *b)
 					  dyn_engine_errmsg(b->engine));
 			continue;
 		}
-		hist_record(&ph->stats[op].hist, (uint64_t) (now - t0));
+		dyn_latency_record(&ph->stats[op].hist, (uint64_t) (now - t0));
 		ph->stats[op].done++;
 	}
 	ph->last_reply_ns = now;

@@ -14,6 +14,7 @@
  * flag is an addition to DESIGN.md's command line: a client has to know
  * which node keys to believe.  --insecure speaks plaintext instead.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +207,28 @@ usage(FILE *out)
 			"            4 cannot connect or not authorised, 5 the node failed the request\n");
 }
 
+/* The long flags (getopt_long). */
+enum
+{
+	OPT_JSON = 256, OPT_INSECURE, OPT_NODE, OPT_KEY, OPT_TRUST, OPT_OUT, OPT_CONTEXT,
+	OPT_R, OPT_W, OPT_TIMEOUT
+};
+
+static const struct option cli_flags[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
+	{"node", required_argument, NULL, OPT_NODE},
+	{"key", required_argument, NULL, OPT_KEY},
+	{"trust", required_argument, NULL, OPT_TRUST},
+	{"out", required_argument, NULL, OPT_OUT},
+	{"context", required_argument, NULL, OPT_CONTEXT},
+	{"r", required_argument, NULL, OPT_R},
+	{"w", required_argument, NULL, OPT_W},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{NULL, 0, NULL, 0}
+};
+
 /* Flags may come before or after the command; the rest are positional. */
 static int
 parse_options(cli_options *o, int argc, char **argv)
@@ -220,52 +243,87 @@ parse_options(cli_options *o, int argc, char **argv)
 	};
 	int			want = -1;
 	bool		is_get = false;
+	bool		r_given = false;
+	bool		w_given = false;
 
-	for (int i = 1; i < argc; i++)
+	opterr = 0;					/* our messages, not getopt's */
+	optind = 1;
+	while (optind < argc)
 	{
-		const char *a = argv[i];
-		const char *v = (i + 1 < argc) ? argv[i + 1] : NULL;
+		const char *a = argv[optind];
+		int			opt;
 
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		/*
+		 * Positional arguments stay in order among the flags ("-" mode), and
+		 * one that starts with a single dash ("-", "-5") is a value, as
+		 * before getopt: no short flag but -h exists to cluster.
+		 */
+		if (a[0] == '-' && a[1] != '-' && strcmp(a, "-h") != 0)
 		{
-			usage(stdout);
-			exit(EXIT_DONE);
+			optind++;
+			opt = 1;
+			optarg = (char *) a;
 		}
-		else if (strcmp(a, "--json") == 0)
-			o->json = true;
-		else if (strcmp(a, "--insecure") == 0)
-			o->insecure = true;
-		else if (strncmp(a, "--", 2) == 0 && v == NULL)
-			return fail(EXIT_USAGE, "flag %s needs a value", a);
-		else if (strcmp(a, "--node") == 0)
-			o->node = argv[++i];
-		else if (strcmp(a, "--key") == 0)
-			o->key_file = argv[++i];
-		else if (strcmp(a, "--trust") == 0)
-			o->trust_file = argv[++i];
-		else if (strcmp(a, "--out") == 0)
-			o->out_file = argv[++i];
-		else if (strcmp(a, "--context") == 0)
-			o->context = argv[++i];
-		else if (strcmp(a, "--r") == 0 || strcmp(a, "--w") == 0)
+		else if ((opt = getopt_long(argc, argv, "-:h", cli_flags, NULL)) == -1)
+			break;
+		a = argv[optind - 1];
+		switch (opt)
 		{
-			if (check_quorum_flag(a, v, &o->quorum) != EXIT_DONE)
-				return EXIT_USAGE;
-			i++;
+			case 'h':
+				usage(stdout);
+				exit(EXIT_DONE);
+			case ':':
+				return fail(EXIT_USAGE, "flag %s needs a value", a);
+			case '?':
+				return fail(EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
+			case 1:
+				if (o->nargs >= (int) (sizeof(o->args) / sizeof(o->args[0])))
+					return fail(EXIT_USAGE, "unexpected argument \"%s\"", optarg);
+				o->args[o->nargs++] = optarg;
+				break;
+			case OPT_JSON:
+				o->json = true;
+				break;
+			case OPT_INSECURE:
+				o->insecure = true;
+				break;
+			case OPT_NODE:
+				o->node = optarg;
+				break;
+			case OPT_KEY:
+				o->key_file = optarg;
+				break;
+			case OPT_TRUST:
+				o->trust_file = optarg;
+				break;
+			case OPT_OUT:
+				o->out_file = optarg;
+				break;
+			case OPT_CONTEXT:
+				o->context = optarg;
+				break;
+			case OPT_R:
+			case OPT_W:
+				r_given |= opt == OPT_R;
+				w_given |= opt == OPT_W;
+				if (check_quorum_flag(opt == OPT_R ? "--r" : "--w", optarg,
+									  &o->quorum) != EXIT_DONE)
+					return EXIT_USAGE;
+				break;
+			case OPT_TIMEOUT:
+				o->timeout_ms = atoi(optarg);
+				if (o->timeout_ms <= 0)
+					return fail(EXIT_USAGE,
+								"--timeout must be a positive number of milliseconds");
+				break;
 		}
-		else if (strcmp(a, "--timeout") == 0)
-		{
-			o->timeout_ms = atoi(v);
-			if (o->timeout_ms <= 0)
-				return fail(EXIT_USAGE, "--timeout must be a positive number of milliseconds");
-			i++;
-		}
-		else if (strncmp(a, "--", 2) == 0)
-			return fail(EXIT_USAGE, "unknown flag \"%s\" (see --help)", a);
-		else if (o->nargs >= (int) (sizeof(o->args) / sizeof(o->args[0])))
-			return fail(EXIT_USAGE, "unexpected argument \"%s\"", a);
-		else
-			o->args[o->nargs++] = a;
+	}
+	/* after "--": the rest are positional */
+	for (; optind < argc; optind++)
+	{
+		if (o->nargs >= (int) (sizeof(o->args) / sizeof(o->args[0])))
+			return fail(EXIT_USAGE, "unexpected argument \"%s\"", argv[optind]);
+		o->args[o->nargs++] = argv[optind];
 	}
 	if (o->nargs == 0)
 	{
@@ -281,12 +339,9 @@ parse_options(cli_options *o, int argc, char **argv)
 		return fail(EXIT_USAGE, "%s takes %d argument%s, got %d (see --help)",
 					o->args[0], want, want == 1 ? "" : "s", o->nargs - 1);
 	is_get = strcmp(o->args[0], "get") == 0;
-	for (int i = 1; i < argc; i++)
-	{
-		if ((strcmp(argv[i], "--r") == 0 && !is_get) ||
-			(strcmp(argv[i], "--w") == 0 && is_get))
-			return fail(EXIT_USAGE, "%s does not apply to %s", argv[i], o->args[0]);
-	}
+	if ((r_given && !is_get) || (w_given && is_get))
+		return fail(EXIT_USAGE, "%s does not apply to %s", r_given && !is_get ? "--r" : "--w",
+					o->args[0]);
 	if (o->context != NULL && is_get)
 		return fail(EXIT_USAGE, "--context does not apply to get");
 	if (strcmp(o->args[0], "keygen") == 0)

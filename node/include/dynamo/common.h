@@ -53,4 +53,18 @@ int			dyn_slice_cmp(dyn_slice a, dyn_slice b);
 /* A static, lower-case description of a dyn_status. */
 const char *dyn_strerror(int status);
 
+/*
+ * Milliseconds of CLOCK_MONOTONIC, which never steps: for deadlines,
+ * timeouts, pacing and durations.  The base is arbitrary (the boot), so
+ * such a time is only ever compared with another one of this process.
+ */
+uint64_t	dyn_clock_mono_ms(void);
+/*
+ * Milliseconds since the epoch (CLOCK_REALTIME): only for a time that is
+ * stored or sent and must be comparable across restarts and nodes (a clock
+ * entry's timestamp, a tombstone's age, a membership generation).  It can
+ * step, so never for a deadline.
+ */
+uint64_t	dyn_clock_wall_ms(void);
+
 #endif							/* DYNAMO_COMMON_H */
