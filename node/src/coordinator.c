@@ -867,7 +867,7 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 		dyn_actor  *a = &node->actors.owner;
 		dyn_vclock	ctx;
 
-		/* (a node id's context is only decoded once, by the store) */
+		/* an incarnation refuses a forged context; a node id cannot tell (one decode) */
 		if (a->incarnation && (dyn_vclock_decode(req->context, &ctx) != DYN_OK ||
 							   !dyn_actor_context_ok(a, &ctx)))
 			rc = DYN_ERR_PROTO;
