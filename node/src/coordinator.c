@@ -845,10 +845,16 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 	if (as_owner)
 	{
 		dyn_actor  *a = &node->actors.owner;
+		dyn_vclock	ctx;
 
-		rc = dyn_store_write_as(&node->store, dyn_slice_str(a->id), dyn_actor_floor(a),
-								r->bucket, r->key, req->context,
-								is_put ? &req->value : NULL, &written);
+		/* an incarnation refuses a forged context; a node id cannot tell (one decode) */
+		if (a->incarnation && (dyn_vclock_decode(req->context, &ctx) != DYN_OK ||
+							   !dyn_actor_context_ok(a, &ctx)))
+			rc = DYN_ERR_PROTO;
+		else
+			rc = dyn_store_write_as(&node->store, dyn_slice_str(a->id),
+									dyn_actor_floor(a), r->bucket, r->key, req->context,
+									is_put ? &req->value : NULL, &written);
 		if (rc == DYN_OK)
 		{
 			dyn_slice	obj = dyn_store_object(&node->store);
@@ -871,7 +877,7 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 				if (!ext[i]->self)
 					hint_here = ext[i];
 		rc = hint_here != NULL ? write_standin(r, req, is_put, hint_here, &written) :
-			DYN_ERR_INVAL;
+			DYN_ERR_NOTFOUND;
 	}
 	if (rc == DYN_OK)
 	{
@@ -891,6 +897,10 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 		else if (rc == DYN_ERR_NOMEM)
 			answer_error(r, DYN_E_INTERNAL, 0, r->need, "out of memory");
 		else if (rc == DYN_ERR_INVAL)
+			answer_error(r, DYN_E_INVAL, 0, r->need,
+						 "invalid context: the counter of this write's dot would pass "
+						 "2^64-1");
+		else if (rc == DYN_ERR_NOTFOUND)
 			answer_error(r, DYN_E_QUORUM, 0, r->need,
 						 "quorum not met: 0 of %d replicas acknowledged (%d needed): "
 						 "this node knows no owner of the key to keep a hint for", r->n, r->need);
@@ -939,7 +949,9 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
  * counter of that actor in the hints held here for the key (all of them:
  * dyn_hints_gather fails rather than miss one) and above every counter the
  * actor issued; the resulting set, hints and new version, is kept as a
- * hint for owner and shipped.
+ * hint for owner and shipped.  A context above what the actor issued was
+ * never returned by this cluster (DYN_ERR_PROTO): taken, it would raise
+ * the actor's floor for every key of the partition.
  */
 static int
 write_standin(coord_req *r, const dyn_put_req *req, bool is_put, dyn_member *owner,
@@ -957,7 +969,7 @@ write_standin(coord_req *r, const dyn_put_req *req, bool is_put, dyn_member *own
 
 	if (a == NULL)
 		return DYN_ERR_INVAL;
-	if (dyn_vclock_decode(req->context, &ctx) != DYN_OK)
+	if (dyn_vclock_decode(req->context, &ctx) != DYN_OK || !dyn_actor_context_ok(a, &ctx))
 		return DYN_ERR_PROTO;
 	dyn_object_init(&o);
 	rc = dyn_hints_gather(&node->hints, r->bucket, r->key, &o, &bufs, &nbufs);

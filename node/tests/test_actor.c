@@ -3,7 +3,8 @@
  *		Unit tests for actor.c: incarnation ids, the owner and stand-in
  *		actors and their retirement, and the two rules object.c keeps for
  *		them (an incarnation's dot is above its floor; truncation drops an
- *		incarnation's entry before a node id's).
+ *		incarnation's entry before a node id's), and the contexts an
+ *		incarnation refuses.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@ static void test_name(void **state);
 static void test_actors(void **state);
 static void test_put_above(void **state);
 static void test_truncation_keeps_node_ids(void **state);
+static void test_context_ok(void **state);
 
 /* Ids fit a clock entry, keep a readable prefix, and are told apart. */
 static void
@@ -145,6 +147,39 @@ test_truncation_keeps_node_ids(void **state)
 	dyn_object_free(&o);
 }
 
+/*
+ * An incarnation takes a context up to the highest counter it issued and
+ * refuses one above (never returned by this cluster); a node id cannot
+ * tell, and takes any.
+ */
+static void
+test_context_ok(void **state)
+{
+	dyn_actors	a;
+	dyn_actor  *s;
+	dyn_vclock	ctx;
+
+	(void) state;
+	assert_int_equal(dyn_actors_init(&a, "n1", 4, false), DYN_OK);
+	s = dyn_actors_standin(&a, 2);
+	dyn_actor_issued(s, 7);
+	dyn_vclock_init(&ctx);
+	assert_true(dyn_actor_context_ok(s, &ctx));
+	assert_int_equal(dyn_vclock_set(&ctx, dyn_slice_str(s->id), 7, 1), DYN_OK);
+	assert_true(dyn_actor_context_ok(s, &ctx));
+	assert_int_equal(dyn_vclock_set(&ctx, dyn_slice_str(s->id), 8, 1), DYN_OK);
+	assert_false(dyn_actor_context_ok(s, &ctx));
+	/* the node id: any counter of its own */
+	assert_int_equal(dyn_vclock_set(&ctx, dyn_slice_str("n1"), UINT64_MAX, 1), DYN_OK);
+	assert_true(dyn_actor_context_ok(&a.owner, &ctx));
+	/* an owner incarnation that issued nothing yet refuses any counter of its own */
+	dyn_actors_incarnate_owner(&a);
+	assert_true(dyn_actor_context_ok(&a.owner, &ctx));
+	assert_int_equal(dyn_vclock_set(&ctx, dyn_slice_str(a.owner.id), 1, 1), DYN_OK);
+	assert_false(dyn_actor_context_ok(&a.owner, &ctx));
+	dyn_actors_free(&a);
+}
+
 int
 main(void)
 {
@@ -153,6 +188,7 @@ main(void)
 		cmocka_unit_test(test_actors),
 		cmocka_unit_test(test_put_above),
 		cmocka_unit_test(test_truncation_keeps_node_ids),
+		cmocka_unit_test(test_context_ok),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

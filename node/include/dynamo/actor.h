@@ -74,6 +74,18 @@ dyn_actor_floor(const dyn_actor *a)
 {
 	return a->incarnation ? a->issued : 0;
 }
+/*
+ * Whether a writer's context ctx can be one this cluster returned, as far
+ * as a's counters go: an incarnation knows the highest counter it ever
+ * issued, so a context above it was forged (and taking it would raise
+ * the floor of every key a dots, up to the counter's limit); a node id
+ * cannot tell.
+ */
+static inline bool
+dyn_actor_context_ok(const dyn_actor *a, const dyn_vclock *ctx)
+{
+	return !a->incarnation || dyn_vclock_get(ctx, dyn_slice_str(a->id)) <= a->issued;
+}
 /* Note that a gave a dot this counter. */
 static inline void
 dyn_actor_issued(dyn_actor *a, uint64_t counter)
