@@ -605,7 +605,7 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 
 	for (uint32_t p = 0; p < node->store.partitions; p++)
 		merkle += ((size_t) 2 * node->store.trees[p].nleaves - 1) * DYN_MERKLE_DIGEST +
-			node->store.trees[p].nleaves;
+			node->store.trees[p].nleaves - 1;
 	dyn_buf_printf(out, ",\"memory\":{\"rss\":%llu", (unsigned long long) node_rss_bytes());
 	if (dyn_engine_memory_stats(node->engine, &em) == DYN_OK)
 		dyn_buf_printf(out, ",\"engine_cache\":%llu,\"engine_cache_dirty\":%llu,"
