@@ -15,8 +15,9 @@
 #	  cache_MiB   WiredTiger's cache then (memory.engine_cache)
 #	  over_MiB    rss - the configured cache: the node's own memory, which
 #	              README "Memory" bounds at 64 MiB
-#	  disk_MiB    the data directory after a clean stop (checkpointed, old
-#	              log files removed)
+#	  disk_MiB    the data directory after a clean stop, WiredTiger's log
+#	              files included
+#	  table_MiB   of which the table of objects (objects.wt)
 #	  restart_s   from starting the stopped node again until it answers a
 #	              GET (it reads every key at start to rebuild its partition
 #	              trees, so this grows with the keys)
@@ -122,8 +123,8 @@ memory_mib() {
 		printf "%.0f %.0f\n", $m->{rss} / 1048576, $m->{engine_cache} / 1048576'
 }
 
-printf '%-9s %9s %9s %8s %10s %9s %9s %10s\n' keys load/s get/s rss_MiB cache_MiB \
-	over_MiB disk_MiB restart_s
+printf '%-9s %9s %9s %8s %10s %9s %9s %10s %10s\n' keys load/s get/s rss_MiB cache_MiB \
+	over_MiB disk_MiB table_MiB restart_s
 for keys in $KEYS_LIST; do
 	[[ $keys =~ ^[1-9][0-9]*$ ]] || die "SCALE_KEYS: \"$keys\" is not a positive integer"
 	NODE=127.0.0.1:$(free_port)
@@ -140,12 +141,14 @@ for keys in $KEYS_LIST; do
 	read -r rss cache < <(memory_mib)
 	stop_node
 	disk=$(du -sm "$DATA" | awk '{ print $1 }')
+	table=$(du -sm "$DATA/objects.wt" | awk '{ print $1 }')
 	t0=$(now_ms)
 	start_node
 	wait_get
 	t1=$(now_ms)
 	stop_node
 	rm -rf "$DATA"
-	printf '%-9s %9s %9s %8s %10s %9s %9s %10.1f\n' "$keys" "$load" "$get" "$rss" "$cache" \
-		$((rss - CACHE_MB)) "$disk" "$(echo "$t0 $t1" | awk '{ print ($2 - $1) / 1000 }')"
+	printf '%-9s %9s %9s %8s %10s %9s %9s %10s %10.1f\n' "$keys" "$load" "$get" "$rss" \
+		"$cache" $((rss - CACHE_MB)) "$disk" "$table" \
+		"$(echo "$t0 $t1" | awk '{ print ($2 - $1) / 1000 }')"
 done
