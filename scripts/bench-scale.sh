@@ -65,13 +65,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# A free loopback port: bind port 0 and print what the kernel chose.
+# A free loopback port, as the tests pick theirs.
 free_port() {
-	perl -MIO::Socket::INET -e '
-		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
-		                              Proto => "tcp", Listen => 1, ReuseAddr => 1)
-			or die "cannot bind a loopback port: $!\n";
-		print $s->sockport, "\n";'
+	perl -It/lib -MDynamoTest -e 'print DynamoTest::free_port(), "\n"'
 }
 
 now_ms() {
