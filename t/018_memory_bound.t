@@ -9,7 +9,7 @@
 #	from the node.  Before the node used one malloc arena and gave freed
 #	pages back to the kernel, the allocator kept what WiredTiger freed on
 #	eviction: 129 MiB after the GETs, 186 and 218 MiB after the mixed runs
-#	(this machine, 2 cores shared); now 86, 102 and 104 MiB.  The figures
+#	(this machine, 2 cores shared); now 73, 86 and 85 MiB.  The figures
 #	are printed.
 
 use strict;
