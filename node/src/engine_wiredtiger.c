@@ -609,7 +609,10 @@ wt_sync(dyn_engine *e, char *err, size_t errlen)
  * The cache's size from WiredTiger's statistics.  A statistics cursor
  * gathers every connection statistic when it opens, which is why this is
  * for STATUS and not for anything per request; the cache figures are
- * computed from the cache itself at that moment, not counted.
+ * computed from the cache itself at that moment, not counted.  WiredTiger
+ * opens such a cursor only when the connection keeps statistics, hence
+ * statistics=(fast) in wt_open: the counters it can keep without walking
+ * its trees.
  */
 static int
 wt_memory(dyn_engine *e, dyn_engine_meminfo *out)

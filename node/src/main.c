@@ -114,7 +114,6 @@ main(int argc, char **argv)
 	bool		seen[NFLAGS] = {false};
 	uv_loop_t	loop;
 	int			rc;
-
 	dyn_trim	trim;
 
 	/* before any thread starts: arenas are handed out at a thread's first malloc */
