@@ -11,6 +11,8 @@
 #	make fuzz-seeds      rewrite the fuzz targets' seed corpora (node/fuzz/corpus/)
 #	make installcheck    pg_regress suites (needs a running PostgreSQL; see scripts/test.sh)
 #	make bench           throw-away servers and the benchmark report (scripts/bench.sh)
+#	make bench-scale     one node loaded with 1 M and 4 M keys: rates, memory, disk,
+#	                     restart time (scripts/bench-scale.sh; a few minutes)
 
 PREFIX     ?= /usr/local
 BUILD      ?= build
@@ -146,10 +148,13 @@ install-node: $(PROGRAMS)
 bench: $(PROGRAMS)
 	bash scripts/bench.sh
 
+bench-scale: $(PROGRAMS)
+	bash scripts/bench-scale.sh
+
 clean-node:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all node-all check-unit check-asan check-valgrind install-node bench clean-node \
+.PHONY: all node-all check-unit check-asan check-valgrind install-node bench bench-scale clean-node \
 	fuzz fuzz-build fuzz-smoke fuzz-seeds
 
 # ---- the PostgreSQL extension (PGXS) ----

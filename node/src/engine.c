@@ -230,3 +230,20 @@ dyn_engine_writes(const dyn_engine *e)
 {
 	return e->writes;
 }
+
+/*
+ * What e holds in memory.  Every engine has an answer, so a missing op is
+ * a programming mistake reported as an engine error, not a zero that would
+ * read as "holds nothing".
+ */
+int
+dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (e->ops->memory == NULL)
+	{
+		snprintf(e->errmsg, sizeof(e->errmsg), "engine %s reports no memory", e->ops->name);
+		return DYN_ERR_ENGINE;
+	}
+	return e->ops->memory(e, out);
+}

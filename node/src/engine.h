@@ -130,6 +130,21 @@ int			dyn_engine_sync(dyn_engine *e, char *err, size_t errlen);
 uint64_t	dyn_engine_writes(const dyn_engine *e);
 
 /*
+ * What the engine holds in memory, for STATUS: the part of the node's
+ * resident size that is the engine's and the bound it was given, so an
+ * operator can tell the cache from the node's own memory.
+ */
+typedef struct dyn_engine_meminfo
+{
+	uint64_t	cache_bytes;	/* held now (WiredTiger: its cache) */
+	uint64_t	cache_dirty;	/* of which not yet written to disk */
+	uint64_t	cache_max;		/* the bound (cfg->cache_mb); 0: none */
+} dyn_engine_meminfo;
+
+/* Fill *out; DYN_OK or DYN_ERR_ENGINE (the engine's message says why). */
+int			dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out);
+
+/*
  * The engine vtable: each engine file defines one of these and an open
  * function; engine.c dispatches by name.
  */
@@ -150,6 +165,7 @@ typedef struct dyn_engine_ops
 	int			(*begin) (dyn_engine *e);
 	int			(*commit) (dyn_engine *e);
 	int			(*sync) (dyn_engine *e, char *err, size_t errlen);	/* NULL: none */
+	int			(*memory) (dyn_engine *e, dyn_engine_meminfo *out);
 } dyn_engine_ops;
 
 /* Every engine struct starts with this header. */

@@ -69,6 +69,7 @@ static int	mem_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
 static int	mem_count(dyn_engine *e, dyn_ns ns, uint64_t *count);
 static int	mem_begin(dyn_engine *e);
 static int	mem_commit(dyn_engine *e);
+static int	mem_memory(dyn_engine *e, dyn_engine_meminfo *out);
 static inline uint8_t *node_key(mem_node *n);
 static inline uint8_t *node_value(mem_node *n);
 static inline size_t node_size(int height, size_t klen, size_t vcap);
@@ -90,6 +91,7 @@ const dyn_engine_ops dyn_engine_memory = {
 	.count = mem_count,
 	.begin = mem_begin,
 	.commit = mem_commit,
+	.memory = mem_memory,
 };
 
 /* The key's bytes, stored right after the node's links. */
@@ -449,5 +451,20 @@ mem_commit(dyn_engine *e)
 		return DYN_ERR_INVAL;
 	}
 	me->in_batch = false;
+	return DYN_OK;
+}
+
+/*
+ * The records' bytes are the memory engine's whole cache, all of it
+ * "dirty": nothing of it is anywhere else.
+ */
+static int
+mem_memory(dyn_engine *e, dyn_engine_meminfo *out)
+{
+	mem_engine *me = (mem_engine *) e;
+
+	out->cache_bytes = me->bytes;
+	out->cache_dirty = me->bytes;
+	out->cache_max = me->max_bytes;
 	return DYN_OK;
 }

@@ -6,10 +6,12 @@
 #include "node.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coordinator.h"
 #include "dispatch.h"
@@ -20,6 +22,8 @@ static void node_on_sighup(uv_signal_t *h, int signum);
 static void node_log_trust(dyn_node *node);
 static void node_reload_key(dyn_node *node);
 static void node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l);
+static void node_memory_json(const dyn_node *node, dyn_buf *out);
+static uint64_t node_rss_bytes(void);
 static int	node_start_cluster(dyn_node *node);
 static int	node_start_background(dyn_node *node);
 static dyn_client *node_new_peer_client(void *arg);
@@ -497,6 +501,7 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 	dyn_buf_printf(out, ",\"status\":\"up\",\"engine\":\"%s\",\"durability\":\"%s\"",
 				   dyn_engine_name(node->engine), durability_names[node->cfg.durability]);
 	dyn_group_status_json(&node->group, out);
+	node_memory_json(node, out);
 	dyn_buf_printf(out, ",\"partitions\":%u,\"partitions_owned\":%u,\"n\":%d,"
 				   "\"default_r\":%d,\"default_w\":%d",
 				   node->cfg.partitions, dyn_membership_owned(&node->members),
@@ -614,3 +619,55 @@ node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l)
 					   (unsigned long long) l->count, p50, p99);
 }
 
+/*
+ * ,"memory":{...}: the resident size and the parts of it that are large
+ * enough to explain it -- the engine's cache against its bound, the input
+ * buffers, the partition trees, and what the allocator holds free (freed
+ * memory it has not returned to the kernel).  The engine's figures are
+ * null if it cannot report them; the reason goes to the log.
+ */
+static void
+node_memory_json(const dyn_node *node, dyn_buf *out)
+{
+	dyn_engine_meminfo em;
+	struct mallinfo2 mi = mallinfo2();
+	size_t		merkle = 0;
+
+	for (uint32_t p = 0; p < node->store.partitions; p++)
+		merkle += ((size_t) 2 * node->store.trees[p].nleaves - 1) * DYN_MERKLE_DIGEST +
+			node->store.trees[p].nleaves - 1;
+	dyn_buf_printf(out, ",\"memory\":{\"rss\":%llu", (unsigned long long) node_rss_bytes());
+	if (dyn_engine_memory_stats(node->engine, &em) == DYN_OK)
+		dyn_buf_printf(out, ",\"engine_cache\":%llu,\"engine_cache_dirty\":%llu,"
+					   "\"engine_cache_max\":%llu",
+					   (unsigned long long) em.cache_bytes,
+					   (unsigned long long) em.cache_dirty,
+					   (unsigned long long) em.cache_max);
+	else
+	{
+		dyn_log(&node->log, DYN_LOG_WARNING, "status: %s", dyn_engine_errmsg(node->engine));
+		dyn_buf_printf(out, ",\"engine_cache\":null,\"engine_cache_dirty\":null,"
+					   "\"engine_cache_max\":null");
+	}
+	dyn_buf_printf(out, ",\"input_held\":%zu,\"merkle\":%zu,\"heap_free\":%zu}",
+				   node->input_held, merkle, mi.fordblks);
+}
+
+/*
+ * The process's resident set in bytes, from /proc/self/statm (its second
+ * field, in pages); 0 where that cannot be read.
+ */
+static uint64_t
+node_rss_bytes(void)
+{
+	FILE	   *f = fopen("/proc/self/statm", "r");
+	unsigned long long size,
+				resident;
+	int			n;
+
+	if (f == NULL)
+		return 0;
+	n = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (uint64_t) sysconf(_SC_PAGESIZE) : 0;
+}

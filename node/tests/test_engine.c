@@ -94,6 +94,7 @@ static void test_batch(void **state);
 static void test_value_sizes(void **state);
 static void test_binary_keys(void **state);
 static void test_bad_arguments(void **state);
+static void test_memory_stats(void **state);
 static void test_wt_reopen_keeps_data(void **state);
 static void test_wt_durability_modes(void **state);
 static void test_wt_close_rolls_back_batch(void **state);
@@ -1269,6 +1270,45 @@ test_open_small_errbuf(void **state)
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 }
 
+/*
+ * What the engine reports holding covers the bytes written (for the memory
+ * engine, grows by them), the dirty part is within it, and the bound is the
+ * one it was opened with
+ * (the fixture passes none: WiredTiger's default of 256 MiB, the memory
+ * engine's "no cap").
+ */
+static void
+test_memory_stats(void **state)
+{
+	fixture    *f = *state;
+	dyn_engine_meminfo before,
+				after;
+	uint8_t		value[1000];
+	char		key[32];
+
+	memset(value, 'v', sizeof(value));
+	assert_int_equal(dyn_engine_memory_stats(f->e, &before), DYN_OK);
+	for (int i = 0; i < 100; i++)
+	{
+		snprintf(key, sizeof(key), "mem%03d", i);
+		put_ok(f->e, DYN_NS_OBJECT, str(key), bytes(value, sizeof(value)));
+	}
+	assert_int_equal(dyn_engine_memory_stats(f->e, &after), DYN_OK);
+	assert_true(after.cache_dirty <= after.cache_bytes);
+	if (strcmp(f->engine, "wiredtiger") == 0)
+	{
+		/* earlier tests' pages may have been evicted meanwhile: no delta */
+		assert_true(after.cache_bytes >= 100 * sizeof(value));
+		assert_int_equal(after.cache_max, (uint64_t) 256 * 1024 * 1024);
+	}
+	else
+	{
+		assert_true(after.cache_bytes >= before.cache_bytes + 100 * sizeof(value));
+		assert_int_equal(after.cache_dirty, after.cache_bytes);
+		assert_int_equal(after.cache_max, 0);
+	}
+}
+
 /* The memory engine keeps within cache_mb, refusing writes beyond it. */
 static void
 test_memory_cap(void **state)
@@ -1333,6 +1373,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_value_sizes, clear_engine),
 		cmocka_unit_test_setup(test_binary_keys, clear_engine),
 		cmocka_unit_test_setup(test_bad_arguments, clear_engine),
+		cmocka_unit_test_setup(test_memory_stats, clear_engine),
 	};
 	const struct CMUnitTest wiredtiger_only[] = {
 		cmocka_unit_test(test_wt_reopen_keeps_data),
