@@ -29,6 +29,12 @@
 #	                            on disk first; PUT/SET only, 50 connections
 #	                            and 1 (group commit: README "Durability")
 #
+#	Each closed-loop run also reads the server's CPU time (user + system, all
+#	its threads, from /proc/PID/stat; the cluster's three nodes summed) before
+#	and after, and the report prints it per request: on a machine shared with
+#	other work the rates swing with the load, the CPU a request costs much
+#	less, so that column is the one to compare two builds by.
+#
 #	50 connections without pipelining, then with pipeline depth 16; 100000
 #	keys, 100-byte values, BENCH_REQUESTS requests per test (default 200000).
 #	dynamod runs with --durability none, like redis with no persistence.
@@ -192,6 +198,25 @@ wait_ready "the 3-node cluster" "${CL_PIDS[0]}" "$TMP/cluster1.log" cluster_read
 # Results are kept as "system op pipeline ops p50 p99 p999" lines in $RES.
 
 RES=$TMP/results
+# "system pipeline us_per_request" lines: the servers' CPU per request
+CPU_RES=$TMP/cpu-results
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_ticks PID...: the CPU time the processes have used, in clock ticks
+cpu_ticks() {
+	local pid t=0 v
+	for pid in "$@"; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat") || die "process $pid is gone"
+		t=$((t + v))
+	done
+	echo "$t"
+}
+
+# cpu_note SYSTEM P TICKS_BEFORE TICKS_AFTER REQUESTS
+cpu_note() {
+	awk -v s="$1" -v p="$2" -v d="$(($4 - $3))" -v hz="$CLK_TCK" -v n="$5" \
+		'BEGIN { printf "%s %s %.2f\n", s, p, d * 1e6 / hz / n }' >>"$CPU_RES"
+}
 
 # run_step NAME CMD...: run one benchmark with a deadline; its stdout goes to
 # $TMP/out, its stderr is shown; die if it fails.
@@ -212,10 +237,12 @@ run_step() {
 # "p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms".
 # It has no p99.9.
 redis_run() {
-	local p=$1 op
+	local p=$1 op t0
+	t0=$(cpu_ticks "$REDIS_PID")
 	run_step "redis-benchmark -P $p" \
 		redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNS" -n "$N" -r "$KEYS" \
 		-d "$VSIZE" -t set,get -P "$p" --csv
+	cpu_note redis "$p" "$t0" "$(cpu_ticks "$REDIS_PID")" $((2 * N))
 	for op in SET GET; do
 		grep -q "^\"$op\"," "$TMP/out" ||
 			{ cat "$TMP/out" >&2; die "redis-benchmark -P $p printed no $op result"; }
@@ -239,10 +266,12 @@ dynamo_parse() {
 }
 
 dynamod_run() {
-	local p=$1
+	local p=$1 t0
+	t0=$(cpu_ticks "$DYN_PID")
 	run_step "dynamo-bench --pipeline $p" \
 		"$DYNBENCH" --insecure --node "$DYN_NODE" --connections "$CONNS" --pipeline "$p" \
 		--keys "$KEYS" --value-size "$VSIZE" --requests "$N" --fresh-keys --csv
+	cpu_note dynamod "$p" "$t0" "$(cpu_ticks "$DYN_PID")" $((2 * N))
 	dynamo_parse dynamod "$p"
 }
 
@@ -255,10 +284,12 @@ secure_run() {
 }
 
 cluster_run() {
-	local p=$1
+	local p=$1 t0
+	t0=$(cpu_ticks "${CL_PIDS[@]}")
 	run_step "dynamo-bench --route --pipeline $p" \
 		"$DYNBENCH" --insecure --route --node "${CL_NODES[0]}" --connections "$CONNS" \
 		--pipeline "$p" --keys "$KEYS" --value-size "$VSIZE" --requests "$N" --fresh-keys --csv
+	cpu_note cluster "$p" "$t0" "$(cpu_ticks "${CL_PIDS[@]}")" $((2 * N))
 	dynamo_parse cluster "$p"
 }
 
@@ -270,6 +301,7 @@ inproc_run() {
 }
 
 : >"$RES"
+: >"$CPU_RES"
 for p in "${PIPELINES[@]}"; do
 	redis_run "$p"
 	dynamod_run "$p"
@@ -426,6 +458,23 @@ awk '
 				op, ops["inproc", k], p50["inproc", k], p99["inproc", k], p999["inproc", k]
 		}
 	}' "$RES"
+
+echo
+echo "server CPU per request (user + system, every thread; the PUT and the GET run together;" \
+	"the cluster: its three nodes), microseconds:"
+awk '
+	{ cpu[$1, $2] = $3; if ($1 == "redis") ps[++n] = $2 }
+	END {
+		printf "%3s | %8s %8s %8s | %13s %14s\n", "P", "redis", "dynamod", "cluster",
+			"dynamod/redis", "cluster/single"
+		for (i = 1; i <= n; i++) {
+			p = ps[i]
+			printf "%3s | %8.2f %8.2f %8.2f | %13.2f %14.2f\n", p, cpu["redis", p],
+				cpu["dynamod", p], cpu["cluster", p],
+				(cpu["redis", p] > 0) ? cpu["dynamod", p] / cpu["redis", p] : 0,
+				(cpu["dynamod", p] > 0) ? cpu["cluster", p] / cpu["dynamod", p] : 0
+		}
+	}' "$CPU_RES"
 
 echo
 echo "open loop at half of peak ($CONNS connections, up to 16 in flight each, $OPEN_SECONDS s;" \

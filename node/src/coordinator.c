@@ -84,6 +84,7 @@ typedef struct coord_req
 	dyn_buf		keys;			/* bucket bytes then key bytes */
 	dyn_slice	bucket;
 	dyn_slice	key;
+	uint64_t	position;		/* GET: dyn_key_position(bucket, key), hashed once */
 	dyn_buf		object;			/* PUT: the sibling set shipped */
 	dyn_buf		context;		/* PUT: the new version's clock */
 	dyn_object	merged;			/* GET: what the replicas answered, merged */
@@ -429,8 +430,9 @@ dyn_coord_get(dyn_node *node, dyn_conn *c, uint32_t reqid, const dyn_get_req *re
 	node->cluster.coord_gets++;
 	r->is_get = true;
 	r->need = need;
-	count = dyn_membership_preflist(&node->members, r->bucket, r->key, ext,
-									DYN_RING_MEMBERS_MAX, &owners);
+	r->position = dyn_key_position(r->bucket, r->key);
+	count = dyn_membership_preflist_at(&node->members, r->position, ext,
+									   DYN_RING_MEMBERS_MAX, &owners);
 	pick_targets(r, ext, count, owners, down, &ndown);
 
 	/* one REPLICA_GET body for every target */
@@ -472,7 +474,7 @@ get_local(coord_req *r, coord_target *t)
 	int			nh = 0;
 
 	dyn_buf_reset(&t->reply);
-	if (dyn_store_get(&node->store, r->bucket, r->key, &t->reply) != DYN_OK)
+	if (dyn_store_get_pos(&node->store, r->position, r->bucket, r->key, &t->reply) != DYN_OK)
 	{
 		t->state = T_FAILED;
 		return;

@@ -1027,6 +1027,13 @@ int
 dyn_membership_preflist(dyn_membership *ms, dyn_slice bucket, dyn_slice key,
 						dyn_member **out, size_t max, int *owners)
 {
+	return dyn_membership_preflist_at(ms, dyn_key_position(bucket, key), out, max, owners);
+}
+
+int
+dyn_membership_preflist_at(dyn_membership *ms, uint64_t position,
+						   dyn_member **out, size_t max, int *owners)
+{
 	uint32_t	ix[DYN_RING_MEMBERS_MAX];
 	int			count;
 
@@ -1035,7 +1042,7 @@ dyn_membership_preflist(dyn_membership *ms, dyn_slice bucket, dyn_slice key,
 		return 0;
 	if (max > DYN_RING_MEMBERS_MAX)
 		max = DYN_RING_MEMBERS_MAX;
-	count = dyn_ring_preflist_key(&ms->ring, bucket, key, ix, max);
+	count = dyn_ring_preflist(&ms->ring, dyn_partition_of(position, ms->ring.q), ix, max);
 	if (count < 0)
 		return 0;
 	for (int i = 0; i < count; i++)

@@ -177,6 +177,13 @@ int			dyn_membership_n(const dyn_membership *ms);
  */
 int			dyn_membership_preflist(dyn_membership *ms, dyn_slice bucket, dyn_slice key,
 									dyn_member **out, size_t max, int *owners);
+/*
+ * The same for a key whose ring position (dyn_key_position) the caller has
+ * already computed: a coordinator needs it for its own store key too, and
+ * the hash is a tenth of a local GET.
+ */
+int			dyn_membership_preflist_at(dyn_membership *ms, uint64_t position,
+									   dyn_member **out, size_t max, int *owners);
 
 /* The connection to m (made at first use); NULL for this node itself. */
 dyn_peer   *dyn_membership_peer(dyn_member *m);

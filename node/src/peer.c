@@ -176,11 +176,17 @@ dyn_peer_stalled(bool connected, uint64_t connect_ms, bool silent, uint64_t now)
 
 /* ------------------------------------------------------- request table */
 
-/* Where reqid's probe chain starts (ids are sequential: spread them). */
+/*
+ * Where reqid's probe chain starts: its low bits.  The client hands out ids
+ * in sequence and at most DYN_PEER_MAX_PENDING (half the slots) are out at
+ * once, so the ids in flight fill consecutive slots without colliding until
+ * one straggler is lapped; a burst's requests then share cache lines, where
+ * a multiplicative hash put each in its own line of the 320 KB table.
+ */
 static size_t
 slot_home(uint32_t reqid)
 {
-	return (size_t) ((reqid * 2654435761u) & (PEER_SLOTS - 1));
+	return (size_t) (reqid & (PEER_SLOTS - 1));
 }
 
 static peer_slot *

@@ -26,7 +26,9 @@
 
 static int	store_check_meta(dyn_store *st, const char *name, dyn_slice want,
 							 char *err, size_t errlen);
-static void store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key);
+static void store_make_key(dyn_store *st, uint64_t position, dyn_slice bucket, dyn_slice key);
+static void store_key_at(uint32_t q, uint64_t position, dyn_slice bucket, dyn_slice key,
+						 dyn_buf *out);
 static int	store_apply_write(void *arg, const dyn_slice *stored, dyn_slice *result);
 static int	store_apply_merge(void *arg, const dyn_slice *stored, dyn_slice *result);
 static int	store_load_one(void *arg, dyn_slice key, dyn_slice value);
@@ -322,19 +324,25 @@ store_partition_range(uint32_t partition, uint8_t lo[2], uint8_t hi[2],
 	end->len = next > 0xffff ? 0 : 2;
 }
 
-/* Build the engine key of bucket/key in st->keybuf. */
+/* Build the engine key of bucket/key (at ring position position) in st->keybuf. */
 static void
-store_make_key(dyn_store *st, dyn_slice bucket, dyn_slice key)
+store_make_key(dyn_store *st, uint64_t position, dyn_slice bucket, dyn_slice key)
 {
 	dyn_buf_reset(&st->keybuf);
-	dyn_store_key(st->partitions, bucket, key, &st->keybuf);
+	store_key_at(st->partitions, position, bucket, key, &st->keybuf);
 }
 
-/* Append u16 partition | u8 bucket length | bucket | key to out. */
 void
 dyn_store_key(uint32_t q, dyn_slice bucket, dyn_slice key, dyn_buf *out)
 {
-	uint32_t	part = dyn_partition_of(dyn_key_position(bucket, key), q);
+	store_key_at(q, dyn_key_position(bucket, key), bucket, key, out);
+}
+
+/* Append u16 partition | u8 bucket length | bucket | key to out. */
+static void
+store_key_at(uint32_t q, uint64_t position, dyn_slice bucket, dyn_slice key, dyn_buf *out)
+{
+	uint32_t	part = dyn_partition_of(position, q);
 
 	dyn_buf_put_u16(out, (uint16_t) part);
 	dyn_buf_put_u8(out, (uint8_t) bucket.len);
@@ -473,7 +481,7 @@ dyn_store_merge(dyn_store *st, dyn_slice bucket, dyn_slice key,
 {
 	if (changed != NULL)
 		*changed = false;
-	store_make_key(st, bucket, key);
+	store_make_key(st, dyn_key_position(bucket, key), bucket, key);
 	if (st->keybuf.err)
 		return DYN_ERR_NOMEM;
 	return dyn_store_merge_at(st, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), object,
@@ -689,13 +697,20 @@ dyn_store_reap(dyn_store *st, dyn_slice engine_key,
 	return DYN_OK;
 }
 
-/* Copy the stored bytes straight from the engine into the caller's buffer. */
 int
 dyn_store_get(dyn_store *st, dyn_slice bucket, dyn_slice key, dyn_buf *out)
 {
+	return dyn_store_get_pos(st, dyn_key_position(bucket, key), bucket, key, out);
+}
+
+/* Copy the stored bytes straight from the engine into the caller's buffer. */
+int
+dyn_store_get_pos(dyn_store *st, uint64_t position, dyn_slice bucket, dyn_slice key,
+				  dyn_buf *out)
+{
 	int			rc;
 
-	store_make_key(st, bucket, key);
+	store_make_key(st, position, bucket, key);
 	if (st->keybuf.err)
 		return DYN_ERR_NOMEM;
 	rc = dyn_engine_get(st->engine, DYN_NS_OBJECT, dyn_buf_slice(&st->keybuf), out);
@@ -775,7 +790,7 @@ dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor, dyn_slice buc
 
 	if (dyn_vclock_decode(context, &ctx) != DYN_OK)
 		return DYN_ERR_PROTO;
-	store_make_key(st, bucket, key);
+	store_make_key(st, dyn_key_position(bucket, key), bucket, key);
 	if (st->keybuf.err)
 		return DYN_ERR_NOMEM;
 	args.key = dyn_buf_slice(&st->keybuf);

@@ -59,6 +59,9 @@ void		dyn_store_close(dyn_store *st);
  * the key is absent.  DYN_OK or DYN_ERR_ENGINE.
  */
 int			dyn_store_get(dyn_store *st, dyn_slice bucket, dyn_slice key, dyn_buf *out);
+/* The same, given the key's dyn_key_position (a coordinator has it already). */
+int			dyn_store_get_pos(dyn_store *st, uint64_t position, dyn_slice bucket,
+							  dyn_slice key, dyn_buf *out);
 
 /*
  * Coordinate a write on this node: value (NULL for a delete's tombstone)

@@ -82,6 +82,7 @@ static void test_drop(void **state);
 static void test_merge_key(void **state);
 static void test_scan_partition(void **state);
 static void test_failed_write_not_counted(void **state);
+static void test_get_pos(void **state);
 
 /* Stores "n1" and "n2", 16 partitions each. */
 static int
@@ -1320,6 +1321,43 @@ test_failed_write_not_counted(void **state)
 	dyn_engine_close(e);
 }
 
+/*
+ * dyn_store_get_pos reads what dyn_store_get reads when given the key's
+ * ring position, and the position is what picks the partition: the
+ * position of a key in another partition finds nothing.
+ */
+static void
+test_get_pos(void **state)
+{
+	fixture    *f = *state;
+	dyn_slice	v = dyn_slice_str("positioned");
+	dyn_slice	bucket = dyn_slice_str("b");
+	dyn_slice	key = dyn_slice_str("pk");
+	uint64_t	pos = dyn_key_position(bucket, key);
+	uint64_t	other = pos;
+	dyn_vclock	written;
+	dyn_buf		a;
+	dyn_buf		b;
+
+	dyn_buf_init(&a);
+	dyn_buf_init(&b);
+	assert_int_equal(dyn_store_write(&f->store[0], bucket, key, dyn_slice_str(""), &v,
+									 &written), DYN_OK);
+	get_copy(&f->store[0], "pk", &a);
+	assert_true(a.len > 0);
+	assert_int_equal(dyn_store_get_pos(&f->store[0], pos, bucket, key, &b), DYN_OK);
+	assert_true(dyn_slice_eq(dyn_buf_slice(&a), dyn_buf_slice(&b)));
+
+	/* the same key under a position in another of the 16 partitions */
+	for (char n = 'a'; dyn_partition_of(other, 16) == dyn_partition_of(pos, 16); n++)
+		other = dyn_key_position(bucket, (dyn_slice) {(const uint8_t *) &n, 1});
+	dyn_buf_reset(&b);
+	assert_int_equal(dyn_store_get_pos(&f->store[0], other, bucket, key, &b), DYN_OK);
+	assert_int_equal(b.len, 0);
+	dyn_buf_free(&a);
+	dyn_buf_free(&b);
+}
+
 /* The trees' tests, once per engine. */
 #define BOTH_ENGINES(t) \
 	cmocka_unit_test_prestate_setup_teardown(t, tfix_setup, tfix_teardown, (void *) "memory"), \
@@ -1330,6 +1368,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_then_ship),
+		cmocka_unit_test(test_get_pos),
 		cmocka_unit_test(test_concurrent_writes_meet),
 		cmocka_unit_test(test_merge_refuses_garbage),
 		cmocka_unit_test(test_merge_other_namespace),
