@@ -108,6 +108,10 @@ FUZZ_SRCS    = $(wildcard node/fuzz/fuzz_*.c)
 FUZZ_TARGETS = $(patsubst node/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 SECS        ?= 60
 SMOKE_SECS  ?= 8
+# libFuzzer's -seed: 0 draws one (make fuzz explores); the test command's
+# smoke run uses a fixed one, so that a run that fails fails again
+FUZZ_SEED   ?= 0
+SMOKE_SEED  ?= 1
 
 build-fuzz/fuzz/fuzz_%: node/fuzz/fuzz_%.c node/fuzz/check.c node/fuzz/fuzz.h build-fuzz/libdynamo.a
 	@mkdir -p $(dir $@)
@@ -122,7 +126,7 @@ fuzz: fuzz-build
 	    mkdir -p build-fuzz/corpus/$$t; \
 	    echo "== fuzz_$$t ($(SECS) s)"; \
 	    if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	        build-fuzz/fuzz/fuzz_$$t -max_total_time=$(SECS) -print_final_stats=1 \
+	        build-fuzz/fuzz/fuzz_$$t -max_total_time=$(SECS) -seed=$(FUZZ_SEED) -print_final_stats=1 \
 	        -timeout=10 -rss_limit_mb=2048 -artifact_prefix=build-fuzz/artifacts/$$t- \
 	        build-fuzz/corpus/$$t node/fuzz/corpus/$$t >build-fuzz/fuzz_$$t.log 2>&1; then \
 	        grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units' build-fuzz/fuzz_$$t.log; \
@@ -131,7 +135,7 @@ fuzz: fuzz-build
 	done
 
 fuzz-smoke:
-	$(MAKE) -s fuzz SECS=$(SMOKE_SECS)
+	$(MAKE) -s fuzz SECS=$(SMOKE_SECS) FUZZ_SEED=$(SMOKE_SEED)
 
 $(BUILD)/fuzz-seeds: node/fuzz/seeds.c $(LIBDYNAMO) $(HEADERS)
 	$(NODE_CC) $(NODE_CFLAGS) -o $@ $< $(LIBDYNAMO) $(NODE_LDLIBS)

@@ -59,8 +59,9 @@ void		dyn_object_init(dyn_object *o);
 void		dyn_object_free(dyn_object *o);
 /*
  * Parse an encoded object; an empty slice is the empty object.
- * DYN_ERR_PROTO for anything the encoder cannot make, including versions
- * that cover each other in a cycle.
+ * DYN_ERR_PROTO for anything the encoder cannot make, including a version
+ * whose clock covers another's dot other than through its own dot's entry
+ * (it saw that version, which cannot then be its sibling).
  */
 int			dyn_object_decode(dyn_slice bytes, dyn_object *o);
 void		dyn_object_encode(const dyn_object *o, dyn_buf *b);
