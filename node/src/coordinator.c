@@ -18,10 +18,10 @@
  * answer from a stand-in does not count towards R for "not found", so a
  * coordinator cut off from a key's owners does not call it absent.
  *
- * Read repair: when every target of a GET has answered, the ones that are
- * owners and answered a sibling set other than the merged one (objects are
- * canonical: equal sets have equal bytes) get the merged set.  The client's
- * answer never waits for this.
+ * Read repair: when every target of a GET has answered, the owners that
+ * answered a sibling set other than the merged one get the merged set
+ * (dyn_read_repair_targets decides, dynamo/quorum.h).  The client's answer
+ * never waits for this.
  *
  * Speed: replicas usually agree, so a GET compares each answer's bytes with
  * the first answer's and decodes and merges only when one differs; request
@@ -628,17 +628,19 @@ get_progress(coord_req *r)
 }
 
 /*
- * Read repair: owners that answered something other than the merged set
- * get it.  Fire and forget: a failed repair is left to the next read.
+ * Read repair, to the targets dyn_read_repair_targets picks (dynamo/
+ * quorum.h).  Fire and forget: a failed repair is left to the next read.
  */
 static void
 get_repair(coord_req *r)
 {
 	dyn_node   *node = r->node;
+	dyn_read_answer answers[DYN_RING_N_MAX];
+	bool		repair[DYN_RING_N_MAX];
 	dyn_buf		merged;
 
-	if (r->same || r->ok < 2 || r->merged.n == 0)
-		return;					/* every answer was the same set: nothing stale */
+	if (!dyn_read_repair_any(r->same, r->ok, r->merged.n))
+		return;
 	dyn_buf_init(&merged);
 	dyn_object_encode(&r->merged, &merged);
 	if (merged.err)
@@ -648,10 +650,16 @@ get_repair(coord_req *r)
 	}
 	for (int i = 0; i < r->ntargets; i++)
 	{
+		answers[i].answered = r->t[i].state == T_OK;
+		answers[i].owner = r->t[i].owner;
+		answers[i].set = dyn_buf_slice(&r->t[i].reply);
+	}
+	dyn_read_repair_targets(answers, r->ntargets, dyn_buf_slice(&merged), repair);
+	for (int i = 0; i < r->ntargets; i++)
+	{
 		coord_target *t = &r->t[i];
 
-		if (t->state != T_OK || !t->owner ||
-			dyn_slice_eq(dyn_buf_slice(&t->reply), dyn_buf_slice(&merged)))
+		if (!repair[i])
 			continue;
 		node->cluster.read_repairs++;
 		if (t->m->self)
