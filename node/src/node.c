@@ -309,6 +309,11 @@ node_start_cluster(dyn_node *node)
 	char		err[512];
 	int			rc;
 
+	if ((rc = dyn_coord_init(node)) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not start the coordinator: out of memory");
+		return rc;
+	}
 	snprintf(address, sizeof(address), "%s:%d", node->cfg.listen_host,
 			 node->cfg.listen_port);
 	mc.loop = node->loop;
@@ -323,9 +328,6 @@ node_start_cluster(dyn_node *node)
 	mc.new_client = node_new_peer_client;
 	mc.new_client_arg = node;
 	mc.on_up = node_on_member_up;
-	dyn_buf_init(&node->coord_frame);
-	dyn_buf_init(&node->coord_answer);
-	dyn_object_init(&node->coord_obj);
 	uv_check_init(node->loop, &node->flush_check);
 	node->flush_check.data = node;
 	node->flush_on = true;
@@ -363,7 +365,6 @@ node_start_background(dyn_node *node)
 		return rc;
 	dyn_merkle_root(&empty, node->empty_root);
 	dyn_merkle_free(&empty);
-	dyn_buf_init(&node->reap_keys);
 	dyn_throttle_init(&node->throttle, node->cfg.transfer_rate_mb * 1024 * 1024,
 					  uv_now(node->loop));
 	node->ae.interval_ms = node->cfg.repair_interval_s * 1000;
@@ -417,14 +418,11 @@ dyn_node_finish(dyn_node *node)
 		dyn_hints_free(&node->hints);
 	dyn_handoff_free(node);
 	node->handoff_on = node->ae_on = false;
-	dyn_buf_free(&node->reap_keys);
+	dyn_ae_free(node);
 	if (node->members_on)
 		dyn_membership_free(&node->members);
 	node->hints_on = node->members_on = false;
-	dyn_coord_free_cache(node);
-	dyn_buf_free(&node->coord_frame);
-	dyn_buf_free(&node->coord_answer);
-	dyn_object_free(&node->coord_obj);
+	dyn_coord_free(node);
 	dyn_store_close(&node->store);
 	dyn_actors_free(&node->actors);
 	dyn_engine_close(node->engine);

@@ -112,6 +112,9 @@ typedef struct dyn_transport
 	void		(*on_durable) (dyn_node *node, bool failed);	/* a group sync ended */
 } dyn_transport;
 
+/* Services' own state, private to their .c files. */
+typedef struct dyn_coordinator dyn_coordinator;
+
 /* The node process: one per dynamod, owned by main(). */
 struct dyn_node
 {
@@ -147,11 +150,7 @@ struct dyn_node
 	dyn_latency	latency[DYN_LATENCY_OPS];	/* coordinated GET, PUT, DELETE, as answered */
 	bool		members_on;		/* membership started: stop it at shutdown */
 	bool		hints_on;
-	struct coord_req *coord_free;	/* request records kept for reuse */
-	int			coord_nfree;
-	dyn_buf		coord_frame;	/* node-to-node frames being encoded */
-	dyn_buf		coord_answer;	/* client answers being encoded */
-	dyn_object	coord_obj;		/* a replica's answer being decoded */
+	dyn_coordinator *coord;		/* the coordinator's own state (coordinator.c) */
 	dyn_conn   *flush_list;		/* connections with answers to send */
 	dyn_conn   *durable_list;	/* connections with answers waiting for a sync */
 	dyn_group	group;			/* group commit (--durability flush, fsync) */
@@ -174,7 +173,6 @@ struct dyn_node
 	bool		recovery_checked;	/* fresh_store looked at against the ring */
 	bool		recovering;		/* lost its data: repairing, not coordinating writes */
 	dyn_actors	actors;			/* who dots the writes this node coordinates */
-	dyn_buf		reap_keys;		/* tombstones being reaped (anti-entropy) */
 };
 
 /* Open the engine and store and start listening; logs and returns on failure. */
