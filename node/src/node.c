@@ -85,11 +85,15 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	if ((rc = node_start_actors(node)) != DYN_OK)
 		return rc;
 
+	if ((rc = node->transport->start(node)) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not start the transport: out of memory");
+		return rc;
+	}
 	dyn_group_start(&node->group, node);
 	if ((rc = node_start_cluster(node)) != DYN_OK)
 		return rc;
 
-	node->input_limit = (size_t) node->cfg.max_input_mb * 1024 * 1024;
 	dyn_throttle_init(&node->hs_total, node->cfg.handshake_rate, uv_now(loop));
 	if (node->secure &&
 		dyn_throttle_table_init(&node->hs_address, DYN_NODE_HS_SLOTS,
@@ -291,9 +295,7 @@ dyn_node_stop(dyn_node *node)
 		dyn_hints_stop(&node->hints);
 	if (node->members_on)
 		dyn_membership_stop(&node->members);
-	if (node->flush_on)
-		uv_close((uv_handle_t *) &node->flush_check, NULL);
-	node->flush_on = false;
+	node->transport->stop(node);
 	dyn_group_stop(&node->group);
 }
 
@@ -328,9 +330,6 @@ node_start_cluster(dyn_node *node)
 	mc.new_client = node_new_peer_client;
 	mc.new_client_arg = node;
 	mc.on_up = node_on_member_up;
-	uv_check_init(node->loop, &node->flush_check);
-	node->flush_check.data = node;
-	node->flush_on = true;
 	mc.on_up_arg = node;
 	rc = dyn_membership_start(&node->members, &mc, err, sizeof(err));
 	node->members_on = true;
@@ -428,6 +427,7 @@ dyn_node_finish(dyn_node *node)
 	dyn_engine_close(node->engine);
 	node->engine = NULL;
 	dyn_buf_free(&node->scratch);
+	node->transport->free(node);
 	dyn_throttle_table_free(&node->hs_address);
 	dyn_log(&node->log, DYN_LOG_INFO, "stopped");
 }
@@ -489,6 +489,7 @@ void
 dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 {
 	const dyn_node_stats *s = &node->stats;
+	dyn_input_status in;
 
 	dyn_buf_put_u8(out, '{');
 	dyn_buf_printf(out, "\"id\":");
@@ -562,10 +563,11 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 				   (unsigned long long) s->hs_trusted,
 				   (unsigned long long) node->cfg.handshake_rate,
 				   (unsigned long long) node->cfg.handshake_rate_address);
+	node->transport->input(node, &in);
 	dyn_buf_printf(out, ",\"input\":{\"held\":%zu,\"peak\":%llu,\"limit\":%zu,"
 				   "\"paused_now\":%u,\"paused\":%llu,\"shed\":%llu}",
-				   node->input_held, (unsigned long long) s->input_peak, node->input_limit,
-				   node->input_paused_now, (unsigned long long) s->input_paused,
+				   in.held, (unsigned long long) s->input_peak, in.limit,
+				   in.paused_now, (unsigned long long) s->input_paused,
 				   (unsigned long long) s->input_shed);
 	dyn_buf_printf(out, ",\"trust\":{\"keys\":%zu,\"reloads\":%llu,"
 				   "\"reload_failures\":%llu,\"revoked\":%llu}",
@@ -630,7 +632,9 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 	dyn_engine_meminfo em;
 	struct mallinfo2 mi = mallinfo2();
 	size_t		merkle = 0;
+	dyn_input_status in;
 
+	node->transport->input(node, &in);
 	for (uint32_t p = 0; p < node->store.partitions; p++)
 		merkle += ((size_t) 2 * node->store.trees[p].nleaves - 1) * DYN_MERKLE_DIGEST +
 			node->store.trees[p].nleaves - 1;
@@ -648,7 +652,7 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 					   "\"engine_cache_max\":null");
 	}
 	dyn_buf_printf(out, ",\"input_held\":%zu,\"merkle\":%zu,\"heap_free\":%zu}",
-				   node->input_held, merkle, mi.fordblks);
+				   in.held, merkle, mi.fordblks);
 }
 
 /*
