@@ -103,13 +103,16 @@
 #define DYN_CONN_INPUT_TARGET(cs)	((cs)->input_limit - (cs)->input_limit / 8)
 /* A connection paused this long for input room is shed (conn_on_pause_sweep). */
 #define DYN_CONN_PAUSE_MS		2000
+/* Buckets of the per-address handshake limit (about 40 bytes each). */
+#define DYN_CONN_HS_SLOTS		4096
 /* A refused handshake is logged at most this often (a flood is one line). */
 #define DYN_CONN_REFUSAL_LOG_MS	10000
 
 /*
  * The transport's own state, one per node (node->conns, made by
  * dyn_conn_start): the open connections, the ones with answers to send
- * this loop iteration or waiting for a sync, and the input budget.  Only
+ * this loop iteration or waiting for a sync, the input budget and the
+ * handshake limits.  Only
  * conn.c reads it; STATUS asks through dyn_transport.input.
  */
 struct dyn_conns
@@ -126,6 +129,10 @@ struct dyn_conns
 	dyn_conn   *input_reading;	/* the connection in conn_on_alloc, if any */
 	uv_timer_t	input_sweep;	/* sheds connections paused too long */
 	bool		input_sweep_on;	/* input_sweep initialised */
+	/* unauthenticated handshakes, bounded: all sources, each source */
+	dyn_throttle hs_total;
+	dyn_throttle_table hs_address;
+	uint64_t	hs_logged_ms;	/* when a refusal was last logged (at most every 10 s) */
 };
 
 /* One accepted client connection. */
@@ -220,6 +227,15 @@ dyn_conn_start(dyn_node *node)
 	if (cs == NULL)
 		return DYN_ERR_NOMEM;
 	cs->input_limit = (size_t) node->cfg.max_input_mb * 1024 * 1024;
+	dyn_throttle_init(&cs->hs_total, node->cfg.handshake_rate, uv_now(node->loop));
+	if (node->secure &&
+		dyn_throttle_table_init(&cs->hs_address, DYN_CONN_HS_SLOTS,
+								node->cfg.handshake_rate_address,
+								uv_now(node->loop)) != DYN_OK)
+	{
+		free(cs);
+		return DYN_ERR_NOMEM;
+	}
 	uv_check_init(node->loop, &cs->flush_check);
 	cs->flush_check.data = node;
 	cs->flush_on = true;
@@ -239,6 +255,9 @@ dyn_conn_stop(dyn_node *node)
 void
 dyn_conn_free(dyn_node *node)
 {
+	if (node->conns == NULL)
+		return;
+	dyn_throttle_table_free(&node->conns->hs_address);
 	free(node->conns);
 	node->conns = NULL;
 }
@@ -346,7 +365,7 @@ conn_admit(dyn_conn *c, const struct sockaddr *sa)
 {
 	dyn_node   *node = c->node;
 	uint64_t	now = uv_now(node->loop);
-	dyn_throttle *bucket = dyn_throttle_table_slot(&node->hs_address, sa);
+	dyn_throttle *bucket = dyn_throttle_table_slot(&node->conns->hs_address, sa);
 	bool		per_address;
 
 	if (!dyn_throttle_take(bucket, 1, now))
@@ -354,7 +373,7 @@ conn_admit(dyn_conn *c, const struct sockaddr *sa)
 		node->stats.hs_refused_address++;
 		per_address = true;
 	}
-	else if (!dyn_throttle_take(&node->hs_total, 1, now))
+	else if (!dyn_throttle_take(&node->conns->hs_total, 1, now))
 	{
 		dyn_throttle_give(bucket, 1);
 		node->stats.hs_refused_total++;
@@ -366,9 +385,9 @@ conn_admit(dyn_conn *c, const struct sockaddr *sa)
 		c->hs_bucket = bucket;
 		return true;
 	}
-	if (node->hs_logged_ms == 0 || now - node->hs_logged_ms >= DYN_CONN_REFUSAL_LOG_MS)
+	if (node->conns->hs_logged_ms == 0 || now - node->conns->hs_logged_ms >= DYN_CONN_REFUSAL_LOG_MS)
 	{
-		node->hs_logged_ms = now;
+		node->conns->hs_logged_ms = now;
 		dyn_log(&node->log, DYN_LOG_WARNING,
 				"refusing handshakes over %s %llu (a second): closed %s at accept; "
 				"%llu refused per address and %llu node-wide so far (logged at most "
@@ -896,7 +915,7 @@ conn_authorize(dyn_conn *c)
 	{
 		/* a trusted key's handshake was not the flood: see "Hostile peers" */
 		dyn_throttle_give(c->hs_bucket, 1);
-		dyn_throttle_give(&node->hs_total, 1);
+		dyn_throttle_give(&node->conns->hs_total, 1);
 	}
 	snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
 			 dyn_role_name(e->role));

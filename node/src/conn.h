@@ -12,8 +12,8 @@
 extern const dyn_transport dyn_conn_transport;
 
 /*
- * Make node->conns (the transport's own state; the flush check on
- * node->loop) before the node takes connections.
+ * Make node->conns (the transport's own state: the flush check on
+ * node->loop, the handshake limits) before the node takes connections.
  * @return DYN_OK, or DYN_ERR_NOMEM (node->conns left NULL).
  */
 int			dyn_conn_start(dyn_node *node);

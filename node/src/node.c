@@ -87,21 +87,13 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 
 	if ((rc = node->transport->start(node)) != DYN_OK)
 	{
-		dyn_log(&node->log, DYN_LOG_ERROR, "could not start the transport: out of memory");
+		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory for the transport "
+				"(its connection lists and handshake rate limits)");
 		return rc;
 	}
 	dyn_group_start(&node->group, node);
 	if ((rc = node_start_cluster(node)) != DYN_OK)
 		return rc;
-
-	dyn_throttle_init(&node->hs_total, node->cfg.handshake_rate, uv_now(loop));
-	if (node->secure &&
-		dyn_throttle_table_init(&node->hs_address, DYN_NODE_HS_SLOTS,
-								node->cfg.handshake_rate_address, uv_now(loop)) != DYN_OK)
-	{
-		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory for the handshake rate limits");
-		return DYN_ERR_NOMEM;
-	}
 
 	if (uv_ip4_addr(node->cfg.listen_host, node->cfg.listen_port,
 					(struct sockaddr_in *) &addr) != 0 &&
@@ -428,7 +420,6 @@ dyn_node_finish(dyn_node *node)
 	node->engine = NULL;
 	dyn_buf_free(&node->scratch);
 	node->transport->free(node);
-	dyn_throttle_table_free(&node->hs_address);
 	dyn_log(&node->log, DYN_LOG_INFO, "stopped");
 }
 

@@ -22,9 +22,6 @@
 #include "store.h"
 #include "throttle.h"
 
-/* Buckets of the per-address handshake limit (about 40 bytes each). */
-#define DYN_NODE_HS_SLOTS	4096
-
 /* Everything the command line (or --config file) can set. */
 typedef struct dyn_node_config
 {
@@ -143,10 +140,6 @@ struct dyn_node
 	dyn_identity identity;		/* loaded by main() before start */
 	dyn_trust	trust;
 	char		key_text[DYN_KEY_TEXT_LEN + 1];	/* our public key, for logs and status */
-	/* unauthenticated handshakes, bounded (conn.c): all sources, each source */
-	dyn_throttle hs_total;
-	dyn_throttle_table hs_address;
-	uint64_t	hs_logged_ms;	/* when a refusal was last logged (at most every 10 s) */
 	dyn_engine *engine;
 	dyn_store	store;
 	dyn_node_stats stats;
