@@ -24,6 +24,9 @@ typedef struct repair_case
 	size_t		merged_siblings;
 	bool		same;
 	int			answers;
+	bool		history;		/* v1 and v2 made by case_history */
+	dyn_buf		v1;				/* a's first version */
+	dyn_buf		v2;				/* a's second, over v1 */
 } repair_case;
 
 /* One replica's answer: an owner or a stand-in, and what it held. */
@@ -50,13 +53,11 @@ static void test_write_local_failed(void **state);
 static void write_set(dyn_object *o, const char *node, const char *value, dyn_buf *out);
 static void case_add(repair_case *c, bool answered, bool owner, const dyn_buf *set);
 static int	case_repairs(repair_case *c, bool *repair);
+static void case_history(repair_case *c);
 static void case_free(repair_case *c);
 static void test_repair_all_equal(void **state);
-static void test_repair_one_stale(void **state);
-static void test_repair_not_found(void **state);
+static void test_repair_history(void **state);
 static void test_repair_tombstone(void **state);
-static void test_repair_timed_out(void **state);
-static void test_repair_standin(void **state);
 static void test_repair_siblings(void **state);
 
 /* The verdict once the first count of asked replicas answered as in a. */
@@ -314,9 +315,27 @@ case_repairs(repair_case *c, bool *repair)
 	return dyn_read_repair_targets(c->a, c->n, dyn_buf_slice(&c->merged), repair);
 }
 
+/* Make c->v1 and c->v2: two versions of a key, the second over the first. */
+static void
+case_history(repair_case *c)
+{
+	dyn_object	o;
+
+	dyn_object_init(&o);
+	write_set(&o, "a", "v1", &c->v1);
+	write_set(&o, "a", "v2", &c->v2);
+	dyn_object_free(&o);
+	c->history = true;
+}
+
 static void
 case_free(repair_case *c)
 {
+	if (c->history)
+	{
+		dyn_buf_free(&c->v1);
+		dyn_buf_free(&c->v2);
+	}
 	for (int i = 0; i < c->n; i++)
 		dyn_buf_free(&c->sets[i]);
 	if (c->answers > 0)
@@ -350,64 +369,70 @@ test_repair_all_equal(void **state)
 	dyn_object_free(&o);
 }
 
-/* One owner answered an older version: only it is repaired, with the new. */
+/*
+ * Two versions of a key, v2 over v1, as three targets answered them: which
+ * get the merged set (v2).  Each row is one case.
+ */
 static void
-test_repair_one_stale(void **state)
+test_repair_history(void **state)
 {
-	repair_case c = {0};
-	dyn_object	o;
-	dyn_buf		v1;
-	dyn_buf		v2;
-	bool		repair[DYN_RING_N_MAX];
-
-	(void) state;
-	dyn_object_init(&o);
-	write_set(&o, "a", "v1", &v1);
-	write_set(&o, "a", "v2", &v2);
-	case_add(&c, true, true, &v2);
-	case_add(&c, true, true, &v1);
-	case_add(&c, true, true, &v2);
-	assert_int_equal(case_repairs(&c, repair), 1);
-	assert_false(repair[0]);
-	assert_true(repair[1]);
-	assert_false(repair[2]);
-	/* v2 superseded v1: the merged set is v2's bytes */
-	assert_true(dyn_slice_eq(dyn_buf_slice(&c.merged), dyn_buf_slice(&v2)));
-	case_free(&c);
-	dyn_buf_free(&v1);
-	dyn_buf_free(&v2);
-	dyn_object_free(&o);
-}
-
-/* An owner without the key (not found) gets it. */
-static void
-test_repair_not_found(void **state)
-{
-	repair_case c = {0};
-	dyn_object	o;
-	dyn_buf		v1;
-	bool		repair[DYN_RING_N_MAX];
-
-	(void) state;
-	dyn_object_init(&o);
-	write_set(&o, "a", "v1", &v1);
-	case_add(&c, true, true, NULL);
-	case_add(&c, true, true, &v1);
-	assert_int_equal(case_repairs(&c, repair), 1);
-	assert_true(repair[0]);
-	assert_false(repair[1]);
-	/* every owner without it: nothing found, nothing to repair */
+	enum
 	{
-		repair_case e = {0};
+		NONE, V1, V2					/* what a target answered: empty, v1, v2 */
+	};
+	static const struct
+	{
+		const char *name;
+		struct
+		{
+			bool		answered;
+			bool		owner;
+			int			set;
+			bool		repaired;
+		}			t[3];
+		int			count;		/* -1: no repair at all */
+	}			rows[] = {
+		/* an older version: only that owner, with the new one */
+		{"one stale", {{true, true, V2, false}, {true, true, V1, true}, {true, true, V2, false}}, 1},
+		/* not found (the empty set) is repaired like a stale version */
+		{"one not found", {{true, true, NONE, true}, {true, true, V2, false}, {true, true, V2, false}}, 1},
+		/*
+		 * A target that timed out (or failed, or sent what could not be
+		 * read) is not repaired: what it holds is unknown.  This is what
+		 * the coordinator did before the decision moved here, and it is
+		 * kept.
+		 */
+		{"one timed out", {{true, true, V2, false}, {false, true, NONE, false}, {true, true, V1, true}}, 1},
+		/* a stand-in's stale or empty answer is not repaired: hints carry it */
+		{"stand-ins", {{true, true, V2, false}, {true, false, NONE, false}, {true, false, V1, false}}, 0},
+		/* every owner without it: nothing found, nothing to repair */
+		{"none found", {{true, true, NONE, false}, {true, true, NONE, false}, {false, true, NONE, false}}, -1},
+		/* one answer alone: nothing to compare */
+		{"one answer", {{true, true, V1, false}, {false, true, NONE, false}, {false, true, NONE, false}}, -1},
+	};
 
-		case_add(&e, true, true, NULL);
-		case_add(&e, true, true, NULL);
-		assert_int_equal(case_repairs(&e, repair), -1);
-		case_free(&e);
+	(void) state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+	{
+		repair_case c = {0};
+		bool		repair[DYN_RING_N_MAX];
+		int			count;
+
+		case_history(&c);
+		for (int k = 0; k < 3; k++)
+			case_add(&c, rows[i].t[k].answered, rows[i].t[k].owner,
+					 rows[i].t[k].set == NONE ? NULL : rows[i].t[k].set == V1 ? &c.v1 : &c.v2);
+		if ((count = case_repairs(&c, repair)) != rows[i].count)
+			fail_msg("%s: %d repairs, %d expected", rows[i].name, count, rows[i].count);
+		for (int k = 0; k < 3 && count >= 0; k++)
+			if (repair[k] != rows[i].t[k].repaired)
+				fail_msg("%s: target %d %s", rows[i].name, k,
+						 repair[k] ? "repaired" : "not repaired");
+		/* v2 superseded v1: the merged set is v2's bytes */
+		if (count > 0 && !dyn_slice_eq(dyn_buf_slice(&c.merged), dyn_buf_slice(&c.v2)))
+			fail_msg("%s: the merged set is not v2", rows[i].name);
+		case_free(&c);
 	}
-	case_free(&c);
-	dyn_buf_free(&v1);
-	dyn_object_free(&o);
 }
 
 /*
@@ -447,62 +472,6 @@ test_repair_tombstone(void **state)
 	case_free(&d);
 	dyn_buf_free(&v1);
 	dyn_buf_free(&dead);
-	dyn_buf_free(&v2);
-	dyn_object_free(&o);
-}
-
-/*
- * An owner that timed out (or failed, or sent what could not be read) is
- * not repaired: what it holds is unknown.  This is what the coordinator did
- * before the decision moved here, and it is kept.
- */
-static void
-test_repair_timed_out(void **state)
-{
-	repair_case c = {0};
-	dyn_object	o;
-	dyn_buf		v1;
-	dyn_buf		v2;
-	bool		repair[DYN_RING_N_MAX];
-
-	(void) state;
-	dyn_object_init(&o);
-	write_set(&o, "a", "v1", &v1);
-	write_set(&o, "a", "v2", &v2);
-	case_add(&c, true, true, &v2);
-	case_add(&c, false, true, NULL);
-	case_add(&c, true, true, &v1);
-	assert_int_equal(case_repairs(&c, repair), 1);
-	assert_false(repair[1]);
-	assert_true(repair[2]);
-	case_free(&c);
-	dyn_buf_free(&v1);
-	dyn_buf_free(&v2);
-	dyn_object_free(&o);
-}
-
-/* A stand-in's stale or empty answer is not repaired: hints carry it. */
-static void
-test_repair_standin(void **state)
-{
-	repair_case c = {0};
-	dyn_object	o;
-	dyn_buf		v1;
-	dyn_buf		v2;
-	bool		repair[DYN_RING_N_MAX];
-
-	(void) state;
-	dyn_object_init(&o);
-	write_set(&o, "a", "v1", &v1);
-	write_set(&o, "a", "v2", &v2);
-	case_add(&c, true, true, &v2);
-	case_add(&c, true, false, NULL);
-	case_add(&c, true, false, &v1);
-	assert_int_equal(case_repairs(&c, repair), 0);
-	assert_false(repair[1]);
-	assert_false(repair[2]);
-	case_free(&c);
-	dyn_buf_free(&v1);
 	dyn_buf_free(&v2);
 	dyn_object_free(&o);
 }
@@ -565,11 +534,8 @@ main(void)
 		cmocka_unit_test(test_write_unreachable),
 		cmocka_unit_test(test_write_local_failed),
 		cmocka_unit_test(test_repair_all_equal),
-		cmocka_unit_test(test_repair_one_stale),
-		cmocka_unit_test(test_repair_not_found),
+		cmocka_unit_test(test_repair_history),
 		cmocka_unit_test(test_repair_tombstone),
-		cmocka_unit_test(test_repair_timed_out),
-		cmocka_unit_test(test_repair_standin),
 		cmocka_unit_test(test_repair_siblings),
 	};
 
