@@ -49,6 +49,7 @@ dyn_ae_start(dyn_node *node)
 {
 	dyn_ae	   *ae = &node->ae;
 
+	dyn_buf_init(&ae->reap_keys);
 	uv_timer_init(node->loop, &ae->timer);
 	ae->timer.data = node;
 	ae->timer_on = true;
@@ -74,6 +75,12 @@ dyn_ae_stop(dyn_node *node)
 		uv_close((uv_handle_t *) &ae->timer, NULL);
 		ae->timer_on = false;
 	}
+}
+
+void
+dyn_ae_free(dyn_node *node)
+{
+	dyn_buf_free(&node->ae.reap_keys);
 }
 
 /* The schedule: start a round unless one is going. */
@@ -294,10 +301,10 @@ ae_reap(dyn_node *node)
 	size_t		start;
 
 	dyn_buf_init(&req);
-	dyn_buf_reset(&node->reap_keys);
+	dyn_buf_reset(&ae->reap_keys);
 	s.older_than = dyn_clock_wall_ms() - ae->grace_ms;
 	s.req = &req;
-	s.keys = &node->reap_keys;
+	s.keys = &ae->reap_keys;
 	s.count = 0;
 	start = dyn_reap_req_begin(&req, 0, (uint16_t) ae->partition);
 	/* a positive return is ae_collect_tombstone saying the batch is full */
@@ -367,7 +374,7 @@ ae_reap_local(dyn_node *node)
 	dyn_reader	r;
 	uint64_t	reaped = 0;
 
-	dyn_reader_init(&r, dyn_buf_slice(&node->reap_keys));
+	dyn_reader_init(&r, dyn_buf_slice(&ae->reap_keys));
 	if (!ae->reap_all_ok)
 	{
 		dyn_log(&node->log, DYN_LOG_INFO, "partition %u: a replica kept some tombstones; "

@@ -51,6 +51,7 @@ typedef struct dyn_ae
 	int			reap_inflight;
 	uint16_t	reap_count;		/* tombstones in the REAP in flight */
 	bool		reap_all_ok;	/* every replica dropped all of them */
+	dyn_buf		reap_keys;		/* their keys: ours are dropped once all agree */
 	uint64_t	round_started;
 	uint32_t	round_partitions;
 	uint64_t	round_reaped;
@@ -70,6 +71,8 @@ typedef struct dyn_ae
 void		dyn_ae_start(dyn_node *node);
 /* Answer every waiting REPAIR with an error and stop the schedule. */
 void		dyn_ae_stop(dyn_node *node);
+/* Free what the rounds kept (after the loop has ended; never started is fine). */
+void		dyn_ae_free(dyn_node *node);
 
 /*
  * This node lost its data (a new data directory under an id the ring

@@ -16,8 +16,8 @@
  * the writes of every connection share one log write or fsync per turn of
  * the loop (group commit, group.h): each reply is tagged, when it is about
  * to be sent, with the generation of syncs it must wait for (durable.h),
- * and a connection whose output waits is kept on the node's durable_list
- * until dyn_conn_on_durable releases it.  With --durability none (or the
+ * and a connection whose output waits is kept on the durable_list (struct
+ * dyn_conns) until dyn_conn_on_durable releases it.  With --durability none (or the
  * memory engine) the writes of a burst share one storage batch instead,
  * committed before the burst's replies are sent.
  *
@@ -59,7 +59,7 @@
  * time, which holds a handshake message and no more.
  *
  * Input memory.  The input buffers of all connections (the plaintext in
- * `in` and the channel's unopened bytes) are counted in node->input_held
+ * `in` and the channel's unopened bytes) are counted in node->conns->input_held
  * and bounded by --max-input-mb.  A read that fits in a buffer's free room
  * costs nothing and is always allowed, and a buffer may always grow to
  * DYN_CONN_INPUT_FREE (one read), so connections in steady state and new
@@ -100,11 +100,40 @@
 /* Input buffers this large hold a frame of over 1 MiB arriving: shed first. */
 #define DYN_CONN_INPUT_BIG		(2 * 1024 * 1024)
 /* Shedding makes room down to this, so that the next reads do not shed again. */
-#define DYN_CONN_INPUT_TARGET(node)	((node)->input_limit - (node)->input_limit / 8)
+#define DYN_CONN_INPUT_TARGET(cs)	((cs)->input_limit - (cs)->input_limit / 8)
 /* A connection paused this long for input room is shed (conn_on_pause_sweep). */
 #define DYN_CONN_PAUSE_MS		2000
+/* Buckets of the per-address handshake limit (about 40 bytes each). */
+#define DYN_CONN_HS_SLOTS		4096
 /* A refused handshake is logged at most this often (a flood is one line). */
 #define DYN_CONN_REFUSAL_LOG_MS	10000
+
+/*
+ * The transport's own state, one per node (node->conns, made by
+ * dyn_conn_start): the open connections, the ones with answers to send
+ * this loop iteration or waiting for a sync, the input budget and the
+ * handshake limits.  Only
+ * conn.c reads it; STATUS asks through dyn_transport.input.
+ */
+struct dyn_conns
+{
+	dyn_conn   *all;			/* open client connections, for shutdown */
+	dyn_conn   *flush_list;		/* connections with answers to send */
+	dyn_conn   *durable_list;	/* connections with answers waiting for a sync */
+	uv_check_t	flush_check;	/* sends them once per loop iteration */
+	bool		flush_on;		/* flush_check initialised */
+	/* bytes of the input buffers of all connections, bounded */
+	size_t		input_held;
+	size_t		input_limit;	/* --max-input-mb */
+	uint32_t	input_paused_now;	/* connections whose reading waits for room */
+	dyn_conn   *input_reading;	/* the connection in conn_on_alloc, if any */
+	uv_timer_t	input_sweep;	/* sheds connections paused too long */
+	bool		input_sweep_on;	/* input_sweep initialised */
+	/* unauthenticated handshakes, bounded: all sources, each source */
+	dyn_throttle hs_total;
+	dyn_throttle_table hs_address;
+	uint64_t	hs_logged_ms;	/* when a refusal was last logged (at most every 10 s) */
+};
 
 /* One accepted client connection. */
 struct dyn_conn
@@ -120,7 +149,7 @@ struct dyn_conn
 	dyn_throttle *hs_bucket;	/* its address's handshake bucket (secure nodes) */
 	char		who[DYN_TRUST_NAME_MAX + DYN_KEY_TEXT_LEN + 32];	/* " (key ...)" for logs */
 	dyn_buf		in;				/* plaintext received, not yet handled */
-	size_t		in_held;		/* its input buffers' bytes, in node->input_held */
+	size_t		in_held;		/* its input buffers' bytes, in node->conns->input_held */
 	bool		paused;			/* reading waits for room in the input budget */
 	uint64_t	paused_ms;		/* since when */
 	dyn_buf		out;			/* replies not yet sealed */
@@ -134,11 +163,11 @@ struct dyn_conn
 	bool		close_after_write;	/* a fatal error was queued */
 	bool		in_burst;		/* handling frames: answers wait for the commit */
 	uint32_t	held;			/* requests being coordinated, not yet answered */
-	bool		flush_queued;	/* on node->flush_list (which holds it once) */
+	bool		flush_queued;	/* on node->conns->flush_list (which holds it once) */
 	dyn_conn   *flush_next;
 	dyn_release rel;			/* which bytes of out may leave (group commit) */
 	dyn_buf		held_tail;		/* out's waiting bytes, set aside while sealing */
-	bool		durable_queued; /* on node->durable_list (which holds it once) */
+	bool		durable_queued; /* on node->conns->durable_list (which holds it once) */
 	dyn_conn   *durable_next;
 	char		peer[64];
 	dyn_conn   *prev;
@@ -180,11 +209,68 @@ static void conn_flush(dyn_conn *c);
 static void conn_close(dyn_conn *c);
 
 const dyn_transport dyn_conn_transport = {
+	.start = dyn_conn_start,
+	.stop = dyn_conn_stop,
+	.free = dyn_conn_free,
+	.input = dyn_conn_input,
 	.accept = dyn_conn_accept,
 	.close_all = dyn_conn_close_all,
 	.retrust = dyn_conn_retrust,
 	.on_durable = dyn_conn_on_durable,
 };
+
+int
+dyn_conn_start(dyn_node *node)
+{
+	dyn_conns  *cs = calloc(1, sizeof(*cs));
+
+	if (cs == NULL)
+		return DYN_ERR_NOMEM;
+	cs->input_limit = (size_t) node->cfg.max_input_mb * 1024 * 1024;
+	dyn_throttle_init(&cs->hs_total, node->cfg.handshake_rate, uv_now(node->loop));
+	if (node->secure &&
+		dyn_throttle_table_init(&cs->hs_address, DYN_CONN_HS_SLOTS,
+								node->cfg.handshake_rate_address,
+								uv_now(node->loop)) != DYN_OK)
+	{
+		free(cs);
+		return DYN_ERR_NOMEM;
+	}
+	uv_check_init(node->loop, &cs->flush_check);
+	cs->flush_check.data = node;
+	cs->flush_on = true;
+	node->conns = cs;
+	return DYN_OK;
+}
+
+void
+dyn_conn_stop(dyn_node *node)
+{
+	if (node->conns == NULL || !node->conns->flush_on)
+		return;
+	uv_close((uv_handle_t *) &node->conns->flush_check, NULL);
+	node->conns->flush_on = false;
+}
+
+void
+dyn_conn_free(dyn_node *node)
+{
+	if (node->conns == NULL)
+		return;
+	dyn_throttle_table_free(&node->conns->hs_address);
+	free(node->conns);
+	node->conns = NULL;
+}
+
+void
+dyn_conn_input(const dyn_node *node, dyn_input_status *out)
+{
+	const dyn_conns *cs = node->conns;
+
+	out->held = cs != NULL ? cs->input_held : 0;
+	out->limit = cs != NULL ? cs->input_limit : 0;
+	out->paused_now = cs != NULL ? cs->input_paused_now : 0;
+}
 
 /* Accept one pending connection from the node's listener. */
 void
@@ -258,10 +344,10 @@ dyn_conn_accept(dyn_node *node)
 	}
 	uv_tcp_nodelay(&c->handle, 1);
 
-	c->next = node->conns;
-	if (node->conns)
-		node->conns->prev = c;
-	node->conns = c;
+	c->next = node->conns->all;
+	if (node->conns->all)
+		node->conns->all->prev = c;
+	node->conns->all = c;
 	node->stats.connections_open++;
 	node->stats.connections_total++;
 	c->reading = true;
@@ -279,7 +365,7 @@ conn_admit(dyn_conn *c, const struct sockaddr *sa)
 {
 	dyn_node   *node = c->node;
 	uint64_t	now = uv_now(node->loop);
-	dyn_throttle *bucket = dyn_throttle_table_slot(&node->hs_address, sa);
+	dyn_throttle *bucket = dyn_throttle_table_slot(&node->conns->hs_address, sa);
 	bool		per_address;
 
 	if (!dyn_throttle_take(bucket, 1, now))
@@ -287,7 +373,7 @@ conn_admit(dyn_conn *c, const struct sockaddr *sa)
 		node->stats.hs_refused_address++;
 		per_address = true;
 	}
-	else if (!dyn_throttle_take(&node->hs_total, 1, now))
+	else if (!dyn_throttle_take(&node->conns->hs_total, 1, now))
 	{
 		dyn_throttle_give(bucket, 1);
 		node->stats.hs_refused_total++;
@@ -299,9 +385,9 @@ conn_admit(dyn_conn *c, const struct sockaddr *sa)
 		c->hs_bucket = bucket;
 		return true;
 	}
-	if (node->hs_logged_ms == 0 || now - node->hs_logged_ms >= DYN_CONN_REFUSAL_LOG_MS)
+	if (node->conns->hs_logged_ms == 0 || now - node->conns->hs_logged_ms >= DYN_CONN_REFUSAL_LOG_MS)
 	{
-		node->hs_logged_ms = now;
+		node->conns->hs_logged_ms = now;
 		dyn_log(&node->log, DYN_LOG_WARNING,
 				"refusing handshakes over %s %llu (a second): closed %s at accept; "
 				"%llu refused per address and %llu node-wide so far (logged at most "
@@ -320,8 +406,11 @@ conn_admit(dyn_conn *c, const struct sockaddr *sa)
 void
 dyn_conn_close_all(dyn_node *node)
 {
-	dyn_conn   *c = node->conns;
+	dyn_conn   *c;
 
+	if (node->conns == NULL)
+		return;					/* the node did not get as far as starting us */
+	c = node->conns->all;
 	while (c != NULL)
 	{
 		dyn_conn   *next = c->next;
@@ -329,19 +418,19 @@ dyn_conn_close_all(dyn_node *node)
 		conn_close(c);
 		c = next;
 	}
-	if (node->input_sweep_on)
-		uv_close((uv_handle_t *) &node->input_sweep, NULL);
-	node->input_sweep_on = false;
+	if (node->conns->input_sweep_on)
+		uv_close((uv_handle_t *) &node->conns->input_sweep, NULL);
+	node->conns->input_sweep_on = false;
 	/* answers queued for sending go nowhere now: release their holds */
-	while ((c = node->flush_list) != NULL)
+	while ((c = node->conns->flush_list) != NULL)
 	{
-		node->flush_list = c->flush_next;
+		node->conns->flush_list = c->flush_next;
 		c->flush_queued = false;
 		(void) conn_drop_hold(c);
 	}
-	while ((c = node->durable_list) != NULL)
+	while ((c = node->conns->durable_list) != NULL)
 	{
-		node->durable_list = c->durable_next;
+		node->conns->durable_list = c->durable_next;
 		c->durable_queued = false;
 		(void) conn_drop_hold(c);
 	}
@@ -358,7 +447,7 @@ dyn_conn_close_all(dyn_node *node)
 void
 dyn_conn_retrust(dyn_node *node)
 {
-	for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+	for (dyn_conn *c = node->conns->all; c != NULL; c = c->next)
 	{
 		const dyn_trust_entry *e;
 		char		key[DYN_KEY_TEXT_LEN + 1];
@@ -412,9 +501,9 @@ conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = 0;
 	if (room < want)
 	{
-		c->node->input_reading = c;
+		c->node->conns->input_reading = c;
 		want = conn_input_room(c, want, room);
-		c->node->input_reading = NULL;
+		c->node->conns->input_reading = NULL;
 		if (want == 0)
 			return;
 	}
@@ -518,29 +607,29 @@ conn_input_room(dyn_conn *c, size_t want, size_t room)
 	size_t		after = c->in.cap + rx + (grows > want ? grows : want);
 	size_t		cost = after > c->in_held ? after - c->in_held : 0;
 
-	if (after <= DYN_CONN_INPUT_FREE || node->input_held + cost <= node->input_limit)
+	if (after <= DYN_CONN_INPUT_FREE || node->conns->input_held + cost <= node->conns->input_limit)
 		return want;			/* one read's worth, or it fits */
 	conn_input_shed(node, cost, DYN_CONN_INPUT_BIG);
 	if (c->closing || c->close_after_write)
 		return 0;
-	if (node->input_held + cost <= node->input_limit)
+	if (node->conns->input_held + cost <= node->conns->input_limit)
 		return want;
 	if (room > 0)
 		return room;
 	conn_input_pause(c, true);
-	for (dyn_conn *o = node->conns; o != NULL; o = o->next)
+	for (dyn_conn *o = node->conns->all; o != NULL; o = o->next)
 		if (o->in_held > DYN_CONN_INPUT_FREE && !o->paused && !o->close_after_write)
 			return 0;			/* o can still complete its frame and free room */
 	conn_input_shed(node, cost, DYN_CONN_INPUT_FREE + 1);
 	if (c->closing || c->close_after_write)
 		return 0;
 	/* conn_input_wake may have unpaused c: paused is what conn_on_read obeys */
-	conn_input_pause(c, node->input_held + cost > node->input_limit);
+	conn_input_pause(c, node->conns->input_held + cost > node->conns->input_limit);
 	return c->paused ? 0 : want;
 }
 
 /*
- * Mark c paused (or not), keeping node->input_paused_now, and the sweep
+ * Mark c paused (or not), keeping node->conns->input_paused_now, and the sweep
  * that sheds connections paused too long running while any is.
  */
 static void
@@ -553,23 +642,23 @@ conn_input_pause(dyn_conn *c, bool paused)
 	c->paused = paused;
 	if (!paused)
 	{
-		node->input_paused_now--;
+		node->conns->input_paused_now--;
 		return;
 	}
-	node->input_paused_now++;
+	node->conns->input_paused_now++;
 	node->stats.input_paused++;
 	c->paused_ms = uv_now(node->loop);
 	dyn_log(&node->log, DYN_LOG_DEBUG,
 			"pausing reads from %s: the input buffers hold %zu of %zu bytes",
-			c->peer, node->input_held, node->input_limit);
-	if (!node->input_sweep_on && !node->stopping)
+			c->peer, node->conns->input_held, node->conns->input_limit);
+	if (!node->conns->input_sweep_on && !node->stopping)
 	{
-		uv_timer_init(node->loop, &node->input_sweep);
-		node->input_sweep.data = node;
-		node->input_sweep_on = true;
+		uv_timer_init(node->loop, &node->conns->input_sweep);
+		node->conns->input_sweep.data = node;
+		node->conns->input_sweep_on = true;
 	}
-	if (node->input_sweep_on && !uv_is_active((uv_handle_t *) &node->input_sweep))
-		uv_timer_start(&node->input_sweep, conn_on_pause_sweep, DYN_CONN_PAUSE_MS / 4,
+	if (node->conns->input_sweep_on && !uv_is_active((uv_handle_t *) &node->conns->input_sweep))
+		uv_timer_start(&node->conns->input_sweep, conn_on_pause_sweep, DYN_CONN_PAUSE_MS / 4,
 					   DYN_CONN_PAUSE_MS / 4);
 }
 
@@ -592,11 +681,11 @@ conn_input_account(dyn_conn *c)
 		dyn_buf_free(&c->in);
 	held = c->in.len == 0 && dyn_channel_recv_pending(c->ch) == 0 ? 0 :
 		c->in.cap + dyn_channel_recv_held(c->ch);
-	node->input_held = node->input_held - c->in_held + held;
+	node->conns->input_held = node->conns->input_held - c->in_held + held;
 	c->in_held = held;
-	if (node->input_held > node->stats.input_peak)
-		node->stats.input_peak = node->input_held;
-	if (node->input_held > node->input_limit)
+	if (node->conns->input_held > node->stats.input_peak)
+		node->stats.input_peak = node->conns->input_held;
+	if (node->conns->input_held > node->conns->input_limit)
 		conn_input_shed(node, 0, DYN_CONN_INPUT_BIG);
 	else
 		conn_input_wake(node);
@@ -606,7 +695,7 @@ conn_input_account(dyn_conn *c)
 static void
 conn_input_release(dyn_conn *c)
 {
-	c->node->input_held -= c->in_held;
+	c->node->conns->input_held -= c->in_held;
 	c->in_held = 0;
 	conn_input_pause(c, false);
 }
@@ -622,11 +711,11 @@ conn_input_shed(dyn_node *node, size_t want, size_t min)
 {
 	bool		shed = false;
 
-	while (node->input_held + want > DYN_CONN_INPUT_TARGET(node))
+	while (node->conns->input_held + want > DYN_CONN_INPUT_TARGET(node->conns))
 	{
 		dyn_conn   *big = NULL;
 
-		for (dyn_conn *c = node->conns; c != NULL; c = c->next)
+		for (dyn_conn *c = node->conns->all; c != NULL; c = c->next)
 			if (!c->close_after_write && c->in_held >= min &&
 				(big == NULL || c->in_held > big->in_held))
 				big = c;
@@ -655,7 +744,7 @@ conn_input_drop(dyn_conn *c, const char *why)
 			"closing connection from %s%s: it %s (%zu bytes of a frame not yet "
 			"complete) and the input buffers of all connections are full (%zu bytes "
 			"counted against --max-input-mb %llu)", c->peer, c->who, why, held,
-			node->input_held, (unsigned long long) node->cfg.max_input_mb);
+			node->conns->input_held, (unsigned long long) node->cfg.max_input_mb);
 	dyn_reply_error(c->node, &c->out, 0, DYN_E_UNAVAILABLE, 0, 0,
 					"node %s is short of input memory and this connection %s (%zu bytes "
 					"of a frame not yet complete): retry later", node->cfg.id, why, held);
@@ -667,7 +756,7 @@ conn_input_drop(dyn_conn *c, const char *why)
 	 * connection inside conn_on_alloc must not stop reading or close now
 	 * (its read callback would be gone); conn_on_read does.
 	 */
-	if (c != node->input_reading)
+	if (c != node->conns->input_reading)
 	{
 		conn_stop_reading(c);
 		conn_flush(c);
@@ -685,7 +774,7 @@ conn_on_pause_sweep(uv_timer_t *t)
 {
 	dyn_node   *node = t->data;
 	uint64_t	now = uv_now(node->loop);
-	dyn_conn   *c = node->conns;
+	dyn_conn   *c = node->conns->all;
 	char		why[64];
 
 	snprintf(why, sizeof(why), "waited %d ms for room to read", DYN_CONN_PAUSE_MS);
@@ -697,7 +786,7 @@ conn_on_pause_sweep(uv_timer_t *t)
 			conn_input_drop(c, why);
 		c = next;
 	}
-	if (node->input_paused_now == 0)
+	if (node->conns->input_paused_now == 0)
 		uv_timer_stop(t);
 	else
 		conn_input_wake(node);
@@ -714,11 +803,11 @@ conn_input_wake(dyn_node *node)
 {
 	size_t		room;
 
-	if (node->input_paused_now == 0 ||
-		node->input_held + DYN_CONN_INPUT_FREE > node->input_limit)
+	if (node->conns->input_paused_now == 0 ||
+		node->conns->input_held + DYN_CONN_INPUT_FREE > node->conns->input_limit)
 		return;
-	room = node->input_limit - node->input_held;
-	for (dyn_conn *c = node->conns; c != NULL && room >= DYN_CONN_INPUT_FREE; c = c->next)
+	room = node->conns->input_limit - node->conns->input_held;
+	for (dyn_conn *c = node->conns->all; c != NULL && room >= DYN_CONN_INPUT_FREE; c = c->next)
 	{
 		size_t		need = c->in.cap + dyn_channel_recv_held(c->ch);
 
@@ -826,7 +915,7 @@ conn_authorize(dyn_conn *c)
 	{
 		/* a trusted key's handshake was not the flood: see "Hostile peers" */
 		dyn_throttle_give(c->hs_bucket, 1);
-		dyn_throttle_give(&node->hs_total, 1);
+		dyn_throttle_give(&node->conns->hs_total, 1);
 	}
 	snprintf(c->who, sizeof(c->who), " (key \"%s\" %s, role %s)", e->name, key,
 			 dyn_role_name(e->role));
@@ -1059,8 +1148,8 @@ conn_releasable(dyn_conn *c)
 	{
 		c->durable_queued = true;
 		c->held++;
-		c->durable_next = node->durable_list;
-		node->durable_list = c;
+		c->durable_next = node->conns->durable_list;
+		node->conns->durable_list = c;
 	}
 	return c->rel.ready;
 }
@@ -1117,9 +1206,9 @@ conn_seal(dyn_conn *c, size_t ready)
 void
 dyn_conn_on_durable(dyn_node *node, bool failed)
 {
-	dyn_conn   *list = node->durable_list;
+	dyn_conn   *list = node->conns->durable_list;
 
-	node->durable_list = NULL;
+	node->conns->durable_list = NULL;
 	while (list != NULL)
 	{
 		dyn_conn   *c = list;
@@ -1268,9 +1357,9 @@ dyn_conn_answer(dyn_conn *c, dyn_slice frame)
 	 */
 	c->flush_queued = true;
 	c->held++;
-	c->flush_next = c->node->flush_list;
-	c->node->flush_list = c;
-	uv_check_start(&c->node->flush_check, conn_on_check);
+	c->flush_next = c->node->conns->flush_list;
+	c->node->conns->flush_list = c;
+	uv_check_start(&c->node->conns->flush_check, conn_on_check);
 }
 
 /*
@@ -1282,9 +1371,9 @@ static void
 conn_on_check(uv_check_t *h)
 {
 	dyn_node   *node = h->data;
-	dyn_conn   *list = node->flush_list;
+	dyn_conn   *list = node->conns->flush_list;
 
-	node->flush_list = NULL;
+	node->conns->flush_list = NULL;
 	uv_check_stop(h);
 	while (list != NULL)
 	{
@@ -1313,7 +1402,7 @@ conn_close(dyn_conn *c)
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		c->node->conns = c->next;
+		c->node->conns->all = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	c->node->stats.connections_open--;

@@ -8,8 +8,21 @@
 #include "node.h"
 #include "request.h"
 
-/* The node's transport (node.h): the four functions below the node calls. */
+/* The node's transport (node.h): the functions below the node calls. */
 extern const dyn_transport dyn_conn_transport;
+
+/*
+ * Make node->conns (the transport's own state: the flush check on
+ * node->loop, the handshake limits) before the node takes connections.
+ * @return DYN_OK, or DYN_ERR_NOMEM (node->conns left NULL).
+ */
+int			dyn_conn_start(dyn_node *node);
+/* Close the flush check: after every service has stopped answering. */
+void		dyn_conn_stop(dyn_node *node);
+/* Free node->conns (after the loop has ended; NULL is fine). */
+void		dyn_conn_free(dyn_node *node);
+/* The input budget's figures, for STATUS. */
+void		dyn_conn_input(const dyn_node *node, dyn_input_status *out);
 
 /* Accept one connection waiting on node->listener and start reading it. */
 void		dyn_conn_accept(dyn_node *node);

@@ -18,16 +18,16 @@
  * answer from a stand-in does not count towards R for "not found", so a
  * coordinator cut off from a key's owners does not call it absent.
  *
- * Read repair: when every target of a GET has answered, the ones that are
- * owners and answered a sibling set other than the merged one (objects are
- * canonical: equal sets have equal bytes) get the merged set.  The client's
- * answer never waits for this.
+ * Read repair: when every target of a GET has answered, the owners that
+ * answered a sibling set other than the merged one get the merged set
+ * (dyn_read_repair_targets decides, dynamo/quorum.h).  The client's answer
+ * never waits for this.
  *
  * Speed: replicas usually agree, so a GET compares each answer's bytes with
  * the first answer's and decodes and merges only when one differs; request
  * records are kept on a free list (at most COORD_FREE_MAX) with their
- * buffers, and frames and answers are built in the node's scratch buffers
- * (coord_frame, coord_answer, coord_obj), so the steady state allocates
+ * buffers, and frames and answers are built in the coordinator's own
+ * buffers (struct dyn_coordinator), so the steady state allocates
  * nothing per request.  dyn_conn_answer copies the answer out before
  * anything else can use the buffer again.
  */
@@ -106,6 +106,23 @@ typedef struct coord_req
 	char		fwd_error[160];
 } coord_req;
 
+/*
+ * The coordinator's own state, one per node (node->coord), so that the
+ * steady state allocates nothing per request: the request records kept for
+ * reuse, and the buffers frames, answers and replicas' sets are built or
+ * decoded in.  Each buffer is used within one call and copied out before
+ * it returns (dyn_peer_send and dyn_conn_answer copy), so one of each
+ * serves every request.
+ */
+struct dyn_coordinator
+{
+	coord_req  *free;			/* request records kept for reuse */
+	int			nfree;
+	dyn_buf		frame;			/* node-to-node frames being encoded */
+	dyn_buf		answer;			/* client answers being encoded */
+	dyn_object	obj;			/* a replica's answer being decoded */
+};
+
 static coord_req *req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 						  dyn_slice bucket, dyn_slice key);
 static void req_free(coord_req *r);
@@ -150,12 +167,13 @@ static coord_req *
 req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 		dyn_slice bucket, dyn_slice key)
 {
-	coord_req  *r = node->coord_free;
+	dyn_coordinator *co = node->coord;
+	coord_req  *r = co->free;
 
 	if (r != NULL)
 	{
-		node->coord_free = r->next_free;
-		node->coord_nfree--;
+		co->free = r->next_free;
+		co->nfree--;
 	}
 	else
 	{
@@ -220,17 +238,17 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 static void
 req_free(coord_req *r)
 {
-	dyn_node   *node = r->node;
+	dyn_coordinator *co = r->node->coord;
 	bool		big = r->object.cap > 65536 || r->merged.cap > 64;
 
 	for (int i = 0; i < DYN_RING_N_MAX && !big; i++)
 		big = r->t[i].reply.cap > 65536;
-	node->cluster.inflight--;
-	if (!big && node->coord_nfree < COORD_FREE_MAX)
+	r->node->cluster.inflight--;
+	if (!big && co->nfree < COORD_FREE_MAX)
 	{
-		r->next_free = node->coord_free;
-		node->coord_free = r;
-		node->coord_nfree++;
+		r->next_free = co->free;
+		co->free = r;
+		co->nfree++;
 		return;
 	}
 	req_destroy(r);
@@ -250,18 +268,39 @@ req_destroy(coord_req *r)
 	free(r);
 }
 
-/* Free the request records kept for reuse (node shutdown). */
-void
-dyn_coord_free_cache(dyn_node *node)
+int
+dyn_coord_init(dyn_node *node)
 {
-	while (node->coord_free != NULL)
-	{
-		coord_req  *r = node->coord_free;
+	dyn_coordinator *co = calloc(1, sizeof(*co));
 
-		node->coord_free = r->next_free;
+	if (co == NULL)
+		return DYN_ERR_NOMEM;
+	dyn_buf_init(&co->frame);
+	dyn_buf_init(&co->answer);
+	dyn_object_init(&co->obj);
+	node->coord = co;
+	return DYN_OK;
+}
+
+void
+dyn_coord_free(dyn_node *node)
+{
+	dyn_coordinator *co = node->coord;
+
+	if (co == NULL)
+		return;
+	while (co->free != NULL)
+	{
+		coord_req  *r = co->free;
+
+		co->free = r->next_free;
 		req_destroy(r);
 	}
-	node->coord_nfree = 0;
+	dyn_buf_free(&co->frame);
+	dyn_buf_free(&co->answer);
+	dyn_object_free(&co->obj);
+	free(co);
+	node->coord = NULL;
 }
 
 /* Free once answered and nothing is outstanding any more. */
@@ -436,18 +475,18 @@ dyn_coord_get(dyn_node *node, dyn_conn *c, uint32_t reqid, const dyn_get_req *re
 	pick_targets(r, ext, count, owners, down, &ndown);
 
 	/* one REPLICA_GET body for every target */
-	dyn_buf_reset(&node->coord_frame);
+	dyn_buf_reset(&node->coord->frame);
 	{
 		dyn_replica_get_req rg = {r->bucket, r->key};
 
-		dyn_replica_get_encode(&node->coord_frame, 0, &rg);
+		dyn_replica_get_encode(&node->coord->frame, 0, &rg);
 	}
 	for (int i = 0; i < r->ntargets; i++)
 	{
 		coord_target *t = &r->t[i];
 		dyn_peer   *p;
-		dyn_slice	body = {node->coord_frame.data + DYN_FRAME_HEADER_LEN,
-		node->coord_frame.len - DYN_FRAME_HEADER_LEN};
+		dyn_slice	body = {node->coord->frame.data + DYN_FRAME_HEADER_LEN,
+		node->coord->frame.len - DYN_FRAME_HEADER_LEN};
 
 		if (t->m->self)
 		{
@@ -455,7 +494,7 @@ dyn_coord_get(dyn_node *node, dyn_conn *c, uint32_t reqid, const dyn_get_req *re
 			continue;
 		}
 		p = dyn_membership_peer(t->m);
-		if (p != NULL && node->coord_frame.err == DYN_OK &&
+		if (p != NULL && node->coord->frame.err == DYN_OK &&
 			dyn_peer_send(p, DYN_MSG_REPLICA_GET, body, DYN_REPLICA_TIMEOUT_MS,
 						  get_on_reply, t) == DYN_OK)
 			r->outstanding++;
@@ -519,7 +558,7 @@ get_local(coord_req *r, coord_target *t)
 static void
 get_merge(coord_req *r, coord_target *t)
 {
-	dyn_object *o = &r->node->coord_obj;
+	dyn_object *o = &r->node->coord->obj;
 
 	if (r->first == NULL)
 	{
@@ -599,7 +638,7 @@ get_progress(coord_req *r)
 	v = dyn_read_decide(&r->tally, r->need);
 	if (!r->answered && v == DYN_READ_ANSWER)
 	{
-		dyn_buf    *frame = &r->node->coord_answer;
+		dyn_buf    *frame = &r->node->coord->answer;
 		size_t		start;
 
 		dyn_buf_reset(frame);
@@ -628,17 +667,19 @@ get_progress(coord_req *r)
 }
 
 /*
- * Read repair: owners that answered something other than the merged set
- * get it.  Fire and forget: a failed repair is left to the next read.
+ * Read repair, to the targets dyn_read_repair_targets picks (dynamo/
+ * quorum.h).  Fire and forget: a failed repair is left to the next read.
  */
 static void
 get_repair(coord_req *r)
 {
 	dyn_node   *node = r->node;
+	dyn_read_answer answers[DYN_RING_N_MAX];
+	bool		repair[DYN_RING_N_MAX];
 	dyn_buf		merged;
 
-	if (r->same || r->ok < 2 || r->merged.n == 0)
-		return;					/* every answer was the same set: nothing stale */
+	if (!dyn_read_repair_any(r->same, r->ok, r->merged.n))
+		return;
 	dyn_buf_init(&merged);
 	dyn_object_encode(&r->merged, &merged);
 	if (merged.err)
@@ -648,10 +689,16 @@ get_repair(coord_req *r)
 	}
 	for (int i = 0; i < r->ntargets; i++)
 	{
+		answers[i].answered = r->t[i].state == T_OK;
+		answers[i].owner = r->t[i].owner;
+		answers[i].set = dyn_buf_slice(&r->t[i].reply);
+	}
+	dyn_read_repair_targets(answers, r->ntargets, dyn_buf_slice(&merged), repair);
+	for (int i = 0; i < r->ntargets; i++)
+	{
 		coord_target *t = &r->t[i];
 
-		if (t->state != T_OK || !t->owner ||
-			dyn_slice_eq(dyn_buf_slice(&t->reply), dyn_buf_slice(&merged)))
+		if (!repair[i])
 			continue;
 		node->cluster.read_repairs++;
 		if (t->m->self)
@@ -687,7 +734,7 @@ send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
 {
 	dyn_replica_put_req rp = {bucket, key, hint, object};
 	dyn_peer   *p = dyn_membership_peer(m);
-	dyn_buf    *frame = &node->coord_frame;
+	dyn_buf    *frame = &node->coord->frame;
 	dyn_slice	body;
 
 	if (p == NULL)
@@ -1087,7 +1134,7 @@ put_progress(coord_req *r)
 
 	if (!r->answered && v == DYN_WRITE_ANSWER)
 	{
-		dyn_buf    *frame = &r->node->coord_answer;
+		dyn_buf    *frame = &r->node->coord->answer;
 
 		dyn_buf_reset(frame);
 		dyn_put_reply_encode(frame, r->reply_type, r->reqid, dyn_buf_slice(&r->context));

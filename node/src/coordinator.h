@@ -94,7 +94,13 @@ void		dyn_coord_get(dyn_node *node, dyn_conn *c, uint32_t reqid,
 void		dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 							const dyn_put_req *req, dyn_slice body);
 
-/* Free the request records kept for reuse (after the loop has ended). */
-void		dyn_coord_free_cache(dyn_node *node);
+/*
+ * The coordinator's own state (node->coord: request records kept for
+ * reuse, its encoding buffers), made before the node takes requests.
+ * @return DYN_OK, or DYN_ERR_NOMEM (node->coord left NULL).
+ */
+int			dyn_coord_init(dyn_node *node);
+/* Free it and the records kept (after the loop has ended; NULL is fine). */
+void		dyn_coord_free(dyn_node *node);
 
 #endif							/* DYNAMOD_COORDINATOR_H */

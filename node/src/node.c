@@ -85,19 +85,15 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	if ((rc = node_start_actors(node)) != DYN_OK)
 		return rc;
 
+	if ((rc = node->transport->start(node)) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory for the transport "
+				"(its connection lists and handshake rate limits)");
+		return rc;
+	}
 	dyn_group_start(&node->group, node);
 	if ((rc = node_start_cluster(node)) != DYN_OK)
 		return rc;
-
-	node->input_limit = (size_t) node->cfg.max_input_mb * 1024 * 1024;
-	dyn_throttle_init(&node->hs_total, node->cfg.handshake_rate, uv_now(loop));
-	if (node->secure &&
-		dyn_throttle_table_init(&node->hs_address, DYN_NODE_HS_SLOTS,
-								node->cfg.handshake_rate_address, uv_now(loop)) != DYN_OK)
-	{
-		dyn_log(&node->log, DYN_LOG_ERROR, "out of memory for the handshake rate limits");
-		return DYN_ERR_NOMEM;
-	}
 
 	if (uv_ip4_addr(node->cfg.listen_host, node->cfg.listen_port,
 					(struct sockaddr_in *) &addr) != 0 &&
@@ -291,9 +287,7 @@ dyn_node_stop(dyn_node *node)
 		dyn_hints_stop(&node->hints);
 	if (node->members_on)
 		dyn_membership_stop(&node->members);
-	if (node->flush_on)
-		uv_close((uv_handle_t *) &node->flush_check, NULL);
-	node->flush_on = false;
+	node->transport->stop(node);
 	dyn_group_stop(&node->group);
 }
 
@@ -309,6 +303,11 @@ node_start_cluster(dyn_node *node)
 	char		err[512];
 	int			rc;
 
+	if ((rc = dyn_coord_init(node)) != DYN_OK)
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR, "could not start the coordinator: out of memory");
+		return rc;
+	}
 	snprintf(address, sizeof(address), "%s:%d", node->cfg.listen_host,
 			 node->cfg.listen_port);
 	mc.loop = node->loop;
@@ -323,12 +322,6 @@ node_start_cluster(dyn_node *node)
 	mc.new_client = node_new_peer_client;
 	mc.new_client_arg = node;
 	mc.on_up = node_on_member_up;
-	dyn_buf_init(&node->coord_frame);
-	dyn_buf_init(&node->coord_answer);
-	dyn_object_init(&node->coord_obj);
-	uv_check_init(node->loop, &node->flush_check);
-	node->flush_check.data = node;
-	node->flush_on = true;
 	mc.on_up_arg = node;
 	rc = dyn_membership_start(&node->members, &mc, err, sizeof(err));
 	node->members_on = true;
@@ -363,7 +356,6 @@ node_start_background(dyn_node *node)
 		return rc;
 	dyn_merkle_root(&empty, node->empty_root);
 	dyn_merkle_free(&empty);
-	dyn_buf_init(&node->reap_keys);
 	dyn_throttle_init(&node->throttle, node->cfg.transfer_rate_mb * 1024 * 1024,
 					  uv_now(node->loop));
 	node->ae.interval_ms = node->cfg.repair_interval_s * 1000;
@@ -417,20 +409,17 @@ dyn_node_finish(dyn_node *node)
 		dyn_hints_free(&node->hints);
 	dyn_handoff_free(node);
 	node->handoff_on = node->ae_on = false;
-	dyn_buf_free(&node->reap_keys);
+	dyn_ae_free(node);
 	if (node->members_on)
 		dyn_membership_free(&node->members);
 	node->hints_on = node->members_on = false;
-	dyn_coord_free_cache(node);
-	dyn_buf_free(&node->coord_frame);
-	dyn_buf_free(&node->coord_answer);
-	dyn_object_free(&node->coord_obj);
+	dyn_coord_free(node);
 	dyn_store_close(&node->store);
 	dyn_actors_free(&node->actors);
 	dyn_engine_close(node->engine);
 	node->engine = NULL;
 	dyn_buf_free(&node->scratch);
-	dyn_throttle_table_free(&node->hs_address);
+	node->transport->free(node);
 	dyn_log(&node->log, DYN_LOG_INFO, "stopped");
 }
 
@@ -491,6 +480,7 @@ void
 dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 {
 	const dyn_node_stats *s = &node->stats;
+	dyn_input_status in;
 
 	dyn_buf_put_u8(out, '{');
 	dyn_buf_printf(out, "\"id\":");
@@ -564,10 +554,11 @@ dyn_node_status_json(const dyn_node *node, dyn_buf *out)
 				   (unsigned long long) s->hs_trusted,
 				   (unsigned long long) node->cfg.handshake_rate,
 				   (unsigned long long) node->cfg.handshake_rate_address);
+	node->transport->input(node, &in);
 	dyn_buf_printf(out, ",\"input\":{\"held\":%zu,\"peak\":%llu,\"limit\":%zu,"
 				   "\"paused_now\":%u,\"paused\":%llu,\"shed\":%llu}",
-				   node->input_held, (unsigned long long) s->input_peak, node->input_limit,
-				   node->input_paused_now, (unsigned long long) s->input_paused,
+				   in.held, (unsigned long long) s->input_peak, in.limit,
+				   in.paused_now, (unsigned long long) s->input_paused,
 				   (unsigned long long) s->input_shed);
 	dyn_buf_printf(out, ",\"trust\":{\"keys\":%zu,\"reloads\":%llu,"
 				   "\"reload_failures\":%llu,\"revoked\":%llu}",
@@ -632,7 +623,9 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 	dyn_engine_meminfo em;
 	struct mallinfo2 mi = mallinfo2();
 	size_t		merkle = 0;
+	dyn_input_status in;
 
+	node->transport->input(node, &in);
 	for (uint32_t p = 0; p < node->store.partitions; p++)
 		merkle += ((size_t) 2 * node->store.trees[p].nleaves - 1) * DYN_MERKLE_DIGEST +
 			node->store.trees[p].nleaves - 1;
@@ -650,7 +643,7 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 					   "\"engine_cache_max\":null");
 	}
 	dyn_buf_printf(out, ",\"input_held\":%zu,\"merkle\":%zu,\"heap_free\":%zu}",
-				   node->input_held, merkle, mi.fordblks);
+				   in.held, merkle, mi.fordblks);
 }
 
 /*

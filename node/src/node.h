@@ -22,9 +22,6 @@
 #include "store.h"
 #include "throttle.h"
 
-/* Buckets of the per-address handshake limit (about 40 bytes each). */
-#define DYN_NODE_HS_SLOTS	4096
-
 /* Everything the command line (or --config file) can set. */
 typedef struct dyn_node_config
 {
@@ -98,6 +95,14 @@ typedef struct dyn_cluster_stats
  */
 #define DYN_META_LOST_DATA	"lost_data"
 
+/* The input buffers of all connections, bounded by --max-input-mb (conn.c). */
+typedef struct dyn_input_status
+{
+	size_t		held;			/* bytes held now */
+	size_t		limit;
+	uint32_t	paused_now;		/* connections whose reading waits for room */
+} dyn_input_status;
+
 /*
  * What the node asks of its transport (conn.c's dyn_conn_transport, set by
  * main): node.c and group commit call through it, so that nothing but
@@ -106,11 +111,19 @@ typedef struct dyn_cluster_stats
  */
 typedef struct dyn_transport
 {
+	int			(*start) (dyn_node *node);	/* before the first connection: DYN_OK or NOMEM */
+	void		(*stop) (dyn_node *node);	/* after every service stopped answering */
+	void		(*free) (dyn_node *node);	/* after the loop has ended */
+	void		(*input) (const dyn_node *node, dyn_input_status *out);	/* for STATUS */
 	void		(*accept) (dyn_node *node);	/* one connection on the listener */
 	void		(*close_all) (dyn_node *node);
 	void		(*retrust) (dyn_node *node);	/* the trust file was reloaded */
 	void		(*on_durable) (dyn_node *node, bool failed);	/* a group sync ended */
 } dyn_transport;
+
+/* Services' own state, private to their .c files. */
+typedef struct dyn_coordinator dyn_coordinator;
+typedef struct dyn_conns dyn_conns;
 
 /* The node process: one per dynamod, owned by main(). */
 struct dyn_node
@@ -127,17 +140,6 @@ struct dyn_node
 	dyn_identity identity;		/* loaded by main() before start */
 	dyn_trust	trust;
 	char		key_text[DYN_KEY_TEXT_LEN + 1];	/* our public key, for logs and status */
-	/* unauthenticated handshakes, bounded (conn.c): all sources, each source */
-	dyn_throttle hs_total;
-	dyn_throttle_table hs_address;
-	uint64_t	hs_logged_ms;	/* when a refusal was last logged (at most every 10 s) */
-	/* bytes of the input buffers of all connections, bounded (conn.c) */
-	size_t		input_held;
-	size_t		input_limit;
-	uint32_t	input_paused_now;	/* connections whose reading waits for room */
-	dyn_conn   *input_reading;	/* the connection in conn_on_alloc, if any */
-	uv_timer_t	input_sweep;	/* sheds connections paused too long (conn.c) */
-	bool		input_sweep_on;	/* input_sweep initialised */
 	dyn_engine *engine;
 	dyn_store	store;
 	dyn_node_stats stats;
@@ -147,18 +149,17 @@ struct dyn_node
 	dyn_latency	latency[DYN_LATENCY_OPS];	/* coordinated GET, PUT, DELETE, as answered */
 	bool		members_on;		/* membership started: stop it at shutdown */
 	bool		hints_on;
-	struct coord_req *coord_free;	/* request records kept for reuse */
-	int			coord_nfree;
-	dyn_buf		coord_frame;	/* node-to-node frames being encoded */
-	dyn_buf		coord_answer;	/* client answers being encoded */
-	dyn_object	coord_obj;		/* a replica's answer being decoded */
-	dyn_conn   *flush_list;		/* connections with answers to send */
-	dyn_conn   *durable_list;	/* connections with answers waiting for a sync */
+	dyn_coordinator *coord;		/* the coordinator's own state (coordinator.c) */
 	dyn_group	group;			/* group commit (--durability flush, fsync) */
-	uv_check_t	flush_check;	/* sends them once per loop iteration */
-	bool		flush_on;		/* flush_check initialised */
-	dyn_conn   *conns;			/* open client connections, for shutdown */
-	dyn_buf		scratch;		/* reply bodies (status JSON, clocks) */
+	dyn_conns  *conns;			/* the transport's own state (conn.c) */
+	/*
+	 * A JSON reply body being built: STATUS (dispatch.c), REPAIR's answer
+	 * (antientropy.c), REMOVE's answer (handoff.c).  Its lifetime is one
+	 * synchronous call: its user resets it, fills it, copies it into the
+	 * reply frame and is done with it before returning to the loop; nothing
+	 * keeps a pointer into it across a callback, and no user calls another.
+	 */
+	dyn_buf		scratch;
 	uint64_t	started_ms;
 	bool		listening;		/* listener handle initialised */
 	bool		signals;		/* signal handles initialised */
@@ -174,7 +175,6 @@ struct dyn_node
 	bool		recovery_checked;	/* fresh_store looked at against the ring */
 	bool		recovering;		/* lost its data: repairing, not coordinating writes */
 	dyn_actors	actors;			/* who dots the writes this node coordinates */
-	dyn_buf		reap_keys;		/* tombstones being reaped (anti-entropy) */
 };
 
 /* Open the engine and store and start listening; logs and returns on failure. */

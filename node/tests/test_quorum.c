@@ -1,7 +1,8 @@
 /*
  * test_quorum.c
  *		Unit tests for quorum.c: when a GET may answer, when "not found"
- *		may be its answer, and when a write is acknowledged.
+ *		may be its answer, when a write is acknowledged, and which replicas
+ *		a read repairs (with real encoded sibling sets).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,24 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "dynamo/object.h"
 #include "dynamo/quorum.h"
+#include "dynamo/ring.h"
+
+/* A GET's answers for the repair tests, with the sets they own. */
+typedef struct repair_case
+{
+	int			n;
+	dyn_read_answer a[DYN_RING_N_MAX];
+	dyn_buf		sets[DYN_RING_N_MAX];
+	dyn_buf		merged;
+	size_t		merged_siblings;
+	bool		same;
+	int			answers;
+	bool		history;		/* v1 and v2 made by case_history */
+	dyn_buf		v1;				/* a's first version */
+	dyn_buf		v2;				/* a's second, over v1 */
+} repair_case;
 
 /* One replica's answer: an owner or a stand-in, and what it held. */
 typedef struct answer
@@ -32,6 +50,15 @@ static void test_write_owners(void **state);
 static void test_write_standins(void **state);
 static void test_write_unreachable(void **state);
 static void test_write_local_failed(void **state);
+static void write_set(dyn_object *o, const char *node, const char *value, dyn_buf *out);
+static void case_add(repair_case *c, bool answered, bool owner, const dyn_buf *set);
+static int	case_repairs(repair_case *c, bool *repair);
+static void case_history(repair_case *c);
+static void case_free(repair_case *c);
+static void test_repair_all_equal(void **state);
+static void test_repair_history(void **state);
+static void test_repair_tombstone(void **state);
+static void test_repair_siblings(void **state);
 
 /* The verdict once the first count of asked replicas answered as in a. */
 static dyn_read_verdict
@@ -213,6 +240,283 @@ test_write_local_failed(void **state)
 	assert_int_equal(wafter("Loo", 2, 3), DYN_WRITE_FAIL);
 }
 
+/* ---------------------------------------------------------- read repair */
+
+/*
+ * Write value (NULL: a tombstone) into o as node over all o holds, and put
+ * o's encoding in out (initialised here).
+ */
+static void
+write_set(dyn_object *o, const char *node, const char *value, dyn_buf *out)
+{
+	dyn_vclock	ctx;
+	dyn_slice	v;
+
+	dyn_object_context(o, &ctx);
+	if (value != NULL)
+		v = dyn_slice_str(value);
+	assert_int_equal(dyn_object_put(o, dyn_slice_str(node), &ctx,
+									value != NULL ? &v : NULL, 1000, NULL), DYN_OK);
+	dyn_buf_init(out);
+	dyn_object_encode(o, out);
+	assert_int_equal(out->err, DYN_OK);
+}
+
+/*
+ * One target's answer, merged as the coordinator merges (set NULL: the
+ * empty set, "not found"); unanswered ones are left out of the merge.
+ */
+static void
+case_add(repair_case *c, bool answered, bool owner, const dyn_buf *set)
+{
+	dyn_buf    *mine = &c->sets[c->n];
+
+	dyn_buf_init(mine);
+	if (set != NULL)
+		dyn_buf_append(mine, set->data, set->len);
+	c->a[c->n].answered = answered;
+	c->a[c->n].owner = owner;
+	c->a[c->n].set = dyn_buf_slice(mine);
+	c->n++;
+	if (!answered)
+		return;
+	if (c->answers++ == 0)
+	{
+		c->same = true;
+		dyn_buf_init(&c->merged);
+		dyn_buf_append(&c->merged, mine->data, mine->len);
+	}
+	else if (!dyn_slice_eq(dyn_buf_slice(mine), dyn_buf_slice(&c->merged)))
+		c->same = false;
+	{
+		dyn_object	into;
+		dyn_object	other;
+
+		dyn_object_init(&into);
+		dyn_object_init(&other);
+		assert_int_equal(dyn_object_decode(dyn_buf_slice(&c->merged), &into), DYN_OK);
+		assert_int_equal(dyn_object_decode(dyn_buf_slice(mine), &other), DYN_OK);
+		assert_int_equal(dyn_object_merge(&into, &other, NULL), DYN_OK);
+		dyn_buf_reset(&c->merged);
+		dyn_object_encode(&into, &c->merged);
+		assert_int_equal(c->merged.err, DYN_OK);
+		c->merged_siblings = into.n;
+		dyn_object_free(&into);
+		dyn_object_free(&other);
+	}
+}
+
+/* The repair decision for c: -1 when none at all, else the count. */
+static int
+case_repairs(repair_case *c, bool *repair)
+{
+	if (!dyn_read_repair_any(c->same, c->answers, c->merged_siblings))
+		return -1;
+	return dyn_read_repair_targets(c->a, c->n, dyn_buf_slice(&c->merged), repair);
+}
+
+/* Make c->v1 and c->v2: two versions of a key, the second over the first. */
+static void
+case_history(repair_case *c)
+{
+	dyn_object	o;
+
+	dyn_object_init(&o);
+	write_set(&o, "a", "v1", &c->v1);
+	write_set(&o, "a", "v2", &c->v2);
+	dyn_object_free(&o);
+	c->history = true;
+}
+
+static void
+case_free(repair_case *c)
+{
+	if (c->history)
+	{
+		dyn_buf_free(&c->v1);
+		dyn_buf_free(&c->v2);
+	}
+	for (int i = 0; i < c->n; i++)
+		dyn_buf_free(&c->sets[i]);
+	if (c->answers > 0)
+		dyn_buf_free(&c->merged);
+}
+
+/* Every replica answered the same set: no repair, nothing encoded. */
+static void
+test_repair_all_equal(void **state)
+{
+	repair_case c = {0};
+	dyn_object	o;
+	dyn_buf		v1;
+	bool		repair[DYN_RING_N_MAX];
+
+	(void) state;
+	dyn_object_init(&o);
+	write_set(&o, "a", "v1", &v1);
+	for (int i = 0; i < 3; i++)
+		case_add(&c, true, true, &v1);
+	assert_true(c.same);
+	assert_int_equal(case_repairs(&c, repair), -1);
+	/* had it been asked, no target differs from the merged set either */
+	assert_int_equal(dyn_read_repair_targets(c.a, c.n, dyn_buf_slice(&c.merged), repair), 0);
+	/* one answer alone is nothing to compare; an empty merge nothing to send */
+	assert_false(dyn_read_repair_any(false, 1, 1));
+	assert_false(dyn_read_repair_any(false, 3, 0));
+	assert_true(dyn_read_repair_any(false, 2, 1));
+	case_free(&c);
+	dyn_buf_free(&v1);
+	dyn_object_free(&o);
+}
+
+/*
+ * Two versions of a key, v2 over v1, as three targets answered them: which
+ * get the merged set (v2).  Each row is one case.
+ */
+static void
+test_repair_history(void **state)
+{
+	enum
+	{
+		NONE, V1, V2					/* what a target answered: empty, v1, v2 */
+	};
+	static const struct
+	{
+		const char *name;
+		struct
+		{
+			bool		answered;
+			bool		owner;
+			int			set;
+			bool		repaired;
+		}			t[3];
+		int			count;		/* -1: no repair at all */
+	}			rows[] = {
+		/* an older version: only that owner, with the new one */
+		{"one stale", {{true, true, V2, false}, {true, true, V1, true}, {true, true, V2, false}}, 1},
+		/* not found (the empty set) is repaired like a stale version */
+		{"one not found", {{true, true, NONE, true}, {true, true, V2, false}, {true, true, V2, false}}, 1},
+		/*
+		 * A target that timed out (or failed, or sent what could not be
+		 * read) is not repaired: what it holds is unknown.  This is what
+		 * the coordinator did before the decision moved here, and it is
+		 * kept.
+		 */
+		{"one timed out", {{true, true, V2, false}, {false, true, NONE, false}, {true, true, V1, true}}, 1},
+		/* a stand-in's stale or empty answer is not repaired: hints carry it */
+		{"stand-ins", {{true, true, V2, false}, {true, false, NONE, false}, {true, false, V1, false}}, 0},
+		/* every owner without it: nothing found, nothing to repair */
+		{"none found", {{true, true, NONE, false}, {true, true, NONE, false}, {false, true, NONE, false}}, -1},
+		/* one answer alone: nothing to compare */
+		{"one answer", {{true, true, V1, false}, {false, true, NONE, false}, {false, true, NONE, false}}, -1},
+	};
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+	{
+		repair_case c = {0};
+		bool		repair[DYN_RING_N_MAX];
+		int			count;
+
+		case_history(&c);
+		for (int k = 0; k < 3; k++)
+			case_add(&c, rows[i].t[k].answered, rows[i].t[k].owner,
+					 rows[i].t[k].set == NONE ? NULL : rows[i].t[k].set == V1 ? &c.v1 : &c.v2);
+		if ((count = case_repairs(&c, repair)) != rows[i].count)
+			fail_msg("%s: %d repairs, %d expected", rows[i].name, count, rows[i].count);
+		for (int k = 0; k < 3 && count >= 0; k++)
+			if (repair[k] != rows[i].t[k].repaired)
+				fail_msg("%s: target %d %s", rows[i].name, k,
+						 repair[k] ? "repaired" : "not repaired");
+		/* v2 superseded v1: the merged set is v2's bytes */
+		if (count > 0 && !dyn_slice_eq(dyn_buf_slice(&c.merged), dyn_buf_slice(&c.v2)))
+			fail_msg("%s: the merged set is not v2", rows[i].name);
+		case_free(&c);
+	}
+}
+
+/*
+ * A tombstone over a value: the owner still holding the value gets the
+ * tombstone; a value written over a tombstone: the owner with the
+ * tombstone gets the value.
+ */
+static void
+test_repair_tombstone(void **state)
+{
+	repair_case c = {0};
+	repair_case d = {0};
+	dyn_object	o;
+	dyn_buf		v1;
+	dyn_buf		dead;
+	dyn_buf		v2;
+	bool		repair[DYN_RING_N_MAX];
+
+	(void) state;
+	dyn_object_init(&o);
+	write_set(&o, "a", "v1", &v1);
+	write_set(&o, "a", NULL, &dead);
+	write_set(&o, "b", "v2", &v2);
+	case_add(&c, true, true, &dead);
+	case_add(&c, true, true, &v1);
+	assert_int_equal(case_repairs(&c, repair), 1);
+	assert_false(repair[0]);
+	assert_true(repair[1]);
+	assert_true(dyn_slice_eq(dyn_buf_slice(&c.merged), dyn_buf_slice(&dead)));
+	case_add(&d, true, true, &v2);
+	case_add(&d, true, true, &dead);
+	case_add(&d, true, true, &v2);
+	assert_int_equal(case_repairs(&d, repair), 1);
+	assert_true(repair[1]);
+	assert_true(dyn_slice_eq(dyn_buf_slice(&d.merged), dyn_buf_slice(&v2)));
+	case_free(&c);
+	case_free(&d);
+	dyn_buf_free(&v1);
+	dyn_buf_free(&dead);
+	dyn_buf_free(&v2);
+	dyn_object_free(&o);
+}
+
+/*
+ * Concurrent writes on two owners: the merged set holds both siblings, and
+ * each owner holding one side gets it; an owner holding both does not.
+ */
+static void
+test_repair_siblings(void **state)
+{
+	repair_case c = {0};
+	dyn_object	oa;
+	dyn_object	ob;
+	dyn_buf		x;
+	dyn_buf		y;
+	bool		repair[DYN_RING_N_MAX];
+
+	(void) state;
+	dyn_object_init(&oa);
+	dyn_object_init(&ob);
+	write_set(&oa, "a", "x", &x);
+	write_set(&ob, "b", "y", &y);
+	case_add(&c, true, true, &x);
+	case_add(&c, true, true, &y);
+	assert_int_equal(c.merged_siblings, 2);
+	{
+		dyn_buf		both;
+
+		dyn_buf_init(&both);
+		dyn_buf_append(&both, c.merged.data, c.merged.len);
+		case_add(&c, true, true, &both);
+		dyn_buf_free(&both);
+	}
+	assert_int_equal(case_repairs(&c, repair), 2);
+	assert_true(repair[0]);
+	assert_true(repair[1]);
+	assert_false(repair[2]);
+	case_free(&c);
+	dyn_buf_free(&x);
+	dyn_buf_free(&y);
+	dyn_object_free(&oa);
+	dyn_object_free(&ob);
+}
+
 int
 main(void)
 {
@@ -229,6 +533,10 @@ main(void)
 		cmocka_unit_test(test_write_standins),
 		cmocka_unit_test(test_write_unreachable),
 		cmocka_unit_test(test_write_local_failed),
+		cmocka_unit_test(test_repair_all_equal),
+		cmocka_unit_test(test_repair_history),
+		cmocka_unit_test(test_repair_tombstone),
+		cmocka_unit_test(test_repair_siblings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 /*
  * quorum.h
- *		When a quorum read or write may answer: the decisions of a
- *		coordinator from the tally of its replicas' answers, as pure
- *		functions.
+ *		When a quorum read or write may answer, and which replicas a read
+ *		repairs: the decisions of a coordinator from its replicas' answers,
+ *		as pure functions.
  *
  * Why: under a partition the first N healthy nodes a coordinator reaches
  * include stand-ins, which hold nothing for a key unless a hint brought it.
@@ -90,5 +90,48 @@ typedef enum dyn_write_verdict
  * fails at once.
  */
 dyn_write_verdict dyn_write_decide(const dyn_write_tally *t, int w, int n);
+
+/*
+ * Read repair (Dynamo section 4.5; Riak's riak_kv_get_core decides it from
+ * the same facts): once every target of a GET has answered or failed, the
+ * coordinator sends the merged sibling set to the replicas that showed they
+ * lack part of it.  Decided in two steps, so that the merged set is encoded
+ * only when a repair may follow:
+ *
+ *   - none at all when every answer was the same set (objects are
+ *     canonical: equal sets have equal bytes), when fewer than two replicas
+ *     answered (nothing to compare), or when the merged set is empty;
+ *   - otherwise every owner that answered a set other than the merged one
+ *     gets it: a stale version, "not found" (the empty set), a tombstone
+ *     where a newer value exists, one side of concurrent siblings;
+ *   - never a stand-in: it holds the key only as a hint, which hinted
+ *     handoff delivers to the owner; a repair would make it a copy the
+ *     owners' anti-entropy knows nothing of;
+ *   - never a replica that failed or timed out (or sent what could not be
+ *     read): what it holds is unknown, and anti-entropy or the next read
+ *     repairs it once it answers.
+ */
+
+/* One target's part of a GET, as read repair sees it. */
+typedef struct dyn_read_answer
+{
+	bool		answered;		/* it answered a set that was read and merged */
+	bool		owner;			/* one of the key's N owners (not a stand-in) */
+	dyn_slice	set;			/* that set, encoded (when answered) */
+} dyn_read_answer;
+
+/*
+ * Whether any repair may follow: answers replicas answered, all_same when
+ * every one was the first's bytes, merged_siblings in their merged set.
+ */
+bool		dyn_read_repair_any(bool all_same, int answers, size_t merged_siblings);
+
+/*
+ * Which of the n answers get merged (the merged set, encoded): repair[i] is
+ * set for each, and their number returned.  Call only when
+ * dyn_read_repair_any said so.
+ */
+int			dyn_read_repair_targets(const dyn_read_answer *a, int n, dyn_slice merged,
+									bool *repair);
 
 #endif							/* DYNAMO_QUORUM_H */
