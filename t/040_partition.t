@@ -273,8 +273,11 @@ for my $name (qw(ring bridge))
 	cmp_ok($fig{$name}{share}, '>=', 90, "$name cut: >= 90% of cut links judged down in 5 s");
 	# every key has W=2 reachable nodes from every coordinator in these cuts
 	cmp_ok($fig{$name}{success}, '>=', 99, "$name cut: >= 99% of requests succeed");
-	# the rate is a cli per request on a shared machine: +-20% between runs
-	cmp_ok($fig{$name}{avail}, '>=', 70, "$name cut: served at >= 70% of the healthy rate");
+	# a collapse detector, not a benchmark: before issue 11 requests waited
+	# out replica timeouts and the rate fell to 2-4% of healthy; the ratio
+	# itself (a cli per request, two short windows on a shared machine)
+	# moved 68-138% between quiet runs, and is printed above
+	cmp_ok($fig{$name}{avail}, '>=', 30, "$name cut: served at >= 30% of the healthy rate (no collapse)");
 	ok(defined $fig{$name}{heal} && $fig{$name}{heal} <= 5, "$name cut: healed within 5 s");
 	cmp_ok($fig{$name}{nf}, '<=', 0.5, "$name cut: not-found reads <= 0.5%");
 }
