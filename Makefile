@@ -23,6 +23,10 @@ NODE_CFLAGS = -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Werror -Wshadow \
               -Wstrict-prototypes -Wmissing-prototypes \
               -Inode/include -Inode/src $(SAN)
 NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
+# The programs that hold the engine run on jemalloc (node/src/main.c says
+# why); a sanitizer build keeps the sanitizer's allocator, and the unit tests
+# glibc's, which valgrind checks.
+ALLOC_LIBS  = $(if $(SAN),,-ljemalloc)
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
 STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c node/src/latency.c \
@@ -55,13 +59,13 @@ $(LIBSTORE): $(STORE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/dynamod: $(SERVER_OBJS) $(LIBSTORE) $(LIBDYNAMO)
-	$(NODE_CC) $(SAN) -o $@ $(SERVER_OBJS) $(LIBSTORE) $(LIBDYNAMO) $(NODE_LDLIBS)
+	$(NODE_CC) $(SAN) -o $@ $(SERVER_OBJS) $(LIBSTORE) $(LIBDYNAMO) $(NODE_LDLIBS) $(ALLOC_LIBS)
 
 $(BUILD)/dynamo-cli: $(BUILD)/tools/dynamo-cli.o $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS)
 
 $(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
-	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS)
+	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) $(ALLOC_LIBS)
 
 # Unit tests link libdynamo; the engine and store tests link the store too.
 STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store \

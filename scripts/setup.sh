@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   postgresql-15 postgresql-server-dev-15 postgresql-client-15
-  libsodium-dev libwiredtiger-dev libuv1-dev libcmocka-dev
+  libsodium-dev libwiredtiger-dev libjemalloc-dev libuv1-dev libcmocka-dev
   libipc-run-perl libjson-pp-perl
   redis-server redis-tools tcpdump valgrind
   clang-14 libclang-rt-14-dev libfuzzer-14-dev

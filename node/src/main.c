@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,18 +28,6 @@
 #include "dynamo/ring.h"
 #include "conn.h"
 #include "node.h"
-
-/*
- * The allocator's housekeeping (see DYN_TRIM_INTERVAL_MS): the timer that
- * hands malloc_trim to a libuv worker thread, and whether one is running,
- * so that a slow trim is never queued twice.
- */
-typedef struct dyn_trim
-{
-	uv_timer_t	timer;
-	uv_work_t	work;
-	bool		busy;
-} dyn_trim;
 
 /* Where a flag came from, for error messages. */
 typedef struct flag_source
@@ -61,10 +48,6 @@ static int	flag_error(const flag_source *src, const char *fmt,...)
 static bool is_loopback(const char *host);
 static int	keygen_main(int argc, char **argv);
 static int	load_security(dyn_node *node);
-static void trim_start(dyn_trim *trim, uv_loop_t *loop);
-static void trim_on_timer(uv_timer_t *t);
-static void trim_work(uv_work_t *w);
-static void trim_done(uv_work_t *w, int status);
 
 /* The flags, in the order usage() lists them. */
 static const char *const flag_names[] = {
@@ -76,38 +59,28 @@ static const char *const flag_names[] = {
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]) - 1)
 
 /*
- * Buffers this large (a large frame arriving, a sync batch, a scan's reply)
- * come straight from mmap and go straight back when freed.  By default
- * glibc raises its mmap threshold each time such a buffer is freed, up to
- * 32 MiB; large buffers then come from the heap, which keeps what they
- * freed, so under a flood of large frames the node's RSS grew past
- * --max-input-mb by what the allocator retained (123 MiB in one run of
- * t/015).  Setting the threshold turns the adjustment off.
+ * The allocator.  dynamod is linked with jemalloc (see the Makefile), and
+ * this is its configuration, read when the first allocation starts it.
+ * Most of the node's memory is WiredTiger's: page images and their update
+ * lists, allocated in pieces of 16 bytes to 256 KiB and freed when a page
+ * is evicted or reconciled, by the loop thread and by WiredTiger's own.
+ * Under glibc those frees stayed resident (glibc returns only the top of
+ * a heap; 50-150 MiB beside a 256 MiB cache under a mixed load), and the
+ * cure -- one arena for every thread and a malloc_trim every 10 s -- held
+ * the one arena locked 8-50 ms per trim, stalling the loop thread's next
+ * allocation (issue 15: the open-loop p99), while the shared arena's lock
+ * and glibc's bin management were about 9 % of a pipelined PUT's CPU.
+ *
+ * jemalloc gives each thread a cache and hands freed pages back to the
+ * kernel by decay: a dirty page unused for dirty_decay_ms is purged
+ * (MADV_DONTNEED) by its background threads, never by a request's thread,
+ * and with muzzy decay off the page leaves the resident set at once
+ * instead of when the kernel gets round to a lazily freed one.  One second
+ * keeps what a burst frees for the next burst and still bounds the node's
+ * memory beyond the cache (TAP 018; README "Memory"); freed large buffers
+ * (a flood of large frames, t/015) go back the same way.
  */
-#define DYN_MMAP_THRESHOLD		(256 * 1024)
-
-/*
- * One malloc arena for every thread.  glibc gives each thread that meets a
- * locked arena one of its own, up to 8 per core; WiredTiger's eviction,
- * checkpoint and log threads then each hold free memory that only they
- * reuse.  With 4 M keys and --cache-mb 256, a node with the default arenas
- * had 317 MiB free in them after a GET run (RSS 546 MiB beside a 224 MiB
- * cache); with one arena, 73 MiB.  The threads that allocate are the loop
- * thread and WiredTiger's few background ones, so the shared lock is not
- * contended.
- */
-#define DYN_ARENA_MAX			1
-
-/*
- * How often the allocator's free pages go back to the kernel.  WiredTiger
- * frees a page's memory when it evicts the page, in pieces of 4 KiB to
- * 256 KiB that the next page read may not fit; glibc returns only the top
- * of its heap by itself, so these stayed resident -- 50 to 150 MiB beside a
- * 256 MiB cache under a mixed load.  malloc_trim gives back every whole
- * free page (madvise), on a worker thread because it takes some 10-50 ms
- * with the arena locked: only the allocations made meanwhile wait.
- */
-#define DYN_TRIM_INTERVAL_MS	10000
+const char *malloc_conf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 int
 main(int argc, char **argv)
@@ -116,11 +89,7 @@ main(int argc, char **argv)
 	bool		seen[NFLAGS] = {false};
 	uv_loop_t	loop;
 	int			rc;
-	dyn_trim	trim;
 
-	/* before any thread starts: arenas are handed out at a thread's first malloc */
-	mallopt(M_ARENA_MAX, DYN_ARENA_MAX);
-	mallopt(M_MMAP_THRESHOLD, DYN_MMAP_THRESHOLD);
 	memset(&node, 0, sizeof(node));
 	node.transport = &dyn_conn_transport;
 	strcpy(node.cfg.engine, "wiredtiger");
@@ -148,7 +117,6 @@ main(int argc, char **argv)
 		return 2;
 
 	uv_loop_init(&loop);
-	trim_start(&trim, &loop);
 	rc = dyn_node_start(&node, &loop);
 	if (rc == DYN_OK)
 		uv_run(&loop, UV_RUN_DEFAULT);
@@ -157,56 +125,12 @@ main(int argc, char **argv)
 		dyn_node_stop(&node);
 		uv_run(&loop, UV_RUN_DEFAULT);	/* let the closes finish */
 	}
-	uv_close((uv_handle_t *) &trim.timer, NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	if (node.engine != NULL)
 		dyn_node_finish(&node);
 	dyn_identity_clear(&node.identity);
 	dyn_trust_free(&node.trust);
 	return rc == DYN_OK ? 0 : 1;
-}
-
-/*
- * Start the trim timer.  It is unreferenced, so it does not keep the loop
- * running once the node has stopped; a trim in progress does, until it
- * ends.
- */
-static void
-trim_start(dyn_trim *trim, uv_loop_t *loop)
-{
-	trim->busy = false;
-	trim->work.data = trim;
-	uv_timer_init(loop, &trim->timer);
-	trim->timer.data = trim;
-	uv_timer_start(&trim->timer, trim_on_timer, DYN_TRIM_INTERVAL_MS, DYN_TRIM_INTERVAL_MS);
-	uv_unref((uv_handle_t *) &trim->timer);
-}
-
-static void
-trim_on_timer(uv_timer_t *t)
-{
-	dyn_trim   *trim = t->data;
-
-	if (!trim->busy && uv_queue_work(t->loop, &trim->work, trim_work, trim_done) == 0)
-		trim->busy = true;
-}
-
-/* On a worker thread. */
-static void
-trim_work(uv_work_t *w)
-{
-	(void) w;
-	malloc_trim(0);
-}
-
-static void
-trim_done(uv_work_t *w, int status)
-{
-	dyn_trim   *trim = w->data;
-
-	(void) status;
-	trim->busy = false;
 }
 
 /*

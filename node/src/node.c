@@ -5,6 +5,7 @@
  */
 #include "node.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -24,6 +25,7 @@ static void node_reload_key(dyn_node *node);
 static void node_latency_json(dyn_buf *out, const char *name, const dyn_latency *l);
 static void node_memory_json(const dyn_node *node, dyn_buf *out);
 static uint64_t node_rss_bytes(void);
+static size_t node_heap_free(void);
 static int	node_start_cluster(dyn_node *node);
 static int	node_start_background(dyn_node *node);
 static dyn_client *node_new_peer_client(void *arg);
@@ -621,7 +623,6 @@ static void
 node_memory_json(const dyn_node *node, dyn_buf *out)
 {
 	dyn_engine_meminfo em;
-	struct mallinfo2 mi = mallinfo2();
 	size_t		merkle = 0;
 	dyn_input_status in;
 
@@ -643,7 +644,40 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 					   "\"engine_cache_max\":null");
 	}
 	dyn_buf_printf(out, ",\"input_held\":%zu,\"merkle\":%zu,\"heap_free\":%zu}",
-				   in.held, merkle, mi.fordblks);
+				   in.held, merkle, node_heap_free());
+}
+
+/*
+ * What the allocator holds free: memory it has from the kernel, resident,
+ * that no live allocation uses.  dynamod runs on jemalloc (main.c), which
+ * says it through mallctl -- resident minus allocated, its own metadata
+ * included -- after an "epoch" call refreshes its statistics.  mallctl is
+ * looked up rather than linked so that a build on another allocator (a
+ * sanitizer's, or glibc's) still reports what glibc's mallinfo2 knows.
+ */
+static size_t
+node_heap_free(void)
+{
+	typedef int (*mallctl_fn) (const char *, void *, size_t *, void *, size_t);
+	static mallctl_fn mallctl;
+	static bool looked_up;
+	uint64_t	epoch = 1;
+	size_t		resident = 0;
+	size_t		allocated = 0;
+	size_t		len = sizeof(size_t);
+
+	if (!looked_up)
+	{
+		mallctl = (mallctl_fn) dlsym(RTLD_DEFAULT, "mallctl");
+		looked_up = true;
+	}
+	if (mallctl == NULL)
+		return mallinfo2().fordblks;
+	if (mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch)) != 0 ||
+		mallctl("stats.resident", &resident, &len, NULL, 0) != 0 ||
+		mallctl("stats.allocated", &allocated, &len, NULL, 0) != 0)
+		return 0;
+	return resident > allocated ? resident - allocated : 0;
 }
 
 /*
