@@ -84,7 +84,7 @@ typedef struct coord_req
 	dyn_buf		keys;			/* bucket bytes then key bytes */
 	dyn_slice	bucket;
 	dyn_slice	key;
-	uint64_t	position;		/* GET: dyn_key_position(bucket, key), hashed once */
+	uint64_t	position;		/* dyn_key_position(bucket, key), hashed once */
 	dyn_buf		object;			/* PUT: the sibling set shipped */
 	dyn_buf		context;		/* PUT: the new version's clock */
 	dyn_object	merged;			/* GET: what the replicas answered, merged */
@@ -781,8 +781,9 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 	/* a write may come before the handoff timer looked: dot it right */
 	if (!node->recovery_checked)
 		dyn_handoff_check_recovery(node);
-	count = dyn_membership_preflist(&node->members, r->bucket, r->key, ext,
-									DYN_RING_MEMBERS_MAX, &owners);
+	r->position = dyn_key_position(r->bucket, r->key);
+	count = dyn_membership_preflist_at(&node->members, r->position, ext,
+									   DYN_RING_MEMBERS_MAX, &owners);
 	for (int i = 0; i < count && self == NULL; i++)
 	{
 		if (ext[i]->self)
@@ -901,7 +902,7 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 							   !dyn_actor_context_ok(a, &ctx)))
 			rc = DYN_ERR_PROTO;
 		else
-			rc = dyn_store_write_as(&node->store, dyn_slice_str(a->id),
+			rc = dyn_store_write_as(&node->store, r->position, dyn_slice_str(a->id),
 									dyn_actor_floor(a), r->bucket, r->key, req->context,
 									is_put ? &req->value : NULL, &written);
 		if (rc == DYN_OK)
@@ -1007,8 +1008,7 @@ write_standin(coord_req *r, const dyn_put_req *req, bool is_put, dyn_member *own
 			  dyn_vclock *written)
 {
 	dyn_node   *node = r->node;
-	uint32_t	part = dyn_partition_of(dyn_key_position(r->bucket, r->key),
-										node->store.partitions);
+	uint32_t	part = dyn_partition_of(r->position, node->store.partitions);
 	dyn_actor  *a = dyn_actors_standin(&node->actors, part);
 	dyn_vclock	ctx;
 	dyn_object	o;
@@ -1100,8 +1100,8 @@ put_replace(coord_req *r, coord_target *failed)
 
 	if (r->ntargets >= DYN_RING_N_MAX || r->node->stopping)
 		return;
-	count = dyn_membership_preflist(&r->node->members, r->bucket, r->key, ext,
-									DYN_RING_MEMBERS_MAX, &owners);
+	count = dyn_membership_preflist_at(&r->node->members, r->position, ext,
+									   DYN_RING_MEMBERS_MAX, &owners);
 	for (int i = owners; i < count; i++)
 	{
 		coord_target *t = &r->t[r->ntargets];
@@ -1199,8 +1199,8 @@ write_self(coord_req *r)
 		req_maybe_free(r);
 		return;
 	}
-	count = dyn_membership_preflist(&r->node->members, r->bucket, r->key, ext,
-									DYN_RING_MEMBERS_MAX, &owners);
+	count = dyn_membership_preflist_at(&r->node->members, r->position, ext,
+									   DYN_RING_MEMBERS_MAX, &owners);
 	for (int i = 0; i < owners; i++)
 		self_owner |= ext[i]->self;
 	write_here(r, &req, ext, count, owners, self_owner);

@@ -773,14 +773,14 @@ int
 dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 				dyn_slice context, const dyn_slice *value, dyn_vclock *written)
 {
-	return dyn_store_write_as(st, dyn_slice_str(st->node_id), 0, bucket, key, context,
-							  value, written);
+	return dyn_store_write_as(st, dyn_key_position(bucket, key), dyn_slice_str(st->node_id),
+							  0, bucket, key, context, value, written);
 }
 
 int
-dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor, dyn_slice bucket,
-				   dyn_slice key, dyn_slice context, const dyn_slice *value,
-				   dyn_vclock *written)
+dyn_store_write_as(dyn_store *st, uint64_t position, dyn_slice actor, uint64_t floor,
+				   dyn_slice bucket, dyn_slice key, dyn_slice context,
+				   const dyn_slice *value, dyn_vclock *written)
 {
 	dyn_vclock	ctx;
 	store_write_args args = {st, actor, floor, &ctx, value, written, {NULL, 0},
@@ -790,7 +790,7 @@ dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor, dyn_slice buc
 
 	if (dyn_vclock_decode(context, &ctx) != DYN_OK)
 		return DYN_ERR_PROTO;
-	store_make_key(st, dyn_key_position(bucket, key), bucket, key);
+	store_make_key(st, position, bucket, key);
 	if (st->keybuf.err)
 		return DYN_ERR_NOMEM;
 	args.key = dyn_buf_slice(&st->keybuf);

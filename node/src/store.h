@@ -74,11 +74,14 @@ int			dyn_store_write(dyn_store *st, dyn_slice bucket, dyn_slice key,
 							dyn_vclock *written);
 /*
  * The same under another actor than the node id (an incarnation after the
- * node lost its data: dynamo/actor.h), the dot's counter above floor.
+ * node lost its data: dynamo/actor.h), the dot's counter above floor, for a
+ * key whose dyn_key_position the caller has (a coordinator hashed it for
+ * the preference list already).
  */
-int			dyn_store_write_as(dyn_store *st, dyn_slice actor, uint64_t floor,
-							   dyn_slice bucket, dyn_slice key, dyn_slice context,
-							   const dyn_slice *value, dyn_vclock *written);
+int			dyn_store_write_as(dyn_store *st, uint64_t position, dyn_slice actor,
+							   uint64_t floor, dyn_slice bucket, dyn_slice key,
+							   dyn_slice context, const dyn_slice *value,
+							   dyn_vclock *written);
 
 /*
  * The sibling set the last successful dyn_store_write or dyn_store_merge
