@@ -29,7 +29,7 @@ NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
 ALLOC_LIBS  = $(if $(SAN),,-ljemalloc)
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
-STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/store.c node/src/scan.c node/src/latency.c \
+STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/objbuf.c node/src/store.c node/src/scan.c node/src/latency.c \
               node/src/durable.c \
               node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
@@ -68,7 +68,7 @@ $(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) $(ALLOC_LIBS)
 
 # Unit tests link libdynamo; the engine and store tests link the store too.
-STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store \
+STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_objbuf $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store \
               $(BUILD)/tests/test_durable \
               $(BUILD)/tests/test_throttle
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)

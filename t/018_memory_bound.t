@@ -56,7 +56,16 @@ subtest 'STATUS reports the memory' => sub {
 	my $proc = rss_bytes($node->pid);
 	cmp_ok(abs($m->{rss} - $proc), '<', $proc / 4,
 		"memory.rss ($m->{rss}) is the resident size /proc shows ($proc)");
-	is($m->{engine_cache_max}, $CACHE_MB * $MIB, 'engine_cache_max is --cache-mb');
+	my $buf = $m->{object_buffer};
+	is(ref $buf, 'HASH', 'an object_buffer object') or return;
+	is($buf->{max}, $CACHE_MB * $MIB / 8, 'the object buffer is an eighth of --cache-mb');
+	is($m->{engine_cache_max} + $buf->{max}, $CACHE_MB * $MIB,
+		'engine_cache_max and the object buffer make --cache-mb');
+	cmp_ok($buf->{entries}, '>=', 20, 'the object buffer holds the keys written');
+	cmp_ok($buf->{bytes}, '<=', $buf->{max}, 'within its bound');
+	is($node->get('b', 'k1')->{siblings}[0]{value}, 'v' x 100, 'a GET of a key written');
+	cmp_ok($node->status->{memory}{object_buffer}{hits}, '>', $buf->{hits},
+		'was answered from the object buffer');
 	cmp_ok($m->{engine_cache}, '>', 0, 'the cache holds the keys written');
 	cmp_ok($m->{engine_cache_dirty}, '<=', $m->{engine_cache}, 'dirty is part of it');
 	# 64 partitions of 1024 leaves: 2047 digests of 16 bytes and 1023 flags each
@@ -69,6 +78,7 @@ subtest 'STATUS reports the memory' => sub {
 	$mem->put_ok('b', "k$_", 'v' x 1000) for 1 .. 20;
 	my $after = $mem->status->{memory};
 	is($after->{engine_cache_max}, 8 * $MIB, 'memory engine: engine_cache_max is --cache-mb');
+	is($after->{object_buffer}{max}, 0, 'memory engine: no object buffer by default');
 	cmp_ok($after->{engine_cache} - $before, '>=', 20 * 1000,
 		'memory engine: engine_cache counts the records');
 	$mem->stop;

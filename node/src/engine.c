@@ -6,11 +6,29 @@
  * have to check (a valid namespace, a non-empty key) and call through the
  * engine's ops table, so each engine file holds only what is particular to
  * its storage, and both engines refuse the same arguments the same way.
+ *
+ * The object buffer (objbuf.h) lives here, in front of DYN_NS_OBJECT,
+ * because every read and every change of an object passes these entry
+ * points.  Its rules keep it a cache of what the engine has committed:
+ *	- a read it holds costs no engine call; a read it misses goes to the
+ *	  engine and leaves a copy of what the engine returned;
+ *	- a write (put, delete, update) first drops the key's copy, so no
+ *	  failure after that point can leave a stale one; a successful put or
+ *	  update then buffers the value written;
+ *	- inside a batch the engine's answers include the batch's own writes,
+ *	  which dyn_engine_commit may still roll back, so every key the buffer
+ *	  takes a copy of is recorded (buffer_keep), and a batch that does not
+ *	  commit drops those copies again; one that commits keeps them.
+ * The engine has one session and one thread, so a copy taken inside a
+ * batch is seen only by the reads the engine itself would show it to.
+ * The buffer's bytes come out of cfg->cache_mb, so --cache-mb still bounds
+ * the engine's memory as a whole.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
+#include "objbuf.h"
 
 /* Every engine a node can be started with, in the order --help lists them. */
 static const dyn_engine_ops *const engine_table[] = {
@@ -20,8 +38,24 @@ static const dyn_engine_ops *const engine_table[] = {
 
 #define ENGINE_COUNT (sizeof(engine_table) / sizeof(engine_table[0]))
 
+/*
+ * What dyn_engine_update puts between the engine and the caller's fn when
+ * the object buffer is on: the value fn chose, to buffer once the engine
+ * has stored it.
+ */
+typedef struct buffered_update
+{
+	dyn_engine_update_fn fn;
+	void	   *arg;
+	dyn_slice	value;
+} buffered_update;
+
 static bool bad_ns(dyn_engine *e, dyn_ns ns);
 static bool bad_key(dyn_engine *e, dyn_ns ns, dyn_slice key);
+static int	buffered_update_fn(void *arg, const dyn_slice *old, dyn_slice *value);
+static dyn_objbuf *buffer_of(dyn_engine *e, dyn_ns ns);
+static void buffer_keep(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, dyn_slice value);
+static void buffer_end_batch(dyn_engine *e, bool committed);
 
 /*
  * Whether ns is out of range; if so, say so in e's message.  Checked here
@@ -78,8 +112,39 @@ dyn_engine_open(const dyn_engine_config *cfg, dyn_engine **out,
 
 	for (size_t i = 0; i < ENGINE_COUNT; i++)
 	{
-		if (strcmp(cfg->name, engine_table[i]->name) == 0)
-			return engine_table[i]->open(cfg, out, err, errlen);
+		const dyn_engine_ops *ops = engine_table[i];
+		dyn_engine_config ecfg = *cfg;
+		size_t		cache_mb = cfg->cache_mb != 0 ? cfg->cache_mb : ops->default_cache_mb;
+		size_t		buffer_mb = cfg->buffer_mb;
+		dyn_objbuf *buffer = NULL;
+		int			rc;
+
+		if (strcmp(cfg->name, ops->name) != 0)
+			continue;
+		if (buffer_mb == DYN_ENGINE_BUFFER_DEFAULT)
+			buffer_mb = ops->buffer_share != 0 ? cache_mb / ops->buffer_share : 0;
+		if (buffer_mb != 0)
+		{
+			if (buffer_mb >= cache_mb)
+			{
+				snprintf(err, errlen, "the object buffer (%zu MB) must be smaller than "
+						 "the cache it comes out of (%zu MB)", buffer_mb, cache_mb);
+				return DYN_ERR_INVAL;
+			}
+			if (dyn_objbuf_create(buffer_mb * 1024 * 1024, &buffer) != DYN_OK)
+			{
+				snprintf(err, errlen, "out of memory for a %zu MB object buffer", buffer_mb);
+				return DYN_ERR_NOMEM;
+			}
+			ecfg.cache_mb = cache_mb - buffer_mb;
+		}
+		if ((rc = ops->open(&ecfg, out, err, errlen)) != DYN_OK)
+		{
+			dyn_objbuf_free(buffer);
+			return rc;
+		}
+		(*out)->buffer = buffer;
+		return DYN_OK;
 	}
 
 	names[0] = '\0';
@@ -101,8 +166,71 @@ dyn_engine_open(const dyn_engine_config *cfg, dyn_engine **out,
 void
 dyn_engine_close(dyn_engine *e)
 {
-	if (e != NULL)
-		e->ops->close(e);
+	dyn_objbuf *buffer;
+	dyn_buf		batch_keys;
+
+	if (e == NULL)
+		return;
+	buffer = e->buffer;
+	batch_keys = e->batch_keys;
+	e->ops->close(e);
+	dyn_objbuf_free(buffer);
+	dyn_buf_free(&batch_keys);
+}
+
+/* ns's object buffer, or NULL (only DYN_NS_OBJECT has one, when it is on). */
+static dyn_objbuf *
+buffer_of(dyn_engine *e, dyn_ns ns)
+{
+	return ns == DYN_NS_OBJECT ? e->buffer : NULL;
+}
+
+/*
+ * Buffer key's value; inside a batch also record the key, so that
+ * buffer_end_batch can drop the copy if the batch does not commit.  A key
+ * that cannot be recorded is not buffered.
+ */
+static void
+buffer_keep(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, dyn_slice value)
+{
+	if (e->in_batch)
+	{
+		dyn_buf_put_blob32(&e->batch_keys, key);
+		if (e->batch_keys.err != 0)
+		{
+			dyn_objbuf_forget(buffer, key);
+			return;
+		}
+	}
+	dyn_objbuf_put(buffer, key, value);
+}
+
+/* A batch ended: keep its copies if it committed, else drop every one. */
+static void
+buffer_end_batch(dyn_engine *e, bool committed)
+{
+	dyn_reader	r;
+
+	if (!committed && e->batch_keys.err != 0)
+		dyn_objbuf_clear(e->buffer);	/* a record may be cut short */
+	else if (!committed)
+	{
+		dyn_reader_init(&r, dyn_buf_slice(&e->batch_keys));
+		while (dyn_rd_left(&r) > 0 && r.err == 0)
+			dyn_objbuf_forget(e->buffer, dyn_rd_blob32(&r));
+	}
+	dyn_buf_reset(&e->batch_keys);
+}
+
+static int
+buffered_update_fn(void *arg, const dyn_slice *old, dyn_slice *value)
+{
+	buffered_update *u = arg;
+	int			rc = u->fn(u->arg, old, value);
+
+	if (rc == DYN_OK)
+		u->value = *value;
+	return rc;
 }
 
 /* The name e was opened with, as given in its ops table. */
@@ -123,21 +251,44 @@ dyn_engine_errmsg(const dyn_engine *e)
 int
 dyn_engine_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out)
 {
+	dyn_objbuf *buffer = buffer_of(e, ns);
+	dyn_slice	held;
+	size_t		start = out->len;
+	int			rc;
+
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
-	return e->ops->get(e, ns, key, out);
+	if (buffer != NULL && dyn_objbuf_get(buffer, key, &held))
+	{
+		dyn_buf_append(out, held.ptr, held.len);
+		if (out->err != 0)
+			snprintf(e->errmsg, sizeof(e->errmsg),
+					 "get: out of memory for a %zu-byte value", held.len);
+		return out->err;
+	}
+	rc = e->ops->get(e, ns, key, out);
+	if (rc == DYN_OK && buffer != NULL && out->err == 0)
+		buffer_keep(e, buffer, key, (dyn_slice) {out->data + start, out->len - start});
+	return rc;
 }
 
 /* Store value under key in ns, replacing any value there. */
 int
 dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 {
+	dyn_objbuf *buffer = buffer_of(e, ns);
 	int			rc;
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
+	if (buffer != NULL)
+		dyn_objbuf_forget(buffer, key);
 	if ((rc = e->ops->put(e, ns, key, value)) == DYN_OK)
+	{
 		e->writes++;
+		if (buffer != NULL)
+			buffer_keep(e, buffer, key, value);
+	}
 	return rc;
 }
 
@@ -145,10 +296,13 @@ dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 int
 dyn_engine_delete(dyn_engine *e, dyn_ns ns, dyn_slice key)
 {
+	dyn_objbuf *buffer = buffer_of(e, ns);
 	int			rc;
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
+	if (buffer != NULL)
+		dyn_objbuf_forget(buffer, key);
 	if ((rc = e->ops->del(e, ns, key)) == DYN_OK)
 		e->writes++;
 	return rc;
@@ -159,14 +313,27 @@ int
 dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
 				  dyn_engine_update_fn fn, void *arg, bool *existed)
 {
+	dyn_objbuf *buffer = buffer_of(e, ns);
+	buffered_update u = {fn, arg, {NULL, 0}};
 	bool		dummy;
 	int			rc;
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
-	rc = e->ops->update(e, ns, key, fn, arg, existed != NULL ? existed : &dummy);
+	if (buffer == NULL)
+		rc = e->ops->update(e, ns, key, fn, arg, existed != NULL ? existed : &dummy);
+	else
+	{
+		dyn_objbuf_forget(buffer, key);
+		rc = e->ops->update(e, ns, key, buffered_update_fn, &u,
+							existed != NULL ? existed : &dummy);
+	}
 	if (rc == DYN_OK)
+	{
 		e->writes++;
+		if (buffer != NULL)
+			buffer_keep(e, buffer, key, u.value);
+	}
 	return rc;
 }
 
@@ -198,14 +365,28 @@ dyn_engine_count(dyn_engine *e, dyn_ns ns, uint64_t *count)
 int
 dyn_engine_begin(dyn_engine *e)
 {
-	return e->ops->begin(e);
+	int			rc = e->ops->begin(e);
+
+	if (rc == DYN_OK)
+		e->in_batch = true;
+	return rc;
 }
 
-/* Make the open batch durable; DYN_ERR_INVAL if none is open. */
+/*
+ * Make the open batch durable; DYN_ERR_INVAL if none is open.  On any
+ * other failure the engine rolled the batch back, and so does the buffer.
+ */
 int
 dyn_engine_commit(dyn_engine *e)
 {
-	return e->ops->commit(e);
+	int			rc = e->ops->commit(e);
+
+	if (rc == DYN_ERR_INVAL && !e->in_batch)
+		return rc;
+	e->in_batch = false;
+	if (e->buffer != NULL)
+		buffer_end_batch(e, rc == DYN_OK);
+	return rc;
 }
 
 /* Where the engine's sync is to be run; its open set it. */
@@ -239,11 +420,27 @@ dyn_engine_writes(const dyn_engine *e)
 int
 dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out)
 {
+	int			rc;
+
 	memset(out, 0, sizeof(*out));
 	if (e->ops->memory == NULL)
 	{
 		snprintf(e->errmsg, sizeof(e->errmsg), "engine %s reports no memory", e->ops->name);
 		return DYN_ERR_ENGINE;
 	}
-	return e->ops->memory(e, out);
+	if ((rc = e->ops->memory(e, out)) != DYN_OK)
+		return rc;
+	if (e->buffer != NULL)
+	{
+		dyn_objbuf_stats bs;
+
+		dyn_objbuf_stats_get(e->buffer, &bs);
+		out->buffer_bytes = bs.bytes;
+		out->buffer_max = bs.max_bytes;
+		out->buffer_entries = bs.entries;
+		out->buffer_hits = bs.hits;
+		out->buffer_misses = bs.misses;
+		out->buffer_evictions = bs.evictions;
+	}
+	return DYN_OK;
 }

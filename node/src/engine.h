@@ -41,11 +41,20 @@ typedef enum dyn_durability
 	DYN_DURABILITY_FSYNC		/* on stable storage: survives power loss */
 } dyn_durability;
 
+/* dyn_engine_config.buffer_mb: the engine's own choice (ops->buffer_share). */
+#define DYN_ENGINE_BUFFER_DEFAULT	SIZE_MAX
+
 typedef struct dyn_engine_config
 {
 	const char *name;			/* "wiredtiger" or "memory" */
 	const char *dir;			/* data directory (made if missing) */
 	size_t		cache_mb;		/* cache bound; 0 means the engine's default */
+	/*
+	 * The object buffer in front of DYN_NS_OBJECT (objbuf.h), out of
+	 * cache_mb: 0 none, DYN_ENGINE_BUFFER_DEFAULT the engine's share.
+	 * A zeroed config has none.
+	 */
+	size_t		buffer_mb;
 	dyn_durability durability;
 	bool		group_commit;	/* commits do not wait: dyn_engine_sync does */
 } dyn_engine_config;
@@ -138,7 +147,14 @@ typedef struct dyn_engine_meminfo
 {
 	uint64_t	cache_bytes;	/* held now (WiredTiger: its cache) */
 	uint64_t	cache_dirty;	/* of which not yet written to disk */
-	uint64_t	cache_max;		/* the bound (cfg->cache_mb); 0: none */
+	uint64_t	cache_max;		/* the bound (cfg->cache_mb less the buffer); 0: none */
+	/* the object buffer (all 0 without one) */
+	uint64_t	buffer_bytes;
+	uint64_t	buffer_max;
+	uint64_t	buffer_entries;
+	uint64_t	buffer_hits;
+	uint64_t	buffer_misses;
+	uint64_t	buffer_evictions;
 } dyn_engine_meminfo;
 
 /* Fill *out; DYN_OK or DYN_ERR_ENGINE (the engine's message says why). */
@@ -151,6 +167,8 @@ int			dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out);
 typedef struct dyn_engine_ops
 {
 	const char *name;
+	size_t		default_cache_mb;	/* what cache_mb 0 means; 0: unbounded */
+	unsigned	buffer_share;	/* default buffer: 1/buffer_share of the cache; 0: none */
 	int			(*open) (const dyn_engine_config *cfg, dyn_engine **out,
 						 char *err, size_t errlen);
 	void		(*close) (dyn_engine *e);
@@ -175,6 +193,9 @@ struct dyn_engine
 	char		errmsg[256];
 	dyn_sync_kind sync_kind;	/* set by open; DYN_SYNC_NONE unless group commit */
 	uint64_t	writes;			/* counted by engine.c */
+	struct dyn_objbuf *buffer;	/* engine.c's object buffer, or NULL */
+	bool		in_batch;		/* engine.c: between begin and commit */
+	dyn_buf		batch_keys;		/* engine.c: keys buffered in the open batch */
 };
 
 extern const dyn_engine_ops dyn_engine_wiredtiger;

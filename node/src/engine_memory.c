@@ -81,6 +81,8 @@ static mem_node *node_new(mem_engine *me, int height, dyn_slice key,
 
 const dyn_engine_ops dyn_engine_memory = {
 	.name = "memory",
+	.default_cache_mb = 0,		/* unbounded */
+	.buffer_share = 0,			/* its records are in memory already */
 	.open = mem_open,
 	.close = mem_close,
 	.get = mem_get,

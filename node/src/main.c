@@ -54,7 +54,7 @@ static const char *const flag_names[] = {
 	"id", "listen", "data", "seeds", "zone", "engine", "partitions", "n",
 	"key", "trust", "insecure", "cache-mb", "config", "durability",
 	"repair-interval", "tombstone-grace", "transfer-rate", "handshake-rate",
-	"handshake-rate-address", "max-input-mb", NULL
+	"handshake-rate-address", "max-input-mb", "object-buffer-mb", NULL
 };
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]) - 1)
 
@@ -103,6 +103,7 @@ main(int argc, char **argv)
 	node.cfg.handshake_rate = 500;
 	node.cfg.handshake_rate_address = 50;
 	node.cfg.max_input_mb = 256;
+	node.cfg.buffer_mb = DYN_ENGINE_BUFFER_DEFAULT;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 	{
@@ -204,6 +205,7 @@ usage(FILE *out)
 			"               [--config FILE] [--durability none|flush|fsync]\n"
 			"               [--repair-interval S] [--tombstone-grace S] [--transfer-rate MB]\n"
 			"               [--handshake-rate N] [--handshake-rate-address N] [--max-input-mb M]\n"
+			"               [--object-buffer-mb M]\n"
 			"       dynamod keygen --out FILE\n");
 }
 
@@ -390,6 +392,12 @@ apply_flag(dyn_node_config *cfg, const char *name, const char *value,
 		if (parse_int("--cache-mb", value, 1, 1L << 20, src, &num) != 0)
 			return -1;
 		cfg->cache_mb = (size_t) num;
+	}
+	else if (strcmp(name, "object-buffer-mb") == 0)
+	{
+		if (parse_int("--object-buffer-mb", value, 0, 1L << 20, src, &num) != 0)
+			return -1;
+		cfg->buffer_mb = (size_t) num;
 	}
 	else if (strcmp(name, "repair-interval") == 0)
 	{

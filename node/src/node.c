@@ -60,6 +60,7 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	ecfg.name = node->cfg.engine;
 	ecfg.dir = node->cfg.data_dir;
 	ecfg.cache_mb = node->cfg.cache_mb;
+	ecfg.buffer_mb = node->cfg.buffer_mb;
 	ecfg.durability = node->cfg.durability;
 	ecfg.group_commit = true;
 	if ((rc = dyn_engine_open(&ecfg, &node->engine, err, sizeof(err))) != DYN_OK)
@@ -633,15 +634,23 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 	dyn_buf_printf(out, ",\"memory\":{\"rss\":%llu", (unsigned long long) node_rss_bytes());
 	if (dyn_engine_memory_stats(node->engine, &em) == DYN_OK)
 		dyn_buf_printf(out, ",\"engine_cache\":%llu,\"engine_cache_dirty\":%llu,"
-					   "\"engine_cache_max\":%llu",
+					   "\"engine_cache_max\":%llu,\"object_buffer\":{\"bytes\":%llu,"
+					   "\"max\":%llu,\"entries\":%llu,\"hits\":%llu,\"misses\":%llu,"
+					   "\"evictions\":%llu}",
 					   (unsigned long long) em.cache_bytes,
 					   (unsigned long long) em.cache_dirty,
-					   (unsigned long long) em.cache_max);
+					   (unsigned long long) em.cache_max,
+					   (unsigned long long) em.buffer_bytes,
+					   (unsigned long long) em.buffer_max,
+					   (unsigned long long) em.buffer_entries,
+					   (unsigned long long) em.buffer_hits,
+					   (unsigned long long) em.buffer_misses,
+					   (unsigned long long) em.buffer_evictions);
 	else
 	{
 		dyn_log(&node->log, DYN_LOG_WARNING, "status: %s", dyn_engine_errmsg(node->engine));
 		dyn_buf_printf(out, ",\"engine_cache\":null,\"engine_cache_dirty\":null,"
-					   "\"engine_cache_max\":null");
+					   "\"engine_cache_max\":null,\"object_buffer\":null");
 	}
 	dyn_buf_printf(out, ",\"input_held\":%zu,\"merkle\":%zu,\"heap_free\":%zu}",
 				   in.held, merkle, node_heap_free());

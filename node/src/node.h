@@ -38,6 +38,7 @@ typedef struct dyn_node_config
 	char		key_file[4096];	/* --key: this node's identity */
 	char		trust_file[4096];	/* --trust: whom it accepts, as what */
 	size_t		cache_mb;
+	size_t		buffer_mb;		/* --object-buffer-mb; DYN_ENGINE_BUFFER_DEFAULT: the engine's */
 	dyn_durability durability;
 	uint32_t	max_body;
 	uint64_t	repair_interval_s;	/* --repair-interval: 0 only on REPAIR */

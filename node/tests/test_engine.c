@@ -6,7 +6,11 @@
  * group in a temporary directory of its own and emptied before each test, so
  * the engines are held to the same contract.  WiredTiger then gets tests of what only a disk engine promises:
  * data that outlives a clean close, every durability mode, and commits that
- * survive kill -9 of the process.
+ * survive kill -9 of the process.  The common list runs a third time on
+ * WiredTiger behind the object buffer (objbuf.h), which must keep the same
+ * contract, and the buffer's own rules have tests of their own: a random
+ * run checked against an unbuffered engine, and a batch that fails to
+ * commit leaving no copy of what it wrote.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +41,7 @@
 typedef struct fixture
 {
 	const char *engine;
+	bool		buffered;		/* opened with the engine's default object buffer */
 	char		dir[64];		/* from mkdtemp; removed at teardown */
 	char		db[96];			/* dir/db: the engine's data directory */
 	dyn_engine *e;
@@ -55,6 +60,7 @@ typedef struct collected
 static int	make_fixture(void **state, const char *engine, bool open_now);
 static int	setup_memory(void **state);
 static int	setup_wiredtiger(void **state);
+static int	setup_wt_buffered(void **state);
 static int	setup_wt_dir(void **state);
 static int	teardown_fixture(void **state);
 static int	clear_engine(void **state);
@@ -107,6 +113,9 @@ static void test_sync_kind(void **state);
 static void test_open_unknown_engine(void **state);
 static void test_open_small_errbuf(void **state);
 static void test_memory_cap(void **state);
+static void test_buffer_against_unbuffered(void **state);
+static void test_buffer_failed_commit(void **state);
+static void test_buffer_open_errors(void **state);
 
 /* ---- fixtures ---- */
 
@@ -124,6 +133,7 @@ make_fixture(void **state, const char *engine, bool open_now)
 	if (f == NULL)
 		return -1;
 	f->engine = engine;
+	f->buffered = *state != NULL;	/* setup_wt_buffered's mark */
 	snprintf(f->dir, sizeof(f->dir), "/tmp/dyn_test_engine_XXXXXX");
 	if (mkdtemp(f->dir) == NULL)
 	{
@@ -136,6 +146,7 @@ make_fixture(void **state, const char *engine, bool open_now)
 		cfg.name = engine;
 		cfg.dir = f->db;
 		cfg.durability = DYN_DURABILITY_FSYNC;
+		cfg.buffer_mb = f->buffered ? DYN_ENGINE_BUFFER_DEFAULT : 0;
 		if (dyn_engine_open(&cfg, &f->e, err, sizeof(err)) != DYN_OK)
 		{
 			fprintf(stderr, "cannot open %s: %s\n", engine, err);
@@ -157,6 +168,14 @@ setup_memory(void **state)
 static int
 setup_wiredtiger(void **state)
 {
+	return make_fixture(state, "wiredtiger", true);
+}
+
+/* WiredTiger behind its default object buffer. */
+static int
+setup_wt_buffered(void **state)
+{
+	*state = (void *) 1;
 	return make_fixture(state, "wiredtiger", true);
 }
 
@@ -1299,7 +1318,13 @@ test_memory_stats(void **state)
 	{
 		/* earlier tests' pages may have been evicted meanwhile: no delta */
 		assert_true(after.cache_bytes >= 100 * sizeof(value));
-		assert_int_equal(after.cache_max, (uint64_t) 256 * 1024 * 1024);
+		/* the object buffer comes out of the cache: together, --cache-mb */
+		assert_int_equal(after.cache_max + after.buffer_max, (uint64_t) 256 * 1024 * 1024);
+		assert_int_equal(after.buffer_max, f->buffered ? (uint64_t) 32 * 1024 * 1024 : 0);
+		if (f->buffered)
+			assert_true(after.buffer_entries >= 100 && after.buffer_bytes <= after.buffer_max);
+		else
+			assert_int_equal(after.buffer_entries, 0);
 	}
 	else
 	{
@@ -1333,6 +1358,238 @@ test_memory_cap(void **state)
 	put_ok(e, DYN_NS_OBJECT, str("b"), bytes(half, halflen));
 	dyn_engine_close(e);
 	free(half);
+}
+
+/* ---- the object buffer (engine.c's rules) ---- */
+
+/* What update_set_fn stores: a fixed value, or an abort. */
+typedef struct update_set
+{
+	dyn_slice	value;
+	int			rc;				/* returned instead when non-zero */
+} update_set;
+
+static int
+update_set_fn(void *arg, const dyn_slice *old, dyn_slice *value)
+{
+	update_set *u = arg;
+
+	(void) old;
+	if (u->rc != 0)
+		return u->rc;
+	*value = u->value;
+	return DYN_OK;
+}
+
+/* get on both engines: the same status and the same bytes. */
+static void
+assert_same_get(dyn_engine *a, dyn_engine *b, dyn_slice key)
+{
+	dyn_buf		va,
+				vb;
+	int			ra,
+				rb;
+
+	dyn_buf_init(&va);
+	dyn_buf_init(&vb);
+	ra = dyn_engine_get(a, DYN_NS_OBJECT, key, &va);
+	rb = dyn_engine_get(b, DYN_NS_OBJECT, key, &vb);
+	assert_int_equal(ra, rb);
+	assert_int_equal(va.len, vb.len);
+	if (va.len > 0)
+		assert_memory_equal(va.data, vb.data, va.len);
+	dyn_buf_free(&va);
+	dyn_buf_free(&vb);
+}
+
+/*
+ * A random run of gets, puts, updates (storing and aborting), deletes and
+ * committed batches, on WiredTiger behind a 1 MB buffer (so it evicts) and
+ * on the memory engine without one: every get agrees, and the buffer was
+ * used (hits) and full (evictions).
+ */
+static void
+test_buffer_against_unbuffered(void **state)
+{
+	fixture    *f = *state;
+	dyn_engine_config cfg = {.name = "wiredtiger", .dir = f->db, .cache_mb = 16,
+	.buffer_mb = 1, .durability = DYN_DURABILITY_NONE};
+	dyn_engine_config mcfg = {.name = "memory"};
+	dyn_engine *wt;
+	dyn_engine *mem;
+	dyn_engine_meminfo mi;
+	char		err[256];
+	static uint8_t value[3000];
+	uint64_t	rng = 7;
+	bool		in_batch = false;
+
+	assert_int_equal(dyn_engine_open(&cfg, &wt, err, sizeof(err)), DYN_OK);
+	assert_int_equal(dyn_engine_open(&mcfg, &mem, err, sizeof(err)), DYN_OK);
+	for (size_t i = 0; i < sizeof(value); i++)
+		value[i] = (uint8_t) (i * 7);
+	for (int step = 0; step < 20000; step++)
+	{
+		char		key[16];
+		uint64_t	r;
+		int			op;
+		dyn_slice	v;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		r = rng;
+		snprintf(key, sizeof(key), "k%llu", (unsigned long long) (r % 1500));
+		op = (int) ((r >> 20) % 100);
+		/* a value of 1 to 3000 bytes whose contents say which step wrote it */
+		v = bytes(value + (r >> 40) % 1000, 1 + (r >> 30) % 2000);
+		if (op < 45)
+			assert_same_get(wt, mem, str(key));
+		else if (op < 70)
+		{
+			put_ok(wt, DYN_NS_OBJECT, str(key), v);
+			put_ok(mem, DYN_NS_OBJECT, str(key), v);
+		}
+		else if (op < 85)
+		{
+			update_set	u = {v, (r >> 50) % 4 == 0 ? DYN_ERR_TOOBIG : 0};
+			int			want = u.rc != 0 ? u.rc : DYN_OK;
+
+			assert_int_equal(dyn_engine_update(wt, DYN_NS_OBJECT, str(key),
+											   update_set_fn, &u, NULL), want);
+			assert_int_equal(dyn_engine_update(mem, DYN_NS_OBJECT, str(key),
+											   update_set_fn, &u, NULL), want);
+		}
+		else if (op < 95)
+		{
+			assert_int_equal(dyn_engine_delete(wt, DYN_NS_OBJECT, str(key)), DYN_OK);
+			assert_int_equal(dyn_engine_delete(mem, DYN_NS_OBJECT, str(key)), DYN_OK);
+		}
+		else if (!in_batch)
+		{
+			assert_int_equal(dyn_engine_begin(wt), DYN_OK);
+			assert_int_equal(dyn_engine_begin(mem), DYN_OK);
+			in_batch = true;
+		}
+		else
+		{
+			assert_int_equal(dyn_engine_commit(wt), DYN_OK);
+			assert_int_equal(dyn_engine_commit(mem), DYN_OK);
+			in_batch = false;
+		}
+	}
+	if (in_batch)
+	{
+		assert_int_equal(dyn_engine_commit(wt), DYN_OK);
+		assert_int_equal(dyn_engine_commit(mem), DYN_OK);
+	}
+	for (int k = 0; k < 1500; k++)
+	{
+		char		key[16];
+
+		snprintf(key, sizeof(key), "k%d", k);
+		assert_same_get(wt, mem, str(key));
+	}
+	assert_int_equal(dyn_engine_memory_stats(wt, &mi), DYN_OK);
+	assert_true(mi.buffer_hits > 1000);
+	assert_true(mi.buffer_evictions > 0);
+	assert_true(mi.buffer_bytes <= mi.buffer_max);
+	dyn_engine_close(wt);
+	dyn_engine_close(mem);
+}
+
+/* The engine's own commit, then a failure, as a commit that failed would say. */
+static const dyn_engine_ops *failing_real;
+static int
+failing_commit(dyn_engine *e)
+{
+	(void) failing_real->commit(e);
+	snprintf(e->errmsg, sizeof(e->errmsg), "commit: failed on purpose");
+	return DYN_ERR_ENGINE;
+}
+
+/*
+ * A batch whose commit fails may have been rolled back whole, so the
+ * buffer must hold no copy the batch made -- of a write, or of a read that
+ * may have seen one -- while a committed batch keeps its copies.  The
+ * memory engine with its commit made to fail stands in for a WiredTiger
+ * commit that fails (which a test cannot provoke); a miss on the next read
+ * is the buffer's copy gone.
+ */
+static void
+test_buffer_failed_commit(void **state)
+{
+	dyn_engine_config cfg = {.name = "memory", .cache_mb = 64, .buffer_mb = 8};
+	static dyn_engine_ops ops;
+	dyn_engine *e;
+	dyn_engine_meminfo before,
+				after;
+	char		err[256];
+	update_set	abort = {{NULL, 0}, DYN_ERR_TOOBIG};
+
+	(void) state;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("kept"), str("v1"));
+	put_ok(e, DYN_NS_OBJECT, str("read"), str("r1"));
+	/* an aborted update leaves the value and drops the copy */
+	assert_int_equal(dyn_engine_update(e, DYN_NS_OBJECT, str("read"), update_set_fn, &abort,
+									   NULL), DYN_ERR_TOOBIG);
+
+	/* a committed batch keeps what it buffered */
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("committed"), str("c1"));
+	assert_int_equal(dyn_engine_commit(e), DYN_OK);
+	assert_int_equal(dyn_engine_memory_stats(e, &before), DYN_OK);
+	assert_value(e, DYN_NS_OBJECT, str("committed"), str("c1"));
+	assert_int_equal(dyn_engine_memory_stats(e, &after), DYN_OK);
+	assert_int_equal(after.buffer_hits, before.buffer_hits + 1);
+
+	/* a failed one keeps nothing it buffered */
+	failing_real = e->ops;
+	ops = *e->ops;
+	ops.commit = failing_commit;
+	e->ops = &ops;
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("kept"), str("v2"));
+	assert_value(e, DYN_NS_OBJECT, str("kept"), str("v2"));	/* the batch's own view */
+	dyn_engine_delete(e, DYN_NS_OBJECT, str("committed"));
+	put_ok(e, DYN_NS_OBJECT, str("fresh"), str("f1"));
+	assert_value(e, DYN_NS_OBJECT, str("read"), str("r1"));	/* a copy taken in the batch */
+	assert_int_equal(dyn_engine_commit(e), DYN_ERR_ENGINE);
+	e->ops = failing_real;
+	assert_int_equal(dyn_engine_memory_stats(e, &before), DYN_OK);
+	assert_value(e, DYN_NS_OBJECT, str("kept"), str("v2"));	/* the memory engine kept it */
+	assert_value(e, DYN_NS_OBJECT, str("fresh"), str("f1"));
+	assert_value(e, DYN_NS_OBJECT, str("read"), str("r1"));
+	assert_absent(e, DYN_NS_OBJECT, str("committed"));
+	assert_int_equal(dyn_engine_memory_stats(e, &after), DYN_OK);
+	assert_int_equal(after.buffer_misses, before.buffer_misses + 4);
+	assert_int_equal(after.buffer_hits, before.buffer_hits);
+	/* and reads outside a batch buffer again */
+	assert_value(e, DYN_NS_OBJECT, str("kept"), str("v2"));
+	assert_int_equal(dyn_engine_memory_stats(e, &before), DYN_OK);
+	assert_int_equal(before.buffer_hits, after.buffer_hits + 1);
+	dyn_engine_close(e);
+}
+
+/* A buffer as large as the cache it comes out of is refused at open. */
+static void
+test_buffer_open_errors(void **state)
+{
+	dyn_engine_config cfg = {.name = "memory", .cache_mb = 8, .buffer_mb = 8};
+	dyn_engine *e;
+	char		err[256];
+
+	(void) state;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_null(e);
+	assert_non_null(strstr(err, "object buffer (8 MB) must be smaller than the cache"));
+	cfg.cache_mb = 0;			/* the memory engine's default: unbounded, nothing to share */
+	cfg.buffer_mb = 1;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	cfg.buffer_mb = DYN_ENGINE_BUFFER_DEFAULT;	/* the memory engine's: none */
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_null(e->buffer);
+	dyn_engine_close(e);
 }
 
 /* Whether group was asked for: no arguments means every group. */
@@ -1386,6 +1643,11 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_wt_kill9_group_flush),
 		cmocka_unit_test(test_sync_kind),
 	};
+	const struct CMUnitTest buffer[] = {
+		cmocka_unit_test(test_buffer_against_unbuffered),
+		cmocka_unit_test(test_buffer_failed_commit),
+		cmocka_unit_test(test_buffer_open_errors),
+	};
 	const struct CMUnitTest opening[] = {
 		cmocka_unit_test(test_open_unknown_engine),
 		cmocka_unit_test(test_open_small_errbuf),
@@ -1399,6 +1661,12 @@ main(int argc, char **argv)
 	if (wanted(argc, argv, "wiredtiger"))
 		failed += cmocka_run_group_tests_name("wiredtiger", common,
 											  setup_wiredtiger, teardown_fixture);
+	if (wanted(argc, argv, "wiredtiger-buffered"))
+		failed += cmocka_run_group_tests_name("wiredtiger-buffered", common,
+											  setup_wt_buffered, teardown_fixture);
+	if (wanted(argc, argv, "buffer"))
+		failed += cmocka_run_group_tests_name("buffer", buffer,
+											  setup_wt_dir, teardown_fixture);
 	if (wanted(argc, argv, "wiredtiger-only"))
 		failed += cmocka_run_group_tests_name("wiredtiger-only", wiredtiger_only,
 											  setup_wt_dir, teardown_fixture);

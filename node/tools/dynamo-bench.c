@@ -1472,6 +1472,7 @@ inproc_setup(bench *b)
 	cfg.name = b->opt.inproc;
 	cfg.dir = b->opt.data_dir;
 	cfg.cache_mb = 0;
+	cfg.buffer_mb = DYN_ENGINE_BUFFER_DEFAULT;	/* as dynamod opens it */
 	cfg.durability = b->opt.durability;
 	if (dyn_engine_open(&cfg, &b->engine, err, sizeof(err)) != DYN_OK)
 		return fail(BENCH_EXIT_FAILED, "could not open the %s engine in \"%s\": %s",
