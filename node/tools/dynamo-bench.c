@@ -69,8 +69,8 @@
  * like an ERROR frame; bytes that are not RESP end the run.  The socket and
  * buffers are the bench's own (dyn_client speaks only dynamo frames), with
  * the same rules: one write per connection per fill, nothing allocated per
- * request.  Not with --key, --route, --inproc or --puts blind (redis has no
- * channel, ring, store or siblings).
+ * request.  Not with --key, --route, --inproc, --bucket or --puts blind
+ * (redis has no channel, ring, store, buckets or siblings).
  *
  * In-process mode (--inproc ENGINE --data DIR) runs the same phases against
  * the replica store opened in this process (what dynamod does per request,
@@ -127,9 +127,9 @@
 #define BENCH_CODE_REDIS	(-1)
 
 /*
- * --redis: bytes asked of each recv.  Smaller than a large value on purpose
- * as much as for the cache: a 100 kB bulk reply always arrives over several
- * reads, so that path is the one exercised, not a lucky one.
+ * --redis: bytes asked of each recv.  Small enough that a large value's
+ * reply (100 kB) always arrives over several reads, so that the partial
+ * reply path is the one exercised by such runs, not only by lucky timing.
  */
 #define BENCH_RESP_READ_CHUNK	(16 * 1024)
 /* The longest status, error or length line taken before it is called garbage. */
