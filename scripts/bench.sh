@@ -23,7 +23,10 @@
 #	                            dynamo-bench --rate at half of the best PUT and
 #	                            GET rate each just reached, latency measured
 #	                            from when each request was due (no coordinated
-#	                            omission): p50/p99/p99.9
+#	                            omission): p50/p99/p99.9; each run is followed
+#	                            by dynamo-bench --redis against redis-server at
+#	                            the same rate (redis-benchmark has no fixed
+#	                            rate), the reference its p99 is divided by
 #	  dynamod --durability fsync  against redis-server --appendonly yes
 #	                            --appendfsync always: every acknowledged write
 #	                            on disk first; PUT/SET only, 50 connections
@@ -313,6 +316,10 @@ inproc_run
 # Open loop: each system and op at half of the best rate it reached above
 # (pipeline 1 or 16), for OPEN_SECONDS, with up to 16 requests in flight per
 # connection.  No --fresh-keys: the GET run replays the PUT run's keys.
+# Right after each run, the same load at the same rate against redis-server
+# (dynamo-bench --redis, recorded as "redis@SYSTEM"): tail latency on this
+# shared machine is only worth reading next to a reference measured under
+# the same load, and run straight after, the two see much the same load.
 OPEN_SECONDS=${BENCH_OPEN_SECONDS:-5}
 [[ $OPEN_SECONDS =~ ^[1-9][0-9]*$ ]] ||
 	die "BENCH_OPEN_SECONDS must be a positive integer, got \"$OPEN_SECONDS\""
@@ -321,19 +328,26 @@ OPEN_RES=$TMP/open-results
 half_peak() {
 	awk -v s="$1" -v op="$2" '$1 == s && $2 == op && $4 > m { m = $4 } END { printf "%d", m / 2 }' "$RES"
 }
+# open_step SYSTEM OP RATE ARGS...: one open-loop run, its line into $OPEN_RES
+open_step() {
+	local system=$1 op=$2 rate=$3
+	shift 3
+	run_step "dynamo-bench --rate $rate ($system $op)" \
+		"$DYNBENCH" "$@" --connections "$CONNS" --pipeline 16 --op "${op,,}" \
+		--rate "$rate" --duration "$OPEN_SECONDS" --keys "$KEYS" --value-size "$VSIZE" --csv
+	grep -q "^$op," "$TMP/out" ||
+		{ cat "$TMP/out" >&2; die "dynamo-bench --rate ($system) printed no $op result"; }
+	awk -F, -v s="$system" -v r="$rate" -v op="$op" \
+		'$1 == op { print s, op, r, $2, $3, $4, $5 }' "$TMP/out" >>"$OPEN_RES"
+}
 open_run() {
 	local system=$1 op rate
 	shift
 	for op in PUT GET; do
 		rate=$(half_peak "$system" "$op")
 		((rate > 0)) || die "no $op peak measured for $system"
-		run_step "dynamo-bench --rate $rate ($system $op)" \
-			"$DYNBENCH" "$@" --connections "$CONNS" --pipeline 16 --op "${op,,}" \
-			--rate "$rate" --duration "$OPEN_SECONDS" --keys "$KEYS" --value-size "$VSIZE" --csv
-		grep -q "^$op," "$TMP/out" ||
-			{ cat "$TMP/out" >&2; die "dynamo-bench --rate ($system) printed no $op result"; }
-		awk -F, -v s="$system" -v r="$rate" -v op="$op" \
-			'$1 == op { print s, op, r, $2, $3, $4, $5 }' "$TMP/out" >>"$OPEN_RES"
+		open_step "$system" "$op" "$rate" "$@"
+		open_step "redis@$system" "$op" "$rate" --redis --node "127.0.0.1:$REDIS_PORT"
 	done
 }
 open_run dynamod --insecure --node "$DYN_NODE"
@@ -478,14 +492,27 @@ awk '
 
 echo
 echo "open loop at half of peak ($CONNS connections, up to 16 in flight each, $OPEN_SECONDS s;" \
-	"latency from when each request was due, ms):"
+	"latency from when each request was due, ms),"
+echo "each next to redis-server at the same rate (dynamo-bench --redis, run right after it):"
 awk '
-	BEGIN {
-		printf "%-8s %-4s | %10s %10s | %8s %8s %8s\n", "system", "op", "rate/s", "done/s",
-			"p50", "p99", "p99.9"
+	function ratio(a, b) { return (b > 0) ? sprintf("%.2f", a / b) : "-" }
+	{
+		k = $1 " " $2
+		rate[k] = $3; ops[k] = $4; p50[k] = $5; p99[k] = $6; p999[k] = $7
+		if ($1 !~ /^redis@/) rows[++n] = k
 	}
-	{ printf "%-8s %-4s | %10d %10.0f | %8.3f %8.3f %8.3f\n", ($1 == "dynamod") ? "single" : $1,
-		$2, $3, $4, $5, $6, $7 }' "$OPEN_RES"
+	END {
+		printf "%-7s %-4s | %9s | %9s %7s %7s %7s | %9s %7s %7s %7s | %15s\n", "system", "op",
+			"rate/s", "done/s", "p50", "p99", "p99.9", "redis/s", "p50", "p99", "p99.9",
+			"p99 / redis p99"
+		for (i = 1; i <= n; i++) {
+			k = rows[i]; split(k, f, " "); r = "redis@" k
+			printf "%-7s %-4s | %9d | %9.0f %7.3f %7.3f %7.3f | %9.0f %7.3f %7.3f %7.3f | %15s\n",
+				(f[1] == "dynamod") ? "single" : f[1], f[2], rate[k],
+				ops[k], p50[k], p99[k], p999[k], ops[r], p50[r], p99[r], p999[r],
+				ratio(p99[k], p99[r])
+		}
+	}' "$OPEN_RES"
 
 echo
 echo "durable writes: dynamod --durability fsync (group commit) against redis-server" \

@@ -56,6 +56,22 @@
  * counts.  A timerfd wakes the loop when the next request is due; the
  * requests due go to the connections with room, in turn.
  *
+ * Redis (--redis).  redis-benchmark has no fixed rate, so an open-loop run
+ * against dynamod had nothing to be compared with on a machine whose load
+ * moves every figure.  With --redis the --node is a redis server and the
+ * same loop -- keys, values, connections, pipeline depth, rate machinery,
+ * histogram and output -- speaks RESP to it: a PUT is SET key value, a GET
+ * is GET key.  Redis answers in order and carries no request id, so each
+ * connection keeps its requests in flight as a FIFO in the same slot table,
+ * and replies are parsed from the connection's read buffer as they arrive
+ * (a reply may span reads).  +OK and a bulk reply are successes, $-1 is a
+ * GET that found nothing (a miss, as on dynamod), -ERR is a failed request
+ * like an ERROR frame; bytes that are not RESP end the run.  The socket and
+ * buffers are the bench's own (dyn_client speaks only dynamo frames), with
+ * the same rules: one write per connection per fill, nothing allocated per
+ * request.  Not with --key, --route, --inproc, --bucket or --puts blind
+ * (redis has no channel, ring, store, buckets or siblings).
+ *
  * In-process mode (--inproc ENGINE --data DIR) runs the same phases against
  * the replica store opened in this process (what dynamod does per request,
  * a batch of one write, minus the network): the ceiling for the server path.
@@ -63,11 +79,16 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -102,6 +123,17 @@
 
 /* Distinct kinds of failure remembered with their first message. */
 #define BENCH_ERROR_KINDS	16
+/* The error "code" of a redis -ERR reply (dynamo's codes are >= 0). */
+#define BENCH_CODE_REDIS	(-1)
+
+/*
+ * --redis: bytes asked of each recv.  Small enough that a large value's
+ * reply (100 kB) always arrives over several reads, so that the partial
+ * reply path is the one exercised by such runs, not only by lucky timing.
+ */
+#define BENCH_RESP_READ_CHUNK	(16 * 1024)
+/* The longest status, error or length line taken before it is called garbage. */
+#define BENCH_RESP_LINE_MAX		(64 * 1024)
 
 /* The two operations; they index the per-phase statistics. */
 typedef enum bench_op
@@ -141,6 +173,8 @@ typedef struct bench_options
 	bool		sequential;		/* keys 0, 1, 2, ... in order, not random */
 	bool		blind_puts;		/* --puts blind: no contexts */
 	bool		route;			/* partition-aware: each request to its key's coordinator */
+	bool		redis;			/* --node is a redis server: speak RESP */
+	bool		bucket_set;		/* --bucket was given (refused with --redis) */
 	const char *inproc;			/* engine name, NULL: over the network */
 	const char *data_dir;
 	dyn_durability durability;
@@ -159,7 +193,9 @@ typedef struct bench_opstats
 /*
  * One request in flight on a connection.  Replies carry the request id the
  * client chose, and may come back in any order, so a small table per
- * connection maps the id back to what was sent and when.
+ * connection maps the id back to what was sent and when.  With --redis the
+ * same table is a FIFO (redis answers in order, with no id): the oldest
+ * request in flight is at fifo_head, the next free slot outstanding after it.
  */
 typedef struct bench_slot
 {
@@ -181,6 +217,11 @@ typedef struct bench_conn
 	uint32_t	slot_mask;
 	int			group;			/* the logical client it belongs to */
 	bool		queued;			/* requests were queued in this fill */
+	/* --redis: the connection's own buffers (client is NULL) */
+	dyn_buf		out;			/* RESP requests queued, out_off of them written */
+	size_t		out_off;
+	dyn_buf		in;				/* bytes read and not yet parsed as replies */
+	uint32_t	fifo_head;		/* slots[fifo_head & slot_mask]: oldest in flight */
 } bench_conn;
 
 /* The state of the phase being run. */
@@ -208,6 +249,18 @@ typedef struct bench_error_kind
 	uint64_t	count;
 	char		first[256];		/* the first message of this kind */
 } bench_error_kind;
+
+/*
+ * One redis reply as parsed from a read buffer: its type byte ('+', '-',
+ * ':' or '$'), the line's text or the bulk's bytes (pointing into the
+ * buffer), and whether a bulk reply was the null one ($-1).
+ */
+typedef struct resp_reply
+{
+	char		type;
+	bool		nil;
+	dyn_slice	text;
+} resp_reply;
 
 /* The key being built: a fixed prefix, then BENCH_KEY_DIGITS digits. */
 typedef struct bench_key
@@ -240,6 +293,17 @@ typedef struct bench
 	int			tfd;			/* --rate: the timerfd of the next due request */
 	int			next_group;		/* --rate: the logical client to try first */
 	uint8_t    *value;			/* value_size bytes of 'x', every PUT's value */
+	/*
+	 * --redis: the fixed parts of every request, encoded once (the key's
+	 * length is the same for every key of a run): "*3\r\n$3\r\nSET\r\n$16\r\n"
+	 * and its GET twin before the key, "\r\n$100\r\n" between key and value.
+	 */
+	char		resp_set_head[48];
+	size_t		resp_set_head_len;
+	char		resp_get_head[48];
+	size_t		resp_get_head_len;
+	char		resp_value_head[32];
+	size_t		resp_value_head_len;
 	dyn_slice	bucket;
 	bench_key	key;
 	uint32_t	key_index;		/* the number behind key */
@@ -294,11 +358,23 @@ static int	net_setup(bench *b);
 static void net_teardown(bench *b);
 static int	net_run_phase(bench *b);
 static int	conn_fill(bench *b, bench_conn *bc);
+static void conn_queue(bench *b, bench_conn *bc, bench_op op, dyn_slice key,
+					   int64_t sent);
 static int	fetch_routing(bench *b);
 static int	conn_watch(bench *b, bench_conn *bc);
 static void conn_handle_reply(bench *b, bench_conn *bc, const dyn_frame *f,
 							  int64_t now);
 static bench_slot *conn_take_slot(bench_conn *bc, uint32_t reqid);
+static int	resp_connect(bench *b, bench_conn *bc);
+static void resp_heads(bench *b);
+static void resp_queue(bench *b, bench_conn *bc, bench_op op, int64_t sent);
+static int	resp_flush(bench *b, bench_conn *bc);
+static int	resp_io(bench *b, bench_conn *bc, uint32_t events);
+static int	resp_parse(const uint8_t *p, size_t len, size_t *used, resp_reply *r,
+					   char *why, size_t whylen);
+static int	resp_handle_reply(bench *b, bench_conn *bc, const resp_reply *r,
+							  int64_t now);
+static int	resp_malformed(const bench *b, const uint8_t *p, size_t len, const char *why);
 static int	inproc_setup(bench *b);
 static void inproc_teardown(bench *b);
 static int	inproc_run_phase(bench *b);
@@ -332,7 +408,8 @@ main(int argc, char **argv)
 	if ((b.value = malloc(b.opt.value_size > 0 ? b.opt.value_size : 1)) == NULL)
 		return fail(BENCH_EXIT_FAILED, "out of memory");
 	memset(b.value, 'x', b.opt.value_size);
-	if (!b.opt.blind_puts &&
+	/* redis has no contexts: a SET simply overwrites */
+	if (!b.opt.blind_puts && !b.opt.redis &&
 		(b.contexts = calloc(b.opt.keys, BENCH_CONTEXT_SLOT)) == NULL)
 	{
 		free(b.value);
@@ -341,6 +418,8 @@ main(int argc, char **argv)
 	}
 	b.bucket = dyn_slice_str(b.opt.bucket);
 	key_init(&b.key, b.opt.fresh_keys);
+	if (b.opt.redis)
+		resp_heads(&b);
 
 	b.epfd = -1;
 	b.tfd = -1;
@@ -377,6 +456,7 @@ usage(FILE *out)
 	fprintf(out,
 			"usage: dynamo-bench [--node HOST:PORT] --key FILE [--trust FILE] [options]\n"
 			"       dynamo-bench [--node HOST:PORT] --insecure [options]\n"
+			"       dynamo-bench --redis [--node HOST:PORT] [options]\n"
 			"       dynamo-bench --inproc ENGINE --data DIR [--durability none|flush|fsync] [options]\n"
 			"  --node HOST:PORT      node to load (default 127.0.0.1:7401)\n"
 			"  --key FILE            authenticate and encrypt with this key\n"
@@ -403,6 +483,10 @@ usage(FILE *out)
 			"  --route               partition-aware: fetch the ring from --node, connect\n"
 			"                        to every node and send each request to the first\n"
 			"                        healthy node of its key's preference list\n"
+			"  --redis               --node is a redis server: the same load in RESP, PUT as\n"
+			"                        SET key value, GET as GET key (the reference for\n"
+			"                        --rate; not with --key, --route, --inproc, --bucket\n"
+			"                        or --puts blind)\n"
 			"  --csv                 lines of op,ops_per_sec,p50_ms,p99_ms,p999_ms\n"
 			"  --inproc ENGINE       drive the replica store in this process (no network)\n"
 			"  --data DIR            its data directory\n"
@@ -426,8 +510,8 @@ print_header(const bench *b)
 				   o->inproc, o->data_dir);
 		else
 		{
-			printf("dynamo-bench: %s, %d connections, pipeline %d, ",
-				   o->node, o->connections, o->pipeline);
+			printf("dynamo-bench: %s%s, %d connections, pipeline %d, ",
+				   o->redis ? "redis at " : "", o->node, o->connections, o->pipeline);
 			if (o->route)
 				printf("partition-aware over %d nodes, ", b->members);
 			if (o->rate > 0)
@@ -448,7 +532,7 @@ enum
 	OPT_NODE = 256, OPT_INSECURE, OPT_KEY, OPT_TRUST, OPT_CONNECTIONS, OPT_PIPELINE,
 	OPT_OP, OPT_GET_RATIO, OPT_KEYS, OPT_VALUE_SIZE, OPT_PUTS, OPT_SEQUENTIAL,
 	OPT_FRESH_KEYS, OPT_REQUESTS, OPT_DURATION, OPT_RATE, OPT_BUCKET, OPT_CSV,
-	OPT_ROUTE, OPT_INPROC, OPT_DATA, OPT_DURABILITY
+	OPT_ROUTE, OPT_REDIS, OPT_INPROC, OPT_DATA, OPT_DURABILITY
 };
 
 static const struct option bench_flags[] = {
@@ -472,6 +556,7 @@ static const struct option bench_flags[] = {
 	{"bucket", required_argument, NULL, OPT_BUCKET},
 	{"csv", no_argument, NULL, OPT_CSV},
 	{"route", no_argument, NULL, OPT_ROUTE},
+	{"redis", no_argument, NULL, OPT_REDIS},
 	{"inproc", required_argument, NULL, OPT_INPROC},
 	{"data", required_argument, NULL, OPT_DATA},
 	{"durability", required_argument, NULL, OPT_DURABILITY},
@@ -525,6 +610,9 @@ parse_options(bench_options *o, int argc, char **argv)
 				break;
 			case OPT_ROUTE:
 				o->route = true;
+				break;
+			case OPT_REDIS:
+				o->redis = true;
 				break;
 			case OPT_FRESH_KEYS:
 				o->fresh_keys = true;
@@ -604,6 +692,7 @@ parse_options(bench_options *o, int argc, char **argv)
 					return fail(BENCH_EXIT_USAGE, "--bucket must be 1 to %d bytes",
 								DYN_BUCKET_MAX);
 				o->bucket = val;
+				o->bucket_set = true;
 				break;
 			case OPT_INPROC:
 				if (strcmp(val, "wiredtiger") != 0 && strcmp(val, "memory") != 0)
@@ -631,7 +720,21 @@ parse_options(bench_options *o, int argc, char **argv)
 	if (optind < argc)
 		return fail(BENCH_EXIT_USAGE, "unexpected argument \"%s\" (see --help)", argv[optind]);
 
-	if (o->inproc != NULL)
+	if (o->redis)
+	{
+		/* each of these is about dynamo, which a redis server is not */
+		const char *what = o->inproc ? "--inproc (it loads a store, not a server)" :
+			o->route ? "--route (redis has no ring)" :
+			(o->key_file || o->trust_file) ? "--key/--trust (redis speaks plaintext)" :
+			o->blind_puts ? "--puts blind (a SET overwrites: redis has no siblings)" :
+			o->bucket_set ? "--bucket (redis has no buckets)" : NULL;
+
+		if (what != NULL)
+			return fail(BENCH_EXIT_USAGE, "--redis cannot be combined with %s", what);
+		if (o->data_dir != NULL || o->durability_set)
+			return fail(BENCH_EXIT_USAGE, "--data and --durability apply to --inproc only");
+	}
+	else if (o->inproc != NULL)
 	{
 		if (o->data_dir == NULL)
 			return fail(BENCH_EXIT_USAGE, "--inproc needs --data DIR");
@@ -974,9 +1077,14 @@ report_errors(const bench *b)
 		const char *cname = (k->code >= 0 && k->code <= DYN_E_INVAL) ?
 			code_names[k->code] : "unknown error";
 
-		fprintf(stderr, "  %llu %s: %s (code %d), first: %s\n",
-				(unsigned long long) k->count, k->op == BENCH_OP_GET ? "GET" : "PUT",
-				cname, k->code, k->first);
+		if (k->code == BENCH_CODE_REDIS)
+			fprintf(stderr, "  %llu %s: redis error, first: %s\n",
+					(unsigned long long) k->count, k->op == BENCH_OP_GET ? "GET" : "PUT",
+					k->first);
+		else
+			fprintf(stderr, "  %llu %s: %s (code %d), first: %s\n",
+					(unsigned long long) k->count, k->op == BENCH_OP_GET ? "GET" : "PUT",
+					cname, k->code, k->first);
 	}
 	if (b->errors_other > 0)
 		fprintf(stderr, "  %llu of other kinds\n", (unsigned long long) b->errors_other);
@@ -1038,8 +1146,19 @@ net_setup(bench *b)
 		bc->fd = -1;
 		bc->group = i / b->members;
 		bc->slot_mask = cap - 1;
-		if ((bc->slots = calloc(cap, sizeof(bench_slot))) == NULL ||
-			(bc->client = dyn_client_new()) == NULL)
+		if ((bc->slots = calloc(cap, sizeof(bench_slot))) == NULL)
+			return fail(BENCH_EXIT_FAILED, "out of memory");
+		if (b->opt.redis)
+		{
+			if ((rc = resp_connect(b, bc)) != BENCH_EXIT_OK)
+				return rc;
+			ev.events = 0;
+			ev.data.ptr = bc;
+			if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, bc->fd, &ev) != 0)
+				return fail(BENCH_EXIT_FAILED, "epoll_ctl: %s", strerror(errno));
+			continue;
+		}
+		if ((bc->client = dyn_client_new()) == NULL)
 			return fail(BENCH_EXIT_FAILED, "out of memory");
 		if (b->opt.key_file != NULL)
 			dyn_client_set_identity(bc->client, &b->identity, &b->trust);
@@ -1071,8 +1190,14 @@ net_teardown(bench *b)
 	{
 		for (int i = 0; i < b->nconns; i++)
 		{
-			dyn_client_free(b->conns[i].client);
-			free(b->conns[i].slots);
+			bench_conn *bc = &b->conns[i];
+
+			dyn_client_free(bc->client);
+			if (b->opt.redis && bc->fd >= 0)
+				close(bc->fd);	/* the socket is the bench's own */
+			dyn_buf_free(&bc->out);
+			dyn_buf_free(&bc->in);
+			free(bc->slots);
 		}
 	}
 	free(b->conns);
@@ -1148,6 +1273,13 @@ net_run_phase(bench *b)
 				continue;
 			}
 
+			if (b->opt.redis)
+			{
+				if ((rc = resp_io(b, bc, e)) != BENCH_EXIT_OK ||
+					(rc = conn_fill(b, bc)) != BENCH_EXIT_OK)
+					return rc;
+				continue;
+			}
 			if (e & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				ready |= DYN_WAIT_READ;
 			if (e & (EPOLLOUT | EPOLLERR))
@@ -1242,8 +1374,6 @@ conn_fill(bench *b, bench_conn *bc)
 		int64_t		sent = b->opt.rate > 0 ? phase_due(b, ph->issued) : now;
 		bench_op	op = phase_next(b);
 		dyn_slice	key = {(const uint8_t *) b->key.buf, b->key.len};
-		uint32_t	reqid;
-		bench_slot *s;
 
 		bc = group;
 		if (b->opt.route)
@@ -1254,29 +1384,10 @@ conn_fill(bench *b, bench_conn *bc)
 				bc = &group[ix];
 		}
 
-		if (op == BENCH_OP_GET)
-		{
-			dyn_get_req req = {.bucket = b->bucket, .key = key, .r = 0};
-
-			reqid = dyn_client_send_get(bc->client, &req);
-		}
+		if (b->opt.redis)
+			resp_queue(b, bc, op, sent);
 		else
-		{
-			dyn_put_req req = {.bucket = b->bucket, .key = key,
-				.context = context_of(b, b->key_index),
-				.value = {b->value, b->opt.value_size}, .w = 0};
-
-			reqid = dyn_client_send_put(bc->client, &req);
-		}
-		/* the table has twice the pipeline depth of slots: one is free */
-		s = &bc->slots[reqid & bc->slot_mask];
-		while (s->used)
-			s = &bc->slots[(uint32_t) (s - bc->slots + 1) & bc->slot_mask];
-		s->used = true;
-		s->reqid = reqid;
-		s->key_index = b->key_index;
-		s->op = (uint8_t) op;
-		s->sent_ns = sent;
+			conn_queue(b, bc, op, key, sent);
 		bc->outstanding++;
 		bc->queued = true;
 		b->group_out[bc->group]++;
@@ -1288,7 +1399,12 @@ conn_fill(bench *b, bench_conn *bc)
 		int			rc;
 
 		bc = &group[m];
-		if (bc->queued && dyn_client_io(bc->client, 0) != DYN_OK)
+		if (bc->queued && b->opt.redis)
+		{
+			if ((rc = resp_flush(b, bc)) != BENCH_EXIT_OK)
+				return rc;
+		}
+		else if (bc->queued && dyn_client_io(bc->client, 0) != DYN_OK)
 			return fail(BENCH_EXIT_FAILED, "lost a connection to %s during the %s phase: %s",
 						b->opt.node, ph->name, dyn_client_errmsg(bc->client));
 		bc->queued = false;
@@ -1297,6 +1413,41 @@ conn_fill(bench *b, bench_conn *bc)
 	}
 	(void) queued;
 	return BENCH_EXIT_OK;
+}
+
+/*
+ * Queue one dynamo request on bc's client and remember it in a free slot
+ * under its request id.
+ */
+static void
+conn_queue(bench *b, bench_conn *bc, bench_op op, dyn_slice key, int64_t sent)
+{
+	uint32_t	reqid;
+	bench_slot *s;
+
+	if (op == BENCH_OP_GET)
+	{
+		dyn_get_req req = {.bucket = b->bucket, .key = key, .r = 0};
+
+		reqid = dyn_client_send_get(bc->client, &req);
+	}
+	else
+	{
+		dyn_put_req req = {.bucket = b->bucket, .key = key,
+			.context = context_of(b, b->key_index),
+			.value = {b->value, b->opt.value_size}, .w = 0};
+
+		reqid = dyn_client_send_put(bc->client, &req);
+	}
+	/* the table has twice the pipeline depth of slots: one is free */
+	s = &bc->slots[reqid & bc->slot_mask];
+	while (s->used)
+		s = &bc->slots[(uint32_t) (s - bc->slots + 1) & bc->slot_mask];
+	s->used = true;
+	s->reqid = reqid;
+	s->key_index = b->key_index;
+	s->op = (uint8_t) op;
+	s->sent_ns = sent;
 }
 
 /*
@@ -1343,10 +1494,15 @@ fetch_routing(bench *b)
 static int
 conn_watch(bench *b, bench_conn *bc)
 {
-	int			wants = dyn_client_wants(bc->client);
+	int			wants;
 	uint32_t	events = 0;
 	struct epoll_event ev = {0};
 
+	if (b->opt.redis)
+		wants = (bc->out_off < bc->out.len ? DYN_WAIT_WRITE : 0) |
+			(bc->outstanding > 0 ? DYN_WAIT_READ : 0);
+	else
+		wants = dyn_client_wants(bc->client);
 	if (wants & DYN_WAIT_READ)
 		events |= EPOLLIN;
 	if (wants & DYN_WAIT_WRITE)
@@ -1454,6 +1610,375 @@ conn_take_slot(bench_conn *bc, uint32_t reqid)
 		if (bc->slots[i].used && bc->slots[i].reqid == reqid)
 			return &bc->slots[i];
 	return NULL;
+}
+
+/*
+ * --redis: connect bc to --node on a socket of the bench's own, set up as
+ * dyn_client sets up its sockets (non-blocking; TCP_NODELAY, because
+ * requests are small and pipelining already batches them), and wait at
+ * most BENCH_CONNECT_MS for the connection.
+ */
+static int
+resp_connect(bench *b, bench_conn *bc)
+{
+	const char *addr = b->opt.node;
+	const char *colon = strrchr(addr, ':');
+	char		host[256];
+	size_t		hl = colon ? (size_t) (colon - addr) : 0;
+	struct addrinfo hints = {0};
+	struct addrinfo *res = NULL;
+	int			one = 1;
+	int			err = 0;
+	socklen_t	errlen = sizeof(err);
+	int			rc;
+
+	dyn_buf_init(&bc->out);
+	dyn_buf_init(&bc->in);
+	if (colon == NULL || hl == 0 || colon[1] == '\0' || hl >= sizeof(host))
+		return fail(BENCH_EXIT_FAILED, "invalid --node \"%s\": expected HOST:PORT", addr);
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']')
+	{
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0 || res == NULL)
+		return fail(BENCH_EXIT_FAILED, "cannot connect to redis at %s: could not resolve "
+					"\"%s\": %s", addr, host, gai_strerror(rc));
+	bc->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (bc->fd < 0)
+	{
+		freeaddrinfo(res);
+		return fail(BENCH_EXIT_FAILED, "socket: %s", strerror(errno));
+	}
+	setsockopt(bc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	rc = connect(bc->fd, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (rc != 0 && errno != EINPROGRESS)
+		return fail(BENCH_EXIT_FAILED, "cannot connect to redis at %s: %s", addr,
+					strerror(errno));
+	if (rc != 0)
+	{
+		struct pollfd pfd = {.fd = bc->fd, .events = POLLOUT};
+
+		do
+			rc = poll(&pfd, 1, BENCH_CONNECT_MS);
+		while (rc < 0 && errno == EINTR);
+		if (rc == 0)
+			return fail(BENCH_EXIT_FAILED, "cannot connect to redis at %s: timed out "
+						"after %d ms", addr, BENCH_CONNECT_MS);
+		if (rc < 0 || getsockopt(bc->fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
+			err = errno;
+		if (err != 0)
+			return fail(BENCH_EXIT_FAILED, "cannot connect to redis at %s: %s", addr,
+						strerror(err));
+	}
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * --redis: encode the parts every request shares once, so that queueing a
+ * request is five appends and no formatting.
+ */
+static void
+resp_heads(bench *b)
+{
+	b->resp_set_head_len = (size_t) snprintf(b->resp_set_head, sizeof(b->resp_set_head),
+											 "*3\r\n$3\r\nSET\r\n$%zu\r\n", b->key.len);
+	b->resp_get_head_len = (size_t) snprintf(b->resp_get_head, sizeof(b->resp_get_head),
+											 "*2\r\n$3\r\nGET\r\n$%zu\r\n", b->key.len);
+	b->resp_value_head_len = (size_t) snprintf(b->resp_value_head,
+											   sizeof(b->resp_value_head),
+											   "\r\n$%zu\r\n", b->opt.value_size);
+}
+
+/*
+ * --redis: append the request for b->key to bc's output and put it at the
+ * tail of the connection's FIFO (the caller counts it as outstanding).  An
+ * allocation failure is sticky in the buffer; resp_flush reports it.
+ */
+static void
+resp_queue(bench *b, bench_conn *bc, bench_op op, int64_t sent)
+{
+	bench_slot *s = &bc->slots[(bc->fifo_head + (uint32_t) bc->outstanding) & bc->slot_mask];
+
+	if (op == BENCH_OP_GET)
+	{
+		dyn_buf_append(&bc->out, b->resp_get_head, b->resp_get_head_len);
+		dyn_buf_append(&bc->out, b->key.buf, b->key.len);
+		dyn_buf_append(&bc->out, "\r\n", 2);
+	}
+	else
+	{
+		dyn_buf_append(&bc->out, b->resp_set_head, b->resp_set_head_len);
+		dyn_buf_append(&bc->out, b->key.buf, b->key.len);
+		dyn_buf_append(&bc->out, b->resp_value_head, b->resp_value_head_len);
+		dyn_buf_append(&bc->out, b->value, b->opt.value_size);
+		dyn_buf_append(&bc->out, "\r\n", 2);
+	}
+	s->used = true;
+	s->reqid = 0;
+	s->key_index = b->key_index;
+	s->op = (uint8_t) op;
+	s->sent_ns = sent;
+}
+
+/* --redis: write as much of bc's output as the socket takes. */
+static int
+resp_flush(bench *b, bench_conn *bc)
+{
+	if (bc->out.err != DYN_OK)
+		return fail(BENCH_EXIT_FAILED, "out of memory queueing requests for redis at %s",
+					b->opt.node);
+	while (bc->out_off < bc->out.len)
+	{
+		ssize_t		n = send(bc->fd, bc->out.data + bc->out_off,
+							 bc->out.len - bc->out_off, MSG_NOSIGNAL);
+
+		if (n < 0)
+		{
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == EINTR)
+				continue;
+			return fail(BENCH_EXIT_FAILED, "lost a connection to redis at %s during the "
+						"%s phase: could not send: %s", b->opt.node, b->phase.name,
+						strerror(errno));
+		}
+		bc->out_off += (size_t) n;
+	}
+	if (bc->out_off == bc->out.len)
+	{
+		dyn_buf_reset(&bc->out);
+		bc->out_off = 0;
+	}
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * --redis: write what is queued if the socket has room, then read what has
+ * arrived, BENCH_RESP_READ_CHUNK at a time, and account every reply whose
+ * last byte is in; a partial reply stays at the front of the buffer for the
+ * next read.  Redis closing the connection ends the run, after the replies
+ * it sent first are counted, as a node hanging up does.
+ */
+static int
+resp_io(bench *b, bench_conn *bc, uint32_t events)
+{
+	int			rc;
+
+	if ((events & (EPOLLOUT | EPOLLERR)) && (rc = resp_flush(b, bc)) != BENCH_EXIT_OK)
+		return rc;
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return BENCH_EXIT_OK;
+	for (;;)
+	{
+		size_t		off = 0;
+		ssize_t		n;
+		int64_t		now;
+
+		if (dyn_buf_reserve(&bc->in, BENCH_RESP_READ_CHUNK) != DYN_OK)
+			return fail(BENCH_EXIT_FAILED, "out of memory reading from redis at %s",
+						b->opt.node);
+		n = recv(bc->fd, bc->in.data + bc->in.len, BENCH_RESP_READ_CHUNK, 0);
+		if (n < 0)
+		{
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return BENCH_EXIT_OK;
+			if (errno == EINTR)
+				continue;
+			return fail(BENCH_EXIT_FAILED, "lost a connection to redis at %s during the "
+						"%s phase: could not receive: %s", b->opt.node, b->phase.name,
+						strerror(errno));
+		}
+		if (n == 0)
+			return fail(BENCH_EXIT_FAILED, "lost a connection to redis at %s during the "
+						"%s phase: it closed the connection%s", b->opt.node,
+						b->phase.name, bc->in.len > 0 ? " in the middle of a reply" : "");
+		bc->in.len += (size_t) n;
+		now = now_ns();
+		for (;;)
+		{
+			resp_reply r;
+			size_t		used;
+			char		why[128];
+			int			pr = resp_parse(bc->in.data + off, bc->in.len - off, &used, &r,
+										why, sizeof(why));
+
+			if (pr == 0)
+				break;
+			if (pr < 0)
+				return resp_malformed(b, bc->in.data + off, bc->in.len - off, why);
+			if ((rc = resp_handle_reply(b, bc, &r, now)) != BENCH_EXIT_OK)
+				return rc;
+			off += used;
+		}
+		dyn_buf_consume(&bc->in, off);
+		if ((size_t) n < BENCH_RESP_READ_CHUNK)
+			return BENCH_EXIT_OK;	/* short read: the socket is drained */
+	}
+}
+
+/*
+ * Parse one reply from p[0, len): 1 with *r and *used (its length in bytes)
+ * when it is all there, 0 when more bytes are needed, -1 with why when the
+ * bytes are not RESP.  Only the replies a SET or a GET can draw are taken:
+ * +status, -error, :integer, $bulk and the null bulk $-1.  The length lines
+ * and the bulk length are bounded (BENCH_RESP_LINE_MAX, DYN_FRAME_MAX_BODY:
+ * more than any value the bench writes), so a server sending garbage gets
+ * an error, not a buffer that grows until memory runs out.
+ */
+static int
+resp_parse(const uint8_t *p, size_t len, size_t *used, resp_reply *r,
+		   char *why, size_t whylen)
+{
+	const uint8_t *nl;
+	size_t		eol;			/* index of the line's '\n' */
+	uint64_t	n = 0;
+
+	if (len == 0)
+		return 0;
+	if (p[0] != '+' && p[0] != '-' && p[0] != ':' && p[0] != '$')
+	{
+		snprintf(why, whylen, "a reply cannot start with byte 0x%02x", p[0]);
+		return -1;
+	}
+	nl = memchr(p, '\n', len < BENCH_RESP_LINE_MAX ? len : BENCH_RESP_LINE_MAX);
+	if (nl == NULL)
+	{
+		if (len < BENCH_RESP_LINE_MAX)
+			return 0;
+		snprintf(why, whylen, "no line end in the first %d bytes of a reply",
+				 BENCH_RESP_LINE_MAX);
+		return -1;
+	}
+	eol = (size_t) (nl - p);
+	if (eol < 2 || p[eol - 1] != '\r')
+	{
+		snprintf(why, whylen, "a line ended by LF without CR");
+		return -1;
+	}
+	r->type = (char) p[0];
+	r->nil = false;
+	r->text.ptr = p + 1;
+	r->text.len = eol - 2;
+	*used = eol + 1;
+	if (r->type != '$')
+		return 1;
+
+	/* a bulk: "$<n>\r\n", n bytes, "\r\n"; or "$-1\r\n", the null bulk */
+	if (r->text.len == 2 && memcmp(r->text.ptr, "-1", 2) == 0)
+	{
+		r->nil = true;
+		r->text.ptr = NULL;
+		r->text.len = 0;
+		return 1;
+	}
+	for (size_t i = 0; i < r->text.len; i++)
+	{
+		if (r->text.ptr[i] < '0' || r->text.ptr[i] > '9' || n > DYN_FRAME_MAX_BODY)
+		{
+			n = UINT64_MAX;
+			break;
+		}
+		n = n * 10 + (uint64_t) (r->text.ptr[i] - '0');
+	}
+	if (r->text.len == 0 || n > DYN_FRAME_MAX_BODY)
+	{
+		snprintf(why, whylen, "bulk length \"%.*s\" is not a number from -1 to %u",
+				 (int) (r->text.len < 24 ? r->text.len : 24),
+				 (const char *) r->text.ptr, DYN_FRAME_MAX_BODY);
+		return -1;
+	}
+	if (len < eol + 1 + n + 2)
+		return 0;
+	if (p[eol + 1 + n] != '\r' || p[eol + 2 + n] != '\n')
+	{
+		snprintf(why, whylen, "a %llu-byte bulk reply not followed by CRLF",
+				 (unsigned long long) n);
+		return -1;
+	}
+	r->text.ptr = p + eol + 1;
+	r->text.len = (size_t) n;
+	*used = eol + 1 + (size_t) n + 2;
+	return 1;
+}
+
+/*
+ * --redis: account one reply for the oldest request in flight on bc:
+ * -ERR is a failed request (counted by kind like an ERROR frame), a reply
+ * of the wrong kind is a bad reply, $-1 to a GET is a miss; the rest are
+ * done, with their latency.  A reply with nothing in flight means the
+ * stream is out of step, and ends the run.
+ */
+static int
+resp_handle_reply(bench *b, bench_conn *bc, const resp_reply *r, int64_t now)
+{
+	bench_phase *ph = &b->phase;
+	bench_slot *s;
+	bench_op	op;
+
+	if (bc->outstanding == 0)
+		return fail(BENCH_EXIT_FAILED, "redis at %s sent a reply with no request in flight "
+					"during the %s phase", b->opt.node, ph->name);
+	s = &bc->slots[bc->fifo_head & bc->slot_mask];
+	bc->fifo_head++;
+	op = (bench_op) s->op;
+	s->used = false;
+	bc->outstanding--;
+	b->group_out[bc->group]--;
+	ph->inflight--;
+	ph->last_reply_ns = now;
+
+	if (r->type == '-')
+	{
+		error_add(b, op, BENCH_CODE_REDIS, "%.*s", (int) r->text.len,
+				  (const char *) r->text.ptr);
+		return BENCH_EXIT_OK;
+	}
+	if (r->type != (op == BENCH_OP_GET ? '$' : '+'))
+	{
+		error_add(b, op, 0, "%s reply to a %s",
+				  r->type == '+' ? "a status" : r->type == ':' ? "an integer" : "a bulk",
+				  op == BENCH_OP_GET ? "GET" : "SET");
+		return BENCH_EXIT_OK;
+	}
+	if (r->nil)
+		ph->stats[op].misses++;
+	dyn_latency_record(&ph->stats[op].hist, (uint64_t) (now - s->sent_ns));
+	ph->stats[op].done++;
+	return BENCH_EXIT_OK;
+}
+
+/*
+ * --redis: end the run on bytes p[0, len) that are not a reply, showing how
+ * they start, since a stream out of step cannot be matched with its requests
+ * again.
+ */
+static int
+resp_malformed(const bench *b, const uint8_t *p, size_t len, const char *why)
+{
+	char		shown[32 * 4 + 1];
+	size_t		o = 0;
+
+	for (size_t i = 0; i < len && i < 32; i++)
+	{
+		uint8_t		c = p[i];
+
+		if (c == '\r' || c == '\n')
+			o += (size_t) snprintf(shown + o, sizeof(shown) - o, "\\%c", c == '\r' ? 'r' : 'n');
+		else if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			shown[o++] = (char) c;
+		else
+			o += (size_t) snprintf(shown + o, sizeof(shown) - o, "\\x%02x", c);
+	}
+	shown[o] = '\0';
+	return fail(BENCH_EXIT_FAILED, "malformed reply from redis at %s during the %s phase: "
+				"%s (the unparsed input starts \"%s\"%s); is it a redis server?",
+				b->opt.node, b->phase.name, why, shown, len > 32 ? "..." : "");
 }
 
 /*
