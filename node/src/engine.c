@@ -12,9 +12,9 @@
  * points.  Its rules keep it a cache of what the engine has committed:
  *	- a read it holds costs no engine call; a read it misses goes to the
  *	  engine and leaves a copy of what the engine returned;
- *	- a write (put, delete, update) first drops the key's copy, so no
- *	  failure after that point can leave a stale one; a successful put or
- *	  update then buffers the value written;
+ *	- a put or update that succeeds buffers the value it stored, in place
+ *	  of the key's copy (one lookup); one that fails drops the copy, whatever
+ *	  the failure left behind; a delete drops it first;
  *	- inside a batch the engine's answers include the batch's own writes,
  *	  which dyn_engine_commit may still roll back, so every key the buffer
  *	  takes a copy of is recorded (buffer_keep), and a batch that does not
@@ -55,6 +55,8 @@ static bool bad_key(dyn_engine *e, dyn_ns ns, dyn_slice key);
 static int	buffered_update_fn(void *arg, const dyn_slice *old, dyn_slice *value);
 static dyn_objbuf *buffer_of(dyn_engine *e, dyn_ns ns);
 static void buffer_keep(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, dyn_slice value);
+static void buffer_written(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, int rc,
+						   dyn_slice value);
 static void buffer_end_batch(dyn_engine *e, bool committed);
 
 /*
@@ -205,6 +207,21 @@ buffer_keep(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, dyn_slice value)
 	dyn_objbuf_put(buffer, key, value);
 }
 
+/*
+ * A put or update of key ended with rc: buffer what it stored, or drop the
+ * copy.  A refused update (its fn's own code) stored nothing and leaves the
+ * copy as true as it was, but the buffer does not tell refusals from
+ * failures that may have changed something.
+ */
+static void
+buffer_written(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, int rc, dyn_slice value)
+{
+	if (rc == DYN_OK)
+		buffer_keep(e, buffer, key, value);
+	else
+		dyn_objbuf_forget(buffer, key);
+}
+
 /* A batch ended: keep its copies if it committed, else drop every one. */
 static void
 buffer_end_batch(dyn_engine *e, bool committed)
@@ -281,14 +298,10 @@ dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
-	if (buffer != NULL)
-		dyn_objbuf_forget(buffer, key);
 	if ((rc = e->ops->put(e, ns, key, value)) == DYN_OK)
-	{
 		e->writes++;
-		if (buffer != NULL)
-			buffer_keep(e, buffer, key, value);
-	}
+	if (buffer != NULL)
+		buffer_written(e, buffer, key, rc, value);
 	return rc;
 }
 
@@ -323,17 +336,12 @@ dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
 	if (buffer == NULL)
 		rc = e->ops->update(e, ns, key, fn, arg, existed != NULL ? existed : &dummy);
 	else
-	{
-		dyn_objbuf_forget(buffer, key);
 		rc = e->ops->update(e, ns, key, buffered_update_fn, &u,
 							existed != NULL ? existed : &dummy);
-	}
 	if (rc == DYN_OK)
-	{
 		e->writes++;
-		if (buffer != NULL)
-			buffer_keep(e, buffer, key, u.value);
-	}
+	if (buffer != NULL)
+		buffer_written(e, buffer, key, rc, u.value);
 	return rc;
 }
 

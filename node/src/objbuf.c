@@ -256,31 +256,50 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 	size_t		i = objbuf_find(b, hash, key);
 	objbuf_entry *e;
 
-	if (i != SIZE_MAX)
-		objbuf_remove_at(b, i);
 	if (key.len > UINT32_MAX || value.len > UINT32_MAX ||
 		key.len + value.len > b->max_bytes / 16)
+	{
+		if (i != SIZE_MAX)
+			objbuf_remove_at(b, i);
 		return;
-	/* the table grows up to a quarter of the bound, then entries make room */
-	if ((b->count + 1) * 2 > b->mask + 1 &&
-		(b->mask + 1) * 2 * sizeof(*b->slots) <= b->max_bytes / 4)
-		(void) objbuf_grow(b);
-	while ((b->count + 1) * 4 > (b->mask + 1) * 3)
-		objbuf_evict_one(b);	/* keep probe runs short */
-	e = malloc(sizeof(*e) + key.len + value.len);
-	if (e == NULL)
-		return;
-	e->hash = hash;
+	}
+	if (i != SIZE_MAX)
+	{
+		/* a held key's new value: resized in its slot, no probe run to mend */
+		size_t		before = entry_cost(b->slots[i]);
+
+		e = realloc(b->slots[i], sizeof(*e) + key.len + value.len);
+		if (e == NULL)
+		{
+			objbuf_remove_at(b, i);
+			return;
+		}
+		b->slots[i] = e;
+		b->bytes -= before;
+	}
+	else
+	{
+		/* the table grows up to a quarter of the bound, then entries make room */
+		if ((b->count + 1) * 2 > b->mask + 1 &&
+			(b->mask + 1) * 2 * sizeof(*b->slots) <= b->max_bytes / 4)
+			(void) objbuf_grow(b);
+		while ((b->count + 1) * 4 > (b->mask + 1) * 3)
+			objbuf_evict_one(b);	/* keep probe runs short */
+		e = malloc(sizeof(*e) + key.len + value.len);
+		if (e == NULL)
+			return;
+		e->hash = hash;
+		e->klen = (uint32_t) key.len;
+		memcpy(e->bytes, key.ptr, key.len);
+		for (i = hash & b->mask; b->slots[i] != NULL; i = (i + 1) & b->mask)
+			;
+		b->slots[i] = e;
+		b->count++;
+	}
 	e->used = ++b->tick;
-	e->klen = (uint32_t) key.len;
 	e->vlen = (uint32_t) value.len;
-	memcpy(e->bytes, key.ptr, key.len);
 	if (value.len > 0)
 		memcpy(e->bytes + key.len, value.ptr, value.len);
-	for (i = hash & b->mask; b->slots[i] != NULL; i = (i + 1) & b->mask)
-		;
-	b->slots[i] = e;
-	b->count++;
 	b->bytes += entry_cost(e);
 	while (b->bytes > b->max_bytes && b->count > 1)
 		objbuf_evict_one(b);
