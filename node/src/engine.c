@@ -127,6 +127,13 @@ dyn_engine_open(const dyn_engine_config *cfg, dyn_engine **out,
 			buffer_mb = ops->buffer_share != 0 ? cache_mb / ops->buffer_share : 0;
 		if (buffer_mb != 0)
 		{
+			if (cache_mb == 0)
+			{
+				snprintf(err, errlen, "the object buffer (%zu MB) comes out of the cache, "
+						 "and the %s engine's is unbounded: give it a cache size (--cache-mb)",
+						 buffer_mb, ops->name);
+				return DYN_ERR_INVAL;
+			}
 			if (buffer_mb >= cache_mb)
 			{
 				snprintf(err, errlen, "the object buffer (%zu MB) must be smaller than "

@@ -1586,6 +1586,7 @@ test_buffer_open_errors(void **state)
 	cfg.cache_mb = 0;			/* the memory engine's default: unbounded, nothing to share */
 	cfg.buffer_mb = 1;
 	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_non_null(strstr(err, "the memory engine's is unbounded: give it a cache size"));
 	cfg.buffer_mb = DYN_ENGINE_BUFFER_DEFAULT;	/* the memory engine's: none */
 	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
 	assert_null(e->buffer);
