@@ -389,6 +389,7 @@ wait_ready "dynamod --durability fsync" "$FS_PID" "$TMP/dynamod-fsync.log" \
 
 FSYNC_RES=$TMP/fsync-results
 : >"$FSYNC_RES"
+: >"$TMP/fsync-groups"
 for c in "$CONNS" 1; do
 	n=$FSYNC_N
 	((c == 1)) && n=$(((FSYNC_N + 9) / 10))
@@ -398,6 +399,11 @@ for c in "$CONNS" 1; do
 	grep -q '^PUT,' "$TMP/out" ||
 		{ cat "$TMP/out" >&2; die "dynamo-bench (fsync) printed no PUT result"; }
 	awk -F, -v c="$c" '$1 == "PUT" { print "dynamod", c, $2, $3, $4 }' "$TMP/out" >>"$FSYNC_RES"
+	# the node's group-commit counters after each run, for the syncs per run
+	"$DYNCLI" --insecure --node "$FS_NODE" status | perl -MJSON::PP -e '
+		my $g = decode_json(join "", <STDIN>)->{group_commit};
+		printf "%d %d %d %d\n", $ARGV[0], $g->{syncs}, $g->{synced_writes},
+			$g->{sync_us_avg} * $g->{syncs}' "$c" >>"$TMP/fsync-groups"
 	run_step "redis-benchmark against --appendfsync always, $c connections" \
 		redis-benchmark -h 127.0.0.1 -p "$AOF_PORT" -c "$c" -n "$n" -r "$KEYS" -d "$VSIZE" \
 		-t set --csv
@@ -408,11 +414,11 @@ for c in "$CONNS" 1; do
 done
 kill -0 "$FS_PID" 2>/dev/null ||
 	{ sed 's/^/  /' "$TMP/dynamod-fsync.log" >&2; die "dynamod --durability fsync died"; }
-FS_GROUP=$("$DYNCLI" --insecure --node "$FS_NODE" status | perl -MJSON::PP -e '
-	my $g = decode_json(join "", <STDIN>)->{group_commit};
-	printf "%d syncs for %d writes (%.1f writes per sync, at most %d), %.3f ms per sync\n",
-		$g->{syncs}, $g->{synced_writes}, $g->{syncs} ? $g->{synced_writes} / $g->{syncs} : 0,
-		$g->{max_writes_per_sync}, $g->{sync_us_avg} / 1000')
+FS_GROUP=$(awk '
+	{ ds = $2 - s; dw = $3 - w; du = $4 - u; s = $2; w = $3; u = $4
+	  printf "%s%d conn%s: %d syncs for %d writes (%.1f writes per sync, %.3f ms per sync)",
+		(NR > 1) ? "; " : "", $1, ($1 == 1) ? "" : "s", ds, dw, ds ? dw / ds : 0,
+		ds ? du / ds / 1000 : 0 }' "$TMP/fsync-groups")
 
 # ---- the report ----
 
@@ -529,7 +535,7 @@ awk '
 				p50["dynamod", c], p50["redis", c], p99["dynamod", c], p99["redis", c]
 		}
 	}' "$FSYNC_RES"
-echo "dynamod's group commit in that run: $FS_GROUP"
+echo "dynamod's group commit: $FS_GROUP"
 
 # The SQL part: pgbench through a heap table, postgres_fdw and dynamo_fdw, and
 # the pipelined join (its own throw-away servers; see scripts/bench-sql.sh).
