@@ -46,25 +46,6 @@ dyn_slice_cmp(dyn_slice a, dyn_slice b)
 	return (a.len > b.len) - (a.len < b.len);
 }
 
-/* fmix64(FNV-1a-64(s)); see common.h. */
-uint64_t
-dyn_slice_hash(dyn_slice s)
-{
-	uint64_t	h = UINT64_C(0xcbf29ce484222325);
-
-	for (size_t i = 0; i < s.len; i++)
-	{
-		h ^= s.ptr[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
 /*
  * A static, lower-case description of a dyn_status, for log lines and
  * error messages.  Unknown values get a generic text rather than NULL so

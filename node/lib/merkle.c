@@ -326,9 +326,21 @@ dyn_merkle_root(dyn_merkle *t, uint8_t out[DYN_MERKLE_DIGEST])
 uint32_t
 dyn_merkle_leaf_of(const dyn_merkle *t, dyn_slice key)
 {
+	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+
 	if (t->depth == 0)
 		return 0;
-	return (uint32_t) (dyn_slice_hash(key) >> (64 - t->depth));
+	for (size_t i = 0; i < key.len; i++)
+	{
+		h ^= key.ptr[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32_t) (h >> (64 - t->depth));
 }
 
 /* dyn_merkle_level: append count digests of level, from node first. */

@@ -56,12 +56,31 @@ struct dyn_objbuf
 	dyn_objbuf_stats stats;
 };
 
+static uint64_t objbuf_hash(dyn_slice key);
 static size_t objbuf_find(const dyn_objbuf *b, uint64_t hash, dyn_slice key);
 static size_t entry_cost(const objbuf_entry *e);
 static void objbuf_remove_at(dyn_objbuf *b, size_t i);
 static int	objbuf_grow(dyn_objbuf *b);
 static void objbuf_evict_one(dyn_objbuf *b);
 
+/* FNV-1a over the key, finished with murmur3's fmix64 so the low bits mix. */
+static uint64_t
+objbuf_hash(dyn_slice key)
+{
+	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < key.len; i++)
+	{
+		h ^= key.ptr[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
 
 /* The slot holding key, or SIZE_MAX. */
 static size_t
@@ -122,7 +141,7 @@ dyn_objbuf_free(dyn_objbuf *b)
 bool
 dyn_objbuf_get(dyn_objbuf *b, dyn_slice key, dyn_slice *value)
 {
-	size_t		i = objbuf_find(b, dyn_slice_hash(key), key);
+	size_t		i = objbuf_find(b, objbuf_hash(key), key);
 	objbuf_entry *e;
 
 	if (i == SIZE_MAX)
@@ -233,7 +252,7 @@ objbuf_evict_one(dyn_objbuf *b)
 void
 dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 {
-	uint64_t	hash = dyn_slice_hash(key);
+	uint64_t	hash = objbuf_hash(key);
 	size_t		i = objbuf_find(b, hash, key);
 	objbuf_entry *e;
 
@@ -289,7 +308,7 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 void
 dyn_objbuf_forget(dyn_objbuf *b, dyn_slice key)
 {
-	size_t		i = objbuf_find(b, dyn_slice_hash(key), key);
+	size_t		i = objbuf_find(b, objbuf_hash(key), key);
 
 	if (i != SIZE_MAX)
 		objbuf_remove_at(b, i);

@@ -49,12 +49,6 @@ bool		dyn_slice_eq(dyn_slice a, dyn_slice b);
  * siblings in objects.
  */
 int			dyn_slice_cmp(dyn_slice a, dyn_slice b);
-/*
- * fmix64(FNV-1a-64(s)): a fast hash of a short byte string, every bit
- * mixed (murmur3's finaliser), for hash tables and the Merkle tree's leaf
- * choice.  Not cryptographic; fixed, since replicas compare leaves.
- */
-uint64_t	dyn_slice_hash(dyn_slice s);
 
 /* A static, lower-case description of a dyn_status. */
 const char *dyn_strerror(int status);
