@@ -20,7 +20,9 @@
  *	  takes a copy of is recorded (buffer_keep), and a batch that does not
  *	  commit drops those copies again; one that commits keeps them.
  * The engine has one session and one thread, so a copy taken inside a
- * batch is seen only by the reads the engine itself would show it to.
+ * batch is seen only by the reads the engine itself would show it to --
+ * until an operation of the batch fails: WiredTiger then refuses the rest
+ * of the batch, reads too, and so the buffer stops answering for it.
  * The buffer's bytes come out of cfg->cache_mb, so --cache-mb still bounds
  * the engine's memory as a whole.
  */
@@ -48,6 +50,7 @@ typedef struct buffered_update
 	dyn_engine_update_fn fn;
 	void	   *arg;
 	dyn_slice	value;
+	int			fn_rc;			/* what fn returned */
 } buffered_update;
 
 static bool bad_ns(dyn_engine *e, dyn_ns ns);
@@ -58,6 +61,7 @@ static void buffer_keep(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, dyn_sl
 static void buffer_written(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, int rc,
 						   dyn_slice value);
 static void buffer_end_batch(dyn_engine *e, bool committed);
+static void batch_note_failure(dyn_engine *e, int rc);
 
 /*
  * Whether ns is out of range; if so, say so in e's message.  Checked here
@@ -229,6 +233,14 @@ buffer_written(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, int rc, dyn_sli
 		dyn_objbuf_forget(buffer, key);
 }
 
+/* An operation inside a batch failed in the engine (not a callback's refusal). */
+static void
+batch_note_failure(dyn_engine *e, int rc)
+{
+	if (e->in_batch && rc != DYN_OK && rc != DYN_ERR_NOTFOUND)
+		e->batch_failed = true;
+}
+
 /* A batch ended: keep its copies if it committed, else drop every one. */
 static void
 buffer_end_batch(dyn_engine *e, bool committed)
@@ -252,6 +264,7 @@ buffered_update_fn(void *arg, const dyn_slice *old, dyn_slice *value)
 	buffered_update *u = arg;
 	int			rc = u->fn(u->arg, old, value);
 
+	u->fn_rc = rc;
 	if (rc == DYN_OK)
 		u->value = *value;
 	return rc;
@@ -282,6 +295,8 @@ dyn_engine_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out)
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
+	if (buffer != NULL && e->batch_failed)
+		buffer = NULL;			/* the engine's answer, refusal included */
 	if (buffer != NULL && dyn_objbuf_get(buffer, key, &held))
 	{
 		dyn_buf_append(out, held.ptr, held.len);
@@ -291,6 +306,8 @@ dyn_engine_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out)
 		return out->err;
 	}
 	rc = e->ops->get(e, ns, key, out);
+	if (buffer != NULL)
+		batch_note_failure(e, rc);
 	if (rc == DYN_OK && buffer != NULL && out->err == 0)
 		buffer_keep(e, buffer, key, (dyn_slice) {out->data + start, out->len - start});
 	return rc;
@@ -308,7 +325,10 @@ dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 	if ((rc = e->ops->put(e, ns, key, value)) == DYN_OK)
 		e->writes++;
 	if (buffer != NULL)
+	{
+		batch_note_failure(e, rc);
 		buffer_written(e, buffer, key, rc, value);
+	}
 	return rc;
 }
 
@@ -325,6 +345,8 @@ dyn_engine_delete(dyn_engine *e, dyn_ns ns, dyn_slice key)
 		dyn_objbuf_forget(buffer, key);
 	if ((rc = e->ops->del(e, ns, key)) == DYN_OK)
 		e->writes++;
+	if (buffer != NULL)
+		batch_note_failure(e, rc);
 	return rc;
 }
 
@@ -334,7 +356,7 @@ dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
 				  dyn_engine_update_fn fn, void *arg, bool *existed)
 {
 	dyn_objbuf *buffer = buffer_of(e, ns);
-	buffered_update u = {fn, arg, {NULL, 0}};
+	buffered_update u = {fn, arg, {NULL, 0}, DYN_OK};
 	bool		dummy;
 	int			rc;
 
@@ -348,7 +370,10 @@ dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
 	if (rc == DYN_OK)
 		e->writes++;
 	if (buffer != NULL)
+	{
+		batch_note_failure(e, rc == u.fn_rc ? DYN_OK : rc);
 		buffer_written(e, buffer, key, rc, u.value);
+	}
 	return rc;
 }
 
@@ -399,6 +424,7 @@ dyn_engine_commit(dyn_engine *e)
 	if (rc == DYN_ERR_INVAL && !e->in_batch)
 		return rc;
 	e->in_batch = false;
+	e->batch_failed = false;
 	if (e->buffer != NULL)
 		buffer_end_batch(e, rc == DYN_OK);
 	return rc;

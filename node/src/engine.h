@@ -195,6 +195,7 @@ struct dyn_engine
 	uint64_t	writes;			/* counted by engine.c */
 	struct dyn_objbuf *buffer;	/* engine.c's object buffer, or NULL */
 	bool		in_batch;		/* engine.c: between begin and commit */
+	bool		batch_failed;	/* engine.c: an operation of the open batch failed */
 	dyn_buf		batch_keys;		/* engine.c: keys buffered in the open batch */
 };
 

@@ -5,7 +5,7 @@
  * An open-addressing table of entry pointers with linear probing, doubled
  * when it would be more than half full while it is under a quarter of the
  * bound, and past that kept at most three quarters full by evicting, so a
- * lookup touches a few slots and one entry; removal shifts the probe run
+ * lookup reads the entries of a short probe run; removal shifts the run
  * back instead of leaving tombstones, so a table that sees many writes
  * does not fill up with them.  Each entry is one allocation: header, key,
  * value.
@@ -17,6 +17,8 @@
  */
 #include "objbuf.h"
 
+#include <malloc.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,17 +30,13 @@
 /* The table's first size, in slots (a power of two). */
 #define OBJBUF_MIN_SLOTS	1024
 
-/*
- * What an entry costs beyond its bytes, for the bound: the allocator's
- * rounding and bookkeeping, on average, for allocations of this size.
- */
-#define OBJBUF_ALLOC_OVERHEAD	16
 
 /* One buffered object: the header, then klen key bytes, then vlen value bytes. */
 typedef struct objbuf_entry
 {
 	uint64_t	hash;
 	uint64_t	used;			/* the buffer's tick at the last get or put */
+	size_t		cost;			/* malloc_usable_size at the last (re)allocation */
 	uint32_t	klen;
 	uint32_t	vlen;
 	uint8_t		bytes[];
@@ -53,32 +51,30 @@ struct dyn_objbuf
 	size_t		max_bytes;
 	uint64_t	tick;
 	uint64_t	rng;
+	uint8_t		seed[crypto_shorthash_KEYBYTES];	/* objbuf_hash's key */
 	dyn_objbuf_stats stats;
 };
 
-static uint64_t objbuf_hash(dyn_slice key);
+static uint64_t objbuf_hash(const dyn_objbuf *b, dyn_slice key);
 static size_t objbuf_find(const dyn_objbuf *b, uint64_t hash, dyn_slice key);
 static size_t entry_cost(const objbuf_entry *e);
 static void objbuf_remove_at(dyn_objbuf *b, size_t i);
 static int	objbuf_grow(dyn_objbuf *b);
 static void objbuf_evict_one(dyn_objbuf *b);
 
-/* FNV-1a over the key, finished with murmur3's fmix64 so the low bits mix. */
+/*
+ * SipHash-2-4 of the key under the buffer's own random key: clients choose
+ * the keys, and with an unkeyed hash they could choose thousands that share
+ * one home slot and make every lookup walk them.
+ */
 static uint64_t
-objbuf_hash(dyn_slice key)
+objbuf_hash(const dyn_objbuf *b, dyn_slice key)
 {
-	uint64_t	h = UINT64_C(0xcbf29ce484222325);
+	uint8_t		out[crypto_shorthash_BYTES];
+	uint64_t	h;
 
-	for (size_t i = 0; i < key.len; i++)
-	{
-		h ^= key.ptr[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
+	crypto_shorthash(out, key.ptr, key.len, b->seed);
+	memcpy(&h, out, sizeof(h));
 	return h;
 }
 
@@ -97,10 +93,15 @@ objbuf_find(const dyn_objbuf *b, uint64_t hash, dyn_slice key)
 	}
 }
 
+/*
+ * What an entry costs, for the bound: its allocation as the allocator
+ * rounded it (jemalloc's size classes add up to a quarter), kept in the
+ * entry so that removing it subtracts what adding it added.
+ */
 static size_t
 entry_cost(const objbuf_entry *e)
 {
-	return sizeof(*e) + e->klen + e->vlen + OBJBUF_ALLOC_OVERHEAD;
+	return e->cost;
 }
 
 int
@@ -123,7 +124,9 @@ dyn_objbuf_create(size_t max_bytes, dyn_objbuf **out)
 	b->mask = OBJBUF_MIN_SLOTS - 1;
 	b->bytes = OBJBUF_MIN_SLOTS * sizeof(*b->slots);
 	b->max_bytes = max_bytes;
-	b->rng = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t) (uintptr_t) b;
+	randombytes_buf(b->seed, sizeof(b->seed));
+	randombytes_buf(&b->rng, sizeof(b->rng));
+	b->rng |= 1;				/* xorshift's state must not be zero */
 	*out = b;
 	return DYN_OK;
 }
@@ -141,7 +144,7 @@ dyn_objbuf_free(dyn_objbuf *b)
 bool
 dyn_objbuf_get(dyn_objbuf *b, dyn_slice key, dyn_slice *value)
 {
-	size_t		i = objbuf_find(b, objbuf_hash(key), key);
+	size_t		i = objbuf_find(b, objbuf_hash(b, key), key);
 	objbuf_entry *e;
 
 	if (i == SIZE_MAX)
@@ -252,7 +255,7 @@ objbuf_evict_one(dyn_objbuf *b)
 void
 dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 {
-	uint64_t	hash = objbuf_hash(key);
+	uint64_t	hash = objbuf_hash(b, key);
 	size_t		i = objbuf_find(b, hash, key);
 	objbuf_entry *e;
 
@@ -298,6 +301,7 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 	}
 	e->used = ++b->tick;
 	e->vlen = (uint32_t) value.len;
+	e->cost = malloc_usable_size(e);
 	if (value.len > 0)
 		memcpy(e->bytes + key.len, value.ptr, value.len);
 	b->bytes += entry_cost(e);
@@ -308,7 +312,7 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 void
 dyn_objbuf_forget(dyn_objbuf *b, dyn_slice key)
 {
-	size_t		i = objbuf_find(b, objbuf_hash(key), key);
+	size_t		i = objbuf_find(b, objbuf_hash(b, key), key);
 
 	if (i != SIZE_MAX)
 		objbuf_remove_at(b, i);

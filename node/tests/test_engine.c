@@ -116,6 +116,7 @@ static void test_memory_cap(void **state);
 static void test_buffer_against_unbuffered(void **state);
 static void test_buffer_failed_commit(void **state);
 static void test_buffer_open_errors(void **state);
+static void test_buffer_failed_op_in_batch(void **state);
 
 /* ---- fixtures ---- */
 
@@ -1571,6 +1572,47 @@ test_buffer_failed_commit(void **state)
 	dyn_engine_close(e);
 }
 
+/*
+ * Once an operation of a batch has failed, WiredTiger refuses the rest of
+ * the batch, reads included; the buffer must not answer for it meanwhile.
+ * The memory engine's cap makes a put fail (it stands in for WiredTiger
+ * here: its reads go on answering, so a miss shows the buffer stood back).
+ */
+static void
+test_buffer_failed_op_in_batch(void **state)
+{
+	dyn_engine_config cfg = {.name = "memory", .cache_mb = 2, .buffer_mb = 1};
+	dyn_engine *e;
+	dyn_engine_meminfo before,
+				after;
+	char		err[256];
+	size_t		biglen = 3 * 1024 * 1024;
+	uint8_t    *big = calloc(1, biglen);
+
+	(void) state;
+	assert_non_null(big);
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("k"), str("v1"));
+	assert_int_equal(dyn_engine_begin(e), DYN_OK);
+	put_ok(e, DYN_NS_OBJECT, str("k"), str("v2"));
+	assert_int_equal(dyn_engine_memory_stats(e, &before), DYN_OK);
+	assert_value(e, DYN_NS_OBJECT, str("k"), str("v2"));
+	assert_int_equal(dyn_engine_memory_stats(e, &after), DYN_OK);
+	assert_int_equal(after.buffer_hits, before.buffer_hits + 1);
+	assert_int_equal(dyn_engine_put(e, DYN_NS_OBJECT, str("big"), bytes(big, biglen)),
+					 DYN_ERR_NOMEM);
+	assert_value(e, DYN_NS_OBJECT, str("k"), str("v2"));	/* the engine's answer */
+	assert_int_equal(dyn_engine_memory_stats(e, &before), DYN_OK);
+	assert_int_equal(before.buffer_hits, after.buffer_hits);
+	assert_int_equal(dyn_engine_commit(e), DYN_OK);
+	/* the next batch starts afresh */
+	assert_value(e, DYN_NS_OBJECT, str("k"), str("v2"));
+	assert_int_equal(dyn_engine_memory_stats(e, &after), DYN_OK);
+	assert_int_equal(after.buffer_hits, before.buffer_hits + 1);
+	dyn_engine_close(e);
+	free(big);
+}
+
 /* A buffer as large as the cache it comes out of is refused at open. */
 static void
 test_buffer_open_errors(void **state)
@@ -1648,6 +1690,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_buffer_against_unbuffered),
 		cmocka_unit_test(test_buffer_failed_commit),
 		cmocka_unit_test(test_buffer_open_errors),
+		cmocka_unit_test(test_buffer_failed_op_in_batch),
 	};
 	const struct CMUnitTest opening[] = {
 		cmocka_unit_test(test_open_unknown_engine),
