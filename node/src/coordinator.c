@@ -43,8 +43,13 @@
 #include "dynamo/quorum.h"
 #include "handoff.h"
 
-/* Request records kept for reuse (each holds its buffers' memory). */
-#define COORD_FREE_MAX	256
+/*
+ * Request records kept for reuse (each holds its buffers' memory): as many
+ * as a busy coordinator has in flight -- 50 clients pipelining 16 deep are
+ * 800, and a record lives on until its last replica answered -- so that
+ * the steady state neither frees nor allocates them.
+ */
+#define COORD_FREE_MAX	1024
 
 /* How one target's part of a request went. */
 typedef enum coord_state
@@ -64,6 +69,7 @@ typedef struct coord_target
 	dyn_member *hint_for;		/* set on a stand-in: the owner it holds for */
 	bool		owner;			/* one of the key's N owners */
 	coord_state state;
+	bool		as_first;		/* GET: answered first's bytes exactly (reply not kept) */
 	dyn_buf		reply;			/* GET: the replica's sibling set */
 } coord_target;
 
@@ -96,6 +102,7 @@ typedef struct coord_req
 	uint8_t		orig_type;		/* PUT: the frame type it came in (fwd_body's) */
 	struct coord_req *next_free;	/* on the node's free list */
 	int			ntargets;
+	int			tused;			/* targets this record has held, most (req_free checks) */
 	coord_target t[DYN_RING_N_MAX];
 	/* forwarding */
 	uint8_t		fwd_type;
@@ -139,8 +146,10 @@ static void send_error(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_co
 			__attribute__((format(printf, 7, 8)));
 static int	pick_targets(coord_req *r, dyn_member **ext, int count, int owners,
 						 dyn_member **down_owners, int *ndown);
+static void target_set(coord_req *r, coord_target *t, dyn_member *m, bool owner,
+					   dyn_member *hint_for);
 static void get_local(coord_req *r, coord_target *t);
-static void get_merge(coord_req *r, coord_target *t);
+static void get_merge(coord_req *r, coord_target *t, dyn_slice set, bool kept);
 static void get_on_reply(void *arg, int status, const dyn_frame *reply);
 static void get_progress(coord_req *r);
 static void get_repair(coord_req *r);
@@ -198,9 +207,7 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	r->n = dyn_membership_n(&node->members);
 	r->is_get = r->answered = r->same = false;
 	r->first = NULL;
-	r->need = r->ok = r->standin_ok = r->outstanding = r->ntargets = 0;
-	r->nfwd = r->fwd_next = 0;
-	r->fwd_error[0] = '\0';
+	r->need = r->ok = r->standin_ok = r->outstanding = r->ntargets = r->tused = 0;
 	r->merged.n = 0;
 	memset(&r->tally, 0, sizeof(r->tally));
 	dyn_buf_reset(&r->keys);
@@ -219,13 +226,7 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	r->bucket.len = bucket.len;
 	r->key.ptr = r->keys.data + bucket.len;
 	r->key.len = key.len;
-	for (int i = 0; i < DYN_RING_N_MAX; i++)
-	{
-		r->t[i].m = NULL;
-		r->t[i].hint_for = NULL;
-		r->t[i].owner = false;
-		r->t[i].state = T_PENDING;
-	}
+	/* targets are set as they are picked (target_set), forwarding where it starts */
 	dyn_conn_hold(c);
 	node->cluster.inflight++;
 	return r;
@@ -241,7 +242,8 @@ req_free(coord_req *r)
 	dyn_coordinator *co = r->node->coord;
 	bool		big = r->object.cap > 65536 || r->merged.cap > 64;
 
-	for (int i = 0; i < DYN_RING_N_MAX && !big; i++)
+	/* targets past tused were checked when their own request ended */
+	for (int i = 0; i < r->tused && !big; i++)
 		big = r->t[i].reply.cap > 65536;
 	r->node->cluster.inflight--;
 	if (!big && co->nfree < COORD_FREE_MAX)
@@ -436,12 +438,29 @@ pick_targets(coord_req *r, dyn_member **ext, int count, int owners,
 				down_owners[(*ndown)++] = ext[i];
 			continue;
 		}
-		r->t[r->ntargets].m = ext[i];
-		r->t[r->ntargets].owner = i < owners;
-		r->t[r->ntargets].state = T_PENDING;
+		target_set(r, &r->t[r->ntargets], ext[i], i < owners, NULL);
 		r->ntargets++;
 	}
 	return r->ntargets;
+}
+
+/*
+ * Make t (one of r's targets, picked now) m's part of the request: every
+ * field a request reads is set here, so a reused record's targets are
+ * only touched as far as they are used.
+ */
+static void
+target_set(coord_req *r, coord_target *t, dyn_member *m, bool owner, dyn_member *hint_for)
+{
+	int			i = (int) (t - r->t);
+
+	t->m = m;
+	t->owner = owner;
+	t->hint_for = hint_for;
+	t->state = T_PENDING;
+	t->as_first = false;
+	if (i >= r->tused)
+		r->tused = i + 1;
 }
 
 
@@ -546,20 +565,42 @@ get_local(coord_req *r, coord_target *t)
 		for (int i = 0; i < DYN_RING_N_MAX; i++)
 			dyn_buf_free(&hintbufs[i]);
 	}
-	t->state = T_OK;
-	get_merge(r, t);
+	get_merge(r, t, dyn_buf_slice(&t->reply), true);
 }
 
 /*
- * Take one replica's answer.  While every answer is byte for byte the first
- * one, nothing is decoded; at the first difference the first answer is
- * decoded into merged and every later one merged in.
+ * Take one replica's answer, set: t->reply's bytes, or (kept) the reply
+ * frame's, valid during the call only.  While every answer is byte for
+ * byte the first one, nothing is decoded, and the answers after the first
+ * are not even kept (as_first: first's bytes stand for them); at the first
+ * difference the first answer is decoded into merged and every later one
+ * merged in.  An answer that becomes part of the request is copied into
+ * t->reply, since the merged siblings point into it.
  */
 static void
-get_merge(coord_req *r, coord_target *t)
+get_merge(coord_req *r, coord_target *t, dyn_slice set, bool kept)
 {
 	dyn_object *o = &r->node->coord->obj;
 
+	if (r->first != NULL && r->same && dyn_slice_eq(set, dyn_buf_slice(&r->first->reply)))
+	{
+		t->state = T_OK;
+		t->as_first = true;
+		r->ok++;
+		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
+		return;
+	}
+	if (!kept)
+	{
+		dyn_buf_reset(&t->reply);
+		dyn_buf_append(&t->reply, set.ptr, set.len);
+		if (t->reply.err != DYN_OK)
+		{
+			t->state = T_FAILED;
+			return;
+		}
+	}
+	t->state = T_OK;
 	if (r->first == NULL)
 	{
 		/* decoding checks the replica sent a well-formed set */
@@ -571,12 +612,6 @@ get_merge(coord_req *r, coord_target *t)
 		r->first = t;
 		r->same = true;
 		r->first_has_data = o->n > 0;
-		r->ok++;
-		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
-		return;
-	}
-	if (r->same && dyn_slice_eq(dyn_buf_slice(&t->reply), dyn_buf_slice(&r->first->reply)))
-	{
 		r->ok++;
 		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
 		return;
@@ -609,17 +644,7 @@ get_on_reply(void *arg, int status, const dyn_frame *reply)
 	r->outstanding--;
 	if (status == DYN_OK && reply->type == DYN_MSG_REPLICA_GET_REPLY &&
 		dyn_get_reply_decode(reply->body, &obj) == DYN_OK)
-	{
-		dyn_buf_reset(&t->reply);
-		dyn_buf_append(&t->reply, obj.ptr, obj.len);
-		if (t->reply.err == DYN_OK)
-		{
-			t->state = T_OK;
-			get_merge(r, t);
-		}
-		else
-			t->state = T_FAILED;
-	}
+		get_merge(r, t, obj, false);
 	else
 		t->state = T_FAILED;
 	get_progress(r);
@@ -691,7 +716,7 @@ get_repair(coord_req *r)
 	{
 		answers[i].answered = r->t[i].state == T_OK;
 		answers[i].owner = r->t[i].owner;
-		answers[i].set = dyn_buf_slice(&r->t[i].reply);
+		answers[i].set = dyn_buf_slice(r->t[i].as_first ? &r->first->reply : &r->t[i].reply);
 	}
 	dyn_read_repair_targets(answers, r->ntargets, dyn_buf_slice(&merged), repair);
 	for (int i = 0; i < r->ntargets; i++)
@@ -819,6 +844,8 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 	}
 
 	/* owners this node reaches first: they keep a key's actors few */
+	r->nfwd = r->fwd_next = 0;
+	r->fwd_error[0] = '\0';
 	for (int i = 0; i < owners; i++)
 		if (!ext[i]->self && dyn_member_up(ext[i]))
 			r->fwd[r->nfwd++] = ext[i];
@@ -871,7 +898,6 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 	dyn_vclock	written;
 	int			rc;
 
-	r->nfwd = r->fwd_next = 0;
 	node->cluster.coord_puts++;
 	if (dyn_conn_batch(r->conn) != DYN_OK)
 	{
@@ -1111,10 +1137,7 @@ put_replace(coord_req *r, coord_target *failed)
 			used = r->t[j].m == ext[i];
 		if (used)
 			continue;
-		t->m = ext[i];
-		t->hint_for = owner;
-		t->owner = false;
-		t->state = T_PENDING;
+		target_set(r, t, ext[i], false, owner);
 		if (send_replica_put(r->node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
 							 dyn_slice_str(owner->id), put_on_reply, t) != DYN_OK)
 			continue;

@@ -5,7 +5,11 @@
  * Requests are remembered in an open-addressing table keyed by request id
  * (linear probing, backward-shift deletion), so replies that come back in
  * any order are matched in O(1); the table is bounded (DYN_PEER_MAX_PENDING)
- * and a full table refuses new requests instead of queueing them.
+ * and a full table refuses new requests instead of queueing them.  Ids are
+ * handed out in sequence, so nearly every request sits in its home slot and
+ * the ones in flight form one long run of occupied slots: a deletion shifts
+ * nothing back while no entry is displaced (p->displaced), instead of
+ * walking the run to its end as backward shift otherwise must.
  *
  * Deadlines: one repeating uv_timer per peer sweeps the table while
  * anything is outstanding; the same timer, started with a zero timeout,
@@ -72,6 +76,7 @@ struct dyn_peer
 	int			handles;		/* of sweep, flusher and waker, not yet closed */
 	peer_slot  *slots;
 	size_t		outstanding;
+	size_t		displaced;		/* slots whose entry is not in its home slot */
 	uint32_t	next_fake_reqid;	/* ids for requests failed before sending */
 	uint64_t	retry_after_ms;
 	uint64_t	retry_ms;		/* the pause after the next failure (backoff) */
@@ -213,12 +218,14 @@ slot_insert(dyn_peer *p, uint32_t reqid)
 		i = (i + 1) & (PEER_SLOTS - 1);
 	p->slots[i].reqid = reqid;
 	p->outstanding++;
+	p->displaced += i != slot_home(reqid);
 	return &p->slots[i];
 }
 
 /*
  * Free a slot by shifting later members of its probe chain back, so that
- * lookups never need tombstones.
+ * lookups never need tombstones.  Only a displaced entry can move (one in
+ * its home slot stays), so with none left there is nothing to walk.
  */
 static void
 slot_remove(dyn_peer *p, peer_slot *s)
@@ -226,7 +233,8 @@ slot_remove(dyn_peer *p, peer_slot *s)
 	size_t		i = (size_t) (s - p->slots);
 	size_t		j = i;
 
-	for (;;)
+	p->displaced -= i != slot_home(s->reqid);
+	while (p->displaced > 0)
 	{
 		size_t		k;
 
@@ -237,6 +245,8 @@ slot_remove(dyn_peer *p, peer_slot *s)
 		/* move j back to i unless its home lies cyclically in (i, j] */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
+		/* displaced at j (its home is not j); at i only if its home is not i */
+		p->displaced -= i == k;
 		p->slots[i] = p->slots[j];
 		i = j;
 	}
@@ -521,6 +531,7 @@ peer_fail_all(dyn_peer *p, int status)
 			copy[n++] = p->slots[i];
 	memset(p->slots, 0, PEER_SLOTS * sizeof(peer_slot));
 	p->outstanding = 0;
+	p->displaced = 0;
 	for (size_t i = 0; i < n; i++)
 		copy[i].cb(copy[i].arg, copy[i].failed ? copy[i].failed : status, NULL);
 	free(copy);
