@@ -68,10 +68,10 @@ typedef struct coord_target
 	dyn_member *m;
 	dyn_member *hint_for;		/* set on a stand-in: the owner it holds for */
 	bool		owner;			/* one of the key's N owners */
-	coord_state state;
 	bool		as_first;		/* GET: answered first's bytes exactly (reply not kept) */
+	coord_state state;
 	dyn_buf		reply;			/* GET: the replica's sibling set */
-} coord_target;
+} coord_target;					/* 64 bytes on LP64: one cache line */
 
 /* One client request being coordinated (or forwarded). */
 typedef struct coord_req
@@ -126,6 +126,7 @@ struct dyn_coordinator
 	coord_req  *free;			/* request records kept for reuse */
 	int			nfree;
 	dyn_buf		frame;			/* node-to-node frames being encoded */
+	dyn_buf		plain_put;		/* a write's REPLICA_PUT to its owners (write_here) */
 	dyn_buf		answer;			/* client answers being encoded */
 	dyn_object	obj;			/* a replica's answer being decoded */
 };
@@ -161,6 +162,9 @@ static void put_on_reply(void *arg, int status, const dyn_frame *reply);
 static void put_replace(coord_req *r, coord_target *failed);
 static void put_progress(coord_req *r);
 static void put_hint_locally(coord_req *r, dyn_member *owner);
+static dyn_slice replica_put_body(dyn_buf *frame, dyn_slice bucket, dyn_slice key,
+								  dyn_slice object, dyn_slice hint);
+static int	send_replica_body(dyn_member *m, dyn_slice body, dyn_peer_cb cb, void *arg);
 static int	send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
 							 dyn_slice object, dyn_slice hint, dyn_peer_cb cb, void *arg);
 static void repair_on_reply(void *arg, int status, const dyn_frame *reply);
@@ -242,8 +246,12 @@ req_free(coord_req *r)
 	dyn_coordinator *co = r->node->coord;
 	bool		big = r->object.cap > 65536 || r->merged.cap > 64;
 
-	/* targets past tused were checked when their own request ended */
-	for (int i = 0; i < r->tused && !big; i++)
+	/*
+	 * targets past tused were checked when their own request ended, and
+	 * only a GET fills replies (a write's reply check would only fetch
+	 * cache lines)
+	 */
+	for (int i = 0; i < r->tused && r->is_get && !big; i++)
 		big = r->t[i].reply.cap > 65536;
 	r->node->cluster.inflight--;
 	if (!big && co->nfree < COORD_FREE_MAX)
@@ -278,6 +286,7 @@ dyn_coord_init(dyn_node *node)
 	if (co == NULL)
 		return DYN_ERR_NOMEM;
 	dyn_buf_init(&co->frame);
+	dyn_buf_init(&co->plain_put);
 	dyn_buf_init(&co->answer);
 	dyn_object_init(&co->obj);
 	node->coord = co;
@@ -299,6 +308,7 @@ dyn_coord_free(dyn_node *node)
 		req_destroy(r);
 	}
 	dyn_buf_free(&co->frame);
+	dyn_buf_free(&co->plain_put);
 	dyn_buf_free(&co->answer);
 	dyn_object_free(&co->obj);
 	free(co);
@@ -752,25 +762,49 @@ repair_on_reply(void *arg, int status, const dyn_frame *reply)
 
 /* ------------------------------------------------------------ PUT/DELETE */
 
+/*
+ * A REPLICA_PUT body encoded into frame (whose previous contents it
+ * replaces); a NULL ptr when out of memory.
+ */
+static dyn_slice
+replica_put_body(dyn_buf *frame, dyn_slice bucket, dyn_slice key, dyn_slice object,
+				 dyn_slice hint)
+{
+	dyn_replica_put_req rp = {bucket, key, hint, object};
+	dyn_slice	body = {NULL, 0};
+
+	dyn_buf_reset(frame);
+	dyn_replica_put_encode(frame, 0, &rp);
+	if (frame->err == DYN_OK)
+	{
+		body.ptr = frame->data + DYN_FRAME_HEADER_LEN;
+		body.len = frame->len - DYN_FRAME_HEADER_LEN;
+	}
+	return body;
+}
+
+/* A REPLICA_PUT with this body to m; DYN_OK when sent (cb will be called). */
+static int
+send_replica_body(dyn_member *m, dyn_slice body, dyn_peer_cb cb, void *arg)
+{
+	dyn_peer   *p = dyn_membership_peer(m);
+
+	if (p == NULL)
+		return DYN_ERR_INVAL;
+	if (body.ptr == NULL)
+		return DYN_ERR_NOMEM;
+	return dyn_peer_send(p, DYN_MSG_REPLICA_PUT, body, DYN_REPLICA_TIMEOUT_MS, cb, arg);
+}
+
 /* One REPLICA_PUT to m; DYN_OK when sent (cb will be called). */
 static int
 send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
 				 dyn_slice object, dyn_slice hint, dyn_peer_cb cb, void *arg)
 {
-	dyn_replica_put_req rp = {bucket, key, hint, object};
-	dyn_peer   *p = dyn_membership_peer(m);
-	dyn_buf    *frame = &node->coord->frame;
-	dyn_slice	body;
-
-	if (p == NULL)
+	if (dyn_membership_peer(m) == NULL)
 		return DYN_ERR_INVAL;
-	dyn_buf_reset(frame);
-	dyn_replica_put_encode(frame, 0, &rp);
-	if (frame->err != DYN_OK)
-		return DYN_ERR_NOMEM;
-	body.ptr = frame->data + DYN_FRAME_HEADER_LEN;
-	body.len = frame->len - DYN_FRAME_HEADER_LEN;
-	return dyn_peer_send(p, DYN_MSG_REPLICA_PUT, body, DYN_REPLICA_TIMEOUT_MS, cb, arg);
+	return send_replica_body(m, replica_put_body(&node->coord->frame, bucket, key, object,
+												 hint), cb, arg);
 }
 
 /*
@@ -896,6 +930,7 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 	int			ndown = 0;
 	int			standin = 0;
 	dyn_vclock	written;
+	dyn_slice	plain = {NULL, 0};	/* the REPLICA_PUT body without a hint */
 	int			rc;
 
 	node->cluster.coord_puts++;
@@ -987,11 +1022,14 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 		return;
 	}
 
-	/* (a replacement put_replace adds is sent there, not here) */
+	/*
+	 * (a replacement put_replace adds is sent there, not here)  The targets
+	 * without a hint -- the owners, usually all of them -- get one body,
+	 * encoded once into plain_put; a hinted one its own, in frame.
+	 */
 	for (int i = 0, first = r->ntargets; i < first; i++)
 	{
 		coord_target *t = &r->t[i];
-		dyn_slice	hint = {NULL, 0};
 
 		if (t->m->self)
 		{
@@ -1001,9 +1039,16 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 			continue;
 		}
 		if (t->hint_for != NULL)
-			hint = dyn_slice_str(t->hint_for->id);
-		if (send_replica_put(node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
-							 hint, put_on_reply, t) == DYN_OK)
+			rc = send_replica_put(node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
+								  dyn_slice_str(t->hint_for->id), put_on_reply, t);
+		else
+		{
+			if (plain.ptr == NULL)
+				plain = replica_put_body(&node->coord->plain_put, r->bucket, r->key,
+										 dyn_buf_slice(&r->object), (dyn_slice) {NULL, 0});
+			rc = send_replica_body(t->m, plain, put_on_reply, t);
+		}
+		if (rc == DYN_OK)
 			r->outstanding++;
 		else
 		{
