@@ -24,12 +24,14 @@
  * never waits for this.
  *
  * Speed: replicas usually agree, so a GET compares each answer's bytes with
- * the first answer's and decodes and merges only when one differs; request
+ * the first answer's and copies, decodes and merges only when one differs;
+ * a write's REPLICA_PUT is encoded once for all its owners.  Request
  * records are kept on a free list (at most COORD_FREE_MAX) with their
- * buffers, and frames and answers are built in the coordinator's own
- * buffers (struct dyn_coordinator), so the steady state allocates
- * nothing per request.  dyn_conn_answer copies the answer out before
- * anything else can use the buffer again.
+ * buffers, and a reused one is touched only as far as its request uses it
+ * (its targets, not all DYN_RING_N_MAX of them); frames and answers are
+ * built in the coordinator's own buffers (struct dyn_coordinator), so the
+ * steady state allocates nothing per request.  dyn_conn_answer copies the
+ * answer out before anything else can use the buffer again.
  */
 #include "coordinator.h"
 
