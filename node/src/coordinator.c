@@ -75,7 +75,12 @@ typedef struct coord_target
 	dyn_buf		reply;			/* GET: the replica's sibling set */
 } coord_target;					/* 64 bytes on LP64: one cache line */
 
-/* One client request being coordinated (or forwarded). */
+/*
+ * One client request being coordinated (or forwarded).  The fields every
+ * request and every reply touch come first, in the first cache line (on
+ * LP64), free list link included: a record waiting for its replicas is
+ * mostly out of the caches when they answer.
+ */
 typedef struct coord_req
 {
 	dyn_node   *node;
@@ -89,6 +94,9 @@ typedef struct coord_req
 	int			need;			/* R or W */
 	int			ok;
 	int			outstanding;
+	struct coord_req *next_free;	/* on the node's free list */
+	int			ntargets;
+	int			tused;			/* targets this record has held, most (req_free checks) */
 	dyn_buf		keys;			/* bucket bytes then key bytes */
 	dyn_slice	bucket;
 	dyn_slice	key;
@@ -102,10 +110,8 @@ typedef struct coord_req
 	dyn_read_tally tally;		/* GET: who answered what, for dyn_read_decide */
 	int			standin_ok;		/* PUT: of ok, stand-ins (this node too) */
 	uint8_t		orig_type;		/* PUT: the frame type it came in (fwd_body's) */
-	struct coord_req *next_free;	/* on the node's free list */
-	int			ntargets;
-	int			tused;			/* targets this record has held, most (req_free checks) */
-	coord_target t[DYN_RING_N_MAX];
+	/* a line each: the record is allocated on a cache line (req_new) */
+	coord_target t[DYN_RING_N_MAX] __attribute__((aligned(64)));
 	/* forwarding */
 	uint8_t		fwd_type;
 	dyn_buf		fwd_body;
@@ -192,8 +198,11 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	}
 	else
 	{
-		if ((r = calloc(1, sizeof(*r))) == NULL)
+		void	   *mem;
+
+		if (posix_memalign(&mem, 64, sizeof(*r)) != 0)
 			return NULL;
+		r = memset(mem, 0, sizeof(*r));
 		dyn_buf_init(&r->keys);
 		dyn_buf_init(&r->object);
 		dyn_buf_init(&r->context);
@@ -219,7 +228,6 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	dyn_buf_reset(&r->keys);
 	dyn_buf_reset(&r->object);
 	dyn_buf_reset(&r->context);
-	dyn_buf_reset(&r->fwd_body);
 	dyn_buf_append(&r->keys, bucket.ptr, bucket.len);
 	dyn_buf_append(&r->keys, key.ptr, key.len);
 	if (r->keys.err)
@@ -903,6 +911,7 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 	if (self != NULL)
 		r->fwd[r->nfwd++] = self;
 	r->fwd_type = (type == DYN_MSG_PUT) ? DYN_MSG_COORD_PUT : DYN_MSG_COORD_DELETE;
+	dyn_buf_reset(&r->fwd_body);
 	dyn_buf_append(&r->fwd_body, body.ptr, body.len);
 	if (r->fwd_body.err)
 	{
