@@ -24,12 +24,14 @@
  * never waits for this.
  *
  * Speed: replicas usually agree, so a GET compares each answer's bytes with
- * the first answer's and decodes and merges only when one differs; request
+ * the first answer's and copies, decodes and merges only when one differs;
+ * a write's REPLICA_PUT is encoded once for all its owners.  Request
  * records are kept on a free list (at most COORD_FREE_MAX) with their
- * buffers, and frames and answers are built in the coordinator's own
- * buffers (struct dyn_coordinator), so the steady state allocates
- * nothing per request.  dyn_conn_answer copies the answer out before
- * anything else can use the buffer again.
+ * buffers, and a reused one is touched only as far as its request uses it
+ * (its targets, not all DYN_RING_N_MAX of them); frames and answers are
+ * built in the coordinator's own buffers (struct dyn_coordinator), so the
+ * steady state allocates nothing per request.  dyn_conn_answer copies the
+ * answer out before anything else can use the buffer again.
  */
 #include "coordinator.h"
 
@@ -43,8 +45,13 @@
 #include "dynamo/quorum.h"
 #include "handoff.h"
 
-/* Request records kept for reuse (each holds its buffers' memory). */
-#define COORD_FREE_MAX	256
+/*
+ * Request records kept for reuse (each holds its buffers' memory): as many
+ * as a busy coordinator has in flight -- 50 clients pipelining 16 deep are
+ * 800, and a record lives on until its last replica answered -- so that
+ * the steady state neither frees nor allocates them.
+ */
+#define COORD_FREE_MAX	1024
 
 /* How one target's part of a request went. */
 typedef enum coord_state
@@ -63,11 +70,17 @@ typedef struct coord_target
 	dyn_member *m;
 	dyn_member *hint_for;		/* set on a stand-in: the owner it holds for */
 	bool		owner;			/* one of the key's N owners */
+	bool		as_first;		/* GET: answered first's bytes exactly (reply not kept) */
 	coord_state state;
 	dyn_buf		reply;			/* GET: the replica's sibling set */
-} coord_target;
+} coord_target;					/* 64 bytes on LP64: one cache line */
 
-/* One client request being coordinated (or forwarded). */
+/*
+ * One client request being coordinated (or forwarded).  The fields every
+ * request and every reply touch come first, in the first cache line (on
+ * LP64), free list link included: a record waiting for its replicas is
+ * mostly out of the caches when they answer.
+ */
 typedef struct coord_req
 {
 	dyn_node   *node;
@@ -81,6 +94,9 @@ typedef struct coord_req
 	int			need;			/* R or W */
 	int			ok;
 	int			outstanding;
+	struct coord_req *next_free;	/* on the node's free list */
+	int			ntargets;
+	int			tused;			/* targets this record has held, most (req_free checks) */
 	dyn_buf		keys;			/* bucket bytes then key bytes */
 	dyn_slice	bucket;
 	dyn_slice	key;
@@ -94,9 +110,8 @@ typedef struct coord_req
 	dyn_read_tally tally;		/* GET: who answered what, for dyn_read_decide */
 	int			standin_ok;		/* PUT: of ok, stand-ins (this node too) */
 	uint8_t		orig_type;		/* PUT: the frame type it came in (fwd_body's) */
-	struct coord_req *next_free;	/* on the node's free list */
-	int			ntargets;
-	coord_target t[DYN_RING_N_MAX];
+	/* a line each: the record is allocated on a cache line (req_new) */
+	coord_target t[DYN_RING_N_MAX] __attribute__((aligned(64)));
 	/* forwarding */
 	uint8_t		fwd_type;
 	dyn_buf		fwd_body;
@@ -119,6 +134,7 @@ struct dyn_coordinator
 	coord_req  *free;			/* request records kept for reuse */
 	int			nfree;
 	dyn_buf		frame;			/* node-to-node frames being encoded */
+	dyn_buf		plain_put;		/* a write's REPLICA_PUT to its owners (write_here) */
 	dyn_buf		answer;			/* client answers being encoded */
 	dyn_object	obj;			/* a replica's answer being decoded */
 };
@@ -139,8 +155,10 @@ static void send_error(dyn_node *node, dyn_conn *c, uint32_t reqid, dyn_error_co
 			__attribute__((format(printf, 7, 8)));
 static int	pick_targets(coord_req *r, dyn_member **ext, int count, int owners,
 						 dyn_member **down_owners, int *ndown);
+static void target_set(coord_req *r, coord_target *t, dyn_member *m, bool owner,
+					   dyn_member *hint_for);
 static void get_local(coord_req *r, coord_target *t);
-static void get_merge(coord_req *r, coord_target *t);
+static void get_merge(coord_req *r, coord_target *t, dyn_slice set, bool kept);
 static void get_on_reply(void *arg, int status, const dyn_frame *reply);
 static void get_progress(coord_req *r);
 static void get_repair(coord_req *r);
@@ -152,6 +170,9 @@ static void put_on_reply(void *arg, int status, const dyn_frame *reply);
 static void put_replace(coord_req *r, coord_target *failed);
 static void put_progress(coord_req *r);
 static void put_hint_locally(coord_req *r, dyn_member *owner);
+static dyn_slice replica_put_body(dyn_buf *frame, dyn_slice bucket, dyn_slice key,
+								  dyn_slice object, dyn_slice hint);
+static int	send_replica_body(dyn_member *m, dyn_slice body, dyn_peer_cb cb, void *arg);
 static int	send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
 							 dyn_slice object, dyn_slice hint, dyn_peer_cb cb, void *arg);
 static void repair_on_reply(void *arg, int status, const dyn_frame *reply);
@@ -177,8 +198,11 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	}
 	else
 	{
-		if ((r = calloc(1, sizeof(*r))) == NULL)
+		void	   *mem;
+
+		if (posix_memalign(&mem, 64, sizeof(*r)) != 0)
 			return NULL;
+		r = memset(mem, 0, sizeof(*r));
 		dyn_buf_init(&r->keys);
 		dyn_buf_init(&r->object);
 		dyn_buf_init(&r->context);
@@ -198,15 +222,12 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	r->n = dyn_membership_n(&node->members);
 	r->is_get = r->answered = r->same = false;
 	r->first = NULL;
-	r->need = r->ok = r->standin_ok = r->outstanding = r->ntargets = 0;
-	r->nfwd = r->fwd_next = 0;
-	r->fwd_error[0] = '\0';
+	r->need = r->ok = r->standin_ok = r->outstanding = r->ntargets = r->tused = 0;
 	r->merged.n = 0;
 	memset(&r->tally, 0, sizeof(r->tally));
 	dyn_buf_reset(&r->keys);
 	dyn_buf_reset(&r->object);
 	dyn_buf_reset(&r->context);
-	dyn_buf_reset(&r->fwd_body);
 	dyn_buf_append(&r->keys, bucket.ptr, bucket.len);
 	dyn_buf_append(&r->keys, key.ptr, key.len);
 	if (r->keys.err)
@@ -219,13 +240,7 @@ req_new(dyn_node *node, dyn_conn *c, uint32_t reqid, uint8_t reply_type,
 	r->bucket.len = bucket.len;
 	r->key.ptr = r->keys.data + bucket.len;
 	r->key.len = key.len;
-	for (int i = 0; i < DYN_RING_N_MAX; i++)
-	{
-		r->t[i].m = NULL;
-		r->t[i].hint_for = NULL;
-		r->t[i].owner = false;
-		r->t[i].state = T_PENDING;
-	}
+	/* targets are set as they are picked (target_set), forwarding where it starts */
 	dyn_conn_hold(c);
 	node->cluster.inflight++;
 	return r;
@@ -241,7 +256,12 @@ req_free(coord_req *r)
 	dyn_coordinator *co = r->node->coord;
 	bool		big = r->object.cap > 65536 || r->merged.cap > 64;
 
-	for (int i = 0; i < DYN_RING_N_MAX && !big; i++)
+	/*
+	 * targets past tused were checked when their own request ended, and
+	 * only a GET fills replies (a write's reply check would only fetch
+	 * cache lines)
+	 */
+	for (int i = 0; i < r->tused && r->is_get && !big; i++)
 		big = r->t[i].reply.cap > 65536;
 	r->node->cluster.inflight--;
 	if (!big && co->nfree < COORD_FREE_MAX)
@@ -276,6 +296,7 @@ dyn_coord_init(dyn_node *node)
 	if (co == NULL)
 		return DYN_ERR_NOMEM;
 	dyn_buf_init(&co->frame);
+	dyn_buf_init(&co->plain_put);
 	dyn_buf_init(&co->answer);
 	dyn_object_init(&co->obj);
 	node->coord = co;
@@ -297,6 +318,7 @@ dyn_coord_free(dyn_node *node)
 		req_destroy(r);
 	}
 	dyn_buf_free(&co->frame);
+	dyn_buf_free(&co->plain_put);
 	dyn_buf_free(&co->answer);
 	dyn_object_free(&co->obj);
 	free(co);
@@ -436,12 +458,29 @@ pick_targets(coord_req *r, dyn_member **ext, int count, int owners,
 				down_owners[(*ndown)++] = ext[i];
 			continue;
 		}
-		r->t[r->ntargets].m = ext[i];
-		r->t[r->ntargets].owner = i < owners;
-		r->t[r->ntargets].state = T_PENDING;
+		target_set(r, &r->t[r->ntargets], ext[i], i < owners, NULL);
 		r->ntargets++;
 	}
 	return r->ntargets;
+}
+
+/*
+ * Make t (one of r's targets, picked now) m's part of the request: every
+ * field a request reads is set here, so a reused record's targets are
+ * only touched as far as they are used.
+ */
+static void
+target_set(coord_req *r, coord_target *t, dyn_member *m, bool owner, dyn_member *hint_for)
+{
+	int			i = (int) (t - r->t);
+
+	t->m = m;
+	t->owner = owner;
+	t->hint_for = hint_for;
+	t->state = T_PENDING;
+	t->as_first = false;
+	if (i >= r->tused)
+		r->tused = i + 1;
 }
 
 
@@ -546,20 +585,42 @@ get_local(coord_req *r, coord_target *t)
 		for (int i = 0; i < DYN_RING_N_MAX; i++)
 			dyn_buf_free(&hintbufs[i]);
 	}
-	t->state = T_OK;
-	get_merge(r, t);
+	get_merge(r, t, dyn_buf_slice(&t->reply), true);
 }
 
 /*
- * Take one replica's answer.  While every answer is byte for byte the first
- * one, nothing is decoded; at the first difference the first answer is
- * decoded into merged and every later one merged in.
+ * Take one replica's answer, set: t->reply's bytes, or (kept) the reply
+ * frame's, valid during the call only.  While every answer is byte for
+ * byte the first one, nothing is decoded, and the answers after the first
+ * are not even kept (as_first: first's bytes stand for them); at the first
+ * difference the first answer is decoded into merged and every later one
+ * merged in.  An answer that becomes part of the request is copied into
+ * t->reply, since the merged siblings point into it.
  */
 static void
-get_merge(coord_req *r, coord_target *t)
+get_merge(coord_req *r, coord_target *t, dyn_slice set, bool kept)
 {
 	dyn_object *o = &r->node->coord->obj;
 
+	if (r->first != NULL && r->same && dyn_slice_eq(set, dyn_buf_slice(&r->first->reply)))
+	{
+		t->state = T_OK;
+		t->as_first = true;
+		r->ok++;
+		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
+		return;
+	}
+	if (!kept)
+	{
+		dyn_buf_reset(&t->reply);
+		dyn_buf_append(&t->reply, set.ptr, set.len);
+		if (t->reply.err != DYN_OK)
+		{
+			t->state = T_FAILED;
+			return;
+		}
+	}
+	t->state = T_OK;
 	if (r->first == NULL)
 	{
 		/* decoding checks the replica sent a well-formed set */
@@ -571,12 +632,6 @@ get_merge(coord_req *r, coord_target *t)
 		r->first = t;
 		r->same = true;
 		r->first_has_data = o->n > 0;
-		r->ok++;
-		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
-		return;
-	}
-	if (r->same && dyn_slice_eq(dyn_buf_slice(&t->reply), dyn_buf_slice(&r->first->reply)))
-	{
 		r->ok++;
 		dyn_read_tally_add(&r->tally, t->owner, r->first_has_data);
 		return;
@@ -609,17 +664,7 @@ get_on_reply(void *arg, int status, const dyn_frame *reply)
 	r->outstanding--;
 	if (status == DYN_OK && reply->type == DYN_MSG_REPLICA_GET_REPLY &&
 		dyn_get_reply_decode(reply->body, &obj) == DYN_OK)
-	{
-		dyn_buf_reset(&t->reply);
-		dyn_buf_append(&t->reply, obj.ptr, obj.len);
-		if (t->reply.err == DYN_OK)
-		{
-			t->state = T_OK;
-			get_merge(r, t);
-		}
-		else
-			t->state = T_FAILED;
-	}
+		get_merge(r, t, obj, false);
 	else
 		t->state = T_FAILED;
 	get_progress(r);
@@ -691,7 +736,7 @@ get_repair(coord_req *r)
 	{
 		answers[i].answered = r->t[i].state == T_OK;
 		answers[i].owner = r->t[i].owner;
-		answers[i].set = dyn_buf_slice(&r->t[i].reply);
+		answers[i].set = dyn_buf_slice(r->t[i].as_first ? &r->first->reply : &r->t[i].reply);
 	}
 	dyn_read_repair_targets(answers, r->ntargets, dyn_buf_slice(&merged), repair);
 	for (int i = 0; i < r->ntargets; i++)
@@ -727,25 +772,49 @@ repair_on_reply(void *arg, int status, const dyn_frame *reply)
 
 /* ------------------------------------------------------------ PUT/DELETE */
 
+/*
+ * A REPLICA_PUT body encoded into frame (whose previous contents it
+ * replaces); a NULL ptr when out of memory.
+ */
+static dyn_slice
+replica_put_body(dyn_buf *frame, dyn_slice bucket, dyn_slice key, dyn_slice object,
+				 dyn_slice hint)
+{
+	dyn_replica_put_req rp = {bucket, key, hint, object};
+	dyn_slice	body = {NULL, 0};
+
+	dyn_buf_reset(frame);
+	dyn_replica_put_encode(frame, 0, &rp);
+	if (frame->err == DYN_OK)
+	{
+		body.ptr = frame->data + DYN_FRAME_HEADER_LEN;
+		body.len = frame->len - DYN_FRAME_HEADER_LEN;
+	}
+	return body;
+}
+
+/* A REPLICA_PUT with this body to m; DYN_OK when sent (cb will be called). */
+static int
+send_replica_body(dyn_member *m, dyn_slice body, dyn_peer_cb cb, void *arg)
+{
+	dyn_peer   *p = dyn_membership_peer(m);
+
+	if (p == NULL)
+		return DYN_ERR_INVAL;
+	if (body.ptr == NULL)
+		return DYN_ERR_NOMEM;
+	return dyn_peer_send(p, DYN_MSG_REPLICA_PUT, body, DYN_REPLICA_TIMEOUT_MS, cb, arg);
+}
+
 /* One REPLICA_PUT to m; DYN_OK when sent (cb will be called). */
 static int
 send_replica_put(dyn_node *node, dyn_member *m, dyn_slice bucket, dyn_slice key,
 				 dyn_slice object, dyn_slice hint, dyn_peer_cb cb, void *arg)
 {
-	dyn_replica_put_req rp = {bucket, key, hint, object};
-	dyn_peer   *p = dyn_membership_peer(m);
-	dyn_buf    *frame = &node->coord->frame;
-	dyn_slice	body;
-
-	if (p == NULL)
+	if (dyn_membership_peer(m) == NULL)
 		return DYN_ERR_INVAL;
-	dyn_buf_reset(frame);
-	dyn_replica_put_encode(frame, 0, &rp);
-	if (frame->err != DYN_OK)
-		return DYN_ERR_NOMEM;
-	body.ptr = frame->data + DYN_FRAME_HEADER_LEN;
-	body.len = frame->len - DYN_FRAME_HEADER_LEN;
-	return dyn_peer_send(p, DYN_MSG_REPLICA_PUT, body, DYN_REPLICA_TIMEOUT_MS, cb, arg);
+	return send_replica_body(m, replica_put_body(&node->coord->frame, bucket, key, object,
+												 hint), cb, arg);
 }
 
 /*
@@ -820,6 +889,8 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 	}
 
 	/* owners this node reaches first: they keep a key's actors few */
+	r->nfwd = r->fwd_next = 0;
+	r->fwd_error[0] = '\0';
 	for (int i = 0; i < owners; i++)
 		if (!ext[i]->self && dyn_member_up(ext[i]))
 			r->fwd[r->nfwd++] = ext[i];
@@ -841,6 +912,7 @@ dyn_coord_write(dyn_node *node, dyn_conn *c, uint8_t type, uint32_t reqid,
 	if (self != NULL)
 		r->fwd[r->nfwd++] = self;
 	r->fwd_type = (type == DYN_MSG_PUT) ? DYN_MSG_COORD_PUT : DYN_MSG_COORD_DELETE;
+	dyn_buf_reset(&r->fwd_body);
 	dyn_buf_append(&r->fwd_body, body.ptr, body.len);
 	if (r->fwd_body.err)
 	{
@@ -870,9 +942,9 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 	int			ndown = 0;
 	int			standin = 0;
 	dyn_vclock	written;
+	dyn_slice	plain = {NULL, 0};	/* the REPLICA_PUT body without a hint */
 	int			rc;
 
-	r->nfwd = r->fwd_next = 0;
 	node->cluster.coord_puts++;
 	if (dyn_conn_batch(r->conn) != DYN_OK)
 	{
@@ -962,11 +1034,14 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 		return;
 	}
 
-	/* (a replacement put_replace adds is sent there, not here) */
+	/*
+	 * (a replacement put_replace adds is sent there, not here)  The targets
+	 * without a hint -- the owners, usually all of them -- get one body,
+	 * encoded once into plain_put; a hinted one its own, in frame.
+	 */
 	for (int i = 0, first = r->ntargets; i < first; i++)
 	{
 		coord_target *t = &r->t[i];
-		dyn_slice	hint = {NULL, 0};
 
 		if (t->m->self)
 		{
@@ -976,9 +1051,16 @@ write_here(coord_req *r, const dyn_put_req *req, dyn_member **ext, int count, in
 			continue;
 		}
 		if (t->hint_for != NULL)
-			hint = dyn_slice_str(t->hint_for->id);
-		if (send_replica_put(node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
-							 hint, put_on_reply, t) == DYN_OK)
+			rc = send_replica_put(node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
+								  dyn_slice_str(t->hint_for->id), put_on_reply, t);
+		else
+		{
+			if (plain.ptr == NULL)
+				plain = replica_put_body(&node->coord->plain_put, r->bucket, r->key,
+										 dyn_buf_slice(&r->object), (dyn_slice) {NULL, 0});
+			rc = send_replica_body(t->m, plain, put_on_reply, t);
+		}
+		if (rc == DYN_OK)
 			r->outstanding++;
 		else
 		{
@@ -1111,10 +1193,7 @@ put_replace(coord_req *r, coord_target *failed)
 			used = r->t[j].m == ext[i];
 		if (used)
 			continue;
-		t->m = ext[i];
-		t->hint_for = owner;
-		t->owner = false;
-		t->state = T_PENDING;
+		target_set(r, t, ext[i], false, owner);
 		if (send_replica_put(r->node, t->m, r->bucket, r->key, dyn_buf_slice(&r->object),
 							 dyn_slice_str(owner->id), put_on_reply, t) != DYN_OK)
 			continue;

@@ -5,10 +5,17 @@
  * Requests are remembered in an open-addressing table keyed by request id
  * (linear probing, backward-shift deletion), so replies that come back in
  * any order are matched in O(1); the table is bounded (DYN_PEER_MAX_PENDING)
- * and a full table refuses new requests instead of queueing them.
+ * and a full table refuses new requests instead of queueing them.  Ids are
+ * handed out in sequence, so nearly every request sits in its home slot and
+ * the ones in flight form one long run of occupied slots: a deletion shifts
+ * nothing back while no entry is displaced (p->displaced), instead of
+ * walking the run to its end as backward shift otherwise must.
  *
  * Deadlines: one repeating uv_timer per peer sweeps the table while
- * anything is outstanding; the same timer, started with a zero timeout,
+ * anything is outstanding -- walking it only once the earliest deadline
+ * may have passed (p->due_ms), since a walk reads the whole table, some
+ * 320 kB, out of the caches the requests themselves use; the same timer,
+ * started with a zero timeout,
  * delivers failures that were decided inside dyn_peer_send (a peer that just
  * refused a connection is not retried for DYN_PEER_RETRY_MS), which keeps
  * the promise that callbacks never run inside dyn_peer_send.
@@ -72,6 +79,8 @@ struct dyn_peer
 	int			handles;		/* of sweep, flusher and waker, not yet closed */
 	peer_slot  *slots;
 	size_t		outstanding;
+	size_t		displaced;		/* slots whose entry is not in its home slot */
+	uint64_t	due_ms;			/* no request is due before this (0: walk now) */
 	uint32_t	next_fake_reqid;	/* ids for requests failed before sending */
 	uint64_t	retry_after_ms;
 	uint64_t	retry_ms;		/* the pause after the next failure (backoff) */
@@ -213,12 +222,14 @@ slot_insert(dyn_peer *p, uint32_t reqid)
 		i = (i + 1) & (PEER_SLOTS - 1);
 	p->slots[i].reqid = reqid;
 	p->outstanding++;
+	p->displaced += i != slot_home(reqid);
 	return &p->slots[i];
 }
 
 /*
  * Free a slot by shifting later members of its probe chain back, so that
- * lookups never need tombstones.
+ * lookups never need tombstones.  Only a displaced entry can move (one in
+ * its home slot stays), so with none left there is nothing to walk.
  */
 static void
 slot_remove(dyn_peer *p, peer_slot *s)
@@ -226,7 +237,8 @@ slot_remove(dyn_peer *p, peer_slot *s)
 	size_t		i = (size_t) (s - p->slots);
 	size_t		j = i;
 
-	for (;;)
+	p->displaced -= i != slot_home(s->reqid);
+	while (p->displaced > 0)
 	{
 		size_t		k;
 
@@ -237,6 +249,8 @@ slot_remove(dyn_peer *p, peer_slot *s)
 		/* move j back to i unless its home lies cyclically in (i, j] */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
+		/* displaced at j (its home is not j); at i only if its home is not i */
+		p->displaced -= i == k;
 		p->slots[i] = p->slots[j];
 		i = j;
 	}
@@ -277,6 +291,7 @@ dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
 		s->failed = DYN_ERR_IO;
 		s->cb = cb;
 		s->arg = arg;
+		p->due_ms = 0;
 		peer_arm_sweep(p, 0);
 		return DYN_OK;
 	}
@@ -290,6 +305,8 @@ dyn_peer_send(dyn_peer *p, uint8_t type, dyn_slice body, int timeout_ms,
 	s->deadline_ms = now + (uint64_t) timeout_ms;
 	s->cb = cb;
 	s->arg = arg;
+	if (p->outstanding == 1 || s->deadline_ms < p->due_ms)
+		p->due_ms = s->deadline_ms;
 	uv_check_start(&p->flusher, peer_on_flush);
 	/*
 	 * A request queued from a timer callback would otherwise wait for the
@@ -521,6 +538,7 @@ peer_fail_all(dyn_peer *p, int status)
 			copy[n++] = p->slots[i];
 	memset(p->slots, 0, PEER_SLOTS * sizeof(peer_slot));
 	p->outstanding = 0;
+	p->displaced = 0;
 	for (size_t i = 0; i < n; i++)
 		copy[i].cb(copy[i].arg, copy[i].failed ? copy[i].failed : status, NULL);
 	free(copy);
@@ -542,16 +560,26 @@ peer_arm_sweep(dyn_peer *p, uint64_t timeout)
  * however many requests ran out together.  Then the connection itself: one
  * still connecting past its deadline, or silent since a request that timed
  * out was sent, is dropped (see the opening comment).
+ *
+ * The table is walked only when p->due_ms has come (a failure at send time
+ * sets it to 0); the walk finds the next deadline of what is left.
+ * Replies only ever end requests, so due_ms stays a lower bound between
+ * walks, and a send lowers it when its deadline is earlier.
  */
 static void
 peer_on_sweep(uv_timer_t *t)
 {
 	dyn_peer   *p = t->data;
 	uint64_t	now = dyn_clock_mono_ms();
+	uint64_t	next = UINT64_MAX;
 	bool		timed_out = false;
 	bool		silent = false;
 	size_t		i = 0;
 
+	if (now < p->due_ms)
+		i = PEER_SLOTS;			/* nothing can be due yet: no walk */
+	else
+		p->due_ms = UINT64_MAX;	/* callbacks below may send, lowering it */
 	while (i < PEER_SLOTS && p->outstanding > 0)
 	{
 		peer_slot  *s = &p->slots[i];
@@ -559,6 +587,8 @@ peer_on_sweep(uv_timer_t *t)
 
 		if (s->reqid == 0 || (s->failed == 0 && s->deadline_ms > now))
 		{
+			if (s->reqid != 0 && s->deadline_ms < next)
+				next = s->deadline_ms;
 			i++;
 			continue;
 		}
@@ -573,6 +603,8 @@ peer_on_sweep(uv_timer_t *t)
 		if (p->closing)
 			return;
 	}
+	if (next < p->due_ms)
+		p->due_ms = next;
 	if (p->client != NULL &&
 		dyn_peer_stalled(dyn_client_connected(p->client), p->connect_ms, silent, now))
 	{
