@@ -30,13 +30,18 @@
 /* The table's first size, in slots (a power of two). */
 #define OBJBUF_MIN_SLOTS	1024
 
-
 /* One buffered object: the header, then klen key bytes, then vlen value bytes. */
 typedef struct objbuf_entry
 {
 	uint64_t	hash;
 	uint64_t	used;			/* the buffer's tick at the last get or put */
-	size_t		cost;			/* malloc_usable_size at the last (re)allocation */
+	/*
+	 * What the entry counts against the bound: its allocation as the
+	 * allocator rounded it (malloc_usable_size at the last (re)allocation;
+	 * jemalloc's size classes add up to a quarter), kept so that removing
+	 * it subtracts exactly what adding it added.
+	 */
+	size_t		cost;
 	uint32_t	klen;
 	uint32_t	vlen;
 	uint8_t		bytes[];
@@ -57,7 +62,6 @@ struct dyn_objbuf
 
 static uint64_t objbuf_hash(const dyn_objbuf *b, dyn_slice key);
 static size_t objbuf_find(const dyn_objbuf *b, uint64_t hash, dyn_slice key);
-static size_t entry_cost(const objbuf_entry *e);
 static void objbuf_remove_at(dyn_objbuf *b, size_t i);
 static int	objbuf_grow(dyn_objbuf *b);
 static void objbuf_evict_one(dyn_objbuf *b);
@@ -91,17 +95,6 @@ objbuf_find(const dyn_objbuf *b, uint64_t hash, dyn_slice key)
 		if (e->hash == hash && e->klen == key.len && memcmp(e->bytes, key.ptr, key.len) == 0)
 			return i;
 	}
-}
-
-/*
- * What an entry costs, for the bound: its allocation as the allocator
- * rounded it (jemalloc's size classes add up to a quarter), kept in the
- * entry so that removing it subtracts what adding it added.
- */
-static size_t
-entry_cost(const objbuf_entry *e)
-{
-	return e->cost;
 }
 
 int
@@ -171,7 +164,7 @@ objbuf_remove_at(dyn_objbuf *b, size_t i)
 	objbuf_entry *gone = b->slots[i];
 	size_t		j = i;
 
-	b->bytes -= entry_cost(gone);
+	b->bytes -= gone->cost;
 	b->count--;
 	free(gone);
 	b->slots[i] = NULL;
@@ -269,7 +262,7 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 	if (i != SIZE_MAX)
 	{
 		/* a held key's new value: resized in its slot, no probe run to mend */
-		size_t		before = entry_cost(b->slots[i]);
+		size_t		before = b->slots[i]->cost;
 
 		e = realloc(b->slots[i], sizeof(*e) + key.len + value.len);
 		if (e == NULL)
@@ -304,7 +297,7 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 	e->cost = malloc_usable_size(e);
 	if (value.len > 0)
 		memcpy(e->bytes + key.len, value.ptr, value.len);
-	b->bytes += entry_cost(e);
+	b->bytes += e->cost;
 	while (b->bytes > b->max_bytes && b->count > 1)
 		objbuf_evict_one(b);
 }
