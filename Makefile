@@ -29,7 +29,7 @@ NODE_LDLIBS = -lwiredtiger -luv -lsodium -lm -lpthread
 ALLOC_LIBS  = $(if $(SAN),,-ljemalloc)
 
 LIB_SRCS    = $(wildcard node/lib/*.c)
-STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/objbuf.c node/src/store.c node/src/scan.c node/src/latency.c \
+STORE_SRCS  = $(wildcard node/src/engine*.c) node/src/objbuf.c node/src/writebehind.c node/src/store.c node/src/scan.c node/src/latency.c \
               node/src/durable.c \
               node/src/throttle.c
 SERVER_SRCS = $(filter-out $(STORE_SRCS),$(wildcard node/src/*.c))
