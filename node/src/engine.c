@@ -760,6 +760,15 @@ dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out)
 		out->buffer_misses = bs.misses;
 		out->buffer_evictions = bs.evictions;
 	}
+	if (e->wb != NULL)
+	{
+		dyn_wb_stats ws;
+
+		/* the queue's two batches are the buffer's share too */
+		dyn_wb_stats_get(e->wb, &ws);
+		out->buffer_max += 2 * ws.batch_bytes;
+		out->buffer_bytes += ws.queue_bytes;
+	}
 	return DYN_OK;
 }
 
