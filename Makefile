@@ -70,7 +70,8 @@ $(BUILD)/dynamo-bench: $(BUILD)/tools/dynamo-bench.o $(LIBSTORE) $(LIBDYNAMO)
 # Unit tests link libdynamo; the engine and store tests link the store too.
 STORE_TESTS = $(BUILD)/tests/test_engine $(BUILD)/tests/test_objbuf $(BUILD)/tests/test_scan $(BUILD)/tests/test_latency $(BUILD)/tests/test_store \
               $(BUILD)/tests/test_durable \
-              $(BUILD)/tests/test_throttle
+              $(BUILD)/tests/test_throttle \
+              $(BUILD)/tests/test_writebehind
 $(STORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBSTORE) $(LIBDYNAMO)
 	$(NODE_CC) $(SAN) -o $@ $^ $(NODE_LDLIBS) -lcmocka
 
