@@ -61,10 +61,10 @@ static void wb_hand_over(dyn_wb *wb, bool wait);
 static uint64_t wb_now_us(void);
 
 void
-dyn_wb_batch_append(dyn_buf *out, dyn_wb_op op, unsigned ns, dyn_slice key, dyn_slice value)
+dyn_wb_batch_append(dyn_buf *out, dyn_wb_op op, uint8_t ns, dyn_slice key, dyn_slice value)
 {
 	dyn_buf_put_u8(out, (uint8_t) op);
-	dyn_buf_put_u8(out, (uint8_t) ns);
+	dyn_buf_put_u8(out, ns);
 	dyn_buf_put_blob32(out, key);
 	dyn_buf_put_blob32(out, value);
 }
@@ -177,24 +177,25 @@ wb_thread(void *arg)
 		pthread_mutex_unlock(&wb->lock);
 
 		rc = wb_store(wb, dyn_buf_slice(&wb->taken));
+		if (rc != DYN_OK && wb->failure[0] == '\0')
+			snprintf(wb->failure, sizeof(wb->failure), "the engine %s a batch (%d)",
+					 rc == DYN_ERR_AGAIN ? "rolled back" : "refused", rc);
 		if (rc == DYN_ERR_AGAIN)
 			snprintf(wb->failure + strlen(wb->failure),
 					 sizeof(wb->failure) - strlen(wb->failure),
 					 " (still rolled back after %d tries)", WB_RETRIES + 1);
-		if (rc == DYN_OK)
-			dyn_buf_reset(&wb->taken);
 
 		pthread_mutex_lock(&wb->lock);
 		if (rc != DYN_OK)
 		{
-			if (wb->failure[0] == '\0')
-				snprintf(wb->failure, sizeof(wb->failure), "the engine refused a batch (%d)", rc);
 			wb->failed = true;
 			wb->stats.failed = true;
 			atomic_store_explicit(&wb->dead, true, memory_order_release);
 			pthread_cond_broadcast(&wb->done);
 			break;
 		}
+		/* under the lock: stats read taken.len while busy */
+		dyn_buf_reset(&wb->taken);
 		atomic_store_explicit(&wb->written, last, memory_order_release);
 		wb->stats.batches++;
 		if (count > wb->stats.max_batch)
@@ -245,9 +246,13 @@ dyn_wb_queue(dyn_wb *wb, dyn_wb_op op, unsigned ns, dyn_slice key, dyn_slice val
 {
 	size_t		before = wb->fill.len;
 
+	if (ns > UINT8_MAX || (op != DYN_WB_PUT && op != DYN_WB_DELETE))
+		return DYN_ERR_INVAL;
+	if (key.len > UINT32_MAX || value.len > UINT32_MAX)
+		return DYN_ERR_TOOBIG;
 	if (atomic_load_explicit(&wb->dead, memory_order_acquire))
 		return DYN_ERR_ENGINE;
-	dyn_wb_batch_append(&wb->fill, op, ns, key, value);
+	dyn_wb_batch_append(&wb->fill, op, (uint8_t) ns, key, value);
 	if (wb->fill.err != 0)
 	{
 		wb->fill.len = before;	/* drop the part of the record that fit */

@@ -100,9 +100,11 @@ int			dyn_wb_start(const dyn_wb_config *cfg, dyn_wb **out);
 
 /*
  * Queue a write and return its sequence number in *seq (they start at 1
- * and go up by one).  The record is copied.  May wait for the writer
- * when the filling batch is full.
- * @return DYN_OK, DYN_ERR_NOMEM (nothing queued), DYN_ERR_ENGINE (the
+ * and go up by one; *seq means nothing unless DYN_OK).  The record is
+ * copied.  May wait for the writer when the filling batch is full.
+ * @return DYN_OK, DYN_ERR_INVAL (ns over 255, an unknown op),
+ *         DYN_ERR_TOOBIG (a key or value over 4 GiB), DYN_ERR_NOMEM
+ *         (nothing queued for these three), DYN_ERR_ENGINE (the
  *         writer has failed and the write will never be stored;
  *         dyn_wb_failure says why)
  */
@@ -140,7 +142,7 @@ int			dyn_wb_stop(dyn_wb *wb, char *err, size_t errlen);
  * Append one record to a batch (the queue's format: op u8, ns u8, key
  * blob32, value blob32); out->err is set when it could not grow.
  */
-void		dyn_wb_batch_append(dyn_buf *out, dyn_wb_op op, unsigned ns,
+void		dyn_wb_batch_append(dyn_buf *out, dyn_wb_op op, uint8_t ns,
 								dyn_slice key, dyn_slice value);
 
 /*
