@@ -317,6 +317,10 @@ wb_refused(dyn_engine *e, int rc)
 
 	if (rc == DYN_ERR_NOMEM)
 		snprintf(e->errmsg, sizeof(e->errmsg), "out of memory queueing a write");
+	else if (rc == DYN_ERR_TOOBIG)
+		snprintf(e->errmsg, sizeof(e->errmsg), "a key or value over 4 GiB cannot be queued");
+	else if (rc != DYN_ERR_ENGINE)
+		snprintf(e->errmsg, sizeof(e->errmsg), "write-behind refused a write (%d)", rc);
 	else
 	{
 		if (!dyn_wb_failure(e->wb, why, sizeof(why)))
