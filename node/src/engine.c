@@ -782,13 +782,16 @@ dyn_engine_write_behind_on(const dyn_engine *e)
 	return e->wb != NULL;
 }
 
-void
-dyn_engine_tick(dyn_engine *e)
+bool
+dyn_engine_tick(dyn_engine *e, uint64_t *due_us)
 {
+	bool		waiting;
+
 	if (e->wb == NULL)
-		return;
-	dyn_wb_kick(e->wb);
+		return false;
+	waiting = dyn_wb_tick(e->wb, due_us);
 	dyn_objbuf_settle(e->buffer, dyn_wb_written(e->wb));
+	return waiting;
 }
 
 bool

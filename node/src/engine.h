@@ -189,11 +189,13 @@ int			dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out);
 /* Whether e writes objects behind (its open chose write-behind). */
 bool		dyn_engine_write_behind_on(const dyn_engine *e);
 /*
- * Once per turn of the event loop: hand the queued writes to the writer,
- * and let the buffer know which it has stored.  Nothing without
- * write-behind.
+ * Once per turn of the event loop: hand the queued writes to the writer
+ * when there are enough of them or they have waited long enough, and let
+ * the buffer know which it has stored.  Returns true when writes are left
+ * waiting, and then in *due_us how soon to call again (the caller makes
+ * sure the loop wakes by then).  Nothing, and false, without write-behind.
  */
-void		dyn_engine_tick(dyn_engine *e);
+bool		dyn_engine_tick(dyn_engine *e, uint64_t *due_us);
 /*
  * Whether the writer has failed (writes are refused from then on); if so
  * its message goes to msg[len].

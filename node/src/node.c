@@ -36,6 +36,7 @@ static int	node_start_actors(dyn_node *node);
 static const char *const durability_names[] = {"none", "flush", "fsync"};
 
 static void node_on_engine_tick(uv_prepare_t *h);
+static void node_on_engine_due(uv_timer_t *h);
 
 /*
  * Open storage and start listening.  Every failure is logged with what to
@@ -96,6 +97,8 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 		uv_prepare_init(loop, &node->engine_tick);
 		node->engine_tick.data = node;
 		uv_prepare_start(&node->engine_tick, node_on_engine_tick);
+		uv_timer_init(loop, &node->engine_due);
+		node->engine_due.data = node;
 		node->ticking = true;
 	}
 
@@ -173,17 +176,23 @@ node_on_connection(uv_stream_t *server, int status)
 }
 
 /*
- * Before the loop polls: hand this turn's writes to the writer.  A writer
- * that failed has left acknowledged writes unstored and refuses every
- * later one, so the node says why and stops rather than serve on.
+ * Before the loop polls: hand the queued writes to the writer when the
+ * engine says it is time, and if some are left waiting make sure the
+ * poll ends by when they are due (a one-shot timer whose only work is
+ * that wake-up).  A writer that failed has left acknowledged writes
+ * unstored and refuses every later one, so the node says why and stops
+ * rather than serve on.
  */
 static void
 node_on_engine_tick(uv_prepare_t *h)
 {
 	dyn_node   *node = h->data;
 	char		why[256];
+	uint64_t	due_us = 0;
 
-	dyn_engine_tick(node->engine);
+	if (dyn_engine_tick(node->engine, &due_us) && !node->stopping &&
+		!uv_is_active((uv_handle_t *) &node->engine_due))
+		uv_timer_start(&node->engine_due, node_on_engine_due, (due_us + 999) / 1000, 0);
 	if (!node->failed && dyn_engine_failure(node->engine, why, sizeof(why)))
 	{
 		dyn_log(&node->log, DYN_LOG_ERROR,
@@ -192,6 +201,13 @@ node_on_engine_tick(uv_prepare_t *h)
 		node->failed = true;
 		dyn_node_stop(node);
 	}
+}
+
+/* Writes waiting for the writer are due: the prepare handle after this hands them over. */
+static void
+node_on_engine_due(uv_timer_t *h)
+{
+	(void) h;
 }
 
 /* SIGTERM or SIGINT: stop cleanly. */
@@ -327,7 +343,10 @@ dyn_node_stop(dyn_node *node)
 	node->transport->stop(node);
 	dyn_group_stop(&node->group);
 	if (node->ticking)
+	{
 		uv_close((uv_handle_t *) &node->engine_tick, NULL);
+		uv_close((uv_handle_t *) &node->engine_due, NULL);
+	}
 }
 
 /*

@@ -168,7 +168,8 @@ struct dyn_node
 	bool		stopping;
 	/* once per loop turn: the engine's write-behind hand-over (engine.h) */
 	uv_prepare_t engine_tick;
-	bool		ticking;		/* engine_tick initialised */
+	uv_timer_t	engine_due;		/* wakes the loop for writes left waiting */
+	bool		ticking;		/* engine_tick and engine_due initialised */
 	bool		failed;			/* stopped by a storage failure: exit non-zero */
 	/* background work: anti-entropy, partition handoff, and their pace */
 	dyn_throttle throttle;

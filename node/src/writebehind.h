@@ -18,8 +18,9 @@
  *
  * The queue is two batches: the one the loop fills (`fill`, the loop's
  * alone) and the one the writer stores (`taken`, the writer's alone while
- * `busy`).  The loop hands `fill` over once per turn of the event loop
- * (dyn_wb_kick) and whenever it reaches batch_bytes; if the writer still
+ * `busy`).  The loop hands `fill` over from its turn of the event loop
+ * once the batch's first write is a millisecond old or the batch is a
+ * sixteenth full (dyn_wb_tick), and whenever it reaches batch_bytes; if the writer still
  * holds the previous batch then, the loop waits for it (back-pressure:
  * the queue never holds more than two batches).  The writer stores a
  * batch as one transaction, retries it while the engine answers
@@ -113,6 +114,13 @@ int			dyn_wb_queue(dyn_wb *wb, dyn_wb_op op, unsigned ns, dyn_slice key,
 
 /* Hand the filling batch to the writer if it is idle; never waits. */
 void		dyn_wb_kick(dyn_wb *wb);
+
+/*
+ * The loop's call once per turn: dyn_wb_kick if the filling batch is old
+ * or large enough to be worth waking the writer for.  Returns true if
+ * writes are left waiting, and then in *due_us how soon to call again.
+ */
+bool		dyn_wb_tick(dyn_wb *wb, uint64_t *due_us);
 
 /* The sequence number up to which every queued write is stored. */
 uint64_t	dyn_wb_written(const dyn_wb *wb);

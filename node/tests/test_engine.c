@@ -1757,7 +1757,7 @@ test_wb_against_memory(void **state)
 			toobig++;
 		}
 		if (step % 37 == 0)
-			dyn_engine_tick(wt);
+			(void) dyn_engine_tick(wt, &(uint64_t) {0});
 		if (op < 400)
 			assert_same_get(wt, mem, str(key));
 		else if (op < 650)
@@ -1981,7 +1981,7 @@ test_wb_writer_failure(void **state)
 	assert_false(dyn_engine_failure(e, why, sizeof(why)));
 	for (int i = 0; i < 2000 && !dyn_engine_failure(e, why, sizeof(why)); i++)
 	{
-		dyn_engine_tick(e);
+		(void) dyn_engine_tick(e, &(uint64_t) {0});
 		poll(NULL, 0, 1);
 	}
 	assert_true(dyn_engine_failure(e, why, sizeof(why)));
