@@ -27,6 +27,12 @@
 #	                            by dynamo-bench --redis against redis-server at
 #	                            the same rate (redis-benchmark has no fixed
 #	                            rate), the reference its p99 is divided by
+#	  dynamod --write-behind off  the single node's load once more against a
+#	                            node that stores each write on the loop thread
+#	                            (the default with --durability none writes
+#	                            behind, README "Write-behind"): closed loop,
+#	                            and an open-loop PUT row at the single node's
+#	                            rate, printed as on/off ratios
 #	  dynamod --durability fsync  against redis-server --appendonly yes
 #	                            --appendfsync always: every acknowledged write
 #	                            on disk first; PUT/SET only, 50 connections
@@ -167,6 +173,16 @@ PIDS+=("$SEC_PID")
 wait_ready "dynamod --key" "$SEC_PID" "$TMP/dynamod-secure.log" \
 	"$DYNCLI" --key "$KEYS_DIR/bench.key" --node "$SEC_NODE" status
 
+# The single node once more without write-behind, for the on/off comparison.
+WBOFF_PORT=$(free_port)
+WBOFF_NODE=127.0.0.1:$WBOFF_PORT
+"$DYNAMOD" --id bench4 --listen "$WBOFF_NODE" --data "$TMP/dynamod-wboff" --engine wiredtiger \
+	--durability none --write-behind off --insecure >"$TMP/dynamod-wboff.log" 2>&1 &
+WBOFF_PID=$!
+PIDS+=("$WBOFF_PID")
+wait_ready "dynamod --write-behind off" "$WBOFF_PID" "$TMP/dynamod-wboff.log" \
+	"$DYNCLI" --insecure --node "$WBOFF_NODE" status
+
 # Three nodes as one cluster (the first founds it, the others join through
 # it), --insecure like the single node they are compared with.
 CL_NODES=()
@@ -286,6 +302,14 @@ secure_run() {
 	dynamo_parse secure "$p"
 }
 
+wboff_run() {
+	local p=$1
+	run_step "dynamo-bench --pipeline $p (--write-behind off)" \
+		"$DYNBENCH" --insecure --node "$WBOFF_NODE" --connections "$CONNS" --pipeline "$p" \
+		--keys "$KEYS" --value-size "$VSIZE" --requests "$N" --fresh-keys --csv
+	dynamo_parse wboff "$p"
+}
+
 cluster_run() {
 	local p=$1 t0
 	t0=$(cpu_ticks "${CL_PIDS[@]}")
@@ -309,6 +333,7 @@ for p in "${PIPELINES[@]}"; do
 	redis_run "$p"
 	dynamod_run "$p"
 	secure_run "$p"
+	wboff_run "$p"
 	cluster_run "$p"
 done
 inproc_run
@@ -351,12 +376,18 @@ open_run() {
 	done
 }
 open_run dynamod --insecure --node "$DYN_NODE"
+# the node without write-behind at the single node's PUT rate
+rate=$(half_peak dynamod PUT)
+open_step wb-off PUT "$rate" --insecure --node "$WBOFF_NODE"
+open_step redis@wb-off PUT "$rate" --redis --node "127.0.0.1:$REDIS_PORT"
 open_run cluster --insecure --route --node "${CL_NODES[0]}"
 
 # The servers must have survived the whole run.
 kill -0 "$DYN_PID" 2>/dev/null || { sed 's/^/  /' "$TMP/dynamod.log" >&2; die "dynamod died"; }
 kill -0 "$SEC_PID" 2>/dev/null ||
 	{ sed 's/^/  /' "$TMP/dynamod-secure.log" >&2; die "dynamod --key died"; }
+kill -0 "$WBOFF_PID" 2>/dev/null ||
+	{ sed 's/^/  /' "$TMP/dynamod-wboff.log" >&2; die "dynamod --write-behind off died"; }
 for i in 0 1 2; do
 	kill -0 "${CL_PIDS[$i]}" 2>/dev/null ||
 		{ sed 's/^/  /' "$TMP/cluster$((i + 1)).log" >&2; die "cluster node cl$((i + 1)) died"; }
@@ -457,6 +488,18 @@ awk '
 				f[1], f[2], ops["dynamod", k], p50["dynamod", k], p99["dynamod", k],
 				ops["secure", k], p50["secure", k], p99["secure", k],
 				ratio(ops["secure", k], ops["dynamod", k])
+		}
+		print ""
+		print "write-behind: the single node (writing behind, the default with --durability none)" \
+			" against --write-behind off, same load:"
+		printf "%-4s %3s | %11s %7s %7s | %11s %7s %7s | %7s\n",
+			"op", "P", "on/s", "p50", "p99", "off/s", "p50", "p99", "on/off"
+		for (i = 1; i <= n; i++) {
+			k = rows[i]; split(k, f, " ")
+			printf "%-4s %3s | %11.0f %7.3f %7.3f | %11.0f %7.3f %7.3f | %7s\n",
+				f[1], f[2], ops["dynamod", k], p50["dynamod", k], p99["dynamod", k],
+				ops["wboff", k], p50["wboff", k], p99["wboff", k],
+				ratio(ops["dynamod", k], ops["wboff", k])
 		}
 		print ""
 		print "3-node cluster (N=3, R=W=2, dynamo-bench --route) against the single node, same load:"

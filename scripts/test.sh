@@ -4,7 +4,8 @@
 #
 #   1. install packages (scripts/setup.sh), build with -Werror, install
 #   2. C unit tests (cmocka), then again under AddressSanitizer + UBSan,
-#      and under valgrind; every libFuzzer target for a few seconds
+#      the threaded ones under ThreadSanitizer, and under valgrind; every
+#      libFuzzer target for a few seconds
 #   3. TAP tests on real dynamod processes (prove t/)
 #   4. pg_regress suites against a throw-away PostgreSQL run as "postgres"
 #      and a throw-away 3-node dynamod cluster
@@ -26,6 +27,9 @@ make -s check-unit
 
 step "unit tests under ASan + UBSan"
 make -s -j"$(nproc)" check-asan
+
+step "threaded units under ThreadSanitizer"
+make -s -j"$(nproc)" check-tsan
 
 step "unit tests under valgrind"
 make -s check-valgrind

@@ -25,12 +25,37 @@
  * of the batch, reads too, and so the buffer stops answering for it.
  * The buffer's bytes come out of cfg->cache_mb, so --cache-mb still bounds
  * the engine's memory as a whole.
+ *
+ * With write-behind (writebehind.h) the buffer is no longer only a cache:
+ *	- a put, update or delete of an object is queued for the writer and
+ *	  held in the buffer as pending under the write's sequence number, in
+ *	  place of the key's copy; a delete holds the key's absence;
+ *	- a read answers from a held entry, pending or clean, and goes to the
+ *	  engine only when the buffer has nothing of the key -- then nothing of
+ *	  it is in flight, because a pending entry is never evicted;
+ *	- a write the buffer cannot hold (too large, no memory) waits until the
+ *	  writer has stored it, and then the key's copy is dropped, so the
+ *	  engine answers for the key again;
+ *	- an update reads its old value the same way as a read;
+ *	- scans and counts of objects wait for the writer first.
+ * The queue's two batches come out of the buffer's bytes.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
 #include "objbuf.h"
+#include "writebehind.h"
+
+/*
+ * A write-behind batch is 1/WB_BATCH_SHARE of the object buffer, at most
+ * WB_BATCH_MAX: large enough that the writer's commit and the hand-over
+ * cost little per write, small enough that two of them (the queue's bound)
+ * are a small part of the buffer and one is a short transaction for the
+ * engine's cache.
+ */
+#define WB_BATCH_SHARE	16
+#define WB_BATCH_MAX	((size_t) 4 * 1024 * 1024)
 
 /* Every engine a node can be started with, in the order --help lists them. */
 static const dyn_engine_ops *const engine_table[] = {
@@ -62,6 +87,16 @@ static void buffer_written(dyn_engine *e, dyn_objbuf *buffer, dyn_slice key, int
 						   dyn_slice value);
 static void buffer_end_batch(dyn_engine *e, bool committed);
 static void batch_note_failure(dyn_engine *e, int rc);
+static int	wb_choose(const dyn_engine_config *cfg, const dyn_engine_ops *ops,
+					  size_t buffer_mb, bool *on, char *err, size_t errlen);
+static int	wb_open(dyn_engine *e, size_t batch_bytes, char *err, size_t errlen);
+static int	wb_apply(void *arg, dyn_slice batch, char *err, size_t errlen);
+static int	wb_refused(dyn_engine *e, int rc);
+static int	wb_get(dyn_engine *e, dyn_slice key, dyn_buf *out);
+static int	wb_write(dyn_engine *e, dyn_wb_op op, dyn_slice key, const dyn_slice *value);
+static int	wb_update(dyn_engine *e, dyn_slice key, dyn_engine_update_fn fn, void *arg,
+					  bool *existed);
+static int	wb_drain(dyn_engine *e);
 
 /*
  * Whether ns is out of range; if so, say so in e's message.  Checked here
@@ -122,13 +157,17 @@ dyn_engine_open(const dyn_engine_config *cfg, dyn_engine **out,
 		dyn_engine_config ecfg = *cfg;
 		size_t		cache_mb = cfg->cache_mb != 0 ? cfg->cache_mb : ops->default_cache_mb;
 		size_t		buffer_mb = cfg->buffer_mb;
+		size_t		batch_bytes = 0;
 		dyn_objbuf *buffer = NULL;
+		bool		wb;
 		int			rc;
 
 		if (strcmp(cfg->name, ops->name) != 0)
 			continue;
 		if (buffer_mb == DYN_ENGINE_BUFFER_DEFAULT)
 			buffer_mb = ops->buffer_share != 0 ? cache_mb / ops->buffer_share : 0;
+		if ((rc = wb_choose(cfg, ops, buffer_mb, &wb, err, errlen)) != DYN_OK)
+			return rc;
 		if (buffer_mb != 0)
 		{
 			if (cache_mb == 0)
@@ -144,7 +183,14 @@ dyn_engine_open(const dyn_engine_config *cfg, dyn_engine **out,
 						 "the cache it comes out of (%zu MB)", buffer_mb, cache_mb);
 				return DYN_ERR_INVAL;
 			}
-			if (dyn_objbuf_create(buffer_mb * 1024 * 1024, &buffer) != DYN_OK)
+			if (wb)
+			{
+				batch_bytes = buffer_mb * 1024 * 1024 / WB_BATCH_SHARE;
+				if (batch_bytes > WB_BATCH_MAX)
+					batch_bytes = WB_BATCH_MAX;
+			}
+			if (dyn_objbuf_create(buffer_mb * 1024 * 1024 - 2 * batch_bytes,
+								  &buffer) != DYN_OK)
 			{
 				snprintf(err, errlen, "out of memory for a %zu MB object buffer", buffer_mb);
 				return DYN_ERR_NOMEM;
@@ -157,6 +203,12 @@ dyn_engine_open(const dyn_engine_config *cfg, dyn_engine **out,
 			return rc;
 		}
 		(*out)->buffer = buffer;
+		if (wb && (rc = wb_open(*out, batch_bytes, err, errlen)) != DYN_OK)
+		{
+			dyn_engine_close(*out);
+			*out = NULL;
+			return rc;
+		}
 		return DYN_OK;
 	}
 
@@ -184,11 +236,202 @@ dyn_engine_close(dyn_engine *e)
 
 	if (e == NULL)
 		return;
+	/* what the writer holds and what is queued is stored before the close */
+	if (e->wb != NULL)
+		(void) dyn_wb_stop(e->wb, NULL, 0);	/* a failure was reported as it happened */
+	if (e->writer != NULL)
+		e->ops->writer_close(e->writer);
+	dyn_buf_free(&e->wb_old);
 	buffer = e->buffer;
 	batch_keys = e->batch_keys;
 	e->ops->close(e);
 	dyn_objbuf_free(buffer);
 	dyn_buf_free(&batch_keys);
+}
+
+/*
+ * Whether to write behind: what cfg asks for, where it is possible.  Asked
+ * for (ON) where it is not, it is a configuration mistake, and the message
+ * says what would make it possible.
+ */
+static int
+wb_choose(const dyn_engine_config *cfg, const dyn_engine_ops *ops, size_t buffer_mb,
+		  bool *on, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	*on = false;
+	if (cfg->write_behind == DYN_WRITE_BEHIND_OFF)
+		return DYN_OK;
+	if (cfg->write_behind != DYN_WRITE_BEHIND_ON && cfg->write_behind != DYN_WRITE_BEHIND_AUTO)
+	{
+		snprintf(err, errlen, "invalid write-behind setting %d", (int) cfg->write_behind);
+		return DYN_ERR_INVAL;
+	}
+	if (ops->writer_open == NULL)
+		why = "the engine has no writer thread";
+	else if (cfg->durability != DYN_DURABILITY_NONE)
+		why = "it needs durability none (with flush or fsync a write's reply waits for "
+			"its log record, which a writer thread would only delay)";
+	else if (buffer_mb == 0)
+		why = "it needs the object buffer, which holds the writes not yet stored";
+	if (why == NULL)
+		*on = true;
+	else if (cfg->write_behind == DYN_WRITE_BEHIND_ON)
+	{
+		snprintf(err, errlen, "write-behind is not possible with the %s engine here: %s",
+				 ops->name, why);
+		return DYN_ERR_INVAL;
+	}
+	return DYN_OK;
+}
+
+/* Open the engine's writer session and start the writer thread. */
+static int
+wb_open(dyn_engine *e, size_t batch_bytes, char *err, size_t errlen)
+{
+	dyn_wb_config wcfg = {batch_bytes, wb_apply, e};
+	int			rc;
+
+	if ((rc = e->ops->writer_open(e, &e->writer, err, errlen)) != DYN_OK)
+		return rc;
+	if ((rc = dyn_wb_start(&wcfg, &e->wb)) != DYN_OK)
+		snprintf(err, errlen, "cannot start the write-behind thread");
+	return rc;
+}
+
+/* The writer thread's call: the engine's writer stores one batch. */
+static int
+wb_apply(void *arg, dyn_slice batch, char *err, size_t errlen)
+{
+	dyn_engine *e = arg;
+
+	return e->ops->writer_apply(e->writer, batch, err, errlen);
+}
+
+/* A write the queue refused: say why in e's message and return rc. */
+static int
+wb_refused(dyn_engine *e, int rc)
+{
+	char		why[200];
+
+	if (rc == DYN_ERR_NOMEM)
+		snprintf(e->errmsg, sizeof(e->errmsg), "out of memory queueing a write");
+	else if (rc == DYN_ERR_TOOBIG)
+		snprintf(e->errmsg, sizeof(e->errmsg), "a key or value over 4 GiB cannot be queued");
+	else if (rc != DYN_ERR_ENGINE)
+		snprintf(e->errmsg, sizeof(e->errmsg), "write-behind refused a write (%d)", rc);
+	else
+	{
+		if (!dyn_wb_failure(e->wb, why, sizeof(why)))
+			snprintf(why, sizeof(why), "unknown");
+		snprintf(e->errmsg, sizeof(e->errmsg),
+				 "writes are refused: the write-behind writer failed: %s", why);
+	}
+	return rc;
+}
+
+/* wb mode's dyn_engine_get of an object: the buffer's answer, else the engine's. */
+static int
+wb_get(dyn_engine *e, dyn_slice key, dyn_buf *out)
+{
+	dyn_slice	held;
+	size_t		start = out->len;
+	int			rc;
+
+	switch (dyn_objbuf_get(e->buffer, key, &held))
+	{
+		case DYN_OBJBUF_HIT:
+			dyn_buf_append(out, held.ptr, held.len);
+			if (out->err != 0)
+				snprintf(e->errmsg, sizeof(e->errmsg),
+						 "get: out of memory for a %zu-byte value", held.len);
+			return out->err;
+		case DYN_OBJBUF_ABSENT:
+			return DYN_ERR_NOTFOUND;
+		case DYN_OBJBUF_MISS:
+			break;
+	}
+	rc = e->ops->get(e, DYN_NS_OBJECT, key, out);
+	if (rc == DYN_OK && out->err == 0)
+		dyn_objbuf_put(e->buffer, key, (dyn_slice) {out->data + start, out->len - start});
+	return rc;
+}
+
+/*
+ * Queue a put (value) or a delete (NULL) of an object and hold it in the
+ * buffer.  A write the buffer cannot hold is waited for instead: once the
+ * writer has stored it the engine answers for the key.
+ */
+static int
+wb_write(dyn_engine *e, dyn_wb_op op, dyn_slice key, const dyn_slice *value)
+{
+	uint64_t	seq;
+	int			rc;
+
+	rc = dyn_wb_queue(e->wb, op, DYN_NS_OBJECT, key,
+					  value != NULL ? *value : (dyn_slice) {NULL, 0}, &seq);
+	if (rc != DYN_OK)
+		return wb_refused(e, rc);
+	dyn_objbuf_settle(e->buffer, dyn_wb_written(e->wb));
+	if (dyn_objbuf_hold(e->buffer, key, value, seq) != DYN_OK)
+	{
+		if ((rc = wb_drain(e)) != DYN_OK)
+			return rc;
+		dyn_objbuf_forget(e->buffer, key);
+	}
+	e->writes++;
+	return DYN_OK;
+}
+
+/*
+ * wb mode's read-modify-write: the old value as a read would find it,
+ * then the new one queued like a put.  fn's view of a buffered old value
+ * points into the buffer, which wb_write copies before it changes.
+ */
+static int
+wb_update(dyn_engine *e, dyn_slice key, dyn_engine_update_fn fn, void *arg, bool *existed)
+{
+	dyn_slice	held;
+	dyn_slice	value;
+	const dyn_slice *old = NULL;
+	int			rc;
+
+	switch (dyn_objbuf_get(e->buffer, key, &held))
+	{
+		case DYN_OBJBUF_HIT:
+			old = &held;
+			break;
+		case DYN_OBJBUF_ABSENT:
+			break;
+		case DYN_OBJBUF_MISS:
+			dyn_buf_reset(&e->wb_old);
+			rc = e->ops->get(e, DYN_NS_OBJECT, key, &e->wb_old);
+			if (rc == DYN_OK)
+			{
+				held = dyn_buf_slice(&e->wb_old);
+				old = &held;
+			}
+			else if (rc != DYN_ERR_NOTFOUND)
+				return rc;
+			break;
+	}
+	*existed = old != NULL;
+	if ((rc = fn(arg, old, &value)) != DYN_OK)
+		return rc;
+	return wb_write(e, DYN_WB_PUT, key, &value);
+}
+
+/* Wait for the writer to store everything queued (before a scan or count). */
+static int
+wb_drain(dyn_engine *e)
+{
+	int			rc = dyn_wb_drain(e->wb);
+
+	if (rc != DYN_OK)
+		return wb_refused(e, rc);
+	dyn_objbuf_settle(e->buffer, dyn_wb_written(e->wb));
+	return DYN_OK;
 }
 
 /* ns's object buffer, or NULL (only DYN_NS_OBJECT has one, when it is on). */
@@ -295,6 +538,8 @@ dyn_engine_get(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_buf *out)
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
+	if (buffer != NULL && e->wb != NULL)
+		return wb_get(e, key, out);
 	if (buffer != NULL && e->batch_failed)
 		buffer = NULL;			/* the engine's answer, refusal included */
 	if (buffer != NULL && dyn_objbuf_get(buffer, key, &held))
@@ -322,6 +567,8 @@ dyn_engine_put(dyn_engine *e, dyn_ns ns, dyn_slice key, dyn_slice value)
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
+	if (buffer != NULL && e->wb != NULL)
+		return wb_write(e, DYN_WB_PUT, key, &value);
 	if ((rc = e->ops->put(e, ns, key, value)) == DYN_OK)
 		e->writes++;
 	if (buffer != NULL)
@@ -341,6 +588,8 @@ dyn_engine_delete(dyn_engine *e, dyn_ns ns, dyn_slice key)
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
+	if (buffer != NULL && e->wb != NULL)
+		return wb_write(e, DYN_WB_DELETE, key, NULL);
 	if (buffer != NULL)
 		dyn_objbuf_forget(buffer, key);
 	if ((rc = e->ops->del(e, ns, key)) == DYN_OK)
@@ -362,6 +611,8 @@ dyn_engine_update(dyn_engine *e, dyn_ns ns, dyn_slice key,
 
 	if (bad_key(e, ns, key))
 		return DYN_ERR_INVAL;
+	if (buffer != NULL && e->wb != NULL)
+		return wb_update(e, key, fn, arg, existed != NULL ? existed : &dummy);
 	if (buffer == NULL)
 		rc = e->ops->update(e, ns, key, fn, arg, existed != NULL ? existed : &dummy);
 	else
@@ -389,6 +640,8 @@ dyn_engine_scan(dyn_engine *e, dyn_ns ns, dyn_slice start, dyn_slice end,
 		snprintf(e->errmsg, sizeof(e->errmsg), "scan needs a callback");
 		return DYN_ERR_INVAL;
 	}
+	if (e->wb != NULL && ns == DYN_NS_OBJECT && wb_drain(e) != DYN_OK)
+		return DYN_ERR_ENGINE;
 	return e->ops->scan(e, ns, start, end, fn, arg);
 }
 
@@ -398,6 +651,8 @@ dyn_engine_count(dyn_engine *e, dyn_ns ns, uint64_t *count)
 {
 	if (bad_ns(e, ns))
 		return DYN_ERR_INVAL;
+	if (e->wb != NULL && ns == DYN_NS_OBJECT && wb_drain(e) != DYN_OK)
+		return DYN_ERR_ENGINE;
 	return e->ops->count(e, ns, count);
 }
 
@@ -405,7 +660,21 @@ dyn_engine_count(dyn_engine *e, dyn_ns ns, uint64_t *count)
 int
 dyn_engine_begin(dyn_engine *e)
 {
-	int			rc = e->ops->begin(e);
+	int			rc;
+
+	if (e->wb != NULL)
+	{
+		/* only the mark: see engine.h */
+		if (e->in_batch)
+		{
+			snprintf(e->errmsg, sizeof(e->errmsg),
+					 "begin: a batch is already open (batches do not nest)");
+			return DYN_ERR_INVAL;
+		}
+		e->in_batch = true;
+		return DYN_OK;
+	}
+	rc = e->ops->begin(e);
 
 	if (rc == DYN_OK)
 		e->in_batch = true;
@@ -419,7 +688,19 @@ dyn_engine_begin(dyn_engine *e)
 int
 dyn_engine_commit(dyn_engine *e)
 {
-	int			rc = e->ops->commit(e);
+	int			rc;
+
+	if (e->wb != NULL)
+	{
+		if (!e->in_batch)
+		{
+			snprintf(e->errmsg, sizeof(e->errmsg), "commit: no batch is open");
+			return DYN_ERR_INVAL;
+		}
+		e->in_batch = false;
+		return DYN_OK;
+	}
+	rc = e->ops->commit(e);
 
 	if (rc == DYN_ERR_INVAL && !e->in_batch)
 		return rc;
@@ -483,5 +764,47 @@ dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out)
 		out->buffer_misses = bs.misses;
 		out->buffer_evictions = bs.evictions;
 	}
+	if (e->wb != NULL)
+	{
+		dyn_wb_stats ws;
+
+		/* the queue's two batches are the buffer's share too */
+		dyn_wb_stats_get(e->wb, &ws);
+		out->buffer_max += 2 * ws.batch_bytes;
+		out->buffer_bytes += ws.queue_bytes;
+	}
 	return DYN_OK;
+}
+
+bool
+dyn_engine_write_behind_on(const dyn_engine *e)
+{
+	return e->wb != NULL;
+}
+
+bool
+dyn_engine_tick(dyn_engine *e, uint64_t *due_us)
+{
+	bool		waiting;
+
+	if (e->wb == NULL)
+		return false;
+	waiting = dyn_wb_tick(e->wb, due_us);
+	dyn_objbuf_settle(e->buffer, dyn_wb_written(e->wb));
+	return waiting;
+}
+
+bool
+dyn_engine_failure(dyn_engine *e, char *msg, size_t len)
+{
+	return e->wb != NULL && dyn_wb_failure(e->wb, msg, len);
+}
+
+bool
+dyn_engine_writer_stats(dyn_engine *e, dyn_wb_stats *out)
+{
+	if (e->wb == NULL)
+		return false;
+	dyn_wb_stats_get(e->wb, out);
+	return true;
 }

@@ -18,6 +18,17 @@
  * dyn_engine_sync later makes every commit made before it durable at once
  * -- one log write and fsync for all the writes of many connections.
  * dynamod (group.c) holds the replies until then.
+ *
+ * Write-behind (cfg->write_behind, writebehind.h).  With --durability none
+ * and the object buffer, object writes are held in the buffer as pending
+ * and stored by a writer thread on a session of its own, in batches; the
+ * loop answers reads from the pending copies.  The loop must then call
+ * dyn_engine_tick once per turn (it hands the writes over and learns which
+ * are stored).  Scans and counts of objects first wait for the writer, so
+ * they see every write made before them.  Begin and commit only mark a
+ * batch: the writer's batches are its own transactions, object writes
+ * cannot fail in the loop, and other namespaces' writes commit one by one
+ * (with durability none, nothing is durable before a checkpoint anyway).
  */
 #ifndef DYNAMO_ENGINE_H
 #define DYNAMO_ENGINE_H
@@ -41,6 +52,14 @@ typedef enum dyn_durability
 	DYN_DURABILITY_FSYNC		/* on stable storage: survives power loss */
 } dyn_durability;
 
+/* Whether object writes go through a writer thread (see above). */
+typedef enum dyn_write_behind
+{
+	DYN_WRITE_BEHIND_OFF = 0,
+	DYN_WRITE_BEHIND_ON,		/* on, or dyn_engine_open fails saying why not */
+	DYN_WRITE_BEHIND_AUTO		/* on where it can be: durability none, a buffer, an engine writer */
+} dyn_write_behind;
+
 /* dyn_engine_config.buffer_mb: the engine's own choice (ops->buffer_share). */
 #define DYN_ENGINE_BUFFER_DEFAULT	SIZE_MAX
 
@@ -57,6 +76,7 @@ typedef struct dyn_engine_config
 	size_t		buffer_mb;
 	dyn_durability durability;
 	bool		group_commit;	/* commits do not wait: dyn_engine_sync does */
+	dyn_write_behind write_behind;	/* a zeroed config: off */
 } dyn_engine_config;
 
 /*
@@ -72,6 +92,12 @@ typedef enum dyn_sync_kind
 } dyn_sync_kind;
 
 typedef struct dyn_engine dyn_engine;
+
+/* An engine's writer session for write-behind (the engine's own type). */
+typedef struct dyn_engine_writer dyn_engine_writer;
+
+struct dyn_wb;
+struct dyn_wb_stats;
 
 /* Called for each record of a scan; return non-zero to stop early. */
 typedef int (*dyn_engine_scan_fn) (void *arg, dyn_slice key, dyn_slice value);
@@ -160,6 +186,24 @@ typedef struct dyn_engine_meminfo
 /* Fill *out; DYN_OK or DYN_ERR_ENGINE (the engine's message says why). */
 int			dyn_engine_memory_stats(dyn_engine *e, dyn_engine_meminfo *out);
 
+/* Whether e writes objects behind (its open chose write-behind). */
+bool		dyn_engine_write_behind_on(const dyn_engine *e);
+/*
+ * Once per turn of the event loop: hand the queued writes to the writer
+ * when there are enough of them or they have waited long enough, and let
+ * the buffer know which it has stored.  Returns true when writes are left
+ * waiting, and then in *due_us how soon to call again (the caller makes
+ * sure the loop wakes by then).  Nothing, and false, without write-behind.
+ */
+bool		dyn_engine_tick(dyn_engine *e, uint64_t *due_us);
+/*
+ * Whether the writer has failed (writes are refused from then on); if so
+ * its message goes to msg[len].
+ */
+bool		dyn_engine_failure(dyn_engine *e, char *msg, size_t len);
+/* The writer's figures; false (and *out untouched) without write-behind. */
+bool		dyn_engine_writer_stats(dyn_engine *e, struct dyn_wb_stats *out);
+
 /*
  * The engine vtable: each engine file defines one of these and an open
  * function; engine.c dispatches by name.
@@ -184,6 +228,20 @@ typedef struct dyn_engine_ops
 	int			(*commit) (dyn_engine *e);
 	int			(*sync) (dyn_engine *e, char *err, size_t errlen);	/* NULL: none */
 	int			(*memory) (dyn_engine *e, dyn_engine_meminfo *out);
+
+	/*
+	 * Write-behind's writer (NULL: the engine has none).  writer_open runs
+	 * on the loop thread; writer_apply on the writer thread, concurrently
+	 * with every loop call but open and close: it stores a batch
+	 * (writebehind.h's format) as one transaction and returns DYN_OK,
+	 * DYN_ERR_AGAIN (rolled back, worth another try) or a failure with
+	 * its message in err.  writer_close runs once the writer has stopped.
+	 */
+	int			(*writer_open) (dyn_engine *e, dyn_engine_writer **out,
+								char *err, size_t errlen);
+	int			(*writer_apply) (dyn_engine_writer *w, dyn_slice batch,
+								 char *err, size_t errlen);
+	void		(*writer_close) (dyn_engine_writer *w);
 } dyn_engine_ops;
 
 /* Every engine struct starts with this header. */
@@ -197,6 +255,9 @@ struct dyn_engine
 	bool		in_batch;		/* engine.c: between begin and commit */
 	bool		batch_failed;	/* engine.c: an operation of the open batch failed */
 	dyn_buf		batch_keys;		/* engine.c: keys buffered in the open batch */
+	struct dyn_wb *wb;			/* engine.c: the write-behind queue, or NULL */
+	dyn_engine_writer *writer;	/* its engine session */
+	dyn_buf		wb_old;			/* engine.c: an update's old value read from the engine */
 };
 
 extern const dyn_engine_ops dyn_engine_wiredtiger;

@@ -27,6 +27,13 @@
  * back that write alone.  A checkpoint runs every minute in all modes:
  * without the log it bounds what a crash loses, with the log it bounds
  * recovery time and lets old log files be archived.
+ *
+ * Write-behind (engine.h, writebehind.h): the writer thread gets a
+ * session and cursors of its own (wt_writer_open), and stores each batch
+ * as one transaction.  WiredTiger sessions are single-threaded, cursors
+ * belong to their session, and the connection is shared, so the loop's
+ * session goes on reading while the writer commits; a read that starts
+ * after a commit sees it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -37,6 +44,7 @@
 #include <wiredtiger.h>
 
 #include "engine.h"
+#include "writebehind.h"
 
 /* The cache WiredTiger gets when the node does not say (--cache-mb 0). */
 #define WT_DEFAULT_CACHE_MB 256
@@ -120,6 +128,11 @@ static int	wt_begin(dyn_engine *e);
 static int	wt_commit(dyn_engine *e);
 static int	wt_sync(dyn_engine *e, char *err, size_t errlen);
 static int	wt_memory(dyn_engine *e, dyn_engine_meminfo *out);
+static int	wt_writer_open(dyn_engine *e, dyn_engine_writer **out, char *err, size_t errlen);
+static int	wt_writer_apply(dyn_engine_writer *w, dyn_slice batch, char *err, size_t errlen);
+static void wt_writer_close(dyn_engine_writer *w);
+static int	wt_wb_rec_cmp(const void *a, const void *b);
+static int	wt_writer_sort(dyn_engine_writer *w, dyn_slice batch, size_t *n);
 static int	wt_fail(wt_engine *we, const char *what, const char *table, int ret);
 static int	make_dirs(const char *dir, char *err, size_t errlen);
 static int	key_cmp(const void *a, size_t alen, const void *b, size_t blen);
@@ -140,6 +153,29 @@ const dyn_engine_ops dyn_engine_wiredtiger = {
 	.commit = wt_commit,
 	.sync = wt_sync,
 	.memory = wt_memory,
+	.writer_open = wt_writer_open,
+	.writer_apply = wt_writer_apply,
+	.writer_close = wt_writer_close,
+};
+
+/* A batch's record and its place in the batch, for sorting (wt_writer_apply). */
+typedef struct wt_wb_rec
+{
+	dyn_wb_record rec;
+	size_t		order;
+} wt_wb_rec;
+
+/*
+ * The writer thread's session and its cursors, one per namespace, and the
+ * array a batch is sorted in (kept, so a batch allocates nothing once the
+ * array has grown to the largest batch).
+ */
+struct dyn_engine_writer
+{
+	WT_SESSION *session;
+	WT_CURSOR  *cursors[DYN_NS_COUNT];
+	wt_wb_rec  *recs;
+	size_t		cap;
 };
 
 /*
@@ -687,4 +723,173 @@ wt_memory(dyn_engine *e, dyn_engine_meminfo *out)
 	if (ret != 0)
 		return wt_fail(we, "statistics", NULL, ret);
 	return DYN_OK;
+}
+
+/*
+ * Open the writer's session and cursors, on the loop thread; from then on
+ * only the writer thread uses them.  Closing the session closes its
+ * cursors.
+ */
+static int
+wt_writer_open(dyn_engine *e, dyn_engine_writer **out, char *err, size_t errlen)
+{
+	wt_engine  *we = (wt_engine *) e;
+	dyn_engine_writer *w = calloc(1, sizeof(*w));
+	int			ret;
+
+	*out = NULL;
+	if (w == NULL)
+	{
+		snprintf(err, errlen, "out of memory for the write-behind session");
+		return DYN_ERR_NOMEM;
+	}
+	ret = we->conn->open_session(we->conn, NULL, NULL, &w->session);
+	for (int ns = 0; ret == 0 && ns < DYN_NS_COUNT; ns++)
+		ret = w->session->open_cursor(w->session, wt_tables[ns], NULL, NULL, &w->cursors[ns]);
+	if (ret != 0)
+	{
+		snprintf(err, errlen, "write-behind session: %s", wiredtiger_strerror(ret));
+		wt_writer_close(w);
+		return DYN_ERR_ENGINE;
+	}
+	*out = w;
+	return DYN_OK;
+}
+
+/* By namespace, then key (WiredTiger's order), then place in the batch. */
+static int
+wt_wb_rec_cmp(const void *a, const void *b)
+{
+	const wt_wb_rec *x = a;
+	const wt_wb_rec *y = b;
+	int			c;
+
+	if (x->rec.ns != y->rec.ns)
+		return x->rec.ns < y->rec.ns ? -1 : 1;
+	c = key_cmp(x->rec.key.ptr, x->rec.key.len, y->rec.key.ptr, y->rec.key.len);
+	if (c != 0)
+		return c;
+	return x->order < y->order ? -1 : 1;
+}
+
+/*
+ * Decode the batch into w->recs, sorted by wt_wb_rec_cmp, and say how many
+ * in *n.  @return DYN_OK, DYN_ERR_NOMEM, DYN_ERR_PROTO (a malformed batch
+ * or a namespace out of range)
+ */
+static int
+wt_writer_sort(dyn_engine_writer *w, dyn_slice batch, size_t *n)
+{
+	dyn_reader	r;
+	dyn_wb_record rec;
+	int			more;
+
+	*n = 0;
+	dyn_reader_init(&r, batch);
+	while ((more = dyn_wb_batch_next(&r, &rec)) == 1)
+	{
+		if (rec.ns >= DYN_NS_COUNT)
+			return DYN_ERR_PROTO;
+		if (*n == w->cap)
+		{
+			size_t		cap = w->cap != 0 ? w->cap * 2 : 1024;
+			wt_wb_rec  *recs = realloc(w->recs, cap * sizeof(*recs));
+
+			if (recs == NULL)
+				return DYN_ERR_NOMEM;
+			w->recs = recs;
+			w->cap = cap;
+		}
+		w->recs[*n] = (wt_wb_rec) {rec, *n};
+		(*n)++;
+	}
+	if (more != 0)
+		return DYN_ERR_PROTO;
+	qsort(w->recs, *n, sizeof(*w->recs), wt_wb_rec_cmp);
+	return DYN_OK;
+}
+
+/*
+ * Store a batch as one transaction, in key order: a B-tree search then
+ * starts where the last one ended, in pages and insert lists already in
+ * the cache, instead of at a random place.  Of the writes of one key only
+ * the batch's last is stored: the others were superseded before anyone
+ * could read them from the engine (the object buffer answered for the key
+ * meanwhile), and a transaction's updates of one key are seen only as
+ * its last.  Each record goes through the namespace's overwriting cursor
+ * (an insert, or a remove that finds nothing and succeeds).  WT_ROLLBACK
+ * from an operation or the commit -- a conflict, or eviction needing the
+ * transaction's pages -- rolls the whole batch back and is DYN_ERR_AGAIN,
+ * worth another try; anything else is the failure it is.
+ */
+static int
+wt_writer_apply(dyn_engine_writer *w, dyn_slice batch, char *err, size_t errlen)
+{
+	WT_SESSION *s = w->session;
+	const char *what = "begin_transaction";
+	const char *table = NULL;
+	size_t		n;
+	int			ret;
+
+	if ((ret = wt_writer_sort(w, batch, &n)) != DYN_OK)
+	{
+		snprintf(err, errlen, "write-behind: %s", ret == DYN_ERR_NOMEM ?
+				 "out of memory sorting a batch" : "a malformed batch (a bug)");
+		return ret;
+	}
+	if ((ret = s->begin_transaction(s, NULL)) != 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+	{
+		const dyn_wb_record *rec = &w->recs[i].rec;
+		WT_CURSOR  *c;
+		WT_ITEM		k = {.data = rec->key.ptr, .size = rec->key.len};
+		WT_ITEM		v = {.data = rec->value.ptr, .size = rec->value.len};
+
+		if (i + 1 < n && w->recs[i + 1].rec.ns == rec->ns &&
+			dyn_slice_eq(w->recs[i + 1].rec.key, rec->key))
+			continue;			/* superseded in this batch */
+		c = w->cursors[rec->ns];
+		table = wt_tables[rec->ns];
+		c->set_key(c, &k);
+		if (rec->op == DYN_WB_PUT)
+		{
+			what = "insert";
+			c->set_value(c, &v);
+			ret = c->insert(c);
+		}
+		else
+		{
+			what = "remove";
+			ret = c->remove(c);
+			if (ret == WT_NOTFOUND)
+				ret = 0;
+		}
+		if (ret != 0)
+		{
+			(void) s->rollback_transaction(s, NULL);
+			goto fail;
+		}
+	}
+	what = "commit_transaction";
+	table = NULL;
+	if ((ret = s->commit_transaction(s, NULL)) != 0)
+		goto fail;				/* a failed commit is rolled back */
+	return DYN_OK;
+
+fail:
+	snprintf(err, errlen, "write-behind %s%s%s: %s", what, table != NULL ? " " : "",
+			 table != NULL ? table : "", wiredtiger_strerror(ret));
+	return ret == WT_ROLLBACK ? DYN_ERR_AGAIN : ret == ENOMEM ? DYN_ERR_NOMEM : DYN_ERR_ENGINE;
+}
+
+static void
+wt_writer_close(dyn_engine_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->session != NULL)
+		(void) w->session->close(w->session, NULL);
+	free(w->recs);
+	free(w);
 }

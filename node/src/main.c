@@ -54,7 +54,7 @@ static const char *const flag_names[] = {
 	"id", "listen", "data", "seeds", "zone", "engine", "partitions", "n",
 	"key", "trust", "insecure", "cache-mb", "config", "durability",
 	"repair-interval", "tombstone-grace", "transfer-rate", "handshake-rate",
-	"handshake-rate-address", "max-input-mb", "object-buffer-mb", NULL
+	"handshake-rate-address", "max-input-mb", "object-buffer-mb", "write-behind", NULL
 };
 #define NFLAGS (sizeof(flag_names) / sizeof(flag_names[0]) - 1)
 
@@ -104,6 +104,7 @@ main(int argc, char **argv)
 	node.cfg.handshake_rate_address = 50;
 	node.cfg.max_input_mb = 256;
 	node.cfg.buffer_mb = DYN_ENGINE_BUFFER_DEFAULT;
+	node.cfg.write_behind = DYN_WRITE_BEHIND_AUTO;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 	{
@@ -127,6 +128,8 @@ main(int argc, char **argv)
 		uv_run(&loop, UV_RUN_DEFAULT);	/* let the closes finish */
 	}
 	uv_loop_close(&loop);
+	if (node.failed)
+		rc = DYN_ERR_ENGINE;
 	if (node.engine != NULL)
 		dyn_node_finish(&node);
 	dyn_identity_clear(&node.identity);
@@ -205,7 +208,7 @@ usage(FILE *out)
 			"               [--config FILE] [--durability none|flush|fsync]\n"
 			"               [--repair-interval S] [--tombstone-grace S] [--transfer-rate MB]\n"
 			"               [--handshake-rate N] [--handshake-rate-address N] [--max-input-mb M]\n"
-			"               [--object-buffer-mb M]\n"
+			"               [--object-buffer-mb M] [--write-behind auto|on|off]\n"
 			"       dynamod keygen --out FILE\n");
 }
 
@@ -434,6 +437,18 @@ apply_flag(dyn_node_config *cfg, const char *name, const char *value,
 		if (parse_int("--max-input-mb", value, 16, 1L << 20, src, &num) != 0)
 			return -1;
 		cfg->max_input_mb = (uint64_t) num;
+	}
+	else if (strcmp(name, "write-behind") == 0)
+	{
+		if (strcmp(value, "auto") == 0)
+			cfg->write_behind = DYN_WRITE_BEHIND_AUTO;
+		else if (strcmp(value, "on") == 0)
+			cfg->write_behind = DYN_WRITE_BEHIND_ON;
+		else if (strcmp(value, "off") == 0)
+			cfg->write_behind = DYN_WRITE_BEHIND_OFF;
+		else
+			return flag_error(src, "invalid --write-behind \"%s\": valid values are auto, on, off",
+							  value);
 	}
 	else if (strcmp(name, "durability") == 0)
 	{

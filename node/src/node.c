@@ -4,6 +4,7 @@
  *		SIGTERM, and report its state (STATUS).
  */
 #include "node.h"
+#include "writebehind.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -34,6 +35,9 @@ static int	node_start_actors(dyn_node *node);
 
 static const char *const durability_names[] = {"none", "flush", "fsync"};
 
+static void node_on_engine_tick(uv_prepare_t *h);
+static void node_on_engine_due(uv_timer_t *h);
+
 /*
  * Open storage and start listening.  Every failure is logged with what to
  * do about it; the caller exits non-zero.
@@ -63,6 +67,7 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	ecfg.buffer_mb = node->cfg.buffer_mb;
 	ecfg.durability = node->cfg.durability;
 	ecfg.group_commit = true;
+	ecfg.write_behind = node->cfg.write_behind;
 	if ((rc = dyn_engine_open(&ecfg, &node->engine, err, sizeof(err))) != DYN_OK)
 	{
 		dyn_log(&node->log, DYN_LOG_ERROR, "could not open the %s engine in \"%s\": %s",
@@ -87,6 +92,15 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 	}
 	if ((rc = node_start_actors(node)) != DYN_OK)
 		return rc;
+	if (dyn_engine_write_behind_on(node->engine))
+	{
+		uv_prepare_init(loop, &node->engine_tick);
+		node->engine_tick.data = node;
+		uv_prepare_start(&node->engine_tick, node_on_engine_tick);
+		uv_timer_init(loop, &node->engine_due);
+		node->engine_due.data = node;
+		node->ticking = true;
+	}
 
 	if ((rc = node->transport->start(node)) != DYN_OK)
 	{
@@ -139,9 +153,10 @@ dyn_node_start(dyn_node *node, uv_loop_t *loop)
 				"anyone who can reach %s:%d can read and write everything",
 				node->cfg.listen_host, node->cfg.listen_port);
 	dyn_log(&node->log, DYN_LOG_INFO,
-			"listening on %s:%d (engine %s, durability %s, %u partitions, n=%d, %llu keys)",
+			"listening on %s:%d (engine %s, durability %s%s, %u partitions, n=%d, %llu keys)",
 			node->cfg.listen_host, node->cfg.listen_port, dyn_engine_name(node->engine),
-			durability_names[node->cfg.durability], node->cfg.partitions, node->cfg.n,
+			durability_names[node->cfg.durability],
+			node->ticking ? ", write-behind" : "", node->cfg.partitions, node->cfg.n,
 			(unsigned long long) node->store.keys);
 	return DYN_OK;
 }
@@ -158,6 +173,41 @@ node_on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	node->transport->accept(node);
+}
+
+/*
+ * Before the loop polls: hand the queued writes to the writer when the
+ * engine says it is time, and if some are left waiting make sure the
+ * poll ends by when they are due (a one-shot timer whose only work is
+ * that wake-up).  A writer that failed has left acknowledged writes
+ * unstored and refuses every later one, so the node says why and stops
+ * rather than serve on.
+ */
+static void
+node_on_engine_tick(uv_prepare_t *h)
+{
+	dyn_node   *node = h->data;
+	char		why[256];
+	uint64_t	due_us = 0;
+
+	if (dyn_engine_tick(node->engine, &due_us) && !node->stopping &&
+		!uv_is_active((uv_handle_t *) &node->engine_due))
+		uv_timer_start(&node->engine_due, node_on_engine_due, (due_us + 999) / 1000, 0);
+	if (!node->failed && dyn_engine_failure(node->engine, why, sizeof(why)))
+	{
+		dyn_log(&node->log, DYN_LOG_ERROR,
+				"the write-behind writer failed, so writes acknowledged since the "
+				"last batch it stored are not in the engine: %s; stopping", why);
+		node->failed = true;
+		dyn_node_stop(node);
+	}
+}
+
+/* Writes waiting for the writer are due: the prepare handle after this hands them over. */
+static void
+node_on_engine_due(uv_timer_t *h)
+{
+	(void) h;
 }
 
 /* SIGTERM or SIGINT: stop cleanly. */
@@ -292,6 +342,11 @@ dyn_node_stop(dyn_node *node)
 		dyn_membership_stop(&node->members);
 	node->transport->stop(node);
 	dyn_group_stop(&node->group);
+	if (node->ticking)
+	{
+		uv_close((uv_handle_t *) &node->engine_tick, NULL);
+		uv_close((uv_handle_t *) &node->engine_due, NULL);
+	}
 }
 
 /*
@@ -624,6 +679,7 @@ static void
 node_memory_json(const dyn_node *node, dyn_buf *out)
 {
 	dyn_engine_meminfo em;
+	dyn_wb_stats wb;
 	size_t		merkle = 0;
 	dyn_input_status in;
 
@@ -652,6 +708,18 @@ node_memory_json(const dyn_node *node, dyn_buf *out)
 		dyn_buf_printf(out, ",\"engine_cache\":null,\"engine_cache_dirty\":null,"
 					   "\"engine_cache_max\":null,\"object_buffer\":null");
 	}
+	if (dyn_engine_writer_stats(node->engine, &wb))
+		dyn_buf_printf(out, ",\"write_behind\":{\"queued\":%llu,\"written\":%llu,"
+					   "\"batches\":%llu,\"max_batch\":%llu,\"retries\":%llu,"
+					   "\"waits\":%llu,\"wait_us\":%llu,\"queue_bytes\":%llu,"
+					   "\"batch_bytes\":%llu,\"failed\":%s}",
+					   (unsigned long long) wb.queued, (unsigned long long) wb.written,
+					   (unsigned long long) wb.batches, (unsigned long long) wb.max_batch,
+					   (unsigned long long) wb.retries, (unsigned long long) wb.waits,
+					   (unsigned long long) wb.wait_us, (unsigned long long) wb.queue_bytes,
+					   (unsigned long long) wb.batch_bytes, wb.failed ? "true" : "false");
+	else
+		dyn_buf_printf(out, ",\"write_behind\":null");
 	dyn_buf_printf(out, ",\"input_held\":%zu,\"merkle\":%zu,\"heap_free\":%zu}",
 				   in.held, merkle, node_heap_free());
 }

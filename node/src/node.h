@@ -39,6 +39,7 @@ typedef struct dyn_node_config
 	char		trust_file[4096];	/* --trust: whom it accepts, as what */
 	size_t		cache_mb;
 	size_t		buffer_mb;		/* --object-buffer-mb; DYN_ENGINE_BUFFER_DEFAULT: the engine's */
+	dyn_write_behind write_behind;	/* --write-behind */
 	dyn_durability durability;
 	uint32_t	max_body;
 	uint64_t	repair_interval_s;	/* --repair-interval: 0 only on REPAIR */
@@ -165,6 +166,11 @@ struct dyn_node
 	bool		listening;		/* listener handle initialised */
 	bool		signals;		/* signal handles initialised */
 	bool		stopping;
+	/* once per loop turn: the engine's write-behind hand-over (engine.h) */
+	uv_prepare_t engine_tick;
+	uv_timer_t	engine_due;		/* wakes the loop for writes left waiting */
+	bool		ticking;		/* engine_tick and engine_due initialised */
+	bool		failed;			/* stopped by a storage failure: exit non-zero */
 	/* background work: anti-entropy, partition handoff, and their pace */
 	dyn_throttle throttle;
 	dyn_ae		ae;

@@ -14,6 +14,9 @@
  * drops the one used longest ago (each entry carries the tick of its last
  * use), the approximation of LRU redis makes: no list to maintain on every
  * hit, and close to LRU's hit rate for skewed and uniform loads alike.
+ * Pending entries (write-behind) are passed over; a sample that finds no
+ * clean entry among OBJBUF_SCAN_MAX entries gives up, and the buffer stays over
+ * its bound until the writer catches up (dyn_objbuf_settle).
  */
 #include "objbuf.h"
 
@@ -27,6 +30,12 @@
 /* Entries sampled per eviction. */
 #define OBJBUF_SAMPLES		5
 
+/* Entries an eviction looks at, at most, for its clean samples. */
+#define OBJBUF_SCAN_MAX		64
+
+/* An entry's vlen when it holds a key's absence (a pending delete). */
+#define OBJBUF_ABSENT		UINT32_MAX
+
 /* The table's first size, in slots (a power of two). */
 #define OBJBUF_MIN_SLOTS	1024
 
@@ -35,6 +44,7 @@ typedef struct objbuf_entry
 {
 	uint64_t	hash;
 	uint64_t	used;			/* the buffer's tick at the last get or put */
+	uint64_t	seq;			/* the writer's number for it; 0: a read's copy */
 	/*
 	 * What the entry counts against the bound: its allocation as the
 	 * allocator rounded it (malloc_usable_size at the last (re)allocation;
@@ -55,6 +65,7 @@ struct dyn_objbuf
 	size_t		bytes;			/* entries' cost plus the table's */
 	size_t		max_bytes;
 	uint64_t	tick;
+	uint64_t	settled;		/* entries with seq above it are pending */
 	uint64_t	rng;
 	uint8_t		seed[crypto_shorthash_KEYBYTES];	/* objbuf_hash's key */
 	dyn_objbuf_stats stats;
@@ -64,7 +75,13 @@ static uint64_t objbuf_hash(const dyn_objbuf *b, dyn_slice key);
 static size_t objbuf_find(const dyn_objbuf *b, uint64_t hash, dyn_slice key);
 static void objbuf_remove_at(dyn_objbuf *b, size_t i);
 static int	objbuf_grow(dyn_objbuf *b);
-static void objbuf_evict_one(dyn_objbuf *b);
+static bool objbuf_evict_one(dyn_objbuf *b);
+static void objbuf_trim(dyn_objbuf *b);
+static objbuf_entry *objbuf_new_entry(dyn_objbuf *b, uint64_t hash, dyn_slice key,
+									  dyn_slice value, uint32_t vlen);
+static size_t objbuf_insert_slot(dyn_objbuf *b, uint64_t hash);
+
+#define objbuf_pending(b, e)	((e)->seq > (b)->settled)
 
 /*
  * SipHash-2-4 of the key under the buffer's own random key: clients choose
@@ -134,7 +151,7 @@ dyn_objbuf_free(dyn_objbuf *b)
 	free(b);
 }
 
-bool
+dyn_objbuf_found
 dyn_objbuf_get(dyn_objbuf *b, dyn_slice key, dyn_slice *value)
 {
 	size_t		i = objbuf_find(b, objbuf_hash(b, key), key);
@@ -143,14 +160,16 @@ dyn_objbuf_get(dyn_objbuf *b, dyn_slice key, dyn_slice *value)
 	if (i == SIZE_MAX)
 	{
 		b->stats.misses++;
-		return false;
+		return DYN_OBJBUF_MISS;
 	}
 	e = b->slots[i];
 	e->used = ++b->tick;
+	b->stats.hits++;
+	if (e->vlen == OBJBUF_ABSENT)
+		return DYN_OBJBUF_ABSENT;
 	value->ptr = e->bytes + e->klen;
 	value->len = e->vlen;
-	b->stats.hits++;
-	return true;
+	return DYN_OBJBUF_HIT;
 }
 
 /*
@@ -212,37 +231,104 @@ objbuf_grow(dyn_objbuf *b)
 	return DYN_OK;
 }
 
-/* Drop the least recently used of OBJBUF_SAMPLES sampled entries. */
-static void
+/*
+ * Drop the least recently used of OBJBUF_SAMPLES sampled clean entries;
+ * false if none was found among OBJBUF_SCAN_MAX entries.
+ */
+static bool
 objbuf_evict_one(dyn_objbuf *b)
 {
 	size_t		victim = SIZE_MAX;
 	uint64_t	oldest = 0;
+	size_t		limit = b->count < OBJBUF_SCAN_MAX ? b->count : OBJBUF_SCAN_MAX;
 	size_t		i;
+	int			found = 0;
 
 	if (b->count == 0)
-		return;
+		return false;
 	/* xorshift64 for the starting slot; every sampled entry is distinct */
 	b->rng ^= b->rng << 13;
 	b->rng ^= b->rng >> 7;
 	b->rng ^= b->rng << 17;
 	i = b->rng & b->mask;
-	for (int s = 0; s < OBJBUF_SAMPLES && (size_t) s < b->count; s++)
+	for (size_t seen = 0; seen < limit && found < OBJBUF_SAMPLES; i = (i + 1) & b->mask)
 	{
+		const objbuf_entry *e = b->slots[i];
 		uint64_t	age;
 
-		while (b->slots[i] == NULL)
-			i = (i + 1) & b->mask;
-		age = b->tick - b->slots[i]->used;
+		if (e == NULL)
+			continue;
+		seen++;
+		if (objbuf_pending(b, e))
+			continue;
+		found++;
+		age = b->tick - e->used;
 		if (victim == SIZE_MAX || age > oldest)
 		{
 			victim = i;
 			oldest = age;
 		}
-		i = (i + 1) & b->mask;
 	}
+	if (victim == SIZE_MAX)
+		return false;
 	objbuf_remove_at(b, victim);
 	b->stats.evictions++;
+	return true;
+}
+
+/* Evict clean entries until the buffer is within its bound, or none is found. */
+static void
+objbuf_trim(dyn_objbuf *b)
+{
+	while (b->bytes > b->max_bytes && b->count > 1 && objbuf_evict_one(b))
+		;
+}
+
+/*
+ * A new entry for key: its header and key, and value's bytes unless vlen
+ * says it holds an absence.  NULL when there is no memory.
+ */
+static objbuf_entry *
+objbuf_new_entry(dyn_objbuf *b, uint64_t hash, dyn_slice key, dyn_slice value, uint32_t vlen)
+{
+	objbuf_entry *e = malloc(sizeof(*e) + key.len + value.len);
+
+	if (e == NULL)
+		return NULL;
+	e->hash = hash;
+	e->used = ++b->tick;
+	e->seq = 0;
+	e->klen = (uint32_t) key.len;
+	e->vlen = vlen;
+	memcpy(e->bytes, key.ptr, key.len);
+	if (value.len > 0)
+		memcpy(e->bytes + key.len, value.ptr, value.len);
+	e->cost = malloc_usable_size(e);
+	return e;
+}
+
+/*
+ * The empty slot a new entry of hash goes in, after growing the table (up
+ * to a quarter of the bound) or evicting to keep it at most 3/4 full.
+ * The count is the caller's to raise.
+ */
+static size_t
+objbuf_insert_slot(dyn_objbuf *b, uint64_t hash)
+{
+	size_t		i;
+
+	if ((b->count + 1) * 2 > b->mask + 1 &&
+		(b->mask + 1) * 2 * sizeof(*b->slots) <= b->max_bytes / 4)
+		(void) objbuf_grow(b);
+	while ((b->count + 1) * 4 > (b->mask + 1) * 3)
+	{
+		/* all pending: the table must grow past its quarter instead */
+		if (!objbuf_evict_one(b) && objbuf_grow(b) != DYN_OK)
+			return SIZE_MAX;
+	}
+	for (i = hash & b->mask; b->slots[i] != NULL; i = (i + 1) & b->mask)
+		;
+	return i;
 }
 
 void
@@ -252,7 +338,9 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 	size_t		i = objbuf_find(b, hash, key);
 	objbuf_entry *e;
 
-	if (key.len > UINT32_MAX || value.len > UINT32_MAX ||
+	if (i != SIZE_MAX && objbuf_pending(b, b->slots[i]))
+		return;					/* the newer value, not yet stored: keep it */
+	if (key.len > UINT32_MAX || value.len >= OBJBUF_ABSENT ||
 		key.len + value.len > b->max_bytes / 16)
 	{
 		if (i != SIZE_MAX)
@@ -272,34 +360,77 @@ dyn_objbuf_put(dyn_objbuf *b, dyn_slice key, dyn_slice value)
 		}
 		b->slots[i] = e;
 		b->bytes -= before;
+		e->used = ++b->tick;
+		e->seq = 0;
+		e->vlen = (uint32_t) value.len;
+		e->cost = malloc_usable_size(e);
+		if (value.len > 0)
+			memcpy(e->bytes + key.len, value.ptr, value.len);
 	}
 	else
 	{
-		/* the table grows up to a quarter of the bound, then entries make room */
-		if ((b->count + 1) * 2 > b->mask + 1 &&
-			(b->mask + 1) * 2 * sizeof(*b->slots) <= b->max_bytes / 4)
-			(void) objbuf_grow(b);
-		while ((b->count + 1) * 4 > (b->mask + 1) * 3)
-			objbuf_evict_one(b);	/* keep probe runs short */
-		e = malloc(sizeof(*e) + key.len + value.len);
-		if (e == NULL)
+		if ((i = objbuf_insert_slot(b, hash)) == SIZE_MAX)
 			return;
-		e->hash = hash;
-		e->klen = (uint32_t) key.len;
-		memcpy(e->bytes, key.ptr, key.len);
-		for (i = hash & b->mask; b->slots[i] != NULL; i = (i + 1) & b->mask)
-			;
+		if ((e = objbuf_new_entry(b, hash, key, value, (uint32_t) value.len)) == NULL)
+			return;
 		b->slots[i] = e;
 		b->count++;
 	}
-	e->used = ++b->tick;
-	e->vlen = (uint32_t) value.len;
-	e->cost = malloc_usable_size(e);
-	if (value.len > 0)
-		memcpy(e->bytes + key.len, value.ptr, value.len);
 	b->bytes += e->cost;
-	while (b->bytes > b->max_bytes && b->count > 1)
-		objbuf_evict_one(b);
+	objbuf_trim(b);
+}
+
+int
+dyn_objbuf_hold(dyn_objbuf *b, dyn_slice key, const dyn_slice *value, uint64_t seq)
+{
+	uint64_t	hash = objbuf_hash(b, key);
+	size_t		i = objbuf_find(b, hash, key);
+	dyn_slice	v = value != NULL ? *value : (dyn_slice) {NULL, 0};
+	objbuf_entry *e;
+	int			rc = DYN_OK;
+
+	if (key.len > UINT32_MAX || v.len >= OBJBUF_ABSENT ||
+		key.len + v.len > b->max_bytes / 16)
+		rc = DYN_ERR_TOOBIG;
+	else if ((e = objbuf_new_entry(b, hash, key, v,
+								   value != NULL ? (uint32_t) v.len : OBJBUF_ABSENT)) == NULL)
+		rc = DYN_ERR_NOMEM;
+	if (rc != DYN_OK)
+	{
+		if (i != SIZE_MAX && !objbuf_pending(b, b->slots[i]))
+			objbuf_remove_at(b, i);
+		return rc;
+	}
+	e->seq = seq;
+	if (i != SIZE_MAX)
+	{
+		/* the new entry was copied first: value may have been the old one's */
+		b->bytes -= b->slots[i]->cost;
+		free(b->slots[i]);
+		b->slots[i] = e;
+	}
+	else
+	{
+		if ((i = objbuf_insert_slot(b, hash)) == SIZE_MAX)
+		{
+			free(e);
+			return DYN_ERR_NOMEM;
+		}
+		b->slots[i] = e;
+		b->count++;
+	}
+	b->bytes += e->cost;
+	objbuf_trim(b);
+	return DYN_OK;
+}
+
+void
+dyn_objbuf_settle(dyn_objbuf *b, uint64_t seq)
+{
+	if (seq <= b->settled)
+		return;
+	b->settled = seq;
+	objbuf_trim(b);
 }
 
 void
@@ -307,7 +438,7 @@ dyn_objbuf_forget(dyn_objbuf *b, dyn_slice key)
 {
 	size_t		i = objbuf_find(b, objbuf_hash(b, key), key);
 
-	if (i != SIZE_MAX)
+	if (i != SIZE_MAX && !objbuf_pending(b, b->slots[i]))
 		objbuf_remove_at(b, i);
 }
 

@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "writebehind.h"
 
 /* Keys written and checked by the kill -9 tests. */
 #define KILL_KEYS	1000
@@ -42,6 +43,7 @@ typedef struct fixture
 {
 	const char *engine;
 	bool		buffered;		/* opened with the engine's default object buffer */
+	bool		wb;				/* and write-behind (durability none) */
 	char		dir[64];		/* from mkdtemp; removed at teardown */
 	char		db[96];			/* dir/db: the engine's data directory */
 	dyn_engine *e;
@@ -61,6 +63,7 @@ static int	make_fixture(void **state, const char *engine, bool open_now);
 static int	setup_memory(void **state);
 static int	setup_wiredtiger(void **state);
 static int	setup_wt_buffered(void **state);
+static int	setup_wt_wb(void **state);
 static int	setup_wt_dir(void **state);
 static int	teardown_fixture(void **state);
 static int	clear_engine(void **state);
@@ -134,7 +137,8 @@ make_fixture(void **state, const char *engine, bool open_now)
 	if (f == NULL)
 		return -1;
 	f->engine = engine;
-	f->buffered = *state != NULL;	/* setup_wt_buffered's mark */
+	f->buffered = *state != NULL;	/* setup_wt_buffered's mark, or setup_wt_wb's */
+	f->wb = *state == (void *) 2;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/dyn_test_engine_XXXXXX");
 	if (mkdtemp(f->dir) == NULL)
 	{
@@ -146,8 +150,9 @@ make_fixture(void **state, const char *engine, bool open_now)
 	{
 		cfg.name = engine;
 		cfg.dir = f->db;
-		cfg.durability = DYN_DURABILITY_FSYNC;
+		cfg.durability = f->wb ? DYN_DURABILITY_NONE : DYN_DURABILITY_FSYNC;
 		cfg.buffer_mb = f->buffered ? DYN_ENGINE_BUFFER_DEFAULT : 0;
+		cfg.write_behind = f->wb ? DYN_WRITE_BEHIND_ON : DYN_WRITE_BEHIND_OFF;
 		if (dyn_engine_open(&cfg, &f->e, err, sizeof(err)) != DYN_OK)
 		{
 			fprintf(stderr, "cannot open %s: %s\n", engine, err);
@@ -177,6 +182,14 @@ static int
 setup_wt_buffered(void **state)
 {
 	*state = (void *) 1;
+	return make_fixture(state, "wiredtiger", true);
+}
+
+/* WiredTiger behind its default object buffer, writing behind. */
+static int
+setup_wt_wb(void **state)
+{
+	*state = (void *) 2;
 	return make_fixture(state, "wiredtiger", true);
 }
 
@@ -1313,6 +1326,8 @@ test_memory_stats(void **state)
 		snprintf(key, sizeof(key), "mem%03d", i);
 		put_ok(f->e, DYN_NS_OBJECT, str(key), bytes(value, sizeof(value)));
 	}
+	if (f->wb)
+		(void) count_of(f->e, DYN_NS_OBJECT);	/* waits for the writer's inserts */
 	assert_int_equal(dyn_engine_memory_stats(f->e, &after), DYN_OK);
 	assert_true(after.cache_dirty <= after.cache_bytes);
 	if (strcmp(f->engine, "wiredtiger") == 0)
@@ -1635,6 +1650,453 @@ test_buffer_open_errors(void **state)
 	dyn_engine_close(e);
 }
 
+/* ---- write-behind (writebehind.h, engine.c) ---- */
+
+/* What digest_fn folds a scan into: the records' count and an FNV-1a of them. */
+typedef struct scan_digest
+{
+	uint64_t	n;
+	uint64_t	h;
+} scan_digest;
+
+static int
+digest_fn(void *arg, dyn_slice key, dyn_slice value)
+{
+	scan_digest *d = arg;
+	const dyn_slice parts[2] = {key, value};
+
+	d->n++;
+	for (int p = 0; p < 2; p++)
+	{
+		d->h = (d->h ^ parts[p].len) * 1099511628211u;
+		for (size_t i = 0; i < parts[p].len; i++)
+			d->h = (d->h ^ parts[p].ptr[i]) * 1099511628211u;
+	}
+	return 0;
+}
+
+/* A scan of [start, end) of ns on both engines: the same records in the same order. */
+static void
+assert_same_scan(dyn_engine *a, dyn_engine *b, dyn_ns ns, dyn_slice start, dyn_slice end)
+{
+	scan_digest da = {0, 14695981039346656037u};
+	scan_digest db = da;
+
+	if (dyn_engine_scan(a, ns, start, end, digest_fn, &da) != DYN_OK)
+		fail_msg("scan: %s", dyn_engine_errmsg(a));
+	assert_int_equal(dyn_engine_scan(b, ns, start, end, digest_fn, &db), DYN_OK);
+	assert_int_equal(da.n, db.n);
+	assert_true(da.h == db.h);
+}
+
+/* Open WiredTiger writing behind in dir: cache and buffer as given. */
+static dyn_engine *
+open_wb(const char *dir, size_t cache_mb, size_t buffer_mb)
+{
+	dyn_engine_config cfg = {.name = "wiredtiger", .dir = dir, .cache_mb = cache_mb,
+	.buffer_mb = buffer_mb, .durability = DYN_DURABILITY_NONE,
+	.write_behind = DYN_WRITE_BEHIND_ON};
+	dyn_engine *e = NULL;
+	char		err[256];
+
+	if (dyn_engine_open(&cfg, &e, err, sizeof(err)) != DYN_OK)
+		fail_msg("open with write-behind: %s", err);
+	assert_true(dyn_engine_write_behind_on(e));
+	return e;
+}
+
+/*
+ * A random run against the memory engine, writing behind with a 1 MB
+ * buffer: gets, puts, updates (storing and refusing), deletes, batches,
+ * scans and counts, hint writes between them, and values now and then
+ * too large for the buffer (over 1/16 of it: those wait for the writer).
+ * The loop's tick runs only every few dozen steps, so reads meet entries
+ * pending in the filling batch, in the writer's and settled ones.  Every
+ * get, scan and count agrees with the memory engine; afterwards the
+ * writer has stored everything, and a reopen without write-behind finds
+ * what the memory engine holds.
+ */
+static void
+test_wb_against_memory(void **state)
+{
+	fixture    *f = *state;
+	char		dir[160];
+
+	dyn_engine_config mcfg = {.name = "memory"};
+	dyn_engine *wt;
+	dyn_engine *mem;
+	dyn_wb_stats ws;
+	char		err[256];
+	static uint8_t value[100000];
+	uint64_t	rng = 11;
+	bool		in_batch = false;
+	int			toobig = 0;
+
+	subdir(f, "wb-memory", dir, sizeof(dir));
+	wt = open_wb(dir, 16, 1);
+	assert_int_equal(dyn_engine_open(&mcfg, &mem, err, sizeof(err)), DYN_OK);
+	for (size_t i = 0; i < sizeof(value); i++)
+		value[i] = (uint8_t) (i * 13 + i / 251);
+	for (int step = 0; step < 30000; step++)
+	{
+		char		key[16];
+		uint64_t	r;
+		int			op;
+		dyn_slice	v;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		r = rng;
+		snprintf(key, sizeof(key), "k%04llu", (unsigned long long) (r % 1500));
+		op = (int) ((r >> 20) % 1000);
+		v = bytes(value + (r >> 40) % 1000, 1 + (r >> 30) % 2000);
+		if ((r >> 56) == 0)
+		{
+			v = bytes(value, 60000 + (r >> 30) % 30000);	/* over 1/16 of the buffer */
+			toobig++;
+		}
+		if (step % 37 == 0)
+			(void) dyn_engine_tick(wt, &(uint64_t) {0});
+		if (op < 400)
+			assert_same_get(wt, mem, str(key));
+		else if (op < 650)
+		{
+			put_ok(wt, DYN_NS_OBJECT, str(key), v);
+			put_ok(mem, DYN_NS_OBJECT, str(key), v);
+		}
+		else if (op < 800)
+		{
+			update_set	u = {v, (r >> 50) % 4 == 0 ? DYN_ERR_TOOBIG : 0};
+			int			want = u.rc != 0 ? u.rc : DYN_OK;
+			bool		ew = false,
+						em = true;
+
+			assert_int_equal(dyn_engine_update(wt, DYN_NS_OBJECT, str(key),
+											   update_set_fn, &u, &ew), want);
+			assert_int_equal(dyn_engine_update(mem, DYN_NS_OBJECT, str(key),
+											   update_set_fn, &u, &em), want);
+			assert_int_equal(ew, em);
+		}
+		else if (op < 900)
+		{
+			assert_int_equal(dyn_engine_delete(wt, DYN_NS_OBJECT, str(key)), DYN_OK);
+			assert_int_equal(dyn_engine_delete(mem, DYN_NS_OBJECT, str(key)), DYN_OK);
+		}
+		else if (op < 930)
+		{
+			put_ok(wt, DYN_NS_HINT, str(key), v);
+			put_ok(mem, DYN_NS_HINT, str(key), v);
+		}
+		else if (op < 950)
+		{
+			char		end[16];
+
+			snprintf(end, sizeof(end), "k%04llu", (unsigned long long) (r % 1500 + 40));
+			assert_same_scan(wt, mem, DYN_NS_OBJECT, str(key), str(end));
+		}
+		else if (op < 960)
+			assert_int_equal(count_of(wt, DYN_NS_OBJECT), count_of(mem, DYN_NS_OBJECT));
+		else if (!in_batch)
+		{
+			assert_int_equal(dyn_engine_begin(wt), DYN_OK);
+			assert_int_equal(dyn_engine_begin(mem), DYN_OK);
+			in_batch = true;
+		}
+		else
+		{
+			assert_int_equal(dyn_engine_commit(wt), DYN_OK);
+			assert_int_equal(dyn_engine_commit(mem), DYN_OK);
+			in_batch = false;
+		}
+	}
+	if (in_batch)
+	{
+		assert_int_equal(dyn_engine_commit(wt), DYN_OK);
+		assert_int_equal(dyn_engine_commit(mem), DYN_OK);
+	}
+	assert_true(toobig > 0);
+	for (int k = 0; k < 1500; k++)
+	{
+		char		key[16];
+
+		snprintf(key, sizeof(key), "k%04d", k);
+		assert_same_get(wt, mem, str(key));
+	}
+	assert_same_scan(wt, mem, DYN_NS_OBJECT, bytes(NULL, 0), bytes(NULL, 0));
+	assert_same_scan(wt, mem, DYN_NS_HINT, bytes(NULL, 0), bytes(NULL, 0));
+	assert_true(dyn_engine_writer_stats(wt, &ws));
+	assert_int_equal(ws.queued, ws.written);	/* the last scan waited for all */
+	assert_true(ws.batches > 1);
+	assert_false(ws.failed);
+	dyn_engine_close(wt);
+
+	/* what the writer stored is what the engine holds without it */
+	wt = open_wt(dir, DYN_DURABILITY_NONE);
+	assert_false(dyn_engine_write_behind_on(wt));
+	assert_same_scan(wt, mem, DYN_NS_OBJECT, bytes(NULL, 0), bytes(NULL, 0));
+	dyn_engine_close(wt);
+	dyn_engine_close(mem);
+}
+
+/*
+ * A value the buffer cannot hold (over 1/16 of it) replacing one it holds,
+ * pending or stored: the read right after it finds the new value, because
+ * the write waited for the writer and the key's copy was dropped; an
+ * update reads it back the same way, and so does a delete after it.
+ */
+static void
+test_wb_large_values(void **state)
+{
+	fixture    *f = *state;
+	char		dir[160];
+	static uint8_t big[200000];
+	dyn_engine *e;
+
+	subdir(f, "wb-large", dir, sizeof(dir));
+	e = open_wb(dir, 16, 1);
+	memset(big, 'B', sizeof(big));
+	for (int settled = 0; settled < 2; settled++)
+	{
+		update_set	u = {str("small again"), 0};
+		bool		existed = false;
+
+		put_ok(e, DYN_NS_OBJECT, str("k"), str("small"));
+		if (settled)
+			(void) count_of(e, DYN_NS_OBJECT);	/* stored: the buffer's copy is clean */
+		put_ok(e, DYN_NS_OBJECT, str("k"), bytes(big, sizeof(big)));
+		assert_value(e, DYN_NS_OBJECT, str("k"), bytes(big, sizeof(big)));
+		assert_int_equal(dyn_engine_update(e, DYN_NS_OBJECT, str("k"), update_set_fn, &u,
+										   &existed), DYN_OK);
+		assert_true(existed);
+		assert_value(e, DYN_NS_OBJECT, str("k"), str("small again"));
+		put_ok(e, DYN_NS_OBJECT, str("k"), bytes(big, sizeof(big) / 2));
+		assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("k")), DYN_OK);
+		assert_absent(e, DYN_NS_OBJECT, str("k"));
+	}
+	dyn_engine_close(e);
+}
+
+/*
+ * Closing stores what is queued: writes never handed over (no tick), and
+ * deletes among them, are in the engine at the next open.
+ */
+static void
+test_wb_close_stores_queue(void **state)
+{
+	fixture    *f = *state;
+	char		dir[160];
+
+	dyn_engine *e;
+	char		key[16];
+
+	subdir(f, "wb-close", dir, sizeof(dir));
+	e = open_wb(dir, 64, 8);
+	for (int i = 0; i < 5000; i++)
+	{
+		snprintf(key, sizeof(key), "c%05d", i);
+		put_ok(e, DYN_NS_OBJECT, str(key), str(key));
+	}
+	for (int i = 0; i < 5000; i += 7)
+	{
+		snprintf(key, sizeof(key), "c%05d", i);
+		assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str(key)), DYN_OK);
+	}
+	dyn_engine_close(e);
+
+	e = open_wt(dir, DYN_DURABILITY_NONE);
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 5000 - (5000 + 6) / 7);
+	for (int i = 0; i < 5000; i++)
+	{
+		snprintf(key, sizeof(key), "c%05d", i);
+		if (i % 7 == 0)
+			assert_absent(e, DYN_NS_OBJECT, str(key));
+		else
+			assert_value(e, DYN_NS_OBJECT, str(key), str(key));
+	}
+	dyn_engine_close(e);
+}
+
+/* The engine's writer with a failure put in front of it (engine.h's ops). */
+static dyn_engine_ops wb_faulty_ops;
+static int	wb_again_left;		/* DYN_ERR_AGAIN answers before the real writer */
+
+static int
+wb_failing_apply(dyn_engine_writer *w, dyn_slice batch, char *err, size_t errlen)
+{
+	(void) w;
+	(void) batch;
+	snprintf(err, errlen, "injected writer failure");
+	return DYN_ERR_ENGINE;
+}
+
+static int
+wb_flaky_apply(dyn_engine_writer *w, dyn_slice batch, char *err, size_t errlen)
+{
+	if (wb_again_left > 0)
+	{
+		wb_again_left--;
+		snprintf(err, errlen, "injected rollback");
+		return DYN_ERR_AGAIN;
+	}
+	return dyn_engine_wiredtiger.writer_apply(w, batch, err, errlen);
+}
+
+/*
+ * Swap e's ops for a copy with another writer_apply.  The writer is idle
+ * first (a count waits for it), and the next hand-over takes the queue's
+ * lock, so the writer thread sees the new table.
+ */
+static void
+wb_swap_apply(dyn_engine *e, int (*apply) (dyn_engine_writer *, dyn_slice, char *, size_t))
+{
+	(void) count_of(e, DYN_NS_OBJECT);
+	wb_faulty_ops = *e->ops;
+	wb_faulty_ops.writer_apply = apply;
+	e->ops = &wb_faulty_ops;
+}
+
+/*
+ * A writer that fails stops: the failure is reported with its message,
+ * later writes, scans and counts are refused saying why, reads still see
+ * every acknowledged write (pending in the buffer), and closing does not
+ * wait for a writer that is gone.
+ */
+static void
+test_wb_writer_failure(void **state)
+{
+	fixture    *f = *state;
+	char		dir[160];
+
+	dyn_engine *e;
+	dyn_wb_stats ws;
+	char		why[256];
+	uint64_t	n;
+
+	subdir(f, "wb-failure", dir, sizeof(dir));
+	e = open_wb(dir, 64, 8);
+	put_ok(e, DYN_NS_OBJECT, str("stored"), str("before"));
+	wb_swap_apply(e, wb_failing_apply);
+	put_ok(e, DYN_NS_OBJECT, str("lost"), str("after"));
+	assert_false(dyn_engine_failure(e, why, sizeof(why)));
+	for (int i = 0; i < 2000 && !dyn_engine_failure(e, why, sizeof(why)); i++)
+	{
+		(void) dyn_engine_tick(e, &(uint64_t) {0});
+		poll(NULL, 0, 1);
+	}
+	assert_true(dyn_engine_failure(e, why, sizeof(why)));
+	assert_non_null(strstr(why, "injected writer failure"));
+
+	assert_int_equal(dyn_engine_put(e, DYN_NS_OBJECT, str("refused"), str("x")), DYN_ERR_ENGINE);
+	assert_non_null(strstr(dyn_engine_errmsg(e), "write-behind writer failed"));
+	assert_non_null(strstr(dyn_engine_errmsg(e), "injected writer failure"));
+	assert_int_equal(dyn_engine_delete(e, DYN_NS_OBJECT, str("stored")), DYN_ERR_ENGINE);
+	assert_int_equal(dyn_engine_count(e, DYN_NS_OBJECT, &n), DYN_ERR_ENGINE);
+	assert_value(e, DYN_NS_OBJECT, str("stored"), str("before"));
+	assert_value(e, DYN_NS_OBJECT, str("lost"), str("after"));
+	assert_absent(e, DYN_NS_OBJECT, str("refused"));
+	put_ok(e, DYN_NS_META, str("m"), str("other namespaces write on"));
+	assert_true(dyn_engine_writer_stats(e, &ws));
+	assert_true(ws.failed);
+	assert_int_equal(ws.queued, 2);
+	assert_int_equal(ws.written, 1);
+	dyn_engine_close(e);
+
+	/* the write before the failure is there; the one in the failed batch is not */
+	e = open_wt(dir, DYN_DURABILITY_NONE);
+	assert_value(e, DYN_NS_OBJECT, str("stored"), str("before"));
+	assert_absent(e, DYN_NS_OBJECT, str("lost"));
+	dyn_engine_close(e);
+}
+
+/* A batch the engine rolls back is tried again, and stored once. */
+static void
+test_wb_retry(void **state)
+{
+	fixture    *f = *state;
+	char		dir[160];
+
+	dyn_engine *e;
+	dyn_wb_stats ws;
+
+	subdir(f, "wb-retry", dir, sizeof(dir));
+	e = open_wb(dir, 64, 8);
+	wb_swap_apply(e, wb_flaky_apply);
+	wb_again_left = 3;
+	for (int i = 0; i < 100; i++)
+	{
+		char		key[16];
+
+		snprintf(key, sizeof(key), "r%03d", i);
+		put_ok(e, DYN_NS_OBJECT, str(key), str(key));
+	}
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 100);
+	assert_true(dyn_engine_writer_stats(e, &ws));
+	assert_int_equal(ws.retries, 3);
+	assert_false(ws.failed);
+	assert_int_equal(ws.written, 100);
+	dyn_engine_close(e);
+	e = open_wt(dir, DYN_DURABILITY_NONE);
+	assert_int_equal(count_of(e, DYN_NS_OBJECT), 100);
+	dyn_engine_close(e);
+}
+
+/*
+ * Where write-behind is possible: on asks for it and fails saying why
+ * where it is not; auto takes it only where it is; off never.
+ */
+static void
+test_wb_choice(void **state)
+{
+	fixture    *f = *state;
+	char		dir[160];
+
+	dyn_engine_config cfg = {.name = "wiredtiger", .dir = NULL, .cache_mb = 64,
+	.buffer_mb = DYN_ENGINE_BUFFER_DEFAULT, .durability = DYN_DURABILITY_FSYNC,
+	.write_behind = DYN_WRITE_BEHIND_ON};
+	dyn_engine_config mcfg = {.name = "memory", .cache_mb = 64, .buffer_mb = 8,
+	.durability = DYN_DURABILITY_NONE, .write_behind = DYN_WRITE_BEHIND_ON};
+	dyn_engine *e;
+	char		err[256];
+
+	subdir(f, "wb-choice", dir, sizeof(dir));
+	cfg.dir = dir;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_null(e);
+	assert_non_null(strstr(err, "write-behind is not possible"));
+	assert_non_null(strstr(err, "durability none"));
+	cfg.durability = DYN_DURABILITY_NONE;
+	cfg.buffer_mb = 0;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_non_null(strstr(err, "object buffer"));
+	assert_int_equal(dyn_engine_open(&mcfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_non_null(strstr(err, "no writer thread"));
+	cfg.write_behind = (dyn_write_behind) 7;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_ERR_INVAL);
+	assert_non_null(strstr(err, "invalid write-behind"));
+
+	/* auto: only where possible */
+	mcfg.write_behind = DYN_WRITE_BEHIND_AUTO;
+	assert_int_equal(dyn_engine_open(&mcfg, &e, err, sizeof(err)), DYN_OK);
+	assert_false(dyn_engine_write_behind_on(e));
+	dyn_engine_close(e);
+	cfg.write_behind = DYN_WRITE_BEHIND_AUTO;
+	cfg.durability = DYN_DURABILITY_FLUSH;
+	cfg.buffer_mb = DYN_ENGINE_BUFFER_DEFAULT;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_false(dyn_engine_write_behind_on(e));
+	dyn_engine_close(e);
+	cfg.durability = DYN_DURABILITY_NONE;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_true(dyn_engine_write_behind_on(e));
+	dyn_engine_close(e);
+	cfg.write_behind = DYN_WRITE_BEHIND_OFF;
+	assert_int_equal(dyn_engine_open(&cfg, &e, err, sizeof(err)), DYN_OK);
+	assert_false(dyn_engine_write_behind_on(e));
+	assert_false(dyn_engine_writer_stats(e, &(dyn_wb_stats) {0}));
+	dyn_engine_close(e);
+}
+
 /* Whether group was asked for: no arguments means every group. */
 static bool
 wanted(int argc, char **argv, const char *group)
@@ -1692,6 +2154,14 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_buffer_open_errors),
 		cmocka_unit_test(test_buffer_failed_op_in_batch),
 	};
+	const struct CMUnitTest writebehind[] = {
+		cmocka_unit_test(test_wb_against_memory),
+		cmocka_unit_test(test_wb_large_values),
+		cmocka_unit_test(test_wb_close_stores_queue),
+		cmocka_unit_test(test_wb_writer_failure),
+		cmocka_unit_test(test_wb_retry),
+		cmocka_unit_test(test_wb_choice),
+	};
 	const struct CMUnitTest opening[] = {
 		cmocka_unit_test(test_open_unknown_engine),
 		cmocka_unit_test(test_open_small_errbuf),
@@ -1708,6 +2178,12 @@ main(int argc, char **argv)
 	if (wanted(argc, argv, "wiredtiger-buffered"))
 		failed += cmocka_run_group_tests_name("wiredtiger-buffered", common,
 											  setup_wt_buffered, teardown_fixture);
+	if (wanted(argc, argv, "wiredtiger-wb"))
+		failed += cmocka_run_group_tests_name("wiredtiger-wb", common,
+											  setup_wt_wb, teardown_fixture);
+	if (wanted(argc, argv, "writebehind"))
+		failed += cmocka_run_group_tests_name("writebehind", writebehind,
+											  setup_wt_dir, teardown_fixture);
 	if (wanted(argc, argv, "buffer"))
 		failed += cmocka_run_group_tests_name("buffer", buffer,
 											  setup_wt_dir, teardown_fixture);
