@@ -6,7 +6,8 @@
  * An engine stores opaque keys and values in a few namespaces (sibling sets,
  * hints, node metadata) and iterates them in key order, so a partition (a key
  * prefix) can be scanned as a range.  Engines are single-threaded: dynamod
- * calls them from its event loop only.
+ * calls them from its event loop only, but for dyn_engine_sync (group
+ * commit) and the writer's writer_apply (write-behind), both below.
  *
  * Writes between dyn_engine_begin and dyn_engine_commit form one batch that
  * becomes durable together (one log flush / fsync for the batch).  Writes
